@@ -1,0 +1,1 @@
+// Charts module: see README.md (architecture map).

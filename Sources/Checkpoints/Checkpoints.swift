@@ -1,0 +1,1 @@
+// Checkpoints module: see README.md (architecture map).

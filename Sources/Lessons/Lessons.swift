@@ -1,0 +1,1 @@
+// Lessons module: see README.md (architecture map).

@@ -1,0 +1,1 @@
+// Offloading module: see README.md (architecture map).

@@ -1,0 +1,1 @@
+// PNG writer: see include/PNGWrite.h

@@ -1,0 +1,1 @@
+// Quantization module: see README.md (architecture map).

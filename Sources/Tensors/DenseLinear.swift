@@ -1,0 +1,33 @@
+import CBLAS
+
+/// fp32 weights applied with OpenBLAS (`cblas_sgemv` for one token, `cblas_sgemm` for a batch).
+extension Matrix: LinearOperator {
+    public var outFeatures: Int { rows }
+    public var inFeatures: Int { cols }
+    public var byteCount: Int { rows * cols * MemoryLayout<Float>.size }
+    public var formatName: String { "fp32" }
+
+    public func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        values.withUnsafeBufferPointer { w in
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(cols),
+                        1, w.baseAddress, Int32(cols), x, 1, 0, y, 1)
+        }
+    }
+
+    public func apply(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        if n == 1 { return apply(x, into: y) }
+        values.withUnsafeBufferPointer { w in
+            // Y[n, rows] = X[n, cols] · Wᵀ[cols, rows]
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(cols),
+                        1, x, Int32(cols), w.baseAddress, Int32(cols), 0, y, Int32(rows))
+        }
+    }
+
+    public func dequantized() -> Matrix { self }
+}
+
+/// OpenBLAS thread count (`openblas_set_num_threads`). The engine is memory-bound at decode, so the
+/// default of one thread per core is usually right.
+public func setBLASThreads(_ n: Int) {
+    openblas_set_num_threads(Int32(n))
+}

@@ -1,0 +1,1 @@
+// Tracing module: see README.md (architecture map).
