@@ -24,6 +24,10 @@ extension Matrix: LinearOperator {
     }
 
     public func dequantized() -> Matrix { self }
+
+    public func decodeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        values.withUnsafeBufferPointer { w in out.update(from: w.baseAddress! + r * cols, count: cols) }
+    }
 }
 
 /// OpenBLAS thread count (`openblas_set_num_threads`). The engine is memory-bound at decode, so the

@@ -35,6 +35,16 @@ public struct RotaryEmbedding: Sendable {
         return (angles.map { cosf($0) }, angles.map { sinf($0) })
     }
 
+    /// Writes the `[headDim/2]` cosines and sines of one position into caller buffers (no allocation).
+    public func fill(position: Int, cos: UnsafeMutablePointer<Float>, sin: UnsafeMutablePointer<Float>) {
+        let p = Float(position)
+        for i in 0..<inverseFrequencies.count {
+            let angle = p * inverseFrequencies[i]
+            cos[i] = cosf(angle)
+            sin[i] = sinf(angle)
+        }
+    }
+
     /// Rotates `heads` consecutive vectors of `[headDim]` in place with a precomputed table.
     public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
         let half = headDim / 2

@@ -1,8 +1,44 @@
 import ArgumentParser
+import Foundation
+import Checkpoints
+import Engine
+import Quantization
 
 @main
 struct MixtralLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mixtral-lab",
-        abstract: "A reference Mixtral engine and a lab for quantization and expert offloading.")
+        abstract: "A reference Mixtral engine and a lab for quantization and expert offloading.",
+        subcommands: [Generate.self, Logits.self, Tokenize.self, Info.self])
+
+    /// Exit codes: 0 ok, 2 bad input (one message naming the file or flag and the problem), 1 internal error.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as CleanExit {
+            exit(withError: error)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            if isBadInput(error) || code == .validationFailure {
+                let message = isBadInput(error) ? "\(error)" : fullMessage(for: error)
+                FileHandle.standardError.write("mixtral-lab: \(message)\n".data(using: .utf8)!)
+                Foundation.exit(2)
+            }
+            FileHandle.standardError.write("mixtral-lab: internal error: \(error)\n".data(using: .utf8)!)
+            Foundation.exit(1)
+        }
+    }
+
+    /// Errors caused by what the user gave us (files, flags), as opposed to bugs.
+    static func isBadInput(_ error: Error) -> Bool {
+        error is CheckpointError || error is TokenizerError || error is EngineError || error is QuantizationError
+            || error is ValidationError
+    }
+}
+
+/// Writes one line to standard output and flushes it (streamed output).
+func emit(_ text: String, newline: Bool = true) {
+    FileHandle.standardOutput.write((newline ? text + "\n" : text).data(using: .utf8)!)
 }

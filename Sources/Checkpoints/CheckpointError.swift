@@ -1,0 +1,39 @@
+/// Everything that can be wrong with a checkpoint on disk. Each message names the file (and tensor or key)
+/// and the problem, so the CLI can print it as the single line a user sees.
+public enum CheckpointError: Error, CustomStringConvertible, Equatable {
+    case fileNotFound(path: String)
+    case unreadable(path: String, reason: String)
+    case gitLFSPointer(path: String)
+    case truncated(path: String, expectedBytes: Int, actualBytes: Int)
+    case malformedHeader(path: String, reason: String)
+    case badTensor(path: String, tensor: String, reason: String)
+    case missingTensor(path: String, tensor: String)
+    case malformedConfig(path: String, reason: String)
+    case missingConfigKey(path: String, key: String)
+    case unsupportedModelType(path: String, modelType: String)
+
+    public var description: String {
+        switch self {
+        case .fileNotFound(let path):
+            return "\(path): file not found"
+        case .unreadable(let path, let reason):
+            return "\(path): cannot read file (\(reason))"
+        case .gitLFSPointer(let path):
+            return "\(path): this is a Git LFS pointer, not the weights; fetch the real file (git lfs pull)"
+        case .truncated(let path, let expected, let actual):
+            return "\(path): file is truncated (header promises \(expected) bytes, file has \(actual)); the download is incomplete"
+        case .malformedHeader(let path, let reason):
+            return "\(path): malformed safetensors header: \(reason)"
+        case .badTensor(let path, let tensor, let reason):
+            return "\(path): tensor \(tensor): \(reason)"
+        case .missingTensor(let path, let tensor):
+            return "\(path): missing tensor \(tensor)"
+        case .malformedConfig(let path, let reason):
+            return "\(path): malformed config: \(reason)"
+        case .missingConfigKey(let path, let key):
+            return "\(path): missing required key \"\(key)\""
+        case .unsupportedModelType(let path, let modelType):
+            return "\(path): model_type is \"\(modelType)\", but mixtral-lab runs only \"mixtral\" checkpoints"
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Engine module: see README.md (architecture map).

@@ -1,0 +1,60 @@
+import Foundation
+import Tensors
+import Checkpoints
+import Quantization
+
+extension MixtralModel {
+    /// Loads a checkpoint and stores every projection at the precision the spec gives its tensor class.
+    /// Norm weights always stay fp32. Embeddings and head are looked up / applied through the same
+    /// `LinearOperator` as every other weight.
+    ///
+    /// - Parameters:
+    ///   - checkpoint: an opened checkpoint directory.
+    ///   - precision: per-class precision (`PrecisionSpec(parsing: "fp32")` for the exact model).
+    ///   - progress: called with (tensors done, tensors in all) while loading.
+    /// - Throws: `CheckpointError` for missing tensors or shape mismatches; quantization errors (NaN/Inf
+    ///   weights, scale overflow) naming the tensor.
+    public convenience init(checkpoint: Checkpoint, precision: PrecisionSpec,
+                            progress: ((Int, Int) -> Void)? = nil) throws {
+        let c = checkpoint.config
+        let total = 2 + c.numHiddenLayers * (5 + 3 * c.numExperts)
+        var done = 0
+        func load(_ name: String, rows: Int, cols: Int, _ tensorClass: TensorClass) throws -> any LinearOperator {
+            let m = try checkpoint.matrix(name, rows: rows, cols: cols)
+            done += 1
+            progress?(done, total)
+            return try quantize(m, to: precision.precision(for: tensorClass), tensorName: name)
+        }
+        let q = c.numAttentionHeads * c.headDim, kv = c.numKeyValueHeads * c.headDim
+        let embedding = try load(WeightNames.embedding, rows: c.vocabSize, cols: c.hiddenSize, .embedding)
+        var layers: [DecoderLayer] = []
+        for l in 0..<c.numHiddenLayers {
+            let attention = AttentionWeights(
+                q: try load(WeightNames.qProj(l), rows: q, cols: c.hiddenSize, .attention),
+                k: try load(WeightNames.kProj(l), rows: kv, cols: c.hiddenSize, .attention),
+                v: try load(WeightNames.vProj(l), rows: kv, cols: c.hiddenSize, .attention),
+                o: try load(WeightNames.oProj(l), rows: c.hiddenSize, cols: q, .attention))
+            let experts = try (0..<c.numExperts).map { e in
+                ExpertWeights(
+                    w1: try load(WeightNames.expert(l, e, "w1"), rows: c.intermediateSize, cols: c.hiddenSize, .experts),
+                    w2: try load(WeightNames.expert(l, e, "w2"), rows: c.hiddenSize, cols: c.intermediateSize, .experts),
+                    w3: try load(WeightNames.expert(l, e, "w3"), rows: c.intermediateSize, cols: c.hiddenSize, .experts))
+            }
+            layers.append(DecoderLayer(
+                inputNorm: try checkpoint.vector(WeightNames.inputNorm(l), count: c.hiddenSize),
+                attention: attention,
+                postAttentionNorm: try checkpoint.vector(WeightNames.postAttentionNorm(l), count: c.hiddenSize),
+                router: try load(WeightNames.router(l), rows: c.numExperts, cols: c.hiddenSize, .router),
+                experts: experts))
+        }
+        let head: any LinearOperator
+        if c.tieWordEmbeddings && checkpoint.info(WeightNames.lmHead) == nil {
+            head = try quantize(try checkpoint.matrix(WeightNames.embedding, rows: c.vocabSize, cols: c.hiddenSize),
+                                to: precision.precision(for: .head), tensorName: WeightNames.embedding)
+        } else {
+            head = try load(WeightNames.lmHead, rows: c.vocabSize, cols: c.hiddenSize, .head)
+        }
+        self.init(config: c, embedding: embedding, layers: layers,
+                  finalNorm: try checkpoint.vector(WeightNames.finalNorm, count: c.hiddenSize), lmHead: head)
+    }
+}

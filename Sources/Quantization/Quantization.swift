@@ -1,1 +1,0 @@
-// Quantization module: see README.md (architecture map).

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import Checkpoints
+
+/// `mixtral-lab info`: what a checkpoint is, read from its config and tensor headers only (the weights
+/// stay mapped and untouched, so this is instant even for a multi-GB checkpoint).
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show a checkpoint's config, parameter counts, bytes per tensor class and dtypes.")
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    func run() throws {
+        let directory = try modelOptions.directory()
+        let checkpoint = try Checkpoint(directory: directory)
+        let c = checkpoint.config
+        emit("model        \(directory.path)")
+        let card = directory.appendingPathComponent("README.md")
+        if FileManager.default.fileExists(atPath: card.path) { emit("model card   \(card.path)") }
+        emit("")
+        let rows: [(String, String)] = [
+            ("vocab_size", "\(c.vocabSize)"), ("hidden_size", "\(c.hiddenSize)"),
+            ("intermediate_size", "\(c.intermediateSize)"), ("num_hidden_layers", "\(c.numHiddenLayers)"),
+            ("num_attention_heads", "\(c.numAttentionHeads)"), ("num_key_value_heads", "\(c.numKeyValueHeads)"),
+            ("head_dim", "\(c.headDim)"), ("num_local_experts", "\(c.numExperts)"),
+            ("num_experts_per_tok", "\(c.numExpertsPerToken)"), ("rms_norm_eps", "\(c.rmsNormEps)"),
+            ("rope_theta", "\(c.ropeTheta)"), ("max_position_embeddings", "\(c.maxPositionEmbeddings)"),
+            ("sliding_window", c.slidingWindow.map(String.init) ?? "none"),
+            ("tie_word_embeddings", "\(c.tieWordEmbeddings)"),
+        ]
+        for (key, value) in rows { emit(key.padding(toLength: 26, withPad: " ", startingAt: 0) + value) }
+        emit("")
+        emit("parameters   \(grouped(c.parameterCount)) (\(String(format: "%.2f", Double(c.parameterCount) / 1e6)) M)")
+        emit("active/token \(grouped(c.activeParameterCount)) (top-\(c.numExpertsPerToken) of \(c.numExperts) experts)")
+        emit("")
+        emit("tensor class   tensors        bytes  dtypes")
+        var byClass: [String: (count: Int, bytes: Int, dtypes: Set<String>)] = [:]
+        for name in checkpoint.tensorNames {
+            guard let info = checkpoint.info(name) else { continue }
+            let tensorClass = Info.tensorClass(of: name)
+            var entry = byClass[tensorClass] ?? (0, 0, [])
+            entry.count += 1
+            entry.bytes += info.byteCount
+            entry.dtypes.insert(info.dtype.rawValue)
+            byClass[tensorClass] = entry
+        }
+        for tensorClass in ["embed", "attn", "router", "experts", "norm", "head", "other"] {
+            guard let entry = byClass[tensorClass] else { continue }
+            emit(tensorClass.padding(toLength: 12, withPad: " ", startingAt: 0)
+                 + String(format: "%10d %12d  ", entry.count, entry.bytes) + entry.dtypes.sorted().joined(separator: ","))
+        }
+        let total = byClass.values.reduce(0) { $0 + $1.bytes }
+        emit("total       " + String(format: "%10d %12d", byClass.values.reduce(0) { $0 + $1.count }, total)
+             + "  (\(String(format: "%.1f", Double(total) / 1_048_576)) MiB)")
+    }
+
+    /// The tensor class a checkpoint tensor belongs to, by its Hugging Face name.
+    static func tensorClass(of name: String) -> String {
+        if name.contains("embed_tokens") { return "embed" }
+        if name.hasPrefix("lm_head") { return "head" }
+        if name.contains("self_attn") { return "attn" }
+        if name.contains("block_sparse_moe.gate") { return "router" }
+        if name.contains("block_sparse_moe.experts") { return "experts" }
+        if name.contains("norm") { return "norm" }
+        return "other"
+    }
+}
+
+/// 1234567 → "1,234,567".
+func grouped(_ n: Int) -> String {
+    let digits = String(n)
+    var out = ""
+    for (i, ch) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(ch)
+    }
+    return out
+}

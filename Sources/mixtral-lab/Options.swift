@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import Checkpoints
+import Engine
+import Quantization
+
+/// `--model`: a checkpoint directory; the embedded default model when absent.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Checkpoint directory (config.json, *.safetensors, tokenizer.json). Default: the embedded Shakespeare model.")
+    var model: String?
+
+    /// The checkpoint directory to use.
+    func directory() throws -> URL {
+        if let model { return URL(fileURLWithPath: model) }
+        return try DefaultModel.locate()
+    }
+
+    func checkpoint() throws -> Checkpoint { try Checkpoint(directory: directory()) }
+
+    func tokenizer() throws -> Tokenizer {
+        try Tokenizer(contentsOf: directory().appendingPathComponent("tokenizer.json"))
+    }
+}
+
+/// `--precision`: one precision for every weight, or one per tensor class.
+struct PrecisionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Weight precision: fp32|bf16|f16|int8|q4|nf4|nf4-dq, or per tensor class, e.g. attn=int8,experts=nf4 (unnamed classes fp32).",
+        valueName: "spec"))
+    var precision: String = "fp32"
+
+    func spec() throws -> PrecisionSpec {
+        do { return try PrecisionSpec(parsing: precision) } catch {
+            throw ValidationError("--precision \(precision): \(error)")
+        }
+    }
+}
+
+/// Parses "1,2,3" into token ids for `--token-ids` and `--decode`.
+func parseTokenIDs(_ text: String, flag: String) throws -> [Int] {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    var ids: [Int] = []
+    for part in parts {
+        guard let id = Int(part), id >= 0 else { throw ValidationError("\(flag): \"\(part)\" is not a token id (expected comma-separated non-negative integers)") }
+        ids.append(id)
+    }
+    return ids
+}
+
+/// Loads a model at a precision, with a progress line on stderr when loading takes over a second.
+func loadModel(_ checkpoint: Checkpoint, precision: PrecisionSpec) throws -> MixtralModel {
+    let progress = Progress(label: "loading \(checkpoint.directory.lastPathComponent) at \(precision)")
+    defer { progress.finish() }
+    return try MixtralModel(checkpoint: checkpoint, precision: precision) { done, total in progress.update(done, of: total) }
+}
