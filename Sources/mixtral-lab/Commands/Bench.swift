@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import Checkpoints
+import Engine
+import Quantization
+import Tensors
+
+/// `mixtral-lab bench`: prefill and decode speed, and resident weight bytes, per precision — figures to
+/// compare side by side with other engines in the same run (tools/bench_side_by_side.py), not a test.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure prefill and decode tokens/s and resident weight bytes for each precision.")
+
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "Comma-separated precisions to measure, e.g. fp32,int8,q4.") var precisions: String = "fp32"
+    @Option(help: "Prompt length in tokens (prefill).") var promptTokens: Int = 8
+    @Option(help: "Greedy decode steps.") var decodeTokens: Int = 64
+    @Option(help: "Timed repetitions; the best is reported.") var repeats: Int = 3
+    @Option(help: "OpenBLAS threads.") var threads: Int = 2
+    @Option(help: "Output: table or json.") var format: OutputFormat = .table
+
+    func validate() throws {
+        guard promptTokens >= 1, decodeTokens >= 1, repeats >= 1, threads >= 1 else {
+            throw ValidationError("--prompt-tokens, --decode-tokens, --repeats and --threads must be at least 1")
+        }
+    }
+
+    func run() throws {
+        setBLASThreads(threads)
+        let checkpoint = try modelOptions.checkpoint()
+        let specs = try precisions.split(separator: ",").map { name in
+            do { return try PrecisionSpec(parsing: String(name)) } catch { throw ValidationError("--precisions \(name): \(error)") }
+        }
+        let config = checkpoint.config
+        guard promptTokens + decodeTokens <= config.maxPositionEmbeddings else {
+            throw ValidationError("--prompt-tokens + --decode-tokens exceed the model's context (\(config.maxPositionEmbeddings))")
+        }
+        // A fixed pseudo-random prompt of ordinary token ids (no tokenizer needed).
+        let prompt = (0..<promptTokens).map { 3 + ($0 * 7919) % max(1, config.vocabSize - 3) }
+        var results: [[String: Any]] = []
+        for spec in specs {
+            let model = try loadModel(checkpoint, precision: spec)
+            var bestPrefill = 0.0, bestDecode = 0.0
+            for _ in 0..<repeats {
+                let session = Session(model: model, capacity: promptTokens + decodeTokens)
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                var logits = try model.forward(prompt, session: session)
+                let t1 = DispatchTime.now().uptimeNanoseconds
+                var sampler = Sampler()
+                for _ in 0..<decodeTokens {
+                    logits = try model.forward([sampler.next(logits: logits[...])], session: session)
+                }
+                let t2 = DispatchTime.now().uptimeNanoseconds
+                bestPrefill = max(bestPrefill, Double(promptTokens) / (Double(t1 - t0) / 1e9))
+                bestDecode = max(bestDecode, Double(decodeTokens) / (Double(t2 - t1) / 1e9))
+            }
+            results.append([
+                "precision": spec.description, "prefill_tokens_per_second": bestPrefill,
+                "decode_tokens_per_second": bestDecode, "weight_bytes": model.weightBytes,
+                "decode_weight_gb_per_second": Double(decodeWeightBytes(model)) * bestDecode / 1e9,
+            ])
+        }
+        switch format {
+        case .json:
+            let data = try JSONSerialization.data(withJSONObject: ["model": checkpoint.directory.path, "threads": threads,
+                                                                   "prompt_tokens": promptTokens, "decode_tokens": decodeTokens,
+                                                                   "results": results], options: [.sortedKeys])
+            emit(String(decoding: data, as: UTF8.self))
+        case .table:
+            emit("model \(checkpoint.directory.path), \(threads) threads, prompt \(promptTokens) tokens, \(decodeTokens) decode steps, best of \(repeats)")
+            emit("precision          weights MiB   prefill tok/s   decode tok/s   weights read GB/s")
+            for r in results {
+                emit(String(format: "%-18@ %11.1f %15.1f %14.1f %19.1f", r["precision"] as! String as NSString,
+                            Double(r["weight_bytes"] as! Int) / 1_048_576, r["prefill_tokens_per_second"] as! Double,
+                            r["decode_tokens_per_second"] as! Double, r["decode_weight_gb_per_second"] as! Double))
+            }
+        }
+    }
+
+    /// Weight bytes one decode step reads: everything except the idle experts, and one embedding row.
+    private func decodeWeightBytes(_ model: MixtralModel) -> Int {
+        let c = model.config
+        let expertBytes = model.layers.reduce(0) { $0 + $1.experts.reduce(0) { $0 + $1.byteCount } } / c.numExperts
+        let idle = c.numHiddenLayers * (c.numExperts - c.numExpertsPerToken) * expertBytes
+        return model.weightBytes - idle - (c.tieWordEmbeddings ? 0 : model.embedding.byteCount)
+    }
+}
+
+/// `--format` for commands that print either a table or JSON.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json
+}
