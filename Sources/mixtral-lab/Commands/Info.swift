@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Checkpoints
+import Quantization
 
 /// `mixtral-lab info`: what a checkpoint is, read from its config and tensor headers only (the weights
 /// stay mapped and untouched, so this is instant even for a multi-GB checkpoint).
@@ -36,7 +37,7 @@ struct Info: ParsableCommand {
         var byClass: [String: (count: Int, bytes: Int, dtypes: Set<String>)] = [:]
         for name in checkpoint.tensorNames {
             guard let info = checkpoint.info(name) else { continue }
-            let tensorClass = Info.tensorClass(of: name)
+            let tensorClass = TensorClass(tensorName: name)?.rawValue ?? (name.contains("norm") ? "norm" : "other")
             var entry = byClass[tensorClass] ?? (0, 0, [])
             entry.count += 1
             entry.bytes += info.byteCount
@@ -53,16 +54,6 @@ struct Info: ParsableCommand {
              + "  (\(String(format: "%.1f", Double(total) / 1_048_576)) MiB)")
     }
 
-    /// The tensor class a checkpoint tensor belongs to, by its Hugging Face name.
-    static func tensorClass(of name: String) -> String {
-        if name.contains("embed_tokens") { return "embed" }
-        if name.hasPrefix("lm_head") { return "head" }
-        if name.contains("self_attn") { return "attn" }
-        if name.contains("block_sparse_moe.gate") { return "router" }
-        if name.contains("block_sparse_moe.experts") { return "experts" }
-        if name.contains("norm") { return "norm" }
-        return "other"
-    }
 }
 
 /// 1234567 → "1,234,567".

@@ -1,0 +1,105 @@
+import Foundation
+
+/// One experiment of the fixed catalogue a lesson's lab blocks can name: a thin wrapper over the engine,
+/// the quantizers, the offloading simulator, traces and charts that returns named results and charts.
+public protocol Experiment {
+    /// The name used in a lab block (`experiment: quant-error`).
+    static var name: String { get }
+    /// One line on what it measures.
+    static var summary: String { get }
+    static var parameters: [ParameterSpec] { get }
+    /// Top-level keys of its results (what placeholders may name), `"*"` when keys depend on parameters.
+    static var resultKeys: [String] { get }
+
+    init(_ parameters: ExperimentParameters) throws
+    func run(in lab: LabContext) throws -> ExperimentResult
+}
+
+/// What an experiment produced: values for placeholders (numbers, text, Markdown tables, nested
+/// dictionaries) and the charts it wrote.
+public struct ExperimentResult {
+    public var values: [String: Any]
+    public var charts: [ChartFile]
+
+    public init(values: [String: Any], charts: [ChartFile] = []) {
+        self.values = values
+        self.charts = charts
+    }
+}
+
+/// A chart written to the lesson's output folder.
+public struct ChartFile {
+    public let url: URL
+    /// Alt text / caption in the report.
+    public let caption: String
+
+    public init(url: URL, caption: String) {
+        self.url = url
+        self.caption = caption
+    }
+}
+
+/// A parameter an experiment accepts.
+public struct ParameterSpec {
+    public enum Kind: String { case int = "an integer", number = "a number", text = "text", list = "a list" }
+    public let name: String
+    public let kind: Kind
+    public let help: String
+    /// Default when the lab block omits it; nil = required.
+    public let defaultValue: Any?
+
+    public init(_ name: String, _ kind: Kind, _ help: String, default defaultValue: Any? = nil) {
+        self.name = name
+        self.kind = kind
+        self.help = help
+        self.defaultValue = defaultValue
+    }
+}
+
+/// A wrong parameter in a lab block.
+public enum ExperimentParameterError: Error, CustomStringConvertible {
+    case unknown(String, allowed: [String])
+    case missing(String)
+    case wrongType(String, expected: ParameterSpec.Kind)
+    case invalid(String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unknown(let name, let allowed): return "unknown parameter \"\(name)\" (allowed: \(allowed.joined(separator: ", ")))"
+        case .missing(let name): return "missing parameter \"\(name)\""
+        case .wrongType(let name, let kind): return "parameter \"\(name)\" must be \(kind.rawValue)"
+        case .invalid(let name, let reason): return "parameter \"\(name)\": \(reason)"
+        }
+    }
+}
+
+/// A lab block's parameters checked against the experiment's specs, with typed access.
+public struct ExperimentParameters {
+    private let values: [String: Any]
+
+    /// - Throws: `ExperimentParameterError` for unknown, missing or mistyped parameters.
+    public init(_ raw: [String: Any], specs: [ParameterSpec]) throws {
+        let names = specs.map(\.name)
+        if let unknown = raw.keys.sorted().first(where: { !names.contains($0) }) {
+            throw ExperimentParameterError.unknown(unknown, allowed: names)
+        }
+        var values: [String: Any] = [:]
+        for spec in specs {
+            guard let value = raw[spec.name] ?? spec.defaultValue else { throw ExperimentParameterError.missing(spec.name) }
+            switch spec.kind {
+            case .int: guard value is Int else { throw ExperimentParameterError.wrongType(spec.name, expected: .int) }
+            case .number: guard value is Double || value is Int else { throw ExperimentParameterError.wrongType(spec.name, expected: .number) }
+            case .text: guard value is String else { throw ExperimentParameterError.wrongType(spec.name, expected: .text) }
+            case .list: guard value is [Any] else { throw ExperimentParameterError.wrongType(spec.name, expected: .list) }
+            }
+            values[spec.name] = value
+        }
+        self.values = values
+    }
+
+    public func int(_ name: String) -> Int { values[name] as! Int }
+    public func number(_ name: String) -> Double { (values[name] as? Double) ?? Double(values[name] as! Int) }
+    public func text(_ name: String) -> String { values[name] as! String }
+    /// A list parameter as strings (`[fp32, q4]` or `[1, 2]`).
+    public func list(_ name: String) -> [String] { (values[name] as! [Any]).map { "\($0)" } }
+}

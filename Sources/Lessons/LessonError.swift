@@ -1,0 +1,20 @@
+/// A problem with a lesson file or a lesson run, located at `file:line` where there is one.
+public enum LessonError: Error, CustomStringConvertible {
+    case malformed(file: String, line: Int, problem: String)
+    case notFound(id: String, available: [String])
+    case outputNotEmpty(path: String)
+    case experimentFailed(file: String, line: Int, experiment: String, problem: String)
+
+    public var description: String {
+        switch self {
+        case .malformed(let file, let line, let problem):
+            return "\(file):\(line): \(problem)"
+        case .notFound(let id, let available):
+            return "no lesson \"\(id)\"; available: \(available.joined(separator: ", "))"
+        case .outputNotEmpty(let path):
+            return "\(path) is not empty; choose another --out folder or pass --force to overwrite"
+        case .experimentFailed(let file, let line, let experiment, let problem):
+            return "\(file):\(line): experiment \(experiment) failed: \(problem)"
+        }
+    }
+}

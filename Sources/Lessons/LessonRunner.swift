@@ -1,0 +1,147 @@
+import Foundation
+
+/// Runs a lesson step by step: each step's lab blocks run, then its prose is filled with their results and
+/// shown; charts are listed; at the end `report.md` holds the lesson as read, numbers filled and charts
+/// embedded.
+public struct LessonRunner {
+    public let lesson: Lesson
+    public let lab: LabContext
+    /// Where text goes (the terminal, or a buffer in tests).
+    public let write: (String) -> Void
+    /// Called between steps; returns false to stop (the CLI's `--step` waits for Enter here).
+    public let betweenSteps: (_ next: Int, _ total: Int) -> Bool
+    /// Terminal width for wrapping prose.
+    public let width: Int
+
+    public init(lesson: Lesson, lab: LabContext, width: Int = 96, write: @escaping (String) -> Void,
+                betweenSteps: @escaping (Int, Int) -> Bool = { _, _ in true }) {
+        self.lesson = lesson
+        self.lab = lab
+        self.width = width
+        self.write = write
+        self.betweenSteps = betweenSteps
+    }
+
+    /// Runs every step and writes `report.md` (also when the learner quits early, with the steps seen).
+    /// - Returns: the report's URL.
+    /// - Throws: `LessonError` naming the lesson file and line of the failing lab block or placeholder.
+    @discardableResult
+    public func run() throws -> URL {
+        let renderer = TemplateRenderer()
+        var results: [String: Any] = [:]
+        var report = "# \(lesson.title)\n\n*\(lesson.summary)*\n\n"
+        let path = lesson.file.path
+
+        write(TerminalText.banner("Lesson \(lesson.id): \(lesson.title)", width: width))
+        write(TerminalText.wrap(lesson.summary, width: width) + "\n")
+        for case .prose(let text, let line) in lesson.introduction {
+            let filled = try renderer.render(text, results: results, file: path, line: line)
+            write(TerminalText.wrap(filled, width: width) + "\n")
+            report += filled + "\n\n"
+        }
+
+        for (index, step) in lesson.steps.enumerated() {
+            if index > 0 && !betweenSteps(index + 1, lesson.steps.count) { break }
+            write(TerminalText.heading("Step \(index + 1)/\(lesson.steps.count) · \(step.title)", width: width))
+            report += "## \(step.title)\n\n"
+            var charts: [ChartFile] = []
+            for case .lab(let block) in step.parts {
+                let result = try runLab(block)
+                results[block.name] = result.values
+                charts += result.charts
+            }
+            for part in step.parts {
+                guard case .prose(let text, let line) = part else { continue }
+                let filled = try renderer.render(text, results: results, file: path, line: line)
+                write(TerminalText.wrap(filled, width: width) + "\n")
+                report += filled + "\n\n"
+            }
+            for chart in charts {
+                write("  chart: \(chart.url.path)\n")
+                report += "![\(chart.caption)](\(chart.url.lastPathComponent))\n\n"
+            }
+        }
+        let reportURL = lab.output("report.md")
+        try report.write(to: reportURL, atomically: true, encoding: .utf8)
+        write("\nreport: \(reportURL.path)\n")
+        return reportURL
+    }
+
+    private func runLab(_ block: LabBlock) throws -> ExperimentResult {
+        guard let type = ExperimentCatalog.experiment(named: block.experiment) else {
+            throw LessonError.malformed(file: lesson.file.path, line: block.line, problem: "unknown experiment \(block.experiment)")
+        }
+        let started = Date()
+        do {
+            let experiment = try type.init(try ExperimentParameters(block.parameters, specs: type.parameters))
+            let result = try experiment.run(in: lab)
+            let seconds = Date().timeIntervalSince(started)
+            if seconds > 1 { lab.progress(String(format: "%@ took %.1f s", block.experiment, seconds)) }
+            return result
+        } catch let error as LessonError {
+            throw error
+        } catch {
+            throw LessonError.experimentFailed(file: lesson.file.path, line: block.line, experiment: block.experiment, problem: "\(error)")
+        }
+    }
+}
+
+/// Plain-text layout for the terminal: headings, wrapped paragraphs; tables, lists and code kept as written.
+enum TerminalText {
+    static func banner(_ title: String, width: Int) -> String {
+        let rule = String(repeating: "═", count: min(width, title.count + 4))
+        return "\(rule)\n  \(title)\n\(rule)\n"
+    }
+
+    static func heading(_ title: String, width: Int) -> String {
+        "\n\(title)\n\(String(repeating: "─", count: min(width, title.count)))\n"
+    }
+
+    /// Wraps paragraphs at `width` columns; lines of tables (`|`), code fences, indented code and list
+    /// items keep their layout (list items wrap with a hanging indent).
+    static func wrap(_ text: String, width: Int) -> String {
+        var out: [String] = []
+        var paragraph: [String] = []
+        var inFence = false
+        func flush() {
+            if !paragraph.isEmpty { out += fill(paragraph.joined(separator: " "), width: width, indent: "") }
+            paragraph = []
+        }
+        for line in text.components(separatedBy: "\n") {
+            if line.hasPrefix("```") { flush(); inFence.toggle(); out.append(line); continue }
+            if inFence || line.hasPrefix("|") || line.hasPrefix("    ") || line.hasPrefix("#") || line.hasPrefix("![") {
+                flush(); out.append(line); continue
+            }
+            if line.trimmingCharacters(in: .whitespaces).isEmpty { flush(); out.append(""); continue }
+            if line.hasPrefix("- ") || line.hasPrefix("* ") || line.range(of: #"^\d+\. "#, options: .regularExpression) != nil {
+                flush()
+                let marker = line.prefix { $0 != " " } + " "
+                out += fill(String(line.dropFirst(marker.count)), width: width, indent: String(repeating: " ", count: marker.count), first: String(marker))
+                continue
+            }
+            if line.hasPrefix("  "), let last = out.last, last.hasPrefix("- ") || last.hasPrefix("  ") {
+                out.append(line); continue
+            }
+            paragraph.append(line.trimmingCharacters(in: .whitespaces))
+        }
+        flush()
+        return out.joined(separator: "\n")
+    }
+
+    private static func fill(_ text: String, width: Int, indent: String, first: String? = nil) -> [String] {
+        var lines: [String] = []
+        var current = first ?? indent
+        var empty = true
+        for word in text.split(separator: " ") {
+            if !empty && current.count + 1 + word.count > width {
+                lines.append(current)
+                current = indent
+                empty = true
+            }
+            current += (empty ? "" : " ") + word
+            empty = false
+        }
+        lines.append(current)
+        return lines
+    }
+}

@@ -1,1 +1,0 @@
-// Lessons module: see README.md (architecture map).

@@ -1,0 +1,97 @@
+import Foundation
+import Stencil
+
+/// Fills lesson prose with measured results through Stencil templates, with number filters:
+/// `{{ x|fixed:2 }}` (2 decimals), `{{ x|percent:1 }}` (0.123 → 12.3 %), `{{ x|bytes }}` (MiB/GiB),
+/// `{{ x|grouped }}` (1,234,567), `{{ x|sci:2 }}` (1.23e-04). A bare number prints with 3 significant
+/// digits. A placeholder without a value is an error, never an empty string.
+struct TemplateRenderer {
+    private let environment: Environment
+
+    init() {
+        let filters = Extension()
+        filters.registerFilter("fixed") { value, arguments in
+            String(format: "%.\(digits(arguments, default: 2))f", try number(value, "fixed"))
+        }
+        filters.registerFilter("percent") { value, arguments in
+            String(format: "%.\(digits(arguments, default: 1))f %%", try number(value, "percent") * 100)
+        }
+        filters.registerFilter("sci") { value, arguments in
+            String(format: "%.\(digits(arguments, default: 2))e", try number(value, "sci"))
+        }
+        filters.registerFilter("grouped") { value in
+            formatGrouped(Int(try number(value, "grouped").rounded()))
+        }
+        filters.registerFilter("bytes") { value in formatBytes(try number(value, "bytes")) }
+        environment = Environment(extensions: [filters])
+    }
+
+    /// Renders `text` with `results`.
+    /// - Throws: `LessonError.malformed` at the placeholder's line when a value is missing or a filter fails.
+    func render(_ text: String, results: [String: Any], file: String, line: Int) throws -> String {
+        for placeholder in Placeholder.all(in: text) where placeholder.resolve(in: results) == nil {
+            throw LessonError.malformed(file: file, line: line + placeholder.lineOffset,
+                                        problem: "placeholder {{ \(placeholder.path) }} has no value in this run")
+        }
+        do {
+            return try environment.renderTemplate(string: text, context: results.mapValues(displayable))
+        } catch {
+            throw LessonError.malformed(file: file, line: line, problem: "cannot fill the text: \(error)")
+        }
+    }
+}
+
+/// Numbers print with 3 significant digits unless a filter formats them.
+private func displayable(_ value: Any) -> Any {
+    switch value {
+    case let dictionary as [String: Any]: return dictionary.mapValues(displayable)
+    case let number as Double: return DisplayNumber(value: number)
+    case let number as Float: return DisplayNumber(value: Double(number))
+    default: return value
+    }
+}
+
+/// A number that renders as 3 significant digits but still reaches filters as a number.
+struct DisplayNumber: CustomStringConvertible {
+    let value: Double
+    var description: String {
+        if value.isNaN || value.isInfinite { return "\(value)" }
+        if value != 0 && (abs(value) < 1e-3 || abs(value) >= 1e6) { return String(format: "%.2e", value) }
+        if value == value.rounded() && abs(value) < 1e6 { return String(format: "%.0f", value) }
+        return String(format: "%.3g", value)
+    }
+}
+
+private func number(_ value: Any?, _ filter: String) throws -> Double {
+    switch value {
+    case let n as DisplayNumber: return n.value
+    case let n as Double: return n
+    case let n as Int: return Double(n)
+    case let n as Float: return Double(n)
+    default: throw TemplateSyntaxError("filter \(filter) needs a number, got \(String(describing: value))")
+    }
+}
+
+private func digits(_ arguments: [Any?], default fallback: Int) -> Int {
+    (arguments.first.flatMap { $0 as? Int }) ?? fallback
+}
+
+/// 1234567 → "1,234,567".
+func formatGrouped(_ n: Int) -> String {
+    let digits = String(abs(n))
+    var out = ""
+    for (i, ch) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(ch)
+    }
+    return (n < 0 ? "-" : "") + out
+}
+
+/// Bytes in binary units: "512 B", "3.4 KiB", "12.5 MiB", "26.1 GiB".
+func formatBytes(_ bytes: Double) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = bytes
+    var unit = 0
+    while abs(value) >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+    return unit == 0 ? String(format: "%.0f B", value) : String(format: "%.1f %@", value, units[unit])
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Checkpoints
+import Lessons
+
+/// `mixtral-lab lesson list|show|run|check`.
+struct LessonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lesson",
+        abstract: "Step-by-step lessons on quantization and expert offloading, run on the real model.",
+        subcommands: [List.self, Show.self, Run.self, Check.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the lessons.")
+        func run() throws {
+            for lesson in try LessonLibrary().lessons() {
+                emit(String(format: "%2d  %@  (%d min)", lesson.id, lesson.title, lesson.minutes))
+                emit("    \(lesson.summary)")
+            }
+            emit("\nrun one with: mixtral-lab lesson run ID   (ID = number or slug)")
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a lesson's text and the experiments it runs, without running them.")
+        @Argument(help: "Lesson number or slug.") var id: String
+        func run() throws {
+            let lesson = try LessonLibrary().lesson(id)
+            emit("Lesson \(lesson.id): \(lesson.title) — \(lesson.minutes) min\n\(lesson.summary)\n")
+            for (i, step) in lesson.steps.enumerated() {
+                emit("\(i + 1). \(step.title)")
+                for case .lab(let block) in step.parts { emit("     runs \(block.experiment) as \(block.name)") }
+            }
+            emit("\nfile: \(lesson.file.path)")
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Validate every lesson (front matter, experiments, parameters, placeholders) without running it.")
+        @Option(help: "Lessons folder (default: the repository's lessons/).") var lessons: String?
+        func run() throws {
+            let library = try LessonLibrary(directory: lessons.map { URL(fileURLWithPath: $0) })
+            let all = try library.lessons()
+            emit("\(all.count) lessons OK in \(library.directory.path)")
+        }
+    }
+
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run a lesson: measured numbers, tables and charts, and a report.md.")
+        @Argument(help: "Lesson number or slug.") var id: String
+        @Flag(help: "Wait for Enter between steps (q quits). Ignored without a terminal.") var step = false
+        @Option(help: "Output folder (default lesson-output/NN-slug/).") var out: String?
+        @Flag(help: "Overwrite a non-empty output folder.") var force = false
+        @OptionGroup var modelOptions: ModelOptions
+        @OptionGroup var precisionOptions: PrecisionOptions
+
+        func run() throws {
+            let lesson = try LessonLibrary().lesson(id)
+            let output = URL(fileURLWithPath: out ?? "lesson-output/\(lesson.name)")
+            try prepareOutputFolder(output, force: force)
+            let checkpoint = try modelOptions.checkpoint()
+            let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(), outputDirectory: output,
+                                 basePrecision: try precisionOptions.spec(),
+                                 commandLine: CommandLine.arguments.joined(separator: " ")) { message in
+                FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)
+            }
+            let interactive = step && isatty(STDIN_FILENO) == 1
+            let runner = LessonRunner(lesson: lesson, lab: lab, write: { emit($0, newline: false) }) { next, total in
+                guard interactive else { return true }
+                emit("\n[Enter] step \(next)/\(total) · [q] quit ", newline: false)
+                let answer = readLine() ?? "q"
+                return answer.trimmingCharacters(in: .whitespaces).lowercased() != "q"
+            }
+            try runner.run()
+        }
+    }
+}
+
+/// Creates `folder`, refusing a non-empty one unless `force`.
+/// - Throws: `LessonError.outputNotEmpty`.
+func prepareOutputFolder(_ folder: URL, force: Bool) throws {
+    let contents = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+    if !contents.isEmpty && !force { throw LessonError.outputNotEmpty(path: folder.path) }
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+}
