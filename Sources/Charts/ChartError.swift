@@ -1,0 +1,32 @@
+/// Errors from rendering, encoding or writing a chart.
+public enum ChartError: Error, CustomStringConvertible, Equatable {
+    /// The output file exists and `overwrite` was false.
+    case fileExists(path: String)
+    /// Width or height is outside 1…16384 pixels.
+    case invalidSize(width: Int, height: Int)
+    /// cairo could not create the image surface.
+    case cairoFailed(status: String)
+    /// libpng reported an error while encoding.
+    case encodingFailed(message: String)
+    /// libpng could not decode the bytes.
+    case decodingFailed(message: String)
+    /// The PNG bytes could not be written to `path`.
+    case writeFailed(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .fileExists(let path):
+            return "\(path) already exists; pass overwrite (--force) to replace it"
+        case .invalidSize(let width, let height):
+            return "chart size \(width)×\(height) is invalid: width and height must be 1…16384 pixels"
+        case .cairoFailed(let status):
+            return "cairo could not create the chart surface: \(status)"
+        case .encodingFailed(let message):
+            return "libpng could not encode the chart: \(message)"
+        case .decodingFailed(let message):
+            return "libpng could not decode the PNG: \(message)"
+        case .writeFailed(let path, let reason):
+            return "could not write \(path): \(reason)"
+        }
+    }
+}

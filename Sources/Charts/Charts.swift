@@ -1,1 +1,0 @@
-// Charts module: see README.md (architecture map).

@@ -1,0 +1,90 @@
+/// One series of bars: a value per category (NaN = missing, drawn as "n/a").
+public struct BarSeries: Sendable, Equatable {
+    /// Legend text, e.g. "q4_0" or "experts w1/w3/w2".
+    public var name: String
+    /// One value per category, in category order.
+    public var values: [Double]
+
+    public init(name: String, values: [Double]) {
+        self.name = name
+        self.values = values
+    }
+}
+
+/// Bars grouped by category (layers or tensor classes), one bar per series (precision) in each group —
+/// e.g. SNR in dB or relative error per layer for q8_0, q4_0 and nf4.
+public struct GroupedBarChart: Chart {
+    public var metadata: PNGMetadata
+    /// Category names along x, e.g. "layer 0" or "attention wq".
+    public var categories: [String]
+    /// Series, each with `categories.count` values (missing values count as NaN).
+    public var series: [BarSeries]
+    /// x axis label, e.g. "decoder layer".
+    public var xLabel: String
+    /// y axis label with unit, e.g. "SNR (dB)" or "relative error ‖Ŵ−W‖/‖W‖".
+    public var yLabel: String
+    /// Log10 value axis (only positive values are drawn).
+    public var logScale: Bool
+
+    public init(metadata: PNGMetadata, categories: [String], series: [BarSeries], xLabel: String, yLabel: String,
+                logScale: Bool = false) {
+        self.metadata = metadata
+        self.categories = categories
+        self.series = series
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.logScale = logScale
+    }
+
+    private func value(_ seriesIndex: Int, _ category: Int) -> Double {
+        let values = series[seriesIndex].values
+        return category < values.count ? values[category] : .nan
+    }
+
+    public func draw(on canvas: ChartCanvas) {
+        let shown = series.flatMap { $0.values.prefix(categories.count) }.filter { $0.isFinite && (!logScale || $0 > 0) }
+        guard !categories.isEmpty, let range = finiteRange(shown) else {
+            canvas.drawNoData(title: metadata.title, reason: "no finite values to show (empty input or only NaN)")
+            return
+        }
+        let legend = series.enumerated().map { LegendEntry(label: $1.name, swatch: .box(Color.series($0))) }
+        let area = canvas.drawHeader(title: metadata.title, legend: legend)
+        let yKind: AxisSpec.Kind
+        if logScale {
+            yKind = .numeric(lower: range.lower, upper: range.upper * 1.3, logarithmic: true)
+        } else {
+            let lower = min(0, range.lower), upper = max(0, range.upper)
+            let headroom = (upper - lower) * 0.06
+            yKind = .numeric(lower: lower < 0 ? lower - headroom : 0, upper: upper + headroom, logarithmic: false)
+        }
+        let frame = canvas.layoutPlot(in: area, x: AxisSpec(label: xLabel, kind: .bands(categories)),
+                                      y: AxisSpec(label: yLabel, kind: yKind))
+        canvas.drawGrid(frame)
+        let baseline = logScale ? frame.plot.maxY : (frame.pyClamped(0) ?? frame.plot.maxY)
+        for category in categories.indices {
+            let band = frame.xBand(category)
+            let groupWidth = (band.upper - band.lower) * 0.8
+            let barWidth = groupWidth / Double(max(1, series.count))
+            for seriesIndex in series.indices {
+                let x = band.lower + (band.upper - band.lower) * 0.1 + Double(seriesIndex) * barWidth
+                let value = value(seriesIndex, category)
+                guard let y = frame.pyClamped(value) else {
+                    drawLabel("n/a", x: x + barWidth / 2, y: baseline, above: true, maxWidth: barWidth, on: canvas)
+                    continue
+                }
+                canvas.fill(Rect(x: x + 0.5, y: min(y, baseline), width: max(1, barWidth - 1), height: abs(baseline - y)),
+                            Color.series(seriesIndex))
+                drawLabel(TickFormat.compact(value), x: x + barWidth / 2, y: y, above: y <= baseline,
+                          maxWidth: barWidth, on: canvas)
+            }
+        }
+        canvas.drawAxes(frame)
+    }
+
+    /// A value label just above (or below, for negative bars) the bar end, only when it fits the bar width.
+    private func drawLabel(_ text: String, x: Double, y: Double, above: Bool, maxWidth: Double, on canvas: ChartCanvas) {
+        guard canvas.measure(text, .annotation).width + 2 <= maxWidth else { return }
+        canvas.text(text, at: Point(x: x, y: above ? y - 3 * canvas.unit : y + 3 * canvas.unit), .annotation,
+                    color: .mutedInk, anchor: above ? .bottom : .top)
+    }
+}

@@ -1,0 +1,93 @@
+/// One line: points (x[i], y[i]); a non-finite point breaks the line.
+public struct LineSeries: Sendable, Equatable {
+    /// Legend text, e.g. "q4_0" or "LRU".
+    public var name: String
+    public var x: [Double]
+    public var y: [Double]
+
+    /// Pairs `x` and `y` up to the shorter of the two.
+    public init(name: String, x: [Double], y: [Double]) {
+        self.name = name
+        self.x = x
+        self.y = y
+    }
+}
+
+/// Lines with markers: e.g. residual-stream error per layer per precision, or cache hit rate against cache
+/// size per policy. Each series has its own colour and marker shape.
+public struct LineChart: Chart {
+    public var metadata: PNGMetadata
+    public var series: [LineSeries]
+    /// Axis labels with units, e.g. "decoder layer" and "relative error of the residual stream".
+    public var xLabel: String
+    public var yLabel: String
+    public var logX: Bool
+    public var logY: Bool
+    /// Fixed y range (e.g. 0…1 for a hit rate); nil fits the data.
+    public var yRange: ClosedRange<Double>?
+    public var showMarkers: Bool
+
+    public init(metadata: PNGMetadata, series: [LineSeries], xLabel: String, yLabel: String, logX: Bool = false,
+                logY: Bool = false, yRange: ClosedRange<Double>? = nil, showMarkers: Bool = true) {
+        self.metadata = metadata
+        self.series = series
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.logX = logX
+        self.logY = logY
+        self.yRange = yRange
+        self.showMarkers = showMarkers
+    }
+
+    /// The drawable points of a series: both coordinates finite, and positive on a log axis.
+    private func points(_ line: LineSeries) -> [(x: Double, y: Double)?] {
+        zip(line.x, line.y).map { x, y in
+            x.isFinite && y.isFinite && (!logX || x > 0) && (!logY || y > 0) ? (x, y) : nil
+        }
+    }
+
+    public func draw(on canvas: ChartCanvas) {
+        let all = series.flatMap { points($0).compactMap { $0 } }
+        guard let xRange = finiteRange(all.map(\.x)), let dataY = finiteRange(all.map(\.y)) else {
+            canvas.drawNoData(title: metadata.title, reason: "no finite points to show (empty input or only NaN)")
+            return
+        }
+        let legend = series.enumerated().map { index, line in
+            LegendEntry(label: line.name, swatch: .line(Color.series(index), marker: showMarkers ? MarkerShape.forSeries(index) : nil))
+        }
+        let area = canvas.drawHeader(title: metadata.title, legend: legend)
+        let x = widened(xRange, minimumHalfWidth: logX ? xRange.lower * 0.5 : 1)
+        let y = yRange.map { (lower: $0.lowerBound, upper: $0.upperBound) } ?? widened(dataY, minimumHalfWidth: logY ? dataY.lower * 0.5 : 1e-6)
+        let frame = canvas.layoutPlot(in: area,
+                                      x: AxisSpec(label: xLabel, kind: .numeric(lower: x.lower, upper: x.upper, logarithmic: logX)),
+                                      y: AxisSpec(label: yLabel, kind: .numeric(lower: y.lower, upper: y.upper, logarithmic: logY)))
+        canvas.drawGrid(frame)
+        // Clip to the plot plus room for a marker, so points on the edges stay whole.
+        let pad = 10 * canvas.unit
+        let clip = Rect(x: frame.plot.x - pad, y: frame.plot.y - pad, width: frame.plot.width + 2 * pad,
+                        height: frame.plot.height + 2 * pad)
+        canvas.clipped(to: clip) { drawLines(frame, on: canvas) }
+        canvas.drawAxes(frame)
+    }
+
+    private func drawLines(_ frame: PlotFrame, on canvas: ChartCanvas) {
+        for (index, line) in series.enumerated() {
+            let color = Color.series(index)
+            var segment: [Point] = []
+            var markers: [Point] = []
+            for point in points(line) {
+                guard let point, let px = frame.px(point.x), let py = frame.py(point.y) else {
+                    canvas.polyline(segment, color, width: 3)
+                    segment = []
+                    continue
+                }
+                segment.append(Point(x: px, y: py))
+                markers.append(Point(x: px, y: py))
+            }
+            canvas.polyline(segment, color, width: 3)
+            if showMarkers {
+                for marker in markers { canvas.marker(.forSeries(index), at: marker, size: 13, color) }
+            }
+        }
+    }
+}
