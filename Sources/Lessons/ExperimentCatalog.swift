@@ -1,6 +1,12 @@
 /// The fixed catalogue of experiments a lesson can name. Adding an experiment is one file and one line here.
 public enum ExperimentCatalog {
-    public static let all: [Experiment.Type] = []
+    public static let all: [Experiment.Type] = [
+        QuantizeTensorExperiment.self,
+        BlockScalesExperiment.self,
+        ComparePrecisionsExperiment.self,
+        SensitivityByClassExperiment.self,
+        RoutingExperiment.self,
+    ]
 
     public static var names: [String] { all.map { $0.name } }
 

@@ -2,6 +2,8 @@ import Foundation
 import Checkpoints
 import Engine
 import Quantization
+import Charts
+import Tensors
 
 /// What experiments share during one lesson run: the model checkpoint and tokenizer, models loaded at
 /// each precision (loaded once, reused by later steps), the output folder, and the command line recorded
@@ -17,10 +19,13 @@ public final class LabContext {
     public let commandLine: String
     /// Reports slow work (more than a second) to the user.
     public let progress: (String) -> Void
+    /// Whether charts may replace existing files (lessons: their folder was checked before the run).
+    public let overwrite: Bool
     private var models: [String: MixtralModel] = [:]
 
     public init(checkpoint: Checkpoint, tokenizer: Tokenizer, outputDirectory: URL, basePrecision: PrecisionSpec,
-                commandLine: String, progress: @escaping (String) -> Void = { _ in }) {
+                commandLine: String, overwrite: Bool = true, progress: @escaping (String) -> Void = { _ in }) {
+        self.overwrite = overwrite
         self.checkpoint = checkpoint
         self.tokenizer = tokenizer
         self.outputDirectory = outputDirectory
@@ -43,4 +48,43 @@ public final class LabContext {
 
     /// Short model name for chart metadata.
     public var modelName: String { checkpoint.directory.lastPathComponent }
+}
+
+extension LabContext {
+    /// PNG metadata for a chart made in this run.
+    public func metadata(title: String, description: String, precision: String? = nil) -> PNGMetadata {
+        PNGMetadata(title: title, description: description, source: checkpoint.directory.path,
+                    command: commandLine, model: modelName, precision: precision)
+    }
+
+    /// Writes `chart` as `file` in the output folder.
+    /// - Throws: `ChartError.fileExists` when the file exists and `overwrite` is false.
+    public func write(_ chart: some Chart, file: String, caption: String) throws -> ChartFile {
+        let url = output(file)
+        try writePNG(chart, to: url, overwrite: overwrite)
+        return ChartFile(url: url, caption: caption)
+    }
+
+    /// A weight tensor of the checkpoint as fp32 `[rows, cols]`.
+    /// - Throws: `CheckpointError.missingTensor` / `.badTensor` when it is absent or not 2-D.
+    public func weight(_ name: String) throws -> Matrix {
+        guard let info = checkpoint.info(name) else {
+            throw CheckpointError.missingTensor(path: checkpoint.directory.path, tensor: name)
+        }
+        guard info.shape.count == 2 else {
+            throw CheckpointError.badTensor(path: checkpoint.directory.path, tensor: name, reason: "is not a 2-D weight matrix")
+        }
+        return try checkpoint.matrix(name, rows: info.shape[0], cols: info.shape[1])
+    }
+
+    /// The first `limit` tokens of the model's held-out text (`heldout.txt` beside the checkpoint), in
+    /// windows of at most 256 tokens that each start with `<s>` — the input of perplexity measurements.
+    public func heldoutWindows(limit: Int) throws -> [[Int]] {
+        let url = checkpoint.directory.appendingPathComponent("heldout.txt")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw CheckpointError.fileNotFound(path: url.path)
+        }
+        let tokens = Array(tokenizer.encode(text, addBOS: false).prefix(limit))
+        return Perplexity.windows(of: tokens, length: min(256, checkpoint.config.maxPositionEmbeddings), bos: checkpoint.config.bosTokenID)
+    }
 }

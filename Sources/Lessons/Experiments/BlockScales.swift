@@ -1,0 +1,106 @@
+import Foundation
+import Tensors
+import Quantization
+import Charts
+
+/// Lesson 2's experiment: why scales are per block, and why NF4's levels follow a normal distribution.
+/// Outlier statistics of a real weight matrix; one 4-bit scale for the whole tensor against per-block
+/// scales (Q4_0, blocks of 32) and NF4 (blocks of 64); NF4 over a sweep of block sizes.
+struct BlockScalesExperiment: Experiment {
+    static let name = "block-scales"
+    static let summary = "Outliers, per-tensor vs per-block 4-bit scales, Q4_0's uniform grid vs NF4's normal quantiles, block-size sweep."
+    static let parameters = [
+        ParameterSpec("tensor", .text, "checkpoint tensor name", default: "model.layers.0.block_sparse_moe.experts.0.w2.weight"),
+        ParameterSpec("blocksizes", .list, "NF4 block sizes to sweep", default: [32, 64, 128, 256, 1024, 4096]),
+    ]
+    static let resultKeys = ["tensor", "std", "absmax", "absmax_over_std", "beyond_3sigma", "kurtosis",
+                             "per_tensor", "q4", "nf4", "sweep", "table", "block_absmax"]
+
+    let tensor: String
+    let blocksizes: [Int]
+
+    init(_ parameters: ExperimentParameters) throws {
+        tensor = parameters.text("tensor")
+        blocksizes = try parameters.list("blocksizes").map { text in
+            guard let size = Int(text), NF4.validBlocksizes.contains(size) else {
+                throw ExperimentParameterError.invalid("blocksizes", reason: "\(text) is not one of \(NF4.validBlocksizes)")
+            }
+            return size
+        }
+    }
+
+    func run(in lab: LabContext) throws -> ExperimentResult {
+        let weight = try lab.weight(tensor)
+        let w = weight.values.map(Double.init)
+        let n = Double(w.count)
+        let mean = w.reduce(0, +) / n
+        let variance = w.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n
+        let std = variance.squareRoot()
+        let fourth = w.reduce(0) { $0 + pow($1 - mean, 4) } / n
+        let absmax = w.map(abs).max() ?? 0
+        var values: [String: Any] = [
+            "tensor": tensor, "std": std, "absmax": absmax, "absmax_over_std": absmax / std,
+            "beyond_3sigma": Double(w.filter { abs($0 - mean) > 3 * std }.count) / n,
+            "kurtosis": fourth / (variance * variance),
+        ]
+
+        // One symmetric 4-bit scale for the whole tensor (levels −8…7 × absmax/7): what blocks avoid.
+        let scale = Float(absmax / 7)
+        let perTensor = Matrix(rows: weight.rows, cols: weight.cols,
+                               values: weight.values.map { scale == 0 ? 0 : max(-8, min(7, ($0 / scale).rounded())) * scale })
+        let perTensorError = QuantizationError(original: weight, decoded: perTensor, bitsPerWeight: 4 + 32 / n)
+        let q4 = try quantize(weight, to: .q4, tensorName: tensor)
+        let nf4 = try quantize(weight, to: .nf4, tensorName: tensor)
+        let q4Error = QuantizationError(original: weight, quantized: q4)
+        let nf4Error = QuantizationError(original: weight, quantized: nf4)
+        func summary(_ e: QuantizationError) -> [String: Any] {
+            ["snr_db": e.snrDB, "rel_error": e.relativeFrobenius, "bits": e.bitsPerWeight, "max_error": e.maxAbsError]
+        }
+        values["per_tensor"] = summary(perTensorError)
+        values["q4"] = summary(q4Error)
+        values["nf4"] = summary(nf4Error)
+        var table = MarkdownTable(["scheme", "scale per", "bits/weight", "SNR (dB)", "relative error"])
+        for (scheme, per, e) in [("int4, one scale", "whole tensor", perTensorError), ("q4 (Q4_0)", "32 weights", q4Error),
+                                 ("nf4", "64 weights", nf4Error)] {
+            table.rows.append([scheme, per, String(format: "%.3f", e.bitsPerWeight), String(format: "%.1f", e.snrDB),
+                               String(format: "%.4f", e.relativeFrobenius)])
+        }
+        values["table"] = table.description
+
+        // NF4 block-size sweep.
+        var sweep = MarkdownTable(["NF4 block size", "bits/weight", "SNR (dB)"])
+        var snr: [Double] = []
+        for size in blocksizes {
+            let e = QuantizationError(original: weight, quantized: try NF4Matrix(quantizing: weight, tensorName: tensor, blocksize: size))
+            snr.append(e.snrDB)
+            sweep.rows.append(["\(size)", String(format: "%.3f", e.bitsPerWeight), String(format: "%.2f", e.snrDB)])
+        }
+        values["sweep"] = sweep.description
+
+        // The first block of 64 weights with both level sets: Q4_0's 16 evenly spaced levels d·(q − 8)
+        // (d from the block's value of largest magnitude, as Q4_0 computes it) and NF4's codebook × absmax.
+        let block = Array(weight.values.prefix(64))
+        let blockAbsmax = block.map { abs($0) }.max() ?? 0
+        values["block_absmax"] = Double(blockAbsmax)
+        let signedMax = block.max { abs($0) < abs($1) } ?? 0
+        let d = signedMax / -8
+        let q4Levels = (0..<16).map { Float($0 - 8) * d }
+        let histogram = WeightHistogramChart(
+            metadata: lab.metadata(title: "One block of 64 weights and the 4-bit levels that can store it",
+                                   description: "Weights of the first 64-weight block of \(tensor) with Q4_0's uniform grid and NF4's codebook scaled to the block absmax.",
+                                   precision: "q4, nf4"),
+            weights: block,
+            levelSets: [LevelSet(name: "Q4_0 levels (uniform)", levels: q4Levels),
+                        LevelSet(name: "NF4 levels (normal quantiles × absmax)", levels: NF4.codebook.map { $0 * blockAbsmax })],
+            binCount: 32)
+        let sweepChart = LineChart(
+            metadata: lab.metadata(title: "NF4 error against block size",
+                                   description: "Signal-to-noise ratio of \(tensor) stored in NF4 with each block size.", precision: "nf4"),
+            series: [LineSeries(name: "nf4", x: blocksizes.map(Double.init), y: snr)],
+            xLabel: "block size (weights per absmax scale, log scale)", yLabel: "SNR (dB, higher is better)", logX: true)
+        return ExperimentResult(values: values, charts: [
+            try lab.write(histogram, file: "block-levels.png", caption: "One block of real weights with Q4_0 and NF4 levels"),
+            try lab.write(sweepChart, file: "nf4-block-size.png", caption: "NF4 error against block size"),
+        ])
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import Engine
+import Quantization
+import Checkpoints
+import Charts
+
+/// The same model at several precisions on the same prompt: greedy continuations side by side with fp32,
+/// agreement and KL of next-token distributions along fp32's continuation, held-out perplexity, memory
+/// and decode speed. Shared by lesson 3 and `mixtral-lab compare`.
+public struct PrecisionComparison {
+    public struct Row {
+        public let precision: PrecisionSpec
+        public let weightBytes: Int
+        public let bitsPerWeight: Double
+        public let decodeTokensPerSecond: Double
+        public let continuation: [Int]
+        /// Index in `continuation` of the first token that differs from fp32's, nil if none.
+        public let firstDivergence: Int?
+        public let comparison: ModelComparison
+        public let perplexity: Double
+    }
+
+    public let promptIDs: [Int]
+    public let rows: [Row]
+    public let heldoutTokens: Int
+
+    /// - Parameters:
+    ///   - precisions: specs to compare; fp32 is added first as the reference if absent.
+    ///   - maxTokens: greedy continuation length.
+    ///   - heldoutTokens: tokens of the held-out text for perplexity (0 = skip).
+    public init(lab: LabContext, prompt: String, precisions: [PrecisionSpec], maxTokens: Int, heldoutTokens: Int) throws {
+        let fp32 = PrecisionSpec(uniform: .fp32)
+        let specs = [fp32] + precisions.filter { $0 != fp32 }
+        promptIDs = lab.tokenizer.encode(prompt, addBOS: true)
+        let windows = heldoutTokens > 0 ? try lab.heldoutWindows(limit: heldoutTokens) : []
+        self.heldoutTokens = windows.reduce(0) { $0 + $1.count - 1 }
+        let reference = try lab.model(fp32)
+        var rows: [Row] = []
+        var referenceTokens: [Int] = []
+        for spec in specs {
+            let model = try lab.model(spec)
+            lab.progress("running \(spec)")
+            var generator = Generator(model: model, stopToken: -1)
+            let started = DispatchTime.now().uptimeNanoseconds
+            var firstTokenAt: UInt64 = 0
+            let continuation = try generator.generate(prompt: promptIDs, maxTokens: maxTokens) { _ in
+                if firstTokenAt == 0 { firstTokenAt = DispatchTime.now().uptimeNanoseconds }
+            }
+            let decodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - max(firstTokenAt, started)) / 1e9
+            if spec == fp32 { referenceTokens = continuation }
+            let comparison = try ModelComparison(reference: reference, candidate: model, tokens: promptIDs + referenceTokens)
+            let perplexity = windows.isEmpty ? Double.nan : try Perplexity.evaluate(model: model, windows: windows).perplexity
+            let expertParameters = model.config.numHiddenLayers * model.config.numExperts * model.config.parametersPerExpert
+            let bits = Double(model.layers.reduce(0) { $0 + $1.experts.reduce(0) { $0 + $1.byteCount } }) * 8 / Double(expertParameters)
+            rows.append(Row(precision: spec, weightBytes: model.weightBytes, bitsPerWeight: bits,
+                            decodeTokensPerSecond: decodeSeconds > 0 ? Double(max(continuation.count - 1, 0)) / decodeSeconds : .nan,
+                            continuation: continuation,
+                            firstDivergence: zip(continuation, referenceTokens).enumerated().first { $0.element.0 != $0.element.1 }?.offset,
+                            comparison: comparison, perplexity: perplexity))
+        }
+        self.rows = rows
+    }
+
+    /// Markdown table: memory, bits, speed, agreement, KL, perplexity per precision.
+    public func table() -> MarkdownTable {
+        var table = MarkdownTable(["precision", "weights", "expert bits/weight", "decode tok/s", "top-1 agreement", "mean KL (nats)", "perplexity"])
+        for row in rows {
+            table.rows.append([row.precision.description, formatBytes(Double(row.weightBytes)), String(format: "%.2f", row.bitsPerWeight),
+                               String(format: "%.0f", row.decodeTokensPerSecond), String(format: "%.1f %%", row.comparison.top1Agreement * 100),
+                               String(format: "%.5f", row.comparison.meanKL), String(format: "%.3f", row.perplexity)])
+        }
+        return table
+    }
+
+    /// Each precision's continuation, the first token that differs from fp32 marked with ⟦ ⟧.
+    public func continuations(tokenizer: Tokenizer) -> [(precision: String, text: String)] {
+        rows.map { row in
+            let split = row.firstDivergence ?? row.continuation.count
+            let same = tokenizer.decode(promptIDs + Array(row.continuation[..<split]), skipSpecialTokens: true)
+            let promptText = tokenizer.decode(promptIDs, skipSpecialTokens: true)
+            var text = String(same.dropFirst(promptText.count))
+            if split < row.continuation.count {
+                let rest = tokenizer.decode(promptIDs + row.continuation, skipSpecialTokens: true).dropFirst(same.count)
+                let divergent = tokenizer.decode(promptIDs + Array(row.continuation[...split]), skipSpecialTokens: true).dropFirst(same.count)
+                text += "⟦" + divergent + "⟧" + rest.dropFirst(divergent.count)
+            }
+            return (row.precision.description, text)
+        }
+    }
+
+    /// Writes the residual-error-per-layer line chart and the perplexity bar chart.
+    public func writeCharts(lab: LabContext) throws -> [ChartFile] {
+        let names = rows.map(\.precision.description)
+        let layers = rows.first?.comparison.residualRelativeError.count ?? 0
+        let residual = LineChart(
+            metadata: lab.metadata(title: "How far each layer's residual stream drifts from fp32",
+                                   description: "Mean relative error ‖h − h_fp32‖/‖h_fp32‖ of the residual stream after each layer, on the prompt and fp32's continuation.",
+                                   precision: names.joined(separator: ", ")),
+            series: rows.dropFirst().map { row in
+                LineSeries(name: row.precision.description, x: (0..<layers).map { Double($0) }, y: row.comparison.residualRelativeError)
+            },
+            xLabel: "layer (0 = first decoder layer)", yLabel: "relative error of the residual stream (log scale)", logY: true)
+        let perplexity = GroupedBarChart(
+            metadata: lab.metadata(title: "Held-out perplexity per precision",
+                                   description: "Perplexity on \(heldoutTokens) held-out tokens; lower is better.",
+                                   precision: names.joined(separator: ", ")),
+            categories: names, series: [BarSeries(name: "perplexity", values: rows.map(\.perplexity))],
+            xLabel: "precision", yLabel: "perplexity (lower is better)")
+        return [
+            try lab.write(residual, file: "residual-error.png", caption: "Residual-stream error per layer"),
+            try lab.write(perplexity, file: "perplexity.png", caption: "Held-out perplexity per precision"),
+        ]
+    }
+}
+
+/// Lesson 3's experiment: post-training quantization of the whole model, compared with fp32.
+struct ComparePrecisionsExperiment: Experiment {
+    static let name = "compare-precisions"
+    static let summary = "Greedy continuations, top-1 agreement, KL, perplexity, memory and speed per precision against fp32."
+    static let parameters = [
+        ParameterSpec("prompt", .text, "text to continue", default: "ROMEO:\n"),
+        ParameterSpec("precisions", .list, "precisions besides fp32", default: ["int8", "q4", "nf4"]),
+        ParameterSpec("max_tokens", .int, "greedy continuation length", default: 48),
+        ParameterSpec("heldout_tokens", .int, "held-out tokens for perplexity", default: 4096),
+    ]
+    /// Per precision (`fp32`, `int8`, `q4`, `nf4`, …): mib, bits, tok_s, top1, kl, ppl, diverges_at.
+    static let resultKeys = ["table", "continuations", "heldout_tokens", "*"]
+
+    let prompt: String
+    let precisions: [PrecisionSpec]
+    let maxTokens: Int
+    let heldoutTokens: Int
+
+    init(_ parameters: ExperimentParameters) throws {
+        prompt = parameters.text("prompt")
+        precisions = try parameters.list("precisions").map { name in
+            do { return try PrecisionSpec(parsing: name) } catch { throw ExperimentParameterError.invalid("precisions", reason: "\(error)") }
+        }
+        maxTokens = parameters.int("max_tokens")
+        heldoutTokens = parameters.int("heldout_tokens")
+    }
+
+    func run(in lab: LabContext) throws -> ExperimentResult {
+        let comparison = try PrecisionComparison(lab: lab, prompt: prompt, precisions: precisions, maxTokens: maxTokens,
+                                                 heldoutTokens: heldoutTokens)
+        var values: [String: Any] = ["table": comparison.table().description, "heldout_tokens": comparison.heldoutTokens]
+        for row in comparison.rows {
+            values[row.precision.description] = [
+                "mib": Double(row.weightBytes) / 1_048_576, "bits": row.bitsPerWeight, "tok_s": row.decodeTokensPerSecond,
+                "top1": row.comparison.top1Agreement, "kl": row.comparison.meanKL, "ppl": row.perplexity,
+                "diverges_at": row.firstDivergence.map { "token \($0 + 1)" } ?? "never",
+            ]
+        }
+        values["continuations"] = comparison.continuations(tokenizer: lab.tokenizer)
+            .map { "**\($0.precision)**\n\n```\n\(prompt)\($0.text)\n```" }.joined(separator: "\n\n")
+
+        return ExperimentResult(values: values, charts: try comparison.writeCharts(lab: lab))
+    }
+}

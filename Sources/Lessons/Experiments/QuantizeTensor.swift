@@ -1,0 +1,74 @@
+import Foundation
+import Tensors
+import Quantization
+import Charts
+
+/// Lesson 1's experiment: one real weight matrix stored at several precisions — bits, bytes, error, and
+/// what happens to the first few weights of the first block.
+struct QuantizeTensorExperiment: Experiment {
+    static let name = "quantize-tensor"
+    static let summary = "Quantize one weight matrix to each precision: memory, error metrics, the first weights before and after."
+    static let parameters = [
+        ParameterSpec("tensor", .text, "checkpoint tensor name", default: "model.layers.0.block_sparse_moe.experts.0.w1.weight"),
+        ParameterSpec("precisions", .list, "precisions to compare with fp32", default: ["int8", "q4"]),
+    ]
+    /// Per precision (e.g. `q4`): bits, bytes, ratio, mse, snr_db, max_error, rel_error.
+    static let resultKeys = ["tensor", "shape", "count", "fp32_bytes", "table", "examples", "absmax", "*"]
+
+    let tensor: String
+    let precisions: [Precision]
+
+    init(_ parameters: ExperimentParameters) throws {
+        tensor = parameters.text("tensor")
+        precisions = try parameters.list("precisions").map { name in
+            guard let p = Precision(rawValue: name) else {
+                throw ExperimentParameterError.invalid("precisions", reason: "unknown precision \(name) (\(Precision.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return p
+        }
+    }
+
+    func run(in lab: LabContext) throws -> ExperimentResult {
+        let weight = try lab.weight(tensor)
+        var values: [String: Any] = [
+            "tensor": tensor, "shape": "[\(weight.rows), \(weight.cols)]", "count": weight.values.count,
+            "fp32_bytes": weight.byteCount,
+            "absmax": Double(weight.values.prefix(32).map { abs($0) }.max() ?? 0),
+        ]
+        var table = MarkdownTable(["precision", "bits/weight", "size", "vs fp32", "SNR (dB)", "relative error", "max |error|"])
+        table.rows.append(["fp32", "32", formatBytes(Double(weight.byteCount)), "1×", "∞", "0", "0"])
+        var examples = MarkdownTable(["weight #", "fp32"] + precisions.map(\.rawValue))
+        var decodedRows: [[Float]] = []
+        var errorSeries: [ErrorSeries] = []
+        for precision in precisions {
+            let quantized = try quantize(weight, to: precision, tensorName: tensor)
+            let decoded = quantized.dequantized()
+            let error = QuantizationError(original: weight, decoded: decoded, bitsPerWeight: quantized.bitsPerWeight)
+            values[precision.rawValue] = [
+                "bits": quantized.bitsPerWeight, "bytes": quantized.byteCount,
+                "ratio": Double(weight.byteCount) / Double(quantized.byteCount),
+                "mse": error.mse, "snr_db": error.snrDB, "max_error": error.maxAbsError, "rel_error": error.relativeFrobenius,
+            ]
+            table.rows.append([precision.rawValue, String(format: "%.2f", quantized.bitsPerWeight),
+                               formatBytes(Double(quantized.byteCount)),
+                               String(format: "%.1f× smaller", Double(weight.byteCount) / Double(quantized.byteCount)),
+                               String(format: "%.1f", error.snrDB), String(format: "%.4f", error.relativeFrobenius),
+                               String(format: "%.5f", error.maxAbsError)])
+            decodedRows.append(Array(decoded.values.prefix(6)))
+            errorSeries.append(ErrorSeries(name: precision.rawValue, errors: zip(decoded.values, weight.values).map { $0 - $1 }))
+        }
+        for i in 0..<min(6, weight.values.count) {
+            examples.rows.append(["\(i)", String(format: "%+.5f", weight.values[i])] + decodedRows.map { String(format: "%+.5f", $0[i]) })
+        }
+        values["table"] = table.description
+        values["examples"] = examples.description
+
+        let names = precisions.map(\.rawValue).joined(separator: ", ")
+        let histogram = ErrorHistogramChart(
+            metadata: lab.metadata(title: "Quantization error of \(tensor)",
+                                   description: "Histogram of dequantized − original weight for \(names).", precision: names),
+            series: errorSeries, logScale: true, xLabel: "dequantized − original weight (unitless)")
+        let chart = try lab.write(histogram, file: "quantization-error.png", caption: "Error of every weight of \(tensor), per precision")
+        return ExperimentResult(values: values, charts: [chart])
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Lessons
+import Quantization
+
+/// `mixtral-lab compare`: the same prompt at several precisions, side by side with fp32.
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Greedy continuations per precision beside fp32 (first divergent token marked ⟦ ⟧), with memory, speed, agreement, KL and perplexity.")
+
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
+    @Option(help: "Comma-separated precision specs to compare with fp32 (fp32 is always the reference).") var precisions: String = "int8,q4,nf4"
+    @Option(help: "Greedy tokens per precision.") var maxTokens: Int = 48
+    @Option(help: "Held-out tokens for perplexity (0 = skip).") var heldoutTokens: Int = 4096
+    @Option(help: "Write charts (residual error per layer, perplexity) to this folder.") var charts: String?
+    @Flag(help: "Replace existing chart files.") var force = false
+    @Option(help: "Output: table or json.") var format: OutputFormat = .table
+
+    func validate() throws {
+        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+        guard heldoutTokens >= 0 else { throw ValidationError("--heldout-tokens must be ≥ 0") }
+    }
+
+    func run() throws {
+        let specs = try precisions.split(separator: ";").flatMap { group in
+            // "int8,q4" lists precisions; a per-class spec contains "=" and is one entry.
+            group.contains("=") ? [String(group)] : group.split(separator: ",").map(String.init)
+        }.map { text in
+            do { return try PrecisionSpec(parsing: text) } catch { throw ValidationError("--precisions \(text): \(error)") }
+        }
+        let output = URL(fileURLWithPath: charts ?? FileManager.default.temporaryDirectory.appendingPathComponent("mixtral-lab-compare").path)
+        if charts != nil {
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        }
+        let lab = LabContext(checkpoint: try modelOptions.checkpoint(), tokenizer: try modelOptions.tokenizer(),
+                             outputDirectory: output, basePrecision: PrecisionSpec(uniform: .fp32),
+                             commandLine: CommandLine.arguments.joined(separator: " "), overwrite: force) { message in
+            FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)
+        }
+        let comparison = try PrecisionComparison(lab: lab, prompt: prompt, precisions: specs, maxTokens: maxTokens,
+                                                 heldoutTokens: heldoutTokens)
+        let continuations = comparison.continuations(tokenizer: lab.tokenizer)
+        switch format {
+        case .json:
+            let rows: [[String: Any]] = zip(comparison.rows, continuations).map { row, text in
+                ["precision": row.precision.description, "weight_bytes": row.weightBytes, "expert_bits_per_weight": row.bitsPerWeight,
+                 "decode_tokens_per_second": row.decodeTokensPerSecond, "top1_agreement": row.comparison.top1Agreement,
+                 "mean_kl": row.comparison.meanKL, "perplexity": row.perplexity.isNaN ? NSNull() : row.perplexity,
+                 "continuation": text.text, "first_divergence": row.firstDivergence.map { $0 as Any } ?? NSNull(),
+                 "residual_relative_error": row.comparison.residualRelativeError]
+            }
+            let data = try JSONSerialization.data(withJSONObject: ["prompt": prompt, "heldout_tokens": comparison.heldoutTokens,
+                                                                   "results": rows], options: [.sortedKeys])
+            emit(String(decoding: data, as: UTF8.self))
+        case .table:
+            for (precision, text) in continuations {
+                emit("── \(precision) " + String(repeating: "─", count: max(0, 60 - precision.count)))
+                emit(prompt + text)
+            }
+            emit("")
+            emit(comparison.table().description)
+            emit("\nagreement and KL: next-token distributions along fp32's continuation (\(comparison.rows.first?.comparison.positions ?? 0) positions); perplexity on \(comparison.heldoutTokens) held-out tokens")
+        }
+        if charts != nil {
+            for chart in try comparison.writeCharts(lab: lab) { emit("chart: \(chart.url.path)") }
+        }
+    }
+}

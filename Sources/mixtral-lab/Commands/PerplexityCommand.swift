@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Engine
+
+/// `mixtral-lab perplexity`: how well the model predicts a text (default: the model's held-out excerpt).
+struct PerplexityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "perplexity",
+        abstract: "Perplexity on a text: exp(mean negative log-likelihood per token), windows each starting with <s>.")
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var precisionOptions: PrecisionOptions
+    @Option(help: "UTF-8 text to score (default: heldout.txt next to the model).") var textFile: String?
+    @Option(help: "Score at most N tokens of the text (0 = all).") var maxTokens: Int = 0
+    @Option(help: "Tokens per window, <s> included (default: the model's context, at most 512).") var window: Int?
+    @Option(help: "Output: table or json ({\"perplexity\": Float, \"tokens\": Int}).") var format: OutputFormat = .table
+
+    func validate() throws {
+        guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be ≥ 0") }
+        if let window, window < 2 { throw ValidationError("--window must be at least 2") }
+    }
+
+    func run() throws {
+        let directory = try modelOptions.directory()
+        let textURL = textFile.map { URL(fileURLWithPath: $0) } ?? directory.appendingPathComponent("heldout.txt")
+        guard let text = try? String(contentsOf: textURL, encoding: .utf8) else {
+            throw ValidationError("--text-file \(textURL.path): cannot read it as UTF-8 text")
+        }
+        let tokenizer = try modelOptions.tokenizer()
+        let model = try loadModel(try modelOptions.checkpoint(), precision: try precisionOptions.spec())
+        var tokens = tokenizer.encode(text, addBOS: false)
+        if maxTokens > 0 && tokens.count > maxTokens { tokens = Array(tokens[..<maxTokens]) }
+        guard !tokens.isEmpty else { throw ValidationError("--text-file \(textURL.path) has no tokens") }
+        let length = window ?? min(model.config.maxPositionEmbeddings, 512)
+        guard length <= model.config.maxPositionEmbeddings else {
+            throw ValidationError("--window \(length) exceeds the model's context (\(model.config.maxPositionEmbeddings))")
+        }
+        let windows = Perplexity.windows(of: tokens, length: length, bos: model.config.bosTokenID)
+        let progress = Progress(label: "scoring")
+        let result = try Perplexity.evaluate(model: model, windows: windows) { progress.update($0, of: $1) }
+        progress.finish()
+        switch format {
+        case .json:
+            emit(String(format: "{\"perplexity\": %.6f, \"tokens\": %d}", result.perplexity, result.tokens))
+        case .table:
+            emit("text        \(textURL.path)")
+            emit("precision   \(try precisionOptions.spec())")
+            emit("tokens      \(result.tokens) (windows of \(length), each starting with <s>)")
+            emit(String(format: "perplexity  %.4f", result.perplexity))
+        }
+    }
+}
