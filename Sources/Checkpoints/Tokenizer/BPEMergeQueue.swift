@@ -1,47 +1,63 @@
-/// A binary min-heap of candidate merges for one word, ordered by merge rank and then by position
-/// (the leftmost pair first), as tokenizers orders `Merge` in `models/bpe/word.rs`.
+/// A binary min-heap of candidate merges for one word, keyed `rank << 32 | position`: the lowest
+/// merge rank first, the leftmost position on ties — the order of tokenizers' `Merge` in
+/// `models/bpe/word.rs`.
 struct BPEMergeQueue {
-    struct Entry {
-        /// `rank << 32 | position`: smaller is merged first.
-        var key: UInt64
-        /// The token the merge produces; a queued entry is stale if the pair now merges to another.
-        var mergedID: Int32
+    private var heap: [UInt64]
 
-        var rank: UInt32 { UInt32(truncatingIfNeeded: key >> 32) }
-        var position: Int { Int(UInt32(truncatingIfNeeded: key)) }
-    }
-
-    private var heap: [Entry] = []
-
-    init(capacity: Int) { heap.reserveCapacity(capacity) }
-
-    mutating func push(rank: UInt32, position: Int, mergedID: Int32) {
-        heap.append(Entry(key: UInt64(rank) << 32 | UInt64(position), mergedID: mergedID))
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].key < heap[parent].key else { break }
-            heap.swapAt(child, parent)
-            child = parent
+    /// A heap of `keys`, built bottom-up in O(n).
+    init(heapifying keys: [UInt64]) {
+        heap = keys
+        heap.withUnsafeMutableBufferPointer { buffer in
+            var parent = buffer.count / 2
+            while parent > 0 {
+                parent -= 1
+                Self.siftDown(buffer, from: parent)
+            }
         }
     }
 
-    mutating func pop() -> Entry? {
+    static func key(rank: UInt32, position: Int) -> UInt64 { UInt64(rank) << 32 | UInt64(position) }
+
+    mutating func push(rank: UInt32, position: Int) {
+        heap.append(Self.key(rank: rank, position: position))
+        heap.withUnsafeMutableBufferPointer { buffer in
+            var child = buffer.count - 1
+            let key = buffer[child]
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard key < buffer[parent] else { break }
+                buffer[child] = buffer[parent]
+                child = parent
+            }
+            buffer[child] = key
+        }
+    }
+
+    /// The smallest (rank, position), removed from the queue.
+    mutating func pop() -> (rank: UInt32, position: Int)? {
         guard let top = heap.first else { return nil }
         let last = heap.removeLast()
         if !heap.isEmpty {
-            heap[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1, right = left + 1
-                var smallest = parent
-                if left < heap.count && heap[left].key < heap[smallest].key { smallest = left }
-                if right < heap.count && heap[right].key < heap[smallest].key { smallest = right }
-                if smallest == parent { break }
-                heap.swapAt(parent, smallest)
-                parent = smallest
+            heap.withUnsafeMutableBufferPointer { buffer in
+                buffer[0] = last
+                Self.siftDown(buffer, from: 0)
             }
         }
-        return top
+        return (UInt32(truncatingIfNeeded: top >> 32), Int(UInt32(truncatingIfNeeded: top)))
+    }
+
+    private static func siftDown(_ buffer: UnsafeMutableBufferPointer<UInt64>, from start: Int) {
+        let count = buffer.count
+        let key = buffer[start]
+        var parent = start
+        while true {
+            var child = 2 * parent + 1
+            guard child < count else { break }
+            if child + 1 < count && buffer[child + 1] < buffer[child] { child += 1 }
+            guard buffer[child] < key else { break }
+            buffer[parent] = buffer[child]
+            parent = child
+        }
+        buffer[parent] = key
     }
 }

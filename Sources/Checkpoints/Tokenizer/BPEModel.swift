@@ -11,8 +11,8 @@ struct BPEModel {
     let vocabulary: [PieceKey: Int32]
     /// id → piece; "" where the vocabulary has no such id.
     let pieces: [String]
-    /// `left << 32 | right` → `rank << 32 | merged id`.
-    private let merges: [UInt64: UInt64]
+    /// (left id, right id) → (rank, merged id).
+    private let merges: BPEMergeTable
     /// Ids of single-scalar pieces, by scalar value.
     private let scalarIDs: [UInt32: Int32]
     /// Ids of `<0x00>` … `<0xFF>` (−1 where absent), or nil without byte fallback.
@@ -77,10 +77,9 @@ struct BPEModel {
 
     /// Merges in either JSON form: `"left right"` strings (split at the one space) or
     /// `["left", "right"]` pairs. A pair listed twice keeps its later rank, as tokenizers' map does.
-    private static func readMerges(json: TokenizerJSON, vocabulary: [PieceKey: Int32]) throws -> [UInt64: UInt64] {
+    private static func readMerges(json: TokenizerJSON, vocabulary: [PieceKey: Int32]) throws -> BPEMergeTable {
         let entries = try json.array("merges")
-        var merges: [UInt64: UInt64] = [:]
-        merges.reserveCapacity(entries.count)
+        var merges = BPEMergeTable(capacity: entries.count)
         for (rank, entry) in entries.enumerated() {
             let parts: [String]
             if let line = entry as? String {
@@ -100,7 +99,7 @@ struct BPEModel {
                 }
                 ids.append(id)
             }
-            merges[pairKey(ids[0], ids[1])] = UInt64(rank) << 32 | UInt64(UInt32(ids[2]))
+            merges.insert(left: ids[0], right: ids[1], rank: UInt32(rank), mergedID: ids[2])
         }
         return merges
     }
@@ -109,16 +108,6 @@ struct BPEModel {
     static func bytePiece(_ byte: UInt8) -> String {
         let hex = String(byte, radix: 16, uppercase: true)
         return "<0x" + (byte < 16 ? "0" : "") + hex + ">"
-    }
-
-    private static func pairKey(_ left: Int32, _ right: Int32) -> UInt64 {
-        UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))
-    }
-
-    /// (rank, merged id) of the pair, if it has a merge.
-    private func merge(_ left: Int32, _ right: Int32) -> (rank: UInt32, mergedID: Int32)? {
-        guard let value = merges[Self.pairKey(left, right)] else { return nil }
-        return (UInt32(truncatingIfNeeded: value >> 32), Int32(truncatingIfNeeded: UInt32(truncatingIfNeeded: value)))
     }
 
     /// Appends the ids of `word` (one pre-tokenized piece) to `ids`.
@@ -163,37 +152,41 @@ struct BPEModel {
 
     /// tokenizers' `Word::merge_all` without dropout: symbols form a linked list; the queue holds
     /// candidate pairs by (rank, position); a popped entry is skipped when its left symbol is gone,
-    /// has no right neighbour, or the pair there no longer merges to the same id. Merged-away
-    /// symbols are marked −1.
+    /// has no right neighbour, or the pair there is no longer the one queued. (tokenizers compares
+    /// the merged id; as a symbol only grows by absorbing its right neighbour, the pair at a position
+    /// merges to the same id exactly when it is the same pair, i.e. has the same rank.)
+    /// Merged-away symbols are marked −1.
     private func mergeAll(_ symbols: inout [Int32]) {
         let count = symbols.count
         guard count > 1 else { return }
         var previous = (0..<count).map { Int32($0) - 1 }
         var next = (0..<count).map { $0 + 1 < count ? Int32($0 + 1) : -1 }
-        var queue = BPEMergeQueue(capacity: count)
+        var candidates: [UInt64] = []
+        candidates.reserveCapacity(count)
         for position in 0..<(count - 1) {
-            if let found = merge(symbols[position], symbols[position + 1]) {
-                queue.push(rank: found.rank, position: position, mergedID: found.mergedID)
+            if let found = merges.merge(symbols[position], symbols[position + 1]) {
+                candidates.append(BPEMergeQueue.key(rank: found.rank, position: position))
             }
         }
+        var queue = BPEMergeQueue(heapifying: candidates)
         while let top = queue.pop() {
             let position = top.position
             guard symbols[position] >= 0, next[position] >= 0 else { continue }
             let right = Int(next[position])
-            guard let current = merge(symbols[position], symbols[right]), current.mergedID == top.mergedID else { continue }
+            guard let current = merges.merge(symbols[position], symbols[right]), current.rank == top.rank else { continue }
 
-            symbols[position] = top.mergedID
+            symbols[position] = current.mergedID
             symbols[right] = -1
             let afterRight = next[right]
             next[position] = afterRight
             if afterRight >= 0 { previous[Int(afterRight)] = Int32(position) }
 
             let before = previous[position]
-            if before >= 0, let found = merge(symbols[Int(before)], top.mergedID) {
-                queue.push(rank: found.rank, position: Int(before), mergedID: found.mergedID)
+            if before >= 0, let found = merges.merge(symbols[Int(before)], current.mergedID) {
+                queue.push(rank: found.rank, position: Int(before))
             }
-            if afterRight >= 0, let found = merge(top.mergedID, symbols[Int(afterRight)]) {
-                queue.push(rank: found.rank, position: position, mergedID: found.mergedID)
+            if afterRight >= 0, let found = merges.merge(current.mergedID, symbols[Int(afterRight)]) {
+                queue.push(rank: found.rank, position: position)
             }
         }
     }

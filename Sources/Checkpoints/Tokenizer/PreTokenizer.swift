@@ -90,16 +90,15 @@ indirect enum PreTokenizer {
 
     private static func metaspace(_ piece: PreToken, replacement: Unicode.Scalar, prependScheme: PrependScheme,
                                   split: Bool) -> [PreToken] {
-        var scalars = String.UnicodeScalarView()
-        scalars.append(contentsOf: piece.text.unicodeScalars.lazy.map { $0 == " " ? replacement : $0 })
+        var text = TextPattern.literal([" "]).replacingMatches(in: piece.text, with: String(replacement))
         let prepend: Bool
         switch prependScheme {
         case .always: prepend = true
         case .first: prepend = piece.startsAtTextStart
         case .never: prepend = false
         }
-        if prepend && scalars.first != replacement { scalars.insert(replacement, at: scalars.startIndex) }
-        let replaced = PreToken(text: String(scalars), startsAtTextStart: piece.startsAtTextStart)
+        if prepend && text.unicodeScalars.first != replacement { text = String(replacement) + text }
+        let replaced = PreToken(text: text, startsAtTextStart: piece.startsAtTextStart)
         guard split else { return [replaced] }
         return Self.split(replaced, at: .literal([replacement]), behavior: .MergedWithNext)
     }

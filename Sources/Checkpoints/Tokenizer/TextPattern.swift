@@ -63,15 +63,17 @@ enum TextPattern {
     func replacingMatches(in text: String, with content: String) -> String {
         let found = matches(in: text)
         if found.isEmpty { return text }
-        var result = String.UnicodeScalarView()
+        // Built as UTF-8 bytes: appending to a String's unicodeScalars view copies it each time.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + found.count * content.utf8.count)
         var previous = text.startIndex
         for match in found {
-            result.append(contentsOf: text.unicodeScalars[previous..<match.lowerBound])
-            result.append(contentsOf: content.unicodeScalars)
+            bytes.append(contentsOf: text.utf8[previous..<match.lowerBound])
+            bytes.append(contentsOf: content.utf8)
             previous = match.upperBound
         }
-        result.append(contentsOf: text.unicodeScalars[previous...])
-        return String(result)
+        bytes.append(contentsOf: text.utf8[previous...])
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private static func literalMatches(of needle: [Unicode.Scalar], in text: String) -> [Range<String.Index>] {
