@@ -1,0 +1,167 @@
+import Tensors
+
+/// Weights per block in GGML's Q8_0 and Q4_0 (`QK8_0 = QK4_0 = 32`, ggml-common.h).
+public let ggmlBlockSize = 32
+
+/// A GGML block format: each run of 32 weights along a row becomes one self-contained block of
+/// `typeSize` bytes — a little-endian fp16 scale `d` followed by packed integer codes.
+///
+/// The block functions are ports of gguf-py `gguf/quants.py` (`Q8_0`, `Q4_0`), itself a bit-exact port
+/// of `quantize_row_q8_0_ref` / `quantize_row_q4_0_ref` in ggml's `ggml-quants.c`; the fixtures in
+/// QuantizationTests check them byte for byte. Byte order assumes a little-endian host.
+public protocol GGMLBlockFormat: Sendable {
+    /// `.int8` for Q8_0, `.q4` for Q4_0.
+    static var precision: Precision { get }
+    /// GGML's name, `"Q8_0"` or `"Q4_0"`.
+    static var ggmlName: String { get }
+    /// Bytes per block: `sizeof(block_q8_0)` = 34, `sizeof(block_q4_0)` = 18.
+    static var typeSize: Int { get }
+    /// About the largest block absmax whose fp16 scale is finite (Q8_0 65504·127, Q4_0 65504·8).
+    static var largestAbsmax: Float { get }
+    /// Quantizes 32 values at `x` into one block at `block`. Values must be finite (not checked here);
+    /// a scale too large for fp16 is stored as +Inf, as gguf-py does.
+    static func quantizeBlock(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer)
+    /// Decodes one block to 32 values at `x`.
+    static func dequantizeBlock(_ block: UnsafeRawPointer, into x: UnsafeMutablePointer<Float>)
+    /// `Σ w·x` over one row of `blocks` consecutive blocks and `x: [32·blocks]`, decoding each block in
+    /// SIMD registers. The hot loop of int8/q4 decode.
+    static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> Float
+}
+
+extension GGMLBlockFormat {
+    /// The bytes gguf-py's `quants.quantize(values, type)` returns for `values` (count a multiple of 32):
+    /// `count/32` blocks of `typeSize` bytes. NaN/Inf are not checked (use the matrix initialiser).
+    public static func quantize(_ values: [Float]) -> [UInt8] {
+        precondition(values.count % ggmlBlockSize == 0, "\(ggmlName): \(values.count) values is not a multiple of 32")
+        let blocks = values.count / ggmlBlockSize
+        var bytes = [UInt8](repeating: 0, count: blocks * typeSize)
+        values.withUnsafeBufferPointer { x in
+            bytes.withUnsafeMutableBytes { out in
+                for b in 0..<blocks {
+                    quantizeBlock(x.baseAddress! + b * ggmlBlockSize, into: out.baseAddress! + b * typeSize)
+                }
+            }
+        }
+        return bytes
+    }
+
+    /// The values gguf-py's `quants.dequantize(bytes, type)` returns (`32 · bytes.count / typeSize`).
+    public static func dequantize(_ bytes: [UInt8]) -> [Float] {
+        precondition(bytes.count % typeSize == 0, "\(ggmlName): \(bytes.count) bytes is not a whole number of blocks")
+        let blocks = bytes.count / typeSize
+        var values = [Float](repeating: 0, count: blocks * ggmlBlockSize)
+        bytes.withUnsafeBytes { input in
+            values.withUnsafeMutableBufferPointer { out in
+                for b in 0..<blocks {
+                    dequantizeBlock(input.baseAddress! + b * typeSize, into: out.baseAddress! + b * ggmlBlockSize)
+                }
+            }
+        }
+        return values
+    }
+}
+
+/// Largest magnitude of 32 values (sign bit cleared, then a lane-wise max).
+@inline(__always)
+func blockAbsmax(_ v: SIMD32<Float>) -> Float {
+    unsafeBitCast(unsafeBitCast(v, to: SIMD32<UInt32>.self) & 0x7FFF_FFFF, to: SIMD32<Float>.self).max()
+}
+
+/// Weights stored as GGML Q8_0 blocks (precision `int8`).
+public typealias Q8_0Matrix = GGMLMatrix<Q8_0>
+/// Weights stored as GGML Q4_0 blocks (precision `q4`).
+public typealias Q4_0Matrix = GGMLMatrix<Q4_0>
+
+/// A weight `[rows, cols]` stored as GGML blocks: row `r` is `cols/32` consecutive blocks, exactly the
+/// layout of a GGUF tensor of that type. Products decode blocks on the fly; nothing is kept in fp32.
+public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
+    public let rows: Int
+    public let cols: Int
+    /// `rows · cols/32` blocks of `Format.typeSize` bytes, row-major.
+    public let blocks: [UInt8]
+
+    /// Quantizes `weight` block by block (rows split across cores for large tensors).
+    /// - Throws: `QuantizeError.rowLengthNotMultipleOfBlock` when `cols % 32 != 0`,
+    ///   `.nonFiniteWeight` for NaN/Inf, `.overflow` when a block's fp16 scale would be Inf.
+    public init(quantizing weight: Matrix, tensorName: String) throws {
+        guard weight.cols % ggmlBlockSize == 0 else {
+            throw QuantizeError.rowLengthNotMultipleOfBlock(tensor: tensorName, format: Format.ggmlName,
+                                                            cols: weight.cols, blockSize: ggmlBlockSize)
+        }
+        try requireFinite(weight, tensorName: tensorName)
+        let rows = weight.rows, cols = weight.cols
+        let rowBytes = cols / ggmlBlockSize * Format.typeSize
+        var bytes = [UInt8](repeating: 0, count: rows * rowBytes)
+        weight.values.withUnsafeBufferPointer { w in
+            bytes.withUnsafeMutableBytes { out in
+                let input = w.baseAddress!, output = out.baseAddress!
+                forEachRowRange(rows: rows, cols: cols) { range in
+                    for r in range {
+                        for b in 0..<(cols / ggmlBlockSize) {
+                            Format.quantizeBlock(input + r * cols + b * ggmlBlockSize,
+                                                 into: output + r * rowBytes + b * Format.typeSize)
+                        }
+                    }
+                }
+            }
+        }
+        if let block = Self.firstInfiniteScale(bytes) {
+            let start = block * ggmlBlockSize
+            let largest = (start..<(start + ggmlBlockSize)).max { abs(weight.values[$0]) < abs(weight.values[$1]) }!
+            throw QuantizeError.overflow(tensor: tensorName, format: Format.ggmlName, row: largest / cols,
+                                         column: largest % cols, value: weight.values[largest],
+                                         limit: Format.largestAbsmax)
+        }
+        self.init(rows: rows, cols: cols, blocks: bytes)
+    }
+
+    /// Wraps existing blocks (e.g. a GGUF tensor's data). Preconditions: `cols % 32 == 0`,
+    /// `blocks.count == rows · cols/32 · typeSize`.
+    public init(rows: Int, cols: Int, blocks: [UInt8]) {
+        precondition(cols % ggmlBlockSize == 0 && blocks.count == rows * cols / ggmlBlockSize * Format.typeSize,
+                     "\(Format.ggmlName): \(blocks.count) bytes do not hold [\(rows), \(cols)]")
+        self.rows = rows
+        self.cols = cols
+        self.blocks = blocks
+    }
+
+    private static func firstInfiniteScale(_ bytes: [UInt8]) -> Int? {
+        stride(from: 0, to: bytes.count, by: Format.typeSize).first { offset in
+            (UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8) & 0x7FFF == 0x7C00
+        }.map { $0 / Format.typeSize }
+    }
+
+    public var outFeatures: Int { rows }
+    public var inFeatures: Int { cols }
+    public var byteCount: Int { blocks.count }
+    public var formatName: String { Format.precision.rawValue }
+
+    public func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let blocksPerRow = cols / ggmlBlockSize
+        let rowBytes = blocksPerRow * Format.typeSize
+        blocks.withUnsafeBytes { packed in
+            let base = packed.baseAddress!
+            forEachRowRange(rows: rows, cols: cols) { range in
+                for r in range { y[r] = Format.dotRow(base + r * rowBytes, blocks: blocksPerRow, x) }
+            }
+        }
+    }
+
+    public func apply(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        if n == 1 { return apply(x, into: y) }
+        applyBatchByTiles(rows: rows, cols: cols, n: n, x, into: y, decodeRows: decodeRows)
+    }
+
+    public func dequantized() -> Matrix { decodeAll(rows: rows, cols: cols, decodeRows: decodeRows) }
+
+    /// Rows `range` decoded to fp32 `[range.count, cols]` at `out` (also an embedding-row lookup).
+    public func decodeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        let blocksPerRow = cols / ggmlBlockSize
+        blocks.withUnsafeBytes { packed in
+            for i in 0..<(range.count * blocksPerRow) {
+                let block = range.lowerBound * blocksPerRow + i
+                Format.dequantizeBlock(packed.baseAddress! + block * Format.typeSize, into: out + i * ggmlBlockSize)
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Tensors
+
+// Drivers shared by every packed format: they split work into row ranges and call the format's own
+// kernels (`dotRows`, `decodeRows`), which read the packed bytes directly.
+
+/// Weights (`rows · cols`) above which a matrix–vector product is split across cores; below it the
+/// dispatch costs about as much as the work.
+let parallelWeightThreshold = 1 << 20
+
+/// Calls `body` on contiguous row ranges covering `0..<rows`, concurrently on all cores when the matrix
+/// has more than `parallelWeightThreshold` weights (each range writes disjoint rows of the output).
+func forEachRowRange(rows: Int, cols: Int, _ body: (Range<Int>) -> Void) {
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    guard rows * cols > parallelWeightThreshold, cores > 1, rows >= 2 * cores else { return body(0..<rows) }
+    let chunks = 2 * cores   // a little slack when one core is busy with something else
+    let rowsPerChunk = (rows + chunks - 1) / chunks
+    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        let start = chunk * rowsPerChunk
+        let end = min(rows, start + rowsPerChunk)
+        if start < end { body(start..<end) }
+    }
+}
+
+/// `Y[n, rows] = X[n, cols] · Wᵀ` for a packed `W`: decodes a tile of rows (about 1 MiB of fp32) with
+/// `decodeRows`, multiplies it with OpenBLAS through `Matrix.apply(batch:)`, and scatters the tile's
+/// columns into `y`. Only one tile is ever held in fp32.
+/// - Parameters:
+///   - x: `[n, cols]` row-major; y: `[n, rows]` row-major, overwritten.
+///   - decodeRows: writes rows `range` of W as fp32 `[range.count, cols]` to its pointer.
+func applyBatchByTiles(rows: Int, cols: Int, n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                       decodeRows: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+    let tileRows = max(1, min(rows, (1 << 18) / max(cols, 1)))
+    var tile = Matrix(zeros: tileRows, cols)
+    var tileOutput = [Float](repeating: 0, count: n * tileRows)
+    var start = 0
+    while start < rows {
+        let count = min(tileRows, rows - start)
+        if count != tile.rows { tile = Matrix(zeros: count, cols) }
+        tile.values.withUnsafeMutableBufferPointer { decodeRows(start..<(start + count), $0.baseAddress!) }
+        tileOutput.withUnsafeMutableBufferPointer { out in
+            let t = out.baseAddress!
+            tile.apply(batch: n, x, into: t)   // t: [n, count]
+            for i in 0..<n { (y + i * rows + start).update(from: t + i * count, count: count) }
+        }
+        start += count
+    }
+}
+
+/// The whole weight decoded to fp32 `[rows, cols]` with `decodeRows` (for error measurement only).
+func decodeAll(rows: Int, cols: Int, decodeRows: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) -> Matrix {
+    var m = Matrix(zeros: rows, cols)
+    m.values.withUnsafeMutableBufferPointer { out in
+        let base = out.baseAddress!
+        forEachRowRange(rows: rows, cols: cols) { range in decodeRows(range, base + range.lowerBound * cols) }
+    }
+    return m
+}
+
+/// Horizontal sum of a 16-lane accumulator as two 8-lane halves (cheaper than lane by lane).
+@inline(__always)
+func horizontalSum(_ v: SIMD16<Float>) -> Float {
+    let h8 = v.lowHalf + v.highHalf
+    let h4 = h8.lowHalf + h8.highHalf
+    return (h4[0] + h4[2]) + (h4[1] + h4[3])
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+import Tensors
+@testable import Quantization
+
+/// Deterministic pseudo-normal values (SplitMix64 + Box–Muller), scaled like weights.
+func randomWeights(_ count: Int, seed: UInt64, scale: Float = 0.02) -> [Float] {
+    var state = seed
+    func next() -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return (Double((z ^ (z >> 31)) >> 11) + 0.5) / Double(1 << 53)
+    }
+    return (0..<count).map { _ in
+        let radius: Double = (-2 * log(next())).squareRoot()
+        let angle: Double = 2 * Double.pi * next()
+        return Float(radius * cos(angle)) * scale
+    }
+}
+
+/// `W x` computed in fp64 from the decoded weight.
+private func reference(_ w: Matrix, _ x: [Float]) -> [Double] {
+    (0..<w.rows).map { r in (0..<w.cols).reduce(0.0) { $0 + Double(w.values[r * w.cols + $1]) * Double(x[$1]) } }
+}
+
+private func expectClose(_ y: [Float], _ expected: [Double], _ label: String) {
+    let scale = expected.map(abs).max() ?? 1
+    for (a, b) in zip(y, expected) { #expect(abs(Double(a) - b) <= 1e-5 * max(scale, 1e-3), "\(label)") }
+}
+
+@Test(arguments: [Precision.bf16, .f16, .int8, .q4, .nf4, .nf4dq])
+func matvecAndBatchComputeOnPackedBlocks(precision: Precision) throws {
+    let w = Matrix(rows: 40, cols: 256, values: randomWeights(40 * 256, seed: 1))
+    let q = try quantize(w, to: precision, tensorName: "w")
+    let decoded = q.dequantized()
+    let n = 3
+    let xs = randomWeights(n * 256, seed: 2, scale: 1)
+    var y = [Float](repeating: 0, count: n * 40)
+    xs.withUnsafeBufferPointer { x in y.withUnsafeMutableBufferPointer { q.apply(batch: n, x.baseAddress!, into: $0.baseAddress!) } }
+    for i in 0..<n {
+        let x = Array(xs[(i * 256)..<((i + 1) * 256)])
+        let expected = reference(decoded, x)
+        expectClose(q.apply(x), expected, "\(precision) matvec")
+        expectClose(Array(y[(i * 40)..<((i + 1) * 40)]), expected, "\(precision) batch row \(i)")
+    }
+    #expect(q.formatName == precision.rawValue)
+}
+
+@Test func oddShapesUseTheGeneralPaths() throws {
+    // NF4 blocks crossing rows (cols 100, blocksize 64, odd total) and 16-bit rows with a scalar tail.
+    let w = Matrix(rows: 5, cols: 99, values: randomWeights(5 * 99, seed: 3))
+    let x = randomWeights(99, seed: 4, scale: 1)
+    for q in [try NF4Matrix(quantizing: w, tensorName: "w") as any LinearOperator,
+              try NF4Matrix(quantizing: w, tensorName: "w", blocksize: 32, doubleQuantization: true),
+              try BF16Matrix(quantizing: w, tensorName: "w"), try F16Matrix(quantizing: w, tensorName: "w")] {
+        expectClose(q.apply(x), reference(q.dequantized(), x), q.formatName)
+    }
+}
+
+@Test func largeMatricesSplitRowsAcrossCoresWithTheSameResult() throws {
+    // 640 × 2048 = 1.3M weights: above the parallel threshold.
+    let w = Matrix(rows: 640, cols: 2048, values: randomWeights(640 * 2048, seed: 5))
+    let x = randomWeights(2048, seed: 6, scale: 1)
+    for precision in [Precision.int8, .q4, .nf4] {
+        let q = try quantize(w, to: precision, tensorName: "w")
+        expectClose(q.apply(x), reference(q.dequantized(), x), "\(precision)")
+    }
+}
+
+@Test func bitsPerWeightMatchTheFormats() throws {
+    let w = Matrix(rows: 256, cols: 256, values: randomWeights(256 * 256, seed: 7))
+    let expected: [Precision: Double] = [.fp32: 32, .bf16: 16, .f16: 16, .int8: 8.5, .q4: 4.5, .nf4: 4.5]
+    for (precision, bits) in expected {
+        #expect(try quantize(w, to: precision, tensorName: "w").bitsPerWeight == bits)
+    }
+    let dq = try quantize(w, to: .nf4dq, tensorName: "w").bitsPerWeight
+    #expect(abs(dq - 4.127) < 0.001)   // 4 + 8/64 + (4·4 + 4)·8/65536
+}
