@@ -14,3 +14,12 @@ public enum ExperimentCatalog {
         all.first { $0.name == name }
     }
 }
+
+extension ExperimentCatalog {
+    /// Runs an experiment by name outside a lesson (the `chart` commands use this).
+    /// - Throws: `ExperimentParameterError` for an unknown experiment or bad parameters; what the experiment throws.
+    public static func run(_ name: String, parameters: [String: Any], in lab: LabContext) throws -> ExperimentResult {
+        guard let type = experiment(named: name) else { throw ExperimentParameterError.invalid("experiment", reason: "no experiment \(name)") }
+        return try type.init(ExperimentParameters(parameters, specs: type.parameters)).run(in: lab)
+    }
+}

@@ -11,7 +11,7 @@ struct MixtralLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mixtral-lab",
         abstract: "A reference Mixtral engine and a lab for quantization and expert offloading.",
-        subcommands: [Generate.self, Logits.self, Tokenize.self, Info.self, Bench.self, LessonCommand.self, PerplexityCommand.self, Compare.self])
+        subcommands: [Generate.self, Logits.self, Tokenize.self, Info.self, Bench.self, LessonCommand.self, PerplexityCommand.self, Compare.self, QuantError.self, ChartCommand.self])
 
     /// Exit codes: 0 ok, 2 bad input (one message naming the file or flag and the problem), 1 internal error.
     static func main() {
@@ -36,7 +36,7 @@ struct MixtralLab: ParsableCommand {
     /// Errors caused by what the user gave us (files, flags), as opposed to bugs.
     static func isBadInput(_ error: Error) -> Bool {
         error is CheckpointError || error is TokenizerError || error is EngineError || error is QuantizeError || error is PrecisionSpecError
-            || error is ValidationError || error is LessonError || error is ChartError
+            || error is ValidationError || error is LessonError || error is ChartError || error is ExperimentParameterError
     }
 }
 

@@ -15,7 +15,7 @@ struct RoutingExperiment: Experiment {
         ParameterSpec("max_tokens", .int, "greedy tokens generated after the prompt (their routes count too)", default: 64),
     ]
     static let resultKeys = ["token_text", "token_table", "layer", "usage_table", "reuse", "uniform_reuse", "reuse_min", "reuse_max",
-                             "entropy_min", "entropy_max", "top_expert", "top_share", "tokens", "experts", "k"]
+                             "entropy_min", "entropy_max", "max_entropy", "top_expert", "top_share", "tokens", "experts", "k"]
 
     let prompt: String
     let layer: Int
@@ -102,7 +102,7 @@ struct RoutingExperiment: Experiment {
             "token_table": tokenTable.description, "layer": layer, "usage_table": usageTable.description,
             "reuse": reuses.reduce(0, +) / Double(reuses.count), "uniform_reuse": uniformReuse,
             "reuse_min": reuses.min() ?? 0, "reuse_max": reuses.max() ?? 0,
-            "entropy_min": entropies.min() ?? 0, "entropy_max": entropies.max() ?? 0,
+            "max_entropy": log2(Double(e)), "entropy_min": entropies.min() ?? 0, "entropy_max": entropies.max() ?? 0,
             "top_expert": topExpert, "top_share": topShare, "tokens": n, "experts": e, "k": k,
         ]
         return ExperimentResult(values: values, charts: [
