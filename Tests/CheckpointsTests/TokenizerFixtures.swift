@@ -20,6 +20,9 @@ enum TokenizerFixtures {
     /// The Mixtral tokenizer as converted by transformers (Replace + Metaspace, merges as pairs).
     static let mixtral: Tokenizer = try! Tokenizer(contentsOf: mixtralURL)
 
+    /// mixtral-tokenizer.json parsed once, for the variants.
+    static let mixtralRoot = try! TokenizerJSON.jsonObject(from: Data(contentsOf: mixtralURL)) as! [String: Any]
+
     static func load<T: Decodable>(_ name: String) -> T {
         try! JSONDecoder().decode(T.self, from: Data(contentsOf: directory.appendingPathComponent(name)))
     }
@@ -31,7 +34,7 @@ enum TokenizerFixtures {
         let variantsJSON = try TokenizerJSON.jsonObject(
             from: Data(contentsOf: directory.appendingPathComponent("variants.json"))) as! [String: Any]
         let variant = (variantsJSON["variants"] as! [String: Any])[name] as! [String: Any]
-        var root = try TokenizerJSON.jsonObject(from: Data(contentsOf: mixtralURL)) as! [String: Any]
+        var root = mixtralRoot
         var model = root["model"] as! [String: Any]
         for (key, value) in variant["overrides"] as! [String: Any] {
             switch key {

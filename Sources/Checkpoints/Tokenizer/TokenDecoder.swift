@@ -75,8 +75,18 @@ indirect enum TokenDecoder {
     /// The byte of a piece spelled `<0xNN>` (exactly six UTF-8 bytes, two hex digits), else nil.
     static func fallbackByte(_ piece: String) -> UInt8? {
         let utf8 = Array(piece.utf8)
-        guard utf8.count == 6, utf8.starts(with: "<0x".utf8), utf8[5] == UInt8(ascii: ">") else { return nil }
-        return UInt8(String(decoding: utf8[3..<5], as: UTF8.self), radix: 16)
+        guard utf8.count == 6, utf8.starts(with: "<0x".utf8), utf8[5] == UInt8(ascii: ">"),
+              let high = hexDigit(utf8[3]), let low = hexDigit(utf8[4]) else { return nil }
+        return high << 4 | low
+    }
+
+    private static func hexDigit(_ character: UInt8) -> UInt8? {
+        switch character {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return character - UInt8(ascii: "0")
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return character - UInt8(ascii: "A") + 10
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return character - UInt8(ascii: "a") + 10
+        default: return nil
+        }
     }
 
     private static func joinByteRuns(_ pieces: [String]) -> [String] {

@@ -16,8 +16,9 @@ import Foundation
 ///
 /// Both Mixtral layouts in the wild give sentencepiece's ids: the Hub's (Prepend("▁") +
 /// Replace(" ", "▁"), no pre-tokenizer) and transformers' conversion (Replace + Metaspace).
-/// The encoder keeps no cache and no mutable state; one instance may be shared.
-public final class Tokenizer {
+/// The tokenizer keeps no cache and no mutable state after loading, so one instance may be shared
+/// across threads (its only reference-type member, `NSRegularExpression`, is documented thread-safe).
+public final class Tokenizer: @unchecked Sendable {
     private let model: BPEModel
     private let addedVocabulary: AddedVocabulary
     private let normalizer: Normalizer?
