@@ -9,6 +9,7 @@ struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show a checkpoint's config, parameter counts, bytes per tensor class and dtypes.")
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var precisionOptions: PrecisionOptions
 
     func run() throws {
         let directory = try modelOptions.directory()
@@ -33,25 +34,34 @@ struct Info: ParsableCommand {
         emit("parameters   \(grouped(c.parameterCount)) (\(String(format: "%.2f", Double(c.parameterCount) / 1e6)) M)")
         emit("active/token \(grouped(c.activeParameterCount)) (top-\(c.numExpertsPerToken) of \(c.numExperts) experts)")
         emit("")
-        emit("tensor class   tensors        bytes  dtypes")
-        var byClass: [String: (count: Int, bytes: Int, dtypes: Set<String>)] = [:]
+        let spec = try precisionOptions.spec()
+        emit("tensor class   tensors   bytes stored  dtypes     bytes at \(spec)  bits/weight")
+        var byClass: [String: (count: Int, bytes: Int, dtypes: Set<String>, atPrecision: Double, elements: Int)] = [:]
         for name in checkpoint.tensorNames {
             guard let info = checkpoint.info(name) else { continue }
             let tensorClass = TensorClass(tensorName: name)?.rawValue ?? (name.contains("norm") ? "norm" : "other")
-            var entry = byClass[tensorClass] ?? (0, 0, [])
+            var entry = byClass[tensorClass] ?? (0, 0, [], 0, 0)
             entry.count += 1
             entry.bytes += info.byteCount
+            entry.elements += info.elementCount
+            // Norm weights and other vectors stay fp32; weight matrices take their class's precision.
+            let bits = TensorClass(tensorName: name).map { spec.precision(for: $0).nominalBitsPerWeight } ?? 32
+            entry.atPrecision += Double(info.elementCount) * bits / 8
             entry.dtypes.insert(info.dtype.rawValue)
             byClass[tensorClass] = entry
         }
         for tensorClass in ["embed", "attn", "router", "experts", "norm", "head", "other"] {
             guard let entry = byClass[tensorClass] else { continue }
             emit(tensorClass.padding(toLength: 12, withPad: " ", startingAt: 0)
-                 + String(format: "%10d %12d  ", entry.count, entry.bytes) + entry.dtypes.sorted().joined(separator: ","))
+                 + String(format: "%10d %14d  %-9@ %17.0f %12.2f", entry.count, entry.bytes,
+                          entry.dtypes.sorted().joined(separator: ",") as NSString, entry.atPrecision,
+                          entry.atPrecision * 8 / Double(entry.elements)))
         }
         let total = byClass.values.reduce(0) { $0 + $1.bytes }
-        emit("total       " + String(format: "%10d %12d", byClass.values.reduce(0) { $0 + $1.count }, total)
-             + "  (\(String(format: "%.1f", Double(total) / 1_048_576)) MiB)")
+        let atPrecision = byClass.values.reduce(0) { $0 + $1.atPrecision }
+        emit("total       " + String(format: "%10d %14d  %-9@ %17.0f", byClass.values.reduce(0) { $0 + $1.count }, total, "" as NSString, atPrecision))
+        emit(String(format: "            %.1f MiB stored, %.1f MiB resident at %@ (scales included)", Double(total) / 1_048_576,
+                    atPrecision / 1_048_576, spec.description as NSString))
     }
 
 }
