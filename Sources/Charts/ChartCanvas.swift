@@ -46,9 +46,6 @@ struct TextAnchor: Equatable {
     static let right = TextAnchor(x: 1, y: 0.5)
     static let top = TextAnchor(x: 0.5, y: 0)
     static let bottom = TextAnchor(x: 0.5, y: 1)
-    static let bottomLeft = TextAnchor(x: 0, y: 1)
-    static let topLeft = TextAnchor(x: 0, y: 0)
-    static let bottomRight = TextAnchor(x: 1, y: 1)
 }
 
 /// Marker shapes for line series; distinct shapes keep series apart without relying on colour.

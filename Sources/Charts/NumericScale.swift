@@ -26,22 +26,25 @@ struct NumericScale: Equatable {
                             labels: TickFormat.labels(for: ticks, step: step))
     }
 
-    /// A log10 scale covering `lower…upper` (both > 0), widened to whole decades.
+    /// A log10 scale covering `lower…upper` (both > 0). Short ranges get ticks at 1, 2 and 5 × 10^k and
+    /// are widened to the nearest such ticks; longer ones get powers of ten (every n-th when there are
+    /// many) and are widened to whole decades.
     static func logarithmic(lower: Double, upper: Double, maxTickCount: Int) -> NumericScale {
-        let lo = log10(lower).rounded(.down)
-        var hi = log10(upper).rounded(.up)
+        let lo = Int(log10(lower).rounded(.down))
+        var hi = Int(log10(upper).rounded(.up))
         if hi <= lo { hi = lo + 1 }
-        let decades = Int(hi - lo)
-        let decadeStep = max(1, Int((Double(decades) / Double(max(1, maxTickCount - 1))).rounded(.up)))
-        var ticks: [Double] = []
-        for e in stride(from: Int(lo), through: Int(hi), by: decadeStep) {
-            let decade = pow(10, Double(e))
-            ticks.append(decade)
-            if decades * 3 <= maxTickCount && e < Int(hi) {
-                ticks += [2 * decade, 5 * decade]
-            }
+        let decades = hi - lo
+        if decades * 3 <= maxTickCount {
+            let candidates = (lo...hi).flatMap { e in [1.0, 2, 5].map { $0 * pow(10, Double(e)) } }
+            let first = candidates.last { $0 <= lower * (1 + 1e-9) } ?? candidates[0]
+            let last = candidates.first { $0 >= upper * (1 - 1e-9) } ?? candidates[candidates.count - 1]
+            let ticks = candidates.filter { $0 >= first && $0 <= last }
+            return NumericScale(lower: first, upper: last, isLogarithmic: true, ticks: ticks,
+                                labels: ticks.map(TickFormat.logTick))
         }
-        return NumericScale(lower: pow(10, lo), upper: pow(10, hi), isLogarithmic: true, ticks: ticks,
+        let decadeStep = max(1, Int((Double(decades) / Double(max(1, maxTickCount - 1))).rounded(.up)))
+        let ticks = stride(from: lo, through: hi, by: decadeStep).map { pow(10, Double($0)) }
+        return NumericScale(lower: pow(10, Double(lo)), upper: pow(10, Double(hi)), isLogarithmic: true, ticks: ticks,
                             labels: ticks.map(TickFormat.logTick))
     }
 

@@ -40,11 +40,6 @@ struct PlotFrame {
         return plot.maxY - f * plot.height
     }
 
-    /// Pixel x of a numeric value clamped to the plot.
-    func pxClamped(_ value: Double) -> Double? {
-        px(value).map { min(max($0, plot.minX), plot.maxX) }
-    }
-
     /// Pixel y of a numeric value clamped to the plot.
     func pyClamped(_ value: Double) -> Double? {
         py(value).map { min(max($0, plot.minY), plot.maxY) }
@@ -75,17 +70,17 @@ private enum Spacing {
 }
 
 extension ChartCanvas {
-    /// Paints the title and, when there is more than one entry, the legend; returns the area below them.
+    /// Paints the title and the legend (also for a single series, so its name is on the chart); returns
+    /// the area below them.
     func drawHeader(title: String, legend: [LegendEntry]) -> Rect {
         let margin = Spacing.margin * unit
         let titleHeight = lineHeight(.title)
         let shown = truncated(title, .title, maxWidth: Double(width) - 2 * margin)
         text(shown, at: Point(x: Double(width) / 2, y: margin), .title, anchor: .top)
         var top = margin + titleHeight + 12 * unit
-        let entries = legend.count > 1 ? legend : []
         let legendArea = Rect(x: margin, y: top, width: Double(width) - 2 * margin, height: 0)
-        drawLegend(entries, in: legendArea)
-        top += legendHeight(entries, width: legendArea.width) + (entries.isEmpty ? 0 : 10 * unit)
+        drawLegend(legend, in: legendArea)
+        top += legendHeight(legend, width: legendArea.width) + (legend.isEmpty ? 0 : 10 * unit)
         return Rect(x: 0, y: top, width: Double(width), height: Double(height) - top)
     }
 

@@ -90,7 +90,8 @@ public struct TransferTimeline: Chart {
             switch event.kind {
             case .compute, .transfer:
                 let color = event.kind == .compute ? Self.computeColor : Self.transferColor
-                canvas.fill(Rect(x: rect.x, y: rect.y, width: max(1, rect.width - 1), height: rect.height), color)
+                // A 1 px gap separates neighbouring bars unless that would wash out a thin bar.
+                canvas.fill(Rect(x: rect.x, y: rect.y, width: rect.width >= 4 ? rect.width - 1 : rect.width, height: rect.height), color)
                 let label = "L\(event.layer)"
                 if canvas.measure(label, .annotation).width + 6 <= rect.width {
                     canvas.text(label, at: Point(x: rect.midX, y: rect.midY), .annotation, color: color.contrastingText)
