@@ -1,0 +1,112 @@
+import Foundation
+
+/// The machine the offloading simulation pretends to run on: a fast tier that computes (GPU memory, or RAM
+/// for a CPU laptop), a slow tier that holds the offloaded experts (host RAM, or an SSD), and the link
+/// between them.
+///
+/// JSON form (for `--hardware FILE.json`), all fields required except the tier labels:
+/// ```json
+/// {"name": "my-gpu", "fast_memory_bytes": 8589934592, "slow_memory_bytes": 34359738368,
+///  "compute_flops": 2.0e13, "memory_bandwidth": 3.0e11, "link_bandwidth": 1.2e10,
+///  "link_latency_us": 10, "fast_tier": "GPU memory", "slow_tier": "host RAM"}
+/// ```
+public struct HardwareProfile: Codable, Sendable, Equatable {
+    public var name: String
+    /// Capacity of the fast tier, bytes.
+    public var fastMemoryBytes: Int
+    /// Capacity of the slow tier, bytes.
+    public var slowMemoryBytes: Int
+    /// Peak compute of the fast tier, FLOP/s (a multiply-add counts 2).
+    public var computeFlops: Double
+    /// Fast-tier memory bandwidth, bytes/s (reading weights for compute).
+    public var memoryBandwidth: Double
+    /// Slow → fast link bandwidth, bytes/s (effective, not the bus's nominal rate).
+    public var linkBandwidth: Double
+    /// Fixed cost of starting one transfer, µs.
+    public var linkLatencyUs: Double
+    /// What the tiers are, for printing ("GPU memory", "host RAM", "NVMe SSD").
+    public var fastTier: String?
+    public var slowTier: String?
+
+    public init(name: String, fastMemoryBytes: Int, slowMemoryBytes: Int, computeFlops: Double,
+                memoryBandwidth: Double, linkBandwidth: Double, linkLatencyUs: Double,
+                fastTier: String? = nil, slowTier: String? = nil) {
+        self.name = name
+        self.fastMemoryBytes = fastMemoryBytes
+        self.slowMemoryBytes = slowMemoryBytes
+        self.computeFlops = computeFlops
+        self.memoryBandwidth = memoryBandwidth
+        self.linkBandwidth = linkBandwidth
+        self.linkLatencyUs = linkLatencyUs
+        self.fastTier = fastTier
+        self.slowTier = slowTier
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name
+        case fastMemoryBytes = "fast_memory_bytes"
+        case slowMemoryBytes = "slow_memory_bytes"
+        case computeFlops = "compute_flops"
+        case memoryBandwidth = "memory_bandwidth"
+        case linkBandwidth = "link_bandwidth"
+        case linkLatencyUs = "link_latency_us"
+        case fastTier = "fast_tier"
+        case slowTier = "slow_tier"
+    }
+
+    /// Names of the built-in profiles.
+    public static var builtInNames: [String] { builtIn.map(\.name) }
+
+    /// A built-in profile by name, or a JSON file at that path.
+    /// - Throws: `OffloadingError.unknownHardware` (neither), `.malformedHardwareFile` naming the file and field.
+    public static func named(_ nameOrPath: String) throws -> HardwareProfile {
+        if let profile = builtIn.first(where: { $0.name == nameOrPath }) { return profile }
+        guard FileManager.default.fileExists(atPath: nameOrPath) else {
+            throw OffloadingError.unknownHardware(nameOrPath, known: builtInNames)
+        }
+        return try HardwareProfile(contentsOf: URL(fileURLWithPath: nameOrPath))
+    }
+
+    /// Reads a profile from JSON and checks every number is positive (the memory sizes may be 0).
+    /// - Throws: `OffloadingError.malformedHardwareFile` naming the file and the field.
+    public init(contentsOf url: URL) throws {
+        let path = url.path
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw OffloadingError.malformedHardwareFile(path: path, field: nil, reason: "cannot read: \(error.localizedDescription)")
+        }
+        do {
+            self = try JSONDecoder().decode(HardwareProfile.self, from: data)
+        } catch DecodingError.keyNotFound(let key, _) {
+            throw OffloadingError.malformedHardwareFile(path: path, field: key.stringValue, reason: "missing")
+        } catch DecodingError.typeMismatch(let type, let context) {
+            throw OffloadingError.malformedHardwareFile(path: path, field: context.codingPath.map(\.stringValue).joined(separator: "."),
+                                                        reason: "expected \(type)")
+        } catch DecodingError.valueNotFound(let type, let context) {
+            throw OffloadingError.malformedHardwareFile(path: path, field: context.codingPath.map(\.stringValue).joined(separator: "."),
+                                                        reason: "expected \(type), found null")
+        } catch {
+            throw OffloadingError.malformedHardwareFile(path: path, field: nil, reason: "not valid JSON")
+        }
+        let positive: [(CodingKeys, Double)] = [(.computeFlops, computeFlops), (.memoryBandwidth, memoryBandwidth),
+                                                (.linkBandwidth, linkBandwidth)]
+        for (key, value) in positive where !(value > 0 && value.isFinite) {
+            throw OffloadingError.malformedHardwareFile(path: path, field: key.rawValue, reason: "must be a positive number, got \(value)")
+        }
+        let nonNegative: [(CodingKeys, Double)] = [(.linkLatencyUs, linkLatencyUs), (.fastMemoryBytes, Double(fastMemoryBytes)),
+                                                   (.slowMemoryBytes, Double(slowMemoryBytes))]
+        for (key, value) in nonNegative where !(value >= 0 && value.isFinite) {
+            throw OffloadingError.malformedHardwareFile(path: path, field: key.rawValue, reason: "must be ≥ 0, got \(value)")
+        }
+    }
+
+    /// One line per number, for printing with every summary.
+    public var assumptions: [String] {
+        let fast = fastTier ?? "fast tier", slow = slowTier ?? "slow tier"
+        return [
+            "hardware \(name): \(fast) \(ByteSize.format(fastMemoryBytes)), \(slow) \(ByteSize.format(slowMemoryBytes))",
+            String(format: "compute %.1f TFLOP/s peak, \(fast) bandwidth %.0f GB/s", computeFlops / 1e12, memoryBandwidth / 1e9),
+            String(format: "link \(slow) → \(fast): %.2f GB/s effective, %.0f µs per transfer", linkBandwidth / 1e9, linkLatencyUs),
+        ]
+    }
+}

@@ -1,0 +1,48 @@
+/// The fast-tier slots of one MoE layer: which experts are resident, which arrived by prefetch and wait for
+/// their first use, and when each resident expert's transfer completes on the simulated clock.
+struct LayerCache {
+    let capacity: Int
+    let policy: CachePolicy
+    /// Resident experts (at most `capacity`).
+    private(set) var resident: Set<Int>
+    /// Prefetched experts not used yet, with the step they were fetched for.
+    var prefetchedUnused: Set<Int> = []
+    /// Simulated time (µs) each resident expert's transfer completes; absent = resident from the start.
+    var readyAtUs: [Int: Double] = [:]
+
+    init(capacity: Int, policy: CachePolicy, numExperts: Int) {
+        self.capacity = capacity
+        self.policy = policy
+        resident = Set(policy.initialResidents(numExperts: numExperts).prefix(capacity))
+    }
+
+    func contains(_ expert: Int) -> Bool { resident.contains(expert) }
+
+    /// What happened when an expert asked for a slot.
+    struct Admission {
+        /// Whether the expert is now resident (false: used from a transient buffer and dropped).
+        var stored: Bool
+        var evicted: Int?
+        /// The evicted expert was a prefetch not used yet (the prefetch is cancelled).
+        var cancelledPrefetch: Bool
+    }
+
+    /// Stores `expert` (not resident), evicting the policy's victim when the cache is full.
+    /// - Parameter protecting: residents that may not be evicted now.
+    mutating func admit(_ expert: Int, step: Int, protecting: Set<Int> = []) -> Admission {
+        if resident.count < capacity {
+            resident.insert(expert)
+            return Admission(stored: true, evicted: nil, cancelledPrefetch: false)
+        }
+        let candidates = resident.filter { !protecting.contains($0) }.sorted()
+        guard !candidates.isEmpty, let victim = policy.victim(for: expert, among: candidates, step: step) else {
+            return Admission(stored: false, evicted: nil, cancelledPrefetch: false)
+        }
+        precondition(candidates.contains(victim), "policy chose expert \(victim), not a candidate")
+        resident.remove(victim)
+        readyAtUs[victim] = nil
+        let cancelled = prefetchedUnused.remove(victim) != nil
+        resident.insert(expert)
+        return Admission(stored: true, evicted: victim, cancelledPrefetch: cancelled)
+    }
+}

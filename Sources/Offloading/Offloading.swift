@@ -1,1 +1,0 @@
-// Offloading module: see README.md (architecture map).

@@ -1,0 +1,35 @@
+/// Bad offloading input: an unknown policy or hardware profile, a malformed size or profile file.
+public enum OffloadingError: Error, Equatable, CustomStringConvertible {
+    case unknownPolicy(String, known: [String])
+    case unknownHardware(String, known: [String])
+    /// A hardware profile file that cannot be read or decoded; `field` names the offending key when known.
+    case malformedHardwareFile(path: String, field: String?, reason: String)
+    /// A size such as `2GiB` that cannot be parsed; `flag` names where it came from.
+    case invalidSize(String, flag: String)
+    /// A setting out of range, e.g. `--prefetch 0` with `lru+prefetch`.
+    case invalidSetting(flag: String, reason: String)
+    /// `optimal` needs the whole routing in advance; it runs only on a recorded run.
+    case needsRecordedRouting(policy: String)
+    /// A model shape name for `plan` that is not built in and is not a readable path.
+    case unknownModelShape(String, known: [String])
+
+    public var description: String {
+        switch self {
+        case .unknownPolicy(let name, let known):
+            return "--policy \(name): unknown policy; choose one of \(known.joined(separator: ", "))"
+        case .unknownHardware(let name, let known):
+            return "--hardware \(name): not a built-in profile (\(known.joined(separator: ", "))) and no such file"
+        case .malformedHardwareFile(let path, let field, let reason):
+            if let field { return "hardware profile \(path): field '\(field)': \(reason)" }
+            return "hardware profile \(path): \(reason)"
+        case .invalidSize(let text, let flag):
+            return "\(flag) \(text): not a size; write a number with a unit, e.g. 512MiB, 2GiB, 1.5GB (KiB/MiB/GiB/TiB are powers of 1024, KB/MB/GB/TB powers of 1000)"
+        case .invalidSetting(let flag, let reason):
+            return "\(flag): \(reason)"
+        case .needsRecordedRouting(let policy):
+            return "policy \(policy) looks into the future (Belady's rule) and needs the whole routing first: record the run, then replay it"
+        case .unknownModelShape(let name, let known):
+            return "--model \(name): not a built-in shape (\(known.joined(separator: ", "))) and no config.json there"
+        }
+    }
+}

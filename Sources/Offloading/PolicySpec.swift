@@ -1,0 +1,75 @@
+/// A cache policy as chosen on the command line (`--policy`, `--prefetch`, `--lookahead`); makes one
+/// `CachePolicy` per MoE layer for a run.
+public enum PolicySpec: Sendable, Equatable, CustomStringConvertible {
+    case resident
+    case lru
+    case lfu
+    case staticPrompt
+    case lruPrefetch(PrefetchSettings)
+    /// Belady's rule; needs the recorded routing of the whole run.
+    case optimal
+
+    /// Command-line names, in the order sweeps print them.
+    public static let names = ["resident", "lru", "lfu", "static", "lru+prefetch", "optimal"]
+
+    /// - Parameters:
+    ///   - name: one of `names`.
+    ///   - prefetch: settings used when `name` is `lru+prefetch`.
+    /// - Throws: `OffloadingError.unknownPolicy`.
+    public init(name: String, prefetch: PrefetchSettings = PrefetchSettings(experts: 2, lookahead: 1)) throws {
+        switch name {
+        case "resident": self = .resident
+        case "lru": self = .lru
+        case "lfu": self = .lfu
+        case "static": self = .staticPrompt
+        case "lru+prefetch": self = .lruPrefetch(prefetch)
+        case "optimal": self = .optimal
+        default: throw OffloadingError.unknownPolicy(name, known: Self.names)
+        }
+    }
+
+    /// Every policy, `lru+prefetch` with `prefetch`.
+    public static func all(prefetch: PrefetchSettings) -> [PolicySpec] {
+        names.map { try! PolicySpec(name: $0, prefetch: prefetch) }
+    }
+
+    public var description: String {
+        switch self {
+        case .resident: return "resident"
+        case .lru: return "lru"
+        case .lfu: return "lfu"
+        case .staticPrompt: return "static"
+        case .lruPrefetch: return "lru+prefetch"
+        case .optimal: return "optimal"
+        }
+    }
+
+    /// Layers ahead whose routers the routing recording must apply (0 unless prefetching).
+    public var lookahead: Int {
+        if case .lruPrefetch(let settings) = self { return settings.lookahead }
+        return 0
+    }
+
+    /// Slots per layer for a budget of `cacheExperts`: `resident` always holds all `numExperts`.
+    public func capacity(cacheExperts: Int, numExperts: Int) -> Int {
+        self == .resident ? numExperts : min(cacheExperts, numExperts)
+    }
+
+    /// The policy of one layer.
+    /// - Parameters:
+    ///   - capacity: the layer's slots.
+    ///   - future: the layer's distinct experts per step for the whole run (`optimal` needs it).
+    /// - Throws: `OffloadingError.needsRecordedRouting` for `optimal` without `future`.
+    public func makePolicy(capacity: Int, future: [[Int]]?) throws -> CachePolicy {
+        switch self {
+        case .resident: return ResidentPolicy()
+        case .lru: return LRUPolicy()
+        case .lfu: return LFUPolicy()
+        case .staticPrompt: return StaticPolicy(capacity: capacity)
+        case .lruPrefetch(let settings): return PrefetchingLRUPolicy(settings: settings)
+        case .optimal:
+            guard let future else { throw OffloadingError.needsRecordedRouting(policy: description) }
+            return OptimalPolicy(future: future)
+        }
+    }
+}

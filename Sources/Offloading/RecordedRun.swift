@@ -1,0 +1,80 @@
+import Foundation
+import Engine
+import Tracing
+
+/// A generation run recorded once — every layer step's routing and every produced token — so that any
+/// number of cache policies and sizes can be replayed on exactly the same routing (`simulate`, `sweep`),
+/// and `optimal` can see the future. Holds routing only (router logits and choices, a few numbers per
+/// token × layer), not hidden states.
+public struct RecordedRun: Sendable {
+    /// A produced token and the five likeliest candidates at that position.
+    public struct NextToken: Sendable, Equatable {
+        public var id: Int
+        /// (token id, probability), most likely first.
+        public var top: [(id: Int, probability: Float)]
+
+        public static func == (a: NextToken, b: NextToken) -> Bool {
+            a.id == b.id && a.top.map(\.id) == b.top.map(\.id) && a.top.map(\.probability) == b.top.map(\.probability)
+        }
+    }
+
+    /// One forward call: its layer steps in order, and the token sampled from its logits.
+    public struct Forward: Sendable, Equatable {
+        public var phase: Phase
+        public var steps: [LayerStep]
+        public var next: NextToken
+    }
+
+    public var prompt: [Int]
+    /// Layers ahead whose speculative router logits were recorded.
+    public var lookahead: Int
+    public var forwards: [Forward]
+
+    /// Runs the model: prefills `prompt`, then decodes until `maxTokens` tokens are produced or the stop
+    /// token appears (as `Generator.generate` does), recording every routing decision.
+    /// - Parameters:
+    ///   - sampler: greedy by default.
+    ///   - lookahead: record speculative router logits this many layers ahead (the largest `--lookahead`
+    ///     any policy replayed on this run will use).
+    ///   - stopToken: ends the run early (nil: run `maxTokens`).
+    /// - Throws: `EngineError` (empty prompt, context overflow, invalid token).
+    public static func record(model: MixtralModel, prompt: [Int], maxTokens: Int, sampler: Sampler = Sampler(),
+                              lookahead: Int = 0, stopToken: Int? = nil) throws -> RecordedRun {
+        guard !prompt.isEmpty else { throw EngineError.emptyPrompt }
+        var sampler = sampler
+        var steps: [LayerStep] = []
+        let recorder = RoutingRecorder(model: model, lookahead: lookahead) { steps.append($0) }
+        let session = Session(model: model, capacity: min(prompt.count + maxTokens, model.config.maxPositionEmbeddings),
+                              observer: recorder)
+        var forwards: [Forward] = []
+        var logits = try model.forward(prompt, session: session)
+        while true {
+            let token = sampler.next(logits: logits[...])
+            forwards.append(Forward(phase: forwards.isEmpty ? .prefill : .decode, steps: steps,
+                                    next: NextToken(id: token, top: topProbabilities(logits, count: 5))))
+            steps.removeAll()
+            if token == stopToken || forwards.count >= maxTokens { break }
+            logits = try model.forward([token], session: session)
+        }
+        return RecordedRun(prompt: prompt, lookahead: lookahead, forwards: forwards)
+    }
+
+    /// The distinct experts of every step, `[layer][step][experts]` — what `optimal` looks ahead into.
+    public var futureAccesses: [[[Int]]] {
+        let layers = forwards.first?.steps.count ?? 0
+        var future = Array(repeating: [[Int]](), count: layers)
+        for forward in forwards {
+            for step in forward.steps { future[step.layer].append(step.distinctExperts) }
+        }
+        return future
+    }
+
+    /// Softmax of `logits` (in Double) and its `count` most likely entries, ties to the lower id.
+    static func topProbabilities(_ logits: [Float], count: Int) -> [(id: Int, probability: Float)] {
+        let maxLogit = logits.max() ?? 0
+        let exps = logits.map { exp(Double($0 - maxLogit)) }
+        let sum = exps.reduce(0, +)
+        let order = logits.indices.sorted { (logits[$0], -$0) > (logits[$1], -$1) }
+        return order.prefix(count).map { (id: $0, probability: Float(exps[$0] / sum)) }
+    }
+}

@@ -1,0 +1,16 @@
+/// Why a trace could not be written.
+public enum TraceError: Error, Equatable, CustomStringConvertible {
+    /// The file exists and overwriting was not allowed.
+    case fileExists(path: String)
+    /// Creating, writing or closing the file failed.
+    case io(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .fileExists(let path):
+            return "\(path) already exists; choose another --out directory or pass --force to overwrite"
+        case .io(let path, let reason):
+            return "cannot write \(path): \(reason)"
+        }
+    }
+}
