@@ -51,7 +51,11 @@ struct TokenizerJSON {
     func path(_ key: String) -> String { keyPath.isEmpty ? key : "\(keyPath).\(key)" }
 
     /// True when `key` is absent or JSON null.
-    func isNull(_ key: String) -> Bool { fields[key] == nil || fields[key] is NSNull }
+    func isNull(_ key: String) -> Bool { fields[key].map(Self.isNullValue) ?? true }
+
+    /// Whether a parsed value is JSON null. Compares the dynamic type: `value is NSNull` would
+    /// first bridge a Swift array or dictionary to Foundation (a copy of the whole vocabulary).
+    static func isNullValue(_ value: Any) -> Bool { type(of: value) is NSNull.Type }
 
     func invalid(_ key: String, _ problem: String) -> TokenizerError {
         .invalidValue(source: source, keyPath: path(key), problem: problem)
@@ -62,7 +66,7 @@ struct TokenizerJSON {
     }
 
     private func required(_ key: String) throws -> Any {
-        guard let value = fields[key], !(value is NSNull) else {
+        guard let value = fields[key], !Self.isNullValue(value) else {
             throw TokenizerError.missingKey(source: source, keyPath: path(key))
         }
         return value
@@ -138,7 +142,7 @@ struct TokenizerJSON {
 
     static func kind(of value: Any) -> String {
         switch value {
-        case is NSNull: return "null"
+        case _ where isNullValue(value): return "null"
         case is String: return "a string"
         case let number as NSNumber: return isBool(number) ? "a boolean" : "a number"
         case is [Any]: return "an array"
