@@ -116,6 +116,12 @@ public struct ModelFootprint: Sendable, Equatable {
         TensorClass.allCases.filter { $0 != .experts }.reduce(0) { $0 + (bytesByClass[$1] ?? 0) } + finalNormBytes
     }
 
+    /// Fast-tier bytes of an expert cache with `slots` slots in every layer (each slot sized for the
+    /// layer's largest expert).
+    public func cacheBytes(slots: Int) -> Int {
+        slots * expertBytes.reduce(0) { $0 + ($1.max() ?? 0) }
+    }
+
     /// The largest expert of the model, bytes (all experts have the same size at one precision).
     public var largestExpertBytes: Int { expertBytes.joined().max() ?? 0 }
 }

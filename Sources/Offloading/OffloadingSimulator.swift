@@ -52,8 +52,7 @@ public final class OffloadingSimulator {
                        numExperts: f.numExperts)
         }
         steps = Array(repeating: 0, count: f.numLayers)
-        let slotBytes = (0..<f.numLayers).reduce(0) { $0 + (f.expertBytes[$1].max() ?? 0) }
-        summary = OffloadingSummary(policy: policy.description, cacheExperts: capacity, cacheBytes: capacity * slotBytes,
+        summary = OffloadingSummary(policy: policy.description, cacheExperts: slots, cacheBytes: f.cacheBytes(slots: slots),
                                     hardware: cost.hardware.name)
         summary.assumptions = cost.assumptions
     }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Writes a trace as JSON Lines: one object per line, `{"type":"header",…}` first, then `"layer"` and
-/// `"token"` records in run order. Keys are snake_case; the schema is `docs/trace-format.md`.
+/// `"token"` records in run order. Keys are snake_case, `type` first and the rest sorted; the schema is
+/// `docs/trace-format.md`.
 public final class JSONLTraceWriter: TraceSink {
     private let file: TraceFile
     private let encoder: JSONEncoder
@@ -12,6 +13,7 @@ public final class JSONLTraceWriter: TraceSink {
         file = try TraceFile(url: url, overwrite: overwrite)
         encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         line(type: "header", header)
     }

@@ -1,0 +1,108 @@
+import Checkpoints
+import Quantization
+
+/// Where a model's weights go on a machine with a fast and a slow tier, and how fast decoding would be:
+/// non-expert weights and the KV cache in the fast tier, as many experts per layer as fit beside them
+/// (the expert cache), the rest in the slow tier.
+public struct MemoryPlan: Sendable {
+    public let config: MixtralConfig
+    public let precision: PrecisionSpec
+    public let footprint: ModelFootprint
+    public let cost: CostModel
+    /// Fast-tier bytes usable for the model: capacity minus `reserveBytes`.
+    public let fastBytes: Int
+    public let slowBytes: Int
+    /// Fast-tier bytes kept free for the OS, runtime and activations.
+    public let reserveBytes: Int
+    /// KV cache for `contextTokens` positions, fp32 as this engine stores it:
+    /// `layers · 2 · kvHeads · headDim · contextTokens · 4`.
+    public let kvCacheBytes: Int
+    public let contextTokens: Int
+
+    /// - Parameters:
+    ///   - hardware: the machine; its memory sizes are replaced by `fastBytes`/`slowBytes` when given.
+    ///   - reserveBytes: fast-tier bytes not available to the model.
+    ///   - contextTokens: positions of KV cache to plan for.
+    public init(config: MixtralConfig, precision: PrecisionSpec, hardware: HardwareProfile,
+                fastBytes: Int? = nil, slowBytes: Int? = nil, reserveBytes: Int, contextTokens: Int) {
+        self.config = config
+        self.precision = precision
+        footprint = ModelFootprint(config: config, precision: precision)
+        cost = CostModel(hardware: hardware, footprint: footprint)
+        self.fastBytes = max(0, (fastBytes ?? hardware.fastMemoryBytes) - reserveBytes)
+        self.slowBytes = slowBytes ?? hardware.slowMemoryBytes
+        self.reserveBytes = reserveBytes
+        self.contextTokens = contextTokens
+        kvCacheBytes = config.numHiddenLayers * 2 * config.numKeyValueHeads * config.headDim * contextTokens * 4
+    }
+
+    /// Bytes that must be in the fast tier whatever the policy: non-expert weights and the KV cache.
+    public var residentBytes: Int { footprint.residentBytes + kvCacheBytes }
+    /// One expert, bytes.
+    public var expertBytes: Int { footprint.largestExpertBytes }
+    /// All experts, bytes.
+    public var allExpertBytes: Int { footprint.bytesByClass[.experts] ?? 0 }
+    /// Whole model plus KV cache fits in the fast tier: no offloading needed.
+    public var fitsResident: Bool { residentBytes + allExpertBytes <= fastBytes }
+
+    /// The largest expert cache that fits: slots per layer (0…numExperts) beside the resident bytes.
+    public var cacheExperts: Int {
+        let free = fastBytes - residentBytes
+        guard free > 0, expertBytes > 0 else { return 0 }
+        return min(config.numExperts, free / (expertBytes * config.numHiddenLayers))
+    }
+
+    /// Experts left in the slow tier with the largest cache, bytes.
+    public var offloadedBytes: Int { allExpertBytes - cacheExperts * config.numHiddenLayers * expertBytes }
+
+    /// The plan can run at all: resident part fits the fast tier and the offloaded experts fit the slow tier.
+    public var runnable: Bool { residentBytes <= fastBytes && offloadedBytes <= slowBytes }
+
+    /// One decode token's estimate for a way of serving experts.
+    public struct Estimate: Sendable, Equatable {
+        public var strategy: String
+        /// Fraction of expert accesses served from the fast tier.
+        public var hitRate: Double
+        public var tokenUs: Double
+        public var stallUs: Double
+        public var tokensPerSecond: Double { tokenUs > 0 ? 1e6 / tokenUs : 0 }
+    }
+
+    /// Decode-speed estimates (batch 1), one per strategy:
+    /// - `resident`: everything in the fast tier (only when it fits);
+    /// - `stream (no cache)`: every needed expert fetched, hit rate 0;
+    /// - `demand cache` (lru, lfu, static or optimal — they differ only in hit rate) at `hitRate`;
+    /// - `lru+prefetch, perfect guesses`: the same misses, each fetched during the previous layer's compute
+    ///   (an upper bound on speculative prefetch; layer 0 cannot overlap).
+    /// Per layer: compute = attention + top-k experts (`CostModel`), misses = (1 − hit rate) · top-k,
+    /// each costing one expert transfer.
+    public func estimates(hitRate: Double) -> [Estimate] {
+        var results: [Estimate] = []
+        if fitsResident { results.append(decode(strategy: "resident", hitRate: 1, overlap: false)) }
+        results.append(decode(strategy: "stream (no cache)", hitRate: 0, overlap: false))
+        if cacheExperts > 0 {
+            results.append(decode(strategy: "demand cache (lru/lfu/static/optimal), \(cacheExperts) slots", hitRate: hitRate, overlap: false))
+            results.append(decode(strategy: "lru+prefetch, perfect guesses, \(cacheExperts) slots", hitRate: hitRate, overlap: true))
+        }
+        return results
+    }
+
+    /// The hit rate an LRU cache of `cacheExperts` of `numExperts` gets if routing were uniformly random:
+    /// `cacheExperts / numExperts`. Real routing repeats experts more (Eliseev & Mazur 2023, Figure 2), so a
+    /// measured rate from `trace` is better.
+    public var uniformHitRate: Double { Double(cacheExperts) / Double(config.numExperts) }
+
+    private func decode(strategy: String, hitRate: Double, overlap: Bool) -> Estimate {
+        let k = config.numExpertsPerToken
+        let missUs = Double(k) * (1 - hitRate) * cost.transferUs(bytes: expertBytes)
+        var total = cost.headUs, stall = 0.0, previousComputeUs = 0.0
+        for l in 0..<config.numHiddenLayers {
+            let compute = cost.attentionUs(layer: l, tokens: 1) + cost.expertsUs(layer: l, experts: Array(0..<k), rows: k)
+            let layerStall = overlap && l > 0 ? max(0, missUs - previousComputeUs) : missUs
+            total += compute + layerStall
+            stall += layerStall
+            previousComputeUs = compute
+        }
+        return Estimate(strategy: strategy, hitRate: hitRate, tokenUs: total, stallUs: stall)
+    }
+}

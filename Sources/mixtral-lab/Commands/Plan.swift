@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import Checkpoints
+import Offloading
+import Quantization
+
+/// `mixtral-lab plan`: will this model run on this machine, at which precision, with which expert cache,
+/// and how fast — from real shapes, without loading any weights.
+struct Plan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Plan memory and estimate decode speed for a Mixtral model on a machine (no weights loaded).",
+        discussion: """
+        Non-expert weights and the KV cache stay in the fast tier (GPU memory with --vram, otherwise RAM); as \
+        many experts per layer as fit beside them form the expert cache; the rest live in the slow tier \
+        (host RAM behind a GPU, or the SSD behind RAM). Without --precision, several precision mixes are \
+        compared and the fastest that fits is detailed. Estimates use the hit rate from --hit-rate, a \
+        summary.json from `trace` (--measured), or the uniform-routing rate slots / experts.
+        """)
+
+    @Option(help: ArgumentHelp("mixtral-8x7b, mixtral-8x22b, or a checkpoint directory / config.json.", valueName: "name|path"))
+    var model: String = "mixtral-8x7b"
+    @Option(help: ArgumentHelp("RAM, e.g. 16GiB (default: the hardware profile's).", valueName: "size"))
+    var ram: String?
+    @Option(help: ArgumentHelp("GPU memory; 0 = no GPU, the CPU computes from RAM and experts spill to the SSD.", valueName: "size"))
+    var vram: String = "0"
+    @Option(help: ArgumentHelp("Weight precision (as for generate); default: compare several.", valueName: "spec"))
+    var precision: String?
+    @Option(help: ArgumentHelp("Hardware profile or JSON file (default: laptop-16gb-nvme without --vram, colab-t4 with it).", valueName: "name|file"))
+    var hardware: String?
+    @Option(help: "Expert cache hit rate to assume, 0…1.") var hitRate: Double?
+    @Option(help: ArgumentHelp("A summary.json written by `trace`: use its measured decode hit rate.", valueName: "file"))
+    var measured: String?
+    @Option(help: ArgumentHelp("Fast-tier memory kept free for the OS, runtime and activations.", valueName: "size"))
+    var reserve: String = "2GiB"
+    @Option(help: "Context positions of KV cache to plan for.") var context: Int = 4096
+
+    static let candidateSpecs = ["bf16", "int8", "q4", "nf4-dq", "attn=int8,experts=q4,embed=int8,head=int8",
+                                 "attn=int8,experts=nf4-dq,embed=int8,head=int8"]
+
+    func validate() throws {
+        if let hitRate, !(0...1).contains(hitRate) { throw ValidationError("--hit-rate must be between 0 and 1") }
+        if hitRate != nil && measured != nil { throw ValidationError("give --hit-rate or --measured, not both") }
+        guard context >= 1 else { throw ValidationError("--context must be at least 1") }
+    }
+
+    func run() throws {
+        let (name, config) = try offloadingInput { try MixtralShapes.named(model) }
+        let vramBytes = try offloadingInput { try ByteSize.parse(vram, flag: "--vram") }
+        let ramBytes = try ram.map { text in try offloadingInput { try ByteSize.parse(text, flag: "--ram") } }
+        let reserveBytes = try offloadingInput { try ByteSize.parse(reserve, flag: "--reserve") }
+        let profile = try offloadingInput {
+            try HardwareProfile.named(hardware ?? (vramBytes > 0 ? "colab-t4" : "laptop-16gb-nvme"))
+        }
+        // With a GPU: fast = VRAM, slow = RAM. Without: fast = RAM, slow = the profile's slow tier (SSD).
+        let fast = vramBytes > 0 ? vramBytes : (ramBytes ?? profile.fastMemoryBytes)
+        let slow = vramBytes > 0 ? (ramBytes ?? profile.slowMemoryBytes) : profile.slowMemoryBytes
+        let measuredRate = try measured.map(readMeasuredHitRate)
+
+        func plan(_ spec: PrecisionSpec) -> MemoryPlan {
+            MemoryPlan(config: config, precision: spec, hardware: profile, fastBytes: fast, slowBytes: slow,
+                       reserveBytes: reserveBytes, contextTokens: context)
+        }
+        func rate(_ p: MemoryPlan) -> Double { hitRate ?? measuredRate ?? p.uniformHitRate }
+
+        let fastName = vramBytes > 0 ? "GPU memory" : (profile.fastTier ?? "fast tier")
+        let slowName = vramBytes > 0 ? "host RAM" : (profile.slowTier ?? "slow tier")
+        emit("\(name): \(config.numHiddenLayers) layers, \(config.numExperts) experts per layer (top-\(config.numExpertsPerToken)), hidden \(config.hiddenSize), intermediate \(config.intermediateSize), vocab \(config.vocabSize)")
+        emit("machine: \(fastName) \(ByteSize.format(fast)) (\(ByteSize.format(reserveBytes)) kept free), \(slowName) \(ByteSize.format(slow)); speeds from profile \(profile.name)")
+        emit("")
+
+        let chosen: MemoryPlan
+        if let precision {
+            do { chosen = plan(try PrecisionSpec(parsing: precision)) } catch {
+                throw ValidationError("--precision \(precision): \(error)")
+            }
+        } else {
+            let plans = try Self.candidateSpecs.map { plan(try PrecisionSpec(parsing: $0)) }
+            emit("precision mixes (router fp32 throughout):")
+            emit(pad("precision", 58) + pad("model size", 12, right: true) + pad("slots", 7, right: true)
+                 + pad("hit rate", 10, right: true) + pad("est. tok/s", 12, right: true))
+            for p in plans {
+                let best = p.runnable ? p.estimates(hitRate: rate(p)).filter { !$0.strategy.contains("perfect") }.map(\.tokensPerSecond).max() ?? 0 : 0
+                emit(pad(p.precision.description, 58) + pad(ByteSize.format(p.footprint.residentBytes + p.allExpertBytes), 12, right: true)
+                     + pad(p.runnable ? "\(p.cacheExperts)" : "-", 7, right: true)
+                     + pad(p.runnable ? String(format: "%.2f", rate(p)) : "-", 10, right: true)
+                     + pad(p.runnable ? String(format: "%.2f", best) : "does not fit", 12, right: true))
+            }
+            emit("")
+            let runnable = plans.filter(\.runnable)
+            chosen = runnable.max { a, b in
+                a.estimates(hitRate: rate(a)).filter { !$0.strategy.contains("perfect") }.map(\.tokensPerSecond).max() ?? 0
+                    < b.estimates(hitRate: rate(b)).filter { !$0.strategy.contains("perfect") }.map(\.tokensPerSecond).max() ?? 0
+            } ?? plans.min { $0.residentBytes < $1.residentBytes }!
+            emit(runnable.isEmpty ? "nothing fits; the smallest mix in detail:" : "fastest mix that fits, in detail:")
+        }
+        describe(chosen, hitRate: rate(chosen), hitRateSource: hitRate != nil ? "--hit-rate" : measuredRate != nil ? "measured in \(measured!)" : "uniform routing: slots / experts",
+                 fastName: fastName, slowName: slowName, modelName: name)
+    }
+
+    private func readMeasuredHitRate(_ path: String) throws -> Double {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do {
+            return try decoder.decode(OffloadingSummary.self, from: Data(contentsOf: URL(fileURLWithPath: path))).decodeHitRate
+        } catch {
+            throw ValidationError("--measured \(path): not a summary.json written by `mixtral-lab trace` (\(error.localizedDescription))")
+        }
+    }
+
+    private func describe(_ p: MemoryPlan, hitRate: Double, hitRateSource: String, fastName: String, slowName: String, modelName: String) {
+        emit("precision \(p.precision)")
+        emit(pad("tensor class", 14) + pad("precision", 10) + pad("weights", 14, right: true) + pad("bytes", 12, right: true))
+        for tensorClass in TensorClass.allCases {
+            let weights = p.footprint.parametersByClass[tensorClass] ?? 0
+            emit(pad(tensorClass.rawValue, 14) + pad(p.precision.precision(for: tensorClass).rawValue, 10)
+                 + pad(String(format: "%.3f B", Double(weights) / 1e9), 14, right: true)
+                 + pad(ByteSize.format(p.footprint.bytesByClass[tensorClass] ?? 0), 12, right: true))
+        }
+        emit(pad("norms", 14) + pad("fp32", 10) + pad("", 14) + pad(ByteSize.format((2 * p.config.numHiddenLayers + 1) * p.config.hiddenSize * 4), 12, right: true))
+        emit(pad("KV cache", 14) + pad("fp32", 10) + pad("\(p.contextTokens) pos", 14, right: true) + pad(ByteSize.format(p.kvCacheBytes), 12, right: true))
+        emit("one expert: \(ByteSize.format(p.expertBytes)); all experts: \(ByteSize.format(p.allExpertBytes))")
+        emit("")
+        emit("\(fastName) (\(ByteSize.format(p.fastBytes)) usable): always resident \(ByteSize.format(p.residentBytes)) (non-expert weights + KV cache)"
+             + (p.fitsResident ? " + every expert: everything fits, no offloading needed" :
+                " + expert cache \(p.cacheExperts) of \(p.config.numExperts) per layer (\(ByteSize.format(p.cacheExperts * p.config.numHiddenLayers * p.expertBytes)))"))
+        if !p.fitsResident {
+            emit("\(slowName) (\(ByteSize.format(p.slowBytes))): offloaded experts \(ByteSize.format(p.offloadedBytes))"
+                 + (p.offloadedBytes <= p.slowBytes ? "" : " — does not fit"))
+        }
+        emit("")
+        guard p.runnable else {
+            if p.residentBytes > p.fastBytes {
+                emit("answer: \(modelName) does not run here at \(p.precision): the non-expert weights and KV cache alone need \(ByteSize.format(p.residentBytes)), \(fastName) has \(ByteSize.format(p.fastBytes)) usable. Try lower precision or a shorter --context.")
+            } else {
+                emit("answer: \(modelName) does not run here at \(p.precision): the offloaded experts need \(ByteSize.format(p.offloadedBytes)) of \(slowName), which holds \(ByteSize.format(p.slowBytes)).")
+            }
+            return
+        }
+        emit("decode estimates (batch 1), cache hit rate \(fixed(hitRate)) from \(hitRateSource):")
+        emit(pad("strategy", 56) + pad("hit rate", 9, right: true) + pad("ms/token", 11, right: true)
+             + pad("stall ms", 10, right: true) + pad("tokens/s", 10, right: true))
+        let estimates = p.estimates(hitRate: hitRate)
+        for e in estimates {
+            emit(pad(e.strategy, 56) + pad(String(format: "%.2f", e.hitRate), 9, right: true)
+                 + pad(String(format: "%.1f", e.tokenUs / 1000), 11, right: true)
+                 + pad(String(format: "%.1f", e.stallUs / 1000), 10, right: true)
+                 + pad(String(format: "%.2f", e.tokensPerSecond), 10, right: true))
+        }
+        emit("assumptions:")
+        for line in p.cost.assumptions { emit("  - " + line) }
+        emit("  - hit rates apply to decode; misses per layer = (1 − hit rate) × top-k, each one expert transfer")
+        emit("")
+        if p.fitsResident {
+            emit("answer: yes — \(modelName) fits entirely in \(fastName) at \(p.precision); about \(fixed(estimates[0].tokensPerSecond)) tokens/s.")
+        } else {
+            let demand = estimates.first { $0.strategy.hasPrefix("demand") } ?? estimates[0]
+            let prefetch = estimates.first { $0.strategy.contains("perfect") }
+            let stream = estimates.first { $0.strategy.hasPrefix("stream") }!
+            emit("answer: yes, with offloading — at \(p.precision) keep \(p.cacheExperts) of \(p.config.numExperts) experts per layer in \(fastName) "
+                 + "and read the rest from \(slowName) on demand: about \(fixed(demand.tokensPerSecond)) tokens/s with an LRU cache at hit rate \(fixed(hitRate))"
+                 + (prefetch.map { ", at most \(fixed($0.tokensPerSecond)) with perfect prefetch" } ?? "")
+                 + " (streaming every expert: \(fixed(stream.tokensPerSecond)) tokens/s).")
+        }
+    }
+}
+
+/// `value` with two decimals.
+private func fixed(_ value: Double) -> String { String(format: "%.2f", value) }

@@ -1,0 +1,165 @@
+import ArgumentParser
+import Foundation
+import Checkpoints
+import Engine
+import Offloading
+import Tracing
+
+/// `mixtral-lab trace`: run the model once, replay its routing through an expert cache policy on a
+/// simulated machine, and write every hit, miss, prefetch and eviction to trace files.
+struct Trace: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Simulate expert offloading on the model's real routing and write traces (JSONL, CSV, Perfetto) and a summary.",
+        discussion: """
+        The model always computes with every weight resident, so the generated text is the same whatever the \
+        policy; the simulation decides what an offloading engine would have hit, fetched and evicted, and what \
+        that would cost on --hardware. Writes trace.jsonl, trace.csv, trace.perfetto.json (open in \
+        ui.perfetto.dev) and summary.json to --out; --sweep writes sweep.json instead (every policy at cache \
+        sizes 1…num_experts on the same routing). Schema: docs/trace-format.md.
+        """)
+
+    static let toolVersion = "mixtral-lab trace, format \(TraceHeader.formatVersion)"
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var precisionOptions: PrecisionOptions
+    @OptionGroup var offloading: OffloadingOptions
+    @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
+    @Option(help: "Prompt as comma-separated token ids instead of --prompt (for checkpoints without tokenizer.json).")
+    var tokenIds: String?
+    @Option(help: "Most new tokens.") var maxTokens: Int = 32
+    @Option(help: "Sampling temperature; 0 = greedy.") var temperature: Float = 0
+    @Option(help: "Random seed for sampling.") var seed: UInt64 = 0
+    @Option(help: "Directory for the trace files (created if missing).") var out: String
+    @Flag(help: "Overwrite existing files in --out.") var force = false
+    @Flag(help: "Run every policy at cache sizes 1…num_experts on the same routing; write sweep.json.") var sweep = false
+
+    func validate() throws {
+        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+        guard temperature >= 0 else { throw ValidationError("--temperature must be ≥ 0") }
+    }
+
+    func run() throws {
+        let checkpoint = try modelOptions.checkpoint()
+        let tokenizer = try? modelOptions.tokenizer()
+        let policy = try offloading.policySpec()
+        let hardware = try offloading.hardwareProfile()
+        let model = try loadModel(checkpoint, precision: try precisionOptions.spec())
+        let promptIDs: [Int]
+        if let tokenIds {
+            promptIDs = try parseTokenIDs(tokenIds, flag: "--token-ids")
+        } else if let tokenizer {
+            promptIDs = tokenizer.encode(prompt, addBOS: true)
+        } else {
+            throw ValidationError("--model \(checkpoint.directory.path) has no tokenizer.json; give the prompt as --token-ids")
+        }
+        guard promptIDs.count + maxTokens <= model.config.maxPositionEmbeddings else {
+            throw ValidationError("the prompt is \(promptIDs.count) tokens; with --max-tokens \(maxTokens) that exceeds the model's context of \(model.config.maxPositionEmbeddings) positions")
+        }
+        let footprint = ModelFootprint(model: model)
+        let cost = CostModel(hardware: hardware, footprint: footprint)
+        let lookahead = sweep ? offloading.lookahead : policy.lookahead
+        let run = try RecordedRun.record(model: model, prompt: promptIDs, maxTokens: maxTokens,
+                                         sampler: Sampler(temperature: temperature, seed: seed), lookahead: lookahead)
+        let directory = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let text: (Int) -> String = { id in tokenizer?.decode([id]) ?? "⟨\(id)⟩" }
+
+        if sweep {
+            try writeSweep(run: run, cost: cost, directory: directory)
+            return
+        }
+        let slots = try offloading.slots(footprint: footprint)
+        let files = ["trace.jsonl", "trace.csv", "trace.perfetto.json", "summary.json"].map { directory.appendingPathComponent($0) }
+        try refuseToOverwrite(files)
+        let capacity = policy.capacity(cacheExperts: slots, numExperts: footprint.numExperts)
+        let header = TraceHeader(
+            model: checkpoint.directory.lastPathComponent, precision: try precisionOptions.spec().description,
+            policy: policy.description, cacheExperts: capacity, cacheBytes: footprint.cacheBytes(slots: capacity),
+            hardware: hardware.name, prompt: tokenIds == nil ? prompt : "", promptTokens: promptIDs, seed: seed,
+            toolVersion: Self.toolVersion, numLayers: footprint.numLayers, numExperts: footprint.numExperts,
+            topK: footprint.topK, assumptions: cost.assumptions)
+        let sinks: [TraceSink] = try offloadingInput {[
+            try JSONLTraceWriter(url: files[0], header: header, overwrite: force),
+            try CSVTraceWriter(url: files[1], overwrite: force),
+            try PerfettoTraceWriter(url: files[2], header: header, overwrite: force),
+        ]}
+        let summary = try offloadingInput { try run.simulate(policy: policy, cacheExperts: slots, cost: cost, sinks: sinks, tokenText: text) }
+        try offloadingInput { for sink in sinks { try sink.close() } }
+        try writeJSON(summary, to: files[3])
+
+        emit("generated: " + (tokenizer?.decode(run.forwards.map(\.next.id), skipSpecialTokens: true) ?? run.forwards.map { "\($0.next.id)" }.joined(separator: ",")))
+        emit("")
+        printSummary(summary, footprint: footprint)
+        emit("")
+        emit("wrote " + files.map(\.path).joined(separator: ", "))
+    }
+
+    private func refuseToOverwrite(_ files: [URL]) throws {
+        guard !force else { return }
+        if let existing = files.first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
+            throw ValidationError(TraceError.fileExists(path: existing.path).description)
+        }
+    }
+
+    private func writeSweep(run: RecordedRun, cost: CostModel, directory: URL) throws {
+        let file = directory.appendingPathComponent("sweep.json")
+        try refuseToOverwrite([file])
+        let numExperts = cost.footprint.numExperts
+        var results = try offloadingInput { try run.sweep(policies: [.resident], cacheSizes: [numExperts], cost: cost) }
+        let others = PolicySpec.all(prefetch: offloading.prefetchSettings).filter { $0 != .resident }
+        results += try offloadingInput { try run.sweep(policies: others, cacheSizes: Array(1...numExperts), cost: cost) }
+        try writeJSON(results, to: file)
+        emit(pad("policy", 13) + " " + pad("slots", 5, right: true) + " " + pad("hit rate", 9, right: true) + " "
+             + pad("decode hits", 11, right: true) + " " + pad("bytes moved", 12, right: true) + " "
+             + pad("stall ms", 10, right: true) + " " + pad("est. tok/s", 11, right: true))
+        for r in results {
+            emit(pad(r.policy, 13) + " " + pad("\(r.cacheExperts)", 5, right: true) + " "
+                 + pad(String(format: "%.3f", r.hitRate), 9, right: true) + " "
+                 + pad(String(format: "%.3f", r.decodeHitRate), 11, right: true) + " "
+                 + pad(ByteSize.format(r.bytesTransferred), 12, right: true) + " "
+                 + pad(String(format: "%.3f", r.stallUs / 1000), 10, right: true) + " "
+                 + pad(String(format: "%.2f", r.tokensPerSecondEst), 11, right: true))
+        }
+        emit("")
+        emit("\(run.forwards.count) tokens (\(run.prompt.count)-token prompt), routing recorded once and replayed through every policy")
+        emit("assumptions:")
+        for line in cost.assumptions { emit("  - " + line) }
+        emit("")
+        emit("wrote " + file.path)
+    }
+
+    private func printSummary(_ s: OffloadingSummary, footprint: ModelFootprint) {
+        let rows: [(String, String)] = [
+            ("policy", s.policy),
+            ("cache", "\(s.cacheExperts) of \(footprint.numExperts) experts per layer (\(ByteSize.format(s.cacheBytes)) over \(footprint.numLayers) layers)"),
+            ("hardware", s.hardware),
+            ("accesses", "\(s.accesses) (hits \(s.hits), misses \(s.misses))"),
+            ("hit rate", String(format: "%.3f (decode %.3f)", s.hitRate, s.decodeHitRate)),
+            ("prefetched", "\(s.prefetched) (used \(s.prefetchHits), wasted \(s.prefetchWasted), cancelled \(s.prefetchCancelled))"),
+            ("evictions", "\(s.evictions)"),
+            ("bytes moved", "\(ByteSize.format(s.bytesTransferred)) (\(s.bytesTransferred) B)"),
+            ("stall", String(format: "%.1f µs (decode %.1f µs)", s.stallUs, s.decodeStallUs)),
+            ("prefill", String(format: "%.1f µs", s.prefillUs)),
+            ("decode", String(format: "%d tokens in %.1f µs → est. %.2f tokens/s", s.decodeTokens, s.decodeUs, s.tokensPerSecondEst)),
+        ]
+        for (name, value) in rows { emit(pad(name, 12) + " " + value) }
+        emit("assumptions:")
+        for line in s.assumptions { emit("  - " + line) }
+    }
+}
+
+/// `text` padded with spaces to `width` (left-aligned, or right-aligned).
+func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+    let fill = String(repeating: " ", count: max(0, width - text.count))
+    return right ? fill + text : text + fill
+}
+
+/// Writes `value` as pretty, snake_case JSON.
+func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    do { try (encoder.encode(value) + Data("\n".utf8)).write(to: url) } catch {
+        throw ValidationError("cannot write \(url.path): \(error.localizedDescription)")
+    }
+}

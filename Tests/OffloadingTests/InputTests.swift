@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import Offloading
+
+/// Sizes, hardware profiles and model shapes as users give them.
+struct InputTests {
+    @Test func sizesParseInSIAndIECUnits() throws {
+        #expect(try ByteSize.parse("512MiB", flag: "--cache-bytes") == 512 << 20)
+        #expect(try ByteSize.parse("2GiB", flag: "--cache-bytes") == 2 << 30)
+        #expect(try ByteSize.parse("1.5GB", flag: "--cache-bytes") == 1_500_000_000)
+        #expect(try ByteSize.parse("16gib", flag: "--ram") == 16 << 30)
+        #expect(try ByteSize.parse("4096", flag: "--ram") == 4096)
+        #expect(try ByteSize.parse("0", flag: "--vram") == 0)
+        for bad in ["", "GiB", "2XB", "-1GiB", "1e30GB", "two"] {
+            #expect(throws: OffloadingError.invalidSize(bad, flag: "--ram")) { try ByteSize.parse(bad, flag: "--ram") }
+        }
+        #expect(ByteSize.format(1536 << 20) == "1.50 GiB")
+        #expect(ByteSize.format(512) == "512 B")
+    }
+
+    private func write(_ text: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hw-\(UUID().uuidString).json")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    @Test func aHardwareFileRoundTrips() throws {
+        let data = try JSONEncoder().encode(HardwareProfile.colabT4)
+        let url = try write(String(decoding: data, as: UTF8.self))
+        #expect(try HardwareProfile.named(url.path) == HardwareProfile.colabT4)
+        #expect(try HardwareProfile.named("rtx-3060") == .rtx3060)
+        #expect(HardwareProfile.builtInNames == ["colab-t4", "rtx-3060", "rtx-3080-mobile", "a100-80g", "laptop-16gb-nvme"])
+    }
+
+    @Test func malformedHardwareFilesNameTheField() throws {
+        let missing = try write(#"{"name": "x", "fast_memory_bytes": 1, "slow_memory_bytes": 1, "compute_flops": 1, "memory_bandwidth": 1, "link_latency_us": 1}"#)
+        #expect(throws: OffloadingError.malformedHardwareFile(path: missing.path, field: "link_bandwidth", reason: "missing")) {
+            try HardwareProfile.named(missing.path)
+        }
+        let wrongType = try write(#"{"name": "x", "fast_memory_bytes": "lots", "slow_memory_bytes": 1, "compute_flops": 1, "memory_bandwidth": 1, "link_bandwidth": 1, "link_latency_us": 1}"#)
+        #expect(throws: OffloadingError.malformedHardwareFile(path: wrongType.path, field: "fast_memory_bytes", reason: "expected Int")) {
+            try HardwareProfile.named(wrongType.path)
+        }
+        let zero = try write(#"{"name": "x", "fast_memory_bytes": 1, "slow_memory_bytes": 1, "compute_flops": 1, "memory_bandwidth": 1, "link_bandwidth": 0, "link_latency_us": 1}"#)
+        #expect(throws: OffloadingError.malformedHardwareFile(path: zero.path, field: "link_bandwidth", reason: "must be a positive number, got 0.0")) {
+            try HardwareProfile.named(zero.path)
+        }
+        let notJSON = try write("name: x")
+        #expect(throws: OffloadingError.malformedHardwareFile(path: notJSON.path, field: nil, reason: "not valid JSON")) {
+            try HardwareProfile.named(notJSON.path)
+        }
+        #expect(throws: OffloadingError.unknownHardware("tpu-v9", known: HardwareProfile.builtInNames)) {
+            try HardwareProfile.named("tpu-v9")
+        }
+    }
+}
