@@ -6,7 +6,8 @@ extension HardwareProfile {
     /// Numbers marked "assumed" are not from a datasheet: change them with `--hardware FILE.json`.
     public static let builtIn: [HardwareProfile] = [colabT4, rtx3060, rtx3080Mobile, a100_80g, laptop16GBNVMe]
 
-    /// Google Colab free tier: NVIDIA T4 on PCIe 3.0 x16, the setting of Eliseev & Mazur 2023 (arXiv:2312.17238).
+    /// Google Colab free tier: NVIDIA T4 on PCIe Gen.3, the setting of Eliseev & Mazur 2023 (arXiv:2312.17238,
+    /// section 4.3 and Table 2).
     public static let colabT4 = HardwareProfile(
         name: "colab-t4",
         // NVIDIA T4 datasheet: 16 GB GDDR6; nvidia-smi on Colab reports 15360 MiB usable.
@@ -24,7 +25,7 @@ extension HardwareProfile {
         linkLatencyUs: 10,
         fastTier: "GPU memory", slowTier: "host RAM")
 
-    /// Desktop NVIDIA GeForce RTX 3060 12 GB on PCIe 4.0 x16.
+    /// Desktop NVIDIA GeForce RTX 3060 12 GB; Eliseev & Mazur 2023 (section 4.3) ran theirs on PCIe Gen.3.
     public static let rtx3060 = HardwareProfile(
         name: "rtx-3060",
         // NVIDIA GeForce RTX 3060 specifications: 12 GB GDDR6.
@@ -35,12 +36,12 @@ extension HardwareProfile {
         computeFlops: 25.4e12,
         // 192-bit bus × 15 Gbps GDDR6 = 360 GB/s (NVIDIA specifications).
         memoryBandwidth: 360e9,
-        // PCIe 4.0 x16: 16 GT/s × 16 × 128/130 = 31.5 GB/s nominal; ≈ 25 GB/s effective (assumed ratio as for Gen3).
-        linkBandwidth: 25e9,
+        // PCIe 3.0 x16 as in the paper's desktop: ≈ 12 GB/s effective (see colab-t4).
+        linkBandwidth: 12e9,
         linkLatencyUs: 10,
         fastTier: "GPU memory", slowTier: "host RAM")
 
-    /// NVIDIA GeForce RTX 3080 Laptop GPU, 16 GB variant.
+    /// NVIDIA GeForce RTX 3080 Laptop GPU, 16 GB variant, on PCIe Gen.4 (Eliseev & Mazur 2023, section 4.3).
     public static let rtx3080Mobile = HardwareProfile(
         name: "rtx-3080-mobile",
         // NVIDIA GeForce RTX 3080 Laptop GPU specifications: 16 GB GDDR6 (8 GB variants exist).
@@ -52,12 +53,13 @@ extension HardwareProfile {
         computeFlops: 30e12,
         // 256-bit bus × 14 Gbps GDDR6 = 448 GB/s.
         memoryBandwidth: 448e9,
-        // Assumed PCIe 3.0 x16 (AMD Ryzen 5000H laptops expose Gen3 to the dGPU): ≈ 12 GB/s effective.
-        linkBandwidth: 12e9,
+        // PCIe 4.0 x16: 16 GT/s × 16 × 128/130 = 31.5 GB/s nominal; ≈ 25 GB/s effective (assumed, the same
+        // ~80% as Gen3's 12 of 15.75 GB/s).
+        linkBandwidth: 25e9,
         linkLatencyUs: 10,
         fastTier: "GPU memory", slowTier: "host RAM")
 
-    /// NVIDIA A100 80GB PCIe.
+    /// NVIDIA A100 80GB SXM, the paper's reference server (Eliseev & Mazur 2023, section 4.3).
     public static let a100_80g = HardwareProfile(
         name: "a100-80g",
         // NVIDIA A100 datasheet: 80 GB HBM2e.
@@ -66,9 +68,10 @@ extension HardwareProfile {
         slowMemoryBytes: 256 * GiB,
         // NVIDIA A100 datasheet: 312 TFLOPS FP16 tensor (dense).
         computeFlops: 312e12,
-        // NVIDIA A100 80GB PCIe datasheet: 1,935 GB/s.
-        memoryBandwidth: 1935e9,
-        // NVIDIA A100 datasheet: PCIe Gen4 64 GB/s (both directions, 32 GB/s each way); ≈ 25 GB/s effective.
+        // NVIDIA A100 datasheet, 80GB SXM: 2,039 GB/s.
+        memoryBandwidth: 2039e9,
+        // Host link PCIe Gen4 x16, 64 GB/s both directions (A100 datasheet), 32 GB/s each way; ≈ 25 GB/s
+        // effective (assumed, as for rtx-3080-mobile).
         linkBandwidth: 25e9,
         linkLatencyUs: 10,
         fastTier: "GPU memory", slowTier: "host RAM")

@@ -121,3 +121,32 @@ struct SimulatorTests {
         #expect(summary.decodeStallUs == 0)
     }
 }
+
+/// The records add up to the forward call's latency and the run's totals.
+struct AccountingTests {
+    @Test func recordsSumToTheTokenLatencies() throws {
+        var random = SplitMix64(state: 11)
+        let footprint = tinyFootprint(layers: 3, experts: 6, topK: 2)
+        var calls: [[[Int]]] = [(0..<4).map { _ in random.distinct(2, below: 6) }]
+        for _ in 0..<10 { calls.append([random.distinct(2, below: 6)]) }
+        let sink = RecordingSink()
+        let cost = CostModel(hardware: roundHardware, footprint: footprint)
+        let simulator = try OffloadingSimulator(policy: .lru, cacheExperts: 2, cost: cost, sinks: [sink])
+        var latencies: [Double] = []
+        for call in forwards(calls, layers: 3) {
+            for step in call { simulator.process(step) }
+            latencies.append(simulator.finishForward().latencyUs)
+        }
+        var offset = 0
+        for (c, call) in calls.enumerated() {
+            let records = sink.layers[offset..<(offset + 3 * call.count)]
+            offset += 3 * call.count
+            let sum = records.reduce(0) { $0 + $1.computeUs + $1.stallUs } + cost.headUs
+            #expect(abs(sum - latencies[c]) < 1e-6, "call \(c)")
+        }
+        let summary = simulator.summary
+        #expect(abs(summary.prefillUs + summary.decodeUs - latencies.reduce(0, +)) < 1e-6)
+        #expect(summary.decodeTokens == calls.count - 1)
+        #expect(abs(summary.tokensPerSecondEst - Double(summary.decodeTokens) / (summary.decodeUs / 1e6)) < 1e-9)
+    }
+}
