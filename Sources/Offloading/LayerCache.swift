@@ -5,7 +5,7 @@ struct LayerCache {
     let policy: CachePolicy
     /// Resident experts (at most `capacity`).
     private(set) var resident: Set<Int>
-    /// Prefetched experts not used yet, with the step they were fetched for.
+    /// Experts prefetched for this layer's next step and not used yet.
     var prefetchedUnused: Set<Int> = []
     /// Simulated time (µs) each resident expert's transfer completes; absent = resident from the start.
     var readyAtUs: [Int: Double] = [:]

@@ -60,6 +60,17 @@ public struct MemoryPlan: Sendable {
 
     /// One decode token's estimate for a way of serving experts.
     public struct Estimate: Sendable, Equatable {
+        public enum Kind: Sendable, Equatable {
+            /// Every expert in the fast tier.
+            case resident
+            /// No cache: every needed expert fetched.
+            case stream
+            /// A demand-fetching cache (lru, lfu, static, optimal) at a hit rate.
+            case demandCache
+            /// The same misses, each fetched during the previous layer's compute (perfect speculative prefetch).
+            case perfectPrefetch
+        }
+        public var kind: Kind
         public var strategy: String
         /// Fraction of expert accesses served from the fast tier.
         public var hitRate: Double
@@ -78,11 +89,11 @@ public struct MemoryPlan: Sendable {
     /// each costing one expert transfer.
     public func estimates(hitRate: Double) -> [Estimate] {
         var results: [Estimate] = []
-        if fitsResident { results.append(decode(strategy: "resident", hitRate: 1, overlap: false)) }
-        results.append(decode(strategy: "stream (no cache)", hitRate: 0, overlap: false))
+        if fitsResident { results.append(decode(.resident, "resident", hitRate: 1)) }
+        results.append(decode(.stream, "stream (no cache)", hitRate: 0))
         if cacheExperts > 0 {
-            results.append(decode(strategy: "demand cache (lru/lfu/static/optimal), \(cacheExperts) slots", hitRate: hitRate, overlap: false))
-            results.append(decode(strategy: "lru+prefetch, perfect guesses, \(cacheExperts) slots", hitRate: hitRate, overlap: true))
+            results.append(decode(.demandCache, "demand cache (lru/lfu/static/optimal), \(cacheExperts) slots", hitRate: hitRate))
+            results.append(decode(.perfectPrefetch, "lru+prefetch, perfect guesses, \(cacheExperts) slots", hitRate: hitRate))
         }
         return results
     }
@@ -92,7 +103,13 @@ public struct MemoryPlan: Sendable {
     /// measured rate from `trace` is better.
     public var uniformHitRate: Double { Double(cacheExperts) / Double(config.numExperts) }
 
-    private func decode(strategy: String, hitRate: Double, overlap: Bool) -> Estimate {
+    /// The fastest estimate that needs no perfect foresight (resident, stream or demand cache), tokens/s.
+    public func bestRealisticTokensPerSecond(hitRate: Double) -> Double {
+        estimates(hitRate: hitRate).filter { $0.kind != .perfectPrefetch }.map(\.tokensPerSecond).max() ?? 0
+    }
+
+    private func decode(_ kind: Estimate.Kind, _ strategy: String, hitRate: Double) -> Estimate {
+        let overlap = kind == .perfectPrefetch
         let k = config.numExpertsPerToken
         let missUs = Double(k) * (1 - hitRate) * cost.transferUs(bytes: expertBytes)
         var total = cost.headUs, stall = 0.0, previousComputeUs = 0.0
@@ -103,6 +120,6 @@ public struct MemoryPlan: Sendable {
             stall += layerStall
             previousComputeUs = compute
         }
-        return Estimate(strategy: strategy, hitRate: hitRate, tokenUs: total, stallUs: stall)
+        return Estimate(kind: kind, strategy: strategy, hitRate: hitRate, tokenUs: total, stallUs: stall)
     }
 }

@@ -1,5 +1,3 @@
-import Tracing
-
 /// Totals of one simulated run. `summary.json` is this struct with snake_case keys.
 public struct OffloadingSummary: Codable, Sendable, Equatable {
     public var policy: String
@@ -55,14 +53,4 @@ public struct OffloadingSummary: Codable, Sendable, Equatable {
         decodeHitRate = decodeAccesses > 0 ? Double(decodeHits) / Double(decodeAccesses) : 0
         tokensPerSecondEst = decodeUs > 0 ? Double(decodeTokens) / (decodeUs / 1e6) : 0
     }
-}
-
-/// Simulated cost of one forward call.
-public struct ForwardCost: Sendable, Equatable {
-    public var phase: Phase
-    /// From the call's first layer starting to its logits, µs.
-    public var latencyUs: Double
-    public var stallUs: Double
-    /// Simulated time at the end of the call, µs since the run began.
-    public var endUs: Double
 }

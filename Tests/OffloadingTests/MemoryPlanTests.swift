@@ -30,7 +30,7 @@ struct MemoryPlanTests {
         #expect(plan.cacheExperts == 4)
         #expect(plan.uniformHitRate == 0.5)
         let estimates = plan.estimates(hitRate: 0.5)
-        #expect(estimates.map(\.strategy.first) == ["s", "d", "l"])
+        #expect(estimates.map(\.kind) == [.stream, .demandCache, .perfectPrefetch])
         // more hits, faster; prefetch never slower than demand fetching at the same hit rate
         #expect(estimates[0].tokensPerSecond < estimates[1].tokensPerSecond)
         #expect(estimates[1].tokensPerSecond <= estimates[2].tokensPerSecond)
@@ -40,7 +40,7 @@ struct MemoryPlanTests {
         let plan = MemoryPlan(config: MixtralShapes.mixtral8x7B, precision: PrecisionSpec(uniform: .int8), hardware: .a100_80g,
                               reserveBytes: 1 << 30, contextTokens: 4096)
         #expect(plan.fitsResident && plan.cacheExperts == 8)
-        #expect(plan.estimates(hitRate: 0.5).first?.strategy == "resident")
+        #expect(plan.estimates(hitRate: 0.5).first?.kind == .resident)
     }
 
     @Test func unknownShapesAreRefused() throws {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Offloading
-import Tracing
 
 /// `--policy`, `--cache-experts`, `--cache-bytes`, `--prefetch`, `--lookahead`, `--hardware`: the expert
 /// offloading simulation's settings, shared by every command that simulates offloading.
@@ -42,14 +41,5 @@ struct OffloadingOptions: ParsableArguments {
         guard let cacheBytes else { return footprint.numExperts / 2 }
         let budget = try offloadingInput { try ByteSize.parse(cacheBytes, flag: "--cache-bytes") }
         return min(footprint.numExperts, budget / max(1, footprint.numLayers * footprint.largestExpertBytes))
-    }
-}
-
-/// Runs `body`, turning offloading and trace errors into one-line usage errors (exit code 2).
-func offloadingInput<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let error as OffloadingError {
-        throw ValidationError(error.description)
-    } catch let error as TraceError {
-        throw ValidationError(error.description)
     }
 }

@@ -76,21 +76,19 @@ struct Plan: ParsableCommand {
         } else {
             let plans = try Self.candidateSpecs.map { plan(try PrecisionSpec(parsing: $0)) }
             emit("precision mixes (router fp32 throughout):")
-            emit(pad("precision", 58) + pad("model size", 12, right: true) + pad("slots", 7, right: true)
-                 + pad("hit rate", 10, right: true) + pad("est. tok/s", 12, right: true))
+            emit(padColumn("precision", 58) + padColumn("model size", 12, right: true) + padColumn("slots", 7, right: true)
+                 + padColumn("hit rate", 10, right: true) + padColumn("est. tok/s", 12, right: true))
             for p in plans {
-                let best = p.runnable ? p.estimates(hitRate: rate(p)).filter { !$0.strategy.contains("perfect") }.map(\.tokensPerSecond).max() ?? 0 : 0
-                emit(pad(p.precision.description, 58) + pad(ByteSize.format(p.footprint.residentBytes + p.allExpertBytes), 12, right: true)
-                     + pad(p.runnable ? "\(p.cacheExperts)" : "-", 7, right: true)
-                     + pad(p.runnable ? String(format: "%.2f", rate(p)) : "-", 10, right: true)
-                     + pad(p.runnable ? String(format: "%.2f", best) : "does not fit", 12, right: true))
+                let best = p.bestRealisticTokensPerSecond(hitRate: rate(p))
+                emit(padColumn(p.precision.description, 58) + padColumn(ByteSize.format(p.footprint.residentBytes + p.allExpertBytes), 12, right: true)
+                     + padColumn(p.runnable ? "\(p.cacheExperts)" : "-", 7, right: true)
+                     + padColumn(p.runnable ? String(format: "%.2f", rate(p)) : "-", 10, right: true)
+                     + padColumn(p.runnable ? String(format: "%.2f", best) : "does not fit", 12, right: true))
             }
             emit("")
             let runnable = plans.filter(\.runnable)
-            chosen = runnable.max { a, b in
-                a.estimates(hitRate: rate(a)).filter { !$0.strategy.contains("perfect") }.map(\.tokensPerSecond).max() ?? 0
-                    < b.estimates(hitRate: rate(b)).filter { !$0.strategy.contains("perfect") }.map(\.tokensPerSecond).max() ?? 0
-            } ?? plans.min { $0.residentBytes < $1.residentBytes }!
+            chosen = runnable.max { $0.bestRealisticTokensPerSecond(hitRate: rate($0)) < $1.bestRealisticTokensPerSecond(hitRate: rate($1)) }
+                ?? plans.min { $0.residentBytes < $1.residentBytes }!
             emit(runnable.isEmpty ? "nothing fits; the smallest mix in detail:" : "fastest mix that fits, in detail:")
         }
         describe(chosen, hitRate: rate(chosen), hitRateSource: hitRate != nil ? "--hit-rate" : measuredRate != nil ? "measured in \(measured!)" : "uniform routing: slots / experts",
@@ -109,15 +107,15 @@ struct Plan: ParsableCommand {
 
     private func describe(_ p: MemoryPlan, hitRate: Double, hitRateSource: String, fastName: String, slowName: String, modelName: String) {
         emit("precision \(p.precision)")
-        emit(pad("tensor class", 14) + pad("precision", 10) + pad("weights", 14, right: true) + pad("bytes", 12, right: true))
+        emit(padColumn("tensor class", 14) + padColumn("precision", 10) + padColumn("weights", 14, right: true) + padColumn("bytes", 12, right: true))
         for tensorClass in TensorClass.allCases {
             let weights = p.footprint.parametersByClass[tensorClass] ?? 0
-            emit(pad(tensorClass.rawValue, 14) + pad(p.precision.precision(for: tensorClass).rawValue, 10)
-                 + pad(String(format: "%.3f B", Double(weights) / 1e9), 14, right: true)
-                 + pad(ByteSize.format(p.footprint.bytesByClass[tensorClass] ?? 0), 12, right: true))
+            emit(padColumn(tensorClass.rawValue, 14) + padColumn(p.precision.precision(for: tensorClass).rawValue, 10)
+                 + padColumn(String(format: "%.3f B", Double(weights) / 1e9), 14, right: true)
+                 + padColumn(ByteSize.format(p.footprint.bytesByClass[tensorClass] ?? 0), 12, right: true))
         }
-        emit(pad("norms", 14) + pad("fp32", 10) + pad("", 14) + pad(ByteSize.format((2 * p.config.numHiddenLayers + 1) * p.config.hiddenSize * 4), 12, right: true))
-        emit(pad("KV cache", 14) + pad("fp32", 10) + pad("\(p.contextTokens) pos", 14, right: true) + pad(ByteSize.format(p.kvCacheBytes), 12, right: true))
+        emit(padColumn("norms", 14) + padColumn("fp32", 10) + padColumn("", 14) + padColumn(ByteSize.format((2 * p.config.numHiddenLayers + 1) * p.config.hiddenSize * 4), 12, right: true))
+        emit(padColumn("KV cache", 14) + padColumn("fp32", 10) + padColumn("\(p.contextTokens) pos", 14, right: true) + padColumn(ByteSize.format(p.kvCacheBytes), 12, right: true))
         emit("one expert: \(ByteSize.format(p.expertBytes)); all experts: \(ByteSize.format(p.allExpertBytes))")
         emit("")
         emit("\(fastName) (\(ByteSize.format(p.fastBytes)) usable): always resident \(ByteSize.format(p.residentBytes)) (non-expert weights + KV cache)"
@@ -137,14 +135,14 @@ struct Plan: ParsableCommand {
             return
         }
         emit("decode estimates (batch 1), cache hit rate \(fixed(hitRate)) from \(hitRateSource):")
-        emit(pad("strategy", 56) + pad("hit rate", 9, right: true) + pad("ms/token", 11, right: true)
-             + pad("stall ms", 10, right: true) + pad("tokens/s", 10, right: true))
+        emit(padColumn("strategy", 56) + padColumn("hit rate", 9, right: true) + padColumn("ms/token", 11, right: true)
+             + padColumn("stall ms", 10, right: true) + padColumn("tokens/s", 10, right: true))
         let estimates = p.estimates(hitRate: hitRate)
         for e in estimates {
-            emit(pad(e.strategy, 56) + pad(String(format: "%.2f", e.hitRate), 9, right: true)
-                 + pad(String(format: "%.1f", e.tokenUs / 1000), 11, right: true)
-                 + pad(String(format: "%.1f", e.stallUs / 1000), 10, right: true)
-                 + pad(String(format: "%.2f", e.tokensPerSecond), 10, right: true))
+            emit(padColumn(e.strategy, 56) + padColumn(String(format: "%.2f", e.hitRate), 9, right: true)
+                 + padColumn(String(format: "%.1f", e.tokenUs / 1000), 11, right: true)
+                 + padColumn(String(format: "%.1f", e.stallUs / 1000), 10, right: true)
+                 + padColumn(String(format: "%.2f", e.tokensPerSecond), 10, right: true))
         }
         emit("assumptions:")
         for line in p.cost.assumptions { emit("  - " + line) }
@@ -153,9 +151,9 @@ struct Plan: ParsableCommand {
         if p.fitsResident {
             emit("answer: yes — \(modelName) fits entirely in \(fastName) at \(p.precision); about \(fixed(estimates[0].tokensPerSecond)) tokens/s.")
         } else {
-            let demand = estimates.first { $0.strategy.hasPrefix("demand") } ?? estimates[0]
-            let prefetch = estimates.first { $0.strategy.contains("perfect") }
-            let stream = estimates.first { $0.strategy.hasPrefix("stream") }!
+            let demand = estimates.first { $0.kind == .demandCache } ?? estimates[0]
+            let prefetch = estimates.first { $0.kind == .perfectPrefetch }
+            let stream = estimates.first { $0.kind == .stream }!
             emit("answer: yes, with offloading — at \(p.precision) keep \(p.cacheExperts) of \(p.config.numExperts) experts per layer in \(fastName) "
                  + "and read the rest from \(slowName) on demand: about \(fixed(demand.tokensPerSecond)) tokens/s with an LRU cache at hit rate \(fixed(hitRate))"
                  + (prefetch.map { ", at most \(fixed($0.tokensPerSecond)) with perfect prefetch" } ?? "")

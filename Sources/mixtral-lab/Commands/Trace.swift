@@ -85,7 +85,7 @@ struct Trace: ParsableCommand {
         ]}
         let summary = try offloadingInput { try run.simulate(policy: policy, cacheExperts: slots, cost: cost, sinks: sinks, tokenText: text) }
         try offloadingInput { for sink in sinks { try sink.close() } }
-        try writeJSON(summary, to: files[3])
+        try writeSnakeCaseJSON(summary, to: files[3])
 
         emit("generated: " + (tokenizer?.decode(run.forwards.map(\.next.id), skipSpecialTokens: true) ?? run.forwards.map { "\($0.next.id)" }.joined(separator: ",")))
         emit("")
@@ -108,17 +108,17 @@ struct Trace: ParsableCommand {
         var results = try offloadingInput { try run.sweep(policies: [.resident], cacheSizes: [numExperts], cost: cost) }
         let others = PolicySpec.all(prefetch: offloading.prefetchSettings).filter { $0 != .resident }
         results += try offloadingInput { try run.sweep(policies: others, cacheSizes: Array(1...numExperts), cost: cost) }
-        try writeJSON(results, to: file)
-        emit(pad("policy", 13) + " " + pad("slots", 5, right: true) + " " + pad("hit rate", 9, right: true) + " "
-             + pad("decode hits", 11, right: true) + " " + pad("bytes moved", 12, right: true) + " "
-             + pad("stall ms", 10, right: true) + " " + pad("est. tok/s", 11, right: true))
+        try writeSnakeCaseJSON(results, to: file)
+        emit(padColumn("policy", 13) + " " + padColumn("slots", 5, right: true) + " " + padColumn("hit rate", 9, right: true) + " "
+             + padColumn("decode hits", 11, right: true) + " " + padColumn("bytes moved", 12, right: true) + " "
+             + padColumn("stall ms", 10, right: true) + " " + padColumn("est. tok/s", 11, right: true))
         for r in results {
-            emit(pad(r.policy, 13) + " " + pad("\(r.cacheExperts)", 5, right: true) + " "
-                 + pad(String(format: "%.3f", r.hitRate), 9, right: true) + " "
-                 + pad(String(format: "%.3f", r.decodeHitRate), 11, right: true) + " "
-                 + pad(ByteSize.format(r.bytesTransferred), 12, right: true) + " "
-                 + pad(String(format: "%.3f", r.stallUs / 1000), 10, right: true) + " "
-                 + pad(String(format: "%.2f", r.tokensPerSecondEst), 11, right: true))
+            emit(padColumn(r.policy, 13) + " " + padColumn("\(r.cacheExperts)", 5, right: true) + " "
+                 + padColumn(String(format: "%.3f", r.hitRate), 9, right: true) + " "
+                 + padColumn(String(format: "%.3f", r.decodeHitRate), 11, right: true) + " "
+                 + padColumn(ByteSize.format(r.bytesTransferred), 12, right: true) + " "
+                 + padColumn(String(format: "%.3f", r.stallUs / 1000), 10, right: true) + " "
+                 + padColumn(String(format: "%.2f", r.tokensPerSecondEst), 11, right: true))
         }
         emit("")
         emit("\(run.forwards.count) tokens (\(run.prompt.count)-token prompt), routing recorded once and replayed through every policy")
@@ -142,24 +142,8 @@ struct Trace: ParsableCommand {
             ("prefill", String(format: "%.1f µs", s.prefillUs)),
             ("decode", String(format: "%d tokens in %.1f µs → est. %.2f tokens/s", s.decodeTokens, s.decodeUs, s.tokensPerSecondEst)),
         ]
-        for (name, value) in rows { emit(pad(name, 12) + " " + value) }
+        for (name, value) in rows { emit(padColumn(name, 12) + " " + value) }
         emit("assumptions:")
         for line in s.assumptions { emit("  - " + line) }
-    }
-}
-
-/// `text` padded with spaces to `width` (left-aligned, or right-aligned).
-func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
-    let fill = String(repeating: " ", count: max(0, width - text.count))
-    return right ? fill + text : text + fill
-}
-
-/// Writes `value` as pretty, snake_case JSON.
-func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
-    let encoder = JSONEncoder()
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    do { try (encoder.encode(value) + Data("\n".utf8)).write(to: url) } catch {
-        throw ValidationError("cannot write \(url.path): \(error.localizedDescription)")
     }
 }
