@@ -23,48 +23,16 @@ public protocol GGMLBlockFormat: Sendable {
     static func quantizeBlock(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer)
     /// Decodes one block to 32 values at `x`.
     static func dequantizeBlock(_ block: UnsafeRawPointer, into x: UnsafeMutablePointer<Float>)
-    /// `Σ w·x` over one row of `blocks` consecutive blocks and `x: [32·blocks]`, decoding each block in
-    /// SIMD registers. The hot loop of int8/q4 decode.
-    static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> Float
-}
-
-extension GGMLBlockFormat {
-    /// The bytes gguf-py's `quants.quantize(values, type)` returns for `values` (count a multiple of 32):
-    /// `count/32` blocks of `typeSize` bytes. NaN/Inf are not checked (use the matrix initialiser).
-    public static func quantize(_ values: [Float]) -> [UInt8] {
-        precondition(values.count % ggmlBlockSize == 0, "\(ggmlName): \(values.count) values is not a multiple of 32")
-        let blocks = values.count / ggmlBlockSize
-        var bytes = [UInt8](repeating: 0, count: blocks * typeSize)
-        values.withUnsafeBufferPointer { x in
-            bytes.withUnsafeMutableBytes { out in
-                for b in 0..<blocks {
-                    quantizeBlock(x.baseAddress! + b * ggmlBlockSize, into: out.baseAddress! + b * typeSize)
-                }
-            }
-        }
-        return bytes
-    }
-
-    /// The values gguf-py's `quants.dequantize(bytes, type)` returns (`32 · bytes.count / typeSize`).
-    public static func dequantize(_ bytes: [UInt8]) -> [Float] {
-        precondition(bytes.count % typeSize == 0, "\(ggmlName): \(bytes.count) bytes is not a whole number of blocks")
-        let blocks = bytes.count / typeSize
-        var values = [Float](repeating: 0, count: blocks * ggmlBlockSize)
-        bytes.withUnsafeBytes { input in
-            values.withUnsafeMutableBufferPointer { out in
-                for b in 0..<blocks {
-                    dequantizeBlock(input.baseAddress! + b * typeSize, into: out.baseAddress! + b * ggmlBlockSize)
-                }
-            }
-        }
-        return values
-    }
-}
-
-/// Largest magnitude of 32 values (sign bit cleared, then a lane-wise max).
-@inline(__always)
-func blockAbsmax(_ v: SIMD32<Float>) -> Float {
-    unsafeBitCast(unsafeBitCast(v, to: SIMD32<UInt32>.self) & 0x7FFF_FFFF, to: SIMD32<Float>.self).max()
+    /// `x: [count]` (a multiple of 32) reordered within each block as `dotRow` reads it.
+    static func kernelOrder(_ x: UnsafePointer<Float>, count: Int) -> [Float]
+    /// `Σ w·x` over one row of `blocks` consecutive blocks, decoding each block in SIMD registers, left as
+    /// four lane sums (their total is the dot product). The hot loop of int8/q4 decode.
+    /// `x: [32·blocks]` must be in `kernelOrder`.
+    ///
+    /// Returning the lanes, rather than their sum, from a function that is not inlined keeps LLVM from
+    /// splitting the vector code of the loop into scalar pieces (it does when the lanes are extracted
+    /// next to the loop).
+    static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> SIMD4<Float>
 }
 
 /// Weights stored as GGML Q8_0 blocks (precision `int8`).
@@ -139,10 +107,16 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
     public func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         let blocksPerRow = cols / ggmlBlockSize
         let rowBytes = blocksPerRow * Format.typeSize
+        let lanes = Format.kernelOrder(x, count: cols)
         blocks.withUnsafeBytes { packed in
-            let base = packed.baseAddress!
-            forEachRowRange(rows: rows, cols: cols) { range in
-                for r in range { y[r] = Format.dotRow(base + r * rowBytes, blocks: blocksPerRow, x) }
+            lanes.withUnsafeBufferPointer { xs in
+                let base = packed.baseAddress!, xl = xs.baseAddress!
+                forEachRowRange(rows: rows, cols: cols) { range in
+                    for r in range {
+                        let lanes = Format.dotRow(base + r * rowBytes, blocks: blocksPerRow, xl)
+                        y[r] = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3])
+                    }
+                }
             }
         }
     }

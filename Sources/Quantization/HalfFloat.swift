@@ -29,8 +29,11 @@ func floatsFromHalfBits(_ h: SIMD16<UInt16>) -> SIMD16<Float> {
     let sign = (bits & 0x8000) &<< 16
     let magnitude = bits & 0x7FFF
     let scaled = unsafeBitCast(magnitude &<< 13, to: SIMD16<Float>.self) * 0x1p112
-    var out = unsafeBitCast(scaled, to: SIMD16<UInt32>.self)
-    out.replace(with: 0x7F80_0000 | ((magnitude & 0x3FF) &<< 13), where: magnitude .>= 0x7C00)
+    // Inf/NaN lanes (magnitude ≥ 0x7C00) selected with integer masks: SIMD comparisons and
+    // `replace(with:where:)` compile to a lane-by-lane loop.
+    let special = SIMD16<UInt32>(repeating: 0) &- ((magnitude &+ 0x400) &>> 15)
+    let infinityOrNaN = 0x7F80_0000 | ((magnitude & 0x3FF) &<< 13)
+    let out = (unsafeBitCast(scaled, to: SIMD16<UInt32>.self) & ~special) | (infinityOrNaN & special)
     return unsafeBitCast(out | sign, to: SIMD16<Float>.self)
 }
 

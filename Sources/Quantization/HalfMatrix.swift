@@ -12,6 +12,26 @@ public protocol HalfEncoding: Sendable {
     static func decode(_ h: UInt16) -> Float
     /// 16 patterns → fp32 at once.
     static func decode16(_ h: SIMD16<UInt16>) -> SIMD16<Float>
+    /// `Σ w·x` over `count` weights (default implementation below; a requirement so that each encoding
+    /// gets its own specialised copy of the loop).
+    static func dotRow(_ w: UnsafePointer<UInt16>, _ x: UnsafePointer<Float>, count: Int) -> Float
+}
+
+extension HalfEncoding {
+    // Hot loop of the bf16/f16 decode path: widen 16 weights at a time to fp32 and multiply with x.
+    @inline(__always)
+    public static func dotRow(_ w: UnsafePointer<UInt16>, _ x: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = SIMD16<Float>(repeating: 0)
+        var c = 0
+        while c + 16 <= count {
+            let h = UnsafeRawPointer(w + c).loadUnaligned(as: SIMD16<UInt16>.self)
+            acc += decode16(h) * UnsafeRawPointer(x + c).loadUnaligned(as: SIMD16<Float>.self)
+            c += 16
+        }
+        var sum = horizontalSum(acc)
+        while c < count { sum += decode(w[c]) * x[c]; c += 1 }
+        return sum
+    }
 }
 
 /// bfloat16: the top 16 bits of an fp32, rounded to nearest even (ggml-impl.h `ggml_compute_fp32_to_bf16`).
@@ -84,22 +104,10 @@ public struct HalfMatrix<Encoding: HalfEncoding>: LinearOperator {
 
     public func dequantized() -> Matrix { decodeAll(rows: rows, cols: cols, decodeRows: decodeRows) }
 
-    /// `y[r] = W[r, :] · x` for `r` in `range`. Hot loop of the bf16/f16 decode path.
+    /// `y[r] = W[r, :] · x` for `r` in `range`.
     func dotRows(_ range: Range<Int>, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         storage.withUnsafeBufferPointer { s in
-            for r in range {
-                let w = s.baseAddress! + r * cols
-                var acc = SIMD16<Float>(repeating: 0)
-                var c = 0
-                while c + 16 <= cols {
-                    let h = UnsafeRawPointer(w + c).loadUnaligned(as: SIMD16<UInt16>.self)
-                    acc += Encoding.decode16(h) * UnsafeRawPointer(x + c).loadUnaligned(as: SIMD16<Float>.self)
-                    c += 16
-                }
-                var sum = horizontalSum(acc)
-                while c < cols { sum += Encoding.decode(w[c]) * x[c]; c += 1 }
-                y[r] = sum
-            }
+            for r in range { y[r] = Encoding.dotRow(s.baseAddress! + r * cols, x, count: cols) }
         }
     }
 

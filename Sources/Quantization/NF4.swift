@@ -117,6 +117,32 @@ public enum NF4 {
         return SIMD16<UInt8>(truncatingIfNeeded: index)
     }
 
+    /// `Σ w·x` over `blocks` whole blocks of packed codes starting at `codes`, with their absmax values
+    /// and `x: [blocks · blocksize]`, as four lane sums. Hot loop of NF4 decode: each byte looks up its
+    /// two codebook values at once (`pairTable`); not inlined, returning lanes, for the reason given at
+    /// `GGMLBlockFormat.dotRow`.
+    @inline(never)
+    static func dotRow(_ codes: UnsafePointer<UInt8>, blocks: Int, blocksize: Int, absmax: UnsafePointer<Float>,
+                       _ x: UnsafePointer<Float>) -> SIMD4<Float> {
+        pairTable.withUnsafeBufferPointer { table in
+            let t = table.baseAddress!
+            var acc = SIMD4<Float>(repeating: 0)
+            for k in 0..<blocks {
+                var s0 = SIMD4<Float>(repeating: 0), s1 = s0
+                let p = codes + k * blocksize / 2
+                let xb = UnsafeRawPointer(x + k * blocksize)
+                for j in stride(from: 0, to: blocksize / 2, by: 4) {
+                    let w0 = SIMD4(lowHalf: t[Int(p[j])], highHalf: t[Int(p[j + 1])])
+                    let w1 = SIMD4(lowHalf: t[Int(p[j + 2])], highHalf: t[Int(p[j + 3])])
+                    s0 += w0 * xb.loadUnaligned(fromByteOffset: 8 * j, as: SIMD4<Float>.self)
+                    s1 += w1 * xb.loadUnaligned(fromByteOffset: 8 * j + 16, as: SIMD4<Float>.self)
+                }
+                acc += (s0 + s1) * absmax[k]
+            }
+            return acc
+        }
+    }
+
     /// Decodes flattened elements `elements` to `out[0..<elements.count]`; `absmax[0]` is the absmax of
     /// block `firstBlock`, the block holding `elements.lowerBound`.
     static func decodeElements(_ elements: Range<Int>, packed: UnsafePointer<UInt8>, blocksize: Int,

@@ -114,36 +114,17 @@ public struct NF4Matrix: LinearOperator {
         }
     }
 
-    /// `y[r] = W[r, :] · x` when every row is a whole number of blocks. Hot loop of NF4 decode: each
-    /// byte looks up its two codebook values at once (`NF4.pairTable`), 8 bytes per 16 weights.
+    /// `y[r] = W[r, :] · x` when every row is a whole number of blocks.
     private func dotAlignedRows(_ range: Range<Int>, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         let blocksPerRow = cols / blocksize
         var scales = [Float](repeating: 0, count: blocksPerRow)
-        NF4.pairTable.withUnsafeBufferPointer { table in
-            packed.withUnsafeBufferPointer { bytes in
-                scales.withUnsafeMutableBufferPointer { s in
-                    let t = table.baseAddress!
-                    for r in range {
-                        absmax.decode((r * blocksPerRow)..<((r + 1) * blocksPerRow), into: s.baseAddress!)
-                        let rowBytes = bytes.baseAddress! + r * cols / 2
-                        var acc = SIMD16<Float>(repeating: 0)
-                        for k in 0..<blocksPerRow {
-                            var blockSum = SIMD16<Float>(repeating: 0)
-                            var j = k * blocksize
-                            while j < (k + 1) * blocksize {
-                                let p = rowBytes + j / 2
-                                let w = SIMD16<Float>(
-                                    lowHalf: SIMD8(lowHalf: SIMD4(lowHalf: t[Int(p[0])], highHalf: t[Int(p[1])]),
-                                                   highHalf: SIMD4(lowHalf: t[Int(p[2])], highHalf: t[Int(p[3])])),
-                                    highHalf: SIMD8(lowHalf: SIMD4(lowHalf: t[Int(p[4])], highHalf: t[Int(p[5])]),
-                                                    highHalf: SIMD4(lowHalf: t[Int(p[6])], highHalf: t[Int(p[7])])))
-                                blockSum += w * UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self)
-                                j += 16
-                            }
-                            acc += blockSum * s[k]
-                        }
-                        y[r] = horizontalSum(acc)
-                    }
+        packed.withUnsafeBufferPointer { bytes in
+            scales.withUnsafeMutableBufferPointer { s in
+                for r in range {
+                    absmax.decode((r * blocksPerRow)..<((r + 1) * blocksPerRow), into: s.baseAddress!)
+                    let lanes = NF4.dotRow(bytes.baseAddress! + r * cols / 2, blocks: blocksPerRow,
+                                           blocksize: blocksize, absmax: s.baseAddress!, x)
+                    y[r] = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3])
                 }
             }
         }

@@ -15,20 +15,17 @@ public enum Q4_0: GGMLBlockFormat {
 
     @inline(__always)
     public static func quantizeBlock(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
-        let v = UnsafeRawPointer(x).loadUnaligned(as: SIMD32<Float>.self)
-        let absmax = blockAbsmax(v)
-        var m: Float = 0
-        for j in 0..<32 where abs(x[j]) == absmax { m = x[j]; break }
+        var m = x[0]   // the signed value of largest magnitude, the first one on ties (numpy argmax)
+        for j in 1..<32 where abs(x[j]) > abs(m) { m = x[j] }
         let d = m / -8
         let id: Float = d == 0 ? 0 : 1 / d
-        var q = SIMD32<UInt8>(repeating: 0)
-        if id.isFinite {
-            let shifted = v * id + 8.5
-            let codes = pointwiseMin(SIMD32<Int32>(shifted, rounding: .towardZero), SIMD32<Int32>(repeating: 15))
-            q = SIMD32<UInt8>(truncatingIfNeeded: codes)
-        }
         block.storeBytes(of: halfBits(d), as: UInt16.self)
-        block.storeBytes(of: q.lowHalf | (q.highHalf &<< 4), toByteOffset: 2, as: SIMD16<UInt8>.self)
+        let qs = (block + 2).assumingMemoryBound(to: UInt8.self)
+        for j in 0..<16 {
+            guard id.isFinite else { qs[j] = 0; continue }
+            let low = x[j] * id + 8.5, high = x[j + 16] * id + 8.5   // ≥ 0, so Int32(·) truncates as np.trunc
+            qs[j] = UInt8(min(15, Int32(low))) | UInt8(min(15, Int32(high))) << 4
+        }
     }
 
     @inline(__always)
@@ -49,20 +46,44 @@ public enum Q4_0: GGMLBlockFormat {
         return (SIMD16<Float>(low), SIMD16<Float>(high))
     }
 
-    // Hot loop (q4 decode): per block, split 16 bytes into 32 nibbles in SIMD registers, multiply with x,
-    // scale by d.
-    @inline(__always)
-    public static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> Float {
-        var acc = SIMD16<Float>(repeating: 0)
-        for b in 0..<blocks {
-            let block = row + b * 18
-            let d = floatFromHalfBits(block.loadUnaligned(as: UInt16.self))
-            let (low, high) = codes(block)
-            let xb = UnsafeRawPointer(x + b * 32)
-            let sum = low * xb.loadUnaligned(as: SIMD16<Float>.self)
-                + high * xb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-            acc += sum * d
+    /// For each byte of codes: `(low nibble − 8, high nibble − 8)`, the unscaled weights j and j + 16 it holds.
+    static let pairTable: [SIMD2<Float>] = (0..<256).map { SIMD2(Float($0 & 15) - 8, Float($0 >> 4) - 8) }
+
+    /// `x` with the two elements each code byte holds side by side: within every block of 32, element j
+    /// moves to 2j and element j + 16 to 2j + 1.
+    public static func kernelOrder(_ x: UnsafePointer<Float>, count: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: count)
+        for block in stride(from: 0, to: count, by: 32) {
+            for j in 0..<16 {
+                out[block + 2 * j] = x[block + j]
+                out[block + 2 * j + 1] = x[block + j + 16]
+            }
         }
-        return horizontalSum(acc)
+        return out
+    }
+
+    // Hot loop (q4 decode): per block, each code byte looks up its two weights at once in `pairTable`;
+    // four bytes make 8 weights that multiply 8 consecutive x (in `kernelOrder`); the sum is scaled by d.
+    @inline(never)
+    public static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> SIMD4<Float> {
+        pairTable.withUnsafeBufferPointer { table in
+            let t = table.baseAddress!
+            var acc = SIMD4<Float>(repeating: 0)
+            for b in 0..<blocks {
+                let block = row + b * 18
+                let d = floatFromHalfBits(block.loadUnaligned(as: UInt16.self))
+                let codes = (block + 2).assumingMemoryBound(to: UInt8.self)
+                let xb = UnsafeRawPointer(x + 32 * b)
+                var s0 = SIMD4<Float>(repeating: 0), s1 = s0
+                for j in stride(from: 0, to: 16, by: 4) {
+                    let w0 = SIMD4(lowHalf: t[Int(codes[j])], highHalf: t[Int(codes[j + 1])])
+                    let w1 = SIMD4(lowHalf: t[Int(codes[j + 2])], highHalf: t[Int(codes[j + 3])])
+                    s0 += w0 * xb.loadUnaligned(fromByteOffset: 8 * j, as: SIMD4<Float>.self)
+                    s1 += w1 * xb.loadUnaligned(fromByteOffset: 8 * j + 16, as: SIMD4<Float>.self)
+                }
+                acc += (s0 + s1) * d
+            }
+            return acc
+        }
     }
 }

@@ -14,37 +14,122 @@ public enum Q8_0: GGMLBlockFormat {
 
     @inline(__always)
     public static func quantizeBlock(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
-        let v = UnsafeRawPointer(x).loadUnaligned(as: SIMD32<Float>.self)
-        let d = blockAbsmax(v) / 127
+        var absmax: Float = 0
+        for j in 0..<32 { absmax = max(absmax, abs(x[j])) }
+        let d = absmax / 127
         let id: Float = d == 0 ? 0 : 1 / d
-        var q = SIMD32<Int8>(repeating: 0)
-        if id.isFinite {
-            q = SIMD32<Int8>(truncatingIfNeeded: SIMD32<Int32>((v * id).rounded(.toNearestOrAwayFromZero)))
-        }
         block.storeBytes(of: halfBits(d), as: UInt16.self)
-        block.storeBytes(of: q, toByteOffset: 2, as: SIMD32<Int8>.self)
+        let qs = (block + 2).assumingMemoryBound(to: Int8.self)
+        for j in 0..<32 {
+            guard id.isFinite else { qs[j] = 0; continue }
+            // gguf-py np_roundf: |v| → floor(|v|) + floor(2·(|v| − floor(|v|))), sign restored
+            let v = x[j] * id
+            let magnitude = abs(v)
+            let whole = Int32(magnitude)
+            let rounded = whole + Int32(2 * (magnitude - Float(whole)))
+            qs[j] = Int8(v < 0 ? -rounded : rounded)
+        }
     }
 
     @inline(__always)
     public static func dequantizeBlock(_ block: UnsafeRawPointer, into x: UnsafeMutablePointer<Float>) {
         let d = floatFromHalfBits(block.loadUnaligned(as: UInt16.self))
-        let q = block.loadUnaligned(fromByteOffset: 2, as: SIMD32<Int8>.self)
-        let w = SIMD32<Float>(SIMD32<Int32>(truncatingIfNeeded: q)) * d
-        UnsafeMutableRawPointer(x).storeBytes(of: w, as: SIMD32<Float>.self)
+        let (low, high) = codes(block)
+        let out = UnsafeMutableRawPointer(x)
+        out.storeBytes(of: low * d, as: SIMD16<Float>.self)
+        out.storeBytes(of: high * d, toByteOffset: 64, as: SIMD16<Float>.self)
     }
 
-    // Hot loop (int8 decode): per block, widen 32 int8 codes to fp32, multiply with x, scale by d.
+    /// The block's 32 int8 codes as fp32, in two halves of 16 (SIMD16: wider vectors are split lane by
+    /// lane by the compiler).
     @inline(__always)
-    public static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> Float {
-        var acc = SIMD16<Float>(repeating: 0)
+    static func codes(_ block: UnsafeRawPointer) -> (SIMD16<Float>, SIMD16<Float>) {
+        let low = block.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self)
+        let high = block.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)
+        return (SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: low)), SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: high)))
+    }
+
+    // Hot loop (int8 decode): per block, two groups of 16 codes; byte k of each 32-bit word is one
+    // SIMD4 of weights (see "Byte lanes" below), multiplied with x and scaled by d.
+    public static func kernelOrder(_ x: UnsafePointer<Float>, count: Int) -> [Float] {
+        byteLaneOrder(x, count: count)
+    }
+
+    @inline(never)
+    public static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> SIMD4<Float> {
+        var acc = SIMD4<Float>(repeating: 0)
         for b in 0..<blocks {
             let block = row + b * 34
             let d = floatFromHalfBits(block.loadUnaligned(as: UInt16.self))
-            let q = block.loadUnaligned(fromByteOffset: 2, as: SIMD32<Int8>.self)
-            let w = SIMD32<Float>(SIMD32<Int32>(truncatingIfNeeded: q))
-            let products = w * UnsafeRawPointer(x + b * 32).loadUnaligned(as: SIMD32<Float>.self)
-            acc += (products.lowHalf + products.highHalf) * d
+            var s0 = SIMD4<Float>(repeating: 0), s1 = s0, s2 = s0, s3 = s0
+            for group in 0..<2 {
+                // int8 → unsigned byte + 128 (flip the sign bit), decoded below with offset 128
+                let q = block.loadUnaligned(fromByteOffset: 2 + 16 * group, as: SIMD4<UInt32>.self) ^ 0x8080_8080
+                let xg = UnsafeRawPointer(x + 32 * b + 16 * group)
+                s0 += floatsFromSmallIntegers(q & 0xFF, minus: 128) * xg.loadUnaligned(as: SIMD4<Float>.self)
+                s1 += floatsFromSmallIntegers((q &>> 8) & 0xFF, minus: 128) * xg.loadUnaligned(fromByteOffset: 16, as: SIMD4<Float>.self)
+                s2 += floatsFromSmallIntegers((q &>> 16) & 0xFF, minus: 128) * xg.loadUnaligned(fromByteOffset: 32, as: SIMD4<Float>.self)
+                s3 += floatsFromSmallIntegers(q &>> 24, minus: 128) * xg.loadUnaligned(fromByteOffset: 48, as: SIMD4<Float>.self)
+            }
+            acc += ((s0 + s1) + (s2 + s3)) * d
         }
-        return horizontalSum(acc)
+        return acc
+    }
+}
+
+// Byte lanes: the Q8_0 kernel loads 16 code bytes as four 32-bit words (`SIMD4<UInt32>`) and take byte k of
+// every word at once with a shift and a mask, which gives the codes of elements {k, 4+k, 8+k, 12+k}.
+// Reordering x once per product (a 4×4 transpose inside every group of 16) lines those elements up, so
+// no lane shuffles or integer→float conversion calls are needed per block. A small integer n becomes
+// the float n + 2²³ by OR-ing it into the mantissa of 2²³ (0x4B00_0000); one subtraction removes 2²³
+// and the format's offset exactly.
+
+/// `x` (count a multiple of 16) with element `16g + 4i + k` moved to `16g + 4k + i`.
+func byteLaneOrder(_ x: UnsafePointer<Float>, count: Int) -> [Float] {
+    var out = [Float](repeating: 0, count: count)
+    for group in stride(from: 0, to: count, by: 16) {
+        for i in 0..<4 {
+            for k in 0..<4 { out[group + 4 * k + i] = x[group + 4 * i + k] }
+        }
+    }
+    return out
+}
+
+/// `bytes + 2²³` as fp32 (exact for values below 2²³), minus `offset + 2²³`: exactly `bytes − offset`.
+@inline(__always)
+func floatsFromSmallIntegers(_ bytes: SIMD4<UInt32>, minus offset: Float) -> SIMD4<Float> {
+    unsafeBitCast(bytes | 0x4B00_0000, to: SIMD4<Float>.self) - (0x1p23 + offset)
+}
+
+extension GGMLBlockFormat {
+    /// The bytes gguf-py's `quants.quantize(values, type)` returns for `values` (count a multiple of 32):
+    /// `count/32` blocks of `typeSize` bytes. NaN/Inf are not checked (use the matrix initialiser).
+    public static func quantize(_ values: [Float]) -> [UInt8] {
+        precondition(values.count % ggmlBlockSize == 0, "\(ggmlName): \(values.count) values is not a multiple of 32")
+        let blocks = values.count / ggmlBlockSize
+        var bytes = [UInt8](repeating: 0, count: blocks * typeSize)
+        values.withUnsafeBufferPointer { x in
+            bytes.withUnsafeMutableBytes { out in
+                for b in 0..<blocks {
+                    quantizeBlock(x.baseAddress! + b * ggmlBlockSize, into: out.baseAddress! + b * typeSize)
+                }
+            }
+        }
+        return bytes
+    }
+
+    /// The values gguf-py's `quants.dequantize(bytes, type)` returns (`32 · bytes.count / typeSize`).
+    public static func dequantize(_ bytes: [UInt8]) -> [Float] {
+        precondition(bytes.count % typeSize == 0, "\(ggmlName): \(bytes.count) bytes is not a whole number of blocks")
+        let blocks = bytes.count / typeSize
+        var values = [Float](repeating: 0, count: blocks * ggmlBlockSize)
+        bytes.withUnsafeBytes { input in
+            values.withUnsafeMutableBufferPointer { out in
+                for b in 0..<blocks {
+                    dequantizeBlock(input.baseAddress! + b * typeSize, into: out.baseAddress! + b * ggmlBlockSize)
+                }
+            }
+        }
+        return values
     }
 }
