@@ -35,6 +35,26 @@ public protocol GGMLBlockFormat: Sendable {
     static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> SIMD4<Float>
 }
 
+/// Index of the first of 32 values with the largest magnitude (numpy `abs(x).argmax()`). Magnitudes are
+/// compared as bit patterns, which order like the values for non-negative floats and let the maximum
+/// vectorise.
+@inline(__always)
+func largestMagnitudeIndex(_ x: UnsafePointer<Float>) -> Int {
+    var largest: UInt32 = 0
+    for j in 0..<32 { largest = max(largest, x[j].bitPattern & 0x7FFF_FFFF) }
+    var j = 0
+    while x[j].bitPattern & 0x7FFF_FFFF != largest { j += 1 }
+    return j
+}
+
+/// ⌊t⌋ for 0 ≤ t < 2²², exactly, without a trapping conversion: adding 2²³ rounds t to the nearest
+/// integer r in the low mantissa bits; one is taken off when r > t (the sign bit of t − r).
+@inline(__always)
+func floorOfSmallFloat(_ t: Float) -> UInt32 {
+    let nearest = (t + 0x1p23).bitPattern &- 0x4B00_0000
+    return nearest &- ((t - Float(Int32(bitPattern: nearest))).bitPattern &>> 31)
+}
+
 /// Weights stored as GGML Q8_0 blocks (precision `int8`).
 public typealias Q8_0Matrix = GGMLMatrix<Q8_0>
 /// Weights stored as GGML Q4_0 blocks (precision `q4`).

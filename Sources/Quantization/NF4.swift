@@ -72,49 +72,40 @@ public enum NF4 {
     /// run concurrently.
     static func quantizeBlocks(_ blocks: Range<Int>, of x: UnsafePointer<Float>, count: Int, blocksize: Int,
                                packed: UnsafeMutablePointer<UInt8>, absmax: UnsafeMutablePointer<Float>) {
+        var scaled = [Float](repeating: 0, count: blocksize)
+        var codes = [UInt32](repeating: 0, count: blocksize + 1)   // + 1: padding code of an odd tail
         midpoints.withUnsafeBufferPointer { bounds in
-            for k in blocks {
-                let start = k * blocksize
-                let length = min(blocksize, count - start)
-                var largest: Float = 0
-                for i in start..<(start + length) { largest = max(largest, abs(x[i])) }
-                let isTail = length < blocksize
-                let clamped = max(largest, 1e-38)
-                let reciprocal = 1 / clamped
-                absmax[k] = isTail ? clamped : largest
-                var i = start
-                while !isTail && i + 16 <= start + length {
-                    let scaled = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) * reciprocal
-                    let c = codes(scaled.clamped(lowerBound: SIMD16(repeating: -1), upperBound: SIMD16(repeating: 1)),
-                                  bounds: bounds)
-                    UnsafeMutableRawPointer(packed + i / 2).storeBytes(of: (c.evenHalf &<< 4) | c.oddHalf,
-                                                                       as: SIMD8<UInt8>.self)
-                    i += 16
-                }
-                while i < start + length {   // tail block: x / absmax, as bitsandbytes
-                    let first = code(min(1, max(-1, x[i] / clamped)), bounds: bounds)
-                    let second = i + 1 < start + length ? code(min(1, max(-1, x[i + 1] / clamped)), bounds: bounds) : zeroCode
-                    packed[i / 2] = first << 4 | second
-                    i += 2
+            scaled.withUnsafeMutableBufferPointer { s in
+                codes.withUnsafeMutableBufferPointer { c in
+                    for k in blocks {
+                        let start = k * blocksize
+                        let length = min(blocksize, count - start)
+                        var largest: Float = 0
+                        for i in 0..<length { largest = max(largest, abs(x[start + i])) }
+                        // bitsandbytes: full blocks multiply by 1/absmax, the tail block divides by it
+                        // and stores the clamped absmax
+                        let isTail = length < blocksize
+                        let clamped = max(largest, 1e-38)
+                        let reciprocal = 1 / clamped
+                        absmax[k] = isTail ? clamped : largest
+                        for i in 0..<length {
+                            let v = isTail ? x[start + i] / clamped : x[start + i] * reciprocal
+                            s[i] = min(1, max(-1, v))
+                        }
+                        // code = how many midpoints lie strictly below the value (the sign bit of
+                        // bound − value); elements innermost so that the loops vectorise
+                        for i in 0..<length { c[i] = 0 }
+                        c[length] = UInt32(zeroCode)
+                        for bound in bounds {
+                            for i in 0..<length { c[i] &+= (bound - s[i]).bitPattern &>> 31 }
+                        }
+                        for i in stride(from: 0, to: length, by: 2) {
+                            packed[(start + i) / 2] = UInt8(truncatingIfNeeded: c[i] << 4 | c[i + 1])
+                        }
+                    }
                 }
             }
         }
-    }
-
-    /// Index of the nearest code: how many midpoints lie strictly below `scaled`.
-    @inline(__always)
-    static func code(_ scaled: Float, bounds: UnsafeBufferPointer<Float>) -> UInt8 {
-        var index: UInt8 = 0
-        for bound in bounds where bound < scaled { index += 1 }
-        return index
-    }
-
-    /// `code` for 16 values at once.
-    @inline(__always)
-    static func codes(_ scaled: SIMD16<Float>, bounds: UnsafeBufferPointer<Float>) -> SIMD16<UInt8> {
-        var index = SIMD16<Int32>(repeating: 0)
-        for bound in bounds { index.replace(with: index &+ 1, where: scaled .> bound) }
-        return SIMD16<UInt8>(truncatingIfNeeded: index)
     }
 
     /// `Σ w·x` over `blocks` whole blocks of packed codes starting at `codes`, with their absmax values

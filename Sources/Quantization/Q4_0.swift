@@ -15,17 +15,21 @@ public enum Q4_0: GGMLBlockFormat {
 
     @inline(__always)
     public static func quantizeBlock(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
-        var m = x[0]   // the signed value of largest magnitude, the first one on ties (numpy argmax)
-        for j in 1..<32 where abs(x[j]) > abs(m) { m = x[j] }
+        let m = x[largestMagnitudeIndex(x)]   // the signed value of largest magnitude (numpy argmax)
         let d = m / -8
         let id: Float = d == 0 ? 0 : 1 / d
         block.storeBytes(of: halfBits(d), as: UInt16.self)
         let qs = (block + 2).assumingMemoryBound(to: UInt8.self)
-        for j in 0..<16 {
-            guard id.isFinite else { qs[j] = 0; continue }
-            let low = x[j] * id + 8.5, high = x[j + 16] * id + 8.5   // ≥ 0, so Int32(·) truncates as np.trunc
-            qs[j] = UInt8(min(15, Int32(low))) | UInt8(min(15, Int32(high))) << 4
+        guard id.isFinite else { return qs.update(repeating: 0, count: 16) }
+        var codes = (SIMD16<UInt32>(), SIMD16<UInt32>())
+        withUnsafeMutableBytes(of: &codes) { raw in
+            let q = raw.baseAddress!.assumingMemoryBound(to: UInt32.self)
+            // t = x·id + 8.5 lies in [0.5, 16.5); np.trunc(t) = floor(t), computed without a trapping
+            // float→int conversion so that the loop vectorises (see `floorOfSmallFloat`)
+            for j in 0..<32 { q[j] = min(15, floorOfSmallFloat(x[j] * id + 8.5)) }
         }
+        let packed = SIMD16<UInt8>(truncatingIfNeeded: codes.0 | (codes.1 &<< 4))
+        UnsafeMutableRawPointer(qs).storeBytes(of: packed, as: SIMD16<UInt8>.self)
     }
 
     @inline(__always)

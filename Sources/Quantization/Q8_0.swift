@@ -14,20 +14,20 @@ public enum Q8_0: GGMLBlockFormat {
 
     @inline(__always)
     public static func quantizeBlock(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
-        var absmax: Float = 0
-        for j in 0..<32 { absmax = max(absmax, abs(x[j])) }
-        let d = absmax / 127
+        let d = abs(x[largestMagnitudeIndex(x)]) / 127
         let id: Float = d == 0 ? 0 : 1 / d
         block.storeBytes(of: halfBits(d), as: UInt16.self)
         let qs = (block + 2).assumingMemoryBound(to: Int8.self)
+        guard id.isFinite else { return qs.update(repeating: 0, count: 32) }
         for j in 0..<32 {
-            guard id.isFinite else { qs[j] = 0; continue }
-            // gguf-py np_roundf: |v| → floor(|v|) + floor(2·(|v| − floor(|v|))), sign restored
+            // gguf-py np_roundf: |v| → ⌊|v|⌋ + ⌊2·(|v| − ⌊|v|⌋)⌋, sign restored; branch-free so it vectorises
             let v = x[j] * id
             let magnitude = abs(v)
-            let whole = Int32(magnitude)
-            let rounded = whole + Int32(2 * (magnitude - Float(whole)))
-            qs[j] = Int8(v < 0 ? -rounded : rounded)
+            let whole = floorOfSmallFloat(magnitude)
+            let twiceFraction = 2 * (magnitude - Float(Int32(bitPattern: whole)))   // in [0, 2)
+            let rounded = Int32(bitPattern: whole &+ 1 &- ((twiceFraction - 1).bitPattern &>> 31))
+            let sign = Int32(bitPattern: v.bitPattern) &>> 31                         // 0 or −1
+            qs[j] = Int8(truncatingIfNeeded: (rounded ^ sign) &- sign)
         }
     }
 
