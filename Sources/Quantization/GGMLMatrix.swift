@@ -35,13 +35,52 @@ public protocol GGMLBlockFormat: Sendable {
     static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> SIMD4<Float>
 }
 
-/// Index of the first of 32 values with the largest magnitude (numpy `abs(x).argmax()`). Magnitudes are
-/// compared as bit patterns, which order like the values for non-negative floats and let the maximum
-/// vectorise.
+extension GGMLBlockFormat {
+    /// The bytes gguf-py's `quants.quantize(values, type)` returns for `values` (count a multiple of 32):
+    /// `count/32` blocks of `typeSize` bytes. NaN/Inf are not checked (use the matrix initialiser).
+    public static func quantize(_ values: [Float]) -> [UInt8] {
+        precondition(values.count % ggmlBlockSize == 0, "\(ggmlName): \(values.count) values is not a multiple of 32")
+        let blocks = values.count / ggmlBlockSize
+        var bytes = [UInt8](repeating: 0, count: blocks * typeSize)
+        values.withUnsafeBufferPointer { x in
+            bytes.withUnsafeMutableBytes { out in
+                for b in 0..<blocks {
+                    quantizeBlock(x.baseAddress! + b * ggmlBlockSize, into: out.baseAddress! + b * typeSize)
+                }
+            }
+        }
+        return bytes
+    }
+
+    /// The values gguf-py's `quants.dequantize(bytes, type)` returns (`32 · bytes.count / typeSize`).
+    public static func dequantize(_ bytes: [UInt8]) -> [Float] {
+        precondition(bytes.count % typeSize == 0, "\(ggmlName): \(bytes.count) bytes is not a whole number of blocks")
+        let blocks = bytes.count / typeSize
+        var values = [Float](repeating: 0, count: blocks * ggmlBlockSize)
+        bytes.withUnsafeBytes { input in
+            values.withUnsafeMutableBufferPointer { out in
+                for b in 0..<blocks {
+                    dequantizeBlock(input.baseAddress! + b * typeSize, into: out.baseAddress! + b * ggmlBlockSize)
+                }
+            }
+        }
+        return values
+    }
+}
+
+/// Bit pattern of the largest magnitude among 32 values. Magnitudes are compared as bit patterns, which
+/// order like the values for non-negative floats (NaN above Inf) and let the maximum vectorise.
 @inline(__always)
-func largestMagnitudeIndex(_ x: UnsafePointer<Float>) -> Int {
+func largestMagnitudeBits(_ x: UnsafePointer<Float>) -> UInt32 {
     var largest: UInt32 = 0
     for j in 0..<32 { largest = max(largest, x[j].bitPattern & 0x7FFF_FFFF) }
+    return largest
+}
+
+/// Index of the first of 32 values with the largest magnitude (numpy `abs(x).argmax()`).
+@inline(__always)
+func largestMagnitudeIndex(_ x: UnsafePointer<Float>) -> Int {
+    let largest = largestMagnitudeBits(x)
     var j = 0
     while x[j].bitPattern & 0x7FFF_FFFF != largest { j += 1 }
     return j
@@ -76,7 +115,6 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
             throw QuantizeError.rowLengthNotMultipleOfBlock(tensor: tensorName, format: Format.ggmlName,
                                                             cols: weight.cols, blockSize: ggmlBlockSize)
         }
-        try requireFinite(weight, tensorName: tensorName)
         let rows = weight.rows, cols = weight.cols
         let rowBytes = cols / ggmlBlockSize * Format.typeSize
         var bytes = [UInt8](repeating: 0, count: rows * rowBytes)
@@ -93,7 +131,10 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
                 }
             }
         }
-        if let block = Self.firstInfiniteScale(bytes) {
+        // NaN/Inf weights and overflowing scales both leave a scale with an all-ones fp16 exponent, so
+        // one scan over the scales (not over the weights) finds either; only then are the weights searched.
+        if let block = Self.firstNonFiniteScale(bytes) {
+            try requireFinite(weight, tensorName: tensorName)
             let start = block * ggmlBlockSize
             let largest = (start..<(start + ggmlBlockSize)).max { abs(weight.values[$0]) < abs(weight.values[$1]) }!
             throw QuantizeError.overflow(tensor: tensorName, format: Format.ggmlName, row: largest / cols,
@@ -113,9 +154,10 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
         self.blocks = blocks
     }
 
-    private static func firstInfiniteScale(_ bytes: [UInt8]) -> Int? {
+    /// Index of the first block whose fp16 scale is ±Inf or NaN.
+    private static func firstNonFiniteScale(_ bytes: [UInt8]) -> Int? {
         stride(from: 0, to: bytes.count, by: Format.typeSize).first { offset in
-            (UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8) & 0x7FFF == 0x7C00
+            (UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8) & 0x7C00 == 0x7C00
         }.map { $0 / Format.typeSize }
     }
 

@@ -2,10 +2,26 @@
 // Decoding is written with integer and fp32 operations so that it vectorises on any x86-64 or arm64
 // target (Swift's Float16 conversions become a library call per value without F16C).
 
-/// fp32 → fp16 bits, round-to-nearest-even; magnitudes from 65520 up become ±Inf (0x7C00).
+/// fp32 → fp16 bits, round-to-nearest-even, as numpy's `astype(np.float16)`; magnitudes from 65520 up
+/// become ±Inf (0x7C00), NaN becomes the quiet NaN 0x7E00. Integer arithmetic instead of Swift's
+/// `Float16(x)`, a library call per value on x86-64 without F16C.
 @inline(__always)
 func halfBits(_ x: Float) -> UInt16 {
-    Float16(x).bitPattern
+    let bits = x.bitPattern
+    let sign = UInt16(truncatingIfNeeded: bits >> 16) & 0x8000
+    let magnitude = bits & 0x7FFF_FFFF
+    if magnitude > 0x7F80_0000 { return sign | 0x7E00 }         // NaN
+    if magnitude >= 0x4780_0000 { return sign | 0x7C00 }        // ≥ 65536 (and Inf): Inf
+    if magnitude >= 0x3880_0000 {                               // ≥ 2⁻¹⁴: a normal fp16
+        // round the 13 dropped mantissa bits to nearest even, then move the exponent bias from 127 to 15;
+        // a carry out of the mantissa bumps the exponent (65520 … 65535 become Inf)
+        let rounded = magnitude &+ 0x0FFF &+ ((magnitude >> 13) & 1)
+        return sign | UInt16(truncatingIfNeeded: (rounded &- 0x3800_0000) >> 13)
+    }
+    // subnormal fp16 (or zero): adding 0.5 leaves the value rounded to a multiple of 2⁻²⁴ (nearest even)
+    // in the low mantissa bits, which are the fp16 subnormal's bits (2⁻¹⁴ itself comes out as 0x0400)
+    let units = (Float(bitPattern: magnitude) + 0.5).bitPattern &- Float(0.5).bitPattern
+    return sign | UInt16(truncatingIfNeeded: units)
 }
 
 /// fp16 bits → fp32, exact for every pattern (zeros, subnormals, Inf, NaN).

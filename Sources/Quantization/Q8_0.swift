@@ -14,7 +14,7 @@ public enum Q8_0: GGMLBlockFormat {
 
     @inline(__always)
     public static func quantizeBlock(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
-        let d = abs(x[largestMagnitudeIndex(x)]) / 127
+        let d = Float(bitPattern: largestMagnitudeBits(x)) / 127
         let id: Float = d == 0 ? 0 : 1 / d
         block.storeBytes(of: halfBits(d), as: UInt16.self)
         let qs = (block + 2).assumingMemoryBound(to: Int8.self)
@@ -49,12 +49,12 @@ public enum Q8_0: GGMLBlockFormat {
         return (SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: low)), SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: high)))
     }
 
-    // Hot loop (int8 decode): per block, two groups of 16 codes; byte k of each 32-bit word is one
-    // SIMD4 of weights (see "Byte lanes" below), multiplied with x and scaled by d.
     public static func kernelOrder(_ x: UnsafePointer<Float>, count: Int) -> [Float] {
         byteLaneOrder(x, count: count)
     }
 
+    // Hot loop (int8 decode): per block, two groups of 16 codes; byte k of each 32-bit word is one
+    // SIMD4 of weights (see "Byte lanes" below), multiplied with x and scaled by d.
     @inline(never)
     public static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> SIMD4<Float> {
         var acc = SIMD4<Float>(repeating: 0)
@@ -77,8 +77,8 @@ public enum Q8_0: GGMLBlockFormat {
     }
 }
 
-// Byte lanes: the Q8_0 kernel loads 16 code bytes as four 32-bit words (`SIMD4<UInt32>`) and take byte k of
-// every word at once with a shift and a mask, which gives the codes of elements {k, 4+k, 8+k, 12+k}.
+// Byte lanes: the Q8_0 kernel loads 16 code bytes as four 32-bit words (`SIMD4<UInt32>`) and takes byte k
+// of every word at once with a shift and a mask, which gives the codes of elements {k, 4+k, 8+k, 12+k}.
 // Reordering x once per product (a 4×4 transpose inside every group of 16) lines those elements up, so
 // no lane shuffles or integer→float conversion calls are needed per block. A small integer n becomes
 // the float n + 2²³ by OR-ing it into the mantissa of 2²³ (0x4B00_0000); one subtraction removes 2²³
@@ -99,37 +99,4 @@ func byteLaneOrder(_ x: UnsafePointer<Float>, count: Int) -> [Float] {
 @inline(__always)
 func floatsFromSmallIntegers(_ bytes: SIMD4<UInt32>, minus offset: Float) -> SIMD4<Float> {
     unsafeBitCast(bytes | 0x4B00_0000, to: SIMD4<Float>.self) - (0x1p23 + offset)
-}
-
-extension GGMLBlockFormat {
-    /// The bytes gguf-py's `quants.quantize(values, type)` returns for `values` (count a multiple of 32):
-    /// `count/32` blocks of `typeSize` bytes. NaN/Inf are not checked (use the matrix initialiser).
-    public static func quantize(_ values: [Float]) -> [UInt8] {
-        precondition(values.count % ggmlBlockSize == 0, "\(ggmlName): \(values.count) values is not a multiple of 32")
-        let blocks = values.count / ggmlBlockSize
-        var bytes = [UInt8](repeating: 0, count: blocks * typeSize)
-        values.withUnsafeBufferPointer { x in
-            bytes.withUnsafeMutableBytes { out in
-                for b in 0..<blocks {
-                    quantizeBlock(x.baseAddress! + b * ggmlBlockSize, into: out.baseAddress! + b * typeSize)
-                }
-            }
-        }
-        return bytes
-    }
-
-    /// The values gguf-py's `quants.dequantize(bytes, type)` returns (`32 · bytes.count / typeSize`).
-    public static func dequantize(_ bytes: [UInt8]) -> [Float] {
-        precondition(bytes.count % typeSize == 0, "\(ggmlName): \(bytes.count) bytes is not a whole number of blocks")
-        let blocks = bytes.count / typeSize
-        var values = [Float](repeating: 0, count: blocks * ggmlBlockSize)
-        bytes.withUnsafeBytes { input in
-            values.withUnsafeMutableBufferPointer { out in
-                for b in 0..<blocks {
-                    dequantizeBlock(input.baseAddress! + b * typeSize, into: out.baseAddress! + b * ggmlBlockSize)
-                }
-            }
-        }
-        return values
-    }
 }

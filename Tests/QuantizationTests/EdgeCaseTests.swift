@@ -122,6 +122,21 @@ private let quantizedPrecisions: [Precision] = [.bf16, .f16, .int8, .q4, .nf4, .
     }
 }
 
+@Test func halfEncodingMatchesFloat16RoundingEverywhere() {
+    // every fp32 exponent, mantissas stepping through the 13 bits fp16 drops (ties included), both signs
+    for exponent in UInt32(0)..<256 {
+        for mantissa in stride(from: UInt32(0), to: 1 << 23, by: 0x3FFF) {
+            for low: UInt32 in [0, 0x0FFF, 0x1000, 0x1001, 0x1FFF] {
+                for sign: UInt32 in [0, 0x8000_0000] {
+                    let x = Float(bitPattern: sign | exponent << 23 | ((mantissa &+ low) & 0x7F_FFFF))
+                    if x.isNaN { #expect(halfBits(x) & 0x7FFF == 0x7E00); continue }
+                    #expect(halfBits(x) == Float16(x).bitPattern, "\(x) (\(x.bitPattern))")
+                }
+            }
+        }
+    }
+}
+
 @Test func roundingToSixteenBitsIsNearestEven() {
     #expect(bfloat16Bits(Float(bitPattern: 0x3F80_8000)) == 0x3F80)   // tie, even stays
     #expect(bfloat16Bits(Float(bitPattern: 0x3F81_8000)) == 0x3F82)   // tie, odd rounds up
