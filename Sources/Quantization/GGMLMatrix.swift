@@ -77,13 +77,23 @@ func largestMagnitudeBits(_ x: UnsafePointer<Float>) -> UInt32 {
     return largest
 }
 
-/// Index of the first of 32 values with the largest magnitude (numpy `abs(x).argmax()`).
+/// The signed value of largest magnitude among 32 values, the first one on ties (numpy
+/// `x[abs(x).argmax()]`). The largest positive and the largest negative magnitude are found with
+/// vectorisable maxima; only when they are equal (ties, all-zero blocks) is the first one searched for.
 @inline(__always)
-func largestMagnitudeIndex(_ x: UnsafePointer<Float>) -> Int {
-    let largest = largestMagnitudeBits(x)
+func largestMagnitudeValue(_ x: UnsafePointer<Float>) -> Float {
+    var positive: UInt32 = 0, negative: UInt32 = 0
+    for j in 0..<32 {
+        let bits = x[j].bitPattern
+        let isPositive = (bits >> 31) &- 1                 // all ones when the sign bit is clear
+        positive = max(positive, bits & isPositive)
+        negative = max(negative, bits & 0x7FFF_FFFF & ~isPositive)
+    }
+    if positive > negative { return Float(bitPattern: positive) }
+    if negative > positive { return -Float(bitPattern: negative) }
     var j = 0
-    while x[j].bitPattern & 0x7FFF_FFFF != largest { j += 1 }
-    return j
+    while x[j].bitPattern & 0x7FFF_FFFF != positive { j += 1 }
+    return x[j]
 }
 
 /// ⌊t⌋ for 0 ≤ t < 2²², exactly, without a trapping conversion: adding 2²³ rounds t to the nearest

@@ -15,7 +15,7 @@ public enum Q4_0: GGMLBlockFormat {
 
     @inline(__always)
     public static func quantizeBlock(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
-        let m = x[largestMagnitudeIndex(x)]   // the signed value of largest magnitude (numpy argmax)
+        let m = largestMagnitudeValue(x)   // the signed value of largest magnitude (numpy argmax)
         let d = m / -8
         let id: Float = d == 0 ? 0 : 1 / d
         block.storeBytes(of: halfBits(d), as: UInt16.self)
