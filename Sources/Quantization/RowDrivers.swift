@@ -2,7 +2,7 @@ import Foundation
 import Tensors
 
 // Drivers shared by every packed format: they split work into row ranges and call the format's own
-// kernels (`dotRows`, `decodeRows`), which read the packed bytes directly.
+// kernels (`dotRow`, `decodeRows`), which read the packed bytes directly.
 
 /// Weights (`rows · cols`) above which a matrix–vector product is split across cores; below it the
 /// dispatch costs about as much as the work.

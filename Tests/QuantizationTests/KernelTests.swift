@@ -74,7 +74,11 @@ func matvecAndBatchComputeOnPackedBlocks(precision: Precision) throws {
     let expected: [Precision: Double] = [.fp32: 32, .bf16: 16, .f16: 16, .int8: 8.5, .q4: 4.5, .nf4: 4.5]
     for (precision, bits) in expected {
         #expect(try quantize(w, to: precision, tensorName: "w").bitsPerWeight == bits)
+        #expect(precision.nominalBitsPerWeight == bits)
     }
+    // 1024 blocks: 8 bits of code each, 4 absmax2 of 32 bits and a 32-bit offset over 65536 weights
     let dq = try quantize(w, to: .nf4dq, tensorName: "w").bitsPerWeight
-    #expect(abs(dq - 4.127) < 0.001)   // 4 + 8/64 + (4·4 + 4)·8/65536
+    let expectedDQ: Double = 4 + 8.0 / 64 + Double(4 * 32 + 32) / 65536
+    #expect(dq == expectedDQ)
+    #expect(abs(Precision.nf4dq.nominalBitsPerWeight - dq) < 0.002)
 }
