@@ -1,14 +1,16 @@
 import ArgumentParser
 import Foundation
 import Lessons
+import Offloading
 import Quantization
+import Tracing
 
 /// `mixtral-lab chart …`: the lessons' charts on demand, as PNG files.
 struct ChartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chart",
         abstract: "Draw charts as PNG files (refuses to overwrite without --force; prints every file written).",
-        subcommands: [QuantErrorChart.self, RoutingChart.self])
+        subcommands: [QuantErrorChart.self, RoutingChart.self, TransfersChart.self, HitRateChart.self])
 
     /// Options every chart subcommand shares.
     struct Output: ParsableArguments {
@@ -48,6 +50,92 @@ struct ChartCommand: ParsableCommand {
             let result = try ExperimentCatalog.run("routing", parameters: ["prompt": prompt, "layer": layer, "max_tokens": maxTokens], in: lab)
             result.charts.forEach { emit($0.url.path) }
         }
+    }
+
+    struct TransfersChart: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "transfers",
+            abstract: "Timeline of the first decode steps of a trace: compute, expert transfers, stalls, hits and misses.")
+        @Option(help: ArgumentHelp("A trace.jsonl written by `mixtral-lab trace`.", valueName: "file")) var trace: String
+        @OptionGroup var output: Output
+
+        func run() throws {
+            let (header, layers) = try readTrace(trace)
+            let folder = URL(fileURLWithPath: output.out)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try writeChart(transferTimelineChart(header: header, layers: layers, source: trace), file: "transfers.png",
+                           in: folder, force: output.force)
+        }
+    }
+
+    struct HitRateChart: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "hit-rate", abstract: "Cache hit rate against cache size per policy, from a sweep.json.")
+        @Option(help: ArgumentHelp("A sweep.json written by `mixtral-lab trace --sweep`.", valueName: "file")) var sweep: String
+        @OptionGroup var output: Output
+
+        func run() throws {
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            let summaries: [OffloadingSummary]
+            do { summaries = try decoder.decode([OffloadingSummary].self, from: Data(contentsOf: URL(fileURLWithPath: sweep))) } catch {
+                throw ValidationError("--sweep \(sweep): not a sweep.json written by `mixtral-lab trace --sweep` (\(describe(error)))")
+            }
+            let folder = URL(fileURLWithPath: output.out)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try writeChart(hitRateChart(summaries, source: sweep, model: nil, precision: nil), file: "hit-rate.png",
+                           in: folder, force: output.force)
+        }
+    }
+}
+
+/// The header and layer records of a JSONL trace (token records are skipped).
+/// - Throws: `ValidationError` naming the file and line of a missing header, an unknown record type or a
+///   record that does not decode.
+private func readTrace(_ path: String) throws -> (TraceHeader, [LayerRecord]) {
+    let data: Data
+    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        throw ValidationError("--trace \(path): cannot read the file (\(error.localizedDescription))")
+    }
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    struct Kind: Decodable { let type: String }
+    var header: TraceHeader?
+    var layers: [LayerRecord] = []
+    for (index, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
+        let place = "--trace \(path) line \(index + 1)"
+        do {
+            let type = try decoder.decode(Kind.self, from: line).type
+            switch (type, header) {
+            case ("header", nil): header = try decoder.decode(TraceHeader.self, from: line)
+            case ("header", _): throw ValidationError("\(place): a second header")
+            case (_, nil): throw ValidationError("\(place): expected the header first (is this a trace.jsonl from `mixtral-lab trace`?)")
+            case ("layer", _): layers.append(try decoder.decode(LayerRecord.self, from: line))
+            case ("token", _): continue
+            default: throw ValidationError("\(place): unknown record type \"\(type)\"")
+            }
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw ValidationError("\(place): not a trace record (\(describe(error)))")
+        }
+    }
+    guard let header else { throw ValidationError("--trace \(path): empty file, no header") }
+    return (header, layers)
+}
+
+/// A decoding error in a few words: the key path and what was wrong.
+private func describe(_ error: Error) -> String {
+    switch error as? DecodingError {
+    case .keyNotFound(let key, let context)?:
+        return "missing key \"\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))\""
+    case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
+        return "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+    case .dataCorrupted(let context)?:
+        return context.codingPath.isEmpty ? "invalid JSON" : "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+    default:
+        return error.localizedDescription
     }
 }
 

@@ -2,13 +2,21 @@ import ArgumentParser
 import Foundation
 import Checkpoints
 import Engine
+import Offloading
 
 /// `mixtral-lab generate`: continue a prompt, streaming tokens as they are produced.
 struct Generate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Continue a prompt with the model (greedy by default).")
+    static let configuration = CommandConfiguration(
+        abstract: "Continue a prompt with the model (greedy by default).",
+        discussion: """
+        With --policy (other than resident), --cache-experts or --cache-bytes, the run's routing also goes \
+        through the expert-offloading simulation, and one line of its totals follows the text. The text is \
+        the same whatever the policy: the model always computes with every weight resident.
+        """)
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var precisionOptions: PrecisionOptions
+    @OptionGroup var offloading: OffloadingOptions
     @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
     @Option(help: "Most new tokens.") var maxTokens: Int = 100
     @Option(help: "Sampling temperature; 0 = greedy.") var temperature: Float = 0
@@ -31,6 +39,11 @@ struct Generate: ParsableCommand {
         if promptIDs.count + maxTokens > model.config.maxPositionEmbeddings {
             throw ValidationError("--prompt is \(promptIDs.count) tokens; with --max-tokens \(maxTokens) that exceeds the model's context of \(model.config.maxPositionEmbeddings) positions")
         }
+        let simulator = try offloadingSimulator(model)
+        let session = Session(model: model, capacity: min(promptIDs.count + maxTokens, model.config.maxPositionEmbeddings),
+                              observer: simulator.map { simulator in
+                                  RoutingRecorder(model: model, lookahead: simulator.policy.lookahead) { simulator.process($0) }
+                              })
         var generator = Generator(model: model, sampler: Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed))
         emit(prompt, newline: false)
         // Decode the growing suffix so multi-byte characters split across byte tokens print whole.
@@ -38,7 +51,8 @@ struct Generate: ParsableCommand {
         let promptText = tokenizer.decode(promptIDs, skipSpecialTokens: true)
         var produced: [Int] = []
         var printed = ""
-        try generator.generate(prompt: promptIDs, maxTokens: maxTokens) { token in
+        try generator.generate(prompt: promptIDs, maxTokens: maxTokens, session: session) { token in
+            simulator?.finishForward()
             if token == stopToken { return }
             produced.append(token)
             let text = tokenizer.decode(promptIDs + produced, skipSpecialTokens: true)
@@ -49,5 +63,21 @@ struct Generate: ParsableCommand {
             }
         }
         emit("")
+        if let simulator { emit(offloadingSummaryLine(simulator.summary, numExperts: model.config.numExperts)) }
+    }
+
+    /// The offloading simulation the flags ask for, fed live from the routing; nil without offloading
+    /// flags or with `resident`.
+    /// - Throws: `ValidationError` for `optimal` (it needs the whole routing in advance) and bad flags.
+    private func offloadingSimulator(_ model: MixtralModel) throws -> OffloadingSimulator? {
+        let policy = try offloading.policySpec()
+        guard offloading.requested, policy != .resident else { return nil }
+        guard policy != .optimal else {
+            throw ValidationError("--policy optimal needs the whole run's routing in advance, so generate cannot simulate it while streaming; use `mixtral-lab trace --policy optimal`")
+        }
+        let footprint = ModelFootprint(model: model)
+        let cost = CostModel(hardware: try offloading.hardwareProfile(), footprint: footprint)
+        let slots = try offloading.slots(footprint: footprint)
+        return try offloadingInput { try OffloadingSimulator(policy: policy, cacheExperts: slots, cost: cost) }
     }
 }

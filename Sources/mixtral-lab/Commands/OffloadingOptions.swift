@@ -5,8 +5,8 @@ import Offloading
 /// `--policy`, `--cache-experts`, `--cache-bytes`, `--prefetch`, `--lookahead`, `--hardware`: the expert
 /// offloading simulation's settings, shared by every command that simulates offloading.
 struct OffloadingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Expert cache policy: \(PolicySpec.names.joined(separator: "|")).", valueName: "policy"))
-    var policy: String = "lru"
+    @Option(help: ArgumentHelp("Expert cache policy: \(PolicySpec.names.joined(separator: "|")) (default: lru).", valueName: "policy"))
+    var policy: String?
     @Option(help: "Fast-tier expert slots per MoE layer (default: half the experts).")
     var cacheExperts: Int?
     @Option(help: ArgumentHelp("Fast-tier budget for experts over all layers, e.g. 512MiB, 2GiB, 1.5GB; slots per layer = budget / (layers × expert size).", valueName: "size"))
@@ -28,8 +28,12 @@ struct OffloadingOptions: ParsableArguments {
     var prefetchSettings: PrefetchSettings { PrefetchSettings(experts: prefetch, lookahead: lookahead) }
 
     func policySpec() throws -> PolicySpec {
-        try offloadingInput { try PolicySpec(name: policy, prefetch: prefetchSettings) }
+        try offloadingInput { try PolicySpec(name: policy ?? "lru", prefetch: prefetchSettings) }
     }
+
+    /// Whether the user asked for a simulation (`--policy`, `--cache-experts` or `--cache-bytes` given);
+    /// commands that run without one (`generate`) simulate only then.
+    var requested: Bool { policy != nil || cacheExperts != nil || cacheBytes != nil }
 
     func hardwareProfile() throws -> HardwareProfile {
         try offloadingInput { try HardwareProfile.named(hardware) }

@@ -1,9 +1,12 @@
 import ArgumentParser
 import Foundation
+import Charts
+import Checkpoints
+import Lessons
 import Offloading
 import Tracing
 
-// Output and error helpers of the offloading commands (trace, plan).
+// Output and error helpers of the offloading commands (trace, plan, step, generate, chart).
 
 /// Runs `body`, turning offloading and trace errors into one-line usage errors (exit code 2).
 func offloadingInput<T>(_ body: () throws -> T) throws -> T {
@@ -29,4 +32,63 @@ func writeSnakeCaseJSON<T: Encodable>(_ value: T, to url: URL) throws {
     do { try (encoder.encode(value) + Data("\n".utf8)).write(to: url) } catch {
         throw ValidationError("cannot write \(url.path): \(error.localizedDescription)")
     }
+}
+
+/// The prompt's token ids: `--token-ids` when given, else `--prompt` encoded with BOS.
+/// - Throws: `ValidationError` without a tokenizer and without `--token-ids`, or when the prompt plus
+///   `maxTokens` exceeds the model's context.
+func promptTokens(prompt: String, tokenIds: String?, tokenizer: Tokenizer?, checkpoint: Checkpoint,
+                  maxTokens: Int, context: Int) throws -> [Int] {
+    let ids: [Int]
+    if let tokenIds {
+        ids = try parseTokenIDs(tokenIds, flag: "--token-ids")
+    } else if let tokenizer {
+        ids = tokenizer.encode(prompt, addBOS: true)
+    } else {
+        throw ValidationError("--model \(checkpoint.directory.path) has no tokenizer.json; give the prompt as --token-ids")
+    }
+    guard ids.count + maxTokens <= context else {
+        throw ValidationError("the prompt is \(ids.count) tokens; with --max-tokens \(maxTokens) that exceeds the model's context of \(context) positions")
+    }
+    return ids
+}
+
+/// One line of offloading totals, printed after `generate`'s text and at the end of `step`.
+func offloadingSummaryLine(_ s: OffloadingSummary, numExperts: Int) -> String {
+    "offloading: \(s.policy), \(s.cacheExperts) of \(numExperts) experts per layer, \(s.hardware) · "
+        + String(format: "hit rate %.3f (decode %.3f)", s.hitRate, s.decodeHitRate)
+        + " · \(ByteSize.format(s.bytesTransferred)) moved · "
+        + String(format: "stall %.2f ms · est. %.2f tokens/s (simulated)", s.stallUs / 1000, s.tokensPerSecondEst)
+}
+
+/// The transfer timeline of a trace, titled from its header.
+func transferTimelineChart(header: TraceHeader, layers: [LayerRecord], source: String) -> TransferTimeline {
+    let decodePositions = Set(layers.filter { $0.phase == .decode }.map(\.position)).sorted().prefix(6)
+    let span = decodePositions.first.map { first in
+        first == decodePositions.last! ? "position \(first)" : "positions \(first)–\(decodePositions.last!)"
+    } ?? "no decode steps"
+    let metadata = PNGMetadata(
+        title: "Expert transfers, decode \(span): \(header.policy), \(header.cacheExperts) of \(header.numExperts) experts/layer, \(header.hardware)",
+        description: "Simulated time of each decode step (one band per token position): attention and expert compute per layer, "
+            + "stalls waiting for experts, expert transfers labelled with the layer they go to, and cache hits and misses (one square per expert).",
+        source: source, command: CommandLine.arguments.joined(separator: " "), model: header.model, precision: header.precision)
+    return OffloadingCharts.transfers(layers, metadata: metadata)
+}
+
+/// The hit-rate-against-cache-size chart of a sweep.
+func hitRateChart(_ sweep: [OffloadingSummary], source: String, model: String?, precision: String?) -> LineChart {
+    let hardware = sweep.first?.hardware ?? "?"
+    let metadata = PNGMetadata(
+        title: "Expert cache hit rate against cache size, per policy (same routing, \(hardware))",
+        description: "Each policy replayed on one recorded run; hit rate = cache hits / expert accesses over prefill and decode, caches starting empty.",
+        source: source, command: CommandLine.arguments.joined(separator: " "), model: model, precision: precision)
+    return OffloadingCharts.hitRate(sweep, metadata: metadata)
+}
+
+/// Writes `chart` as `file` in `directory` and prints its path.
+/// - Throws: `ChartError.fileExists` when it exists and `force` is false, `.writeFailed` when it cannot be written.
+func writeChart(_ chart: some Chart, file: String, in directory: URL, force: Bool) throws {
+    let url = directory.appendingPathComponent(file)
+    try writePNG(chart, to: url, overwrite: force)
+    emit("chart: \(url.path)")
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Charts
 import Checkpoints
+import Lessons
 import Offloading
 import Quantization
 
@@ -33,6 +35,9 @@ struct Plan: ParsableCommand {
     @Option(help: ArgumentHelp("Fast-tier memory kept free for the OS, runtime and activations.", valueName: "size"))
     var reserve: String = "2GiB"
     @Option(help: "Context positions of KV cache to plan for.") var context: Int = 4096
+    @Option(help: ArgumentHelp("Also draw memory-plan.png (bytes per tensor class per precision mix against the memory lines) into this folder.", valueName: "dir"))
+    var charts: String?
+    @Flag(help: "Replace an existing chart file.") var force = false
 
     static let candidateSpecs = ["bf16", "int8", "q4", "nf4-dq", "attn=int8,experts=q4,embed=int8,head=int8",
                                  "attn=int8,experts=nf4-dq,embed=int8,head=int8"]
@@ -68,13 +73,19 @@ struct Plan: ParsableCommand {
         emit("machine: \(fastName) \(ByteSize.format(fast)) (\(ByteSize.format(reserveBytes)) kept free), \(slowName) \(ByteSize.format(slow)); speeds from profile \(profile.name)")
         emit("")
 
+        let chartFile = charts.map { URL(fileURLWithPath: $0).appendingPathComponent("memory-plan.png") }
+        if let chartFile, !force, FileManager.default.fileExists(atPath: chartFile.path) {
+            throw ValidationError(ChartError.fileExists(path: chartFile.path).description)
+        }
         let chosen: MemoryPlan
+        let plans: [MemoryPlan]
         if let precision {
             do { chosen = plan(try PrecisionSpec(parsing: precision)) } catch {
                 throw ValidationError("--precision \(precision): \(error)")
             }
+            plans = [chosen]
         } else {
-            let plans = try Self.candidateSpecs.map { plan(try PrecisionSpec(parsing: $0)) }
+            plans = try Self.candidateSpecs.map { plan(try PrecisionSpec(parsing: $0)) }
             emit("precision mixes (router fp32 throughout):")
             emit(padColumn("precision", 58) + padColumn("model size", 12, right: true) + padColumn("slots", 7, right: true)
                  + padColumn("hit rate", 10, right: true) + padColumn("est. tok/s", 12, right: true))
@@ -93,6 +104,29 @@ struct Plan: ParsableCommand {
         }
         describe(chosen, hitRate: rate(chosen), hitRateSource: hitRate != nil ? "--hit-rate" : measuredRate != nil ? "measured in \(measured!)" : "uniform routing: slots / experts",
                  fastName: fastName, slowName: slowName, modelName: name)
+        if let charts {
+            let folder = URL(fileURLWithPath: charts)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let metadata = PNGMetadata(
+                title: "\(name) memory per precision mix, on \(profile.name)",
+                description: "Stacked bytes per tensor class for each precision mix (router fp32 throughout) and the KV cache for \(context) positions; "
+                    + "dashed lines: \(fastName) (total, and usable after \(ByteSize.format(reserveBytes)) kept free: a bar above it needs offloading) "
+                    + "and usable \(fastName) + \(slowName) (a bar above it cannot run) when it is on the scale.",
+                source: model, command: CommandLine.arguments.joined(separator: " "), model: name,
+                precision: plans.map(\.precision.description).joined(separator: "; "))
+            try writeChart(OffloadingCharts.memoryPlan(plans.map { (mix: Self.mixLabel($0.precision), plan: $0) }, metadata: metadata),
+                           file: "memory-plan.png", in: folder, force: force)
+        }
+    }
+
+    /// A short name for a precision mix on a chart axis: "q4", or "int8, experts q4" when every class but
+    /// the experts and the (always fp32) router shares one precision; else the full spec.
+    static func mixLabel(_ spec: PrecisionSpec) -> String {
+        let description = spec.description
+        guard description.contains("=") else { return description }
+        let others = Set(TensorClass.allCases.filter { $0 != .experts && $0 != .router }.map { spec.precision(for: $0) })
+        guard others.count == 1, spec.precision(for: .router) == .fp32 else { return description }
+        return "\(others.first!.rawValue), experts \(spec.precision(for: .experts).rawValue)"
     }
 
     private func readMeasuredHitRate(_ path: String) throws -> Double {

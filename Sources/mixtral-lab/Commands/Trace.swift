@@ -15,7 +15,8 @@ struct Trace: ParsableCommand {
         policy; the simulation decides what an offloading engine would have hit, fetched and evicted, and what \
         that would cost on --hardware. Writes trace.jsonl, trace.csv, trace.perfetto.json (open in \
         ui.perfetto.dev) and summary.json to --out; --sweep writes sweep.json instead (every policy at cache \
-        sizes 1…num_experts on the same routing). Schema: docs/trace-format.md.
+        sizes 1…num_experts on the same routing). --charts DIR draws transfers.png (the first decode steps' \
+        timeline) and, with --sweep, hit-rate.png. Schema: docs/trace-format.md.
         """)
 
     static let toolVersion = "mixtral-lab trace, format \(TraceHeader.formatVersion)"
@@ -32,6 +33,8 @@ struct Trace: ParsableCommand {
     @Option(help: "Directory for the trace files (created if missing).") var out: String
     @Flag(help: "Overwrite existing files in --out.") var force = false
     @Flag(help: "Run every policy at cache sizes 1…num_experts on the same routing; write sweep.json.") var sweep = false
+    @Option(help: ArgumentHelp("Also draw charts into this folder: transfers.png (the decode timeline), and with --sweep hit-rate.png.", valueName: "dir"))
+    var charts: String?
 
     func validate() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
@@ -44,17 +47,8 @@ struct Trace: ParsableCommand {
         let policy = try offloading.policySpec()
         let hardware = try offloading.hardwareProfile()
         let model = try loadModel(checkpoint, precision: try precisionOptions.spec())
-        let promptIDs: [Int]
-        if let tokenIds {
-            promptIDs = try parseTokenIDs(tokenIds, flag: "--token-ids")
-        } else if let tokenizer {
-            promptIDs = tokenizer.encode(prompt, addBOS: true)
-        } else {
-            throw ValidationError("--model \(checkpoint.directory.path) has no tokenizer.json; give the prompt as --token-ids")
-        }
-        guard promptIDs.count + maxTokens <= model.config.maxPositionEmbeddings else {
-            throw ValidationError("the prompt is \(promptIDs.count) tokens; with --max-tokens \(maxTokens) that exceeds the model's context of \(model.config.maxPositionEmbeddings) positions")
-        }
+        let promptIDs = try promptTokens(prompt: prompt, tokenIds: tokenIds, tokenizer: tokenizer, checkpoint: checkpoint,
+                                         maxTokens: maxTokens, context: model.config.maxPositionEmbeddings)
         let footprint = ModelFootprint(model: model)
         let cost = CostModel(hardware: hardware, footprint: footprint)
         let lookahead = sweep ? offloading.lookahead : policy.lookahead
@@ -62,15 +56,13 @@ struct Trace: ParsableCommand {
                                          sampler: Sampler(temperature: temperature, seed: seed), lookahead: lookahead)
         let directory = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let text: (Int) -> String = { id in tokenizer?.decode([id]) ?? "⟨\(id)⟩" }
-
-        if sweep {
-            try writeSweep(run: run, cost: cost, directory: directory)
-            return
+        let chartDirectory = charts.map { URL(fileURLWithPath: $0) }
+        let chartFiles = (sweep ? ["hit-rate.png", "transfers.png"] : ["transfers.png"]).compactMap { chartDirectory?.appendingPathComponent($0) }
+        if let chartDirectory {
+            try FileManager.default.createDirectory(at: chartDirectory, withIntermediateDirectories: true)
         }
+        let text: (Int) -> String = { id in tokenizer?.decode([id]) ?? "⟨\(id)⟩" }
         let slots = try offloading.slots(footprint: footprint)
-        let files = ["trace.jsonl", "trace.csv", "trace.perfetto.json", "summary.json"].map { directory.appendingPathComponent($0) }
-        try refuseToOverwrite(files)
         let capacity = policy.capacity(cacheExperts: slots, numExperts: footprint.numExperts)
         let header = TraceHeader(
             model: checkpoint.directory.lastPathComponent, precision: try precisionOptions.spec().description,
@@ -78,12 +70,33 @@ struct Trace: ParsableCommand {
             hardware: hardware.name, prompt: tokenIds == nil ? prompt : "", promptTokens: promptIDs, seed: seed,
             toolVersion: Self.toolVersion, numLayers: footprint.numLayers, numExperts: footprint.numExperts,
             topK: footprint.topK, assumptions: cost.assumptions)
+
+        if sweep {
+            try refuseToOverwrite([directory.appendingPathComponent("sweep.json")] + chartFiles)
+            let results = try writeSweep(run: run, cost: cost, directory: directory)
+            if let chartDirectory {
+                try writeChart(hitRateChart(results, source: directory.appendingPathComponent("sweep.json").path,
+                                            model: header.model, precision: header.precision),
+                               file: "hit-rate.png", in: chartDirectory, force: force)
+                // The timeline of --policy at --cache-experts on the same routing.
+                let records = CollectingTraceSink()
+                _ = try offloadingInput { try run.simulate(policy: policy, cacheExperts: slots, cost: cost, sinks: [records], tokenText: text) }
+                try writeChart(transferTimelineChart(header: header, layers: records.layers, source: checkpoint.directory.path),
+                               file: "transfers.png", in: chartDirectory, force: force)
+            }
+            return
+        }
+        let files = ["trace.jsonl", "trace.csv", "trace.perfetto.json", "summary.json"].map { directory.appendingPathComponent($0) }
+        try refuseToOverwrite(files + chartFiles)
+        let records = CollectingTraceSink()
         let sinks: [TraceSink] = try offloadingInput {[
             try JSONLTraceWriter(url: files[0], header: header, overwrite: force),
             try CSVTraceWriter(url: files[1], overwrite: force),
             try PerfettoTraceWriter(url: files[2], header: header, overwrite: force),
         ]}
-        let summary = try offloadingInput { try run.simulate(policy: policy, cacheExperts: slots, cost: cost, sinks: sinks, tokenText: text) }
+        let summary = try offloadingInput {
+            try run.simulate(policy: policy, cacheExperts: slots, cost: cost, sinks: sinks + (charts == nil ? [] : [records]), tokenText: text)
+        }
         try offloadingInput { for sink in sinks { try sink.close() } }
         try writeSnakeCaseJSON(summary, to: files[3])
 
@@ -92,6 +105,10 @@ struct Trace: ParsableCommand {
         printSummary(summary, footprint: footprint)
         emit("")
         emit("wrote " + files.map(\.path).joined(separator: ", "))
+        if let chartDirectory {
+            try writeChart(transferTimelineChart(header: header, layers: records.layers, source: files[0].path),
+                           file: "transfers.png", in: chartDirectory, force: force)
+        }
     }
 
     private func refuseToOverwrite(_ files: [URL]) throws {
@@ -101,9 +118,9 @@ struct Trace: ParsableCommand {
         }
     }
 
-    private func writeSweep(run: RecordedRun, cost: CostModel, directory: URL) throws {
+    /// Writes and prints the sweep; returns its summaries.
+    private func writeSweep(run: RecordedRun, cost: CostModel, directory: URL) throws -> [OffloadingSummary] {
         let file = directory.appendingPathComponent("sweep.json")
-        try refuseToOverwrite([file])
         let numExperts = cost.footprint.numExperts
         var results = try offloadingInput { try run.sweep(policies: [.resident], cacheSizes: [numExperts], cost: cost) }
         let others = PolicySpec.all(prefetch: offloading.prefetchSettings).filter { $0 != .resident }
@@ -126,6 +143,7 @@ struct Trace: ParsableCommand {
         for line in cost.assumptions { emit("  - " + line) }
         emit("")
         emit("wrote " + file.path)
+        return results
     }
 
     private func printSummary(_ s: OffloadingSummary, footprint: ModelFootprint) {

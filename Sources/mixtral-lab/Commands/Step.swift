@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import Checkpoints
+import Engine
+import Lessons
+import Offloading
+import Quantization
+import Tracing
+
+/// `mixtral-lab step`: walk a run one MoE layer of one token at a time — routing, cache hits and misses,
+/// transfers and their simulated cost, and the residual stream's error against fp32.
+struct Step: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Step through a run layer by layer: routing, cache hits/misses, transfers, simulated cost, error vs fp32.",
+        discussion: """
+        The run is computed first (greedy), its routing replayed through --policy on --hardware exactly as \
+        `trace` does, and then walked from the trace records: one stop per MoE layer of each forward call \
+        (the prompt's prefill is one call), and after each call the token it produced with running totals. \
+        With a terminal: Enter = next layer, t = finish this token, c = run to the end, q = quit. Without one \
+        (piped), every stop is printed.
+        """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var precisionOptions: PrecisionOptions
+    @OptionGroup var offloading: OffloadingOptions
+    @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
+    @Option(help: "Prompt as comma-separated token ids instead of --prompt (for checkpoints without tokenizer.json).")
+    var tokenIds: String?
+    @Option(help: "Most new tokens.") var maxTokens: Int = 4
+
+    func validate() throws {
+        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+    }
+
+    func run() throws {
+        let checkpoint = try modelOptions.checkpoint()
+        let tokenizer = try? modelOptions.tokenizer()
+        let precision = try precisionOptions.spec()
+        let policy = try offloading.policySpec()
+        let model = try loadModel(checkpoint, precision: precision)
+        let promptIDs = try promptTokens(prompt: prompt, tokenIds: tokenIds, tokenizer: tokenizer, checkpoint: checkpoint,
+                                         maxTokens: maxTokens, context: model.config.maxPositionEmbeddings)
+        let footprint = ModelFootprint(model: model)
+        let cost = CostModel(hardware: try offloading.hardwareProfile(), footprint: footprint)
+        let slots = try offloading.slots(footprint: footprint)
+        let run = try RecordedRun.record(model: model, prompt: promptIDs, maxTokens: maxTokens, lookahead: policy.lookahead)
+        let records = CollectingTraceSink()
+        let text: (Int) -> String = { id in tokenizer?.decode([id]) ?? "⟨\(id)⟩" }
+        let summary = try offloadingInput {
+            try run.simulate(policy: policy, cacheExperts: slots, cost: cost, sinks: [records], tokenText: text)
+        }
+        // Residual-stream error against fp32 on the same tokens (the last produced token is never fed back).
+        let fed = promptIDs + run.forwards.dropLast().map(\.next.id)
+        let errors = precision == PrecisionSpec(uniform: .fp32) ? nil
+            : try ResidualErrors(candidate: model, reference: loadModel(checkpoint, precision: PrecisionSpec(uniform: .fp32)), tokens: fed)
+
+        emit("model \(checkpoint.directory.lastPathComponent) at \(precision) · policy \(summary.policy), "
+             + "\(summary.cacheExperts) of \(footprint.numExperts) experts per layer in the fast tier · hardware \(summary.hardware)")
+        emit("prompt: \(promptIDs.count) tokens · \(footprint.numLayers) MoE layers · top-\(footprint.topK) of \(footprint.numExperts) experts · caches start empty")
+        let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
+        if interactive { emit("keys: Enter = next layer · t = finish this token · c = run to the end · q = quit") }
+        emit("")
+
+        var narrator = StepNarrator(numExperts: footprint.numExperts, topK: footprint.topK)
+        var pace: Pace = interactive ? .everyLayer : .toEnd
+        for call in ForwardCallRecords.split(layers: records.layers, tokens: records.tokens) {
+            for stop in call.stops {
+                let error = errors?.mean(layer: stop[0].layer, positions: stop.map(\.position))
+                emit(narrator.layerStop(stop, residualError: error))
+                if pace == .everyLayer {
+                    pace = Pace.ask()
+                    if pace == .quit {
+                        emit("stopped; so far: \(narrator.totals)")
+                        return
+                    }
+                } else {
+                    emit("")
+                }
+            }
+            emit(narrator.tokenEnd(call.token))
+            emit("")
+            if pace == .toTokenEnd { pace = .everyLayer }
+        }
+        emit("generated: " + (tokenizer?.decode(run.forwards.map(\.next.id), skipSpecialTokens: true)
+                               ?? run.forwards.map { "\($0.next.id)" }.joined(separator: ",")))
+        emit(offloadingSummaryLine(summary, numExperts: footprint.numExperts))
+    }
+
+    /// How far to go before the next pause.
+    private enum Pace {
+        case everyLayer, toTokenEnd, toEnd, quit
+
+        /// Waits for a key line on standard input; end of input runs to the end.
+        static func ask() -> Pace {
+            emit("  [Enter] next layer · t finish token · c to the end · q quit › ", newline: false)
+            guard let line = readLine() else { return .toEnd }
+            switch line.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "t": return .toTokenEnd
+            case "c": return .toEnd
+            case "q": return .quit
+            default: return .everyLayer
+            }
+        }
+    }
+}
+
+/// ‖h − h_fp32‖ / ‖h_fp32‖ of the residual stream after every layer at every position, from one batched
+/// forward pass of each model over the same tokens.
+private struct ResidualErrors {
+    /// `[layer][position]`.
+    let relative: [[Double]]
+
+    /// - Throws: `EngineError` for too many tokens or an id outside the vocabulary.
+    init(candidate: MixtralModel, reference: MixtralModel, tokens: [Int]) throws {
+        let h = try ResidualCollector.run(candidate, tokens: tokens)
+        let hRef = try ResidualCollector.run(reference, tokens: tokens)
+        relative = zip(h, hRef).map { layer, layerRef in
+            zip(layer, layerRef).map { a, b in
+                var difference = 0.0, norm = 0.0
+                for (x, y) in zip(a, b) {
+                    difference += Double(x - y) * Double(x - y)
+                    norm += Double(y) * Double(y)
+                }
+                return norm > 0 ? (difference / norm).squareRoot() : 0
+            }
+        }
+    }
+
+    /// Mean over `positions` at `layer`.
+    func mean(layer: Int, positions: [Int]) -> Double {
+        positions.reduce(0) { $0 + relative[layer][$1] } / Double(max(positions.count, 1))
+    }
+}
+
+/// Keeps the residual stream after every layer `[layer][position][hidden]` of a forward pass.
+private final class ResidualCollector: ForwardObserver {
+    var residuals: [[[Float]]]
+
+    init(layers: Int) { residuals = Array(repeating: [], count: layers) }
+
+    func layerFinished(layer: Int, position: Int, residual: UnsafeBufferPointer<Float>) {
+        residuals[layer].append(Array(residual))
+    }
+
+    static func run(_ model: MixtralModel, tokens: [Int]) throws -> [[[Float]]] {
+        let collector = ResidualCollector(layers: model.config.numHiddenLayers)
+        _ = try model.forward(tokens, session: Session(model: model, capacity: tokens.count, observer: collector))
+        return collector.residuals
+    }
+}
