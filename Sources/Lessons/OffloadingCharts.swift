@@ -72,9 +72,9 @@ public enum OffloadingCharts {
     /// Stacked bytes per tensor class for each precision mix, against the RAM/VRAM lines.
     ///
     /// Bars: attention (every RMSNorm included), experts, router, embedding, LM head (`ModelFootprint.bytesByClass`)
-    /// and the KV cache. Lines, from the first plan's machine: the fast tier's capacity, what is usable
-    /// after the reserve (a bar above it needs offloading), and usable fast plus slow tier (a bar above it
-    /// cannot run at all) when that is at most twice the tallest bar (an SSD of hundreds of GiB would
+    /// and the KV cache. Lines, from the first plan's machine: the fast tier's capacity ("GPU memory"),
+    /// what is usable after the reserve ("usable"; a bar above it needs offloading), and usable fast plus
+    /// slow tier ("usable + host RAM"; a bar above it cannot run at all) when that is at most twice the tallest bar (an SSD of hundreds of GiB would
     /// flatten every bar).
     public static func memoryPlan(_ plans: [(mix: String, plan: MemoryPlan)], metadata: PNGMetadata) -> MemoryPlanChart {
         let classes: [(name: String, bytes: (MemoryPlan) -> Int)] = [
@@ -94,12 +94,12 @@ public enum OffloadingCharts {
             let fast = hardware.fastTier ?? "fast tier", slow = hardware.slowTier ?? "slow tier"
             limits.append(MemoryLimit(name: fast, bytes: Double(plan.fastBytes + plan.reserveBytes)))
             if plan.reserveBytes > 0 {
-                limits.append(MemoryLimit(name: "\(fast) usable", bytes: Double(plan.fastBytes)))
+                limits.append(MemoryLimit(name: "usable", bytes: Double(plan.fastBytes)))
             }
             let tallest = plans.map { p in classes.map { Double($0.bytes(p.plan)) }.reduce(0, +) }.max() ?? 0
             let both = Double(plan.fastBytes + plan.slowBytes)
             if both <= 2 * tallest {
-                limits.append(MemoryLimit(name: "\(fast)\(plan.reserveBytes > 0 ? " usable" : "") + \(slow)", bytes: both))
+                limits.append(MemoryLimit(name: "\(plan.reserveBytes > 0 ? "usable" : fast) + \(slow)", bytes: both))
             }
         }
         return MemoryPlanChart(metadata: metadata, mixes: plans.map(\.mix), tensorClasses: series, limits: limits)

@@ -80,7 +80,7 @@ struct OffloadingChartsTests {
         #expect(experts.values[0] > 3 * experts.values[1])
         let total = chart.tensorClasses.map { $0.values[1] }.reduce(0, +)
         #expect(total == Double(plans[1].plan.residentBytes + plans[1].plan.allExpertBytes))
-        #expect(chart.limits.map(\.name) == ["GPU memory", "GPU memory usable", "GPU memory usable + host RAM"])
+        #expect(chart.limits.map(\.name) == ["GPU memory", "usable", "usable + host RAM"])
         #expect(chart.limits[0].bytes - chart.limits[1].bytes == Double(1 << 30))
 
         let laptop = OffloadingCharts.memoryPlan(

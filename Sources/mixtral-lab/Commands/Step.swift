@@ -73,9 +73,8 @@ struct Step: ParsableCommand {
                         emit("stopped; so far: \(narrator.totals)")
                         return
                     }
-                } else {
-                    emit("")
                 }
+                emit("")
             }
             emit(narrator.tokenEnd(call.token))
             emit("")
