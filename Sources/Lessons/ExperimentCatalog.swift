@@ -6,6 +6,9 @@ public enum ExperimentCatalog {
         ComparePrecisionsExperiment.self,
         SensitivityByClassExperiment.self,
         RoutingExperiment.self,
+        CacheSweepExperiment.self,
+        PrefetchRecallExperiment.self,
+        PlanExperiment.self,
     ]
 
     public static var names: [String] { all.map { $0.name } }

@@ -97,32 +97,38 @@ enum TerminalText {
         "\n\(title)\n\(String(repeating: "─", count: min(width, title.count)))\n"
     }
 
-    /// Wraps paragraphs at `width` columns; lines of tables (`|`), code fences, indented code and list
-    /// items keep their layout (list items wrap with a hanging indent).
+    /// Wraps paragraphs and list items at `width` columns (a list item's indented continuation lines join
+    /// it); tables, headings and images keep their layout; fenced code is shown indented, without fences.
     static func wrap(_ text: String, width: Int) -> String {
         var out: [String] = []
         var paragraph: [String] = []
+        var listMarker: String?
         var inFence = false
         func flush() {
-            if !paragraph.isEmpty { out += fill(paragraph.joined(separator: " "), width: width, indent: "") }
+            guard !paragraph.isEmpty else { return }
+            let text = paragraph.joined(separator: " ")
+            if let marker = listMarker {
+                out += fill(text, width: width, indent: String(repeating: " ", count: marker.count), first: marker)
+            } else {
+                out += fill(text, width: width, indent: "")
+            }
             paragraph = []
+            listMarker = nil
         }
         for line in text.components(separatedBy: "\n") {
-            if line.hasPrefix("```") { flush(); inFence.toggle(); out.append(line); continue }
-            if inFence || line.hasPrefix("|") || line.hasPrefix("    ") || line.hasPrefix("#") || line.hasPrefix("![") {
-                flush(); out.append(line); continue
-            }
-            if line.trimmingCharacters(in: .whitespaces).isEmpty { flush(); out.append(""); continue }
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("```") { flush(); inFence.toggle(); continue }
+            if inFence { out.append("    " + line); continue }
+            if trimmed.isEmpty { flush(); out.append(""); continue }
+            if line.hasPrefix("|") || line.hasPrefix("#") || line.hasPrefix("![") { flush(); out.append(line); continue }
             if line.hasPrefix("- ") || line.hasPrefix("* ") || line.range(of: #"^\d+\. "#, options: .regularExpression) != nil {
                 flush()
-                let marker = line.prefix { $0 != " " } + " "
-                out += fill(String(line.dropFirst(marker.count)), width: width, indent: String(repeating: " ", count: marker.count), first: String(marker))
+                let marker = String(line.prefix { $0 != " " }) + " "
+                listMarker = marker
+                paragraph = [String(line.dropFirst(marker.count))]
                 continue
             }
-            if line.hasPrefix("  "), let last = out.last, last.hasPrefix("- ") || last.hasPrefix("  ") {
-                out.append(line); continue
-            }
-            paragraph.append(line.trimmingCharacters(in: .whitespaces))
+            paragraph.append(trimmed)
         }
         flush()
         return out.joined(separator: "\n")

@@ -13,7 +13,7 @@ struct QuantizeTensorExperiment: Experiment {
         ParameterSpec("precisions", .list, "precisions to compare with fp32", default: ["int8", "q4"]),
     ]
     /// Per precision (e.g. `q4`): bits, bytes, ratio, mse, snr_db, max_error, rel_error.
-    static let resultKeys = ["tensor", "shape", "count", "fp32_bytes", "table", "examples", "absmax", "*"]
+    static let resultKeys = ["tensor", "shape", "weights", "fp32_bytes", "table", "examples", "block_absmax", "*"]
 
     let tensor: String
     let precisions: [Precision]
@@ -30,11 +30,14 @@ struct QuantizeTensorExperiment: Experiment {
 
     func run(in lab: LabContext) throws -> ExperimentResult {
         let weight = try lab.weight(tensor)
+        // The first block of 32 weights (GGML's block size): its absmax sets the level spacing of int8 and q4.
+        let blockAbsmax = Double(weight.values.prefix(32).map { abs($0) }.max() ?? 0)
         var values: [String: Any] = [
-            "tensor": tensor, "shape": "[\(weight.rows), \(weight.cols)]", "count": weight.values.count,
-            "fp32_bytes": weight.byteCount,
-            "absmax": Double(weight.values.prefix(32).map { abs($0) }.max() ?? 0),
+            "tensor": tensor, "shape": "[\(weight.rows), \(weight.cols)]", "weights": weight.values.count,
+            "fp32_bytes": weight.byteCount, "block_absmax": blockAbsmax,
         ]
+        // Spacing between neighbouring levels in that block: Q8_0 d = absmax/127, Q4_0 |d| = absmax/8.
+        let levelStep: [Precision: Double] = [.int8: blockAbsmax / 127, .q4: blockAbsmax / 8]
         var table = MarkdownTable(["precision", "bits/weight", "size", "vs fp32", "SNR (dB)", "relative error", "max |error|"])
         table.rows.append(["fp32", "32", formatBytes(Double(weight.byteCount)), "1×", "∞", "0", "0"])
         var examples = MarkdownTable(["weight #", "fp32"] + precisions.map(\.rawValue))
@@ -48,6 +51,7 @@ struct QuantizeTensorExperiment: Experiment {
                 "bits": quantized.bitsPerWeight, "bytes": quantized.byteCount,
                 "ratio": Double(weight.byteCount) / Double(quantized.byteCount),
                 "mse": error.mse, "snr_db": error.snrDB, "max_error": error.maxAbsError, "rel_error": error.relativeFrobenius,
+                "step": levelStep[precision] ?? Double.nan,
             ]
             table.rows.append([precision.rawValue, String(format: "%.2f", quantized.bitsPerWeight),
                                formatBytes(Double(quantized.byteCount)),
@@ -58,7 +62,8 @@ struct QuantizeTensorExperiment: Experiment {
             errorSeries.append(ErrorSeries(name: precision.rawValue, errors: zip(decoded.values, weight.values).map { $0 - $1 }))
         }
         for i in 0..<min(6, weight.values.count) {
-            examples.rows.append(["\(i)", String(format: "%+.5f", weight.values[i])] + decodedRows.map { String(format: "%+.5f", $0[i]) })
+            // (+0 turns a decoded −0 into 0: q·d with q = 0 and a negative scale.)
+            examples.rows.append(["\(i)", String(format: "%+.5f", weight.values[i])] + decodedRows.map { String(format: "%+.5f", $0[i] + 0) })
         }
         values["table"] = table.description
         values["examples"] = examples.description

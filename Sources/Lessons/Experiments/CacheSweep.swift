@@ -1,0 +1,105 @@
+import Foundation
+import Engine
+import Offloading
+import Tracing
+import Charts
+
+/// Lesson 6's experiment: the model's real routing replayed through expert caches of every size and
+/// policy (LRU, LFU, the offline optimum), and one LRU run's transfer timeline on a chosen machine.
+struct CacheSweepExperiment: Experiment {
+    static let name = "cache-sweep"
+    static let summary = "Hit rate against cache size per policy on recorded routing, LRU against Belady's optimum, and a transfer timeline."
+    static let parameters = [
+        ParameterSpec("prompt", .text, "text to continue", default: "ROMEO:\n"),
+        ParameterSpec("max_tokens", .int, "tokens to generate (the routing that is replayed)", default: 96),
+        ParameterSpec("policies", .list, "policies to sweep", default: ["lru", "lfu", "optimal"]),
+        ParameterSpec("cache_experts", .int, "cache size of the timeline run (experts per layer)", default: 4),
+        ParameterSpec("hardware", .text, "hardware profile for the simulated clock", default: "laptop-16gb-nvme"),
+    ]
+    /// Per policy: `k1`…`kN` dictionaries with hit_rate, decode_hit_rate, bytes, tokens_per_s; and `timeline`.
+    static let resultKeys = ["table", "tokens", "experts", "k", "expert_bytes", "hardware", "cache_experts", "lru_vs_optimal", "timeline", "*"]
+
+    let prompt: String
+    let maxTokens: Int
+    let policies: [PolicySpec]
+    let cacheExperts: Int
+    let hardware: HardwareProfile
+
+    init(_ parameters: ExperimentParameters) throws {
+        prompt = parameters.text("prompt")
+        maxTokens = parameters.int("max_tokens")
+        policies = try parameters.list("policies").map { name in
+            do { return try PolicySpec(name: name) } catch { throw ExperimentParameterError.invalid("policies", reason: "\(error)") }
+        }
+        cacheExperts = parameters.int("cache_experts")
+        do { hardware = try HardwareProfile.named(parameters.text("hardware")) } catch {
+            throw ExperimentParameterError.invalid("hardware", reason: "\(error)")
+        }
+        guard maxTokens >= 2 else { throw ExperimentParameterError.invalid("max_tokens", reason: "must be at least 2") }
+    }
+
+    func run(in lab: LabContext) throws -> ExperimentResult {
+        let model = try lab.model(lab.basePrecision)
+        let c = model.config
+        guard (1...c.numExperts).contains(cacheExperts) else {
+            throw ExperimentParameterError.invalid("cache_experts", reason: "must be 1…\(c.numExperts)")
+        }
+        let ids = lab.tokenizer.encode(prompt, addBOS: true)
+        lab.progress("recording the routing of \(maxTokens) tokens")
+        let run = try RecordedRun.record(model: model, prompt: ids, maxTokens: maxTokens,
+                                         lookahead: policies.map(\.lookahead).max() ?? 0)
+        let cost = CostModel(hardware: hardware, footprint: ModelFootprint(model: model))
+        let sizes = Array(1...c.numExperts)
+        let sweep = try run.sweep(policies: policies, cacheSizes: sizes, cost: cost)
+
+        var values: [String: Any] = [
+            "tokens": run.forwards.count, "experts": c.numExperts, "k": c.numExpertsPerToken, "hardware": hardware.name,
+            "expert_bytes": model.layers[0].experts[0].byteCount, "cache_experts": cacheExperts,
+        ]
+        var table = MarkdownTable(["cache (experts/layer)"] + policies.map { "\($0) hit rate" })
+        for size in sizes {
+            table.rows.append(["\(size)"] + policies.map { policy in
+                let s = sweep.first { $0.policy == policy.description && $0.cacheExperts == size }!
+                return String(format: "%.1f %%", s.hitRate * 100)
+            })
+        }
+        for policy in policies {
+            var byK: [String: Any] = [:]
+            for s in sweep where s.policy == policy.description {
+                byK["k\(s.cacheExperts)"] = ["hit_rate": s.hitRate, "decode_hit_rate": s.decodeHitRate, "bytes": s.bytesTransferred,
+                                             "tokens_per_s": s.tokensPerSecondEst, "misses": s.misses, "stall_ms": s.stallUs / 1000]
+            }
+            values[key(policy)] = byK
+        }
+        values["table"] = table.description
+        if let lru = sweep.first(where: { $0.policy == PolicySpec.lru.description && $0.cacheExperts == cacheExperts }),
+           let optimal = sweep.first(where: { $0.policy == PolicySpec.optimal.description && $0.cacheExperts == cacheExperts }) {
+            values["lru_vs_optimal"] = optimal.misses > 0 ? Double(lru.misses) / Double(optimal.misses) : 1.0
+        } else {
+            values["lru_vs_optimal"] = Double.nan
+        }
+
+        // One LRU run, traced, for the timeline.
+        let sink = CollectingTraceSink()
+        let lru = try run.simulate(policy: .lru, cacheExperts: cacheExperts, cost: cost, sinks: [sink],
+                                   tokenText: { lab.tokenizer.decode([$0]) })
+        values["timeline"] = ["stall_ms": lru.stallUs / 1000, "tokens_per_s": lru.tokensPerSecondEst,
+                              "decode_hit_rate": lru.decodeHitRate, "bytes": lru.bytesTransferred]
+
+        let hitRate = OffloadingCharts.hitRate(sweep, metadata: lab.metadata(
+            title: "Expert cache hit rate against cache size",
+            description: "Hits / expert accesses over \(run.forwards.count) tokens of recorded routing, per policy and cache size (experts kept per MoE layer)."))
+        let timeline = OffloadingCharts.transfers(sink.layers, metadata: lab.metadata(
+            title: "LRU cache with \(cacheExperts) experts per layer on \(hardware.name): compute, transfers, stalls",
+            description: "Simulated timeline of the first decode steps: compute and expert transfers per layer; stalls are waits for missing experts."))
+        return ExperimentResult(values: values, charts: [
+            try lab.write(hitRate, file: "hit-rate.png", caption: "Hit rate against cache size per policy"),
+            try lab.write(timeline, file: "transfer-timeline.png", caption: "Transfer timeline of an LRU cache"),
+        ])
+    }
+
+    /// Result key of a policy: `lru`, `lfu`, `optimal`, `static`, `lru_prefetch`, `resident`.
+    private func key(_ policy: PolicySpec) -> String {
+        policy.description.replacingOccurrences(of: "+", with: "_").replacingOccurrences(of: "-", with: "_")
+    }
+}

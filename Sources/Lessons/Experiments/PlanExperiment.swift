@@ -1,0 +1,93 @@
+import Foundation
+import Offloading
+import Quantization
+import Charts
+
+/// Lesson 8's experiment: real Mixtral shapes (not our small model) across precision mixes on a machine —
+/// what must stay in memory, how many experts per layer fit in the cache, and estimated decode speed with
+/// and without offloading.
+struct PlanExperiment: Experiment {
+    static let name = "plan"
+    static let summary = "Memory plan and estimated tokens/s of a real Mixtral across precision mixes on one machine."
+    static let parameters = [
+        ParameterSpec("model", .text, "mixtral-8x7b or mixtral-8x22b", default: "mixtral-8x7b"),
+        ParameterSpec("hardware", .text, "hardware profile", default: "laptop-16gb-nvme"),
+        ParameterSpec("ram", .text, "memory of the fast tier (RAM for a laptop), e.g. 16GiB", default: "16GiB"),
+        ParameterSpec("reserve", .text, "fast-tier memory kept free for the OS and activations", default: "2GiB"),
+        ParameterSpec("mixes", .list, "precision specs to compare",
+                      default: ["bf16", "int8", "q4", "attn=int8,experts=q4,embed=int8,head=int8", "nf4-dq"]),
+        ParameterSpec("hit_rate", .number, "expert cache hit rate assumed for the estimate (measured in lesson 6)", default: 0.5),
+    ]
+    /// `best` (mix, tokens_per_s, cache_experts, …) and per mix index `m1`, `m2`, …: total_gib, resident_gib,
+    /// experts_gib, fits, runnable, cache_experts, stream_tps, cache_tps, prefetch_tps.
+    static let resultKeys = ["table", "model", "hardware", "ram_gib", "usable_gib", "best", "hit_rate", "params_b", "*"]
+
+    let modelName: String
+    let hardware: HardwareProfile
+    let ram: Int
+    let reserve: Int
+    let mixes: [PrecisionSpec]
+    let hitRate: Double
+
+    init(_ parameters: ExperimentParameters) throws {
+        modelName = parameters.text("model")
+        do {
+            hardware = try HardwareProfile.named(parameters.text("hardware"))
+            ram = try ByteSize.parse(parameters.text("ram"), flag: "ram")
+            reserve = try ByteSize.parse(parameters.text("reserve"), flag: "reserve")
+            mixes = try parameters.list("mixes").map { try PrecisionSpec(parsing: $0) }
+        } catch let error as ExperimentParameterError { throw error } catch {
+            throw ExperimentParameterError.invalid("plan", reason: "\(error)")
+        }
+        hitRate = parameters.number("hit_rate")
+        guard (0...1).contains(hitRate) else { throw ExperimentParameterError.invalid("hit_rate", reason: "must be within 0…1") }
+    }
+
+    func run(in lab: LabContext) throws -> ExperimentResult {
+        let (name, config) = try MixtralShapes.named(modelName)
+        let gib = Double(1 << 30)
+        var values: [String: Any] = ["model": name, "hardware": hardware.name, "ram_gib": Double(ram) / gib,
+                                     "usable_gib": Double(ram - reserve) / gib, "hit_rate": hitRate,
+                                     "params_b": Double(config.parameterCount) / 1e9]
+        var table = MarkdownTable(["precision mix", "weights", "always resident", "experts", "cache (experts/layer)",
+                                   "stream tok/s", "LRU cache tok/s", "perfect prefetch tok/s"])
+        var plans: [(mix: String, plan: MemoryPlan)] = []
+        var best: (mix: String, tps: Double, plan: MemoryPlan)?
+        for (i, mix) in mixes.enumerated() {
+            let plan = MemoryPlan(config: config, precision: mix, hardware: hardware, fastBytes: ram,
+                                  reserveBytes: reserve, contextTokens: 4096)
+            plans.append((mix.description, plan))
+            let estimates = plan.estimates(hitRate: hitRate)
+            func tps(_ kind: MemoryPlan.Estimate.Kind) -> Double { estimates.first { $0.kind == kind }?.tokensPerSecond ?? 0 }
+            let total = Double(plan.residentBytes + plan.allExpertBytes)
+            values["m\(i + 1)"] = [
+                "mix": mix.description, "total_gib": total / gib, "resident_gib": Double(plan.residentBytes) / gib,
+                "experts_gib": Double(plan.allExpertBytes) / gib, "fits": plan.fitsResident, "runnable": plan.runnable,
+                "cache_experts": plan.cacheExperts, "stream_tps": tps(.stream), "cache_tps": tps(.demandCache),
+                "prefetch_tps": tps(.perfectPrefetch), "resident_tps": tps(.resident),
+            ]
+            let realistic = plan.runnable ? plan.bestRealisticTokensPerSecond(hitRate: hitRate) : 0
+            if plan.runnable, realistic > (best?.tps ?? 0) { best = (mix.description, realistic, plan) }
+            table.rows.append([mix.description, String(format: "%.1f GiB", total / gib),
+                               String(format: "%.1f GiB", Double(plan.residentBytes) / gib),
+                               String(format: "%.1f GiB", Double(plan.allExpertBytes) / gib),
+                               plan.residentBytes > plan.fastBytes ? "does not fit" : (plan.fitsResident ? "all \(config.numExperts)" : "\(plan.cacheExperts)"),
+                               plan.runnable ? String(format: "%.2f", tps(.stream)) : "—",
+                               plan.runnable && plan.cacheExperts > 0 && !plan.fitsResident ? String(format: "%.2f", tps(.demandCache)) : "—",
+                               plan.runnable && plan.cacheExperts > 0 && !plan.fitsResident ? String(format: "%.2f", tps(.perfectPrefetch)) : "—"])
+        }
+        values["table"] = table.description
+        if let best {
+            values["best"] = ["mix": best.mix, "tokens_per_s": best.tps, "cache_experts": best.plan.cacheExperts,
+                              "resident_gib": Double(best.plan.residentBytes) / gib, "found": "yes"]
+        } else {
+            values["best"] = ["mix": "none", "tokens_per_s": 0.0, "cache_experts": 0, "resident_gib": 0.0, "found": "no"]
+        }
+        let chart = OffloadingCharts.memoryPlan(plans, metadata: lab.metadata(
+            title: "\(name) on \(hardware.name) with \(ByteSize.format(ram)): bytes per tensor class",
+            description: "Weights per tensor class for each precision mix, against the machine's memory."))
+        return ExperimentResult(values: values, charts: [
+            try lab.write(chart, file: "memory-plan.png", caption: "What fits: bytes per tensor class per precision mix"),
+        ])
+    }
+}

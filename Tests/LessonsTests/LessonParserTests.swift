@@ -1,0 +1,119 @@
+import Testing
+import Foundation
+@testable import Lessons
+
+/// Writes `text` as `name` in a fresh folder and parses it.
+private func parse(_ text: String, name: String = "01-sample.md") throws -> Lesson {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lessons-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let file = folder.appendingPathComponent(name)
+    try text.write(to: file, atomically: true, encoding: .utf8)
+    return try LessonParser.parse(file: file)
+}
+
+/// The `file:line: problem` message of the error `text` raises.
+private func problem(_ text: String, name: String = "01-sample.md") -> String {
+    do { _ = try parse(text, name: name); return "no error" } catch { return "\(error)" }
+}
+
+private let front = """
+---
+id: 1
+title: Sample
+summary: A sample lesson.
+minutes: 3
+model: default
+---
+
+"""
+
+@Suite struct LessonParserTests {
+    @Test func parsesStepsProseAndLabBlocks() throws {
+        let lesson = try parse(front + """
+        Intro text.
+
+        ## First step
+
+        ```lab
+        experiment: quantize-tensor
+        name: t
+        precisions: [q4]
+        ```
+
+        The SNR is {{ t.q4.snr_db|fixed:1 }} dB.
+
+        ```
+        mixtral-lab lesson run 2
+        ```
+
+        ## Second step
+
+        More {{ t.table }}.
+        """)
+        #expect(lesson.id == 1 && lesson.slug == "sample" && lesson.title == "Sample" && lesson.minutes == 3)
+        #expect(lesson.steps.map(\.title) == ["First step", "Second step"])
+        #expect(lesson.steps[0].line == 11)
+        guard case .lab(let block) = lesson.steps[0].parts[0] else { Issue.record("expected a lab block"); return }
+        #expect(block.experiment == "quantize-tensor" && block.name == "t" && block.line == 13)
+        #expect(block.parameters["precisions"] as? [String] == ["q4"])
+        #expect(lesson.introduction.count == 1)
+    }
+
+    @Test func malformedLessonsNameFileLineAndProblem() {
+        #expect(problem("no front matter\n## Step\n").contains(":1: missing front matter"))
+        #expect(problem("---\nid: [unclosed\n---\n## Step\n").contains("front matter is not valid YAML"))
+        #expect(problem(front.replacingOccurrences(of: "id: 1", with: "id: 2") + "## Step\n").contains("does not match the file number 1"))
+        #expect(problem(front.replacingOccurrences(of: "minutes: 3\n", with: "") + "## Step\n").contains("lacks \"minutes\""))
+        #expect(problem(front + "## Step\n\n```lab\nexperiment: nonsense\nname: x\n```\n").contains(":11: unknown experiment \"nonsense\""))
+        #expect(problem(front + "## Step\n\n```lab\nexperiment: quantize-tensor\nname: x\nbogus: 1\n```\n")
+            .contains("unknown parameter \"bogus\""))
+        #expect(problem(front + "## Step\n\n```lab\nexperiment: quantize-tensor\nname: x\ntensor: 5\n```\n")
+            .contains("parameter \"tensor\" must be text"))
+        #expect(problem(front + "## Step\n\n```lab\nexperiment: quantize-tensor\nname: x\n").contains("lab block is not closed"))
+        #expect(problem(front + "## Step\n\nValue {{ nowhere.snr }}.\n").contains(":11: placeholder {{ nowhere.snr }} names no lab block"))
+        #expect(problem(front + "## Step\n\n```lab\nexperiment: routing\nname: r\n```\n\nOops {{ r.bogus_key }}\n")
+            .contains("experiment routing gives"))
+        #expect(problem(front + "Only an introduction.\n").contains("at least one step"))
+        #expect(problem(front + "## Step\n", name: "sample.md").contains("named NN-slug.md"))
+    }
+
+    @Test func placeholderMayNotComeBeforeItsLabBlock() {
+        let text = front + "## One\n\nEarly {{ later.table }}\n\n## Two\n\n```lab\nexperiment: quantize-tensor\nname: later\n```\n"
+        #expect(problem(text).contains(":11: placeholder {{ later.table }} names no lab block run before it"))
+    }
+
+    @Test func shippedLessonsPassTheCheck() throws {
+        let lessons = try LessonLibrary().lessons()
+        #expect(lessons.count >= 5)
+        #expect(lessons.map(\.id) == Array(1...lessons.count))
+    }
+}
+
+@Suite struct TemplateRendererTests {
+    @Test func filtersFormatNumbers() throws {
+        let renderer = TemplateRenderer()
+        let results: [String: Any] = ["a": ["x": 3.14159, "n": 1234567, "b": 2.5 * 1_048_576, "p": 0.1234, "s": 0.000123]]
+        let text = try renderer.render("{{ a.x|fixed:2 }} {{ a.n|grouped }} {{ a.b|bytes }} {{ a.p|percent:1 }} {{ a.s|sci:1 }} {{ a.x }}",
+                                       results: results, file: "f.md", line: 1)
+        #expect(text == "3.14 1,234,567 2.5 MiB 12.3 % 1.2e-04 3.14")
+    }
+
+    @Test func missingValueIsAnErrorNotAnEmptyString() {
+        do {
+            _ = try TemplateRenderer().render("line one\nvalue {{ a.missing }}", results: ["a": ["x": 1.0]], file: "f.md", line: 7)
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)" == "f.md:8: placeholder {{ a.missing }} has no value in this run")
+        }
+    }
+
+    @Test func terminalWrappingKeepsTablesAndCode() {
+        let text = "word " + String(repeating: "lorem ipsum ", count: 20) + "\n\n| a | b |\n|---|---|\n\n```\nmixtral-lab lesson run 2\n```"
+        let wrapped = TerminalText.wrap(text, width: 40)
+        #expect(wrapped.split(separator: "\n").allSatisfy { $0.count <= 40 || $0.hasPrefix("|") })
+        #expect(wrapped.contains("| a | b |\n|---|---|"))
+        #expect(wrapped.contains("\n    mixtral-lab lesson run 2") && !wrapped.contains("```"))
+        let list = TerminalText.wrap("- **int8** is one\n  continued line\n- second", width: 80)
+        #expect(list == "- **int8** is one continued line\n- second")
+    }
+}

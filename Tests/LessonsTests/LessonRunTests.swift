@@ -1,0 +1,32 @@
+import Testing
+import Foundation
+import Checkpoints
+import Quantization
+@testable import Lessons
+
+/// Every shipped lesson runs end to end on the embedded default model: the report is written, every
+/// placeholder is filled, and every chart it names exists as a PNG.
+@Suite(.serialized) struct LessonRunTests {
+    @Test(arguments: try! LessonLibrary().files.map { $0.deletingPathExtension().lastPathComponent })
+    func lessonRunsOnTheDefaultModel(name: String) throws {
+        let lesson = try LessonLibrary().lesson(name)
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("lesson-\(name)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let directory = try DefaultModel.locate()
+        let lab = LabContext(checkpoint: try Checkpoint(directory: directory),
+                             tokenizer: try Tokenizer(contentsOf: directory.appendingPathComponent("tokenizer.json")),
+                             outputDirectory: output, basePrecision: PrecisionSpec(uniform: .fp32), commandLine: "test")
+        var printed = ""
+        let report = try LessonRunner(lesson: lesson, lab: lab, write: { printed += $0 }).run()
+        let text = try String(contentsOf: report, encoding: .utf8)
+        #expect(!text.contains("{{") && !text.contains("}}"), "unfilled placeholder in \(name)")
+        #expect(text.range(of: #"\b(nan|-?inf)\b"#, options: .regularExpression) == nil, "a NaN or infinity reached the text of \(name)")
+        let charts = text.components(separatedBy: "](").dropFirst().compactMap { $0.split(separator: ")").first }.map(String.init)
+        #expect(!charts.isEmpty, "\(name) shows no chart")
+        for chart in charts {
+            let data = try Data(contentsOf: output.appendingPathComponent(chart))
+            #expect(data.starts(with: [0x89, 0x50, 0x4E, 0x47]), "\(chart) is not a PNG")
+        }
+        #expect(printed.contains("Step 1/"))
+    }
+}
