@@ -23,6 +23,9 @@ struct OffloadingOptions: ParsableArguments {
         if let cacheExperts, cacheExperts < 0 { throw ValidationError("--cache-experts must be ≥ 0") }
         guard prefetch >= 1 else { throw ValidationError("--prefetch must be at least 1") }
         guard lookahead >= 1 else { throw ValidationError("--lookahead must be at least 1") }
+        // Names and profile files are checked before any model is loaded.
+        _ = try policySpec()
+        _ = try hardwareProfile()
     }
 
     var prefetchSettings: PrefetchSettings { PrefetchSettings(experts: prefetch, lookahead: lookahead) }

@@ -62,8 +62,9 @@ func offloadingSummaryLine(_ s: OffloadingSummary, numExperts: Int) -> String {
 }
 
 /// The transfer timeline of a trace, titled from its header.
-func transferTimelineChart(header: TraceHeader, layers: [LayerRecord], source: String) -> TransferTimeline {
-    let decodePositions = Set(layers.filter { $0.phase == .decode }.map(\.position)).sorted().prefix(6)
+/// - Parameter steps: decode steps shown (the first ones).
+func transferTimelineChart(header: TraceHeader, layers: [LayerRecord], source: String, steps: Int = 6) -> TransferTimeline {
+    let decodePositions = Set(layers.filter { $0.phase == .decode }.map(\.position)).sorted().prefix(steps)
     let span = decodePositions.first.map { first in
         first == decodePositions.last! ? "position \(first)" : "positions \(first)–\(decodePositions.last!)"
     } ?? "no decode steps"
@@ -72,7 +73,7 @@ func transferTimelineChart(header: TraceHeader, layers: [LayerRecord], source: S
         description: "Simulated time of each decode step (one band per token position): attention and expert compute per layer, "
             + "stalls waiting for experts, expert transfers labelled with the layer they go to, and cache hits and misses (one square per expert).",
         source: source, command: CommandLine.arguments.joined(separator: " "), model: header.model, precision: header.precision)
-    return OffloadingCharts.transfers(layers, metadata: metadata)
+    return OffloadingCharts.transfers(layers, metadata: metadata, maxTokens: steps)
 }
 
 /// The hit-rate-against-cache-size chart of a sweep.

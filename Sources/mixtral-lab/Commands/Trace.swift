@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Checkpoints
+import Charts
 import Engine
 import Offloading
 import Tracing
@@ -72,7 +73,7 @@ struct Trace: ParsableCommand {
             topK: footprint.topK, assumptions: cost.assumptions)
 
         if sweep {
-            try refuseToOverwrite([directory.appendingPathComponent("sweep.json")] + chartFiles)
+            try refuseToOverwrite([directory.appendingPathComponent("sweep.json")], charts: chartFiles)
             let results = try writeSweep(run: run, cost: cost, directory: directory)
             if let chartDirectory {
                 try writeChart(hitRateChart(results, source: directory.appendingPathComponent("sweep.json").path,
@@ -87,7 +88,7 @@ struct Trace: ParsableCommand {
             return
         }
         let files = ["trace.jsonl", "trace.csv", "trace.perfetto.json", "summary.json"].map { directory.appendingPathComponent($0) }
-        try refuseToOverwrite(files + chartFiles)
+        try refuseToOverwrite(files, charts: chartFiles)
         let records = CollectingTraceSink()
         let sinks: [TraceSink] = try offloadingInput {[
             try JSONLTraceWriter(url: files[0], header: header, overwrite: force),
@@ -111,10 +112,14 @@ struct Trace: ParsableCommand {
         }
     }
 
-    private func refuseToOverwrite(_ files: [URL]) throws {
+    /// Stops before any work when an output file exists and `--force` was not given.
+    private func refuseToOverwrite(_ files: [URL], charts: [URL]) throws {
         guard !force else { return }
         if let existing = files.first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
             throw ValidationError(TraceError.fileExists(path: existing.path).description)
+        }
+        if let existing = charts.first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
+            throw ValidationError(ChartError.fileExists(path: existing.path).description)
         }
     }
 
