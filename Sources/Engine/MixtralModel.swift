@@ -65,7 +65,7 @@ public final class MixtralModel: @unchecked Sendable {
         let hidden = config.hiddenSize
 
         // token embedding
-        for (t, token) in tokens.enumerated() { embedding.decodeRow(token, into: ws.residual + t * hidden) }
+        for (t, token) in tokens.enumerated() { embedding.decodeRows(token..<(token + 1), into: ws.residual + t * hidden) }
 
         for (l, layer) in layers.enumerated() {
             // attention RMSNorm, attention (with the KV cache), residual

@@ -25,8 +25,8 @@ extension Matrix: LinearOperator {
 
     public func dequantized() -> Matrix { self }
 
-    public func decodeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
-        values.withUnsafeBufferPointer { w in out.update(from: w.baseAddress! + r * cols, count: cols) }
+    public func decodeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        values.withUnsafeBufferPointer { w in out.update(from: w.baseAddress! + range.lowerBound * cols, count: range.count * cols) }
     }
 }
 

@@ -11,7 +11,7 @@ public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) 
     while i + 16 <= n {
         let va = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
         let vb = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
-        acc.addProduct(va, vb)
+        acc += va * vb   // (addProduct compiles to scalar fmaf calls without FMA in the target)
         i += 16
     }
     var s = acc.sum()

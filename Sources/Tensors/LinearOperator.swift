@@ -24,9 +24,9 @@ public protocol LinearOperator: Sendable {
     ///   - y: `[n, outFeatures]` row-major output, overwritten.
     func apply(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>)
 
-    /// Decodes row `r` (`[inFeatures]` values) into `out` — an embedding lookup when the weight is the
-    /// token-embedding table `[vocab, hidden]`.
-    func decodeRow(_ r: Int, into out: UnsafeMutablePointer<Float>)
+    /// Decodes rows `range` to fp32 `[range.count, inFeatures]` at `out` — an embedding lookup when the
+    /// weight is the token-embedding table `[vocab, hidden]`.
+    func decodeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>)
 
     /// The weight decoded back to fp32, `[outFeatures, inFeatures]` (for error measurement and charts;
     /// not used by the forward pass).
@@ -34,11 +34,6 @@ public protocol LinearOperator: Sendable {
 }
 
 extension LinearOperator {
-    /// Generic row decode through `dequantized()` (decodes the whole matrix: formats override it).
-    public func decodeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
-        let m = dequantized()
-        for c in 0..<inFeatures { out[c] = m.values[r * inFeatures + c] }
-    }
 
     /// Bits of storage per weight: `8 · byteCount / (outFeatures · inFeatures)`.
     public var bitsPerWeight: Double {
