@@ -104,4 +104,14 @@ public enum OffloadingCharts {
         }
         return MemoryPlanChart(metadata: metadata, mixes: plans.map(\.mix), tensorClasses: series, limits: limits)
     }
+
+    /// A short name for a precision mix on a chart axis: "q4", or "int8, experts q4" when every class but
+    /// the experts and the (always fp32) router shares one precision; else the full spec.
+    public static func mixLabel(_ spec: PrecisionSpec) -> String {
+        let description = spec.description
+        guard description.contains("=") else { return description }
+        let others = Set(TensorClass.allCases.filter { $0 != .experts && $0 != .router }.map { spec.precision(for: $0) })
+        guard others.count == 1, spec.precision(for: .router) == .fp32 else { return description }
+        return "\(others.first!.rawValue), experts \(spec.precision(for: .experts).rawValue)"
+    }
 }

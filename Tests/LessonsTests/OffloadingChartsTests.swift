@@ -91,6 +91,13 @@ struct OffloadingChartsTests {
         #expect(laptop.limits.map(\.name) == ["RAM"])
     }
 
+    @Test func mixLabelsAreShortWhenTheMixAllowsIt() throws {
+        #expect(OffloadingCharts.mixLabel(PrecisionSpec(uniform: .q4)) == "q4")
+        #expect(OffloadingCharts.mixLabel(try PrecisionSpec(parsing: "attn=int8,experts=nf4-dq,embed=int8,head=int8")) == "int8, experts nf4-dq")
+        let mixed = try PrecisionSpec(parsing: "attn=int8,experts=q4,embed=fp32,head=int8")
+        #expect(OffloadingCharts.mixLabel(mixed) == mixed.description)
+    }
+
     @Test func narrationFollowsTheRecordsAndKeepsTotals() {
         let prefill = [0, 1, 2].map { p in
             LayerRecord(position: p, layer: 0, phase: .prefill, routerLogits: [0, 0, 0, 0], experts: [0, 1], weights: [0.6, 0.4],

@@ -114,19 +114,9 @@ struct Plan: ParsableCommand {
                     + "and usable \(fastName) + \(slowName) (a bar above it cannot run) when it is on the scale.",
                 source: model, command: CommandLine.arguments.joined(separator: " "), model: name,
                 precision: plans.map(\.precision.description).joined(separator: "; "))
-            try writeChart(OffloadingCharts.memoryPlan(plans.map { (mix: Self.mixLabel($0.precision), plan: $0) }, metadata: metadata),
+            try writeChart(OffloadingCharts.memoryPlan(plans.map { (mix: OffloadingCharts.mixLabel($0.precision), plan: $0) }, metadata: metadata),
                            file: "memory-plan.png", in: folder, force: force)
         }
-    }
-
-    /// A short name for a precision mix on a chart axis: "q4", or "int8, experts q4" when every class but
-    /// the experts and the (always fp32) router shares one precision; else the full spec.
-    static func mixLabel(_ spec: PrecisionSpec) -> String {
-        let description = spec.description
-        guard description.contains("=") else { return description }
-        let others = Set(TensorClass.allCases.filter { $0 != .experts && $0 != .router }.map { spec.precision(for: $0) })
-        guard others.count == 1, spec.precision(for: .router) == .fp32 else { return description }
-        return "\(others.first!.rawValue), experts \(spec.precision(for: .experts).rawValue)"
     }
 
     private func readMeasuredHitRate(_ path: String) throws -> Double {
