@@ -9,6 +9,7 @@ public protocol Experiment {
     static var summary: String { get }
     static var parameters: [ParameterSpec] { get }
     /// Top-level keys of its results (what placeholders may name), `"*"` when keys depend on parameters.
+    /// Charts are also results, under `chart_<file stem>` (see `ChartFile.placeholderKey`).
     static var resultKeys: [String] { get }
 
     init(_ parameters: ExperimentParameters) throws
@@ -36,6 +37,12 @@ public struct ChartFile {
     public init(url: URL, caption: String) {
         self.url = url
         self.caption = caption
+    }
+
+    /// The result key under which lesson prose can place this chart: `chart_` and the file name without
+    /// extension, dashes as underscores (`block-levels.png` → `{{ b.chart_block_levels }}`).
+    public var placeholderKey: String {
+        "chart_" + url.deletingPathExtension().lastPathComponent.replacingOccurrences(of: "-", with: "_")
     }
 }
 

@@ -140,7 +140,7 @@ public enum LessonParser {
                 guard let type = known[placeholder.namespace] else {
                     throw fail("placeholder {{ \(placeholder.path) }} names no lab block run before it")
                 }
-                guard let key = placeholder.keys.first, type.resultKeys.contains(key) || type.resultKeys.contains("*") else {
+                guard let key = placeholder.keys.first, type.resultKeys.contains(key) || type.resultKeys.contains("*") || key.hasPrefix("chart_") else {
                     throw fail("placeholder {{ \(placeholder.path) }}: experiment \(type.name) gives \(type.resultKeys.joined(separator: ", "))")
                 }
             }

@@ -36,28 +36,37 @@ public struct LessonRunner {
         write(TerminalText.wrap(lesson.summary, width: width) + "\n")
         for case .prose(let text, let line) in lesson.introduction {
             let filled = try renderer.render(text, results: results, file: path, line: line)
-            write(TerminalText.wrap(filled, width: width) + "\n")
+            write(TerminalText.wrap(filled, width: width, chartFolder: lab.outputDirectory) + "\n")
             report += filled + "\n\n"
         }
 
+        // Charts the prose places itself ({{ name.chart_file_stem }}); the others follow their lab block's step.
+        let placed = Set(lesson.steps.flatMap { $0.parts }.flatMap { part -> [String] in
+            guard case .prose(let text, _) = part else { return [] }
+            return Placeholder.all(in: text).filter { $0.keys.first?.hasPrefix("chart_") == true }.map(\.path)
+        })
         for (index, step) in lesson.steps.enumerated() {
             if index > 0 && !betweenSteps(index + 1, lesson.steps.count) { break }
             write(TerminalText.heading("Step \(index + 1)/\(lesson.steps.count) · \(step.title)", width: width))
             report += "## \(step.title)\n\n"
-            var charts: [ChartFile] = []
+            var unplaced: [ChartFile] = []
             for case .lab(let block) in step.parts {
                 let result = try runLab(block)
-                results[block.name] = result.values
-                charts += result.charts
+                var values = result.values
+                for chart in result.charts {
+                    values[chart.placeholderKey] = "![\(chart.caption)](\(chart.url.lastPathComponent))"
+                    if !placed.contains("\(block.name).\(chart.placeholderKey)") { unplaced.append(chart) }
+                }
+                results[block.name] = values
             }
             for part in step.parts {
                 guard case .prose(let text, let line) = part else { continue }
                 let filled = try renderer.render(text, results: results, file: path, line: line)
-                write(TerminalText.wrap(filled, width: width) + "\n")
+                write(TerminalText.wrap(filled, width: width, chartFolder: lab.outputDirectory) + "\n")
                 report += filled + "\n\n"
             }
-            for chart in charts {
-                write("  chart: \(chart.url.path)\n")
+            for chart in unplaced {
+                write("  [chart: \(chart.url.path)]\n")
                 report += "![\(chart.caption)](\(chart.url.lastPathComponent))\n\n"
             }
         }
@@ -98,8 +107,9 @@ enum TerminalText {
     }
 
     /// Wraps paragraphs and list items at `width` columns (a list item's indented continuation lines join
-    /// it); tables, headings and images keep their layout; fenced code is shown indented, without fences.
-    static func wrap(_ text: String, width: Int) -> String {
+    /// it); tables and headings keep their layout; fenced code is shown indented, without fences; an
+    /// image line `![caption](file.png)` becomes `[chart: folder/file.png — caption]`.
+    static func wrap(_ text: String, width: Int, chartFolder: URL? = nil) -> String {
         var out: [String] = []
         var paragraph: [String] = []
         var listMarker: String?
@@ -120,7 +130,15 @@ enum TerminalText {
             if line.hasPrefix("```") { flush(); inFence.toggle(); continue }
             if inFence { out.append("    " + line); continue }
             if trimmed.isEmpty { flush(); out.append(""); continue }
-            if line.hasPrefix("|") || line.hasPrefix("#") || line.hasPrefix("![") { flush(); out.append(line); continue }
+            if line.hasPrefix("!["), let close = line.firstIndex(of: "]"), line[close...].hasPrefix("](") {
+                flush()
+                let caption = line[line.index(line.startIndex, offsetBy: 2)..<close]
+                let file = line[line.index(close, offsetBy: 2)...].dropLast()
+                let path = chartFolder.map { $0.appendingPathComponent(String(file)).path } ?? String(file)
+                out.append("  [chart: \(path) — \(caption)]")
+                continue
+            }
+            if line.hasPrefix("|") || line.hasPrefix("#") { flush(); out.append(line); continue }
             if line.hasPrefix("- ") || line.hasPrefix("* ") || line.range(of: #"^\d+\. "#, options: .regularExpression) != nil {
                 flush()
                 let marker = String(line.prefix { $0 != " " }) + " "

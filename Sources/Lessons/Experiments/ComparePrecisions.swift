@@ -148,7 +148,7 @@ struct ComparePrecisionsExperiment: Experiment {
             values[row.precision.description] = [
                 "mib": Double(row.weightBytes) / 1_048_576, "bits": row.bitsPerWeight, "tok_s": row.decodeTokensPerSecond,
                 "top1": row.comparison.top1Agreement, "kl": row.comparison.meanKL, "ppl": row.perplexity,
-                "diverges_at": row.firstDivergence.map { "at token \($0 + 1)" } ?? "nowhere (identical to fp32)",
+                "diverges_at": row.firstDivergence.map { "token \($0 + 1)" } ?? "none (identical)",
             ]
         }
         values["continuations"] = comparison.continuations(tokenizer: lab.tokenizer)

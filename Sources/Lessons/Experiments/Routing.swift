@@ -106,7 +106,7 @@ struct RoutingExperiment: Experiment {
             "top_expert": topExpert, "top_share": topShare, "tokens": n, "experts": e, "k": k,
         ]
         return ExperimentResult(values: values, charts: [
-            try lab.write(heatmap, file: "routing-layer\(layer).png", caption: "Routing of layer \(layer), token by token"),
+            try lab.write(heatmap, file: "routing-heatmap.png", caption: "Routing of layer \(layer), token by token"),
         ])
     }
 }
