@@ -17,7 +17,7 @@ struct CacheSweepExperiment: Experiment {
         ParameterSpec("hardware", .text, "hardware profile for the simulated clock", default: "laptop-16gb-nvme"),
     ]
     /// Per policy: `k1`…`kN` dictionaries with hit_rate, decode_hit_rate, bytes, tokens_per_s; and `timeline`.
-    static let resultKeys = ["table", "tokens", "experts", "k", "expert_bytes", "hardware", "cache_experts", "lru_vs_optimal", "timeline", "*"]
+    static let resultKeys = ["table", "chance_k2", "tokens", "experts", "k", "expert_bytes", "hardware", "cache_experts", "lru_vs_optimal", "timeline", "*"]
 
     let prompt: String
     let maxTokens: Int
@@ -55,6 +55,8 @@ struct CacheSweepExperiment: Experiment {
         var values: [String: Any] = [
             "tokens": run.forwards.count, "experts": c.numExperts, "k": c.numExpertsPerToken, "hardware": hardware.name,
             "expert_bytes": model.layers[0].experts[0].byteCount, "cache_experts": cacheExperts,
+            // With uniformly random routing a cache of C of E experts holds a requested one with probability C/E.
+            "chance_k2": 2.0 / Double(c.numExperts),
         ]
         var table = MarkdownTable(["cache (experts/layer)"] + policies.map { "\($0) hit rate" })
         for size in sizes {

@@ -18,7 +18,8 @@ struct PrefetchRecallExperiment: Experiment {
         ParameterSpec("hardware", .text, "hardware profile for the simulated clock", default: "colab-t4"),
     ]
     /// `d1`, `d2`, … (recall, top1_recall, pairs); `lru` and `prefetch` (stall_ms, tokens_per_s, hit_rate, wasted).
-    static let resultKeys = ["table", "lru", "prefetch", "random_recall", "saved_stall_ms", "saved_fraction", "speedup",
+    static let resultKeys = ["table", "lru", "prefetch", "random_recall", "saved_stall_ms", "saved_fraction", "speedup", "effect",
+                             "transfer_us", "layer_us",
                              "hardware", "cache_experts", "m", "k", "tokens", "*"]
 
     let prompt: String
@@ -82,7 +83,7 @@ struct PrefetchRecallExperiment: Experiment {
         let lru = try run.simulate(policy: .lru, cacheExperts: cacheExperts, cost: cost)
         let prefetching = try run.simulate(policy: .lruPrefetch(PrefetchSettings(experts: m, lookahead: 1)), cacheExperts: cacheExperts, cost: cost)
         func summary(_ s: OffloadingSummary) -> [String: Any] {
-            ["stall_ms": s.decodeStallUs / 1000, "tokens_per_s": s.tokensPerSecondEst, "hit_rate": s.decodeHitRate,
+            ["stall_ms": s.decodeStallUs / 1000, "tokens_per_s": s.tokensPerSecondEst, "hit_rate": s.decodeHitRate, "misses": s.decodeMisses,
              "prefetched": s.prefetched, "prefetch_hits": s.prefetchHits, "wasted": s.prefetchWasted, "bytes": s.bytesTransferred]
         }
         values["lru"] = summary(lru)
@@ -90,6 +91,12 @@ struct PrefetchRecallExperiment: Experiment {
         values["saved_stall_ms"] = (lru.decodeStallUs - prefetching.decodeStallUs) / 1000
         values["saved_fraction"] = lru.decodeStallUs > 0 ? (lru.decodeStallUs - prefetching.decodeStallUs) / lru.decodeStallUs : 0.0
         values["speedup"] = lru.tokensPerSecondEst > 0 ? prefetching.tokensPerSecondEst / lru.tokensPerSecondEst : 1.0
+        let change = lru.decodeStallUs > 0 ? (prefetching.decodeStallUs - lru.decodeStallUs) / lru.decodeStallUs : 0
+        values["effect"] = change <= 0 ? String(format: "cut the stall time by %.0f %%", -change * 100)
+                                       : String(format: "made the stall time %.0f %% longer", change * 100)
+        // What one layer can hide: a transfer started a layer early overlaps at most that layer's compute.
+        values["transfer_us"] = cost.transferUs(bytes: model.layers[0].experts[0].byteCount)
+        values["layer_us"] = cost.attentionUs(layer: 0, tokens: 1) + cost.expertsUs(layer: 0, experts: Array(0..<k), rows: k)
 
         let shown = lookaheads.filter { $0 <= maxLookahead }
         let chart = LineChart(
