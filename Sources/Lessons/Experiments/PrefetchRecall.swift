@@ -99,12 +99,13 @@ struct PrefetchRecallExperiment: Experiment {
         values["layer_us"] = cost.attentionUs(layer: 0, tokens: 1) + cost.expertsUs(layer: 0, experts: Array(0..<k), rows: k)
 
         let shown = lookaheads.filter { $0 <= maxLookahead }
-        let chart = LineChart(
+        let chart = GroupedBarChart(
             metadata: lab.metadata(title: "How well the next layers' experts can be guessed early",
                                    description: "Recall of the experts layer L+d chose among the top-\(m) guessed by applying layer L+d's router to layer L's hidden state, decode steps only."),
-            series: [LineSeries(name: "guess with top-\(m) of layer L+d's router", x: shown.map(Double.init), y: recalls),
-                     LineSeries(name: "random guess of \(m) experts", x: shown.map(Double.init), y: shown.map { _ in Double(m) / Double(c.numExperts) })],
-            xLabel: "lookahead d (layers ahead)", yLabel: "recall (share of chosen experts guessed)", yRange: 0...1)
+            categories: shown.map { $0 == 1 ? "1 layer ahead" : "\($0) layers ahead" },
+            series: [BarSeries(name: "top-\(m) of layer L+d's router on layer L's hidden state", values: recalls),
+                     BarSeries(name: "random guess of \(m) experts", values: shown.map { _ in Double(m) / Double(c.numExperts) })],
+            xLabel: "lookahead d", yLabel: "recall (share of the chosen experts that were guessed)")
         let stalls = GroupedBarChart(
             metadata: lab.metadata(title: "Stall time of decoding with and without prefetch on \(hardware.name)",
                                    description: "Simulated time decode steps wait for missing experts, cache of \(cacheExperts) experts per layer."),

@@ -1,6 +1,7 @@
 import Foundation
 import Engine
 import Charts
+import Checkpoints
 
 /// Lesson 5's experiment: what the router does. Router logits, softmax, top-k and renormalised weights for
 /// one token; a heatmap of one layer's routing over a text; how evenly each layer uses its experts; how
@@ -85,7 +86,7 @@ struct RoutingExperiment: Experiment {
         let uniformReuse = 1 - binomial(e - k, k) / binomial(e, k)
 
         let shown = min(n, 48)
-        let tokens = ids.prefix(shown).map { lab.tokenizer.tokenString($0) }
+        let tokens = ids.prefix(shown).map { displayPiece($0, lab.tokenizer) }
         var cells = [[Double]](repeating: [Double](repeating: .nan, count: shown), count: e)
         for t in 0..<shown {
             for (slot, expert) in decisions[layer][t].experts.enumerated() { cells[expert][t] = Double(decisions[layer][t].weights[slot]) }
@@ -98,7 +99,7 @@ struct RoutingExperiment: Experiment {
             cells: .continuous(values: cells, label: "router weight after top-\(k) (0–1)", range: 0...1),
             rowAxisLabel: "expert (layer \(layer))", columnAxisLabel: "token (prompt, then generated), in order")
         let values: [String: Any] = [
-            "token_text": RoutingHeatmap.displayText(ofToken: lab.tokenizer.tokenString(ids[index])),
+            "token_text": RoutingHeatmap.displayText(ofToken: displayPiece(ids[index], lab.tokenizer)),
             "token_table": tokenTable.description, "layer": layer, "usage_table": usageTable.description,
             "reuse": reuses.reduce(0, +) / Double(reuses.count), "uniform_reuse": uniformReuse,
             "reuse_min": reuses.min() ?? 0, "reuse_max": reuses.max() ?? 0,
@@ -109,6 +110,15 @@ struct RoutingExperiment: Experiment {
             try lab.write(heatmap, file: "routing-heatmap.png", caption: "Routing of layer \(layer), token by token"),
         ])
     }
+}
+
+/// A token's vocabulary piece for display, with byte-fallback pieces (`<0x0A>`) shown as the character
+/// they encode when it is a whole character.
+func displayPiece(_ id: Int, _ tokenizer: Tokenizer) -> String {
+    let piece = tokenizer.tokenString(id)
+    guard piece.hasPrefix("<0x"), piece.hasSuffix(">") else { return piece }
+    let text = tokenizer.decode([id])
+    return text.contains("\u{FFFD}") ? piece : text
 }
 
 /// Keeps every routing decision, per layer, in token order.
