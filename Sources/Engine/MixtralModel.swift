@@ -103,6 +103,13 @@ public final class MixtralModel: @unchecked Sendable {
     }
 }
 
+/// OpenBLAS threads that suit a model: one for small models, whose matrix–vector products are too short
+/// for threads to pay off (measured: 1,020 vs 776 tokens/s decode on the 5.9 M-parameter default model),
+/// one per core once an expert matrix has a million weights or more.
+public func recommendedBLASThreads(_ config: MixtralConfig) -> Int {
+    config.hiddenSize * config.intermediateSize >= 1 << 20 ? ProcessInfo.processInfo.activeProcessorCount : 1
+}
+
 /// Errors of a forward pass or generation.
 public enum EngineError: Error, CustomStringConvertible, Equatable {
     case contextOverflow(tokens: Int, capacity: Int)

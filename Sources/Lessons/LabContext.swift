@@ -38,6 +38,7 @@ public final class LabContext {
     public func model(_ precision: PrecisionSpec) throws -> MixtralModel {
         if let model = models[precision.description] { return model }
         progress("loading the model at \(precision)")
+        setBLASThreads(recommendedBLASThreads(checkpoint.config))
         let model = try MixtralModel(checkpoint: checkpoint, precision: precision)
         models[precision.description] = model
         return model

@@ -3,6 +3,7 @@ import Foundation
 import Checkpoints
 import Engine
 import Quantization
+import Tensors
 
 /// `--model`: a checkpoint directory; the embedded default model when absent.
 struct ModelOptions: ParsableArguments {
@@ -49,6 +50,7 @@ func parseTokenIDs(_ text: String, flag: String) throws -> [Int] {
 
 /// Loads a model at a precision, with a progress line on stderr when loading takes over a second.
 func loadModel(_ checkpoint: Checkpoint, precision: PrecisionSpec) throws -> MixtralModel {
+    setBLASThreads(recommendedBLASThreads(checkpoint.config))
     let progress = Progress(label: "loading \(checkpoint.directory.lastPathComponent) at \(precision)")
     defer { progress.finish() }
     return try MixtralModel(checkpoint: checkpoint, precision: precision) { done, total in progress.update(done, of: total) }

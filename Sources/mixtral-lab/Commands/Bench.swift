@@ -16,18 +16,19 @@ struct Bench: ParsableCommand {
     @Option(help: "Prompt length in tokens (prefill).") var promptTokens: Int = 8
     @Option(help: "Greedy decode steps.") var decodeTokens: Int = 64
     @Option(help: "Timed repetitions; the best is reported.") var repeats: Int = 3
-    @Option(help: "OpenBLAS threads.") var threads: Int = 2
+    @Option(help: "OpenBLAS threads (default: one per core for large models, one for small ones).") var threads: Int?
     @Option(help: "Output: table or json.") var format: OutputFormat = .table
 
     func validate() throws {
-        guard promptTokens >= 1, decodeTokens >= 1, repeats >= 1, threads >= 1 else {
+        guard promptTokens >= 1, decodeTokens >= 1, repeats >= 1, (threads ?? 1) >= 1 else {
             throw ValidationError("--prompt-tokens, --decode-tokens, --repeats and --threads must be at least 1")
         }
     }
 
     func run() throws {
-        setBLASThreads(threads)
         let checkpoint = try modelOptions.checkpoint()
+        let threads = self.threads ?? recommendedBLASThreads(checkpoint.config)
+        setBLASThreads(threads)
         let specs = try precisions.split(separator: ",").map { name in
             do { return try PrecisionSpec(parsing: String(name)) } catch { throw ValidationError("--precisions \(name): \(error)") }
         }
@@ -70,9 +71,10 @@ struct Bench: ParsableCommand {
             emit("model \(checkpoint.directory.path), \(threads) threads, prompt \(promptTokens) tokens, \(decodeTokens) decode steps, best of \(repeats)")
             emit("precision          weights MiB   prefill tok/s   decode tok/s   weights read GB/s")
             for r in results {
-                emit(String(format: "%-18@ %11.1f %15.1f %14.1f %19.1f", r["precision"] as! String as NSString,
-                            Double(r["weight_bytes"] as! Int) / 1_048_576, r["prefill_tokens_per_second"] as! Double,
-                            r["decode_tokens_per_second"] as! Double, r["decode_weight_gb_per_second"] as! Double))
+                emit((r["precision"] as! String).padding(toLength: 18, withPad: " ", startingAt: 0)
+                     + String(format: " %11.1f %15.1f %14.1f %19.1f", Double(r["weight_bytes"] as! Int) / 1_048_576,
+                              r["prefill_tokens_per_second"] as! Double, r["decode_tokens_per_second"] as! Double,
+                              r["decode_weight_gb_per_second"] as! Double))
             }
         }
     }
@@ -80,8 +82,8 @@ struct Bench: ParsableCommand {
     /// Weight bytes one decode step reads: everything except the idle experts, and one embedding row.
     private func decodeWeightBytes(_ model: MixtralModel) -> Int {
         let c = model.config
-        let expertBytes = model.layers.reduce(0) { $0 + $1.experts.reduce(0) { $0 + $1.byteCount } } / c.numExperts
-        let idle = c.numHiddenLayers * (c.numExperts - c.numExpertsPerToken) * expertBytes
+        let allExperts = model.layers.reduce(0) { $0 + $1.experts.reduce(0) { $0 + $1.byteCount } }
+        let idle = allExperts / c.numExperts * (c.numExperts - c.numExpertsPerToken)
         return model.weightBytes - idle - (c.tieWordEmbeddings ? 0 : model.embedding.byteCount)
     }
 }
