@@ -92,7 +92,8 @@ public enum LessonParser {
                 stepTitle = String(line.dropFirst(3)).trimmingCharacters(in: .whitespaces)
                 stepLine = lineNumber
                 proseLine = lineNumber + 1
-            } else {
+            } else if !prose.isEmpty || !line.trimmingCharacters(in: .whitespaces).isEmpty {
+                // Prose starts at its first non-blank line, so placeholder line numbers count from there.
                 if prose.isEmpty { proseLine = lineNumber }
                 prose.append(line)
             }

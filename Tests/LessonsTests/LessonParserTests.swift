@@ -52,9 +52,9 @@ model: default
         """)
         #expect(lesson.id == 1 && lesson.slug == "sample" && lesson.title == "Sample" && lesson.minutes == 3)
         #expect(lesson.steps.map(\.title) == ["First step", "Second step"])
-        #expect(lesson.steps[0].line == 11)
+        #expect(lesson.steps[0].line == 10)
         guard case .lab(let block) = lesson.steps[0].parts[0] else { Issue.record("expected a lab block"); return }
-        #expect(block.experiment == "quantize-tensor" && block.name == "t" && block.line == 13)
+        #expect(block.experiment == "quantize-tensor" && block.name == "t" && block.line == 12)
         #expect(block.parameters["precisions"] as? [String] == ["q4"])
         #expect(lesson.introduction.count == 1)
     }
@@ -64,13 +64,13 @@ model: default
         #expect(problem("---\nid: [unclosed\n---\n## Step\n").contains("front matter is not valid YAML"))
         #expect(problem(front.replacingOccurrences(of: "id: 1", with: "id: 2") + "## Step\n").contains("does not match the file number 1"))
         #expect(problem(front.replacingOccurrences(of: "minutes: 3\n", with: "") + "## Step\n").contains("lacks \"minutes\""))
-        #expect(problem(front + "## Step\n\n```lab\nexperiment: nonsense\nname: x\n```\n").contains(":11: unknown experiment \"nonsense\""))
+        #expect(problem(front + "## Step\n\n```lab\nexperiment: nonsense\nname: x\n```\n").contains(":10: unknown experiment \"nonsense\""))
         #expect(problem(front + "## Step\n\n```lab\nexperiment: quantize-tensor\nname: x\nbogus: 1\n```\n")
             .contains("unknown parameter \"bogus\""))
         #expect(problem(front + "## Step\n\n```lab\nexperiment: quantize-tensor\nname: x\ntensor: 5\n```\n")
             .contains("parameter \"tensor\" must be text"))
         #expect(problem(front + "## Step\n\n```lab\nexperiment: quantize-tensor\nname: x\n").contains("lab block is not closed"))
-        #expect(problem(front + "## Step\n\nValue {{ nowhere.snr }}.\n").contains(":11: placeholder {{ nowhere.snr }} names no lab block"))
+        #expect(problem(front + "## Step\n\nValue {{ nowhere.snr }}.\n").contains(":10: placeholder {{ nowhere.snr }} names no lab block"))
         #expect(problem(front + "## Step\n\n```lab\nexperiment: routing\nname: r\n```\n\nOops {{ r.bogus_key }}\n")
             .contains("experiment routing gives"))
         #expect(problem(front + "Only an introduction.\n").contains("at least one step"))
@@ -79,7 +79,7 @@ model: default
 
     @Test func placeholderMayNotComeBeforeItsLabBlock() {
         let text = front + "## One\n\nEarly {{ later.table }}\n\n## Two\n\n```lab\nexperiment: quantize-tensor\nname: later\n```\n"
-        #expect(problem(text).contains(":11: placeholder {{ later.table }} names no lab block run before it"))
+        #expect(problem(text).contains(":10: placeholder {{ later.table }} names no lab block run before it"))
     }
 
     @Test func shippedLessonsPassTheCheck() throws {
