@@ -12,7 +12,7 @@ struct PerplexityCommand: ParsableCommand {
     @OptionGroup var precisionOptions: PrecisionOptions
     @Option(help: "UTF-8 text to score (default: heldout.txt next to the model).") var textFile: String?
     @Option(help: "Score at most N tokens of the text (0 = all).") var maxTokens: Int = 0
-    @Option(help: "Tokens per window, <s> included (default: the model's context, at most 512).") var window: Int?
+    @Option(help: "Tokens per window, <s> included (default 256, the default model's training length; at most the context).") var window: Int?
     @Option(help: "Output: table or json ({\"perplexity\": Float, \"tokens\": Int}).") var format: OutputFormat = .table
 
     func validate() throws {
@@ -31,7 +31,7 @@ struct PerplexityCommand: ParsableCommand {
         var tokens = tokenizer.encode(text, addBOS: false)
         if maxTokens > 0 && tokens.count > maxTokens { tokens = Array(tokens[..<maxTokens]) }
         guard !tokens.isEmpty else { throw ValidationError("--text-file \(textURL.path) has no tokens") }
-        let length = window ?? min(model.config.maxPositionEmbeddings, 512)
+        let length = window ?? min(model.config.maxPositionEmbeddings, 256)
         guard length <= model.config.maxPositionEmbeddings else {
             throw ValidationError("--window \(length) exceeds the model's context (\(model.config.maxPositionEmbeddings))")
         }
