@@ -32,9 +32,7 @@ struct CacheSweepExperiment: Experiment {
             do { return try PolicySpec(name: name) } catch { throw ExperimentParameterError.invalid("policies", reason: "\(error)") }
         }
         cacheExperts = parameters.int("cache_experts")
-        do { hardware = try HardwareProfile.named(parameters.text("hardware")) } catch {
-            throw ExperimentParameterError.invalid("hardware", reason: "\(error)")
-        }
+        hardware = try parameters.hardware("hardware")
         guard maxTokens >= 2 else { throw ExperimentParameterError.invalid("max_tokens", reason: "must be at least 2") }
     }
 

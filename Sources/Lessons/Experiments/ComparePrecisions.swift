@@ -133,9 +133,7 @@ struct ComparePrecisionsExperiment: Experiment {
 
     init(_ parameters: ExperimentParameters) throws {
         prompt = parameters.text("prompt")
-        precisions = try parameters.list("precisions").map { name in
-            do { return try PrecisionSpec(parsing: name) } catch { throw ExperimentParameterError.invalid("precisions", reason: "\(error)") }
-        }
+        precisions = try parameters.precisionSpecs("precisions")
         maxTokens = parameters.int("max_tokens")
         heldoutTokens = parameters.int("heldout_tokens")
     }

@@ -31,14 +31,14 @@ struct PlanExperiment: Experiment {
 
     init(_ parameters: ExperimentParameters) throws {
         modelName = parameters.text("model")
+        hardware = try parameters.hardware("hardware")
         do {
-            hardware = try HardwareProfile.named(parameters.text("hardware"))
             ram = try ByteSize.parse(parameters.text("ram"), flag: "ram")
             reserve = try ByteSize.parse(parameters.text("reserve"), flag: "reserve")
-            mixes = try parameters.list("mixes").map { try PrecisionSpec(parsing: $0) }
-        } catch let error as ExperimentParameterError { throw error } catch {
-            throw ExperimentParameterError.invalid("plan", reason: "\(error)")
+        } catch {
+            throw ExperimentParameterError.invalid("ram", reason: "\(error)")
         }
+        mixes = try parameters.precisionSpecs("mixes")
         hitRate = parameters.number("hit_rate")
         guard (0...1).contains(hitRate) else { throw ExperimentParameterError.invalid("hit_rate", reason: "must be within 0…1") }
     }

@@ -38,9 +38,7 @@ struct PrefetchRecallExperiment: Experiment {
         }
         prefetch = parameters.int("prefetch")
         cacheExperts = parameters.int("cache_experts")
-        do { hardware = try HardwareProfile.named(parameters.text("hardware")) } catch {
-            throw ExperimentParameterError.invalid("hardware", reason: "\(error)")
-        }
+        hardware = try parameters.hardware("hardware")
     }
 
     func run(in lab: LabContext) throws -> ExperimentResult {

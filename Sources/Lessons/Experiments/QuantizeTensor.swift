@@ -20,12 +20,7 @@ struct QuantizeTensorExperiment: Experiment {
 
     init(_ parameters: ExperimentParameters) throws {
         tensor = parameters.text("tensor")
-        precisions = try parameters.list("precisions").map { name in
-            guard let p = Precision(rawValue: name) else {
-                throw ExperimentParameterError.invalid("precisions", reason: "unknown precision \(name) (\(Precision.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            return p
-        }
+        precisions = try parameters.precisions("precisions")
     }
 
     func run(in lab: LabContext) throws -> ExperimentResult {

@@ -22,13 +22,8 @@ struct SensitivityByClassExperiment: Experiment {
     let heldoutTokens: Int
 
     init(_ parameters: ExperimentParameters) throws {
-        guard let p = Precision(rawValue: parameters.text("precision")) else {
-            throw ExperimentParameterError.invalid("precision", reason: "unknown precision \(parameters.text("precision"))")
-        }
-        precision = p
-        do { recipe = try PrecisionSpec(parsing: parameters.text("recipe")) } catch {
-            throw ExperimentParameterError.invalid("recipe", reason: "\(error)")
-        }
+        precision = try parameters.precision("precision")
+        recipe = try parameters.precisionSpec("recipe")
         heldoutTokens = parameters.int("heldout_tokens")
     }
 
