@@ -17,7 +17,7 @@ struct CacheSweepExperiment: Experiment {
         ParameterSpec("hardware", .text, "hardware profile for the simulated clock", default: "laptop-16gb-nvme"),
     ]
     /// Per policy: `k1`…`kN` dictionaries with hit_rate, decode_hit_rate, bytes, tokens_per_s; and `timeline`.
-    static let resultKeys = ["table", "chance_k2", "tokens", "experts", "k", "expert_bytes", "hardware", "cache_experts", "lru_vs_optimal", "timeline", "*"]
+    static let resultKeys = ["table", "chance_k2", "trace_file", "tokens", "experts", "k", "expert_bytes", "hardware", "cache_experts", "lru_vs_optimal", "timeline", "*"]
 
     let prompt: String
     let maxTokens: Int
@@ -79,10 +79,20 @@ struct CacheSweepExperiment: Experiment {
             values["lru_vs_optimal"] = Double.nan
         }
 
-        // One LRU run, traced, for the timeline.
+        // One LRU run, traced: kept in memory for the timeline and written beside the report.
         let sink = CollectingTraceSink()
-        let lru = try run.simulate(policy: .lru, cacheExperts: cacheExperts, cost: cost, sinks: [sink],
+        let header = TraceHeader(model: lab.modelName, precision: lab.basePrecision.description, policy: PolicySpec.lru.description,
+                                 cacheExperts: cacheExperts, cacheBytes: cacheExperts * c.numHiddenLayers * model.layers[0].experts[0].byteCount,
+                                 hardware: hardware.name, prompt: prompt, promptTokens: ids, seed: 0,
+                                 toolVersion: "mixtral-lab lesson, trace format \(TraceHeader.formatVersion)",
+                                 numLayers: c.numHiddenLayers, numExperts: c.numExperts, topK: c.numExpertsPerToken,
+                                 assumptions: cost.assumptions)
+        let traceURL = lab.output("trace-lru.jsonl")
+        let writer = try JSONLTraceWriter(url: traceURL, header: header, overwrite: lab.overwrite)
+        let lru = try run.simulate(policy: .lru, cacheExperts: cacheExperts, cost: cost, sinks: [sink, writer],
                                    tokenText: { lab.tokenizer.decode([$0]) })
+        try writer.close()
+        values["trace_file"] = traceURL.lastPathComponent
         values["timeline"] = ["stall_ms": lru.stallUs / 1000, "tokens_per_s": lru.tokensPerSecondEst,
                               "decode_hit_rate": lru.decodeHitRate, "bytes": lru.bytesTransferred]
 
