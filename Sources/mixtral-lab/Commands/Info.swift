@@ -53,13 +53,13 @@ struct Info: ParsableCommand {
         for tensorClass in ["embed", "attn", "router", "experts", "norm", "head", "other"] {
             guard let entry = byClass[tensorClass] else { continue }
             emit(tensorClass.padding(toLength: 12, withPad: " ", startingAt: 0)
-                 + String(format: "%10d %14d  %-9@ %17.0f %12.2f", entry.count, entry.bytes,
+                 + String(format: "%10ld %14ld  %-9@ %17.0f %12.2f", entry.count, entry.bytes,
                           entry.dtypes.sorted().joined(separator: ",") as NSString, entry.atPrecision,
                           entry.atPrecision * 8 / Double(entry.elements)))
         }
         let total = byClass.values.reduce(0) { $0 + $1.bytes }
         let atPrecision = byClass.values.reduce(0) { $0 + $1.atPrecision }
-        emit("total       " + String(format: "%10d %14d  %-9@ %17.0f", byClass.values.reduce(0) { $0 + $1.count }, total, "" as NSString, atPrecision))
+        emit("total       " + String(format: "%10ld %14ld  %-9@ %17.0f", byClass.values.reduce(0) { $0 + $1.count }, total, "" as NSString, atPrecision))
         emit(String(format: "            %.1f MiB stored, %.1f MiB resident at %@ (scales included)", Double(total) / 1_048_576,
                     atPrecision / 1_048_576, spec.description as NSString))
     }
