@@ -66,10 +66,10 @@ func offloadingSummaryLine(_ s: OffloadingSummary, numExperts: Int) -> String {
 func transferTimelineChart(header: TraceHeader, layers: [LayerRecord], source: String, steps: Int = 6) -> TransferTimeline {
     let decodePositions = Set(layers.filter { $0.phase == .decode }.map(\.position)).sorted().prefix(steps)
     let span = decodePositions.first.map { first in
-        first == decodePositions.last! ? "position \(first)" : "positions \(first)–\(decodePositions.last!)"
-    } ?? "no decode steps"
+        first == decodePositions.last! ? "decode position \(first)" : "decode positions \(first)–\(decodePositions.last!)"
+    } ?? "no decode steps in the trace"
     let metadata = PNGMetadata(
-        title: "Expert transfers, decode \(span): \(header.policy), \(header.cacheExperts) of \(header.numExperts) experts/layer, \(header.hardware)",
+        title: "Expert transfers, \(span): \(header.policy), \(header.cacheExperts) of \(header.numExperts) experts/layer, \(header.hardware)",
         description: "Simulated time of each decode step (one band per token position): attention and expert compute per layer, "
             + "stalls waiting for experts, expert transfers labelled with the layer they go to, and cache hits and misses (one square per expert).",
         source: source, command: CommandLine.arguments.joined(separator: " "), model: header.model, precision: header.precision)
