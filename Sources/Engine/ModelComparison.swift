@@ -9,9 +9,13 @@ public struct ModelComparison {
     public let meanKL: Double
     /// Fraction of positions whose most likely next token is the same.
     public let top1Agreement: Double
-    /// Per layer `[numLayers]`: mean over positions of ‖h_candidate − h_reference‖ / ‖h_reference‖ of the
-    /// residual stream after that layer.
-    public let residualRelativeError: [Double]
+    /// `[numLayers][positions]`: ‖h_candidate − h_reference‖ / ‖h_reference‖ of the residual stream after
+    /// each layer at each position.
+    public let residualRelativeErrorByPosition: [[Double]]
+    /// Per layer `[numLayers]`: the mean over positions of `residualRelativeErrorByPosition`.
+    public var residualRelativeError: [Double] {
+        residualRelativeErrorByPosition.map { $0.reduce(0, +) / Double(max($0.count, 1)) }
+    }
     /// Positions compared.
     public let positions: Int
 
@@ -30,17 +34,15 @@ public struct ModelComparison {
         }
         meanKL = kl / Double(tokens.count)
         top1Agreement = Double(agree) / Double(tokens.count)
-        residualRelativeError = zip(referenceRun.residuals, candidateRun.residuals).map { referenceLayer, candidateLayer in
-            var total = 0.0
-            for (h, hq) in zip(referenceLayer, candidateLayer) {
+        residualRelativeErrorByPosition = zip(referenceRun.residuals, candidateRun.residuals).map { referenceLayer, candidateLayer in
+            zip(referenceLayer, candidateLayer).map { h, hq in
                 var difference = 0.0, norm = 0.0
                 for (a, b) in zip(h, hq) {
                     difference += Double(b - a) * Double(b - a)
                     norm += Double(a) * Double(a)
                 }
-                total += norm > 0 ? (difference / norm).squareRoot() : 0
+                return norm > 0 ? (difference / norm).squareRoot() : 0
             }
-            return total / Double(max(referenceLayer.count, 1))
         }
         positions = tokens.count
     }

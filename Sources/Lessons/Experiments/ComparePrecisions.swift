@@ -88,18 +88,22 @@ public struct PrecisionComparison {
         }
     }
 
-    /// Writes the residual-error-per-layer line chart and the perplexity bar chart.
+    /// Files `writeCharts` writes.
+    public static let chartFiles = ["residual-error.png", "perplexity.png"]
+
+    /// Writes the residual-error-per-layer and perplexity bar charts (`chartFiles`).
     public func writeCharts(lab: LabContext) throws -> [ChartFile] {
         let names = rows.map(\.precision.description)
         let layers = rows.first?.comparison.residualRelativeError.count ?? 0
-        let residual = LineChart(
+        let residual = GroupedBarChart(
             metadata: lab.metadata(title: "How far each layer's residual stream drifts from fp32",
                                    description: "Mean relative error ‖h − h_fp32‖/‖h_fp32‖ of the residual stream after each layer, on the prompt and fp32's continuation.",
                                    precision: names.joined(separator: ", ")),
+            categories: (0..<layers).map { "after layer \($0)" },
             series: rows.dropFirst().map { row in
-                LineSeries(name: row.precision.description, x: (0..<layers).map { Double($0) }, y: row.comparison.residualRelativeError)
+                BarSeries(name: row.precision.description, values: row.comparison.residualRelativeError)
             },
-            xLabel: "layer (0 = first decoder layer)", yLabel: "relative error of the residual stream (log scale)", logY: true)
+            xLabel: "decoder layer", yLabel: "relative error of the residual stream (log scale)", logScale: true)
         let perplexity = GroupedBarChart(
             metadata: lab.metadata(title: "Held-out perplexity per precision",
                                    description: "Perplexity on \(heldoutTokens) held-out tokens; lower is better.",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Lessons
 import Quantization
+import Charts
 
 /// `mixtral-lab compare`: the same prompt at several precisions, side by side with fp32.
 struct Compare: ParsableCommand {
@@ -33,6 +34,11 @@ struct Compare: ParsableCommand {
         let output = URL(fileURLWithPath: charts ?? FileManager.default.temporaryDirectory.appendingPathComponent("mixtral-lab-compare").path)
         if charts != nil {
             try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+            // Refuse before the (slow) comparison runs, not after.
+            for file in PrecisionComparison.chartFiles where !force {
+                let url = output.appendingPathComponent(file)
+                if FileManager.default.fileExists(atPath: url.path) { throw ChartError.fileExists(path: url.path) }
+            }
         }
         let lab = LabContext(checkpoint: try modelOptions.checkpoint(), tokenizer: try modelOptions.tokenizer(),
                              outputDirectory: output, basePrecision: PrecisionSpec(uniform: .fp32),

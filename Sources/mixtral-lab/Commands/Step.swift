@@ -52,7 +52,7 @@ struct Step: ParsableCommand {
         // Residual-stream error against fp32 on the same tokens (the last produced token is never fed back).
         let fed = promptIDs + run.forwards.dropLast().map(\.next.id)
         let errors = precision == PrecisionSpec(uniform: .fp32) ? nil
-            : try ResidualErrors(candidate: model, reference: loadModel(checkpoint, precision: PrecisionSpec(uniform: .fp32)), tokens: fed)
+            : try ModelComparison(reference: loadModel(checkpoint, precision: PrecisionSpec(uniform: .fp32)), candidate: model, tokens: fed)
 
         emit("model \(checkpoint.directory.lastPathComponent) at \(precision) · policy \(summary.policy), "
              + "\(summary.cacheExperts) of \(footprint.numExperts) experts per layer in the fast tier · hardware \(summary.hardware)")
@@ -65,7 +65,9 @@ struct Step: ParsableCommand {
         var pace: Pace = interactive ? .everyLayer : .toEnd
         for call in ForwardCallRecords.split(layers: records.layers, tokens: records.tokens) {
             for stop in call.stops {
-                let error = errors?.mean(layer: stop[0].layer, positions: stop.map(\.position))
+                let error = errors.map { e in
+                    stop.reduce(0) { $0 + e.residualRelativeErrorByPosition[$1.layer][$1.position] } / Double(stop.count)
+                }
                 emit(narrator.layerStop(stop, residualError: error))
                 if pace == .everyLayer {
                     pace = Pace.ask()
@@ -100,50 +102,5 @@ struct Step: ParsableCommand {
             default: return .everyLayer
             }
         }
-    }
-}
-
-/// ‖h − h_fp32‖ / ‖h_fp32‖ of the residual stream after every layer at every position, from one batched
-/// forward pass of each model over the same tokens.
-private struct ResidualErrors {
-    /// `[layer][position]`.
-    let relative: [[Double]]
-
-    /// - Throws: `EngineError` for too many tokens or an id outside the vocabulary.
-    init(candidate: MixtralModel, reference: MixtralModel, tokens: [Int]) throws {
-        let h = try ResidualCollector.run(candidate, tokens: tokens)
-        let hRef = try ResidualCollector.run(reference, tokens: tokens)
-        relative = zip(h, hRef).map { layer, layerRef in
-            zip(layer, layerRef).map { a, b in
-                var difference = 0.0, norm = 0.0
-                for (x, y) in zip(a, b) {
-                    difference += Double(x - y) * Double(x - y)
-                    norm += Double(y) * Double(y)
-                }
-                return norm > 0 ? (difference / norm).squareRoot() : 0
-            }
-        }
-    }
-
-    /// Mean over `positions` at `layer`.
-    func mean(layer: Int, positions: [Int]) -> Double {
-        positions.reduce(0) { $0 + relative[layer][$1] } / Double(max(positions.count, 1))
-    }
-}
-
-/// Keeps the residual stream after every layer `[layer][position][hidden]` of a forward pass.
-private final class ResidualCollector: ForwardObserver {
-    var residuals: [[[Float]]]
-
-    init(layers: Int) { residuals = Array(repeating: [], count: layers) }
-
-    func layerFinished(layer: Int, position: Int, residual: UnsafeBufferPointer<Float>) {
-        residuals[layer].append(Array(residual))
-    }
-
-    static func run(_ model: MixtralModel, tokens: [Int]) throws -> [[[Float]]] {
-        let collector = ResidualCollector(layers: model.config.numHiddenLayers)
-        _ = try model.forward(tokens, session: Session(model: model, capacity: tokens.count, observer: collector))
-        return collector.residuals
     }
 }
