@@ -7,9 +7,10 @@ import Tensors
 
 /// `mixtral-lab bench`: prefill and decode speed, and resident weight bytes, per precision — figures to
 /// compare side by side with other engines in the same run (tools/bench_side_by_side.py), not a test.
+/// With `--quantize SPEC`, it times quantizing the checkpoint's weights instead (tools/bench_quantize.py).
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure prefill and decode tokens/s and resident weight bytes for each precision.")
+        abstract: "Measure prefill and decode tokens/s and resident weight bytes for each precision, or (--quantize) quantization speed.")
 
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Comma-separated precisions to measure, e.g. fp32,int8,q4.") var precisions: String = "fp32"
@@ -17,6 +18,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Greedy decode steps.") var decodeTokens: Int = 64
     @Option(help: "Timed repetitions; the best is reported.") var repeats: Int = 3
     @Option(help: "OpenBLAS threads (default: one per core for large models, one for small ones).") var threads: Int?
+    @Option(help: ArgumentHelp("Time quantizing the checkpoint's weights to this precision spec (e.g. q4) instead of running the model.",
+                               valueName: "spec")) var quantize: String?
     @Option(help: "Output: table or json.") var format: OutputFormat = .table
 
     func validate() throws {
@@ -27,6 +30,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         let checkpoint = try modelOptions.checkpoint()
+        if let quantize { return try runQuantize(checkpoint, spec: quantize) }
         let threads = self.threads ?? recommendedBLASThreads(checkpoint.config)
         setBLASThreads(threads)
         let specs = try precisions.split(separator: ",").map { name in
@@ -77,6 +81,55 @@ struct Bench: ParsableCommand {
                               r["decode_weight_gb_per_second"] as! Double))
             }
         }
+    }
+
+    /// Times `quantize(_:to:tensorName:)` on every 2-D weight of the checkpoint whose class `spec` does not keep
+    /// at fp32 (for `q4`: attention, experts, embedding, head; the router stays fp32), one tensor at a time so
+    /// only one fp32 copy is resident. Reading a tensor from the file is not timed; per tensor the best of
+    /// `--repeats` is summed. Prints `{"seconds", "cpu_seconds", "weights", "tensors", "precision", "cores"}`
+    /// (`--format json`) or one line; `cpu_seconds` is process CPU time (the quantizer uses every core).
+    private func runQuantize(_ checkpoint: Checkpoint, spec text: String) throws {
+        let spec: PrecisionSpec
+        do { spec = try PrecisionSpec(parsing: text) } catch { throw ValidationError("--quantize \(text): \(error)") }
+        var seconds = 0.0, cpuSeconds = 0.0, weights = 0, tensors = 0
+        for name in checkpoint.tensorNames {
+            guard let tensorClass = TensorClass(tensorName: name), let info = checkpoint.info(name), info.shape.count == 2
+            else { continue }
+            let precision = spec.precision(for: tensorClass)
+            if precision == .fp32 { continue }
+            let weight = try checkpoint.matrix(name, rows: info.shape[0], cols: info.shape[1])
+            var best = Double.infinity, bestCPU = Double.infinity
+            for _ in 0..<repeats {
+                let wall0 = DispatchTime.now().uptimeNanoseconds, cpu0 = processCPUSeconds()
+                _ = try Quantization.quantize(weight, to: precision, tensorName: name)
+                let cpu1 = processCPUSeconds(), wall1 = DispatchTime.now().uptimeNanoseconds
+                best = min(best, Double(wall1 - wall0) / 1e9)
+                bestCPU = min(bestCPU, cpu1 - cpu0)
+            }
+            seconds += best
+            cpuSeconds += bestCPU
+            weights += info.elementCount
+            tensors += 1
+        }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        switch format {
+        case .json:
+            let data = try JSONSerialization.data(withJSONObject: ["precision": spec.description, "seconds": seconds,
+                                                                   "cpu_seconds": cpuSeconds, "weights": weights,
+                                                                   "tensors": tensors, "cores": cores], options: [.sortedKeys])
+            emit(String(decoding: data, as: UTF8.self))
+        case .table:
+            emit(String(format: "quantize to %@: %d tensors, %.1f M weights in %.3f s (%.3f s CPU, %d cores, best of %d per tensor), %.0f M weights/s",
+                        spec.description, tensors, Double(weights) / 1e6, seconds, cpuSeconds, cores, repeats,
+                        Double(weights) / seconds / 1e6))
+        }
+    }
+
+    /// CPU seconds used by all threads of this process so far (`CLOCK_PROCESS_CPUTIME_ID`).
+    private func processCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     /// Weight bytes one decode step reads: everything except the idle experts, and one embedding row.
