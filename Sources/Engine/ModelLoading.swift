@@ -5,24 +5,26 @@ import Quantization
 
 extension MixtralModel {
     /// Loads a checkpoint and stores every projection at the precision the spec gives its tensor class.
-    /// Norm weights always stay fp32. Embeddings and head are looked up / applied through the same
-    /// `LinearOperator` as every other weight.
+    /// A weight the checkpoint stores quantized (written by `mixtral-lab quantize`, or bitsandbytes NF4)
+    /// is used as stored, whatever the spec says for its class. Norm weights always stay fp32. Embeddings
+    /// and head are looked up / applied through the same `LinearOperator` as every other weight.
     ///
     /// - Parameters:
     ///   - checkpoint: an opened checkpoint directory.
     ///   - precision: per-class precision (`PrecisionSpec(parsing: "fp32")` for the exact model).
     ///   - progress: called with (tensors done, tensors in all) while loading.
-    /// - Throws: `CheckpointError` for missing tensors or shape mismatches; quantization errors (NaN/Inf
-    ///   weights, scale overflow) naming the tensor.
+    /// - Throws: `CheckpointError` for missing tensors, shape mismatches or malformed quantized tensors;
+    ///   quantization errors (NaN/Inf weights, scale overflow) naming the tensor.
     public convenience init(checkpoint: Checkpoint, precision: PrecisionSpec,
                             progress: ((Int, Int) -> Void)? = nil) throws {
         let c = checkpoint.config
         let total = 2 + c.numHiddenLayers * (5 + 3 * c.numExperts)
         var done = 0
         func load(_ name: String, rows: Int, cols: Int, _ tensorClass: TensorClass) throws -> any LinearOperator {
-            let m = try checkpoint.matrix(name, rows: rows, cols: cols)
             done += 1
             progress?(done, total)
+            if let stored = try checkpoint.storedWeight(name, rows: rows, cols: cols) { return stored }
+            let m = try checkpoint.matrix(name, rows: rows, cols: cols)
             return try quantize(m, to: precision.precision(for: tensorClass), tensorName: name)
         }
         let q = c.numAttentionHeads * c.headDim, kv = c.numKeyValueHeads * c.headDim
@@ -49,8 +51,7 @@ extension MixtralModel {
         }
         let head: any LinearOperator
         if c.tieWordEmbeddings && checkpoint.info(WeightNames.lmHead) == nil {
-            head = try quantize(try checkpoint.matrix(WeightNames.embedding, rows: c.vocabSize, cols: c.hiddenSize),
-                                to: precision.precision(for: .head), tensorName: WeightNames.embedding)
+            head = try load(WeightNames.embedding, rows: c.vocabSize, cols: c.hiddenSize, .head)
         } else {
             head = try load(WeightNames.lmHead, rows: c.vocabSize, cols: c.hiddenSize, .head)
         }

@@ -1,0 +1,127 @@
+import Foundation
+import Tensors
+import Checkpoints
+import Quantization
+
+/// Writes a quantized copy of a checkpoint (`mixtral-lab quantize`): a folder with `config.json` and
+/// `tokenizer.json` copied and one `model.safetensors` holding every weight matrix at the precision the
+/// spec gives its class (layout: `QuantizedTensorLayout`). Tensors of no class (RMSNorm weights) and
+/// classes at fp32 are stored F32. Loading the folder gives the same model as loading the original at
+/// that spec: each weight is the `LinearOperator` `quantize(_:to:tensorName:)` builds, stored byte for byte.
+public enum QuantizedCheckpointWriter {
+    /// Files copied unchanged from the source checkpoint when present.
+    public static let copiedFiles = ["config.json", "tokenizer.json"]
+    /// The weights file written.
+    public static let weightsFile = "model.safetensors"
+
+    /// Bytes and weights stored for one tensor class (or the norms, `tensorClass == nil`).
+    public struct ClassTotal: Sendable {
+        public let tensorClass: TensorClass?
+        public let precision: Precision
+        public var tensors = 0
+        /// Weights (elements of the original tensors).
+        public var weights = 0
+        /// Bytes in the safetensors data buffer, companion tensors (absmax, quant_map, …) included.
+        public var bytes = 0
+        public var bitsPerWeight: Double { weights == 0 ? 0 : Double(8 * bytes) / Double(weights) }
+    }
+
+    /// What was written.
+    public struct Report: Sendable {
+        /// Each file written, with its size in bytes.
+        public let files: [(url: URL, bytes: Int)]
+        /// Per tensor class in `TensorClass.allCases` order, then the norms; classes with no tensors left out.
+        public let classes: [ClassTotal]
+        /// Weights over all tensors and the bits per weight of the whole weights file (header included).
+        public let weights: Int
+        public var bitsPerWeight: Double {
+            let weightsBytes = files.first { $0.url.lastPathComponent == QuantizedCheckpointWriter.weightsFile }?.bytes ?? 0
+            return Double(8 * weightsBytes) / Double(max(weights, 1))
+        }
+    }
+
+    /// Quantizes `checkpoint` at `precision` into the folder `output` (created if needed).
+    ///
+    /// With tied embeddings and different embed and head precisions, an explicit `lm_head.weight` at the
+    /// head's precision is added (the loader then uses it instead of the embedding).
+    /// - Parameter overwrite: replace files of the same names in `output`; otherwise refuse.
+    /// - Throws: `CheckpointWriteError.wouldOverwrite` naming the first existing file, `.outputIsInput`,
+    ///   `.cannotWrite`; `CheckpointError.badTensor` for an input tensor that is already U8 (quantized);
+    ///   `QuantizeError` for a weight the precision cannot store (NaN, row length not a multiple of 32).
+    public static func write(_ checkpoint: Checkpoint, precision: PrecisionSpec, to output: URL, overwrite: Bool,
+                             progress: ((Int, Int) -> Void)? = nil) throws -> Report {
+        let source = checkpoint.directory.standardizedFileURL.resolvingSymlinksInPath()
+        if output.standardizedFileURL.resolvingSymlinksInPath().path == source.path {
+            throw CheckpointWriteError.outputIsInput(path: output.path)
+        }
+        let copies = copiedFiles.filter { FileManager.default.fileExists(atPath: checkpoint.directory.appendingPathComponent($0).path) }
+        if !overwrite {
+            for name in copies + [weightsFile] where FileManager.default.fileExists(atPath: output.appendingPathComponent(name).path) {
+                throw CheckpointWriteError.wouldOverwrite(path: output.appendingPathComponent(name).path)
+            }
+        }
+
+        var writer = SafeTensorsWriter(metadata: ["format": "pt"])
+        var totals: [String: ClassTotal] = [:]
+        var weights = 0
+        let names = checkpoint.tensorNames
+        func account(_ tensorClass: TensorClass?, weights count: Int, since before: Int) {
+            let key = tensorClass?.rawValue ?? "norm"
+            var total = totals[key] ?? ClassTotal(tensorClass: tensorClass, precision: tensorClass.map { precision.precision(for: $0) } ?? .fp32)
+            total.tensors += 1
+            total.weights += count
+            total.bytes += writer.dataByteCount - before
+            totals[key] = total
+        }
+        func addQuantized(_ name: String, from source: String, rows: Int, cols: Int, _ tensorClass: TensorClass) throws {
+            let weight = try quantize(checkpoint.matrix(source, rows: rows, cols: cols),
+                                      to: precision.precision(for: tensorClass), tensorName: name)
+            QuantizedWeights.add(weight, as: name, to: &writer)
+        }
+        for (i, name) in names.enumerated() {
+            let info = checkpoint.info(name)!
+            guard info.dtype != .u8 else {
+                throw CheckpointError.badTensor(path: checkpoint.directory.path, tensor: name,
+                                                reason: "is already quantized (U8); quantize a float checkpoint")
+            }
+            let before = writer.dataByteCount
+            let tensorClass = info.shape.count == 2 ? TensorClass(tensorName: name) : nil
+            if let tensorClass {
+                try addQuantized(name, from: name, rows: info.shape[0], cols: info.shape[1], tensorClass)
+            } else {
+                writer.add(name, shape: info.shape, floats: try checkpoint.floats(name))
+            }
+            account(tensorClass, weights: info.elementCount, since: before)
+            weights += info.elementCount
+            progress?(i + 1, names.count)
+        }
+        let c = checkpoint.config
+        if c.tieWordEmbeddings && checkpoint.info(WeightNames.lmHead) == nil
+            && precision.precision(for: .head) != precision.precision(for: .embedding) {
+            let before = writer.dataByteCount
+            try addQuantized(WeightNames.lmHead, from: WeightNames.embedding, rows: c.vocabSize, cols: c.hiddenSize, .head)
+            account(.head, weights: c.vocabSize * c.hiddenSize, since: before)
+        }
+
+        do {
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        } catch {
+            throw CheckpointWriteError.cannotWrite(path: output.path, reason: error.localizedDescription)
+        }
+        var files: [(url: URL, bytes: Int)] = []
+        for name in copies {
+            let from = checkpoint.directory.appendingPathComponent(name), to = output.appendingPathComponent(name)
+            do {
+                try? FileManager.default.removeItem(at: to)
+                try FileManager.default.copyItem(at: from, to: to)
+            } catch {
+                throw CheckpointWriteError.cannotWrite(path: to.path, reason: error.localizedDescription)
+            }
+            files.append((to, (try? FileManager.default.attributesOfItem(atPath: to.path)[.size] as? Int) ?? 0))
+        }
+        let weightsURL = output.appendingPathComponent(weightsFile)
+        files.append((weightsURL, try writer.write(to: weightsURL)))
+        let order = TensorClass.allCases.map(\.rawValue) + ["norm"]
+        return Report(files: files, classes: order.compactMap { totals[$0] }, weights: weights)
+    }
+}

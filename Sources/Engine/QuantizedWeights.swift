@@ -1,0 +1,206 @@
+import Foundation
+import Tensors
+import Checkpoints
+import Quantization
+
+/// Stores quantized weights in safetensors and reads them back, in the layout `QuantizedTensorLayout`
+/// describes (bitsandbytes' serialization for NF4, GGML blocks for Q8_0/Q4_0, BF16/F16 for the 16-bit
+/// precisions). A weight read back is the same `LinearOperator`, byte for byte, as the one written.
+public enum QuantizedWeights {
+    /// The torch dtype recorded in an NF4 quant_state: the weights are quantized from fp32.
+    static let sourceDType = "float32"
+
+    /// Adds `weight` (a `Matrix`, `NF4Matrix`, `Q8_0Matrix`, `Q4_0Matrix`, `BF16Matrix` or `F16Matrix`)
+    /// under the tensor name `name` (e.g. `model.layers.0.self_attn.q_proj.weight`), with its
+    /// bitsandbytes companion tensors or its `__metadata__` type entry.
+    /// Precondition: `weight` is one of those types.
+    public static func add(_ weight: any LinearOperator, as name: String, to writer: inout SafeTensorsWriter) {
+        let shape = [weight.outFeatures, weight.inFeatures]
+        switch weight {
+        case let dense as Matrix:
+            writer.add(name, shape: shape, floats: dense.values)
+        case let nf4 as NF4Matrix:
+            addNF4(nf4, as: name, to: &writer)
+        case let q8 as Q8_0Matrix:
+            addGGML(q8.blocks, type: Q8_0.ggmlName, typeSize: Q8_0.typeSize, shape: shape, as: name, to: &writer)
+        case let q4 as Q4_0Matrix:
+            addGGML(q4.blocks, type: Q4_0.ggmlName, typeSize: Q4_0.typeSize, shape: shape, as: name, to: &writer)
+        case let bf16 as BF16Matrix:
+            writer.add(name, dtype: .bf16, shape: shape, halves: bf16.storage)
+            tag(name, GGMLTypeName.bf16, in: &writer)
+        case let f16 as F16Matrix:
+            writer.add(name, dtype: .f16, shape: shape, halves: f16.storage)
+            tag(name, GGMLTypeName.f16, in: &writer)
+        default:
+            preconditionFailure("QuantizedWeights: no stored form for \(type(of: weight)) (\(name))")
+        }
+    }
+
+    /// GGML type names used in `__metadata__` (gguf-py `GGMLQuantizationType` member names).
+    enum GGMLTypeName {
+        static let bf16 = "BF16", f16 = "F16"
+    }
+
+    private static func tag(_ name: String, _ type: String, in writer: inout SafeTensorsWriter) {
+        writer.metadata[QuantizedTensorLayout.formatKey] = QuantizedTensorLayout.ggmlFormat
+        writer.metadata[name] = type
+    }
+
+    private static func addGGML(_ blocks: [UInt8], type: String, typeSize: Int, shape: [Int], as name: String,
+                                to writer: inout SafeTensorsWriter) {
+        writer.add(name, dtype: .u8, shape: [shape[0], shape[1] / ggmlBlockSize * typeSize], bytes: blocks)
+        tag(name, type, in: &writer)
+    }
+
+    private static func addNF4(_ weight: NF4Matrix, as name: String, to writer: inout SafeTensorsWriter) {
+        typealias Layout = QuantizedTensorLayout
+        writer.add(name, dtype: .u8, shape: [weight.packed.count, 1], bytes: weight.packed)
+        var nested: BitsAndBytesQuantState.Nested?
+        switch weight.absmax {
+        case .plain(let absmax):
+            writer.add(Layout.absmax(name), shape: [absmax.count], floats: absmax)
+        case .doubleQuantized(let dq):
+            writer.add(Layout.absmax(name), dtype: .u8, shape: [dq.codes.count], bytes: dq.codes)
+            writer.add(Layout.nestedAbsmax(name), shape: [dq.absmax2.count], floats: dq.absmax2)
+            writer.add(Layout.nestedQuantMap(name), shape: [DynamicMap.signed.count], floats: DynamicMap.signed)
+            nested = .init(blocksize: DoubleQuantizedAbsmax.blocksize, dtype: sourceDType, offset: dq.offset)
+        }
+        writer.add(Layout.quantMap(name), shape: [NF4.codebook.count], floats: NF4.codebook)
+        let state = BitsAndBytesQuantState(quantType: "nf4", blocksize: weight.blocksize, dtype: sourceDType,
+                                           shape: [weight.rows, weight.cols], nested: nested)
+        let bytes = state.jsonBytes
+        writer.add(Layout.quantState(name, quantType: "nf4"), dtype: .u8, shape: [bytes.count], bytes: bytes)
+    }
+}
+
+extension Checkpoint {
+    /// The weight `name` `[rows, cols]` as it is stored, when it is stored quantized or at a 16-bit
+    /// storage precision (see `QuantizedTensorLayout`); `nil` for an ordinary float tensor, which the
+    /// caller converts and quantizes itself.
+    ///
+    /// - Throws: `CheckpointError.badTensor` naming the tensor and the problem: a U8 tensor with neither
+    ///   a bitsandbytes quant_state nor a GGML type entry, an unknown GGML type name, a quant_type other
+    ///   than nf4, a companion tensor missing or of the wrong dtype or size, a quant_map that is not the
+    ///   NF4 codebook (or the signed dynamic map), a shape that disagrees with the config.
+    public func storedWeight(_ name: String, rows: Int, cols: Int) throws -> (any LinearOperator)? {
+        guard let file = files.first(where: { $0.tensors[name] != nil }), let info = file.tensors[name] else {
+            throw CheckpointError.missingTensor(path: directory.path, tensor: name)
+        }
+        let reader = StoredTensorReader(checkpoint: self, file: file, weight: name)
+        if let type = file.metadata[name] {
+            let format = file.metadata[QuantizedTensorLayout.formatKey]
+            guard format == QuantizedTensorLayout.ggmlFormat else {
+                throw reader.bad("__metadata__ gives it type \"\(type)\" but \(QuantizedTensorLayout.formatKey) is \(format.map { "\"\($0)\"" } ?? "missing"), expected \"\(QuantizedTensorLayout.ggmlFormat)\"")
+            }
+            return try reader.ggml(info, type: type, rows: rows, cols: cols)
+        }
+        let quantStates = ["nf4", "fp4"].map { QuantizedTensorLayout.quantState(name, quantType: $0) }.filter { self.info($0) != nil }
+        if let stateName = quantStates.first {
+            guard quantStates.count == 1 else {
+                throw reader.bad("has two quant_state tensors (\(quantStates.joined(separator: ", "))); bitsandbytes writes one")
+            }
+            return try reader.nf4(info, quantState: stateName, rows: rows, cols: cols)
+        }
+        if info.dtype == .u8 {
+            throw reader.bad("is U8 packed data but has neither a bitsandbytes \(name).quant_state.* tensor nor a GGML type in __metadata__")
+        }
+        return nil
+    }
+}
+
+/// Reads the tensors of one stored weight, turning every inconsistency into a `CheckpointError`.
+private struct StoredTensorReader {
+    let checkpoint: Checkpoint
+    let file: SafeTensorsFile
+    let weight: String
+
+    func bad(_ reason: String, tensor: String? = nil) -> CheckpointError {
+        .badTensor(path: file.path, tensor: tensor ?? weight, reason: reason)
+    }
+
+    /// A companion tensor of `dtype` with `count` elements.
+    func companion(_ name: String, _ dtype: TensorDType, count: Int, role: String) throws -> TensorInfo {
+        guard let info = checkpoint.info(name) else {
+            throw bad("is stored as NF4 but its \(role) tensor \(name) is missing")
+        }
+        guard info.dtype == dtype else { throw bad("\(role) is \(info.dtype.rawValue), expected \(dtype.rawValue)", tensor: name) }
+        guard info.elementCount == count else {
+            throw bad("\(role) has \(info.elementCount) elements \(info.shape), expected \(count) for \(weight)", tensor: name)
+        }
+        return info
+    }
+
+    func bytes(_ info: TensorInfo) throws -> [UInt8] { Array(try checkpoint.rawBytes(info.name).1) }
+
+    func checkShape(_ info: TensorInfo, _ expected: [Int], what: String) throws {
+        guard info.shape == expected else {
+            throw bad("\(what) shape is \(info.shape), expected \(expected) from the config")
+        }
+    }
+
+    func ggml(_ info: TensorInfo, type: String, rows: Int, cols: Int) throws -> any LinearOperator {
+        func blocks(_ typeSize: Int) throws -> [UInt8] {
+            guard info.dtype == .u8 else { throw bad("is tagged \(type) in __metadata__ but stored as \(info.dtype.rawValue), expected U8") }
+            guard cols % ggmlBlockSize == 0 else { throw bad("is tagged \(type) but its rows of \(cols) are not whole blocks of 32") }
+            try checkShape(info, [rows, cols / ggmlBlockSize * typeSize], what: "\(type) block")
+            return try bytes(info)
+        }
+        func halves(_ dtype: TensorDType) throws -> [UInt16] {
+            guard info.dtype == dtype else { throw bad("is tagged \(type) in __metadata__ but stored as \(info.dtype.rawValue)") }
+            try checkShape(info, [rows, cols], what: type)
+            let raw = try checkpoint.rawBytes(info.name).1
+            return (0..<info.elementCount).map { UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) }
+        }
+        switch type {
+        case Q8_0.ggmlName: return Q8_0Matrix(rows: rows, cols: cols, blocks: try blocks(Q8_0.typeSize))
+        case Q4_0.ggmlName: return Q4_0Matrix(rows: rows, cols: cols, blocks: try blocks(Q4_0.typeSize))
+        case QuantizedWeights.GGMLTypeName.bf16: return BF16Matrix(rows: rows, cols: cols, storage: try halves(.bf16))
+        case QuantizedWeights.GGMLTypeName.f16: return F16Matrix(rows: rows, cols: cols, storage: try halves(.f16))
+        default:
+            throw bad("__metadata__ names unknown format \"\(type)\" (known: Q8_0, Q4_0, BF16, F16)")
+        }
+    }
+
+    func nf4(_ info: TensorInfo, quantState stateName: String, rows: Int, cols: Int) throws -> any LinearOperator {
+        typealias Layout = QuantizedTensorLayout
+        let stateInfo = checkpoint.info(stateName)!
+        guard stateInfo.dtype == .u8 else { throw bad("is \(stateInfo.dtype.rawValue), expected U8 (JSON bytes)", tensor: stateName) }
+        let state = try BitsAndBytesQuantState(jsonBytes: try checkpoint.rawBytes(stateName).1, path: file.path, tensor: stateName)
+        guard state.quantType == "nf4", stateName == Layout.quantState(weight, quantType: "nf4") else {
+            throw bad("quant_type is \"\(state.quantType)\"; mixtral-lab reads only nf4", tensor: stateName)
+        }
+        guard NF4.validBlocksizes.contains(state.blocksize) else {
+            throw bad("blocksize \(state.blocksize) is not one of \(NF4.validBlocksizes)", tensor: stateName)
+        }
+        guard state.shape == [rows, cols] else {
+            throw bad("quant_state shape \(state.shape) does not match the config's [\(rows), \(cols)]", tensor: stateName)
+        }
+        let count = rows * cols, blocks = (count + state.blocksize - 1) / state.blocksize
+        guard info.dtype == .u8, info.elementCount == (count + 1) / 2 else {
+            throw bad("packed NF4 codes are \(info.dtype.rawValue) \(info.shape), expected U8 with \((count + 1) / 2) elements")
+        }
+        let quantMap = try companion(Layout.quantMap(weight), .f32, count: NF4.codebook.count, role: "quant_map")
+        guard try checkpoint.floats(quantMap.name) == NF4.codebook else {
+            throw bad("quant_map is not bitsandbytes' NF4 codebook", tensor: quantMap.name)
+        }
+        let absmax: NF4Absmax
+        if let nested = state.nested {
+            guard nested.blocksize == DoubleQuantizedAbsmax.blocksize else {
+                throw bad("nested_blocksize \(nested.blocksize) is not \(DoubleQuantizedAbsmax.blocksize)", tensor: stateName)
+            }
+            let codes = try companion(Layout.absmax(weight), .u8, count: blocks, role: "absmax (8-bit codes)")
+            let nestedBlocks = (blocks + nested.blocksize - 1) / nested.blocksize
+            let absmax2 = try companion(Layout.nestedAbsmax(weight), .f32, count: nestedBlocks, role: "nested_absmax")
+            let nestedMap = try companion(Layout.nestedQuantMap(weight), .f32, count: DynamicMap.signed.count, role: "nested_quant_map")
+            guard try checkpoint.floats(nestedMap.name) == DynamicMap.signed else {
+                throw bad("nested_quant_map is not bitsandbytes' signed dynamic map", tensor: nestedMap.name)
+            }
+            absmax = .doubleQuantized(DoubleQuantizedAbsmax(codes: try bytes(codes), absmax2: try checkpoint.floats(absmax2.name),
+                                                            offset: nested.offset))
+        } else {
+            let plain = try companion(Layout.absmax(weight), .f32, count: blocks, role: "absmax")
+            absmax = .plain(try checkpoint.floats(plain.name))
+        }
+        return NF4Matrix(rows: rows, cols: cols, blocksize: state.blocksize, packed: try bytes(info), absmax: absmax)
+    }
+}
