@@ -61,6 +61,7 @@ public enum QuantizedCheckpointWriter {
             }
         }
 
+        // {"format": "pt"} as transformers' save_pretrained writes it (4.x loaders refuse files without it).
         var writer = SafeTensorsWriter(metadata: ["format": "pt"])
         var totals: [String: ClassTotal] = [:]
         var weights = 0
@@ -81,7 +82,8 @@ public enum QuantizedCheckpointWriter {
         for (i, name) in names.enumerated() {
             let info = checkpoint.info(name)!
             guard info.dtype != .u8 else {
-                throw CheckpointError.badTensor(path: checkpoint.directory.path, tensor: name,
+                let file = checkpoint.files.first { $0.tensors[name] != nil }!
+                throw CheckpointError.badTensor(path: file.path, tensor: name,
                                                 reason: "is already quantized (U8); quantize a float checkpoint")
             }
             let before = writer.dataByteCount
