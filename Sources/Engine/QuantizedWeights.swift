@@ -76,7 +76,8 @@ public enum QuantizedWeights {
 extension Checkpoint {
     /// The weight `name` `[rows, cols]` as it is stored, when it is stored quantized or at a 16-bit
     /// storage precision (see `QuantizedTensorLayout`); `nil` for an ordinary float tensor, which the
-    /// caller converts and quantizes itself.
+    /// caller converts and quantizes itself. An NF4 quant_state's `dtype` (the torch dtype bitsandbytes
+    /// would dequantize to, e.g. `bfloat16`) is not applied: products are computed in fp32.
     ///
     /// - Throws: `CheckpointError.badTensor` naming the tensor and the problem: a U8 tensor with neither
     ///   a bitsandbytes quant_state nor a GGML type entry, an unknown GGML type name, a quant_type other
