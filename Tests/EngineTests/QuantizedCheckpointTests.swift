@@ -8,17 +8,22 @@ import Quantization
 /// `QuantizedCheckpointWriter` (`mixtral-lab quantize`): the written checkpoint loads to the model that
 /// in-memory quantization of the original gives, its NF4 tensors are bitsandbytes' serialization of
 /// `NF4Matrix`, and malformed quantized tensors are refused with the tensor and the problem named.
-@Suite struct QuantizedCheckpointTests {
-    /// A fresh empty folder under the temporary directory.
-    static func temporaryFolder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("quantized-checkpoint-\(UUID().uuidString)")
+@Suite final class QuantizedCheckpointTests {
+    /// This test's folder under the temporary directory, removed when the test ends.
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("quantized-checkpoint-\(UUID().uuidString)")
+
+    deinit { try? FileManager.default.removeItem(at: root) }
+
+    /// A fresh empty folder under `root`.
+    func temporaryFolder() throws -> URL {
+        let url = root.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
 
     /// A random-weight Mixtral checkpoint (hidden 64, intermediate 128, vocab 64, 2 layers, 4 experts,
     /// tied embeddings), widths multiples of 64 so that every precision applies.
-    static func randomCheckpoint() throws -> Checkpoint {
+    func randomCheckpoint() throws -> Checkpoint {
         let folder = try temporaryFolder()
         let config: [String: Any] = [
             "model_type": "mixtral", "architectures": ["MixtralForCausalLM"], "vocab_size": 64, "hidden_size": 64,
@@ -63,21 +68,21 @@ import Quantization
 
     /// Quantizes `checkpoint` at `spec` to a new folder and checks that loading the folder (at fp32: the
     /// stored precisions win) gives bit-identical logits to loading the original at `spec`.
-    static func expectIdenticalLogits(_ checkpoint: Checkpoint, spec: String) throws -> Checkpoint {
+    func expectIdenticalLogits(_ checkpoint: Checkpoint, spec: String) throws -> Checkpoint {
         let precision = try PrecisionSpec(parsing: spec)
         let output = try temporaryFolder().appendingPathComponent("out")
         _ = try QuantizedCheckpointWriter.write(checkpoint, precision: precision, to: output, overwrite: false)
         let written = try Checkpoint(directory: output)
-        let expected = try logits(MixtralModel(checkpoint: checkpoint, precision: precision))
-        let actual = try logits(MixtralModel(checkpoint: written, precision: PrecisionSpec(uniform: .fp32)))
-        #expect(bitPatterns(actual) == bitPatterns(expected), "\(spec): logits of the written checkpoint differ")
+        let expected = try Self.logits(MixtralModel(checkpoint: checkpoint, precision: precision))
+        let actual = try Self.logits(MixtralModel(checkpoint: written, precision: PrecisionSpec(uniform: .fp32)))
+        #expect(Self.bitPatterns(actual) == Self.bitPatterns(expected), "\(spec): logits of the written checkpoint differ")
         return written
     }
 
     @Test(arguments: ["int8", "q4", "nf4", "nf4-dq"])
     func defaultModelLoadsBackToIdenticalLogits(spec: String) throws {
         let checkpoint = try Checkpoint(directory: DefaultModel.locate())
-        let written = try Self.expectIdenticalLogits(checkpoint, spec: spec)
+        let written = try expectIdenticalLogits(checkpoint, spec: spec)
         #expect(FileManager.default.fileExists(atPath: written.directory.appendingPathComponent("tokenizer.json").path))
         // and it is not the fp32 model
         let fp32 = try Self.logits(MixtralModel(checkpoint: checkpoint, precision: PrecisionSpec(uniform: .fp32)))
@@ -87,7 +92,7 @@ import Quantization
 
     @Test(arguments: ["attn=q4,experts=nf4,router=bf16,embed=int8,head=nf4-dq", "f16", "bf16,router=int8", "nf4,head=nf4"])
     func mixedSpecsAndTiedHeadLoadBackToIdenticalLogits(spec: String) throws {
-        let written = try Self.expectIdenticalLogits(try Self.randomCheckpoint(), spec: spec)
+        let written = try expectIdenticalLogits(try randomCheckpoint(), spec: spec)
         let precision = try PrecisionSpec(parsing: spec)
         // a tied head at its own precision is written out; at the embedding's precision it is not
         #expect((written.info(WeightNames.lmHead) != nil) == (precision.precision(for: .head) != precision.precision(for: .embedding)))
@@ -96,11 +101,11 @@ import Quantization
     }
 
     @Test func nf4TensorsAreBitsandbytesSerializationOfNF4Matrix() throws {
-        let checkpoint = try Self.randomCheckpoint()
+        let checkpoint = try randomCheckpoint()
         let name = WeightNames.expert(1, 2, "w2")
         let original = try checkpoint.matrix(name, rows: 64, cols: 128)
         for doubleQuantization in [false, true] {
-            let output = try Self.temporaryFolder()
+            let output = try temporaryFolder()
             _ = try QuantizedCheckpointWriter.write(checkpoint, precision: PrecisionSpec(uniform: doubleQuantization ? .nf4dq : .nf4),
                                                     to: output, overwrite: true)
             let file = try SafeTensorsFile(url: output.appendingPathComponent("model.safetensors"))
@@ -127,8 +132,8 @@ import Quantization
     }
 
     @Test func ggmlTensorsAreBlocksNamedInMetadata() throws {
-        let checkpoint = try Self.randomCheckpoint()
-        let output = try Self.temporaryFolder()
+        let checkpoint = try randomCheckpoint()
+        let output = try temporaryFolder()
         _ = try QuantizedCheckpointWriter.write(checkpoint, precision: PrecisionSpec(parsing: "attn=int8,experts=q4"), to: output, overwrite: true)
         let file = try SafeTensorsFile(url: output.appendingPathComponent("model.safetensors"))
         let q = WeightNames.qProj(0), w2 = WeightNames.expert(0, 1, "w2")
@@ -139,8 +144,8 @@ import Quantization
     }
 
     @Test func refusesToOverwriteWithoutForce() throws {
-        let checkpoint = try Self.randomCheckpoint()
-        let output = try Self.temporaryFolder()
+        let checkpoint = try randomCheckpoint()
+        let output = try temporaryFolder()
         _ = try QuantizedCheckpointWriter.write(checkpoint, precision: PrecisionSpec(uniform: .q4), to: output, overwrite: false)
         #expect(throws: CheckpointWriteError.wouldOverwrite(path: output.appendingPathComponent("config.json").path)) {
             try QuantizedCheckpointWriter.write(checkpoint, precision: PrecisionSpec(uniform: .q4), to: output, overwrite: false)
@@ -151,13 +156,13 @@ import Quantization
         // an already quantized checkpoint is not quantized again
         let quantized = try Checkpoint(directory: output)
         #expect(throws: CheckpointError.self) {
-            try QuantizedCheckpointWriter.write(quantized, precision: PrecisionSpec(uniform: .q4), to: try Self.temporaryFolder(), overwrite: true)
+            try QuantizedCheckpointWriter.write(quantized, precision: PrecisionSpec(uniform: .q4), to: try temporaryFolder(), overwrite: true)
         }
     }
 
     /// Copies the written checkpoint at `spec` with `edit` applied to its tensors and metadata, then
     /// returns the error loading the copy throws.
-    static func loadError(spec: String, edit: (inout [String: (TensorDType, [Int], [UInt8])], inout [String: String]) -> Void) throws -> String {
+    func loadError(spec: String, edit: (inout [String: (TensorDType, [Int], [UInt8])], inout [String: String]) -> Void) throws -> String {
         let source = try randomCheckpoint()
         let output = try temporaryFolder()
         _ = try QuantizedCheckpointWriter.write(source, precision: PrecisionSpec(parsing: spec), to: output, overwrite: true)
@@ -184,35 +189,35 @@ import Quantization
 
     @Test func malformedQuantizedTensorsAreRefusedNamingTensorAndProblem() throws {
         let q = WeightNames.qProj(1)
-        let missingAbsmax = try Self.loadError(spec: "nf4") { tensors, _ in tensors[q + ".absmax"] = nil }
+        let missingAbsmax = try loadError(spec: "nf4") { tensors, _ in tensors[q + ".absmax"] = nil }
         #expect(missingAbsmax.contains("tensor \(q):") && missingAbsmax.contains("\(q).absmax is missing"), "\(missingAbsmax)")
 
-        let shortAbsmax = try Self.loadError(spec: "nf4") { tensors, _ in
+        let shortAbsmax = try loadError(spec: "nf4") { tensors, _ in
             tensors[q + ".absmax"] = (.f32, [3], [UInt8](repeating: 0, count: 12))
         }
         #expect(shortAbsmax.contains("tensor \(q).absmax:") && shortAbsmax.contains("3 elements"), "\(shortAbsmax)")
 
-        let shortNested = try Self.loadError(spec: "nf4-dq") { tensors, _ in tensors[q + ".nested_absmax"] = (.f32, [0], []) }
+        let shortNested = try loadError(spec: "nf4-dq") { tensors, _ in tensors[q + ".nested_absmax"] = (.f32, [0], []) }
         #expect(shortNested.contains("tensor \(q).nested_absmax:") && shortNested.contains("expected 1"), "\(shortNested)")
 
-        let wrongShape = try Self.loadError(spec: "nf4") { tensors, _ in
+        let wrongShape = try loadError(spec: "nf4") { tensors, _ in
             let state = #"{"quant_type": "nf4", "blocksize": 64, "dtype": "float32", "shape": [32, 128]}"#
             tensors[q + ".quant_state.bitsandbytes__nf4"] = (.u8, [state.utf8.count], Array(state.utf8))
         }
         #expect(wrongShape.contains("quant_state shape [32, 128] does not match the config's [64, 64]"), "\(wrongShape)")
 
-        let fp4 = try Self.loadError(spec: "nf4") { tensors, _ in
+        let fp4 = try loadError(spec: "nf4") { tensors, _ in
             tensors[q + ".quant_state.bitsandbytes__fp4"] = tensors.removeValue(forKey: q + ".quant_state.bitsandbytes__nf4")
         }
         #expect(fp4.contains("mixtral-lab reads only nf4"), "\(fp4)")
 
-        let unknownFormat = try Self.loadError(spec: "int8") { _, metadata in metadata[q] = "Q5_K" }
+        let unknownFormat = try loadError(spec: "int8") { _, metadata in metadata[q] = "Q5_K" }
         #expect(unknownFormat.contains("tensor \(q):") && unknownFormat.contains("unknown format \"Q5_K\""), "\(unknownFormat)")
 
-        let truncatedBlocks = try Self.loadError(spec: "q4") { tensors, _ in tensors[q] = (.u8, [64, 35], [UInt8](repeating: 0, count: 64 * 35)) }
+        let truncatedBlocks = try loadError(spec: "q4") { tensors, _ in tensors[q] = (.u8, [64, 35], [UInt8](repeating: 0, count: 64 * 35)) }
         #expect(truncatedBlocks.contains("Q4_0 block shape is [64, 35], expected [64, 36]"), "\(truncatedBlocks)")
 
-        let untagged = try Self.loadError(spec: "int8") { _, metadata in metadata[q] = nil }
+        let untagged = try loadError(spec: "int8") { _, metadata in metadata[q] = nil }
         #expect(untagged.contains("tensor \(q): is U8 packed data but has neither"), "\(untagged)")
     }
 }
