@@ -38,15 +38,13 @@ extension MixtralModel {
             for h in 0..<heads {
                 let query = ws.queries + t * qWidth + h * hd
                 let kvOffset = (h / group) * hd
-                for j in 0..<count {
-                    ws.scores[j] = dot(query, cacheKeys + (first + j) * kvWidth + kvOffset, hd) * scale
-                }
+                // scores[j] = q · k_j / √headDim over the visible keys (rows of the cache, kvWidth apart)
+                stridedMatVec(cacheKeys + first * kvWidth + kvOffset, rows: count, cols: hd, rowStride: kvWidth,
+                              query, alpha: scale, into: ws.scores)
                 softmax(ws.scores, count)
-                let out = ws.attention + t * qWidth + h * hd
-                out.update(repeating: 0, count: hd)
-                for j in 0..<count {
-                    addScaled(cacheValues + (first + j) * kvWidth + kvOffset, ws.scores[j], into: out, hd)
-                }
+                // out = Σ_j p_j v_j
+                stridedTransposedMatVec(cacheValues + first * kvWidth + kvOffset, rows: count, cols: hd, rowStride: kvWidth,
+                                        ws.scores, into: ws.attention + t * qWidth + h * hd)
             }
         }
 

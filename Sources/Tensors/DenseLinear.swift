@@ -35,3 +35,19 @@ extension Matrix: LinearOperator {
 public func setBLASThreads(_ n: Int) {
     openblas_set_num_threads(Int32(n))
 }
+
+/// `y = alpha · A x` for a row-major `A: [rows, cols]` whose rows are `rowStride` floats apart
+/// (`cblas_sgemv`, no transpose) — e.g. attention scores of one query against the cached keys of one KV head.
+/// - Parameters: `x`: `[cols]`; `y`: `[rows]`, overwritten.
+public func stridedMatVec(_ a: UnsafePointer<Float>, rows: Int, cols: Int, rowStride: Int, _ x: UnsafePointer<Float>,
+                          alpha: Float = 1, into y: UnsafeMutablePointer<Float>) {
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(cols), alpha, a, Int32(rowStride), x, 1, 0, y, 1)
+}
+
+/// `y = Aᵀ x` for a row-major `A: [rows, cols]` whose rows are `rowStride` floats apart (`cblas_sgemv`,
+/// transposed) — e.g. the probability-weighted sum of the cached values of one KV head.
+/// - Parameters: `x`: `[rows]`; `y`: `[cols]`, overwritten.
+public func stridedTransposedMatVec(_ a: UnsafePointer<Float>, rows: Int, cols: Int, rowStride: Int, _ x: UnsafePointer<Float>,
+                                    into y: UnsafeMutablePointer<Float>) {
+    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(cols), 1, a, Int32(rowStride), x, 1, 0, y, 1)
+}
