@@ -74,17 +74,29 @@ public final class Checkpoint: @unchecked Sendable {
         return try file.floats(name)
     }
 
-    /// A 2-D tensor as an fp32 `Matrix`, after checking its shape is `[rows, cols]`.
-    /// - Throws: `CheckpointError.missingTensor`, `.badTensor` on a shape mismatch.
+    /// A 2-D tensor as an fp32 `Matrix`, after checking its shape is `[rows, cols]` and that every value
+    /// is finite.
+    /// - Throws: `CheckpointError.missingTensor`, `.badTensor` on a shape mismatch or a NaN/Inf weight.
     public func matrix(_ name: String, rows: Int, cols: Int) throws -> Matrix {
         try checkShape(name, [rows, cols])
-        return Matrix(rows: rows, cols: cols, values: try floats(name))
+        return Matrix(rows: rows, cols: cols, values: try finiteFloats(name, cols: cols))
     }
 
-    /// A 1-D tensor `[count]` as fp32 values, after checking its shape.
+    /// A 1-D tensor `[count]` as fp32 values, after checking its shape and that every value is finite.
     public func vector(_ name: String, count: Int) throws -> [Float] {
         try checkShape(name, [count])
-        return try floats(name)
+        return try finiteFloats(name, cols: count)
+    }
+
+    /// The tensor's values; a NaN or infinity (a corrupt or badly converted checkpoint) is an error naming
+    /// the tensor and the element, not a silently wrong model.
+    private func finiteFloats(_ name: String, cols: Int) throws -> [Float] {
+        let values = try floats(name)
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw CheckpointError.badTensor(path: directory.path, tensor: name,
+                                            reason: "element [\(bad / cols), \(bad % cols)] is \(values[bad]); the weights are corrupt")
+        }
+        return values
     }
 
     /// Raw bytes of a tensor, e.g. packed quantized blocks (valid while the checkpoint lives).

@@ -124,6 +124,8 @@ public struct MixtralConfig: Sendable, Equatable {
             throw fail("num_experts_per_tok (\(numExpertsPerToken)) exceeds num_local_experts (\(numExperts))")
         }
         if let window = slidingWindow, window <= 0 { throw fail("sliding_window must be positive or null") }
+        if !(rmsNormEps > 0 && rmsNormEps.isFinite) { throw fail("rms_norm_eps must be a small positive number, got \(rmsNormEps)") }
+        if !(ropeTheta > 0 && ropeTheta.isFinite) { throw fail("rope_theta must be positive, got \(ropeTheta)") }
     }
 
     /// Parameters of one expert: w1, w3 `[intermediate, hidden]` and w2 `[hidden, intermediate]`.
@@ -138,9 +140,11 @@ public struct MixtralConfig: Sendable, Equatable {
         let head = tieWordEmbeddings ? 0 : vocabSize * hiddenSize
         return vocabSize * hiddenSize + numHiddenLayers * perLayer + hiddenSize + head
     }
-    /// Parameters used for one token: everything but the `numExperts − top-k` idle experts per layer.
+    /// Parameters used for one token: everything but the `numExperts − top-k` idle experts per layer and,
+    /// unless the embedding doubles as the LM head, all embedding rows but the token's own.
     public var activeParameterCount: Int {
         parameterCount - numHiddenLayers * (numExperts - numExpertsPerToken) * parametersPerExpert
+            - (tieWordEmbeddings ? 0 : (vocabSize - 1) * hiddenSize)
     }
 }
 

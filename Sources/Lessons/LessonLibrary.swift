@@ -7,8 +7,12 @@ public struct LessonLibrary {
 
     /// - Parameter directory: a lessons folder; nil = the repository's `lessons/`.
     /// - Throws: `CheckpointError.fileNotFound` when no lessons folder can be found.
+    /// - Throws: `CheckpointError.fileNotFound` for a folder that does not exist or holds no `NN-slug.md` file.
     public init(directory: URL? = nil) throws {
         self.directory = try directory ?? ProjectFiles.locate("lessons")
+        if files.isEmpty {
+            throw CheckpointError.fileNotFound(path: "\(self.directory.path): no lesson files (NN-slug.md)")
+        }
     }
 
     /// Lesson files `NN-slug.md`, in order.

@@ -124,7 +124,8 @@ public enum LessonParser {
         guard let type = ExperimentCatalog.experiment(named: experiment) else {
             throw fail("unknown experiment \"\(experiment)\" (known: \(ExperimentCatalog.names.joined(separator: ", ")))")
         }
-        do { _ = try ExperimentParameters(mapping, specs: type.parameters) } catch let error as ExperimentParameterError {
+        // The experiment's own initialiser checks parameter values (ranges, precision and policy names, …).
+        do { _ = try type.init(ExperimentParameters(mapping, specs: type.parameters)) } catch let error as ExperimentParameterError {
             throw fail("experiment \(experiment): \(error)")
         }
         return LabBlock(experiment: experiment, name: name, parameters: mapping, line: line)
@@ -135,11 +136,18 @@ public enum LessonParser {
     static func check(_ lesson: Lesson) throws {
         var known: [String: Experiment.Type] = [:]
         func checkProse(_ text: String, line: Int) throws {
+            if let offset = Placeholder.malformed(in: text).first {
+                throw LessonError.malformed(file: lesson.file.path, line: line + offset,
+                                            problem: "\"{{\" does not start a placeholder of the form {{ name.key|filter:arg }} (unclosed?)")
+            }
             for placeholder in Placeholder.all(in: text) {
                 let lineNumber = line + placeholder.lineOffset
                 func fail(_ problem: String) -> LessonError { .malformed(file: lesson.file.path, line: lineNumber, problem: problem) }
                 guard let type = known[placeholder.namespace] else {
                     throw fail("placeholder {{ \(placeholder.path) }} names no lab block run before it")
+                }
+                if let filter = placeholder.filters.first(where: { !TemplateRenderer.filterNames.contains($0) }) {
+                    throw fail("placeholder {{ \(placeholder.path) }}: unknown filter \"\(filter)\" (use \(TemplateRenderer.filterNames.sorted().joined(separator: ", ")))")
                 }
                 guard let key = placeholder.keys.first, type.resultKeys.contains(key) || type.resultKeys.contains("*") || key.hasPrefix("chart_") else {
                     throw fail("placeholder {{ \(placeholder.path) }}: experiment \(type.name) gives \(type.resultKeys.joined(separator: ", "))")

@@ -6,6 +6,9 @@ import Stencil
 /// `{{ x|grouped }}` (1,234,567), `{{ x|sci:2 }}` (1.23e-04). A bare number prints with 3 significant
 /// digits. A placeholder without a value is an error, never an empty string.
 struct TemplateRenderer {
+    /// The filters lesson prose may use.
+    static let filterNames: Set<String> = ["fixed", "percent", "sci", "grouped", "bytes"]
+
     private let environment: Environment
 
     init() {

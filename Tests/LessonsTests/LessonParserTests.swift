@@ -117,3 +117,14 @@ model: default
         #expect(list == "- **int8** is one continued line\n- second")
     }
 }
+
+@Suite struct LessonCheckTests {
+    @Test func checkCatchesWhatARunWouldReject() {
+        let lab = "## Step\n\n```lab\nexperiment: cache-sweep\nname: s\n"
+        #expect(problem(front + lab + "max_tokens: -5\n```\n").contains("max_tokens"))
+        #expect(problem(front + lab + "policies: [lru, foo]\n```\n").contains("foo"))
+        #expect(problem(front + lab + "hardware: my-pc\n```\n").contains("hardware"))
+        #expect(problem(front + lab + "```\n\nValue {{ s.tokens|fixd:2 }}\n").contains("unknown filter \"fixd\""))
+        #expect(problem(front + lab + "```\n\nWe generated {{ s.tokens tokens.\n").contains(":15: \"{{\" does not start a placeholder"))
+    }
+}

@@ -86,12 +86,12 @@ struct BlockScalesExperiment: Experiment {
         let d = signedMax / -8
         let q4Levels = (0..<16).map { Float($0 - 8) * d }
         let histogram = WeightHistogramChart(
-            metadata: lab.metadata(title: "One block of 64 weights and the 4-bit levels that can store it",
-                                   description: "Weights of the first 64-weight block of \(tensor) with Q4_0's uniform grid and NF4's codebook scaled to the block absmax.",
+            metadata: lab.metadata(title: "The first 64 weights of \(tensor.replacingOccurrences(of: "model.layers.", with: "layer ").replacingOccurrences(of: ".weight", with: "")) and 4-bit levels for them",
+                                   description: "The first 64 weights (one NF4 block) with a uniform Q4_0-style grid from their largest weight and NF4's codebook scaled to their absmax.",
                                    precision: "q4, nf4"),
             weights: block,
-            levelSets: [LevelSet(name: "Q4_0 levels (uniform)", levels: q4Levels),
-                        LevelSet(name: "NF4 levels (normal quantiles × absmax)", levels: NF4.codebook.map { $0 * blockAbsmax })],
+            levelSets: [LevelSet(name: "Q4_0-style uniform levels", levels: q4Levels),
+                        LevelSet(name: "NF4 levels: normal quantiles × absmax", levels: NF4.codebook.map { $0 * blockAbsmax })],
             binCount: 32)
         let sweepChart = LineChart(
             metadata: lab.metadata(title: "NF4 error against block size",

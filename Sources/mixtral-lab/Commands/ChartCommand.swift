@@ -32,7 +32,7 @@ struct ChartCommand: ParsableCommand {
             let list = precisions.split(separator: ",").map(String.init)
             let charts = try ExperimentCatalog.run("quantize-tensor", parameters: ["tensor": tensor, "precisions": list], in: lab).charts
                 + ExperimentCatalog.run("block-scales", parameters: ["tensor": tensor], in: lab).charts
-            charts.forEach { emit($0.url.path) }
+            charts.forEach { emit("chart: \($0.url.path)") }
         }
     }
 
@@ -48,7 +48,7 @@ struct ChartCommand: ParsableCommand {
         func run() throws {
             let lab = try makeLab(modelOptions, output)
             let result = try ExperimentCatalog.run("routing", parameters: ["prompt": prompt, "layer": layer, "max_tokens": maxTokens], in: lab)
-            result.charts.forEach { emit($0.url.path) }
+            result.charts.forEach { emit("chart: \($0.url.path)") }
         }
     }
 
@@ -62,7 +62,7 @@ struct ChartCommand: ParsableCommand {
         func run() throws {
             let (header, layers) = try readTrace(trace)
             let folder = URL(fileURLWithPath: output.out)
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try createOutputFolder(folder, flag: "--out")
             try writeChart(transferTimelineChart(header: header, layers: layers, source: trace), file: "transfers.png",
                            in: folder, force: output.force)
         }
@@ -82,7 +82,7 @@ struct ChartCommand: ParsableCommand {
                 throw ValidationError("--sweep \(sweep): not a sweep.json written by `mixtral-lab trace --sweep` (\(describe(error)))")
             }
             let folder = URL(fileURLWithPath: output.out)
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try createOutputFolder(folder, flag: "--out")
             try writeChart(hitRateChart(summaries, source: sweep, model: nil, precision: nil), file: "hit-rate.png",
                            in: folder, force: output.force)
         }
@@ -142,7 +142,7 @@ private func describe(_ error: Error) -> String {
 /// A lab context writing into `--out`, refusing to replace files unless `--force`.
 func makeLab(_ model: ModelOptions, _ output: ChartCommand.Output, precision: PrecisionSpec = PrecisionSpec(uniform: .fp32)) throws -> LabContext {
     let folder = URL(fileURLWithPath: output.out)
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try createOutputFolder(folder, flag: "--out")
     return LabContext(checkpoint: try model.checkpoint(), tokenizer: try model.tokenizer(), outputDirectory: folder,
                       basePrecision: precision, commandLine: CommandLine.arguments.joined(separator: " "), overwrite: output.force) { message in
         FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)

@@ -33,7 +33,7 @@ struct Compare: ParsableCommand {
         }
         let output = URL(fileURLWithPath: charts ?? FileManager.default.temporaryDirectory.appendingPathComponent("mixtral-lab-compare").path)
         if charts != nil {
-            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+            try createOutputFolder(output, flag: "--charts")
             // Refuse before the (slow) comparison runs, not after.
             for file in PrecisionComparison.chartFiles where !force {
                 let url = output.appendingPathComponent(file)

@@ -81,5 +81,5 @@ struct LessonCommand: ParsableCommand {
 func prepareOutputFolder(_ folder: URL, force: Bool) throws {
     let contents = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
     if !contents.isEmpty && !force { throw LessonError.outputNotEmpty(path: folder.path) }
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try createOutputFolder(folder, flag: "--out")
 }

@@ -106,7 +106,7 @@ struct Plan: ParsableCommand {
                  fastName: fastName, slowName: slowName, modelName: name)
         if let charts {
             let folder = URL(fileURLWithPath: charts)
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try createOutputFolder(folder, flag: "--charts")
             let metadata = PNGMetadata(
                 title: "\(name) memory per precision mix, on \(profile.name)",
                 description: "Stacked bytes per tensor class for each precision mix (router fp32 throughout) and the KV cache for \(context) positions; "

@@ -59,8 +59,8 @@ struct QuantError: ParsableCommand {
             emit("tensor".padding(toLength: width, withPad: " ", startingAt: 0) + "precision   bits/w        MSE   max|err|  SNR (dB)  rel. error")
             for row in rows {
                 emit(row.tensor.padding(toLength: width, withPad: " ", startingAt: 0)
-                     + String(format: "%-9@ %7.3f %10.3e %10.3e %9.2f %11.5f", row.precision.rawValue as NSString,
-                              row.error.bitsPerWeight, row.error.mse, row.error.maxAbsError, row.error.snrDB, row.error.relativeFrobenius))
+                     + row.precision.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
+                     + String(format: " %7.3f %10.3e %10.3e %9.2f %11.5f", row.error.bitsPerWeight, row.error.mse, row.error.maxAbsError, row.error.snrDB, row.error.relativeFrobenius))
             }
         }
     }

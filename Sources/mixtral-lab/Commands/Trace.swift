@@ -56,11 +56,11 @@ struct Trace: ParsableCommand {
         let run = try RecordedRun.record(model: model, prompt: promptIDs, maxTokens: maxTokens,
                                          sampler: Sampler(temperature: temperature, seed: seed), lookahead: lookahead)
         let directory = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try createOutputFolder(directory, flag: "--out")
         let chartDirectory = charts.map { URL(fileURLWithPath: $0) }
         let chartFiles = (sweep ? ["hit-rate.png", "transfers.png"] : ["transfers.png"]).compactMap { chartDirectory?.appendingPathComponent($0) }
         if let chartDirectory {
-            try FileManager.default.createDirectory(at: chartDirectory, withIntermediateDirectories: true)
+            try createOutputFolder(chartDirectory, flag: "--charts")
         }
         let text: (Int) -> String = { id in tokenizer?.decode([id]) ?? "⟨\(id)⟩" }
         let slots = try offloading.slots(footprint: footprint)
