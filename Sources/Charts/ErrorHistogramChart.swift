@@ -42,7 +42,8 @@ public struct ErrorHistogramChart: Chart {
         let maxCount = Double(histograms.flatMap(\.counts).max() ?? 1)
         let legend = series.enumerated().map { LegendEntry(label: $1.name, swatch: .line(Color.series($0))) }
         let area = canvas.drawHeader(title: metadata.title, legend: legend)
-        let yKind: AxisSpec.Kind = logScale ? .numeric(lower: 1, upper: max(maxCount, 10), logarithmic: true)
+        // The log axis starts at 0.5 so that a bin holding a single weight (an outlier) still shows.
+        let yKind: AxisSpec.Kind = logScale ? .numeric(lower: 0.5, upper: max(maxCount, 10), logarithmic: true)
                                             : .numeric(lower: 0, upper: maxCount * 1.05, logarithmic: false)
         let frame = canvas.layoutPlot(in: area,
                                       x: AxisSpec(label: xLabel, kind: .numeric(lower: -halfWidth, upper: halfWidth, logarithmic: false)),
