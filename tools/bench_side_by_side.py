@@ -124,9 +124,9 @@ def main() -> int:
 
     load_copy = os.getloadavg()[0]
     bandwidth_n = copy_bandwidth(args.copy_gb, args.threads)
-    bandwidth_1 = copy_bandwidth(args.copy_gb, 1)
+    bandwidth_1 = bandwidth_n if args.threads == 1 else copy_bandwidth(args.copy_gb, 1)
     bandwidth = max(bandwidth_n, bandwidth_1)  # on a busy machine the extra thread can lose more than it gains
-    log(f"copy bandwidth: {bandwidth_n / 1e9:.1f} GB/s ({args.threads} threads), {bandwidth_1 / 1e9:.1f} GB/s "
+    log(f"copy bandwidth: {bandwidth_n / 1e9:.1f} GB/s ({args.threads} thread(s)), {bandwidth_1 / 1e9:.1f} GB/s "
         f"(1 thread), load {load_copy:.2f}")
 
     engines = {"mixtral-lab": run_mixtral_lab, "transformers": run_transformers}
@@ -152,10 +152,10 @@ def main() -> int:
     load_end = os.getloadavg()[0]
 
     fp32_bytes = fp32_decode_bytes_per_token(args.model_dir)
-    print(f"model {args.model_dir}, {args.threads} threads each, prompt {args.prompt_tokens} tokens, "
+    print(f"model {args.model_dir}, {args.threads} thread(s) each, prompt {args.prompt_tokens} tokens, "
           f"{args.decode_steps} decode steps, best of {args.repeats} per run, {args.rounds} interleaved rounds")
     print(f"{best[('transformers', 'fp32')]['version']}; mixtral-lab {args.mixtral_lab}")
-    print(f"copy bandwidth {bandwidth_n / 1e9:.1f} GB/s on {args.threads} threads, {bandwidth_1 / 1e9:.1f} GB/s on 1 "
+    print(f"copy bandwidth {bandwidth_n / 1e9:.1f} GB/s on {args.threads} thread(s), {bandwidth_1 / 1e9:.1f} GB/s on 1 "
           f"(load {load_copy:.2f}; the roofline uses the larger); fp32 weights read per decode token "
           f"{fp32_bytes / 1e9:.3f} GB → fp32 roofline {bandwidth / fp32_bytes:.1f} tok/s")
     print()
@@ -170,7 +170,9 @@ def main() -> int:
     print()
     print(f"mixtral-lab fp32 decode / transformers fp32 decode: {ratio:.2f} (best vs best); per round: "
           + ", ".join(f"{m / t:.2f}" for m, t in pairs) + f"; load at the end {load_end:.2f}")
-    print("(a model whose weights fit in the CPU caches is not bandwidth-bound: its roofline is only a reference)")
+    if fp32_bytes < 64 << 20:
+        print("(weights this small stay in the CPU caches: decode is bound by per-token overhead, not by memory "
+              "bandwidth, and the roofline is only a reference)")
     return 0
 
 
