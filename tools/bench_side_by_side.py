@@ -13,7 +13,7 @@ Method:
 - Rounds alternate the engines (round 1: mixtral-lab then transformers, round 2: transformers then
   mixtral-lab, …), so both see the same machine load on average. Each engine is a separate process:
   `mixtral-lab bench --model MODEL_DIR --precisions … --threads N --format json` (OPENBLAS_NUM_THREADS=N)
-  and tools/bench_transformers.py (torch.set_num_threads(N)), same prompt length and decode steps, best of
+  and tools/bench_transformers.py (torch.set_num_threads(N), OMP_WAIT_POLICY=PASSIVE), same prompt length and decode steps, best of
   `--repeats` inside each process. The table reports, per engine and precision, the best round, and the
   1-minute load average (os.getloadavg) at the start of that round's run.
 - Bandwidth: numpy copy of a 1 GB float32 array into a pre-touched one, split over N threads (numpy
@@ -96,7 +96,9 @@ def run_mixtral_lab(args) -> list[dict]:
 
 
 def run_transformers(args) -> list[dict]:
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    # Passive OpenMP waiting: with the default spin-waiting, torch's threads burn the cores other processes
+    # on this shared machine need, and 2-thread decode fell to half of its 1-thread speed.
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OMP_WAIT_POLICY="PASSIVE")
     r = run_json([sys.executable, str(TRANSFORMERS_SCRIPT), str(args.model_dir), "--threads", str(args.threads),
                   "--prompt-tokens", str(args.prompt_tokens), "--decode-steps", str(args.decode_steps),
                   "--runs", str(args.repeats)], env)
