@@ -4,6 +4,8 @@ public enum LessonError: Error, CustomStringConvertible {
     case notFound(id: String, available: [String])
     case outputNotEmpty(path: String)
     case experimentFailed(file: String, line: Int, experiment: String, problem: String)
+    /// A command-line flag that no experiment of the lesson takes.
+    case overrideUnused(flag: String, lesson: Int, experiments: [String])
 
     public var description: String {
         switch self {
@@ -15,6 +17,8 @@ public enum LessonError: Error, CustomStringConvertible {
             return "\(path) is not empty; choose another --out folder or pass --force to overwrite"
         case .experimentFailed(let file, let line, let experiment, let problem):
             return "\(file):\(line): experiment \(experiment) failed: \(problem)"
+        case .overrideUnused(let flag, let lesson, let experiments):
+            return "\(flag) has no effect on lesson \(lesson): none of its experiments takes it (experiments that do: \(experiments.joined(separator: ", ")))"
         }
     }
 }

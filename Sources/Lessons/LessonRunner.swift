@@ -12,11 +12,14 @@ public struct LessonRunner {
     public let betweenSteps: (_ next: Int, _ total: Int) -> Bool
     /// Terminal width for wrapping prose.
     public let width: Int
+    /// Lab-block parameters replaced from the command line.
+    public let overrides: ParameterOverrides
 
-    public init(lesson: Lesson, lab: LabContext, width: Int = 96, write: @escaping (String) -> Void,
-                betweenSteps: @escaping (Int, Int) -> Bool = { _, _ in true }) {
+    public init(lesson: Lesson, lab: LabContext, overrides: ParameterOverrides = ParameterOverrides(), width: Int = 96,
+                write: @escaping (String) -> Void, betweenSteps: @escaping (Int, Int) -> Bool = { _, _ in true }) {
         self.lesson = lesson
         self.lab = lab
+        self.overrides = overrides
         self.width = width
         self.write = write
         self.betweenSteps = betweenSteps
@@ -24,9 +27,11 @@ public struct LessonRunner {
 
     /// Runs every step and writes `report.md` (also when the learner quits early, with the steps seen).
     /// - Returns: the report's URL.
-    /// - Throws: `LessonError` naming the lesson file and line of the failing lab block or placeholder.
+    /// - Throws: `LessonError` naming the lesson file and line of the failing lab block or placeholder;
+    ///   `.overrideUnused` (before anything runs) for an override no experiment of the lesson takes.
     @discardableResult
     public func run() throws -> URL {
+        try overrides.checkUsed(by: lesson)
         let renderer = TemplateRenderer()
         var results: [String: Any] = [:]
         var report = "# \(lesson.title)\n\n*\(lesson.summary)*\n\n"
@@ -34,6 +39,12 @@ public struct LessonRunner {
 
         write(TerminalText.banner("Lesson \(lesson.id): \(lesson.title)", width: width))
         write(TerminalText.wrap(lesson.summary, width: width) + "\n")
+        if !overrides.all.isEmpty {
+            let settings = overrides.all.map { "\($0.parameter) = \($0.value)" }.joined(separator: ", ")
+            let note = "Run with settings from the command line instead of the lesson's: \(settings)."
+            write(TerminalText.wrap(note, width: width) + "\n")
+            report += note + "\n\n"
+        }
         for case .prose(let text, let line) in lesson.introduction {
             let filled = try renderer.render(text, results: results, file: path, line: line)
             write(TerminalText.wrap(filled, width: width, chartFolder: lab.outputDirectory) + "\n")
@@ -82,7 +93,8 @@ public struct LessonRunner {
         }
         let started = Date()
         do {
-            let experiment = try type.init(try ExperimentParameters(block.parameters, specs: type.parameters))
+            let parameters = overrides.applied(to: block.parameters, specs: type.parameters)
+            let experiment = try type.init(try ExperimentParameters(parameters, specs: type.parameters))
             let result = try experiment.run(in: lab)
             let seconds = Date().timeIntervalSince(started)
             if seconds > 1 { lab.progress(String(format: "%@ took %.1f s", block.experiment, seconds)) }

@@ -28,6 +28,11 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
     public var fastTier: String?
     public var slowTier: String?
 
+    /// The fast tier's name for prose, "fast memory" when the profile gives none.
+    public var fastTierName: String { fastTier ?? "fast memory" }
+    /// The slow tier's name for prose, "slow memory" when the profile gives none.
+    public var slowTierName: String { slowTier ?? "slow memory" }
+
     public init(name: String, fastMemoryBytes: Int, slowMemoryBytes: Int, computeFlops: Double,
                 memoryBandwidth: Double, linkBandwidth: Double, linkLatencyUs: Double,
                 fastTier: String? = nil, slowTier: String? = nil) {

@@ -5,7 +5,7 @@ import Tracing
 import Charts
 
 /// Lesson 6's experiment: the model's real routing replayed through expert caches of every size and
-/// policy (LRU, LFU, the offline optimum), and one LRU run's transfer timeline on a chosen machine.
+/// policy (LRU, LFU, the offline optimum), and one policy's transfer timeline on a chosen machine.
 struct CacheSweepExperiment: Experiment {
     static let name = "cache-sweep"
     static let summary = "Hit rate against cache size per policy on recorded routing, LRU against Belady's optimum, and a transfer timeline."
@@ -14,23 +14,32 @@ struct CacheSweepExperiment: Experiment {
         ParameterSpec("max_tokens", .int, "tokens to generate (the routing that is replayed)", default: 96),
         ParameterSpec("policies", .list, "policies to sweep", default: ["lru", "lfu", "optimal"]),
         ParameterSpec("cache_experts", .int, "cache size of the timeline run (experts per layer)", default: 4),
+        ParameterSpec("policy", .text, "policy of the timeline run (added to the sweep if absent)", default: "lru"),
         ParameterSpec("hardware", .text, "hardware profile for the simulated clock", default: "laptop-16gb-nvme"),
     ]
-    /// Per policy: `k1`…`kN` dictionaries with hit_rate, decode_hit_rate, bytes, tokens_per_s; and `timeline`.
-    static let resultKeys = ["table", "chance_k2", "trace_file", "tokens", "experts", "k", "expert_bytes", "hardware", "cache_experts", "lru_vs_optimal", "timeline", "*"]
+    /// Per policy: `k1`…`kN` dictionaries with hit_rate, decode_hit_rate, bytes, tokens_per_s, misses, stall_ms;
+    /// `at_cache` and `at_k`: the same per policy at `cache_experts` and at top-k slots; `timeline`.
+    static let resultKeys = ["table", "chance_k2", "trace_file", "tokens", "experts", "k", "expert_bytes", "hardware", "fast_tier", "slow_tier", "cache_experts",
+                             "policy", "lru_vs_optimal", "timeline", "at_cache", "at_k", "*"]
 
     let prompt: String
     let maxTokens: Int
     let policies: [PolicySpec]
     let cacheExperts: Int
+    /// The timeline run's policy.
+    let policy: PolicySpec
     let hardware: HardwareProfile
 
     init(_ parameters: ExperimentParameters) throws {
         prompt = parameters.text("prompt")
         maxTokens = parameters.int("max_tokens")
-        policies = try parameters.list("policies").map { name in
+        let swept = try parameters.list("policies").map { name in
             do { return try PolicySpec(name: name) } catch { throw ExperimentParameterError.invalid("policies", reason: "\(error)") }
         }
+        do { policy = try PolicySpec(name: parameters.text("policy")) } catch {
+            throw ExperimentParameterError.invalid("policy", reason: "\(error)")
+        }
+        policies = swept.contains(policy) ? swept : swept + [policy]
         cacheExperts = parameters.int("cache_experts")
         hardware = try parameters.hardware("hardware")
         guard maxTokens >= 2 else { throw ExperimentParameterError.invalid("max_tokens", reason: "must be at least 2") }
@@ -52,7 +61,8 @@ struct CacheSweepExperiment: Experiment {
 
         var values: [String: Any] = [
             "tokens": run.forwards.count, "experts": c.numExperts, "k": c.numExpertsPerToken, "hardware": hardware.name,
-            "expert_bytes": model.layers[0].experts[0].byteCount, "cache_experts": cacheExperts,
+            "fast_tier": hardware.fastTierName, "slow_tier": hardware.slowTierName,
+            "expert_bytes": model.layers[0].experts[0].byteCount, "cache_experts": cacheExperts, "policy": policy.description,
             // With uniformly random routing a cache of C of E experts holds a requested one with probability C/E.
             "chance_k2": 2.0 / Double(c.numExperts),
         ]
@@ -63,14 +73,20 @@ struct CacheSweepExperiment: Experiment {
                 return String(format: "%.1f %%", s.hitRate * 100)
             })
         }
+        var atCache: [String: Any] = [:], atK: [String: Any] = [:]
         for policy in policies {
             var byK: [String: Any] = [:]
             for s in sweep where s.policy == policy.description {
-                byK["k\(s.cacheExperts)"] = ["hit_rate": s.hitRate, "decode_hit_rate": s.decodeHitRate, "bytes": s.bytesTransferred,
-                                             "tokens_per_s": s.tokensPerSecondEst, "misses": s.misses, "stall_ms": s.stallUs / 1000]
+                let figures: [String: Any] = ["hit_rate": s.hitRate, "decode_hit_rate": s.decodeHitRate, "bytes": s.bytesTransferred,
+                                              "tokens_per_s": s.tokensPerSecondEst, "misses": s.misses, "stall_ms": s.stallUs / 1000]
+                byK["k\(s.cacheExperts)"] = figures
+                if s.cacheExperts == cacheExperts { atCache[key(policy)] = figures }
+                if s.cacheExperts == c.numExpertsPerToken { atK[key(policy)] = figures }
             }
             values[key(policy)] = byK
         }
+        values["at_cache"] = atCache
+        values["at_k"] = atK
         values["table"] = table.description
         if let lru = sweep.first(where: { $0.policy == PolicySpec.lru.description && $0.cacheExperts == cacheExperts }),
            let optimal = sweep.first(where: { $0.policy == PolicySpec.optimal.description && $0.cacheExperts == cacheExperts }) {
@@ -79,32 +95,32 @@ struct CacheSweepExperiment: Experiment {
             values["lru_vs_optimal"] = Double.nan
         }
 
-        // One LRU run, traced: kept in memory for the timeline and written beside the report.
+        // One run of the timeline policy, traced: kept in memory for the timeline and written beside the report.
         let sink = CollectingTraceSink()
-        let header = TraceHeader(model: lab.modelName, precision: lab.basePrecision.description, policy: PolicySpec.lru.description,
+        let header = TraceHeader(model: lab.modelName, precision: lab.basePrecision.description, policy: policy.description,
                                  cacheExperts: cacheExperts, cacheBytes: cacheExperts * c.numHiddenLayers * model.layers[0].experts[0].byteCount,
                                  hardware: hardware.name, prompt: prompt, promptTokens: ids, seed: 0,
                                  toolVersion: "mixtral-lab lesson, trace format \(TraceHeader.formatVersion)",
                                  numLayers: c.numHiddenLayers, numExperts: c.numExperts, topK: c.numExpertsPerToken,
                                  assumptions: cost.assumptions)
-        let traceURL = lab.output("trace-lru.jsonl")
+        let traceURL = lab.output("trace-\(key(policy)).jsonl")
         let writer = try JSONLTraceWriter(url: traceURL, header: header, overwrite: lab.overwrite)
-        let lru = try run.simulate(policy: .lru, cacheExperts: cacheExperts, cost: cost, sinks: [sink, writer],
-                                   tokenText: { lab.tokenizer.decode([$0]) })
+        let traced = try run.simulate(policy: policy, cacheExperts: cacheExperts, cost: cost, sinks: [sink, writer],
+                                      tokenText: { lab.tokenizer.decode([$0]) })
         try writer.close()
         values["trace_file"] = traceURL.lastPathComponent
-        values["timeline"] = ["stall_ms": lru.stallUs / 1000, "tokens_per_s": lru.tokensPerSecondEst,
-                              "decode_hit_rate": lru.decodeHitRate, "bytes": lru.bytesTransferred]
+        values["timeline"] = ["stall_ms": traced.stallUs / 1000, "tokens_per_s": traced.tokensPerSecondEst,
+                              "decode_hit_rate": traced.decodeHitRate, "bytes": traced.bytesTransferred]
 
         let hitRate = OffloadingCharts.hitRate(sweep, metadata: lab.metadata(
             title: "Expert cache hit rate against cache size",
             description: "Hits / expert accesses over \(run.forwards.count) tokens of recorded routing, per policy and cache size (experts kept per MoE layer)."))
         let timeline = OffloadingCharts.transfers(sink.layers, metadata: lab.metadata(
-            title: "LRU cache with \(cacheExperts) experts per layer on \(hardware.name): compute, transfers, stalls",
+            title: "\(policy) cache with \(cacheExperts) experts per layer on \(hardware.name): compute, transfers, stalls",
             description: "Simulated timeline of the first decode steps: compute and expert transfers per layer; stalls are waits for missing experts."))
         return ExperimentResult(values: values, charts: [
             try lab.write(hitRate, file: "hit-rate.png", caption: "Hit rate against cache size per policy"),
-            try lab.write(timeline, file: "transfer-timeline.png", caption: "Transfer timeline of an LRU cache"),
+            try lab.write(timeline, file: "transfer-timeline.png", caption: "Transfer timeline of a \(policy) cache"),
         ])
     }
 

@@ -3,6 +3,7 @@ import Engine
 import Quantization
 import Checkpoints
 import Charts
+import Offloading
 
 /// The same model at several precisions on the same prompt: greedy continuations side by side with fp32,
 /// agreement and KL of next-token distributions along fp32's continuation, held-out perplexity, memory
@@ -18,17 +19,27 @@ public struct PrecisionComparison {
         public let firstDivergence: Int?
         public let comparison: ModelComparison
         public let perplexity: Double
+        /// The offloading simulation of this precision's continuation, when one was asked for.
+        public let offloading: OffloadingSummary?
     }
 
     public let promptIDs: [Int]
     public let rows: [Row]
     public let heldoutTokens: Int
+    /// The offloading settings every precision's routing was replayed through, if any.
+    public let offloading: OffloadingSetup?
 
     /// - Parameters:
     ///   - precisions: specs to compare; fp32 is added first as the reference if absent.
     ///   - maxTokens: greedy continuation length.
     ///   - heldoutTokens: tokens of the held-out text for perplexity (0 = skip).
-    public init(lab: LabContext, prompt: String, precisions: [PrecisionSpec], maxTokens: Int, heldoutTokens: Int) throws {
+    ///   - offloading: when given, each precision's greedy run is recorded and its routing replayed
+    ///     through this policy and cache on the hardware's simulated clock, with the experts' real sizes
+    ///     at that precision (so a byte budget holds more experts at fewer bits).
+    /// - Throws: engine errors; `OffloadingError` for a cache size the model cannot have.
+    public init(lab: LabContext, prompt: String, precisions: [PrecisionSpec], maxTokens: Int, heldoutTokens: Int,
+                offloading: OffloadingSetup? = nil) throws {
+        self.offloading = offloading
         let fp32 = PrecisionSpec(uniform: .fp32)
         let specs = [fp32] + precisions.filter { $0 != fp32 }
         promptIDs = lab.tokenizer.encode(prompt, addBOS: true)
@@ -50,24 +61,41 @@ public struct PrecisionComparison {
             if spec == fp32 { referenceTokens = continuation }
             let comparison = try ModelComparison(reference: reference, candidate: model, tokens: promptIDs + referenceTokens)
             let perplexity = windows.isEmpty ? Double.nan : try Perplexity.evaluate(model: model, windows: windows).perplexity
+            var simulated: OffloadingSummary?
+            if let offloading {
+                // A second greedy run, with the routing recorded: the timed run above stays free of recording.
+                let run = try RecordedRun.record(model: model, prompt: promptIDs, maxTokens: maxTokens, lookahead: offloading.policy.lookahead)
+                simulated = try offloading.simulate(run, model: ModelFootprint(model: model))
+            }
             let expertParameters = model.config.numHiddenLayers * model.config.numExperts * model.config.parametersPerExpert
             let bits = Double(model.layers.reduce(0) { $0 + $1.experts.reduce(0) { $0 + $1.byteCount } }) * 8 / Double(expertParameters)
             rows.append(Row(precision: spec, weightBytes: model.weightBytes, bitsPerWeight: bits,
                             decodeTokensPerSecond: decodeSeconds > 0 ? Double(max(continuation.count - 1, 0)) / decodeSeconds : .nan,
                             continuation: continuation,
                             firstDivergence: zip(continuation, referenceTokens).enumerated().first { $0.element.0 != $0.element.1 }?.offset,
-                            comparison: comparison, perplexity: perplexity))
+                            comparison: comparison, perplexity: perplexity, offloading: simulated))
         }
         self.rows = rows
     }
 
-    /// Markdown table: memory, bits, speed, agreement, KL, perplexity per precision.
+    /// Markdown table: memory, bits, speed, agreement, KL, perplexity per precision; with offloading, also
+    /// each precision's cache slots, hit rate, bytes moved and simulated tokens/s.
     public func table() -> MarkdownTable {
-        var table = MarkdownTable(["precision", "weights", "expert bits/weight", "decode tok/s", "top-1 agreement", "mean KL (nats)", "perplexity"])
+        var columns = ["precision", "weights", "expert bits/weight", "decode tok/s", "top-1 agreement", "mean KL (nats)", "perplexity"]
+        if let offloading {
+            columns += ["slots/layer", "\(offloading.policy) hit rate", "moved", "est. tok/s on \(offloading.hardware.name)"]
+        }
+        var table = MarkdownTable(columns)
         for row in rows {
-            table.rows.append([row.precision.description, formatBytes(Double(row.weightBytes)), String(format: "%.2f", row.bitsPerWeight),
-                               String(format: "%.0f", row.decodeTokensPerSecond), String(format: "%.1f %%", row.comparison.top1Agreement * 100),
-                               String(format: "%.5f", row.comparison.meanKL), String(format: "%.3f", row.perplexity)])
+            var cells = [row.precision.description, formatBytes(Double(row.weightBytes)), String(format: "%.2f", row.bitsPerWeight),
+                         String(format: "%.0f", row.decodeTokensPerSecond), String(format: "%.1f %%", row.comparison.top1Agreement * 100),
+                         String(format: "%.5f", row.comparison.meanKL),
+                         row.perplexity.isNaN ? "—" : String(format: "%.3f", row.perplexity)]
+            if let s = row.offloading {
+                cells += ["\(s.cacheExperts)", String(format: "%.1f %%", s.hitRate * 100), formatBytes(Double(s.bytesTransferred)),
+                          String(format: "%.1f", s.tokensPerSecondEst)]
+            }
+            table.rows.append(cells)
         }
         return table
     }

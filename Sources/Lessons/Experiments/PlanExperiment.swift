@@ -20,7 +20,7 @@ struct PlanExperiment: Experiment {
     ]
     /// `best` (mix, tokens_per_s, cache_experts, …) and per mix index `m1`, `m2`, …: total_gib, resident_gib,
     /// experts_gib, fits, runnable, cache_experts, stream_tps, cache_tps, prefetch_tps.
-    static let resultKeys = ["table", "model", "hardware", "ram_gib", "usable_gib", "best", "hit_rate", "params_b", "*"]
+    static let resultKeys = ["table", "model", "hardware", "fast_tier", "slow_tier", "ram_gib", "usable_gib", "best", "hit_rate", "params_b", "*"]
 
     let modelName: String
     let hardware: HardwareProfile
@@ -46,7 +46,8 @@ struct PlanExperiment: Experiment {
     func run(in lab: LabContext) throws -> ExperimentResult {
         let (name, config) = try MixtralShapes.named(modelName)
         let gib = Double(1 << 30)
-        var values: [String: Any] = ["model": name, "hardware": hardware.name, "ram_gib": Double(ram) / gib,
+        var values: [String: Any] = ["model": name, "hardware": hardware.name, "fast_tier": hardware.fastTierName,
+                                     "slow_tier": hardware.slowTierName, "ram_gib": Double(ram) / gib,
                                      "usable_gib": Double(ram - reserve) / gib, "hit_rate": hitRate,
                                      "params_b": Double(config.parameterCount) / 1e9]
         var table = MarkdownTable(["precision mix", "weights", "always resident", "experts", "cache (experts/layer)",

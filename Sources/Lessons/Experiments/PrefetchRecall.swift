@@ -14,18 +14,21 @@ struct PrefetchRecallExperiment: Experiment {
         ParameterSpec("max_tokens", .int, "tokens to generate", default: 96),
         ParameterSpec("lookaheads", .list, "layers ahead to guess", default: [1, 2, 3]),
         ParameterSpec("prefetch", .int, "experts prefetched per guess (top-m)", default: 2),
+        ParameterSpec("lookahead", .int, "layers ahead the simulated lru+prefetch guesses", default: 1),
         ParameterSpec("cache_experts", .int, "cache size (experts per layer)", default: 4),
         ParameterSpec("hardware", .text, "hardware profile for the simulated clock", default: "colab-t4"),
     ]
     /// `d1`, `d2`, … (recall, top1_recall, pairs); `lru` and `prefetch` (stall_ms, tokens_per_s, hit_rate, wasted).
     static let resultKeys = ["table", "lru", "prefetch", "random_recall", "saved_stall_ms", "saved_fraction", "speedup", "effect",
-                             "transfer_us", "layer_us",
+                             "transfer_us", "layer_us", "lookahead", "ahead", "hidden_behind",
                              "hardware", "cache_experts", "m", "k", "tokens", "*"]
 
     let prompt: String
     let maxTokens: Int
     let lookaheads: [Int]
     let prefetch: Int
+    /// Layers ahead of the simulated lru+prefetch run.
+    let lookahead: Int
     let cacheExperts: Int
     let hardware: HardwareProfile
 
@@ -37,6 +40,9 @@ struct PrefetchRecallExperiment: Experiment {
             return d
         }
         prefetch = parameters.int("prefetch")
+        lookahead = parameters.int("lookahead")
+        guard prefetch >= 1 else { throw ExperimentParameterError.invalid("prefetch", reason: "must be at least 1") }
+        guard lookahead >= 1 else { throw ExperimentParameterError.invalid("lookahead", reason: "must be at least 1") }
         cacheExperts = parameters.int("cache_experts")
         hardware = try parameters.hardware("hardware")
     }
@@ -44,7 +50,10 @@ struct PrefetchRecallExperiment: Experiment {
     func run(in lab: LabContext) throws -> ExperimentResult {
         let model = try lab.model(lab.basePrecision)
         let c = model.config
-        let maxLookahead = min(lookaheads.max() ?? 1, c.numHiddenLayers - 1)
+        guard lookahead < c.numHiddenLayers else {
+            throw ExperimentParameterError.invalid("lookahead", reason: "\(lookahead) layers ahead, but the model has \(c.numHiddenLayers) layers; give 1…\(c.numHiddenLayers - 1)")
+        }
+        let maxLookahead = min(max(lookaheads.max() ?? 1, lookahead), c.numHiddenLayers - 1)
         let ids = lab.tokenizer.encode(prompt, addBOS: true)
         lab.progress("recording routing with \(maxLookahead)-layer lookahead")
         let run = try RecordedRun.record(model: model, prompt: ids, maxTokens: maxTokens, lookahead: maxLookahead)
@@ -52,7 +61,10 @@ struct PrefetchRecallExperiment: Experiment {
         let m = min(prefetch, c.numExperts)
 
         // Recall: of the k experts layer L+d chose, how many were among the top-m guessed at layer L.
+        let ahead = lookahead == 1 ? "one layer ahead" : "\(lookahead) layers ahead"
         var values: [String: Any] = ["hardware": hardware.name, "cache_experts": cacheExperts, "m": m, "k": k,
+                                     "lookahead": lookahead, "ahead": ahead,
+                                     "hidden_behind": lookahead == 1 ? "that layer's compute" : "the compute of those \(lookahead) layers",
                                      "tokens": run.forwards.count, "random_recall": Double(m) / Double(c.numExperts)]
         var table = MarkdownTable(["lookahead (layers)", "guessed / chosen pairs", "recall of the k chosen", "top-1 expert guessed"])
         var recalls: [Double] = []
@@ -76,10 +88,10 @@ struct PrefetchRecallExperiment: Experiment {
         }
         values["table"] = table.description
 
-        // Stall time: plain LRU against LRU with prefetch of the top-m guesses one layer ahead.
+        // Stall time: plain LRU against LRU with prefetch of the top-m guesses `lookahead` layers ahead.
         let cost = CostModel(hardware: hardware, footprint: ModelFootprint(model: model))
         let lru = try run.simulate(policy: .lru, cacheExperts: cacheExperts, cost: cost)
-        let prefetching = try run.simulate(policy: .lruPrefetch(PrefetchSettings(experts: m, lookahead: 1)), cacheExperts: cacheExperts, cost: cost)
+        let prefetching = try run.simulate(policy: .lruPrefetch(PrefetchSettings(experts: m, lookahead: lookahead)), cacheExperts: cacheExperts, cost: cost)
         func summary(_ s: OffloadingSummary) -> [String: Any] {
             ["stall_ms": s.decodeStallUs / 1000, "tokens_per_s": s.tokensPerSecondEst, "hit_rate": s.decodeHitRate, "misses": s.decodeMisses,
              "prefetched": s.prefetched, "prefetch_hits": s.prefetchHits, "wasted": s.prefetchWasted, "bytes": s.bytesTransferred]
@@ -107,7 +119,7 @@ struct PrefetchRecallExperiment: Experiment {
         let stalls = GroupedBarChart(
             metadata: lab.metadata(title: "Stall time of decoding with and without prefetch on \(hardware.name)",
                                    description: "Simulated time decode steps wait for missing experts, cache of \(cacheExperts) experts per layer."),
-            categories: ["lru", "lru+prefetch (top-\(m), 1 layer ahead)"],
+            categories: ["lru", "lru+prefetch (top-\(m), \(ahead))"],
             series: [BarSeries(name: "stall per run (ms)", values: [lru.decodeStallUs / 1000, prefetching.decodeStallUs / 1000])],
             xLabel: "policy", yLabel: "total stall time of the decode steps (ms)")
         return ExperimentResult(values: values, charts: [

@@ -3,13 +3,21 @@ import Foundation
 import Lessons
 import Quantization
 import Charts
+import Offloading
 
 /// `mixtral-lab compare`: the same prompt at several precisions, side by side with fp32.
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Greedy continuations per precision beside fp32 (first divergent token marked ⟦ ⟧), with memory, speed, agreement, KL and perplexity.")
+        abstract: "Greedy continuations per precision beside fp32 (first divergent token marked ⟦ ⟧), with memory, speed, agreement, KL and perplexity.",
+        discussion: """
+        With --policy, --cache-experts or --cache-bytes, each precision's routing is also replayed through \
+        that expert cache on the --hardware profile's simulated clock, with the experts' real sizes at that \
+        precision: the table gains slots per layer, hit rate, bytes moved and estimated tokens/s. \
+        --cache-bytes is the fair comparison: the same budget holds more experts at fewer bits.
+        """)
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var offloading: OffloadingOptions
     @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
     @Option(help: "Precisions to compare with fp32 (always the reference): comma-separated (int8,q4,nf4); per-class specs separated by ; (\"q4;attn=int8,experts=nf4\").")
     var precisions: String = "int8,q4,nf4"
@@ -40,22 +48,28 @@ struct Compare: ParsableCommand {
                 if FileManager.default.fileExists(atPath: url.path) { throw ChartError.fileExists(path: url.path) }
             }
         }
-        let lab = LabContext(checkpoint: try modelOptions.checkpoint(), tokenizer: try modelOptions.tokenizer(),
+        let checkpoint = try modelOptions.checkpoint()
+        try offloading.check(numExperts: checkpoint.config.numExperts)
+        let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(),
                              outputDirectory: output, basePrecision: PrecisionSpec(uniform: .fp32),
                              commandLine: CommandLine.arguments.joined(separator: " "), overwrite: force) { message in
             FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)
         }
-        let comparison = try PrecisionComparison(lab: lab, prompt: prompt, precisions: specs, maxTokens: maxTokens,
-                                                 heldoutTokens: heldoutTokens)
+        let comparison = try offloadingInput {
+            try PrecisionComparison(lab: lab, prompt: prompt, precisions: specs, maxTokens: maxTokens,
+                                    heldoutTokens: heldoutTokens, offloading: offloading.requested ? try offloading.setup() : nil)
+        }
         let continuations = comparison.continuations(tokenizer: lab.tokenizer)
         switch format {
         case .json:
-            let rows: [[String: Any]] = zip(comparison.rows, continuations).map { row, text in
-                ["precision": row.precision.description, "weight_bytes": row.weightBytes, "expert_bits_per_weight": row.bitsPerWeight,
+            let rows: [[String: Any]] = try zip(comparison.rows, continuations).map { row, text in
+                var fields: [String: Any] = ["precision": row.precision.description, "weight_bytes": row.weightBytes, "expert_bits_per_weight": row.bitsPerWeight,
                  "decode_tokens_per_second": row.decodeTokensPerSecond, "top1_agreement": row.comparison.top1Agreement,
                  "mean_kl": row.comparison.meanKL, "perplexity": row.perplexity.isNaN ? NSNull() : row.perplexity,
                  "continuation": text.text, "first_divergence": row.firstDivergence.map { $0 as Any } ?? NSNull(),
                  "residual_relative_error": row.comparison.residualRelativeError]
+                if let summary = row.offloading { fields["offloading"] = try snakeCaseJSONObject(summary) }
+                return fields
             }
             let data = try JSONSerialization.data(withJSONObject: ["prompt": prompt, "heldout_tokens": comparison.heldoutTokens,
                                                                    "results": rows], options: [.sortedKeys])
@@ -68,6 +82,10 @@ struct Compare: ParsableCommand {
             emit("")
             emit(comparison.table().description)
             emit("\nagreement and KL: next-token distributions along fp32's continuation (\(comparison.rows.first?.comparison.positions ?? 0) positions); perplexity on \(comparison.heldoutTokens) held-out tokens")
+            if let setup = comparison.offloading, let assumptions = comparison.rows.first?.offloading?.assumptions {
+                emit("offloading: \(setup.policy), \(setup.cache) on \(setup.hardware.name), simulated on each precision's own routing; assumptions:")
+                for line in assumptions { emit("  - \(line)") }
+            }
         }
         if charts != nil {
             for chart in try comparison.writeCharts(lab: lab) { emit("chart: \(chart.url.path)") }

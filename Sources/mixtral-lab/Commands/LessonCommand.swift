@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Checkpoints
 import Lessons
+import Offloading
 
 /// `mixtral-lab lesson list|show|run|check`.
 struct LessonCommand: ParsableCommand {
@@ -46,32 +47,63 @@ struct LessonCommand: ParsableCommand {
     }
 
     struct Run: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run a lesson: measured numbers, tables and charts, and a report.md.")
+        static let configuration = CommandConfiguration(
+            abstract: "Run a lesson: measured numbers, tables and charts, and a report.md.",
+            discussion: """
+            The offloading flags replace the lesson's own settings in every experiment that takes them: \
+            --policy (the traced run's policy), --cache-experts or --cache-bytes (cache size), --prefetch, \
+            --lookahead and --hardware. A flag no experiment of the lesson takes is an error. Example: \
+            mixtral-lab lesson run 6 --cache-experts 2 --hardware colab-t4
+            """)
         @Argument(help: "Lesson number or slug.") var id: String
         @Flag(help: "Wait for Enter between steps (q quits). Ignored without a terminal.") var step = false
         @Option(help: "Output folder (default lesson-output/NN-slug/).") var out: String?
         @Flag(help: "Overwrite a non-empty output folder.") var force = false
         @OptionGroup var modelOptions: ModelOptions
         @OptionGroup var precisionOptions: PrecisionOptions
+        @OptionGroup var offloading: OffloadingOptions
 
         func run() throws {
             let lesson = try LessonLibrary().lesson(id)
             let output = URL(fileURLWithPath: out ?? "lesson-output/\(lesson.name)")
             try prepareOutputFolder(output, force: force)
             let checkpoint = try modelOptions.checkpoint()
+            try offloading.check(numExperts: checkpoint.config.numExperts)
             let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(), outputDirectory: output,
                                  basePrecision: try precisionOptions.spec(),
                                  commandLine: CommandLine.arguments.joined(separator: " ")) { message in
                 FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)
             }
             let interactive = step && isatty(STDIN_FILENO) == 1
-            let runner = LessonRunner(lesson: lesson, lab: lab, write: { emit($0, newline: false) }) { next, total in
+            let runner = LessonRunner(lesson: lesson, lab: lab, overrides: try overrides(lab: lab),
+                                      write: { emit($0, newline: false) }) { next, total in
                 guard interactive else { return true }
                 emit("\n[Enter] step \(next)/\(total) · [q] quit ", newline: false)
                 let answer = readLine() ?? "q"
                 return answer.trimmingCharacters(in: .whitespaces).lowercased() != "q"
             }
             try runner.run()
+        }
+
+        /// The lab-block parameters the offloading flags replace. `--cache-bytes` becomes experts per layer
+        /// for the model at the run's precision.
+        /// - Throws: `ValidationError` when the byte budget holds no expert.
+        private func overrides(lab: LabContext) throws -> ParameterOverrides {
+            var overrides = ParameterOverrides()
+            if let policy = offloading.policy { overrides.set("policy", to: policy, flag: "--policy") }
+            if let cacheExperts = offloading.cacheExperts { overrides.set("cache_experts", to: cacheExperts, flag: "--cache-experts") }
+            if offloading.cacheBytes != nil {
+                let footprint = ModelFootprint(model: try lab.model(lab.basePrecision))
+                let slots = try offloading.slots(footprint: footprint)
+                guard slots >= 1 else {
+                    throw ValidationError("--cache-bytes \(offloading.cacheBytes!) holds no expert: one per layer of this model at \(lab.basePrecision) needs \(ByteSize.format(footprint.numLayers * footprint.largestExpertBytes))")
+                }
+                overrides.set("cache_experts", to: slots, flag: "--cache-bytes")
+            }
+            if let prefetch = offloading.prefetchFlag { overrides.set("prefetch", to: prefetch, flag: "--prefetch") }
+            if let lookahead = offloading.lookaheadFlag { overrides.set("lookahead", to: lookahead, flag: "--lookahead") }
+            if let hardware = offloading.hardwareFlag { overrides.set("hardware", to: hardware, flag: "--hardware") }
+            return overrides
         }
     }
 }

@@ -11,12 +11,21 @@ struct OffloadingOptions: ParsableArguments {
     var cacheExperts: Int?
     @Option(help: ArgumentHelp("Fast-tier budget for experts over all layers, e.g. 512MiB, 2GiB, 1.5GB; slots per layer = budget / (layers × expert size).", valueName: "size"))
     var cacheBytes: String?
-    @Option(help: "lru+prefetch: experts guessed and prefetched per layer.")
-    var prefetch: Int = 2
-    @Option(help: "lru+prefetch: layers ahead to guess for.")
-    var lookahead: Int = 1
-    @Option(help: ArgumentHelp("Hardware profile: \(HardwareProfile.builtInNames.joined(separator: "|")), or a JSON file.", valueName: "name|file"))
-    var hardware: String = "colab-t4"
+    // The next three are optional so that `lesson run` can tell a given flag from a default.
+    @Option(name: .customLong("prefetch"), help: "lru+prefetch: experts guessed and prefetched per layer (default: 2).")
+    var prefetchFlag: Int?
+    @Option(name: .customLong("lookahead"), help: "lru+prefetch: layers ahead to guess for (default: 1).")
+    var lookaheadFlag: Int?
+    @Option(name: .customLong("hardware"), help: ArgumentHelp(
+        "Hardware profile: \(HardwareProfile.builtInNames.joined(separator: "|")), or a JSON file (default: colab-t4).", valueName: "name|file"))
+    var hardwareFlag: String?
+
+    /// `--prefetch`, default 2.
+    var prefetch: Int { prefetchFlag ?? 2 }
+    /// `--lookahead`, default 1.
+    var lookahead: Int { lookaheadFlag ?? 1 }
+    /// `--hardware`, default colab-t4.
+    var hardware: String { hardwareFlag ?? "colab-t4" }
 
     func validate() throws {
         if cacheExperts != nil && cacheBytes != nil { throw ValidationError("give --cache-experts or --cache-bytes, not both") }
@@ -25,6 +34,7 @@ struct OffloadingOptions: ParsableArguments {
         guard lookahead >= 1 else { throw ValidationError("--lookahead must be at least 1") }
         // Names and profile files are checked before any model is loaded.
         _ = try policySpec()
+        _ = try cacheSize()
         _ = try hardwareProfile()
     }
 
@@ -42,11 +52,30 @@ struct OffloadingOptions: ParsableArguments {
         try offloadingInput { try HardwareProfile.named(hardware) }
     }
 
+    /// The cache size `--cache-experts` or `--cache-bytes` gives (half the experts when neither is given).
+    func cacheSize() throws -> CacheSize {
+        if let cacheExperts { return .experts(cacheExperts) }
+        guard let cacheBytes else { return .halfTheExperts }
+        return .bytes(try offloadingInput { try ByteSize.parse(cacheBytes, flag: "--cache-bytes") })
+    }
+
     /// Slots per layer from `--cache-experts`, `--cache-bytes`, or half the experts.
+    /// - Throws: `ValidationError` for more slots than the model has experts per layer.
     func slots(footprint: ModelFootprint) throws -> Int {
-        if let cacheExperts { return min(cacheExperts, footprint.numExperts) }
-        guard let cacheBytes else { return footprint.numExperts / 2 }
-        let budget = try offloadingInput { try ByteSize.parse(cacheBytes, flag: "--cache-bytes") }
-        return min(footprint.numExperts, budget / max(1, footprint.numLayers * footprint.largestExpertBytes))
+        let size = try cacheSize()
+        return try offloadingInput { try size.slots(for: footprint) }
+    }
+
+    /// Checks `--cache-experts` against the model's experts per layer before any model is loaded.
+    /// - Throws: `ValidationError` for more slots than the model has experts.
+    func check(numExperts: Int) throws {
+        if let cacheExperts, cacheExperts > numExperts {
+            throw ValidationError("--cache-experts \(cacheExperts): the model has \(numExperts) experts per layer; give 0…\(numExperts)")
+        }
+    }
+
+    /// Policy, cache size and hardware together, for commands that replay recorded routing.
+    func setup() throws -> OffloadingSetup {
+        OffloadingSetup(policy: try policySpec(), cache: try cacheSize(), hardware: try hardwareProfile())
     }
 }

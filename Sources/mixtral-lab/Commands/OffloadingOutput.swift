@@ -34,6 +34,13 @@ func writeSnakeCaseJSON<T: Encodable>(_ value: T, to url: URL) throws {
     }
 }
 
+/// `value` as a JSON object with snake_case keys (for embedding in a larger JSON document).
+func snakeCaseJSONObject<T: Encodable>(_ value: T) throws -> Any {
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    return try JSONSerialization.jsonObject(with: try encoder.encode(value))
+}
+
 /// The prompt's token ids: `--token-ids` when given, else `--prompt` encoded with BOS.
 /// - Throws: `ValidationError` without a tokenizer and without `--token-ids`, or when the prompt plus
 ///   `maxTokens` exceeds the model's context.

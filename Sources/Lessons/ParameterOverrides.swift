@@ -1,0 +1,47 @@
+/// Values given on the `lesson run` command line that replace the lab-block parameter of the same name in
+/// every experiment that takes it — `lesson run 6 --cache-experts 2 --hardware colab-t4` reruns lesson 6's
+/// measurements with two experts per layer on a T4. The lesson's prose reads its numbers from the results,
+/// so it describes the run as made.
+public struct ParameterOverrides {
+    /// One replaced parameter and the flag it came from (for messages and the report).
+    public struct Override {
+        /// Lab-block parameter name, e.g. `cache_experts`.
+        public let parameter: String
+        public let value: Any
+        /// The command-line flag, e.g. `--cache-experts`.
+        public let flag: String
+    }
+
+    public private(set) var all: [Override] = []
+
+    public init() {}
+
+    /// Replaces `parameter` with `value` in every lab block whose experiment takes it.
+    public mutating func set(_ parameter: String, to value: Any, flag: String) {
+        all.removeAll { $0.parameter == parameter }
+        all.append(Override(parameter: parameter, value: value, flag: flag))
+    }
+
+    /// `raw` with every override whose parameter `specs` declares.
+    func applied(to raw: [String: Any], specs: [ParameterSpec]) -> [String: Any] {
+        var parameters = raw
+        for override in all where specs.contains(where: { $0.name == override.parameter }) {
+            parameters[override.parameter] = override.value
+        }
+        return parameters
+    }
+
+    /// Checks that every override reaches at least one lab block of `lesson`, so a flag never silently
+    /// does nothing.
+    /// - Throws: `LessonError.overrideUnused` naming the flag and the experiments that would take it.
+    func checkUsed(by lesson: Lesson) throws {
+        let taken = Set(lesson.steps.flatMap(\.parts).flatMap { part -> [String] in
+            guard case .lab(let block) = part, let type = ExperimentCatalog.experiment(named: block.experiment) else { return [] }
+            return type.parameters.map(\.name)
+        })
+        for override in all where !taken.contains(override.parameter) {
+            let takers = ExperimentCatalog.all.filter { $0.parameters.contains { $0.name == override.parameter } }.map { $0.name }
+            throw LessonError.overrideUnused(flag: override.flag, lesson: lesson.id, experiments: takers)
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Testing
+import Foundation
+import Checkpoints
+import Offloading
+import Quantization
+@testable import Lessons
+
+/// Command-line settings replacing lab-block parameters (`lesson run --cache-experts …`), and offloading
+/// in the precision comparison (`compare --cache-bytes …`), on the embedded default model.
+@Suite(.serialized) struct ParameterOverrideTests {
+    private func lab(_ name: String) throws -> LabContext {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("overrides-\(name)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let directory = try DefaultModel.locate()
+        return LabContext(checkpoint: try Checkpoint(directory: directory),
+                          tokenizer: try Tokenizer(contentsOf: directory.appendingPathComponent("tokenizer.json")),
+                          outputDirectory: output, basePrecision: PrecisionSpec(uniform: .fp32), commandLine: "test")
+    }
+
+    @Test func overridesReplaceTheLessonsSettingsAndTheProseFollows() throws {
+        var overrides = ParameterOverrides()
+        overrides.set("cache_experts", to: 2, flag: "--cache-experts")
+        overrides.set("policy", to: "lfu", flag: "--policy")
+        overrides.set("hardware", to: "colab-t4", flag: "--hardware")
+        let lab = try lab("lesson6")
+        let report = try LessonRunner(lesson: try LessonLibrary().lesson("6"), lab: lab, overrides: overrides, write: { _ in }).run()
+        // Prose wraps lines: compare with single spaces.
+        let text = try String(contentsOf: report, encoding: .utf8).split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(text.contains("cache_experts = 2, policy = lfu, hardware = colab-t4"))
+        #expect(text.contains("At 2 experts per layer"))
+        #expect(text.contains("from the host RAM into the GPU memory"))
+        #expect(text.contains("`lfu` cache of 2 experts per layer"))
+        #expect(FileManager.default.fileExists(atPath: lab.output("trace-lfu.jsonl").path))
+        #expect(!FileManager.default.fileExists(atPath: lab.output("trace-lru.jsonl").path))
+    }
+
+    @Test func anOverrideNoExperimentTakesIsRefusedBeforeAnythingRuns() throws {
+        var overrides = ParameterOverrides()
+        overrides.set("hardware", to: "colab-t4", flag: "--hardware")
+        let lab = try lab("lesson1")
+        var printed = ""
+        #expect(throws: LessonError.self) {
+            try LessonRunner(lesson: try LessonLibrary().lesson("1"), lab: lab, overrides: overrides, write: { printed += $0 }).run()
+        }
+        #expect(printed.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: lab.output("report.md").path))
+    }
+
+    @Test func comparisonSimulatesEachPrecisionWithItsOwnExpertSizes() throws {
+        let lab = try lab("compare")
+        let budget = 4 * 576 * 1024                      // one fp32 expert (576 KiB) per layer, 4 layers
+        let setup = OffloadingSetup(policy: .lru, cache: .bytes(budget), hardware: try HardwareProfile.named("laptop-16gb-nvme"))
+        let comparison = try PrecisionComparison(lab: lab, prompt: "ROMEO:\n", precisions: [PrecisionSpec(uniform: .q4)],
+                                                 maxTokens: 8, heldoutTokens: 0, offloading: setup)
+        let fp32 = try #require(comparison.rows[0].offloading)
+        let q4 = try #require(comparison.rows[1].offloading)
+        #expect(fp32.cacheExperts == 1)
+        #expect(q4.cacheExperts == 7)                    // 4.5 bits per weight: 7 q4 experts in one fp32 expert's bytes
+        #expect(q4.hitRate > fp32.hitRate)
+        #expect(q4.bytesTransferred < fp32.bytesTransferred)
+        #expect(comparison.table().description.contains("est. tok/s on laptop-16gb-nvme"))
+    }
+}
