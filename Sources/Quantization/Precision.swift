@@ -156,17 +156,17 @@ public enum PrecisionSpecError: Error, Equatable, CustomStringConvertible {
         let classes = TensorClass.allCases.map(\.rawValue).joined(separator: "|")
         switch self {
         case .empty:
-            return "--precision is empty; give one of \(precisions), or CLASS=PRECISION pairs such as attn=int8,experts=nf4"
-        case .unknownPrecision(let name, let spec):
-            return "--precision '\(spec)': unknown precision '\(name)'; valid: \(precisions)"
-        case .unknownTensorClass(let name, let spec):
-            return "--precision '\(spec)': unknown tensor class '\(name)'; valid: \(classes)"
-        case .duplicateClass(let name, let spec):
-            return "--precision '\(spec)': tensor class '\(name)' is given twice"
-        case .twoDefaults(let spec):
-            return "--precision '\(spec)': more than one bare precision; give one, plus CLASS=PRECISION pairs"
-        case .malformedItem(let item, let spec):
-            return "--precision '\(spec)': '\(item)' is neither a precision nor CLASS=PRECISION"
+            return "the precision spec is empty; give one of \(precisions), or CLASS=PRECISION pairs such as attn=int8,experts=nf4"
+        case .unknownPrecision(let name, _):
+            return "unknown precision '\(name)'; valid: \(precisions)"
+        case .unknownTensorClass(let name, _):
+            return "unknown tensor class '\(name)'; valid: \(classes)"
+        case .duplicateClass(let name, _):
+            return "tensor class '\(name)' is given twice"
+        case .twoDefaults:
+            return "more than one bare precision; give one, plus CLASS=PRECISION pairs"
+        case .malformedItem(let item, _):
+            return "'\(item)' is neither a precision nor CLASS=PRECISION"
         }
     }
 }

@@ -46,6 +46,10 @@ struct Plan: ParsableCommand {
         if let hitRate, !(0...1).contains(hitRate) { throw ValidationError("--hit-rate must be between 0 and 1") }
         if hitRate != nil && measured != nil { throw ValidationError("give --hit-rate or --measured, not both") }
         guard context >= 1 else { throw ValidationError("--context must be at least 1") }
+        // Checked before any of the plan is printed.
+        if let precision {
+            do { _ = try PrecisionSpec(parsing: precision) } catch { throw ValidationError("--precision \(precision): \(error)") }
+        }
     }
 
     func run() throws {
