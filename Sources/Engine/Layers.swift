@@ -21,6 +21,12 @@ public struct ExpertWeights: Sendable {
     /// up projection `[intermediate, hidden]`
     public let w3: any LinearOperator
 
+    public init(w1: any LinearOperator, w2: any LinearOperator, w3: any LinearOperator) {
+        self.w1 = w1
+        self.w2 = w2
+        self.w3 = w3
+    }
+
     /// Bytes of the three projections at their storage precision.
     public var byteCount: Int { w1.byteCount + w2.byteCount + w3.byteCount }
 }
@@ -34,6 +40,25 @@ public struct DecoderLayer: Sendable {
     public let postAttentionNorm: [Float]
     /// Router (gate) `[numExperts, hidden]`: router logits = router · x.
     public let router: any LinearOperator
-    /// `numExperts` experts.
+    /// The `numExperts` experts when they are resident; empty when `expertProvider` streams them.
     public let experts: [ExpertWeights]
+    /// Supplies the experts when they are not resident (nil: `experts` holds them all).
+    public let expertProvider: ExpertProvider?
+    /// Bytes of each expert at its storage precision `[numExperts]`, resident or streamed.
+    public let expertBytes: [Int]
+
+    /// A layer whose experts are resident (`experts`, `numExperts` of them) or streamed by `expertProvider`
+    /// (then `experts` is empty and `layer` is this layer's index, for the provider's sizes).
+    public init(inputNorm: [Float], attention: AttentionWeights, postAttentionNorm: [Float],
+                router: any LinearOperator, experts: [ExpertWeights],
+                streamedBy expertProvider: ExpertProvider? = nil, layer: Int = 0) {
+        precondition(experts.isEmpty == (expertProvider != nil), "DecoderLayer: give the experts or a provider, not both")
+        self.inputNorm = inputNorm
+        self.attention = attention
+        self.postAttentionNorm = postAttentionNorm
+        self.router = router
+        self.experts = experts
+        self.expertProvider = expertProvider
+        expertBytes = expertProvider?.expertBytes(layer: layer) ?? experts.map(\.byteCount)
+    }
 }

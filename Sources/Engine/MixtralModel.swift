@@ -24,18 +24,15 @@ public final class MixtralModel: @unchecked Sendable {
         self.finalNorm = finalNorm
         self.lmHead = lmHead
         rope = RotaryEmbedding(headDim: config.headDim, theta: config.ropeTheta)
-        shape = ModelShape(hidden: config.hiddenSize, intermediate: config.intermediateSize,
-                           heads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads,
-                           headDim: config.headDim, numExperts: config.numExperts,
-                           topK: config.numExpertsPerToken, maxPositions: config.maxPositionEmbeddings)
+        shape = ModelShape(config: config)
     }
 
-    /// Bytes of all weights at their storage precision (norms as fp32).
+    /// Bytes of all weights at their storage precision (norms as fp32), streamed experts included.
     public var weightBytes: Int {
         let norms = (2 * layers.count + 1) * config.hiddenSize * 4
         let perLayer = layers.reduce(0) { sum, layer in
             sum + layer.attention.q.byteCount + layer.attention.k.byteCount + layer.attention.v.byteCount
-                + layer.attention.o.byteCount + layer.router.byteCount + layer.experts.reduce(0) { $0 + $1.byteCount }
+                + layer.attention.o.byteCount + layer.router.byteCount + layer.expertBytes.reduce(0, +)
         }
         let head = config.tieWordEmbeddings && lmHead.byteCount == embedding.byteCount ? 0 : lmHead.byteCount
         return embedding.byteCount + perLayer + head + norms
@@ -50,7 +47,8 @@ public final class MixtralModel: @unchecked Sendable {
     ///   - session: the sequence's KV cache and scratch buffers.
     ///   - allLogits: return logits for every new position (`[n, vocab]`), otherwise only the last (`[1, vocab]`).
     /// - Returns: logits row-major, `[n or 1, vocab]`.
-    /// - Throws: `EngineError.contextOverflow` when the cache is full, `.invalidToken` for an id outside the vocabulary.
+    /// - Throws: `EngineError.contextOverflow` when the cache is full, `.invalidToken` for an id outside the
+    ///   vocabulary; a streaming `ExpertProvider`'s read errors.
     public func forward(_ tokens: [Int], session: Session, allLogits: Bool = false) throws -> [Float] {
         let n = tokens.count
         let start = session.cache.count
@@ -79,7 +77,7 @@ public final class MixtralModel: @unchecked Sendable {
             for t in 0..<n {
                 rmsNorm(ws.residual + t * hidden, weight: layer.postAttentionNorm, eps: config.rmsNormEps, n: hidden, into: ws.normed + t * hidden)
             }
-            mixtureOfExperts(layer: l, weights: layer, tokens: n, start: start, observer: session.observer, ws: ws)
+            try mixtureOfExperts(layer: l, weights: layer, tokens: n, start: start, observer: session.observer, ws: ws)
             for i in 0..<(n * hidden) { ws.residual[i] += ws.projected[i] }
 
             if let observer = session.observer {

@@ -7,9 +7,10 @@ extension MixtralModel {
     ///
     /// Reads `ws.normed [n, hidden]`; writes `ws.projected [n, hidden]`. Each expert runs once on the
     /// batch of tokens routed to it (a matrix–matrix product in prefill, matrix–vector in decode).
-    /// The observer, if any, sees every routing decision before the experts run.
+    /// The observer, if any, sees every routing decision before the experts run; a layer whose experts are
+    /// streamed asks its `ExpertProvider` for each expert (`ExpertProvider` documents the call order).
     func mixtureOfExperts(layer l: Int, weights: DecoderLayer, tokens n: Int, start: Int,
-                          observer: ForwardObserver?, ws: Workspace) {
+                          observer: ForwardObserver?, ws: Workspace) throws {
         let hidden = config.hiddenSize, numExperts = config.numExperts, k = config.numExpertsPerToken
 
         // router logits [n, numExperts] and top-k routing
@@ -27,6 +28,9 @@ extension MixtralModel {
             }
         }
 
+        try weights.expertProvider?.layerRouted(model: self, layer: l, tokens: n, chosen: ws.chosen,
+                                            routerInput: ws.normed, firstPosition: start)
+
         // every expert on the rows routed to it, outputs added with their routing weights
         ws.projected.update(repeating: 0, count: n * hidden)
         for e in 0..<numExperts {
@@ -42,7 +46,7 @@ extension MixtralModel {
             for r in 0..<rows {
                 (ws.expertInput + r * hidden).update(from: ws.normed + ws.expertRows[r] * hidden, count: hidden)
             }
-            let expert = weights.experts[e]
+            let expert = try weights.expertProvider?.expert(layer: l, e) ?? weights.experts[e]
             expert.w1.apply(batch: rows, ws.expertInput, into: ws.gate)
             expert.w3.apply(batch: rows, ws.expertInput, into: ws.up)
             siluMultiply(ws.gate, ws.up, rows * config.intermediateSize)

@@ -3,29 +3,42 @@ import Tensors
 import Checkpoints
 import Quantization
 
+/// Where a loaded model keeps its experts.
+public enum ExpertResidency {
+    /// Read into memory with the other weights.
+    case resident
+    /// Never read at load time: the provider streams them during forward passes (real offloading).
+    case streamed(ExpertProvider)
+}
+
 extension MixtralModel {
     /// Loads a checkpoint and stores every projection at the precision the spec gives its tensor class.
     /// A weight the checkpoint stores quantized (written by `mixtral-lab quantize`, or bitsandbytes NF4)
     /// is used as stored, whatever the spec says for its class. Norm weights always stay fp32. Embeddings
     /// and head are looked up / applied through the same `LinearOperator` as every other weight.
     ///
+    /// Memory: a weight quantized at load time is converted from the checkpoint a few million weights at a
+    /// time (`loadWeight`), and the mapped pages of each tensor are released once it is copied, so loading
+    /// holds little more than the loaded weights. With `.streamed` experts, no expert tensor is touched.
+    ///
     /// - Parameters:
     ///   - checkpoint: an opened checkpoint directory.
     ///   - precision: per-class precision (`PrecisionSpec(parsing: "fp32")` for the exact model).
+    ///   - experts: `.resident` (default) or `.streamed(provider)`.
     ///   - progress: called with (tensors done, tensors in all) while loading.
-    /// - Throws: `CheckpointError` for missing tensors, shape mismatches or malformed quantized tensors;
-    ///   quantization errors (NaN/Inf weights, scale overflow) naming the tensor.
-    public convenience init(checkpoint: Checkpoint, precision: PrecisionSpec,
+    /// - Throws: `CheckpointError` for missing tensors, shape mismatches, NaN/Inf weights or malformed
+    ///   quantized tensors; quantization errors (scale overflow) naming the tensor.
+    public convenience init(checkpoint: Checkpoint, precision: PrecisionSpec, experts residency: ExpertResidency = .resident,
                             progress: ((Int, Int) -> Void)? = nil) throws {
         let c = checkpoint.config
-        let total = 2 + c.numHiddenLayers * (5 + 3 * c.numExperts)
+        var provider: ExpertProvider?
+        if case .streamed(let streaming) = residency { provider = streaming }
+        let total = 2 + c.numHiddenLayers * (5 + (provider == nil ? 3 * c.numExperts : 0))
         var done = 0
         func load(_ name: String, rows: Int, cols: Int, _ tensorClass: TensorClass) throws -> any LinearOperator {
             done += 1
             progress?(done, total)
-            if let stored = try checkpoint.storedWeight(name, rows: rows, cols: cols) { return stored }
-            let m = try checkpoint.matrix(name, rows: rows, cols: cols)
-            return try quantize(m, to: precision.precision(for: tensorClass), tensorName: name)
+            return try checkpoint.loadWeight(name, rows: rows, cols: cols, precision: precision.precision(for: tensorClass))
         }
         let q = c.numAttentionHeads * c.headDim, kv = c.numKeyValueHeads * c.headDim
         let embedding = try load(WeightNames.embedding, rows: c.vocabSize, cols: c.hiddenSize, .embedding)
@@ -36,7 +49,7 @@ extension MixtralModel {
                 k: try load(WeightNames.kProj(l), rows: kv, cols: c.hiddenSize, .attention),
                 v: try load(WeightNames.vProj(l), rows: kv, cols: c.hiddenSize, .attention),
                 o: try load(WeightNames.oProj(l), rows: c.hiddenSize, cols: q, .attention))
-            let experts = try (0..<c.numExperts).map { e in
+            let experts = provider != nil ? [] : try (0..<c.numExperts).map { e in
                 ExpertWeights(
                     w1: try load(WeightNames.expert(l, e, "w1"), rows: c.intermediateSize, cols: c.hiddenSize, .experts),
                     w2: try load(WeightNames.expert(l, e, "w2"), rows: c.hiddenSize, cols: c.intermediateSize, .experts),
@@ -47,7 +60,7 @@ extension MixtralModel {
                 attention: attention,
                 postAttentionNorm: try checkpoint.vector(WeightNames.postAttentionNorm(l), count: c.hiddenSize),
                 router: try load(WeightNames.router(l), rows: c.numExperts, cols: c.hiddenSize, .router),
-                experts: experts))
+                experts: experts, streamedBy: provider, layer: l))
         }
         let head: any LinearOperator
         if c.tieWordEmbeddings && checkpoint.info(WeightNames.lmHead) == nil {

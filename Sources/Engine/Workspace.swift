@@ -1,3 +1,5 @@
+import Checkpoints
+
 /// Scratch buffers of a forward pass over up to `tokens` tokens, allocated once and reused, so a decode
 /// step allocates nothing. Every float buffer is row-major `[tokens, width]` unless said otherwise.
 final class Workspace {
@@ -75,6 +77,14 @@ final class Workspace {
     }
 
     deinit { allocations.forEach { $0.deallocate() } }
+
+    /// Bytes `init(tokens:shape:)` allocates (the float and Int buffers above).
+    static func byteCount(tokens n: Int, shape c: ModelShape) -> Int {
+        let floats = 5 * n * c.hidden + 2 * n * c.queryWidth + 2 * n * c.keyValueWidth + c.maxPositions
+            + n * c.numExperts + c.numExperts + n * c.topK + 2 * n * c.intermediate + n + c.headDim
+        let ints = n * c.topK + n
+        return floats * MemoryLayout<Float>.size + ints * MemoryLayout<Int>.size
+    }
 }
 
 /// The sizes a forward pass needs, derived once from the config.
@@ -88,5 +98,17 @@ struct ModelShape {
     let topK: Int
     let maxPositions: Int
     var queryWidth: Int { heads * headDim }
+
+    init(config c: MixtralConfig) {
+        hidden = c.hiddenSize
+        intermediate = c.intermediateSize
+        heads = c.numAttentionHeads
+        kvHeads = c.numKeyValueHeads
+        headDim = c.headDim
+        numExperts = c.numExperts
+        topK = c.numExpertsPerToken
+        maxPositions = c.maxPositionEmbeddings
+    }
+
     var keyValueWidth: Int { kvHeads * headDim }
 }

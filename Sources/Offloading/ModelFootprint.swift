@@ -36,7 +36,7 @@ public struct ModelFootprint: Sendable, Equatable {
         numLayers = c.numHiddenLayers
         numExperts = c.numExperts
         topK = c.numExpertsPerToken
-        expertBytes = model.layers.map { layer in layer.experts.map(\.byteCount) }
+        expertBytes = model.layers.map(\.expertBytes)
         expertParameters = 3 * c.hiddenSize * c.intermediateSize
         let norms = 2 * c.hiddenSize * 4
         layerResidentBytes = model.layers.map { layer in

@@ -2,13 +2,15 @@ import Foundation
 
 /// Writes one CSV row per token × layer (token records are not written; use the JSONL trace for them).
 ///
-/// Columns are `columns` (the `LayerRecord` fields in snake_case, without the timeline). List columns hold
+/// Columns are `columns` (the `LayerRecord` fields in snake_case, without the timeline; the `real_*`
+/// columns are the `real` reads, empty when the record has none). List columns hold
 /// space-separated values (`prefetched` and `prefetch_evicted` as `layer:expert` pairs), so each list is one
 /// field and needs no quoting.
 public final class CSVTraceWriter: TraceSink {
     public static let columns = ["position", "layer", "phase", "experts", "weights", "hits", "misses", "shared",
                                  "prefetched", "prefetch_hits", "evicted", "prefetch_evicted", "bytes_moved", "compute_us",
-                                 "transfer_us", "stall_us", "router_logits"]
+                                 "transfer_us", "stall_us", "router_logits", "real_hits", "real_misses", "real_read_bytes",
+                                 "real_read_us", "real_stall_us"]
     private let file: TraceFile
 
     /// Creates the file and writes the header row.
@@ -28,6 +30,9 @@ public final class CSVTraceWriter: TraceSink {
             "\(record.bytesMoved)",
             Self.microseconds(record.computeUs), Self.microseconds(record.transferUs), Self.microseconds(record.stallUs),
             list(record.routerLogits),
+            record.real.map { list($0.hits) } ?? "", record.real.map { list($0.misses) } ?? "",
+            record.real.map { "\($0.readBytes)" } ?? "", record.real.map { Self.microseconds($0.readUs) } ?? "",
+            record.real.map { Self.microseconds($0.stallUs) } ?? "",
         ]
         file.write(fields.joined(separator: ",") + "\n")
     }

@@ -65,6 +65,43 @@ public struct LayerTimeline: Codable, Sendable, Equatable {
     }
 }
 
+/// What a run that really streamed experts from disk (`--ram-budget`) did at one layer of one forward
+/// call: the real cache's answers and the measured reads, next to the simulated ones of a `LayerRecord`.
+/// Present on the record of the call's first token only.
+public struct RealReads: Codable, Sendable, Equatable {
+    /// Experts found in a slot (prefetched ones included).
+    public var hits: [Int]
+    /// Experts read on demand.
+    public var misses: [Int]
+    /// Misses read into the transient buffer and dropped after use (not stored in a slot).
+    public var transient: [Int]
+    /// Hits that were in a slot only because a prefetch read them for this step.
+    public var prefetchHits: [Int]
+    /// Experts read ahead during this layer for later layers' slots.
+    public var prefetched: [LayerExpert]
+    /// Experts evicted from this layer's slots for this step's misses.
+    public var evicted: [Int]
+    /// Bytes read from disk by the reads this layer step issued (demand and prefetch).
+    public var readBytes: Int
+    /// Time those reads took on the I/O thread, µs.
+    public var readUs: Double
+    /// Time the forward pass waited for reads during this layer, µs.
+    public var stallUs: Double
+
+    public init(hits: [Int] = [], misses: [Int] = [], transient: [Int] = [], prefetchHits: [Int] = [],
+                prefetched: [LayerExpert] = [], evicted: [Int] = [], readBytes: Int = 0, readUs: Double = 0, stallUs: Double = 0) {
+        self.hits = hits
+        self.misses = misses
+        self.transient = transient
+        self.prefetchHits = prefetchHits
+        self.prefetched = prefetched
+        self.evicted = evicted
+        self.readBytes = readBytes
+        self.readUs = readUs
+        self.stallUs = stallUs
+    }
+}
+
 /// What happened for one token at one MoE layer: the routing, the cache's answer, and the simulated cost.
 ///
 /// In a prefill, the layer's cache work is counted once for the whole prompt: an expert is accessed by the
@@ -102,11 +139,14 @@ public struct LayerRecord: Codable, Sendable, Equatable {
     public var stallUs: Double
     /// The layer's exact timeline (first token of the forward call only; nil otherwise).
     public var timeline: LayerTimeline?
+    /// The real reads of a run streaming experts from disk (first token of the forward call only; nil
+    /// otherwise and in simulation-only runs).
+    public var real: RealReads?
 
     public init(position: Int, layer: Int, phase: Phase, routerLogits: [Float], experts: [Int], weights: [Float],
                 hits: [Int] = [], misses: [Int] = [], shared: [Int] = [], prefetched: [LayerExpert] = [],
                 prefetchHits: [Int] = [], evicted: [Int] = [], prefetchEvicted: [LayerExpert] = [], bytesMoved: Int = 0, computeUs: Double = 0,
-                transferUs: Double = 0, stallUs: Double = 0, timeline: LayerTimeline? = nil) {
+                transferUs: Double = 0, stallUs: Double = 0, timeline: LayerTimeline? = nil, real: RealReads? = nil) {
         self.position = position
         self.layer = layer
         self.phase = phase
@@ -125,5 +165,6 @@ public struct LayerRecord: Codable, Sendable, Equatable {
         self.transferUs = transferUs
         self.stallUs = stallUs
         self.timeline = timeline
+        self.real = real
     }
 }

@@ -49,9 +49,10 @@ func parseTokenIDs(_ text: String, flag: String) throws -> [Int] {
 }
 
 /// Loads a model at a precision, with a progress line on stderr when loading takes over a second.
-func loadModel(_ checkpoint: Checkpoint, precision: PrecisionSpec) throws -> MixtralModel {
+/// - Parameter experts: `.streamed(provider)` leaves the experts on disk (`RAMBudgetOptions`).
+func loadModel(_ checkpoint: Checkpoint, precision: PrecisionSpec, experts: ExpertResidency = .resident) throws -> MixtralModel {
     setBLASThreads(recommendedBLASThreads(checkpoint.config))
     let progress = Progress(label: "loading \(checkpoint.directory.lastPathComponent) at \(precision)")
     defer { progress.finish() }
-    return try MixtralModel(checkpoint: checkpoint, precision: precision) { done, total in progress.update(done, of: total) }
+    return try MixtralModel(checkpoint: checkpoint, precision: precision, experts: experts) { done, total in progress.update(done, of: total) }
 }

@@ -1,0 +1,122 @@
+import Engine
+import Tensors
+import Quantization
+
+/// Preallocated memory for one expert at one layout: the arrays of its three projections, allocated
+/// once, filled in place by positioned reads and wrapped as the usual operators (`Matrix`,
+/// `GGMLMatrix`, `NF4Matrix`, …) without copying.
+///
+/// Swift arrays are copy-on-write: the operators share the slot's arrays, so `fill` first drops them
+/// (`weights = nil`) and the arrays are written in place, uniquely referenced. Callers must not keep the
+/// `weights` of a slot across a refill (a kept copy would make the refill copy the array instead).
+final class ExpertSlot {
+    let layout: ExpertLayout
+    private let projections: [ProjectionSlot]
+    /// The expert held (nil: empty), and its weights wrapped over the slot's arrays.
+    private(set) var expert: Int?
+    private(set) var weights: ExpertWeights?
+
+    init(layout: ExpertLayout) {
+        self.layout = layout
+        projections = layout.projections.map(ProjectionSlot.init)
+    }
+
+    /// Forgets the held expert and drops the operators over the arrays (before a refill, possibly on
+    /// another thread).
+    func empty() {
+        weights = nil
+        expert = nil
+    }
+
+    /// Reads `expert` into the slot: projection p from `locations[p]`. The slot must be empty.
+    /// - Returns: bytes read.
+    /// - Throws: `ExpertStoreError.io` / `.truncated` from the reads.
+    func fill(expert: Int, from locations: [ExpertSource.Location], files: [ExpertFile]) throws -> Int {
+        precondition(weights == nil, "ExpertSlot: refilled while its weights are held")
+        var bytes = 0
+        for (projection, location) in zip(projections, locations) {
+            bytes += try projection.read(from: files[location.file], at: location.offset)
+        }
+        let operators = projections.map { $0.makeOperator() }
+        weights = ExpertWeights(w1: operators[0], w2: operators[1], w3: operators[2])
+        self.expert = expert
+        return bytes
+    }
+
+    /// Base addresses of the slot's arrays (tests check a refill writes in place).
+    var storageAddresses: [UnsafeRawPointer?] { projections.flatMap(\.storageAddresses) }
+}
+
+/// The arrays of one projection; only those its format uses are non-empty.
+private final class ProjectionSlot {
+    let layout: ProjectionLayout
+    private var values: [Float] = []     // fp32 weights
+    private var halves: [UInt16] = []    // bf16 / f16 weights
+    private var packed: [UInt8] = []     // GGML blocks or NF4 codes
+    private var codes: [UInt8] = []      // nf4-dq absmax codes
+    private var scales: [Float] = []     // NF4 absmax or nf4-dq absmax2
+    private var offset: Float = 0        // nf4-dq absmax offset
+
+    init(layout: ProjectionLayout) {
+        self.layout = layout
+        let sizes = layout.segmentBytes
+        switch layout.format {
+        case .fp32: values = [Float](repeating: 0, count: layout.weights)
+        case .bf16, .f16: halves = [UInt16](repeating: 0, count: layout.weights)
+        case .q8_0, .q4_0: packed = [UInt8](repeating: 0, count: sizes[0])
+        case .nf4:
+            packed = [UInt8](repeating: 0, count: sizes[0])
+            scales = [Float](repeating: 0, count: sizes[1] / 4)
+        case .nf4dq:
+            packed = [UInt8](repeating: 0, count: sizes[0])
+            codes = [UInt8](repeating: 0, count: sizes[1])
+            scales = [Float](repeating: 0, count: sizes[2] / 4)
+        }
+    }
+
+    /// Reads the segments, in layout order, from `offset` on.
+    /// - Returns: bytes read.
+    func read(from file: ExpertFile, at start: Int) throws -> Int {
+        var at = start
+        func fill<T>(_ array: inout [T]) throws {
+            try array.withUnsafeMutableBytes { try file.read(into: $0, at: at) }
+            at += array.count * MemoryLayout<T>.stride
+        }
+        switch layout.format {
+        case .fp32: try fill(&values)
+        case .bf16, .f16: try fill(&halves)
+        case .q8_0, .q4_0: try fill(&packed)
+        case .nf4:
+            try fill(&packed)
+            try fill(&scales)
+        case .nf4dq:
+            try fill(&packed)
+            try fill(&codes)
+            try fill(&scales)
+            try withUnsafeMutableBytes(of: &offset) { try file.read(into: $0, at: at) }
+            at += 4
+        }
+        return at - start
+    }
+
+    /// The projection as an operator sharing the slot's arrays.
+    func makeOperator() -> any LinearOperator {
+        let rows = layout.rows, cols = layout.cols
+        switch layout.format {
+        case .fp32: return Matrix(rows: rows, cols: cols, values: values)
+        case .bf16: return BF16Matrix(rows: rows, cols: cols, storage: halves)
+        case .f16: return F16Matrix(rows: rows, cols: cols, storage: halves)
+        case .q8_0: return Q8_0Matrix(rows: rows, cols: cols, blocks: packed)
+        case .q4_0: return Q4_0Matrix(rows: rows, cols: cols, blocks: packed)
+        case .nf4: return NF4Matrix(rows: rows, cols: cols, blocksize: layout.blocksize, packed: packed, absmax: .plain(scales))
+        case .nf4dq:
+            return NF4Matrix(rows: rows, cols: cols, blocksize: layout.blocksize, packed: packed,
+                             absmax: .doubleQuantized(DoubleQuantizedAbsmax(codes: codes, absmax2: scales, offset: offset)))
+        }
+    }
+
+    var storageAddresses: [UnsafeRawPointer?] {
+        [values.withUnsafeBytes(\.baseAddress), halves.withUnsafeBytes(\.baseAddress), packed.withUnsafeBytes(\.baseAddress),
+         codes.withUnsafeBytes(\.baseAddress), scales.withUnsafeBytes(\.baseAddress)]
+    }
+}

@@ -1,0 +1,249 @@
+import Foundation
+import Checkpoints
+import Engine
+import Quantization
+
+/// Experts written once at a run's precision, one contiguous extent per expert (w1, w2, w3 back to back,
+/// each extent starting on a 4 KiB boundary) — the paper's "one storage per expert" (Eliseev & Mazur 2023,
+/// section 3.1) — so that loading an expert is one sequential read.
+///
+/// A store is a folder holding `experts.bin` and `manifest.json`. The manifest records the model's
+/// identity (a hash of `config.json` and of every safetensors header, which lists each tensor's name,
+/// dtype, shape and offsets), the precision spec, the layout and the file size. `open` refuses a store
+/// made for another model, precision or store format, and a truncated one; `openOrBuild` rebuilds it
+/// then. The manifest is written last, so an interrupted build is never taken for a store.
+public enum ExpertStore {
+    public static let manifestName = "manifest.json"
+    public static let dataName = "experts.bin"
+    /// Extents start on multiples of this (a page, and the alignment O_DIRECT reads need).
+    static let extentAlignment = 4096
+
+    /// `$XDG_CACHE_HOME/mixtral-lab/expert-stores/<model folder>-<identity>-<precision>`, or under
+    /// `~/.cache` when `XDG_CACHE_HOME` is unset.
+    public static func defaultDirectory(for checkpoint: Checkpoint, precision: PrecisionSpec) throws -> URL {
+        let environment = ProcessInfo.processInfo.environment
+        let cache = environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
+        let precisionName = precision.description.replacingOccurrences(of: ",", with: "_").replacingOccurrences(of: "=", with: "-")
+        let name = "\(checkpoint.directory.lastPathComponent)-\(try modelIdentity(checkpoint).prefix(12))-\(precisionName)"
+        return cache.appendingPathComponent("mixtral-lab/expert-stores").appendingPathComponent(name)
+    }
+
+    /// Opens the store in `directory` after checking it was made for this checkpoint and precision.
+    /// - Throws: `ExpertStoreError.mismatch` (no manifest, another model, precision or store format),
+    ///   `.truncated` (experts.bin shorter than the manifest says), `.io`.
+    public static func open(_ directory: URL, checkpoint: Checkpoint, precision: PrecisionSpec) throws -> ExpertSource {
+        let manifestURL = directory.appendingPathComponent(manifestName)
+        guard let data = FileManager.default.contents(atPath: manifestURL.path) else {
+            throw ExpertStoreError.mismatch(path: directory.path, reason: "no \(manifestName): not built yet")
+        }
+        guard let manifest = try? JSONDecoder().decode(ExpertStoreManifest.self, from: data) else {
+            throw ExpertStoreError.mismatch(path: directory.path, reason: "\(manifestName) is not an expert store manifest of this version")
+        }
+        let expected = try ExpertStoreManifest(checkpoint: checkpoint, precision: precision, layout: manifest.layout)
+        if let reason = manifest.difference(from: expected) {
+            throw ExpertStoreError.mismatch(path: directory.path, reason: reason)
+        }
+        let file = try ExpertFile(path: directory.appendingPathComponent(dataName).path)
+        guard file.byteCount == manifest.fileBytes else {
+            throw ExpertStoreError.truncated(path: file.path, expectedBytes: manifest.fileBytes, actualBytes: file.byteCount)
+        }
+        return manifest.source(file: file, directory: directory)
+    }
+
+    /// Writes the store for `checkpoint` at `precision` into `directory` (created if missing; an old store
+    /// there is replaced). Each expert is loaded exactly as `MixtralModel(checkpoint:precision:)` would
+    /// load it (`Checkpoint.loadWeight`), so streamed experts are bit for bit the resident ones.
+    /// - Parameter progress: (experts written, experts in all).
+    /// - Throws: `ExpertStoreError.mixedLayouts`, `.io`; checkpoint and quantization errors naming the tensor.
+    public static func build(_ directory: URL, checkpoint: Checkpoint, precision: PrecisionSpec,
+                             progress: ((Int, Int) -> Void)? = nil) throws -> ExpertSource {
+        let c = checkpoint.config
+        let manifestURL = directory.appendingPathComponent(manifestName)
+        let dataURL = directory.appendingPathComponent(dataName)
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            if FileManager.default.fileExists(atPath: manifestURL.path) { try FileManager.default.removeItem(at: manifestURL) }
+        } catch {
+            throw ExpertStoreError.io(path: directory.path, reason: error.localizedDescription)
+        }
+        guard FileManager.default.createFile(atPath: dataURL.path, contents: nil),
+              let handle = FileHandle(forWritingAtPath: dataURL.path) else {
+            throw ExpertStoreError.io(path: dataURL.path, reason: "cannot open for writing")
+        }
+        defer { try? handle.close() }
+        let experts = precision.precision(for: .experts)
+        var layout: ExpertLayout?
+        var stride = 0
+        for l in 0..<c.numHiddenLayers {
+            for e in 0..<c.numExperts {
+                let shapes = [("w1", c.intermediateSize, c.hiddenSize), ("w2", c.hiddenSize, c.intermediateSize),
+                              ("w3", c.intermediateSize, c.hiddenSize)]
+                var extent: [UInt8] = []
+                var projections: [ProjectionLayout] = []
+                for (w, rows, cols) in shapes {
+                    let name = WeightNames.expert(l, e, w)
+                    let weight = try checkpoint.loadWeight(name, rows: rows, cols: cols, precision: experts)
+                    guard let projection = ProjectionLayout(of: weight) else {
+                        throw ExpertStoreError.mixedLayouts(tensor: name, reason: "\(type(of: weight)) has no streamed form")
+                    }
+                    projections.append(projection)
+                    extent += projection.bytes(of: weight)
+                }
+                let expertLayout = ExpertLayout(w1: projections[0], w2: projections[1], w3: projections[2])
+                if let layout, layout != expertLayout {
+                    throw ExpertStoreError.mixedLayouts(tensor: WeightNames.expert(l, e, "w1"),
+                                                        reason: "stored as \(expertLayout.w1.format.rawValue), expert 0 of layer 0 as \(layout.w1.format.rawValue)")
+                }
+                if layout == nil {
+                    layout = expertLayout
+                    stride = (expertLayout.byteCount + extentAlignment - 1) / extentAlignment * extentAlignment
+                }
+                extent += [UInt8](repeating: 0, count: stride - extent.count)
+                do { try handle.write(contentsOf: extent) } catch {
+                    throw ExpertStoreError.io(path: dataURL.path, reason: error.localizedDescription)
+                }
+                progress?(l * c.numExperts + e + 1, c.numHiddenLayers * c.numExperts)
+            }
+        }
+        guard let layout else { throw ExpertStoreError.mismatch(path: directory.path, reason: "the model has no experts") }
+        var manifest = try ExpertStoreManifest(checkpoint: checkpoint, precision: precision, layout: layout)
+        manifest.extentStride = stride
+        manifest.fileBytes = stride * c.numHiddenLayers * c.numExperts
+        do {
+            try handle.synchronize()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(manifest).write(to: manifestURL, options: .atomic)
+        } catch {
+            throw ExpertStoreError.io(path: manifestURL.path, reason: error.localizedDescription)
+        }
+        return try open(directory, checkpoint: checkpoint, precision: precision)
+    }
+
+    /// Opens the store in `directory`, or builds it when there is none, or when the one there was made for
+    /// another model, precision or store format, or is truncated (`rebuilding` is told why first).
+    /// - Throws: `ExpertStoreError.notAStore` for a non-empty folder without a manifest (never
+    ///   overwritten), and the errors of `build`.
+    public static func openOrBuild(_ directory: URL, checkpoint: Checkpoint, precision: PrecisionSpec,
+                                   rebuilding: (String) -> Void = { _ in }, progress: ((Int, Int) -> Void)? = nil) throws -> ExpertSource {
+        let manifestURL = directory.appendingPathComponent(manifestName)
+        if !FileManager.default.fileExists(atPath: manifestURL.path) {
+            let contents = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+            guard contents.allSatisfy({ $0 == dataName }) else { throw ExpertStoreError.notAStore(path: directory.path) }
+            return try build(directory, checkpoint: checkpoint, precision: precision, progress: progress)
+        }
+        do {
+            return try open(directory, checkpoint: checkpoint, precision: precision)
+        } catch let error as ExpertStoreError {
+            switch error {
+            case .mismatch, .truncated: rebuilding(error.description)
+            default: throw error
+            }
+        }
+        return try build(directory, checkpoint: checkpoint, precision: precision, progress: progress)
+    }
+
+    /// FNV-1a 64 (hex) over `config.json` and, per weights file in path order, its size and its header
+    /// (the 8-byte length and the JSON listing every tensor's name, dtype, shape and offsets).
+    /// - Throws: `ExpertStoreError.io` when a file cannot be read.
+    static func modelIdentity(_ checkpoint: Checkpoint) throws -> String {
+        var hash = FNV1a()
+        let config = checkpoint.directory.appendingPathComponent("config.json")
+        guard let configBytes = FileManager.default.contents(atPath: config.path) else {
+            throw ExpertStoreError.io(path: config.path, reason: "cannot read")
+        }
+        hash.add(configBytes)
+        for file in checkpoint.files.sorted(by: { $0.path < $1.path }) {
+            guard let handle = FileHandle(forReadingAtPath: file.path) else {
+                throw ExpertStoreError.io(path: file.path, reason: "cannot open")
+            }
+            defer { try? handle.close() }
+            let size = (try? handle.seekToEnd()) ?? 0
+            try? handle.seek(toOffset: 0)
+            let lengthBytes = (try? handle.read(upToCount: 8)) ?? Data()
+            guard lengthBytes.count == 8 else { throw ExpertStoreError.io(path: file.path, reason: "cannot read the header length") }
+            let length = lengthBytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian }
+            hash.add(withUnsafeBytes(of: size.littleEndian) { Data($0) })
+            hash.add(lengthBytes)
+            hash.add((try? handle.read(upToCount: Int(length))) ?? Data())
+        }
+        return String(format: "%016llx", hash.value)
+    }
+}
+
+/// 64-bit FNV-1a (Fowler, Noll, Vo; http://www.isthe.com/chongo/tech/comp/fnv/): offset basis
+/// 0xcbf29ce484222325, prime 0x100000001b3. An identity check, not a cryptographic hash.
+struct FNV1a {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func add(_ data: Data) {
+        for byte in data {
+            value ^= UInt64(byte)
+            value = value &* 0x100_0000_01b3
+        }
+    }
+}
+
+/// `manifest.json` of an expert store.
+struct ExpertStoreManifest: Codable, Equatable {
+    /// Bumped when the file layout changes; a store of another version is rebuilt.
+    static let currentFormatVersion = 1
+
+    var formatVersion: Int
+    /// The checkpoint folder the store was made from (for people; identity is `modelIdentity`).
+    var checkpoint: String
+    /// `ExpertStore.modelIdentity` of that checkpoint.
+    var modelIdentity: String
+    /// The precision spec (`PrecisionSpec.description`).
+    var precision: String
+    var numLayers: Int
+    var numExperts: Int
+    var layout: ExpertLayout
+    /// Bytes from one expert's extent to the next (`layout.byteCount` rounded up to 4 KiB).
+    var extentStride: Int
+    /// Size of experts.bin.
+    var fileBytes: Int
+
+    /// The manifest a store for `checkpoint` at `precision` has (stride and size from `layout`).
+    init(checkpoint: Checkpoint, precision: PrecisionSpec, layout: ExpertLayout) throws {
+        let c = checkpoint.config
+        formatVersion = Self.currentFormatVersion
+        self.checkpoint = checkpoint.directory.path
+        modelIdentity = try ExpertStore.modelIdentity(checkpoint)
+        self.precision = precision.description
+        numLayers = c.numHiddenLayers
+        numExperts = c.numExperts
+        self.layout = layout
+        extentStride = (layout.byteCount + ExpertStore.extentAlignment - 1) / ExpertStore.extentAlignment * ExpertStore.extentAlignment
+        fileBytes = extentStride * numLayers * numExperts
+    }
+
+    /// Why a store with this manifest cannot serve a run expecting `expected`, or nil.
+    func difference(from expected: ExpertStoreManifest) -> String? {
+        if formatVersion != expected.formatVersion {
+            return "store format \(formatVersion), this mixtral-lab writes format \(expected.formatVersion)"
+        }
+        if modelIdentity != expected.modelIdentity || numLayers != expected.numLayers || numExperts != expected.numExperts {
+            return "built for another model (\(checkpoint), identity \(modelIdentity)); this is \(expected.checkpoint), identity \(expected.modelIdentity)"
+        }
+        if precision != expected.precision {
+            return "built at precision \(precision); this run uses \(expected.precision)"
+        }
+        if extentStride != expected.extentStride || fileBytes != expected.fileBytes {
+            return "manifest sizes (stride \(extentStride), \(fileBytes) bytes) disagree with its layout"
+        }
+        return nil
+    }
+
+    func source(file: ExpertFile, directory: URL) -> ExpertSource {
+        let offsets = [0, layout.w1.byteCount, layout.w1.byteCount + layout.w2.byteCount]
+        let locations = (0..<numLayers).map { l in
+            (0..<numExperts).map { e in
+                offsets.map { ExpertSource.Location(file: 0, offset: (l * numExperts + e) * extentStride + $0) }
+            }
+        }
+        return ExpertSource(files: [file], layout: layout, locations: locations,
+                            description: "expert store \(directory.path) (\(layout.w1.format.rawValue), one extent per expert)")
+    }
+}

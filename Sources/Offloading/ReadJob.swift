@@ -1,0 +1,39 @@
+import Foundation
+
+/// One expert read queued on the provider's I/O thread: it runs unless cancelled before it starts, and
+/// anyone may wait for it to finish (any number of times). Its results are read after `wait()`.
+final class ReadJob: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelled = false
+    private let finished = DispatchSemaphore(value: 0)
+    /// Bytes read and the time the read took (0 when cancelled before it started).
+    private(set) var bytes = 0
+    private(set) var seconds = 0.0
+    private(set) var error: Error?
+
+    /// Runs `read` (returning the bytes read) unless the job was cancelled; then signals waiters.
+    func run(_ read: () throws -> Int) {
+        lock.lock()
+        let skip = cancelled
+        lock.unlock()
+        if !skip {
+            let start = DispatchTime.now().uptimeNanoseconds
+            do { bytes = try read() } catch { self.error = error }
+            seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+        finished.signal()
+    }
+
+    /// Keeps the read from starting if it has not yet (a running read completes).
+    func cancel() {
+        lock.lock()
+        cancelled = true
+        lock.unlock()
+    }
+
+    /// Blocks until the job has run or been skipped.
+    func wait() {
+        finished.wait()
+        finished.signal()
+    }
+}

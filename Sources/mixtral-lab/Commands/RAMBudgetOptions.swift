@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import Checkpoints
+import Engine
+import Offloading
+import Quantization
+
+/// `--ram-budget`, `--offload-store`: real offloading. With a budget, the non-expert weights are loaded,
+/// and the experts are streamed from disk into as many slots per layer as the budget holds, with
+/// `--policy` deciding which stay (`DiskExpertProvider`).
+struct RAMBudgetOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Run within this much RAM for weights and caches, e.g. 512MiB, 6GiB: non-expert weights stay resident, experts are streamed from disk into the slots the rest holds (--policy decides which stay).", valueName: "size"))
+    var ramBudget: String?
+    @Option(help: ArgumentHelp("With --ram-budget: folder of the expert store written when the checkpoint's experts are not already at the run's precision (default: under ~/.cache/mixtral-lab/expert-stores).", valueName: "dir"))
+    var offloadStore: String?
+
+    func validate() throws {
+        if let ramBudget { _ = try budgetBytes(ramBudget) }
+        if offloadStore != nil && ramBudget == nil { throw ValidationError("--offload-store needs --ram-budget") }
+    }
+
+    private func budgetBytes(_ text: String) throws -> Int {
+        try offloadingInput { try ByteSize.parse(text, flag: "--ram-budget") }
+    }
+
+    /// The model, with its experts resident (no `--ram-budget`) or streamed under the budget by the
+    /// returned provider. Prints the budget's accounting and the experts' source on standard error.
+    /// - Parameters:
+    ///   - policy: decides which experts stay in the slots.
+    ///   - capacity: positions of the session the model will run (for the KV cache's share of the budget).
+    ///   - promptTokens: the largest forward call (the prompt), for the scratch buffers' share.
+    /// - Throws: `ValidationError` for a budget too small (naming the minimum), a store for another model
+    ///   that cannot be replaced, `optimal`; checkpoint errors.
+    func loadModel(_ checkpoint: Checkpoint, precision: PrecisionSpec, policy: PolicySpec, capacity: Int,
+                   promptTokens: Int) throws -> (MixtralModel, DiskExpertProvider?) {
+        guard let ramBudget else { return (try mixtral_lab.loadModel(checkpoint, precision: precision), nil) }
+        let budget = try budgetBytes(ramBudget)
+        return try diskInput {
+            let source = try expertSource(checkpoint, precision: precision)
+            let provider = try DiskExpertProvider(source: source, policy: policy, topK: checkpoint.config.numExpertsPerToken)
+            let model = try mixtral_lab.loadModel(checkpoint, precision: precision, experts: .streamed(provider))
+            let c = model.config
+            let accounting = try RAMBudget(budget: budget, residentBytes: ModelFootprint(model: model).residentBytes,
+                                           sessionBytes: Session.memoryBytes(config: c, capacity: capacity, tokens: promptTokens),
+                                           expertBytes: provider.slotBytes, numLayers: c.numHiddenLayers,
+                                           numExperts: c.numExperts, topK: c.numExpertsPerToken)
+            try provider.allocateSlots(perLayer: accounting.slotsPerLayer)
+            for line in accounting.lines + ["experts from \(source.description)", "page cache: \(provider.pageCache)"] {
+                note(line)
+            }
+            return (model, provider)
+        }
+    }
+
+    /// The checkpoint itself when its experts are already stored at the run's precision, else the expert
+    /// store (built, with a progress bar, when missing or made for another model or precision).
+    private func expertSource(_ checkpoint: Checkpoint, precision: PrecisionSpec) throws -> ExpertSource {
+        if let inPlace = try ExpertSource.inPlace(checkpoint, precision: precision) { return inPlace }
+        let directory = try offloadStore.map { URL(fileURLWithPath: $0) } ?? ExpertStore.defaultDirectory(for: checkpoint, precision: precision)
+        let progress = Progress(label: "writing the expert store \(directory.lastPathComponent)")
+        defer { progress.finish() }
+        return try ExpertStore.openOrBuild(directory, checkpoint: checkpoint, precision: precision,
+                                           rebuilding: { note("rebuilding: \($0)") },
+                                           progress: { progress.update($0, of: $1) })
+    }
+}
+
+/// Runs `body`, turning expert-store and budget errors into one-line usage errors.
+func diskInput<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as ExpertStoreError {
+        throw ValidationError(error.description)
+    }
+}
+
+/// A line on standard error (what the run is doing, kept out of the generated text).
+func note(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Peak resident set size of this process (`VmHWM` in /proc/self/status), bytes; nil where unavailable.
+func peakResidentBytes() -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return nil }
+    return kib * 1024
+}
+
+/// One line of a real offloading run's totals.
+func diskSummaryLine(_ s: DiskOffloadingSummary, numExperts: Int, decodeTokensPerSecond: Double) -> String {
+    "real offloading: \(s.policy), \(s.slotsPerLayer) of \(numExperts) experts per layer in RAM · "
+        + String(format: "hit rate %.3f (decode %.3f)", s.hitRate, s.decodeHitRate)
+        + " · read \(ByteSize.format(s.bytesRead)) in " + String(format: "%.2f s (%.0f MiB/s)", s.readSeconds, s.readBytesPerSecond / 1_048_576)
+        + String(format: " · stall %.2f s · decode %.2f tokens/s", s.stallSeconds, decodeTokensPerSecond)
+        + (peakResidentBytes().map { " · peak RSS \(ByteSize.format($0))" } ?? "")
+}

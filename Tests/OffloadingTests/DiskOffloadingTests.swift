@@ -1,0 +1,186 @@
+import Testing
+import Foundation
+import Checkpoints
+import Engine
+import Quantization
+import Tracing
+@testable import Offloading
+
+/// Real offloading: experts streamed from disk into slots (`DiskExpertProvider`), the expert store, and the
+/// RAM budget's accounting.
+struct DiskOffloadingTests {
+    let prompt = [1, 17, 42, 5, 88, 23, 61, 9, 300, 7]
+
+    /// A fresh temporary folder, removed by the caller.
+    private func temporaryFolder() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("disk-offloading-\(UUID().uuidString)")
+    }
+
+    /// Greedy logits after the prompt and after each of 6 decode steps, as bit patterns.
+    private func logits(_ model: MixtralModel, prompt: [Int]) throws -> [[UInt32]] {
+        let session = Session(model: model, capacity: prompt.count + 8)
+        var all = [try model.forward(prompt, session: session)]
+        for _ in 0..<6 {
+            let next = all.last!.indices.max { all.last![$0] < all.last![$1] }!
+            all.append(try model.forward([next], session: session))
+        }
+        return all.map { $0.map(\.bitPattern) }
+    }
+
+    /// The model with its experts streamed by a provider with `slots` slots per layer: read in place when
+    /// the checkpoint allows, else from a store built in `store`.
+    private func streamed(_ directory: URL, precision: String, policy: PolicySpec, slots: Int,
+                          store: URL) throws -> (MixtralModel, DiskExpertProvider) {
+        let checkpoint = try Checkpoint(directory: directory)
+        let spec = try PrecisionSpec(parsing: precision)
+        let source = try ExpertSource.inPlace(checkpoint, precision: spec)
+            ?? ExpertStore.openOrBuild(store, checkpoint: checkpoint, precision: spec)
+        let provider = try DiskExpertProvider(source: source, policy: policy, topK: checkpoint.config.numExpertsPerToken)
+        let model = try MixtralModel(checkpoint: checkpoint, precision: spec, experts: .streamed(provider))
+        try provider.allocateSlots(perLayer: slots)
+        return (model, provider)
+    }
+
+    @Test(arguments: ["fp32", "q4"], ["lru", "lru+prefetch"])
+    func streamedLogitsAreBitIdenticalOnTheDefaultModel(precision: String, policyName: String) throws {
+        let directory = try DefaultModel.locate()
+        let store = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: store) }
+        let resident = try MixtralModel(checkpoint: Checkpoint(directory: directory), precision: PrecisionSpec(parsing: precision))
+        let footprint = ModelFootprint(model: resident)
+        let expertBytes = footprint.largestExpertBytes
+        // a budget holding a quarter of the experts, on top of what must stay resident
+        let session = Session.memoryBytes(config: resident.config, capacity: prompt.count + 8, tokens: prompt.count)
+        let quarter = (footprint.bytesByClass[.experts] ?? 0) / 4
+        let budget = try RAMBudget(budget: footprint.residentBytes + session + expertBytes + quarter,
+                                   residentBytes: footprint.residentBytes, sessionBytes: session, expertBytes: expertBytes,
+                                   numLayers: footprint.numLayers, numExperts: footprint.numExperts, topK: footprint.topK)
+        #expect(budget.slotsPerLayer == footprint.numExperts / 4)
+        let policy = try PolicySpec(name: policyName)
+        let (model, provider) = try streamed(directory, precision: precision, policy: policy, slots: budget.slotsPerLayer, store: store)
+        #expect(model.layers.allSatisfy { $0.experts.isEmpty })
+        #expect(model.weightBytes == resident.weightBytes)
+        #expect(ModelFootprint(model: model) == footprint)
+        #expect(try logits(model, prompt: prompt) == logits(resident, prompt: prompt), "\(policyName) at \(precision)")
+
+        let summary = provider.finish()
+        #expect(summary.misses > 0 && summary.hits > 0)
+        // every read is a whole expert: demand misses and prefetches, nothing else
+        #expect(summary.bytesRead == (summary.misses + summary.prefetched) * expertBytes)
+        #expect(policy == .lru ? summary.prefetched == 0 : summary.prefetched > 0)
+    }
+
+    @Test(arguments: Precision.allCases)
+    func streamedLogitsAreBitIdenticalAtEveryPrecision(precision: Precision) throws {
+        let directory = AllPrecisionsTests.checkpoint
+        let store = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: store) }
+        let spec = PrecisionSpec(uniform: precision)
+        let resident = try MixtralModel(checkpoint: Checkpoint(directory: directory), precision: spec)
+        for slots in [1, 3] {
+            let (model, _) = try streamed(directory, precision: spec.description, policy: .lru, slots: slots, store: store)
+            #expect(try logits(model, prompt: [1, 9, 33, 2, 60, 17]) == logits(resident, prompt: [1, 9, 33, 2, 60, 17]),
+                    "\(slots) slots at \(precision)")
+        }
+        // fp32 experts of an F32 checkpoint are read in place; the other precisions need a store
+        let inPlace = try ExpertSource.inPlace(Checkpoint(directory: directory), precision: spec)
+        #expect((inPlace != nil) == (precision == .fp32))
+    }
+
+    @Test func slotsAreFilledInPlaceAndThePoolNeverGrows() throws {
+        let store = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: store) }
+        let (model, provider) = try streamed(AllPrecisionsTests.checkpoint, precision: "q4", policy: .lru, slots: 2, store: store)
+        let before = provider.slotAddresses
+        #expect(before.count == 2 * 2 + 1)   // 2 layers × 2 slots, and the transient buffer
+        var steps: [RealReads] = []
+        provider.onStep = { _, _, _, reads in steps.append(reads) }
+        _ = try logits(model, prompt: [1, 9, 33, 2, 60, 17, 4, 8, 15, 16, 23, 42])
+        let summary = provider.finish()
+        #expect(provider.slotAddresses == before)
+        #expect(summary.evictions > 0 && summary.transientReads > 0)
+        // an expert is read at most once per layer per forward call
+        for reads in steps {
+            #expect(Set(reads.misses).count == reads.misses.count)
+            #expect(Set(reads.hits).isDisjoint(with: reads.misses))
+        }
+        #expect(steps.count == 2 * 7)
+    }
+
+    @Test func storeForAnotherModelPrecisionOrTruncatedIsRefused() throws {
+        let store = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: store) }
+        let random = try Checkpoint(directory: AllPrecisionsTests.checkpoint)
+        let q4 = PrecisionSpec(uniform: .q4)
+        _ = try ExpertStore.build(store, checkpoint: random, precision: q4)
+        _ = try ExpertStore.open(store, checkpoint: random, precision: q4)
+
+        #expect { try ExpertStore.open(store, checkpoint: random, precision: PrecisionSpec(uniform: .int8)) } throws: { error in
+            guard case ExpertStoreError.mismatch(_, let reason) = error else { return false }
+            return reason.contains("built at precision q4; this run uses int8")
+        }
+        let other = try Checkpoint(directory: DefaultModel.locate())
+        #expect { try ExpertStore.open(store, checkpoint: other, precision: q4) } throws: { error in
+            guard case ExpertStoreError.mismatch(_, let reason) = error else { return false }
+            return reason.contains("built for another model")
+        }
+
+        // truncated: refused by open, rebuilt by openOrBuild, which says why
+        let data = store.appendingPathComponent(ExpertStore.dataName)
+        let handle = try FileHandle(forWritingTo: data)
+        let size = try handle.seekToEnd()
+        try handle.truncate(atOffset: size - 100)
+        try handle.close()
+        #expect { try ExpertStore.open(store, checkpoint: random, precision: q4) } throws: { error in
+            guard case ExpertStoreError.truncated(_, let expected, let actual) = error else { return false }
+            return expected == Int(size) && actual == Int(size) - 100
+        }
+        var reasons: [String] = []
+        let rebuilt = try ExpertStore.openOrBuild(store, checkpoint: random, precision: q4, rebuilding: { reasons.append($0) })
+        #expect(reasons.count == 1 && reasons[0].contains("truncated"))
+        #expect(rebuilt.files[0].byteCount == Int(size))
+
+        // a folder of other files is never taken for a store, nor overwritten
+        let foreign = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: foreign) }
+        try FileManager.default.createDirectory(at: foreign, withIntermediateDirectories: true)
+        try Data("notes".utf8).write(to: foreign.appendingPathComponent("notes.txt"))
+        #expect(throws: ExpertStoreError.notAStore(path: foreign.path)) {
+            try ExpertStore.openOrBuild(foreign, checkpoint: random, precision: q4)
+        }
+    }
+
+    @Test func budgetAccounting() throws {
+        // 100 resident + 10 session + 8 transient = 118 fixed; 4 layers × 8-byte slots
+        let budget = try RAMBudget(budget: 118 + 3 * 32 + 31, residentBytes: 100, sessionBytes: 10, expertBytes: 8,
+                                   numLayers: 4, numExperts: 8, topK: 2)
+        #expect(budget.slotsPerLayer == 3)
+        #expect(budget.usedBytes == 118 + 3 * 32 && budget.minimumBytes == 118 + 32)
+        #expect(try RAMBudget(budget: 1 << 20, residentBytes: 100, sessionBytes: 10, expertBytes: 8,
+                              numLayers: 4, numExperts: 8, topK: 2).slotsPerLayer == 8)
+        #expect(budget.lines.contains { $0.contains("fewer slots than the 2 experts") } == false)
+        #expect(throws: ExpertStoreError.budgetTooSmall(budget: 149, minimum: 150,
+            breakdown: "resident weights 100 B + KV cache and scratch 10 B + transient expert buffer 8 B + 1 slot × 4 layers × 8 B")) {
+            try RAMBudget(budget: 149, residentBytes: 100, sessionBytes: 10, expertBytes: 8, numLayers: 4, numExperts: 8, topK: 2)
+        }
+        let one = try RAMBudget(budget: 150, residentBytes: 100, sessionBytes: 10, expertBytes: 8, numLayers: 4, numExperts: 8, topK: 2)
+        #expect(one.slotsPerLayer == 1 && one.lines.contains { $0.contains("fewer slots than the 2 experts") })
+    }
+
+    @Test func projectionLayoutSizesAreTheOperatorSizes() throws {
+        let checkpoint = try Checkpoint(directory: AllPrecisionsTests.checkpoint)
+        for precision in Precision.allCases {
+            let weight = try checkpoint.loadWeight(WeightNames.expert(0, 3, "w2"), rows: 64, cols: 128, precision: precision)
+            let layout = try #require(ProjectionLayout(of: weight))
+            #expect(layout.byteCount == weight.byteCount, "\(precision)")
+            #expect(layout.bytes(of: weight).count == weight.byteCount, "\(precision)")
+        }
+    }
+
+    @Test func optimalCannotRunLive() throws {
+        let source = try #require(try ExpertSource.inPlace(Checkpoint(directory: AllPrecisionsTests.checkpoint), precision: PrecisionSpec(uniform: .fp32)))
+        #expect(throws: ExpertStoreError.policyNeedsRecordedRouting(policy: "optimal")) {
+            try DiskExpertProvider(source: source, policy: .optimal, topK: 2)
+        }
+    }
+}
