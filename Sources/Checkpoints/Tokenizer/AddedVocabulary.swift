@@ -25,24 +25,37 @@ struct AddedVocabulary {
     /// set (tokenizers matches those against normalized text or with extra rules, not implemented),
     /// `.invalidValue` for a missing id/content, a negative id or an empty content.
     init(json: TokenizerJSON) throws {
-        var idsByContent: [PieceKey: Int] = [:], contentsByID: [Int: String] = [:]
-        var specialContents: Set<PieceKey> = []
-        var matchable: [(scalars: [Unicode.Scalar], id: Int)] = []
+        var tokens: [(id: Int, content: String, special: Bool)] = []
         let entries = json.isNull("added_tokens") ? [] : try json.objects("added_tokens")
         for entry in entries {
             let id = try entry.int("id"), content = try entry.string("content")
             guard id >= 0 else { throw entry.invalid("id", "negative id \(id)") }
             guard !content.isEmpty else { throw entry.invalid("content", "empty token") }
+            let special = try entry.bool("special", default: false)
+            if !special {
+                for option in ["normalized", "single_word", "lstrip", "rstrip"] where try entry.bool(option, default: false) {
+                    throw entry.unsupported(option, "non-special added token \"\(content)\" with \(option): true")
+                }
+            }
+            tokens.append((id, content, special))
+        }
+        self.init(tokens: tokens)
+    }
+
+    /// Added tokens in file order (a content listed twice keeps its later id); `special` ones are
+    /// never matched in text, the others are cut out of it. Contents must be non-empty.
+    init(tokens: [(id: Int, content: String, special: Bool)]) {
+        var idsByContent: [PieceKey: Int] = [:], contentsByID: [Int: String] = [:]
+        var specialContents: Set<PieceKey> = []
+        var matchable: [(scalars: [Unicode.Scalar], id: Int)] = []
+        for (id, content, special) in tokens {
             idsByContent[PieceKey(content)] = id
             contentsByID[id] = content
-            if try entry.bool("special", default: false) {
+            if special {
                 specialContents.insert(PieceKey(content))
-                continue
+            } else {
+                matchable.append((Array(content.unicodeScalars), id))
             }
-            for option in ["normalized", "single_word", "lstrip", "rstrip"] where try entry.bool(option, default: false) {
-                throw entry.unsupported(option, "non-special added token \"\(content)\" with \(option): true")
-            }
-            matchable.append((Array(content.unicodeScalars), id))
         }
         self.idsByContent = idsByContent
         self.contentsByID = contentsByID

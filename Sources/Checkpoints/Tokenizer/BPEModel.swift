@@ -47,32 +47,40 @@ struct BPEModel {
             largestID = max(largestID, id)
         }
         var pieces = [String](repeating: "", count: largestID + 1)
+        for (piece, id) in vocabulary { pieces[Int(id)] = piece.text }
+        let merges = try Self.readMerges(json: json, vocabulary: vocabulary)
+
+        var unknownID: Int32?
+        if let unknown = try json.optionalString("unk_token") {
+            guard let id = vocabulary[PieceKey(unknown)] else {
+                throw json.invalid("unk_token", "\"\(unknown)\" is not in model.vocab")
+            }
+            unknownID = id
+        }
+        self.init(vocabulary: vocabulary, pieces: pieces, merges: merges,
+                  byteFallback: try json.bool("byte_fallback", default: false), unknownID: unknownID,
+                  fuseUnknown: try json.bool("fuse_unk", default: false),
+                  ignoreMerges: try json.bool("ignore_merges", default: false))
+    }
+
+    /// A model from its parts: `vocabulary` piece → id, `pieces` id → piece ("" for an unused id),
+    /// `merges` (left id, right id) → (rank, merged id); with `byteFallback` an unknown scalar
+    /// becomes its `<0xNN>` pieces when all exist.
+    init(vocabulary: [PieceKey: Int32], pieces: [String], merges: BPEMergeTable, byteFallback: Bool,
+         unknownID: Int32?, fuseUnknown: Bool, ignoreMerges: Bool) {
         var scalarIDs: [UInt32: Int32] = [:]
         for (piece, id) in vocabulary {
-            pieces[Int(id)] = piece.text
             let scalars = piece.text.unicodeScalars
             if scalars.count == 1 { scalarIDs[scalars.first!.value] = id }
         }
         self.vocabulary = vocabulary
         self.pieces = pieces
         self.scalarIDs = scalarIDs
-        self.merges = try Self.readMerges(json: json, vocabulary: vocabulary)
-
-        if try json.bool("byte_fallback", default: false) {
-            byteIDs = (0...255).map { vocabulary[PieceKey(Self.bytePiece(UInt8($0)))] ?? -1 }
-        } else {
-            byteIDs = nil
-        }
-        if let unknown = try json.optionalString("unk_token") {
-            guard let id = vocabulary[PieceKey(unknown)] else {
-                throw json.invalid("unk_token", "\"\(unknown)\" is not in model.vocab")
-            }
-            unknownID = id
-        } else {
-            unknownID = nil
-        }
-        fuseUnknown = try json.bool("fuse_unk", default: false)
-        ignoreMerges = try json.bool("ignore_merges", default: false)
+        self.merges = merges
+        byteIDs = byteFallback ? (0...255).map { vocabulary[PieceKey(Self.bytePiece(UInt8($0)))] ?? -1 } : nil
+        self.unknownID = unknownID
+        self.fuseUnknown = fuseUnknown
+        self.ignoreMerges = ignoreMerges
     }
 
     /// Merges in either JSON form: `"left right"` strings (split at the one space) or
@@ -154,7 +162,9 @@ struct BPEModel {
     /// candidate pairs by (rank, position); a popped entry is skipped when its left symbol is gone,
     /// has no right neighbour, or the pair there is no longer the one queued. (tokenizers compares
     /// the merged id; as a symbol only grows by absorbing its right neighbour, the pair at a position
-    /// merges to the same id exactly when it is the same pair, i.e. has the same rank.)
+    /// merges to the same id exactly when it is the same pair, i.e. has the same rank. Where merges
+    /// share a rank — the SentencePiece form — a stale entry whose rank equals that of the pair now at
+    /// its position merges that pair, exactly as the pair's own entry, with the same key, would.)
     /// Merged-away symbols are marked −1.
     private func mergeAll(_ symbols: inout [Int32]) {
         let count = symbols.count

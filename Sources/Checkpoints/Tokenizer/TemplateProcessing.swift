@@ -6,6 +6,12 @@ struct TemplateProcessing {
     let prefixIDs: [Int]
     let suffixIDs: [Int]
 
+    /// A template putting `prefixIDs` before and `suffixIDs` after the text's ids.
+    init(prefixIDs: [Int], suffixIDs: [Int]) {
+        self.prefixIDs = prefixIDs
+        self.suffixIDs = suffixIDs
+    }
+
     /// Reads `post_processor`. Throws `TokenizerError.unknownType` for another processor type and
     /// `.invalidValue` for a single template without exactly one `$A` sequence or naming a special
     /// token missing from `special_tokens`. The pair template is not used (one text at a time).
@@ -41,8 +47,7 @@ struct TemplateProcessing {
             }
         }
         guard sawSequence else { throw json.invalid("single", "template without $A") }
-        prefixIDs = prefix
-        suffixIDs = suffix
+        self.init(prefixIDs: prefix, suffixIDs: suffix)
     }
 
     func apply(to ids: [Int]) -> [Int] { prefixIDs + ids + suffixIDs }

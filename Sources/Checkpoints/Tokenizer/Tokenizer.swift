@@ -16,6 +16,8 @@ import Foundation
 ///
 /// Both Mixtral layouts in the wild give sentencepiece's ids: the Hub's (Prepend("▁") +
 /// Replace(" ", "▁"), no pre-tokenizer) and transformers' conversion (Replace + Metaspace).
+/// A GGUF file's SentencePiece vocabulary (`init(sentencePiece:)`) runs through the same machinery:
+/// its merges are derived from the token scores and its normalizer and decoder are the Hub's.
 /// The tokenizer keeps no cache and no mutable state after loading, so one instance may be shared
 /// across threads (its only reference-type member, `NSRegularExpression`, is documented thread-safe).
 public final class Tokenizer: @unchecked Sendable {
@@ -44,12 +46,55 @@ public final class Tokenizer: @unchecked Sendable {
     /// above), `.unsupported`, `.mergeTokenNotInVocabulary`, `.invalidRegex`, `.invalidValue`.
     public init(json: Data, source: String) throws {
         let root = try TokenizerJSON(parsing: json, source: source)
-        model = try BPEModel(json: root.object("model"))
-        addedVocabulary = try AddedVocabulary(json: root)
+        let model = try BPEModel(json: root.object("model"))
+        let addedVocabulary = try AddedVocabulary(json: root)
+        let template = try root.optionalObject("post_processor").map(TemplateProcessing.init(json:))
+        self.model = model
+        self.addedVocabulary = addedVocabulary
         normalizer = try root.optionalObject("normalizer").map(Normalizer.init(json:))
         preTokenizer = try root.optionalObject("pre_tokenizer").map(PreTokenizer.init(json:))
         decoder = try root.optionalObject("decoder").map(TokenDecoder.init(json:))
-        template = try root.optionalObject("post_processor").map(TemplateProcessing.init(json:))
+        self.template = template
+        if let template {
+            bosTokenID = template.prefixIDs.first
+        } else {
+            bosTokenID = Self.id(of: "<s>", model: model, addedVocabulary: addedVocabulary)
+        }
+        eosTokenID = Self.id(of: "</s>", model: model, addedVocabulary: addedVocabulary)
+    }
+
+    /// A SentencePiece tokenizer from a GGUF file's `tokenizer.ggml.*` metadata (model "llama"),
+    /// encoding as llama.cpp's `llm_tokenizer_spm` (`src/llama-vocab.cpp`) does: with
+    /// `addSpacePrefix` a "▁" before the text, spaces → "▁", then the highest-scoring merges (see
+    /// `BPEModel.init(sentencePiece:)`), byte tokens for characters that are no token; user-defined
+    /// tokens (type 4) are cut out of the text first, control and unknown tokens (types 3, 2) count as
+    /// special. `encode(_:addBOS: true)` adds `bosID` only if the vocabulary's `addBOS` is set.
+    /// Decoding as the Hub's Mixtral tokenizer.json: "▁" → " ", byte runs → UTF-8, and with
+    /// `addSpacePrefix` one leading space stripped. On Mixtral's vocabulary this gives the ids of the
+    /// tokenizer.json path and of sentencepiece. `source` names the file in errors.
+    /// Throws `TokenizerError.invalidValue` for an inconsistent vocabulary
+    /// (see `SentencePieceVocabulary.validate(source:)`).
+    public init(sentencePiece vocabulary: SentencePieceVocabulary, source: String = "GGUF tokenizer") throws {
+        try vocabulary.validate(source: source)
+        model = BPEModel(sentencePiece: vocabulary)
+        var addedTokens: [(id: Int, content: String, special: Bool)] = []
+        for (id, type) in vocabulary.tokenTypes.enumerated() where !vocabulary.tokens[id].isEmpty {
+            switch SentencePieceVocabulary.TokenType(rawValue: type) {
+            case .control, .unknown: addedTokens.append((id, vocabulary.tokens[id], true))
+            case .userDefined: addedTokens.append((id, vocabulary.tokens[id], false))
+            default: continue
+            }
+        }
+        addedVocabulary = AddedVocabulary(tokens: addedTokens)
+        let spaces = Normalizer.replace(.literal([" "]), content: "▁")
+        normalizer = vocabulary.addSpacePrefix ? .sequence([.prepend("▁"), spaces]) : spaces
+        preTokenizer = nil
+        decoder = .sequence([.replace(.literal(["▁"]), content: " "), .byteFallback, .fuse]
+                            + (vocabulary.addSpacePrefix ? [.strip(content: " ", start: 1, stop: 0)] : []))
+        let bos = vocabulary.addBOS ? vocabulary.bosID : nil
+        template = TemplateProcessing(prefixIDs: bos.map { [$0] } ?? [], suffixIDs: [])
+        bosTokenID = vocabulary.bosID
+        eosTokenID = vocabulary.eosID
     }
 
     /// Number of token ids: one more than the largest id of the vocabulary and the added tokens
@@ -58,19 +103,19 @@ public final class Tokenizer: @unchecked Sendable {
         max(model.pieces.count, (addedVocabulary.contentsByID.keys.max() ?? -1) + 1)
     }
 
-    /// The token `encode(_:addBOS: true)` puts first: the first id of the post-processor's template,
-    /// or, for a file without one, the token "<s>" (SentencePiece's BOS piece) if it exists.
-    /// Mixtral: 1. A checkpoint's config.json `bos_token_id` should agree.
-    public var bosTokenID: Int? {
-        if let template { return template.prefixIDs.first }
-        return id(of: "<s>")
-    }
+    /// The beginning-of-sequence token. tokenizer.json: the first id of the post-processor's
+    /// template, or, for a file without one, the token "<s>" (SentencePiece's BOS piece) if it exists;
+    /// GGUF: `tokenizer.ggml.bos_token_id`. Mixtral: 1. A checkpoint's config.json `bos_token_id`
+    /// should agree.
+    public let bosTokenID: Int?
 
-    /// The token "</s>" (SentencePiece's EOS piece; tokenizer.json does not name an EOS).
-    /// Mixtral: 2. A checkpoint's config.json `eos_token_id` is authoritative.
-    public var eosTokenID: Int? { id(of: "</s>") }
+    /// The end-of-sequence token. tokenizer.json: the token "</s>" (SentencePiece's EOS piece;
+    /// tokenizer.json does not name an EOS); GGUF: `tokenizer.ggml.eos_token_id`. Mixtral: 2.
+    /// A checkpoint's config.json `eos_token_id` is authoritative.
+    public let eosTokenID: Int?
 
-    /// The BPE model's `unk_token` (Mixtral: "<unk>", 0), nil if it has none.
+    /// The BPE model's `unk_token` or GGUF's `tokenizer.ggml.unknown_token_id` (Mixtral: "<unk>", 0),
+    /// nil if there is none.
     public var unknownTokenID: Int? { model.unknownID.map(Int.init) }
 
     /// Token ids of `text`. Special tokens written in the text ("<s>") are plain text.
@@ -121,6 +166,10 @@ public final class Tokenizer: @unchecked Sendable {
 
     /// The id of a piece spelled exactly `token` (added tokens first, then the vocabulary).
     public func id(of token: String) -> Int? {
+        Self.id(of: token, model: model, addedVocabulary: addedVocabulary)
+    }
+
+    private static func id(of token: String, model: BPEModel, addedVocabulary: AddedVocabulary) -> Int? {
         if let id = addedVocabulary.idsByContent[PieceKey(token)] { return id }
         return model.vocabulary[PieceKey(token)].map(Int.init)
     }

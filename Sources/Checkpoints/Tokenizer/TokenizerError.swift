@@ -1,5 +1,6 @@
-/// Why a `tokenizer.json` could not be loaded. Every case names the file (`source`) and, where
-/// there is one, the JSON key path of the problem (for example `model.merges[17]`).
+/// Why a `tokenizer.json` (or a GGUF file's `tokenizer.ggml.*` vocabulary) could not be loaded.
+/// Every case names the file (`source`) and, where there is one, the key path of the problem (for
+/// example `model.merges[17]` or `tokenizer.ggml.scores`).
 public enum TokenizerError: Error, CustomStringConvertible {
     /// The file could not be read at all.
     case unreadable(source: String, reason: String)
