@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "PNGWrite", dependencies: ["CPNG"]),
 
         .target(name: "Tensors", dependencies: ["CBLAS"]),
-        .target(name: "Checkpoints", dependencies: ["Tensors"]),
+        .target(name: "Checkpoints", dependencies: ["Tensors", "Quantization"]),
         .target(name: "Quantization", dependencies: ["Tensors"]),
         .target(name: "Engine", dependencies: ["Tensors", "Checkpoints", "Quantization"]),
         .target(name: "Tracing", dependencies: ["Engine"]),

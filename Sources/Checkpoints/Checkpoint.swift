@@ -1,20 +1,33 @@
 import Foundation
 import Tensors
 
-/// A Hugging Face checkpoint directory: `config.json`, the weights as one `model.safetensors` or shards
-/// listed in `model.safetensors.index.json`, and `tokenizer.json`. Weights stay memory-mapped; a tensor is
-/// converted to fp32 only when asked for.
+/// A Mixtral checkpoint: either a Hugging Face directory (`config.json`, the weights as one
+/// `model.safetensors` or shards listed in `model.safetensors.index.json`, and `tokenizer.json`) or a single
+/// GGUF file (llama.cpp / Ollama; recognised by its magic "GGUF", whatever its name). Both are served
+/// under the Hugging Face tensor names and shapes (`GGUFTensorNames`), so everything that takes a
+/// `Checkpoint` runs on either. Weights stay memory-mapped; a tensor is converted to fp32 only when asked for.
 public final class Checkpoint: @unchecked Sendable {
+    /// The checkpoint directory, or the GGUF file.
     public let directory: URL
     public let config: MixtralConfig
-    /// Every tensor name → the mapped file that holds it.
-    private let fileForTensor: [String: SafeTensorsFile]
-    /// The mapped weight files (one, or one per shard).
+    /// Where the tensors come from.
+    private enum TensorSource {
+        /// Every tensor name → the mapped safetensors file that holds it.
+        case safetensors([String: SafeTensorsFile])
+        case gguf(GGUFTensorSource)
+    }
+    private let source: TensorSource
+    /// The mapped safetensors files (one, or one per shard); empty for a GGUF file.
     public let files: [SafeTensorsFile]
+    /// The GGUF file, when the checkpoint is one.
+    public var gguf: GGUFFile? {
+        if case .gguf(let source) = source { return source.file }
+        return nil
+    }
 
-    /// Opens a checkpoint directory.
+    /// Opens a checkpoint directory or a GGUF file.
     /// - Throws: `CheckpointError` naming the file and problem (missing config, malformed header, a shard
-    ///   listed in the index but missing, …).
+    ///   listed in the index but missing, a file that is neither a directory nor GGUF, …).
     public init(directory: URL) throws {
         self.directory = directory
         var isDirectory: ObjCBool = false
@@ -22,7 +35,14 @@ public final class Checkpoint: @unchecked Sendable {
             throw CheckpointError.fileNotFound(path: directory.path)
         }
         guard isDirectory.boolValue else {
-            throw CheckpointError.unreadable(path: directory.path, reason: "expected a checkpoint directory (config.json + *.safetensors + tokenizer.json)")
+            guard GGUFFile.hasMagic(directory) else {
+                throw CheckpointError.unreadable(path: directory.path, reason: "expected a checkpoint directory (config.json + *.safetensors + tokenizer.json) or a GGUF file")
+            }
+            let file = try GGUFFile(url: directory)
+            config = try MixtralConfig(gguf: file)
+            source = .gguf(try GGUFTensorSource(file: file, config: config))
+            files = []
+            return
         }
         config = try MixtralConfig(contentsOf: directory.appendingPathComponent("config.json"))
 
@@ -45,7 +65,7 @@ public final class Checkpoint: @unchecked Sendable {
             throw CheckpointError.fileNotFound(path: single.path)
         }
         self.files = files
-        self.fileForTensor = fileForTensor
+        self.source = .safetensors(fileForTensor)
     }
 
     /// Shard file names from `model.safetensors.index.json` (`{"weight_map": {tensor: file}}`), in order.
@@ -61,17 +81,47 @@ public final class Checkpoint: @unchecked Sendable {
         return Set(weightMap.values).sorted()
     }
 
-    /// Location and dtype of a tensor, or nil.
-    public func info(_ name: String) -> TensorInfo? { fileForTensor[name]?.tensors[name] }
+    /// Location and dtype of a tensor, or nil. For a GGUF file: the Hugging Face shape, and dtype F16 or
+    /// BF16 as stored, F32 for F32 and for the block-quantized types (which `floats` decodes to fp32);
+    /// `ggufWeight(_:)` gives the GGML type.
+    public func info(_ name: String) -> TensorInfo? {
+        switch source {
+        case .safetensors(let fileForTensor):
+            return fileForTensor[name]?.tensors[name]
+        case .gguf(let gguf):
+            guard let weight = gguf.weights[name] else { return nil }
+            let dtype: TensorDType = weight.type == .f16 ? .f16 : weight.type == .bf16 ? .bf16 : .f32
+            return TensorInfo(name: name, dtype: dtype, shape: weight.shape, fileOffset: weight.fileOffset,
+                              byteCount: weight.storedBytes.count)
+        }
+    }
+
+    /// A tensor of a GGUF checkpoint by its Hugging Face name; nil for a safetensors checkpoint or a
+    /// missing name.
+    public func ggufWeight(_ name: String) -> GGUFWeight? {
+        if case .gguf(let gguf) = source { return gguf.weights[name] }
+        return nil
+    }
 
     /// All tensor names, sorted.
-    public var tensorNames: [String] { fileForTensor.keys.sorted() }
+    public var tensorNames: [String] {
+        switch source {
+        case .safetensors(let fileForTensor): return fileForTensor.keys.sorted()
+        case .gguf(let gguf): return gguf.weights.keys.sorted()
+        }
+    }
 
     /// A tensor as fp32 values.
-    /// - Throws: `CheckpointError.missingTensor`.
+    /// - Throws: `CheckpointError.missingTensor`; `.badTensor` for a tensor type that cannot be decoded.
     public func floats(_ name: String) throws -> [Float] {
-        guard let file = fileForTensor[name] else { throw CheckpointError.missingTensor(path: directory.path, tensor: name) }
-        return try file.floats(name)
+        switch source {
+        case .safetensors(let fileForTensor):
+            guard let file = fileForTensor[name] else { throw CheckpointError.missingTensor(path: directory.path, tensor: name) }
+            return try file.floats(name)
+        case .gguf(let gguf):
+            guard let weight = gguf.weights[name] else { throw CheckpointError.missingTensor(path: directory.path, tensor: name) }
+            return try weight.floats()
+        }
     }
 
     /// A 2-D tensor as an fp32 `Matrix`, after checking its shape is `[rows, cols]` and that every value
@@ -100,20 +150,29 @@ public final class Checkpoint: @unchecked Sendable {
     }
 
     /// Raw bytes of a tensor, e.g. packed quantized blocks (valid while the checkpoint lives).
+    /// - Throws: `CheckpointError.missingTensor`; `.badTensor` for a GGUF q/k weight, whose stored rows are
+    ///   in llama.cpp's RoPE order (use `ggufWeight(name).bytes()`).
     public func rawBytes(_ name: String) throws -> (TensorInfo, UnsafeRawBufferPointer) {
-        guard let file = fileForTensor[name], let info = file.tensors[name] else {
-            throw CheckpointError.missingTensor(path: directory.path, tensor: name)
+        guard let info = info(name) else { throw CheckpointError.missingTensor(path: directory.path, tensor: name) }
+        switch source {
+        case .safetensors(let fileForTensor):
+            return (info, fileForTensor[name]!.rawBytes(info))
+        case .gguf(let gguf):
+            let weight = gguf.weights[name]!
+            guard weight.permutedHeads == nil else {
+                throw CheckpointError.badTensor(path: directory.path, tensor: weight.tensorName,
+                                                reason: "rows are stored in llama.cpp's RoPE order; read them through ggufWeight(_:).bytes()")
+            }
+            return (info, weight.storedBytes)
         }
-        return (info, file.rawBytes(info))
     }
 
     private func checkShape(_ name: String, _ expected: [Int]) throws {
-        guard let file = fileForTensor[name], let info = file.tensors[name] else {
-            throw CheckpointError.missingTensor(path: directory.path, tensor: name)
-        }
+        guard let info = info(name) else { throw CheckpointError.missingTensor(path: directory.path, tensor: name) }
         if info.shape != expected {
-            throw CheckpointError.badTensor(path: file.path, tensor: name,
-                                            reason: "shape \(info.shape) does not match the config's \(expected)")
+            let (path, tensor) = ggufWeight(name).map { (directory.path, $0.tensorName) }
+                ?? (files.first { $0.tensors[name] != nil }!.path, name)
+            throw CheckpointError.badTensor(path: path, tensor: tensor, reason: "shape \(info.shape) does not match the config's \(expected)")
         }
     }
 }

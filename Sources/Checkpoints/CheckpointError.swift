@@ -6,6 +6,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case gitLFSPointer(path: String)
     case truncated(path: String, expectedBytes: Int, actualBytes: Int)
     case malformedHeader(path: String, reason: String)
+    /// A GGUF file whose header, metadata or tensor infos are invalid.
+    case malformedGGUF(path: String, reason: String)
     case badTensor(path: String, tensor: String, reason: String)
     case missingTensor(path: String, tensor: String)
     case malformedConfig(path: String, reason: String)
@@ -24,6 +26,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
             return "\(path): file is truncated (header promises \(expected) bytes, file has \(actual)); the download is incomplete"
         case .malformedHeader(let path, let reason):
             return "\(path): malformed safetensors header: \(reason)"
+        case .malformedGGUF(let path, let reason):
+            return "\(path): malformed GGUF file: \(reason)"
         case .badTensor(let path, let tensor, let reason):
             return "\(path): tensor \(tensor): \(reason)"
         case .missingTensor(let path, let tensor):

@@ -84,6 +84,7 @@ extension Checkpoint {
     ///   than nf4, a companion tensor missing or of the wrong dtype or size, a quant_map that is not the
     ///   NF4 codebook (or the signed dynamic map), a shape that disagrees with the config.
     public func storedWeight(_ name: String, rows: Int, cols: Int) throws -> (any LinearOperator)? {
+        if let weight = ggufWeight(name) { return try QuantizedWeights.stored(weight, rows: rows, cols: cols) }
         guard let file = files.first(where: { $0.tensors[name] != nil }), let info = file.tensors[name] else {
             throw CheckpointError.missingTensor(path: directory.path, tensor: name)
         }
@@ -106,6 +107,30 @@ extension Checkpoint {
             throw reader.bad("is U8 packed data but has neither a bitsandbytes \(name).quant_state.* tensor nor a GGML type in __metadata__")
         }
         return nil
+    }
+}
+
+extension QuantizedWeights {
+    /// A GGUF weight `[rows, cols]` as stored: Q8_0 and Q4_0 as `GGMLMatrix` on the packed blocks (a GGUF
+    /// row is the same run of blocks), F16 and BF16 as `HalfMatrix`; nil for F32 and for the types that
+    /// are decoded to fp32 (`Checkpoint.matrix`), which the caller stores at the precision asked.
+    /// q/k rows come back in Hugging Face order (`GGUFWeight.bytes()`).
+    /// - Throws: `CheckpointError.badTensor` when the shape disagrees with the config.
+    static func stored(_ weight: GGUFWeight, rows: Int, cols: Int) throws -> (any LinearOperator)? {
+        guard weight.shape == [rows, cols] else {
+            throw CheckpointError.badTensor(path: weight.path, tensor: weight.tensorName,
+                                            reason: "\(weight.name) has shape \(weight.shape), expected [\(rows), \(cols)] from the config")
+        }
+        func halves() -> [UInt16] {
+            weight.bytes().withUnsafeBytes { b in (0..<(rows * cols)).map { UInt16(littleEndian: b.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) } }
+        }
+        switch weight.type {
+        case .q8_0: return Q8_0Matrix(rows: rows, cols: cols, blocks: weight.bytes())
+        case .q4_0: return Q4_0Matrix(rows: rows, cols: cols, blocks: weight.bytes())
+        case .f16: return F16Matrix(rows: rows, cols: cols, storage: halves())
+        case .bf16: return BF16Matrix(rows: rows, cols: cols, storage: halves())
+        default: return nil
+        }
     }
 }
 

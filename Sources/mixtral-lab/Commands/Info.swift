@@ -18,6 +18,7 @@ struct Info: ParsableCommand {
         emit("model        \(directory.path)")
         let card = directory.appendingPathComponent("README.md")
         if FileManager.default.fileExists(atPath: card.path) { emit("model card   \(card.path)") }
+        if let gguf = checkpoint.gguf { describe(gguf) }
         emit("")
         let rows: [(String, String)] = [
             ("vocab_size", "\(c.vocabSize)"), ("hidden_size", "\(c.hiddenSize)"),
@@ -44,10 +45,15 @@ struct Info: ParsableCommand {
             entry.count += 1
             entry.bytes += info.byteCount
             entry.elements += info.elementCount
-            // Norm weights and other vectors stay fp32; weight matrices take their class's precision.
-            let bits = TensorClass(tensorName: name).map { spec.precision(for: $0).nominalBitsPerWeight } ?? 32
-            entry.atPrecision += Double(info.elementCount) * bits / 8
-            entry.dtypes.insert(info.dtype.rawValue)
+            // Norm weights and other vectors stay fp32; weight matrices take their class's precision,
+            // except GGUF tensors that run as stored.
+            if let weight = checkpoint.ggufWeight(name), Self.runAsStored.contains(weight.type), info.shape.count == 2 {
+                entry.atPrecision += Double(info.byteCount)
+            } else {
+                let bits = TensorClass(tensorName: name).map { spec.precision(for: $0).nominalBitsPerWeight } ?? 32
+                entry.atPrecision += Double(info.elementCount) * bits / 8
+            }
+            entry.dtypes.insert(checkpoint.ggufWeight(name)?.type.name ?? info.dtype.rawValue)
             byClass[tensorClass] = entry
         }
         for tensorClass in ["embed", "attn", "router", "experts", "norm", "head", "other"] {
@@ -62,6 +68,31 @@ struct Info: ParsableCommand {
         emit("total       " + String(format: "%10ld %14ld  %-9@ %17.0f", byClass.values.reduce(0) { $0 + $1.count }, total, "" as NSString, atPrecision))
         emit(String(format: "            %.1f MiB stored, %.1f MiB resident at %@ (scales included)", Double(total) / 1_048_576,
                     atPrecision / 1_048_576, spec.description as NSString))
+    }
+
+    /// GGUF types the loader runs as stored (`QuantizedWeights.stored`); F32 and the other decodable
+    /// types become fp32 and take the class's --precision.
+    static let runAsStored: [GGMLType] = [.q8_0, .q4_0, .f16, .bf16]
+
+    /// The container, its tensor types, and what loading does with each.
+    private func describe(_ gguf: GGUFFile) {
+        let architecture = gguf.metadata["general.architecture"]?.string ?? "?"
+        emit("format       GGUF version \(gguf.version), architecture \(architecture), alignment \(gguf.alignment), \(gguf.metadata.count) metadata keys")
+        var counts: [GGMLType: Int] = [:]
+        for tensor in gguf.tensors { counts[tensor.type, default: 0] += 1 }
+        let types = counts.keys.sorted { $0.id < $1.id }
+        emit("GGUF tensors " + types.map { "\(counts[$0]!) \($0.name)" }.joined(separator: ", "))
+        for type in types {
+            let use: String
+            if Self.runAsStored.contains(type) {
+                use = type.blockSize > 1 ? "run on their packed blocks, whatever --precision says" : "run as stored (16-bit), whatever --precision says"
+            } else if GGUFWeight.decodableTypes.contains(type) {
+                use = type == .f32 ? "fp32; weight matrices take --precision (norms and router stay fp32)" : "decoded to fp32 at load, then stored at --precision"
+            } else {
+                use = "not supported: loading the model fails on these tensors"
+            }
+            emit("  \(type.name.padding(toLength: 6, withPad: " ", startingAt: 0)) \(use)")
+        }
     }
 
 }

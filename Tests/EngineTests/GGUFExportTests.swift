@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+import Checkpoints
+@testable import Engine
+import Quantization
+import Tensors
+
+/// `GGUFExport` against llama.cpp's own converter (`convert_hf_to_gguf.py` output committed by
+/// `tools/make_gguf_fixtures.py`) and round trips through the loader.
+@Suite struct GGUFExportTests {
+    static let folder = fixturesURL.appendingPathComponent("gguf")
+    static let tiny = folder.appendingPathComponent("tiny")
+
+    /// Exports the tiny model at `precision` into a temporary folder and passes the file to `body`.
+    func exported<T>(_ precision: GGUFExportPrecision, source: URL = tiny, _ body: (URL) throws -> T) throws -> T {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-export-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("tiny.gguf")
+        _ = try GGUFExport.write(Checkpoint(directory: source), precision: precision, to: url, overwrite: false)
+        return try body(url)
+    }
+
+    /// Keys that differ on purpose: the converter title-cases the folder name and adds a size label;
+    /// the scores are the BPE's merge ranks instead of the converter's placeholder −1000 (see
+    /// `GGUFExportVocabulary`).
+    static let differingKeys: Set<String> = ["general.name", "general.size_label", "tokenizer.ggml.scores"]
+
+    @Test(arguments: [(GGUFExportPrecision.fp32, "tiny-f32.gguf"), (.int8, "tiny-q8_0.gguf")])
+    func sameMetadataTensorsAndBytesAsConvertHFToGGUF(precision: GGUFExportPrecision, converted: String) throws {
+        let theirs = try GGUFFile(url: Self.folder.appendingPathComponent(converted))
+        try exported(precision) { url in
+            let ours = try GGUFFile(url: url)
+            #expect(ours.metadataKeys.filter { !Self.differingKeys.contains($0) } == theirs.metadataKeys.filter { !Self.differingKeys.contains($0) })
+            for key in theirs.metadataKeys where !Self.differingKeys.contains(key) {
+                #expect(ours.metadata[key] == theirs.metadata[key], "\(key)")
+            }
+            #expect(ours.tensors.map(\.name) == theirs.tensors.map(\.name))
+            for (a, b) in zip(ours.tensors, theirs.tensors) {
+                #expect(a.type == b.type && a.dimensions == b.dimensions && a.offset == b.offset, "\(a.name)")
+                #expect(Array(ours.bytes(a)) == Array(theirs.bytes(b)), "\(a.name)")
+            }
+        }
+    }
+
+    @Test func scoresFollowTheMergeRanks() throws {
+        try exported(.fp32) { url in
+            let file = try GGUFFile(url: url)
+            let tokens = file.metadata["tokenizer.ggml.tokens"]!.array!.map { $0.string! }
+            let scores = file.metadata["tokenizer.ggml.scores"]!.array!.map { Float($0.double!) }
+            let types = file.metadata["tokenizer.ggml.token_type"]!.array!.map { $0.int! }
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.tiny.appendingPathComponent("tokenizer.json"))) as! [String: Any]
+            let merges = (json["model"] as! [String: Any])["merges"] as! [Any]
+            let first = merges.first.map { ($0 as? [String])?.joined() ?? ($0 as! String).replacingOccurrences(of: " ", with: "") }!
+            #expect(scores[tokens.firstIndex(of: first)!] == 0)       // rank 0
+            #expect(types[0] == 3 && types[1] == 3 && types[2] == 3)  // <unk>, <s>, </s>: CONTROL
+            #expect(types[3] == 6 && scores[3] == 0)                  // <0x00>: BYTE
+            let normal = scores.indices.filter { types[$0] == 1 }
+            #expect(normal.allSatisfy { scores[$0] <= 0 })
+            #expect(Set(normal.map { scores[$0] }).count > merges.count / 2)
+        }
+    }
+
+    @Test(arguments: GGUFExportPrecision.allCases)
+    func roundTripGivesTheSameLogitsAsTheSafetensorsAtThatPrecision(precision: GGUFExportPrecision) throws {
+        let tokens = GGUFLoadingTests.tokens
+        let source = try MixtralModel(checkpoint: Checkpoint(directory: Self.tiny), precision: PrecisionSpec(parsing: precision.rawValue))
+        let expected = try source.forward(tokens, session: Session(model: source), allLogits: true)
+        try exported(precision) { url in
+            // Loaded at fp32: the quantized tensors are used as stored.
+            let model = try MixtralModel(checkpoint: Checkpoint(directory: url), precision: PrecisionSpec(parsing: "fp32"))
+            #expect(try model.forward(tokens, session: Session(model: model), allLogits: true) == expected)
+        }
+    }
+
+    @Test func reExportingAGGUFReproducesIt() throws {
+        try exported(.int8) { first in
+            try exported(.int8, source: first) { second in
+                let (a, b) = (try Data(contentsOf: first), try Data(contentsOf: second))
+                #expect(a == b)
+            }
+        }
+    }
+
+    @Test func refusesToOverwriteWithoutForce() throws {
+        try exported(.q4) { url in
+            let checkpoint = try Checkpoint(directory: Self.tiny)
+            #expect(throws: CheckpointWriteError.wouldOverwrite(path: url.path)) {
+                try GGUFExport.write(checkpoint, precision: .q4, to: url, overwrite: false)
+            }
+            #expect(try GGUFExport.write(checkpoint, precision: .q4, to: url, overwrite: true).bytes == Data(contentsOf: url).count)
+        }
+    }
+
+    @Test func permuteRowsIsTheInverseOfTheLoadersUnpermute() throws {
+        let m = Matrix(rows: 16, cols: 2, values: (0..<32).map(Float.init))
+        let permuted = GGUFExport.permuteRows(m, heads: 2)
+        // llama.cpp: head 0 rows [0..7] as [2, 4] → [4, 2]: stored rows 0, 4, 1, 5, 2, 6, 3, 7.
+        #expect(stride(from: 0, to: 16, by: 1).map { Int(permuted.values[2 * $0] / 2) } == [0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15])
+    }
+}

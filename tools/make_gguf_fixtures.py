@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""GGUF fixtures for the Swift GGUF reader, loader and exporter, written by gguf-py and llama.cpp's converter.
+
+Re-create (from the repository root; needs torch, transformers, tokenizers, gguf — see /work/venv — and a
+llama.cpp checkout for convert_hf_to_gguf.py):
+
+    /work/venv/bin/python tools/make_gguf_fixtures.py [--llama-cpp /work/llama.cpp]
+
+Writes
+  Tests/CheckpointsTests/Fixtures/gguf/
+    metadata-types.gguf   gguf-py GGUFWriter: one key of every metadata value type, arrays of each, nested
+                          arrays, general.alignment 64, and small F32/F16/BF16/Q8_0/Q4_0 tensors
+    metadata-types.json   what gguf-py's GGUFReader reads back from it: {"keys": [[key, type, value]],
+                          "tensors": [{name, type, dims (ggml order), values (dequantized)}]}
+  Tests/EngineTests/Fixtures/gguf/
+    tiny/                 a tiny random-weight Mixtral (transformers save_pretrained, fp32): hidden 32,
+                          intermediate 64, 2 layers, 4 heads / 2 KV heads (head_dim 8), 4 experts top-2,
+                          and a 384-token BPE tokenizer in Mixtral's layout (tools/shakespeare_tokenizer.py)
+                          trained on the default model's held-out text
+    tiny-f32.gguf         convert_hf_to_gguf.py tiny --outtype f32 (stacked experts, permuted q/k)
+    tiny-q8_0.gguf        convert_hf_to_gguf.py tiny --outtype q8_0
+    tiny-per-expert-v2.gguf  the tensors of tiny-q8_0.gguf rewritten by gguf-py GGUFWriter in the older
+                          per-expert layout (blk.N.ffn_gate.E.weight …), version field set to 2
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+from transformers import MixtralConfig, MixtralForCausalLM
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import shakespeare_tokenizer  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHECKPOINTS_OUT = os.path.join(ROOT, "Tests/CheckpointsTests/Fixtures/gguf")
+ENGINE_OUT = os.path.join(ROOT, "Tests/EngineTests/Fixtures/gguf")
+TOKENIZER_VOCAB = 384
+SEED = 99
+
+
+def gguf_module(llama_cpp: str):
+    """gguf-py from the llama.cpp checkout (the one its converter uses), else the installed package."""
+    local = os.path.join(llama_cpp, "gguf-py")
+    if os.path.isdir(local):
+        sys.path.insert(0, local)
+    import gguf
+    return gguf
+
+
+def make_metadata_types(gguf) -> None:
+    path = os.path.join(CHECKPOINTS_OUT, "metadata-types.gguf")
+    w = gguf.GGUFWriter(path, arch="test")
+    T = gguf.GGUFValueType
+    w.add_custom_alignment(64)
+    w.add_uint8("t.uint8", 200)
+    w.add_int8("t.int8", -100)
+    w.add_uint16("t.uint16", 60000)
+    w.add_int16("t.int16", -30000)
+    w.add_uint32("t.uint32", 4_000_000_000)
+    w.add_int32("t.int32", -2_000_000_000)
+    w.add_float32("t.float32", 0.1)
+    w.add_bool("t.bool", True)
+    w.add_string("t.string", "héllo ▁wörld")
+    w.add_uint64("t.uint64", 18_000_000_000_000_000_000)
+    w.add_int64("t.int64", -9_000_000_000_000_000_000)
+    w.add_float64("t.float64", 3.141592653589793)
+    w.add_key_value("t.array.uint8", [1, 2, 255], T.ARRAY, sub_type=T.UINT8)
+    w.add_key_value("t.array.int16", [-1, 2], T.ARRAY, sub_type=T.INT16)
+    w.add_key_value("t.array.uint64", [0, 2**63], T.ARRAY, sub_type=T.UINT64)
+    w.add_key_value("t.array.float32", [0.5, -1.25], T.ARRAY, sub_type=T.FLOAT32)
+    w.add_key_value("t.array.float64", [1e-300], T.ARRAY, sub_type=T.FLOAT64)
+    w.add_key_value("t.array.bool", [True, False], T.ARRAY, sub_type=T.BOOL)
+    w.add_key_value("t.array.string", ["a", "", "▁b"], T.ARRAY, sub_type=T.STRING)
+    w.add_key_value("t.array.nested", [[1, 2], [3]], T.ARRAY)
+    w.add_key_value("t.array.nested.strings", [["x"], ["y", "z"]], T.ARRAY)
+    rng = np.random.default_rng(SEED)
+    w.add_tensor("f32", rng.standard_normal((2, 32)).astype(np.float32))
+    w.add_tensor("f16", rng.standard_normal((3, 4)).astype(np.float16))
+    for name, qtype in [("bf16", gguf.GGMLQuantizationType.BF16), ("q8_0", gguf.GGMLQuantizationType.Q8_0),
+                        ("q4_0", gguf.GGMLQuantizationType.Q4_0)]:
+        values = rng.standard_normal((2, 64)).astype(np.float32)
+        w.add_tensor(name, gguf.quants.quantize(values, qtype), raw_dtype=qtype)
+    w.add_tensor("vector", np.arange(5, dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+    reader = gguf.GGUFReader(path)
+    keys = []
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF."):
+            continue
+        value = field.contents()
+        if isinstance(value, float) and field.types[0] == T.FLOAT32:
+            value = float(np.float32(value))
+        keys.append([key, [t.name for t in field.types], value])
+    tensors = []
+    for t in reader.tensors:
+        values = gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float64).reshape(-1)
+        tensors.append({"name": t.name, "type": t.tensor_type.name, "dims": [int(d) for d in t.shape],
+                        "values": [float(v) for v in values]})
+    with open(os.path.join(CHECKPOINTS_OUT, "metadata-types.json"), "w") as f:
+        json.dump({"keys": keys, "tensors": tensors}, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+
+
+def make_tiny_checkpoint(directory: str) -> None:
+    with open(os.path.join(ROOT, "models/shakespeare-mixtral/heldout.txt"), encoding="utf-8") as f:
+        texts = [line for line in f.read().split("\n") if line.strip()]
+    tokenizer = shakespeare_tokenizer.train_tokenizer(texts, TOKENIZER_VOCAB)
+    os.makedirs(directory, exist_ok=True)
+    tokenizer.save(os.path.join(directory, "tokenizer.json"))
+    with open(os.path.join(ROOT, "models/shakespeare-mixtral/tokenizer_config.json")) as f:
+        tokenizer_config = json.load(f)
+    tokenizer_config["model_max_length"] = 256
+    with open(os.path.join(directory, "tokenizer_config.json"), "w") as f:
+        json.dump(tokenizer_config, f, indent=2)
+        f.write("\n")
+
+    torch.manual_seed(SEED)
+    config = MixtralConfig(
+        vocab_size=TOKENIZER_VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=8, num_local_experts=4, num_experts_per_tok=2,
+        max_position_embeddings=256, rope_theta=1e6, rms_norm_eps=1e-5, tie_word_embeddings=False,
+        bos_token_id=1, eos_token_id=2, sliding_window=None)
+    model = MixtralForCausalLM(config).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 1:
+                p.copy_(1 + 0.1 * torch.randn_like(p))
+            else:
+                p.copy_(torch.randn_like(p) * 1.5 / p.shape[-1] ** 0.5)
+    model.save_pretrained(directory)
+
+
+def convert(llama_cpp: str, directory: str, outtype: str, outfile: str) -> None:
+    script = os.path.join(llama_cpp, "convert_hf_to_gguf.py")
+    subprocess.run([sys.executable, script, directory, "--outtype", outtype, "--outfile", outfile],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def rewrite_per_expert(gguf, source: str, outfile: str) -> None:
+    """The tensors of `source` in the older layout: each `_exps` tensor [E, rows, cols] split into
+    blk.N.ffn_{gate,down,up}.E.weight; metadata copied; then the version field set to 2."""
+    reader = gguf.GGUFReader(source)
+    arch = reader.fields["general.architecture"].contents()
+    w = gguf.GGUFWriter(outfile, arch=arch)
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key == "general.architecture":
+            continue
+        value = field.contents()
+        main = field.types[0]
+        sub = field.types[-1] if main == gguf.GGUFValueType.ARRAY else None
+        w.add_key_value(key, value, main, sub_type=sub)
+    for t in reader.tensors:
+        if "_exps." in t.name:
+            base = t.name.replace("_exps.weight", "")
+            for e in range(t.data.shape[0]):
+                w.add_tensor(f"{base}.{e}.weight", np.ascontiguousarray(t.data[e]), raw_dtype=t.tensor_type)
+        else:
+            w.add_tensor(t.name, np.ascontiguousarray(t.data), raw_dtype=t.tensor_type)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    with open(outfile, "r+b") as f:
+        f.seek(4)
+        f.write((2).to_bytes(4, "little"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--llama-cpp", default="/work/llama.cpp", help="llama.cpp checkout (convert_hf_to_gguf.py, gguf-py)")
+    args = parser.parse_args()
+    gguf = gguf_module(args.llama_cpp)
+    os.makedirs(CHECKPOINTS_OUT, exist_ok=True)
+    os.makedirs(ENGINE_OUT, exist_ok=True)
+    make_metadata_types(gguf)
+    tiny = os.path.join(ENGINE_OUT, "tiny")
+    make_tiny_checkpoint(tiny)
+    convert(args.llama_cpp, tiny, "f32", os.path.join(ENGINE_OUT, "tiny-f32.gguf"))
+    convert(args.llama_cpp, tiny, "q8_0", os.path.join(ENGINE_OUT, "tiny-q8_0.gguf"))
+    rewrite_per_expert(gguf, os.path.join(ENGINE_OUT, "tiny-q8_0.gguf"), os.path.join(ENGINE_OUT, "tiny-per-expert-v2.gguf"))
+    for folder in (CHECKPOINTS_OUT, ENGINE_OUT):
+        for name in sorted(os.listdir(folder)):
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                print(f"{os.path.relpath(path, ROOT)}  {os.path.getsize(path):,} bytes")
+
+
+if __name__ == "__main__":
+    main()
