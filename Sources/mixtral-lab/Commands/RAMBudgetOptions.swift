@@ -85,11 +85,12 @@ func peakResidentBytes() -> Int? {
     return kib * 1024
 }
 
-/// One line of a real offloading run's totals.
-func diskSummaryLine(_ s: DiskOffloadingSummary, numExperts: Int, decodeTokensPerSecond: Double) -> String {
+/// One line of a real offloading run's totals (decode tokens/s when measured).
+func diskSummaryLine(_ s: DiskOffloadingSummary, numExperts: Int, decodeTokensPerSecond: Double?) -> String {
     "real offloading: \(s.policy), \(s.slotsPerLayer) of \(numExperts) experts per layer in RAM · "
         + String(format: "hit rate %.3f (decode %.3f)", s.hitRate, s.decodeHitRate)
         + " · read \(ByteSize.format(s.bytesRead)) in " + String(format: "%.2f s (%.0f MiB/s)", s.readSeconds, s.readBytesPerSecond / 1_048_576)
-        + String(format: " · stall %.2f s · decode %.2f tokens/s", s.stallSeconds, decodeTokensPerSecond)
+        + String(format: " · stall %.2f s", s.stallSeconds)
+        + (decodeTokensPerSecond.map { String(format: " · decode %.2f tokens/s", $0) } ?? "")
         + (peakResidentBytes().map { " · peak RSS \(ByteSize.format($0))" } ?? "")
 }

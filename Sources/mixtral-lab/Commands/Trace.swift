@@ -17,7 +17,9 @@ struct Trace: ParsableCommand {
         that would cost on --hardware. Writes trace.jsonl, trace.csv, trace.perfetto.json (open in \
         ui.perfetto.dev) and summary.json to --out; --sweep writes sweep.json instead (every policy at cache \
         sizes 1…num_experts on the same routing). --charts DIR draws transfers.png (the first decode steps' \
-        timeline) and, with --sweep, hit-rate.png. Schema: docs/trace-format.md.
+        timeline) and, with --sweep, hit-rate.png. Schema: docs/trace-format.md. With --ram-budget the run \
+        really streams its experts from disk under --policy; the trace then carries the real reads (`real` in \
+        trace.jsonl, `real_*` columns in trace.csv) next to the simulated ones, and real-summary.json the totals.
         """)
 
     static let toolVersion = "mixtral-lab trace, format \(TraceHeader.formatVersion)"
@@ -25,6 +27,7 @@ struct Trace: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var precisionOptions: PrecisionOptions
     @OptionGroup var offloading: OffloadingOptions
+    @OptionGroup var ramBudget: RAMBudgetOptions
     @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
     @Option(help: "Prompt as comma-separated token ids instead of --prompt (for checkpoints without tokenizer.json).")
     var tokenIds: String?
@@ -47,14 +50,22 @@ struct Trace: ParsableCommand {
         let tokenizer = try? modelOptions.tokenizer()
         let policy = try offloading.policySpec()
         let hardware = try offloading.hardwareProfile()
-        let model = try loadModel(checkpoint, precision: try precisionOptions.spec())
         let promptIDs = try promptTokens(prompt: prompt, tokenIds: tokenIds, tokenizer: tokenizer, checkpoint: checkpoint,
-                                         maxTokens: maxTokens, context: model.config.maxPositionEmbeddings)
+                                         maxTokens: maxTokens, context: checkpoint.config.maxPositionEmbeddings)
+        let (model, streamer) = try ramBudget.loadModel(checkpoint, precision: try precisionOptions.spec(), policy: policy,
+                                                        capacity: promptIDs.count + maxTokens, promptTokens: promptIDs.count)
         let footprint = ModelFootprint(model: model)
         let cost = CostModel(hardware: hardware, footprint: footprint)
         let lookahead = sweep ? offloading.lookahead : policy.lookahead
-        let run = try RecordedRun.record(model: model, prompt: promptIDs, maxTokens: maxTokens,
-                                         sampler: Sampler(temperature: temperature, seed: seed), lookahead: lookahead)
+        var realSteps: [(layer: Int, position: Int, reads: RealReads)] = []
+        streamer?.onStep = { layer, _, position, reads in realSteps.append((layer, position, reads)) }
+        let started = DispatchTime.now()
+        let run = try diskInput {
+            try RecordedRun.record(model: model, prompt: promptIDs, maxTokens: maxTokens,
+                                   sampler: Sampler(temperature: temperature, seed: seed), lookahead: lookahead)
+        }
+        let runSeconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        let real = streamer?.finish()
         let directory = URL(fileURLWithPath: out)
         try createOutputFolder(directory, flag: "--out")
         let chartDirectory = charts.map { URL(fileURLWithPath: $0) }
@@ -63,7 +74,9 @@ struct Trace: ParsableCommand {
             try createOutputFolder(chartDirectory, flag: "--charts")
         }
         let text: (Int) -> String = { id in tokenizer?.decode([id]) ?? "⟨\(id)⟩" }
-        let slots = try offloading.slots(footprint: footprint)
+        // the simulation gets the real run's slots unless a cache size is given
+        let slots = try real.map { offloading.cacheExperts == nil && offloading.cacheBytes == nil ? $0.slotsPerLayer : try offloading.slots(footprint: footprint) }
+            ?? offloading.slots(footprint: footprint)
         let capacity = policy.capacity(cacheExperts: slots, numExperts: footprint.numExperts)
         let header = TraceHeader(
             model: checkpoint.directory.lastPathComponent, precision: try precisionOptions.spec().description,
@@ -75,6 +88,7 @@ struct Trace: ParsableCommand {
         if sweep {
             try refuseToOverwrite([directory.appendingPathComponent("sweep.json")], charts: chartFiles)
             let results = try writeSweep(run: run, cost: cost, directory: directory)
+            if let real { emit(realRunLine(real, numExperts: footprint.numExperts, tokens: run.forwards.count, seconds: runSeconds)) }
             if let chartDirectory {
                 try writeChart(hitRateChart(results, source: directory.appendingPathComponent("sweep.json").path,
                                             model: header.model, precision: header.precision),
@@ -95,21 +109,32 @@ struct Trace: ParsableCommand {
             try CSVTraceWriter(url: files[1], overwrite: force),
             try PerfettoTraceWriter(url: files[2], header: header, overwrite: force),
         ]}
+        // a real run's reads go next to the simulated records of the same routing
+        let annotator = RealReadsAnnotator(sinks: sinks + (charts == nil ? [] : [records]))
+        for step in realSteps { annotator.add(layer: step.layer, firstPosition: step.position, reads: step.reads) }
         let summary = try offloadingInput {
-            try run.simulate(policy: policy, cacheExperts: slots, cost: cost, sinks: sinks + (charts == nil ? [] : [records]), tokenText: text)
+            try run.simulate(policy: policy, cacheExperts: slots, cost: cost, sinks: [annotator], tokenText: text)
         }
         try offloadingInput { for sink in sinks { try sink.close() } }
         try writeSnakeCaseJSON(summary, to: files[3])
+        if let real { try writeSnakeCaseJSON(real, to: directory.appendingPathComponent("real-summary.json")) }
 
         emit("generated: " + (tokenizer?.decode(run.forwards.map(\.next.id), skipSpecialTokens: true) ?? run.forwards.map { "\($0.next.id)" }.joined(separator: ",")))
         emit("")
         printSummary(summary, footprint: footprint)
         emit("")
-        emit("wrote " + files.map(\.path).joined(separator: ", "))
+        if let real { emit(realRunLine(real, numExperts: footprint.numExperts, tokens: run.forwards.count, seconds: runSeconds) + "\n") }
+        emit("wrote " + (files + (real == nil ? [] : [directory.appendingPathComponent("real-summary.json")])).map(\.path).joined(separator: ", "))
         if let chartDirectory {
             try writeChart(transferTimelineChart(header: header, layers: records.layers, source: files[0].path),
                            file: "transfers.png", in: chartDirectory, force: force)
         }
+    }
+
+    /// The real run's totals (`--ram-budget`); tokens/s counts the whole run, prefill included.
+    private func realRunLine(_ real: DiskOffloadingSummary, numExperts: Int, tokens: Int, seconds: Double) -> String {
+        diskSummaryLine(real, numExperts: numExperts, decodeTokensPerSecond: nil)
+            + String(format: " · %d tokens in %.2f s (%.2f tokens/s, prefill included)", tokens, seconds, Double(tokens) / max(seconds, 1e-9))
     }
 
     /// Stops before any work when an output file exists and `--force` was not given.
