@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """GGUF fixtures for the Swift GGUF reader, loader and exporter, written by gguf-py and llama.cpp's converter.
 
-Re-create (from the repository root; needs torch, transformers, tokenizers, gguf — see /work/venv — and a
-llama.cpp checkout for convert_hf_to_gguf.py):
+Re-create (from the repository root; needs torch, transformers, tokenizers, gguf — see /work/venv — a
+llama.cpp checkout for convert_hf_to_gguf.py, and for the cross-check llama.cpp built by
+tools/build_llama_cpp.sh plus a release build of mixtral-lab):
 
-    /work/venv/bin/python tools/make_gguf_fixtures.py [--llama-cpp /work/llama.cpp]
+    swift build -c release
+    LLAMA_CPP_LIB_PATH=/work/llama.cpp/build/bin /work/venv/bin/python tools/make_gguf_fixtures.py \
+        [--llama-cpp /work/llama.cpp] [--mixtral-lab .build/release/mixtral-lab] [--skip-llama-cpp]
 
 Writes
   Tests/CheckpointsTests/Fixtures/gguf/
@@ -12,6 +15,8 @@ Writes
                           arrays, general.alignment 64, and small F32/F16/BF16/Q8_0/Q4_0 tensors
     metadata-types.json   what gguf-py's GGUFReader reads back from it: {"keys": [[key, type, value]],
                           "tensors": [{name, type, dims (ggml order), values (dequantized)}]}
+    k-quants.gguf/.json   random (finite-scale) Q4_K and Q6_K blocks [2, 256] each, and gguf-py's
+                          dequantized values (gguf-py cannot quantize K-quants; decoding is what is tested)
   Tests/EngineTests/Fixtures/gguf/
     tiny/                 a tiny random-weight Mixtral (transformers save_pretrained, fp32): hidden 32,
                           intermediate 64, 2 layers, 4 heads / 2 KV heads (head_dim 8), 4 experts top-2,
@@ -21,6 +26,14 @@ Writes
     tiny-q8_0.gguf        convert_hf_to_gguf.py tiny --outtype q8_0
     tiny-per-expert-v2.gguf  the tensors of tiny-q8_0.gguf rewritten by gguf-py GGUFWriter in the older
                           per-expert layout (blk.N.ffn_gate.E.weight …), version field set to 2
+    tiny-mixed.gguf       tiny-f32.gguf's tensors re-encoded by gguf-py in the types the loader decodes:
+                          attn_q Q4_1, attn_k Q5_0, attn_v F16, attn_output BF16, ffn_gate_exps Q4_1,
+                          ffn_up_exps Q5_0, ffn_down_exps Q4_0, token_embd Q8_0 (output, norms, router F32)
+    tiny-mixed.json       per tensor of tiny-mixed.gguf, gguf-py's dequantized values (stored order): count,
+                          sum, sum of squares, first 16; and llama.cpp's logits on the file for TINY_TOKENS
+    llama-cpp-default-{fp32,q4}.json  llama.cpp's logits (tools/llama_cpp_logits.py, llama-cpp-python) for
+                          PROMPT on the default model exported by `mixtral-lab export --precision fp32|q4`:
+                          {"tokens", "precision", "gguf_bytes", "positions", "logits": [last 4 positions][vocab]}
 """
 
 import argparse
@@ -111,6 +124,70 @@ def make_metadata_types(gguf) -> None:
         f.write("\n")
 
 
+def make_k_quants(gguf) -> None:
+    path = os.path.join(CHECKPOINTS_OUT, "k-quants.gguf")
+    rng = np.random.default_rng(SEED + 1)
+    w = gguf.GGUFWriter(path, arch="test")
+    tensors = []
+    for name, qtype, scale_offsets in [("q4_K", gguf.GGMLQuantizationType.Q4_K, (0, 2)),
+                                       ("q6_K", gguf.GGMLQuantizationType.Q6_K, (208,))]:
+        block_size, type_size = gguf.GGML_QUANT_SIZES[qtype]
+        blocks = rng.integers(0, 256, size=(2, type_size), dtype=np.uint8)
+        for offset in scale_offsets:  # fp16 super-block scales: small finite values
+            blocks[:, offset:offset + 2] = np.frombuffer(np.float16(rng.uniform(0.001, 0.05, 2)).tobytes(), np.uint8).reshape(2, 2)
+        w.add_tensor(name, blocks, raw_dtype=qtype)
+        values = gguf.quants.dequantize(blocks, qtype).reshape(-1)
+        tensors.append({"name": name, "type": qtype.name, "values": [float(v) for v in values]})
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    with open(os.path.join(CHECKPOINTS_OUT, "k-quants.json"), "w") as f:
+        json.dump({"tensors": tensors}, f)
+        f.write("\n")
+
+
+MIXED_TYPES = {"attn_q": "Q4_1", "attn_k": "Q5_0", "attn_v": "F16", "attn_output": "BF16", "ffn_gate_exps": "Q4_1",
+               "ffn_up_exps": "Q5_0", "ffn_down_exps": "Q4_0", "token_embd": "Q8_0"}
+TINY_TOKENS = [1, 5, 100, 200, 300, 7, 42, 383, 2, 17]
+
+
+def make_mixed_types(gguf, source: str, outfile: str, with_llama_cpp: bool) -> None:
+    reader = gguf.GGUFReader(source)
+    w = gguf.GGUFWriter(outfile, arch=reader.fields["general.architecture"].contents())
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key == "general.architecture":
+            continue
+        main = field.types[0]
+        w.add_key_value(key, field.contents(), main, sub_type=field.types[-1] if main == gguf.GGUFValueType.ARRAY else None)
+    summary = []
+    for t in reader.tensors:
+        kind = t.name.split(".")[-2]
+        qtype = gguf.GGMLQuantizationType[MIXED_TYPES.get(kind, "F32")]
+        values = np.array(t.data, dtype=np.float32)
+        data = values.astype(np.float16) if qtype == gguf.GGMLQuantizationType.F16 else \
+            values if qtype == gguf.GGMLQuantizationType.F32 else gguf.quants.quantize(values, qtype)
+        w.add_tensor(t.name, data, raw_dtype=None if qtype in (gguf.GGMLQuantizationType.F16, gguf.GGMLQuantizationType.F32) else qtype)
+        decoded = gguf.quants.dequantize(data if data.dtype == np.uint8 else data.view(np.uint8), qtype).astype(np.float64).reshape(-1)
+        summary.append({"name": t.name, "type": qtype.name, "count": int(decoded.size), "sum": float(decoded.sum()),
+                        "sum_of_squares": float((decoded ** 2).sum()), "first": [float(v) for v in decoded[:16]]})
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    fixture = {"tensors": summary, "tokens": TINY_TOKENS}
+    if with_llama_cpp:
+        with tempfile.TemporaryDirectory() as folder:
+            raw = os.path.join(folder, "logits.json")
+            subprocess.run([sys.executable, os.path.join(ROOT, "tools/llama_cpp_logits.py"), outfile,
+                            "--tokens", ",".join(map(str, TINY_TOKENS)), "--output", raw], check=True, stdout=subprocess.DEVNULL)
+            with open(raw) as f:
+                fixture["llama_cpp_logits"] = json.load(f)["logits"]
+    with open(outfile[: -len(".gguf")] + ".json", "w") as f:
+        json.dump(fixture, f)
+        f.write("\n")
+
+
 def make_tiny_checkpoint(directory: str) -> None:
     with open(os.path.join(ROOT, "models/shakespeare-mixtral/heldout.txt"), encoding="utf-8") as f:
         texts = [line for line in f.read().split("\n") if line.strip()]
@@ -175,19 +252,57 @@ def rewrite_per_expert(gguf, source: str, outfile: str) -> None:
         f.write((2).to_bytes(4, "little"))
 
 
+PROMPT = "ROMEO:\nBut soft, what light through yonder window breaks?"
+LOGIT_POSITIONS = 4
+
+
+def make_llama_cpp_logits(mixtral_lab: str) -> None:
+    """Exports the default model with mixtral-lab and records llama.cpp's logits on the exported files."""
+    from tokenizers import Tokenizer
+    tokenizer = Tokenizer.from_file(os.path.join(ROOT, "models/shakespeare-mixtral/tokenizer.json"))
+    tokens = tokenizer.encode(PROMPT).ids
+    with tempfile.TemporaryDirectory() as folder:
+        for precision in ("fp32", "q4"):
+            gguf_path = os.path.join(folder, f"default-{precision}.gguf")
+            subprocess.run([mixtral_lab, "export", "--format", "gguf", "--precision", precision, "--output", gguf_path],
+                           check=True, stdout=subprocess.DEVNULL)
+            raw = os.path.join(folder, f"logits-{precision}.json")
+            subprocess.run([sys.executable, os.path.join(ROOT, "tools/llama_cpp_logits.py"), gguf_path,
+                            "--tokens", ",".join(map(str, tokens)), "--output", raw, "--threads", "2"],
+                           check=True, stdout=subprocess.DEVNULL)
+            with open(raw) as f:
+                result = json.load(f)
+            fixture = {"prompt": PROMPT, "tokens": tokens, "precision": precision,
+                       "gguf_bytes": os.path.getsize(gguf_path), "llama_cpp_python": result["llama_cpp_python"],
+                       "positions": result["positions"][-LOGIT_POSITIONS:], "logits": result["logits"][-LOGIT_POSITIONS:]}
+            with open(os.path.join(ENGINE_OUT, f"llama-cpp-default-{precision}.json"), "w") as f:
+                json.dump(fixture, f)
+                f.write("\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--llama-cpp", default="/work/llama.cpp", help="llama.cpp checkout (convert_hf_to_gguf.py, gguf-py)")
+    parser.add_argument("--mixtral-lab", default=os.path.join(ROOT, ".build/release/mixtral-lab"), help="mixtral-lab binary")
+    parser.add_argument("--skip-llama-cpp", action="store_true", help="keep the committed llama.cpp logits")
+    parser.add_argument("--only-llama-cpp", action="store_true", help="only re-record the llama.cpp logits")
     args = parser.parse_args()
+    if not args.skip_llama_cpp:
+        make_llama_cpp_logits(args.mixtral_lab)
+    if args.only_llama_cpp:
+        return
     gguf = gguf_module(args.llama_cpp)
     os.makedirs(CHECKPOINTS_OUT, exist_ok=True)
     os.makedirs(ENGINE_OUT, exist_ok=True)
     make_metadata_types(gguf)
+    make_k_quants(gguf)
     tiny = os.path.join(ENGINE_OUT, "tiny")
     make_tiny_checkpoint(tiny)
     convert(args.llama_cpp, tiny, "f32", os.path.join(ENGINE_OUT, "tiny-f32.gguf"))
     convert(args.llama_cpp, tiny, "q8_0", os.path.join(ENGINE_OUT, "tiny-q8_0.gguf"))
     rewrite_per_expert(gguf, os.path.join(ENGINE_OUT, "tiny-q8_0.gguf"), os.path.join(ENGINE_OUT, "tiny-per-expert-v2.gguf"))
+    make_mixed_types(gguf, os.path.join(ENGINE_OUT, "tiny-f32.gguf"), os.path.join(ENGINE_OUT, "tiny-mixed.gguf"),
+                     with_llama_cpp=not args.skip_llama_cpp)
     for folder in (CHECKPOINTS_OUT, ENGINE_OUT):
         for name in sorted(os.listdir(folder)):
             path = os.path.join(folder, name)

@@ -5,12 +5,12 @@ import Engine
 import Quantization
 import Tensors
 
-/// `--model`: a checkpoint directory; the embedded default model when absent.
+/// `--model`: a checkpoint directory or a GGUF file; the embedded default model when absent.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Checkpoint directory (config.json, *.safetensors, tokenizer.json). Default: the embedded Shakespeare model.")
+    @Option(name: .long, help: "Checkpoint directory (config.json, *.safetensors, tokenizer.json) or GGUF file (e.g. an Ollama blob). Default: the embedded Shakespeare model.")
     var model: String?
 
-    /// The checkpoint directory to use.
+    /// The checkpoint directory or GGUF file to use.
     func directory() throws -> URL {
         if let model { return URL(fileURLWithPath: model) }
         return try DefaultModel.locate()
@@ -18,8 +18,13 @@ struct ModelOptions: ParsableArguments {
 
     func checkpoint() throws -> Checkpoint { try Checkpoint(directory: directory()) }
 
+    /// The directory's tokenizer.json, or a GGUF file's SentencePiece vocabulary (`tokenizer.ggml.*`).
     func tokenizer() throws -> Tokenizer {
-        try Tokenizer(contentsOf: directory().appendingPathComponent("tokenizer.json"))
+        let url = try directory()
+        if GGUFFile.hasMagic(url) {
+            return try Tokenizer(sentencePiece: SentencePieceVocabulary(gguf: GGUFFile(url: url)), source: url.path)
+        }
+        return try Tokenizer(contentsOf: url.appendingPathComponent("tokenizer.json"))
     }
 }
 

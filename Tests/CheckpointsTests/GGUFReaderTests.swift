@@ -69,7 +69,7 @@ import Testing
             #expect(info.type.name == entry["type"] as! String)
             #expect(info.dimensions == entry["dims"] as! [Int])
             #expect(info.offset % file.alignment == 0)
-            let weight = GGUFTensorSource.plain(info, in: file)
+            let weight = GGUFWeight(wholeTensor: info, in: file)
             #expect(weight.shape == Array(info.dimensions.reversed()))
             #expect(try weight.floats() == (entry["values"] as! [Double]).map(Float.init), "\(info.name)")
         }
@@ -232,4 +232,38 @@ func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
     return try body(folder)
+}
+
+@Suite struct GGUFTokenizerKeysTests {
+    @Test func aFileWithoutTokenizerKeysNamesTheMissingKey() throws {
+        let file = try GGUFFile(url: GGUFReaderTests.fixture)
+        let error = #expect(throws: TokenizerError.self) { try SentencePieceVocabulary(gguf: file) }
+        #expect(error?.description.contains("tokenizer.ggml.model") == true)
+    }
+}
+
+@Suite struct GGUFDecodedTypesTests {
+    @Test func kQuantTensorsDecodeAsGGUFPy() throws {
+        let url = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/gguf/k-quants.gguf")
+        let file = try GGUFFile(url: url)
+        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: url.deletingPathExtension().appendingPathExtension("json"))) as! [String: Any]
+        for entry in expected["tensors"] as! [[String: Any]] {
+            let tensor = try #require(file.tensor(entry["name"] as! String))
+            #expect(tensor.type.name == entry["type"] as! String)
+            #expect(try GGUFWeight(wholeTensor: tensor, in: file).floats() == (entry["values"] as! [Double]).map(Float.init), "\(tensor.name)")
+        }
+    }
+
+    @Test func anUnsupportedTypeIsAnErrorNamingTensorAndType() throws {
+        var writer = GGUFWriter()
+        writer.add("general.architecture", .string("test"))
+        writer.addTensor("blk.0.attn_q.weight", type: .q2_K, dimensions: [256, 1], bytes: [UInt8](repeating: 0, count: GGMLType.q2_K.typeSize))
+        try withTemporaryDirectory { folder in
+            let url = folder.appendingPathComponent("q2k.gguf")
+            try writer.write(to: url)
+            let file = try GGUFFile(url: url)
+            let error = #expect(throws: CheckpointError.self) { try GGUFWeight(wholeTensor: file.tensors[0], in: file).floats() }
+            #expect(error?.description.contains("blk.0.attn_q.weight: type Q2_K is not supported") == true)
+        }
+    }
 }

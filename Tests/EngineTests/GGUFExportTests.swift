@@ -61,6 +61,21 @@ import Tensors
         }
     }
 
+    @Test func exportedVocabularyTokenizesAsTokenizerJSON() throws {
+        let json = try Tokenizer(contentsOf: Self.tiny.appendingPathComponent("tokenizer.json"))
+        let text = try String(contentsOf: DefaultModel.locate().appendingPathComponent("heldout.txt"), encoding: .utf8)
+        let lines = text.split(separator: "\n").prefix(300).map(String.init) + ["", " two  spaces", "naïve — ünïcode ✓", "\n"]
+        try exported(.q4) { url in
+            let gguf = try Tokenizer(sentencePiece: SentencePieceVocabulary(gguf: GGUFFile(url: url)), source: url.path)
+            #expect(gguf.bosTokenID == 1 && gguf.eosTokenID == 2)
+            for line in lines {
+                let ids = json.encode(line, addBOS: true)
+                #expect(gguf.encode(line, addBOS: true) == ids, "\(line)")
+                #expect(gguf.decode(ids, skipSpecialTokens: true) == json.decode(ids, skipSpecialTokens: true), "\(line)")
+            }
+        }
+    }
+
     @Test(arguments: GGUFExportPrecision.allCases)
     func roundTripGivesTheSameLogitsAsTheSafetensorsAtThatPrecision(precision: GGUFExportPrecision) throws {
         let tokens = GGUFLoadingTests.tokens

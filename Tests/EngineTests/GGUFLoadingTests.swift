@@ -61,6 +61,31 @@ import Tensors
         #expect(throws: CheckpointError.self) { try gguf.rawBytes(WeightNames.qProj(0)) }
     }
 
+    static let mixed = folder.appendingPathComponent("tiny-mixed.gguf")
+    static func mixedExpected() throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: mixed.deletingPathExtension().appendingPathExtension("json"))) as! [String: Any]
+    }
+
+    /// Q4_1, Q5_0, F16, BF16, Q4_0 and Q8_0 tensors in one file (gguf-py re-encoded tiny-f32.gguf).
+    @Test func mixedTypesDecodeAsGGUFPy() throws {
+        let expected = try Self.mixedExpected()
+        let file = try GGUFFile(url: Self.mixed)
+        for entry in expected["tensors"] as! [[String: Any]] {
+            let tensor = try #require(file.tensor(entry["name"] as! String))
+            #expect(tensor.type.name == entry["type"] as! String)
+            // The stored tensor, decoded in file order (stacked experts and permuted rows as stored).
+            let stored = GGUFWeight(wholeTensor: tensor, in: file)
+            let values = try stored.floats().map(Double.init)
+            #expect(values.count == entry["count"] as! Int)
+            // Compared as fp32 (the decoded values are fp32; Foundation's JSON parser on Linux may be off in
+            // the last bit of a 17-digit decimal).
+            #expect(Array(values.prefix(16)).map(Float.init) == (entry["first"] as! [Double]).map(Float.init), "\(tensor.name)")
+            let sum = entry["sum"] as! Double, squares = entry["sum_of_squares"] as! Double
+            #expect(abs(values.reduce(0, +) - sum) <= 1e-9 * max(1, squares), "\(tensor.name)")
+            #expect(abs(values.reduce(0) { $0 + $1 * $1 } - squares) <= 1e-9 * squares, "\(tensor.name)")
+        }
+    }
+
     @Test func everyWeightNameHasAGGUFName() {
         for l in 0..<3 {
             for name in [WeightNames.inputNorm(l), WeightNames.postAttentionNorm(l), WeightNames.qProj(l), WeightNames.kProj(l),

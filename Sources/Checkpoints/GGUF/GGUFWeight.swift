@@ -24,6 +24,24 @@ public struct GGUFWeight: @unchecked Sendable {
 
     public var elementCount: Int { shape.reduce(1, *) }
 
+    /// A whole GGUF tensor under its own name, its shape the dimensions reversed, rows as stored.
+    public init(wholeTensor tensor: GGUFTensorInfo, in file: GGUFFile) {
+        self.init(name: tensor.name, tensorName: tensor.name, type: tensor.type, shape: tensor.dimensions.reversed(),
+                  permutedHeads: nil, fileOffset: tensor.fileOffset, storedBytes: file.bytes(tensor), path: file.path)
+    }
+
+    init(name: String, tensorName: String, type: GGMLType, shape: [Int], permutedHeads: Int?, fileOffset: Int,
+         storedBytes: UnsafeRawBufferPointer, path: String) {
+        self.name = name
+        self.tensorName = tensorName
+        self.type = type
+        self.shape = shape
+        self.permutedHeads = permutedHeads
+        self.fileOffset = fileOffset
+        self.storedBytes = storedBytes
+        self.path = path
+    }
+
     /// The row at which Hugging Face row `r` is stored. llama.cpp's `LlamaModel.permute`
     /// (`convert_hf_to_gguf.py`) reshapes the rows to `[heads, 2, headDim/2]` and swaps the last two axes,
     /// so row `h·headDim + i·headDim/2 + j` (i = first or second half of the head) is stored at
@@ -51,10 +69,10 @@ public struct GGUFWeight: @unchecked Sendable {
     }
 
     /// Types `floats()` decodes.
-    public static let decodableTypes: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0]
+    public static let decodableTypes: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q4_K, .q6_K]
 
-    /// The values as fp32 in Hugging Face order: F32 copied, F16/BF16 widened exactly, Q8_0/Q4_0 decoded
-    /// as gguf-py's `quants.dequantize`.
+    /// The values as fp32 in Hugging Face order: F32 copied, F16/BF16 widened exactly, the block types
+    /// decoded as gguf-py's `quants.dequantize` (ggml's `dequantize_row_*`).
     /// - Throws: `CheckpointError.badTensor` naming the tensor and its type when the type is not one of
     ///   `decodableTypes`.
     public func floats() throws -> [Float] {
@@ -70,6 +88,14 @@ public struct GGUFWeight: @unchecked Sendable {
             return Q8_0.dequantize(raw)
         case .q4_0:
             return Q4_0.dequantize(raw)
+        case .q4_1:
+            return raw.withUnsafeBytes { Q4_1.dequantize($0, count: elementCount) }
+        case .q5_0:
+            return raw.withUnsafeBytes { Q5_0.dequantize($0, count: elementCount) }
+        case .q4_K:
+            return raw.withUnsafeBytes { Q4_K.dequantize($0, count: elementCount) }
+        case .q6_K:
+            return raw.withUnsafeBytes { Q6_K.dequantize($0, count: elementCount) }
         default:
             throw CheckpointError.badTensor(path: path, tensor: tensorName,
                                             reason: "type \(type.name) is not supported (mixtral-lab reads \(GGUFWeight.decodableTypes.map(\.name).joined(separator: ", ")))")
@@ -123,15 +149,9 @@ final class GGUFTensorSource {
                 }
             case nil:
                 guard weights[tensor.name] == nil else { throw bad("name collides with a Mixtral tensor's Hugging Face name") }
-                weights[tensor.name] = GGUFTensorSource.plain(tensor, in: file)
+                weights[tensor.name] = GGUFWeight(wholeTensor: tensor, in: file)
             }
         }
         self.weights = weights
-    }
-
-    /// A tensor under its own GGUF name and shape (dimensions reversed), not permuted.
-    static func plain(_ tensor: GGUFTensorInfo, in file: GGUFFile) -> GGUFWeight {
-        GGUFWeight(name: tensor.name, tensorName: tensor.name, type: tensor.type, shape: tensor.dimensions.reversed(),
-                   permutedHeads: nil, fileOffset: tensor.fileOffset, storedBytes: file.bytes(tensor), path: file.path)
     }
 }
