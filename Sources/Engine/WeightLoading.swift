@@ -12,7 +12,8 @@ extension Checkpoint {
     /// quantized to `precision`. Quantization runs over row chunks of about four million weights (every
     /// format here quantizes rows or whole 64-weight blocks independently, so the bytes are those of
     /// quantizing the whole tensor at once), so a large tensor is never held in fp32 next to its
-    /// quantized form. The tensor's mapped file pages are released afterwards.
+    /// quantized form. The tensor's mapped file pages are released as each chunk is converted (and the
+    /// whole tensor's afterwards), so loading never holds a large tensor's pages either.
     ///
     /// - Throws: `CheckpointError.missingTensor`, `.badTensor` (shape mismatch, NaN/Inf weight, malformed
     ///   quantized tensor); `QuantizeError` (scale overflow) with the row counted over the whole tensor.
@@ -25,14 +26,18 @@ extension Checkpoint {
             throw CheckpointError.badTensor(path: directory.path, tensor: name,
                                             reason: "shape \(info.shape) does not match the config's \([rows, cols])")
         }
-        // Chunks are whole rows and, for NF4, whole 64-weight blocks of the flattened tensor.
-        let rowStep = NF4.validBlocksizes[1] / gcd(cols, NF4.validBlocksizes[1])
+        // Chunks are whole rows and, for NF4, whole blocks of the flattened tensor (quantize uses
+        // bitsandbytes' default blocksize, 64).
+        let nf4Blocksize = 64
+        let rowStep = nf4Blocksize / gcd(cols, nf4Blocksize)
         let chunkRows = max(rowStep, (4 << 20) / max(cols, 1) / rowStep * rowStep)
         let chunkPrecision = precision == .nf4dq ? Precision.nf4 : precision
         var parts: [any LinearOperator] = []
         for start in stride(from: 0, to: rows, by: chunkRows) {
             let count = min(chunkRows, rows - start)
             let chunk = Matrix(rows: count, cols: cols, values: try finiteRows(info, raw, start..<(start + count), cols: cols))
+            let rowBytes = cols * info.dtype.byteSize
+            Self.releasePages(UnsafeRawBufferPointer(rebasing: raw[(start * rowBytes)..<((start + count) * rowBytes)]))
             do {
                 parts.append(try quantize(chunk, to: chunkPrecision, tensorName: name))
             } catch QuantizeError.overflow(let tensor, let format, let row, let column, let value, let limit) {
@@ -69,7 +74,13 @@ extension Checkpoint {
     /// spans; the mapping is read-only, so a later read faults them back in from the file). Keeps a
     /// loaded model's resident set to the weights it copied.
     public func releaseMappedPages(_ name: String) {
-        guard let (_, raw) = try? rawBytes(name), let base = raw.baseAddress, raw.count > 0 else { return }
+        guard let (_, raw) = try? rawBytes(name) else { return }
+        Self.releasePages(raw)
+    }
+
+    /// `madvise(MADV_DONTNEED)` on the pages `raw` (part of a read-only file mapping) touches.
+    private static func releasePages(_ raw: UnsafeRawBufferPointer) {
+        guard let base = raw.baseAddress, raw.count > 0 else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = Int(bitPattern: base) / page * page
         let end = (Int(bitPattern: base) + raw.count + page - 1) / page * page

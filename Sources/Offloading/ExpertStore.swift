@@ -145,10 +145,21 @@ public enum ExpertStore {
     }
 
     /// FNV-1a 64 (hex) over `config.json` and, per weights file in path order, its size and its header
-    /// (the 8-byte length and the JSON listing every tensor's name, dtype, shape and offsets).
+    /// (the 8-byte length and the JSON listing every tensor's name, dtype, shape and offsets); for a GGUF
+    /// file, over its size and its first MiB (the header: metadata and tensor infos, or their start).
     /// - Throws: `ExpertStoreError.io` when a file cannot be read.
     static func modelIdentity(_ checkpoint: Checkpoint) throws -> String {
         var hash = FNV1a()
+        if checkpoint.gguf != nil {
+            let path = checkpoint.directory.path
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw ExpertStoreError.io(path: path, reason: "cannot open") }
+            defer { try? handle.close() }
+            let size = (try? handle.seekToEnd()) ?? 0
+            try? handle.seek(toOffset: 0)
+            hash.add(withUnsafeBytes(of: size.littleEndian) { Data($0) })
+            hash.add((try? handle.read(upToCount: 1 << 20)) ?? Data())
+            return String(format: "%016llx", hash.value)
+        }
         let config = checkpoint.directory.appendingPathComponent("config.json")
         guard let configBytes = FileManager.default.contents(atPath: config.path) else {
             throw ExpertStoreError.io(path: config.path, reason: "cannot read")

@@ -54,7 +54,7 @@ public struct RAMBudget: Sendable, Equatable {
     /// The accounting in words, one line each.
     public var lines: [String] {
         var lines = [
-            "ram budget \(ByteSize.format(budget)): \(breakdown(slots: slotsPerLayer)) = \(ByteSize.format(usedBytes))",
+            "ram budget \(ByteSize.format(budget)): \(breakdown(slots: slotsPerLayer)) = \(ByteSize.format(usedBytes)) (\(usedBytes) B)",
             "expert slots: \(slotsPerLayer) of \(numExperts) per layer (\(ByteSize.format(slotsPerLayer * numLayers * expertBytes)) over \(numLayers) layers)",
         ]
         if slotsPerLayer < topK {

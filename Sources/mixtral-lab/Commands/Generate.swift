@@ -29,6 +29,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Keep only the K most likely tokens when sampling (0 = all).") var topK: Int = 0
     @Option(help: "Nucleus sampling: keep the most likely tokens up to probability P.") var topP: Float = 1
     @Option(help: "Random seed for sampling (same seed, same text).") var seed: UInt64 = 0
+    @Flag(help: "Print the prefill and decode speed and the peak resident set size after the text.") var timing = false
 
     func validate() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
@@ -59,6 +60,7 @@ struct Generate: ParsableCommand {
         let promptText = tokenizer.decode(promptIDs, skipSpecialTokens: true)
         var produced: [Int] = []
         var printed = ""
+        let prefillStart = DispatchTime.now()
         var decodeStart: DispatchTime?
         try diskInput { try generator.generate(prompt: promptIDs, maxTokens: maxTokens, session: session) { token in
             if decodeStart == nil { decodeStart = .now() }
@@ -72,14 +74,22 @@ struct Generate: ParsableCommand {
                 printed = continuation
             }
         } }
-        let decodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - (decodeStart ?? .now()).uptimeNanoseconds) / 1e9
+        let end = DispatchTime.now().uptimeNanoseconds
+        let decodeStarted = (decodeStart ?? .now()).uptimeNanoseconds
+        let prefillSeconds = Double(decodeStarted - prefillStart.uptimeNanoseconds) / 1e9
+        let decodeSeconds = Double(end - decodeStarted) / 1e9
+        // decode steps: every produced token after the first (which the prefill's logits gave)
+        let decodeSteps = max(0, produced.count + (produced.count < maxTokens ? 1 : 0) - 1)
+        let decodeRate = decodeSeconds > 0 ? Double(decodeSteps) / decodeSeconds : 0
         emit("")
         if let simulator { emit(offloadingSummaryLine(simulator.summary, numExperts: model.config.numExperts)) }
         if let streamer {
-            // decode steps: every produced token after the first (which the prefill's logits gave)
-            let decodeSteps = max(0, produced.count + (produced.count < maxTokens ? 1 : 0) - 1)
-            emit(diskSummaryLine(streamer.finish(), numExperts: model.config.numExperts,
-                                 decodeTokensPerSecond: decodeSeconds > 0 ? Double(decodeSteps) / decodeSeconds : 0))
+            emit(diskSummaryLine(streamer.finish(), numExperts: model.config.numExperts, decodeTokensPerSecond: decodeRate))
+        }
+        if timing {
+            emit(String(format: "timing: prefill %d tokens in %.3f s · decode %d tokens in %.3f s (%.2f tokens/s)",
+                        promptIDs.count, prefillSeconds, decodeSteps, decodeSeconds, decodeRate)
+                 + (peakResidentBytes().map { " · peak RSS \(ByteSize.format($0)) (\($0) B)" } ?? ""))
         }
     }
 

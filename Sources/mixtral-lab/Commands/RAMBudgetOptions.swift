@@ -13,18 +13,21 @@ struct RAMBudgetOptions: ParsableArguments {
     var ramBudget: String?
     @Option(help: ArgumentHelp("With --ram-budget: folder of the expert store written when the checkpoint's experts are not already at the run's precision (default: under ~/.cache/mixtral-lab/expert-stores).", valueName: "dir"))
     var offloadStore: String?
+    @Flag(help: "Benchmark baseline: compute fp32 experts straight from the memory-mapped checkpoint, no budget (the page cache decides what stays in RAM).")
+    var mmapExperts = false
 
     func validate() throws {
         if let ramBudget { _ = try budgetBytes(ramBudget) }
         if offloadStore != nil && ramBudget == nil { throw ValidationError("--offload-store needs --ram-budget") }
+        if mmapExperts && ramBudget != nil { throw ValidationError("give --ram-budget or --mmap-experts, not both") }
     }
 
     private func budgetBytes(_ text: String) throws -> Int {
         try offloadingInput { try ByteSize.parse(text, flag: "--ram-budget") }
     }
 
-    /// The model, with its experts resident (no `--ram-budget`) or streamed under the budget by the
-    /// returned provider. Prints the budget's accounting and the experts' source on standard error.
+    /// The model, with its experts resident (no `--ram-budget`), computed from the mapped checkpoint
+    /// (`--mmap-experts`), or streamed under the budget by the returned provider. Prints the budget's accounting and the experts' source on standard error.
     /// - Parameters:
     ///   - policy: decides which experts stay in the slots.
     ///   - capacity: positions of the session the model will run (for the KV cache's share of the budget).
@@ -33,6 +36,11 @@ struct RAMBudgetOptions: ParsableArguments {
     ///   that cannot be replaced, `optimal`; checkpoint errors.
     func loadModel(_ checkpoint: Checkpoint, precision: PrecisionSpec, policy: PolicySpec, capacity: Int,
                    promptTokens: Int) throws -> (MixtralModel, DiskExpertProvider?) {
+        if mmapExperts {
+            let mapped = try diskInput { try MappedExperts(checkpoint: checkpoint, precision: precision) }
+            note("experts computed in place from the memory-mapped \(checkpoint.directory.lastPathComponent) (no budget)")
+            return (try mixtral_lab.loadModel(checkpoint, precision: precision, experts: .streamed(mapped)), nil)
+        }
         guard let ramBudget else { return (try mixtral_lab.loadModel(checkpoint, precision: precision), nil) }
         let budget = try budgetBytes(ramBudget)
         return try diskInput {
