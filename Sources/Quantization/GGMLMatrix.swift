@@ -21,18 +21,56 @@ public protocol GGMLBlockFormat: Sendable {
     /// Quantizes 32 values at `x` into one block at `block`. Values must be finite (not checked here);
     /// a scale too large for fp16 is stored as +Inf, as gguf-py does.
     static func quantizeBlock(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer)
-    /// Decodes one block to 32 values at `x`.
-    static func dequantizeBlock(_ block: UnsafeRawPointer, into x: UnsafeMutablePointer<Float>)
-    /// `x: [count]` (a multiple of 32) reordered within each block as `dotRow` reads it.
-    static func kernelOrder(_ x: UnsafePointer<Float>, count: Int) -> [Float]
-    /// `Σ w·x` over one row of `blocks` consecutive blocks, decoding each block in SIMD registers, left as
-    /// four lane sums (their total is the dot product). The hot loop of int8/q4 decode.
-    /// `x: [32·blocks]` must be in `kernelOrder`.
+    /// The 32 weights of one block divided by its scale d (the integer codes, minus the format's offset)
+    /// as fp32, to `w`. Inlined into the loops below, where LLVM vectorises it.
+    static func unscaledWeights(_ block: UnsafeRawPointer, into w: UnsafeMutablePointer<Float>)
+    /// Decodes `count` consecutive blocks at `blocks` (e.g. rows of a weight) to `32·count` values at `x`
+    /// (`decodeBlocksOneByOne`).
+    static func decodeBlocks(_ blocks: UnsafeRawPointer, count: Int, into x: UnsafeMutablePointer<Float>)
+    /// `Σ w·x` over one row of `blocks` consecutive blocks, left as eight lane sums (their total is the
+    /// dot product): the hot loop of int8/q4 decode (`dotRowBlockByBlock`). `x: [32·blocks]`.
     ///
-    /// Returning the lanes, rather than their sum, from a function that is not inlined keeps LLVM from
-    /// splitting the vector code of the loop into scalar pieces (it does when the lanes are extracted
-    /// next to the loop).
-    static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> SIMD4<Float>
+    /// Both are requirements implemented in each format, not inlined, so that every format gets its own
+    /// specialised copy of the loop and the generic matrix code pays one protocol call per row.
+    static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> SIMD8<Float>
+}
+
+extension GGMLBlockFormat {
+    /// `decodeBlocks`: each block's unscaled weights times its scale d.
+    @inline(__always)
+    static func decodeBlocksOneByOne(_ blocks: UnsafeRawPointer, count: Int, into x: UnsafeMutablePointer<Float>) {
+        for b in 0..<count {
+            let block = blocks + b * typeSize
+            let d = floatFromHalfBits(block.loadUnaligned(as: UInt16.self))
+            let out = x + 32 * b
+            unscaledWeights(block, into: out)
+            for j in 0..<32 { out[j] *= d }
+        }
+    }
+
+    /// `dotRow`: per block, the unscaled weights go to a 32-float buffer that LLVM keeps in registers,
+    /// multiply x 8 lanes at a time in two chains of fused multiply-adds, and the block's sum is scaled
+    /// by d (one multiply-add per block instead of one per weight).
+    @inline(__always)
+    static func dotRowBlockByBlock(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> SIMD8<Float> {
+        var buffer = (SIMD16<Float>(), SIMD16<Float>())
+        return withUnsafeMutableBytes(of: &buffer) { raw in
+            let w = raw.baseAddress!
+            var acc = SIMD8<Float>(repeating: 0)
+            for b in 0..<blocks {
+                let block = row + b * typeSize
+                unscaledWeights(block, into: w.assumingMemoryBound(to: Float.self))
+                let xb = UnsafeRawPointer(x + 32 * b)
+                var s0 = w.load(as: SIMD8<Float>.self) * xb.loadUnaligned(as: SIMD8<Float>.self)
+                var s1 = w.load(fromByteOffset: 32, as: SIMD8<Float>.self) * xb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                s0.addProduct(w.load(fromByteOffset: 64, as: SIMD8<Float>.self), xb.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
+                s1.addProduct(w.load(fromByteOffset: 96, as: SIMD8<Float>.self), xb.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
+                let d = floatFromHalfBits(block.loadUnaligned(as: UInt16.self))
+                acc.addProduct(s0 + s1, SIMD8(repeating: d))
+            }
+            return acc
+        }
+    }
 }
 
 extension GGMLBlockFormat {
@@ -58,11 +96,7 @@ extension GGMLBlockFormat {
         let blocks = bytes.count / typeSize
         var values = [Float](repeating: 0, count: blocks * ggmlBlockSize)
         bytes.withUnsafeBytes { input in
-            values.withUnsafeMutableBufferPointer { out in
-                for b in 0..<blocks {
-                    dequantizeBlock(input.baseAddress! + b * typeSize, into: out.baseAddress! + b * ggmlBlockSize)
-                }
-            }
+            values.withUnsafeMutableBufferPointer { decodeBlocks(input.baseAddress!, count: blocks, into: $0.baseAddress!) }
         }
         return values
     }
@@ -179,16 +213,10 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
     public func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         let blocksPerRow = cols / ggmlBlockSize
         let rowBytes = blocksPerRow * Format.typeSize
-        let lanes = Format.kernelOrder(x, count: cols)
         blocks.withUnsafeBytes { packed in
-            lanes.withUnsafeBufferPointer { xs in
-                let base = packed.baseAddress!, xl = xs.baseAddress!
-                forEachRowRange(rows: rows, cols: cols) { range in
-                    for r in range {
-                        let lanes = Format.dotRow(base + r * rowBytes, blocks: blocksPerRow, xl)
-                        y[r] = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3])
-                    }
-                }
+            let base = packed.baseAddress!
+            forEachRowRange(rows: rows, cols: cols) { range in
+                for r in range { y[r] = horizontalSum(Format.dotRow(base + r * rowBytes, blocks: blocksPerRow, x)) }
             }
         }
     }
@@ -204,10 +232,8 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
     public func decodeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
         let blocksPerRow = cols / ggmlBlockSize
         blocks.withUnsafeBytes { packed in
-            for i in 0..<(range.count * blocksPerRow) {
-                let block = range.lowerBound * blocksPerRow + i
-                Format.dequantizeBlock(packed.baseAddress! + block * Format.typeSize, into: out + i * ggmlBlockSize)
-            }
+            Format.decodeBlocks(packed.baseAddress! + range.lowerBound * blocksPerRow * Format.typeSize,
+                                count: range.count * blocksPerRow, into: out)
         }
     }
 }

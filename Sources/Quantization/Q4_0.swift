@@ -32,62 +32,26 @@ public enum Q4_0: GGMLBlockFormat {
         UnsafeMutableRawPointer(qs).storeBytes(of: packed, as: SIMD16<UInt8>.self)
     }
 
+    /// The block's 32 codes minus 8 as fp32 (the weights over d): element j < 16 from the low nibble of
+    /// byte j, element j + 16 from its high nibble. A plain loop that LLVM turns into byte → int32
+    /// widening, masks and conversions 8 lanes at a time.
     @inline(__always)
-    public static func dequantizeBlock(_ block: UnsafeRawPointer, into x: UnsafeMutablePointer<Float>) {
-        let d = floatFromHalfBits(block.loadUnaligned(as: UInt16.self))
-        let (low, high) = codes(block)
-        let out = UnsafeMutableRawPointer(x)
-        out.storeBytes(of: low * d, as: SIMD16<Float>.self)
-        out.storeBytes(of: high * d, toByteOffset: 64, as: SIMD16<Float>.self)
-    }
-
-    /// The block's codes minus 8 as fp32: weights 0–15 (low nibbles) and 16–31 (high nibbles).
-    @inline(__always)
-    static func codes(_ block: UnsafeRawPointer) -> (SIMD16<Float>, SIMD16<Float>) {
-        let packed = block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
-        let low = SIMD16<Int32>(truncatingIfNeeded: packed & 0x0F) &- 8
-        let high = SIMD16<Int32>(truncatingIfNeeded: packed &>> 4) &- 8
-        return (SIMD16<Float>(low), SIMD16<Float>(high))
-    }
-
-    /// For each byte of codes: `(low nibble − 8, high nibble − 8)`, the unscaled weights j and j + 16 it holds.
-    static let pairTable: [SIMD2<Float>] = (0..<256).map { SIMD2(Float($0 & 15) - 8, Float($0 >> 4) - 8) }
-
-    /// `x` with the two elements each code byte holds side by side: within every block of 32, element j
-    /// moves to 2j and element j + 16 to 2j + 1.
-    public static func kernelOrder(_ x: UnsafePointer<Float>, count: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: count)
-        for block in stride(from: 0, to: count, by: 32) {
-            for j in 0..<16 {
-                out[block + 2 * j] = x[block + j]
-                out[block + 2 * j + 1] = x[block + j + 16]
-            }
+    public static func unscaledWeights(_ block: UnsafeRawPointer, into w: UnsafeMutablePointer<Float>) {
+        let codes = (block + 2).assumingMemoryBound(to: UInt8.self)
+        for j in 0..<16 {
+            let byte = Int32(codes[j])
+            w[j] = Float((byte & 15) - 8)
+            w[j + 16] = Float((byte >> 4) - 8)
         }
-        return out
     }
 
-    // Hot loop (q4 decode): per block, each code byte looks up its two weights at once in `pairTable`;
-    // four bytes make 8 weights that multiply 8 consecutive x (in `kernelOrder`); the sum is scaled by d.
     @inline(never)
-    public static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> SIMD4<Float> {
-        pairTable.withUnsafeBufferPointer { table in
-            let t = table.baseAddress!
-            var acc = SIMD4<Float>(repeating: 0)
-            for b in 0..<blocks {
-                let block = row + b * 18
-                let d = floatFromHalfBits(block.loadUnaligned(as: UInt16.self))
-                let codes = (block + 2).assumingMemoryBound(to: UInt8.self)
-                let xb = UnsafeRawPointer(x + 32 * b)
-                var s0 = SIMD4<Float>(repeating: 0), s1 = s0
-                for j in stride(from: 0, to: 16, by: 4) {
-                    let w0 = SIMD4(lowHalf: t[Int(codes[j])], highHalf: t[Int(codes[j + 1])])
-                    let w1 = SIMD4(lowHalf: t[Int(codes[j + 2])], highHalf: t[Int(codes[j + 3])])
-                    s0 += w0 * xb.loadUnaligned(fromByteOffset: 8 * j, as: SIMD4<Float>.self)
-                    s1 += w1 * xb.loadUnaligned(fromByteOffset: 8 * j + 16, as: SIMD4<Float>.self)
-                }
-                acc += (s0 + s1) * d
-            }
-            return acc
-        }
+    public static func decodeBlocks(_ blocks: UnsafeRawPointer, count: Int, into x: UnsafeMutablePointer<Float>) {
+        decodeBlocksOneByOne(blocks, count: count, into: x)
+    }
+
+    @inline(never)
+    public static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> SIMD8<Float> {
+        dotRowBlockByBlock(row, blocks: blocks, x)
     }
 }

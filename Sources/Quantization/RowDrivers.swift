@@ -4,15 +4,16 @@ import Tensors
 // Drivers shared by every packed format: they split work into row ranges and call the format's own
 // kernels (`dotRow`, `decodeRows`), which read the packed bytes directly.
 
-/// Weights (`rows · cols`) above which a matrix–vector product is split across cores; below it the
-/// dispatch costs about as much as the work.
-let parallelWeightThreshold = 1 << 20
+/// Weights (`rows · cols`) from which a matrix–vector product is split across cores; below it the
+/// dispatch (some microseconds) costs about as much as the work. 2¹⁸ puts every projection of the
+/// `bench` preset (the smallest: k/v, 256 × 1024) on both cores.
+let parallelWeightThreshold = 1 << 18
 
 /// Calls `body` on contiguous row ranges covering `0..<rows`, concurrently on all cores when the matrix
-/// has more than `parallelWeightThreshold` weights (each range writes disjoint rows of the output).
+/// has at least `parallelWeightThreshold` weights (each range writes disjoint rows of the output).
 func forEachRowRange(rows: Int, cols: Int, _ body: (Range<Int>) -> Void) {
     let cores = ProcessInfo.processInfo.activeProcessorCount
-    guard rows * cols > parallelWeightThreshold, cores > 1, rows >= 2 * cores else { return body(0..<rows) }
+    guard rows * cols >= parallelWeightThreshold, cores > 1, rows >= 2 * cores else { return body(0..<rows) }
     let chunks = 2 * cores   // a little slack when one core is busy with something else
     let rowsPerChunk = (rows + chunks - 1) / chunks
     DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
@@ -60,7 +61,12 @@ func decodeAll(rows: Int, cols: Int, decodeRows: (Range<Int>, UnsafeMutablePoint
 /// Horizontal sum of a 16-lane accumulator as two 8-lane halves (cheaper than lane by lane).
 @inline(__always)
 func horizontalSum(_ v: SIMD16<Float>) -> Float {
-    let h8 = v.lowHalf + v.highHalf
-    let h4 = h8.lowHalf + h8.highHalf
+    horizontalSum(v.lowHalf + v.highHalf)
+}
+
+/// Horizontal sum of an 8-lane accumulator as two 4-lane halves.
+@inline(__always)
+func horizontalSum(_ v: SIMD8<Float>) -> Float {
+    let h4 = v.lowHalf + v.highHalf
     return (h4[0] + h4[2]) + (h4[1] + h4[3])
 }

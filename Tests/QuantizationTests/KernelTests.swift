@@ -82,3 +82,45 @@ func matvecAndBatchComputeOnPackedBlocks(precision: Precision) throws {
     #expect(dq == expectedDQ)
     #expect(abs(Precision.nf4dq.nominalBitsPerWeight - dq) < 0.002)
 }
+
+/// GGML blocks of arbitrary code bytes (every int8 code including −128, every nibble) with finite fp16
+/// scales of both signs and one zero scale — the blocks a GGUF file may hold, not only what our quantizer
+/// writes.
+private func arbitraryBlocks<Format: GGMLBlockFormat>(_ format: Format.Type, rows: Int, cols: Int, seed: UInt64) -> [UInt8] {
+    var state = seed
+    var bytes = (0..<(rows * cols / ggmlBlockSize * Format.typeSize)).map { _ -> UInt8 in
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return UInt8(truncatingIfNeeded: state >> 56)
+    }
+    let scales = randomWeights(rows * cols / ggmlBlockSize, seed: seed, scale: 0.01)
+    for (block, scale) in scales.enumerated() {
+        let bits = block == 1 ? 0 : halfBits(scale)
+        bytes[block * Format.typeSize] = UInt8(truncatingIfNeeded: bits)
+        bytes[block * Format.typeSize + 1] = UInt8(truncatingIfNeeded: bits >> 8)
+    }
+    return bytes
+}
+
+private func checkGGMLKernels<Format: GGMLBlockFormat>(_ format: Format.Type) {
+    // 1 row, rows not a multiple of the cores or of anything else, 1 to 33 blocks per row
+    for (rows, cols) in [(1, 32), (1, 96), (2, 64), (3, 1056), (7, 224), (13, 32)] {
+        let q = GGMLMatrix<Format>(rows: rows, cols: cols, blocks: arbitraryBlocks(format, rows: rows, cols: cols, seed: UInt64(rows * cols)))
+        let decoded = q.dequantized()
+        for n in 1...5 {
+            let xs = randomWeights(n * cols, seed: UInt64(n), scale: 1)
+            var y = [Float](repeating: .nan, count: n * rows)
+            xs.withUnsafeBufferPointer { x in y.withUnsafeMutableBufferPointer { q.apply(batch: n, x.baseAddress!, into: $0.baseAddress!) } }
+            for i in 0..<n {
+                let x = Array(xs[(i * cols)..<((i + 1) * cols)])
+                let expected = reference(decoded, x)
+                if n == 1 { expectClose(q.apply(x), expected, "\(Format.ggmlName) [\(rows), \(cols)] matvec") }
+                expectClose(Array(y[(i * rows)..<((i + 1) * rows)]), expected, "\(Format.ggmlName) [\(rows), \(cols)] batch \(n) row \(i)")
+            }
+        }
+    }
+}
+
+@Test func ggmlKernelsHandleEveryCodeAndShape() {
+    checkGGMLKernels(Q8_0.self)
+    checkGGMLKernels(Q4_0.self)
+}
