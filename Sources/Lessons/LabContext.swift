@@ -22,9 +22,14 @@ public final class LabContext {
     /// Whether charts may replace existing files (lessons: their folder was checked before the run).
     public let overwrite: Bool
     private var models: [String: MixtralModel] = [:]
+    /// Loads the model at a precision (nil: every weight resident, `MixtralModel(checkpoint:precision:)`);
+    /// the CLI passes one that streams experts under `--ram-budget`.
+    private let loadModel: ((PrecisionSpec) throws -> MixtralModel)?
 
     public init(checkpoint: Checkpoint, tokenizer: Tokenizer, outputDirectory: URL, basePrecision: PrecisionSpec,
-                commandLine: String, overwrite: Bool = true, progress: @escaping (String) -> Void = { _ in }) {
+                commandLine: String, overwrite: Bool = true, loadModel: ((PrecisionSpec) throws -> MixtralModel)? = nil,
+                progress: @escaping (String) -> Void = { _ in }) {
+        self.loadModel = loadModel
         self.overwrite = overwrite
         self.checkpoint = checkpoint
         self.tokenizer = tokenizer
@@ -39,7 +44,7 @@ public final class LabContext {
         if let model = models[precision.description] { return model }
         progress("loading the model at \(precision)")
         setBLASThreads(recommendedBLASThreads(checkpoint.config))
-        let model = try MixtralModel(checkpoint: checkpoint, precision: precision)
+        let model = try loadModel?(precision) ?? MixtralModel(checkpoint: checkpoint, precision: precision)
         models[precision.description] = model
         return model
     }

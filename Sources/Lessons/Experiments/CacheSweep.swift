@@ -62,7 +62,7 @@ struct CacheSweepExperiment: Experiment {
         var values: [String: Any] = [
             "tokens": run.forwards.count, "experts": c.numExperts, "k": c.numExpertsPerToken, "hardware": hardware.name,
             "fast_tier": hardware.fastTierName, "slow_tier": hardware.slowTierName,
-            "expert_bytes": model.layers[0].experts[0].byteCount, "cache_experts": cacheExperts, "policy": policy.description,
+            "expert_bytes": model.layers[0].expertBytes[0], "cache_experts": cacheExperts, "policy": policy.description,
             // With uniformly random routing a cache of C of E experts holds a requested one with probability C/E.
             "chance_k2": 2.0 / Double(c.numExperts),
         ]
@@ -98,7 +98,7 @@ struct CacheSweepExperiment: Experiment {
         // One run of the timeline policy, traced: kept in memory for the timeline and written beside the report.
         let sink = CollectingTraceSink()
         let header = TraceHeader(model: lab.modelName, precision: lab.basePrecision.description, policy: policy.description,
-                                 cacheExperts: cacheExperts, cacheBytes: cacheExperts * c.numHiddenLayers * model.layers[0].experts[0].byteCount,
+                                 cacheExperts: cacheExperts, cacheBytes: cacheExperts * c.numHiddenLayers * model.layers[0].expertBytes[0],
                                  hardware: hardware.name, prompt: prompt, promptTokens: ids, seed: 0,
                                  toolVersion: "mixtral-lab lesson, trace format \(TraceHeader.formatVersion)",
                                  numLayers: c.numHiddenLayers, numExperts: c.numExperts, topK: c.numExpertsPerToken,

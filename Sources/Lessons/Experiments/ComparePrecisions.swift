@@ -68,7 +68,7 @@ public struct PrecisionComparison {
                 simulated = try offloading.simulate(run, model: ModelFootprint(model: model))
             }
             let expertParameters = model.config.numHiddenLayers * model.config.numExperts * model.config.parametersPerExpert
-            let bits = Double(model.layers.reduce(0) { $0 + $1.experts.reduce(0) { $0 + $1.byteCount } }) * 8 / Double(expertParameters)
+            let bits = Double(model.layers.reduce(0) { $0 + $1.expertBytes.reduce(0, +) }) * 8 / Double(expertParameters)
             rows.append(Row(precision: spec, weightBytes: model.weightBytes, bitsPerWeight: bits,
                             decodeTokensPerSecond: decodeSeconds > 0 ? Double(max(continuation.count - 1, 0)) / decodeSeconds : .nan,
                             continuation: continuation,

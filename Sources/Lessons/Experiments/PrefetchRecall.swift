@@ -105,7 +105,7 @@ struct PrefetchRecallExperiment: Experiment {
         values["effect"] = change <= 0 ? String(format: "cut the stall time by %.0f %%", -change * 100)
                                        : String(format: "made the stall time %.0f %% longer", change * 100)
         // What one layer can hide: a transfer started a layer early overlaps at most that layer's compute.
-        values["transfer_us"] = cost.transferUs(bytes: model.layers[0].experts[0].byteCount)
+        values["transfer_us"] = cost.transferUs(bytes: model.layers[0].expertBytes[0])
         values["layer_us"] = cost.attentionUs(layer: 0, tokens: 1) + cost.expertsUs(layer: 0, experts: Array(0..<k), rows: k)
 
         let shown = lookaheads.filter { $0 <= maxLookahead }

@@ -13,11 +13,14 @@ struct Compare: ParsableCommand {
         With --policy, --cache-experts or --cache-bytes, each precision's routing is also replayed through \
         that expert cache on the --hardware profile's simulated clock, with the experts' real sizes at that \
         precision: the table gains slots per layer, hit rate, bytes moved and estimated tokens/s. \
-        --cache-bytes is the fair comparison: the same budget holds more experts at fewer bits.
+        --cache-bytes is the fair comparison: the same budget holds more experts at fewer bits. With \
+        --ram-budget every precision's model streams its experts from disk under that budget (each model on \
+        its own; all are kept until the end), and each one's real totals follow on standard error.
         """)
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var offloading: OffloadingOptions
+    @OptionGroup var ramBudget: RAMBudgetOptions
     @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
     @Option(help: "Precisions to compare with fp32 (always the reference): comma-separated (int8,q4,nf4); per-class specs separated by ; (\"q4;attn=int8,experts=nf4\").")
     var precisions: String = "int8,q4,nf4"
@@ -50,14 +53,19 @@ struct Compare: ParsableCommand {
         }
         let checkpoint = try modelOptions.checkpoint()
         try offloading.check(numExperts: checkpoint.config.numExperts)
+        var streamers: [(PrecisionSpec, DiskExpertProvider)] = []
         let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(),
                              outputDirectory: output, basePrecision: PrecisionSpec(uniform: .fp32),
-                             commandLine: CommandLine.arguments.joined(separator: " "), overwrite: force) { message in
+                             commandLine: CommandLine.arguments.joined(separator: " "), overwrite: force,
+                             loadModel: ramBudget.labLoader(checkpoint, policy: try offloading.policySpec()) { streamers.append(($0, $1)) }) { message in
             FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)
         }
-        let comparison = try offloadingInput {
+        let comparison = try diskInput { try offloadingInput {
             try PrecisionComparison(lab: lab, prompt: prompt, precisions: specs, maxTokens: maxTokens,
                                     heldoutTokens: heldoutTokens, offloading: offloading.requested ? try offloading.setup() : nil)
+        } }
+        for (precision, streamer) in streamers {
+            note("\(precision): " + diskSummaryLine(streamer.finish(), numExperts: checkpoint.config.numExperts, decodeTokensPerSecond: nil))
         }
         let continuations = comparison.continuations(tokenizer: lab.tokenizer)
         switch format {

@@ -3,6 +3,7 @@ import Foundation
 import Checkpoints
 import Lessons
 import Offloading
+import Quantization
 
 /// `mixtral-lab lesson list|show|run|check`.
 struct LessonCommand: ParsableCommand {
@@ -62,6 +63,7 @@ struct LessonCommand: ParsableCommand {
         @OptionGroup var modelOptions: ModelOptions
         @OptionGroup var precisionOptions: PrecisionOptions
         @OptionGroup var offloading: OffloadingOptions
+        @OptionGroup var ramBudget: RAMBudgetOptions
 
         func run() throws {
             let lesson = try LessonLibrary().lesson(id)
@@ -69,9 +71,11 @@ struct LessonCommand: ParsableCommand {
             try prepareOutputFolder(output, force: force)
             let checkpoint = try modelOptions.checkpoint()
             try offloading.check(numExperts: checkpoint.config.numExperts)
+            var streamers: [(PrecisionSpec, DiskExpertProvider)] = []
             let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(), outputDirectory: output,
                                  basePrecision: try precisionOptions.spec(),
-                                 commandLine: CommandLine.arguments.joined(separator: " ")) { message in
+                                 commandLine: CommandLine.arguments.joined(separator: " "),
+                                 loadModel: ramBudget.labLoader(checkpoint, policy: try offloading.policySpec()) { streamers.append(($0, $1)) }) { message in
                 FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)
             }
             let interactive = step && isatty(STDIN_FILENO) == 1
@@ -82,7 +86,10 @@ struct LessonCommand: ParsableCommand {
                 let answer = readLine() ?? "q"
                 return answer.trimmingCharacters(in: .whitespaces).lowercased() != "q"
             }
-            try runner.run()
+            try diskInput { try runner.run() }
+            for (precision, streamer) in streamers {
+                note("\(precision): " + diskSummaryLine(streamer.finish(), numExperts: checkpoint.config.numExperts, decodeTokensPerSecond: nil))
+            }
         }
 
         /// The lab-block parameters the offloading flags replace. `--cache-bytes` becomes experts per layer

@@ -60,6 +60,23 @@ struct RAMBudgetOptions: ParsableArguments {
         }
     }
 
+    /// For commands that load models through a `LabContext` (compare, lesson run): a loader that streams
+    /// each precision's experts under the budget — the budget holds for each model on its own, and a run
+    /// comparing precisions keeps every model it loaded — or nil without `--ram-budget`. Sessions are
+    /// counted at the default capacity (`max_position_embeddings`, at most 4096) with forward calls of up
+    /// to 512 tokens. `streaming` receives each provider made, to report its totals at the end.
+    func labLoader(_ checkpoint: Checkpoint, policy: PolicySpec,
+                   streaming: @escaping (PrecisionSpec, DiskExpertProvider) -> Void) -> ((PrecisionSpec) throws -> MixtralModel)? {
+        guard ramBudget != nil || mmapExperts else { return nil }
+        let capacity = min(checkpoint.config.maxPositionEmbeddings, 4096)
+        return { precision in
+            let (model, provider) = try loadModel(checkpoint, precision: precision, policy: policy,
+                                                  capacity: capacity, promptTokens: min(capacity, 512))
+            if let provider { streaming(precision, provider) }
+            return model
+        }
+    }
+
     /// The checkpoint itself when its experts are already stored at the run's precision, else the expert
     /// store (built, with a progress bar, when missing or made for another model or precision).
     private func expertSource(_ checkpoint: Checkpoint, precision: PrecisionSpec) throws -> ExpertSource {
