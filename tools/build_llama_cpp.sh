@@ -4,12 +4,14 @@
 #
 # Why not `pip install llama-cpp-python`: it compiles with -DGGML_NATIVE=ON, and on this machine
 # ggml's AMX path then dies with "Illegal instruction" on Q8_0/Q4_0 files
-# (see /work/shared/notes/oracles.md). Here AVX2/FMA/F16C/AVX-512 are chosen explicitly, AMX off.
+# (see /work/shared/notes/oracles.md). Here the instruction sets are chosen explicitly: AVX2/FMA/F16C,
+# no AVX-512 (this machine's AMD EPYC has none: a build with -DGGML_AVX512=ON dies with "Illegal
+# instruction" as soon as the library loads), AMX off.
 #
 # Usage: tools/build_llama_cpp.sh [WORKDIR]   (default /work; takes about 15–25 min on 2 cores)
 # Result:
 #   WORKDIR/llama.cpp/                     sources, incl. convert_hf_to_gguf.py and gguf-py/
-#   WORKDIR/llama.cpp/build/bin/           llama-bench, llama-quantize, llama-simple, llama-cli,
+#   WORKDIR/llama.cpp/build/bin/           llama-bench, llama-quantize, llama-simple,
 #                                          llama-tokenize, libllama.so, libggml*.so
 #   llama_cpp (Python) in /work/venv; run it with LLAMA_CPP_LIB_PATH=WORKDIR/llama.cpp/build/bin
 set -euo pipefail
@@ -37,13 +39,13 @@ cd "$WORKDIR/llama.cpp"
 cmake -S . -B build -G Ninja \
     -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_SHARED_LIBS=ON \
-    -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON \
+    -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF \
     -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_TOOLS=ON \
     -DLLAMA_BUILD_SERVER=OFF -DLLAMA_OPENSSL=OFF
 # The two tools other scripts wait for first, then the rest.
 nice -n 10 cmake --build build -j "$JOBS" --target llama-bench llama-quantize
-nice -n 10 cmake --build build -j "$JOBS" --target llama-simple llama-tokenize llama-cli
+nice -n 10 cmake --build build -j "$JOBS" --target llama-simple llama-tokenize
 
 # 3. The Python binding without compiling llama.cpp again (LLAMA_BUILD=OFF; its ctypes loader
 #    finds the libraries through LLAMA_CPP_LIB_PATH at run time).
