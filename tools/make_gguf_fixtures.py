@@ -30,7 +30,7 @@ Writes
                           attn_q Q4_1, attn_k Q5_0, attn_v F16, attn_output BF16, ffn_gate_exps Q4_1,
                           ffn_up_exps Q5_0, ffn_down_exps Q4_0, token_embd Q8_0 (output, norms, router F32)
     tiny-mixed.json       per tensor of tiny-mixed.gguf, gguf-py's dequantized values (stored order): count,
-                          sum, sum of squares, first 16; and llama.cpp's logits on the file for TINY_TOKENS
+                          sum, sum of squares, first 16
     llama-cpp-default-{fp32,q4}.json  llama.cpp's logits (tools/llama_cpp_logits.py, llama-cpp-python) for
                           PROMPT on the default model exported by `mixtral-lab export --precision fp32|q4`:
                           {"tokens", "precision", "gguf_bytes", "positions", "logits": [last 4 positions][vocab]}
@@ -149,10 +149,9 @@ def make_k_quants(gguf) -> None:
 
 MIXED_TYPES = {"attn_q": "Q4_1", "attn_k": "Q5_0", "attn_v": "F16", "attn_output": "BF16", "ffn_gate_exps": "Q4_1",
                "ffn_up_exps": "Q5_0", "ffn_down_exps": "Q4_0", "token_embd": "Q8_0"}
-TINY_TOKENS = [1, 5, 100, 200, 300, 7, 42, 383, 2, 17]
 
 
-def make_mixed_types(gguf, source: str, outfile: str, with_llama_cpp: bool) -> None:
+def make_mixed_types(gguf, source: str, outfile: str) -> None:
     reader = gguf.GGUFReader(source)
     w = gguf.GGUFWriter(outfile, arch=reader.fields["general.architecture"].contents())
     for key, field in reader.fields.items():
@@ -175,16 +174,8 @@ def make_mixed_types(gguf, source: str, outfile: str, with_llama_cpp: bool) -> N
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
-    fixture = {"tensors": summary, "tokens": TINY_TOKENS}
-    if with_llama_cpp:
-        with tempfile.TemporaryDirectory() as folder:
-            raw = os.path.join(folder, "logits.json")
-            subprocess.run([sys.executable, os.path.join(ROOT, "tools/llama_cpp_logits.py"), outfile,
-                            "--tokens", ",".join(map(str, TINY_TOKENS)), "--output", raw], check=True, stdout=subprocess.DEVNULL)
-            with open(raw) as f:
-                fixture["llama_cpp_logits"] = json.load(f)["logits"]
     with open(outfile[: -len(".gguf")] + ".json", "w") as f:
-        json.dump(fixture, f)
+        json.dump({"tensors": summary}, f)
         f.write("\n")
 
 
@@ -301,8 +292,7 @@ def main() -> None:
     convert(args.llama_cpp, tiny, "f32", os.path.join(ENGINE_OUT, "tiny-f32.gguf"))
     convert(args.llama_cpp, tiny, "q8_0", os.path.join(ENGINE_OUT, "tiny-q8_0.gguf"))
     rewrite_per_expert(gguf, os.path.join(ENGINE_OUT, "tiny-q8_0.gguf"), os.path.join(ENGINE_OUT, "tiny-per-expert-v2.gguf"))
-    make_mixed_types(gguf, os.path.join(ENGINE_OUT, "tiny-f32.gguf"), os.path.join(ENGINE_OUT, "tiny-mixed.gguf"),
-                     with_llama_cpp=not args.skip_llama_cpp)
+    make_mixed_types(gguf, os.path.join(ENGINE_OUT, "tiny-f32.gguf"), os.path.join(ENGINE_OUT, "tiny-mixed.gguf"))
     for folder in (CHECKPOINTS_OUT, ENGINE_OUT):
         for name in sorted(os.listdir(folder)):
             path = os.path.join(folder, name)
