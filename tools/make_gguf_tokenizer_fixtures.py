@@ -25,11 +25,15 @@ What it does:
 4. Tokenizes every string of cases.json with llama.cpp (llama-cpp-python, `vocab_only=True`,
    `tokenize(add_bos=True, special=False)`) and records the ids; prints where they differ from
    sentencepiece's ids in cases.json.
+5. The same for the vocabulary the converter writes for a model that has only a tokenizer.json
+   (`_set_vocab_llama_hf`, gguf-py `LlamaHfVocab`): same tokens, every score −1000, so llama.cpp merges
+   the leftmost mergeable pair first — different ids from sentencepiece's on many strings.
 
 Writes Tests/CheckpointsTests/Fixtures/tokenizer/gguf-vocabulary.json:
   scores, token_types ([32000] each, as the GGUF file holds them), bos/eos/unknown ids, add_bos_token,
   add_space_prefix (llama.cpp's default when the key is absent), and "cases": [{text, ids}] from
-  llama.cpp.
+  llama.cpp; "llama_hf": the tokenizer.json-only vocabulary — "score" (every token's), the token
+  types that differ from the first vocabulary's ({id: type}), its special ids, and llama.cpp's ids.
 """
 
 import json
@@ -92,6 +96,33 @@ def write_vocab_gguf(model_dir: Path, path: Path):
     writer.close()
 
 
+def write_llama_hf_vocab_gguf(model_dir: Path, path: Path):
+    """convert_hf_to_gguf.py's `_set_vocab_llama_hf` (a model folder without tokenizer.model)."""
+    writer = gguf.GGUFWriter(str(path), "llama")
+    for add in (writer.add_context_length, writer.add_embedding_length):
+        add(64)
+    writer.add_block_count(1)
+    writer.add_feed_forward_length(128)
+    writer.add_head_count(4)
+    writer.add_head_count_kv(4)
+    writer.add_rope_dimension_count(16)
+    writer.add_layer_norm_rms_eps(1e-5)
+    TextModel._set_vocab_llama_hf(types.SimpleNamespace(dir_model=model_dir, gguf_writer=writer))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def llama_cpp_cases(gguf_path: Path, texts):
+    from llama_cpp import Llama
+    llama = Llama(model_path=str(gguf_path), vocab_only=True, verbose=False)
+    cases = [{"text": text, "ids": llama.tokenize(text.encode("utf-8"), add_bos=True, special=False)}
+             for text in texts]
+    del llama
+    return cases
+
+
 def read_vocab(path: Path):
     reader = gguf.GGUFReader(str(path))
 
@@ -123,19 +154,23 @@ def main():
         gguf_path = tmp / "mixtral-vocab.gguf"
         write_vocab_gguf(model_dir, gguf_path)
         vocab = read_vocab(gguf_path)
-
-        from llama_cpp import Llama
-        llama = Llama(model_path=str(gguf_path), vocab_only=True, verbose=False)
         cases = json.loads((FIXTURES / "cases.json").read_text())["cases"]
-        llama_cases = [{"text": case["text"],
-                        "ids": llama.tokenize(case["text"].encode("utf-8"), add_bos=True, special=False)}
-                       for case in cases]
-        del llama
+        llama_cases = llama_cpp_cases(gguf_path, [case["text"] for case in cases])
+
+        (model_dir / "tokenizer.model").unlink()
+        hf_gguf_path = tmp / "mixtral-vocab-llama-hf.gguf"
+        write_llama_hf_vocab_gguf(model_dir, hf_gguf_path)
+        hf_vocab = read_vocab(hf_gguf_path)
+        hf_cases = llama_cpp_cases(hf_gguf_path, [case["text"] for case in cases])
 
     hf = json.loads((FIXTURES / "mixtral-tokenizer.json").read_text())
     pieces = {i: piece for piece, i in hf["model"]["vocab"].items()}
-    assert vocab["tokens"] == [pieces[i] for i in range(len(vocab["tokens"]))], \
-        "GGUF tokens differ from mixtral-tokenizer.json's vocabulary"
+    for v in (vocab, hf_vocab):
+        assert v["tokens"] == [pieces[i] for i in range(len(v["tokens"]))], \
+            "GGUF tokens differ from mixtral-tokenizer.json's vocabulary"
+    assert set(hf_vocab["scores"]) == {-1000.0}, "LlamaHfVocab no longer writes −1000 for every score"
+    differing = sum(a["ids"] != b["ids"] for a, b in zip(hf_cases, cases))
+    print(f"tokenizer.json-only vocabulary: llama.cpp differs from sentencepiece on {differing} strings")
 
     for spm_case, llama_case in zip(cases, llama_cases):
         if spm_case["ids"] != llama_case["ids"]:
@@ -156,6 +191,16 @@ def main():
         "scores": [int(s) if float(s).is_integer() else float(s) for s in vocab["scores"]],
         "token_types": [int(t) for t in vocab["token_types"]],
         "cases": llama_cases,
+        "llama_hf": {
+            "score": -1000,
+            "token_types_differing": {str(i): int(b) for i, (a, b) in
+                                      enumerate(zip(vocab["token_types"], hf_vocab["token_types"])) if a != b},
+            "bos_token_id": hf_vocab["bos_token_id"],
+            "eos_token_id": hf_vocab["eos_token_id"],
+            "unknown_token_id": hf_vocab["unknown_token_id"],
+            "add_bos_token": hf_vocab["add_bos_token"],
+            "cases": hf_cases,
+        },
     }
     out = FIXTURES / "gguf-vocabulary.json"
     out.write_text(json.dumps(fixture, ensure_ascii=False, separators=(",", ":")) + "\n")

@@ -16,6 +16,18 @@ enum SentencePieceFixtures {
         let scores: [Float]
         let token_types: [Int32]
         let cases: [Case]
+        let llama_hf: LlamaHF
+    }
+    /// The vocabulary convert_hf_to_gguf.py writes for a model with only a tokenizer.json
+    /// (`_set_vocab_llama_hf`): the same tokens, every score `score`.
+    struct LlamaHF: Decodable {
+        let score: Float
+        let token_types_differing: [String: Int32]
+        let bos_token_id: Int
+        let eos_token_id: Int
+        let unknown_token_id: Int
+        let add_bos_token: Bool
+        let cases: [Case]
     }
 
     static let fixture: Vocabulary = TokenizerFixtures.load("gguf-vocabulary.json")
@@ -33,4 +45,17 @@ enum SentencePieceFixtures {
     }()
 
     static let mixtral: Tokenizer = try! Tokenizer(sentencePiece: mixtralVocabulary)
+
+    /// Mixtral's vocabulary as the converter writes it from tokenizer.json alone.
+    static let mixtralLlamaHFVocabulary: SentencePieceVocabulary = {
+        let hf = fixture.llama_hf
+        var vocabulary = mixtralVocabulary
+        vocabulary.scores = [Float](repeating: hf.score, count: vocabulary.tokens.count)
+        for (id, type) in hf.token_types_differing { vocabulary.tokenTypes[Int(id)!] = type }
+        vocabulary.bosID = hf.bos_token_id
+        vocabulary.eosID = hf.eos_token_id
+        vocabulary.unknownID = hf.unknown_token_id
+        vocabulary.addBOS = hf.add_bos_token
+        return vocabulary
+    }()
 }

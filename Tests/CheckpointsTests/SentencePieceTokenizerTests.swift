@@ -18,6 +18,20 @@ struct SentencePieceTokenizerTests {
         #expect(mismatches.isEmpty, "\(mismatches.count) mismatches, first: \(mismatches.prefix(3))")
     }
 
+    /// Every score equal (a GGUF converted from tokenizer.json alone): llama.cpp merges the leftmost
+    /// mergeable pair first, and so must we — ids that differ from sentencepiece's on many strings.
+    @Test func idsEqualLlamaCppWhenAllScoresAreEqual() throws {
+        let tokenizer = try Tokenizer(sentencePiece: SentencePieceFixtures.mixtralLlamaHFVocabulary)
+        let cases = SentencePieceFixtures.fixture.llama_hf.cases
+        var mismatches: [String] = []
+        for testCase in cases where tokenizer.encode(testCase.text) != testCase.ids {
+            mismatches.append("\(testCase.text.debugDescription): \(tokenizer.encode(testCase.text)) ≠ \(testCase.ids)")
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.count) mismatches, first: \(mismatches.prefix(3))")
+        let differingFromSentencepiece = zip(cases, TokenizerFixtures.cases.cases).filter { $0.ids != $1.ids }.count
+        #expect(differingFromSentencepiece > 50)
+    }
+
     @Test func idsAndTextEqualTheTokenizerJSONPath() {
         let json = TokenizerFixtures.mixtral
         for testCase in TokenizerFixtures.cases.cases {
