@@ -1,28 +1,44 @@
 #!/usr/bin/env python3
-"""mixtral-lab and Hugging Face transformers decode speed on one model, interleaved in one run, with the
-memory-bandwidth roofline measured in the same run.
+"""mixtral-lab, Hugging Face transformers and (optionally) llama.cpp decode speed on one model, interleaved
+in one run, with the memory-bandwidth roofline measured in the same run.
 
     swift build -c release --product mixtral-lab --scratch-path .build-bench
     /work/venv/bin/python tools/bench_side_by_side.py MODEL_DIR --mixtral-lab .build-bench/release/mixtral-lab
                           [--threads 2] [--rounds 2] [--precisions fp32,int8,q4] [--prompt-tokens 8]
-                          [--decode-steps 64] [--repeats 2]
+                          [--decode-steps 64] [--repeats 2] [--llama-bench PATH --gguf-dir DIR]
 
 MODEL_DIR is a transformers Mixtral checkpoint, e.g. the `bench` preset (tools/make_bench_model.py).
 
+With --llama-bench (llama.cpp's `llama-bench` binary) and --gguf-dir, llama.cpp runs on the same weights
+as GGUF files in DIR named f32.gguf, q8_0.gguf and q4_0.gguf (the ones present are used, for the
+precisions fp32, int8 and q4 of --precisions), made from MODEL_DIR with llama.cpp's own tools:
+
+    python convert_hf_to_gguf.py MODEL_DIR --outtype f32 --outfile DIR/f32.gguf
+    llama-quantize --pure DIR/f32.gguf DIR/q8_0.gguf Q8_0
+    llama-quantize --pure DIR/f32.gguf DIR/q4_0.gguf Q4_0
+
+(--pure: every tensor in that type, as mixtral-lab's uniform int8/q4; without it llama-quantize keeps
+output.weight at Q6_K in a Q4_0 file.)
+
 Method:
-- Rounds alternate the engines (round 1: mixtral-lab then transformers, round 2: transformers then
-  mixtral-lab, …), so both see the same machine load on average. Each engine is a separate process:
-  `mixtral-lab bench --model MODEL_DIR --precisions … --threads N --format json` (OPENBLAS_NUM_THREADS=N)
-  and tools/bench_transformers.py (torch.set_num_threads(N), OMP_WAIT_POLICY=PASSIVE), same prompt length and decode steps, best of
-  `--repeats` inside each process. The table reports, per engine and precision, the best round, and the
-  1-minute load average (os.getloadavg) at the start of that round's run.
+- Rounds rotate the order of the engines (round 1: mixtral-lab, transformers, llama.cpp; round 2:
+  transformers, llama.cpp, mixtral-lab; …), so all see the same machine load on average. Each engine is
+  a separate process: `mixtral-lab bench --model MODEL_DIR --precisions … --threads N --format json`
+  (OPENBLAS_NUM_THREADS=N), tools/bench_transformers.py (torch.set_num_threads(N), OMP_WAIT_POLICY=PASSIVE)
+  and, per GGUF file, `llama-bench -m FILE -t N -p PROMPT -n STEPS -r REPEATS -o json` (its decode figure
+  is the mean over its repetitions of the `-n` test, which generates STEPS tokens from an empty context;
+  its prefill figure is the `-p` test). Same prompt length and decode steps, best of `--repeats` inside
+  each mixtral-lab and transformers process. The table reports, per engine and precision, the best round,
+  and the 1-minute load average (os.getloadavg) at the start of that round's run; with llama.cpp, the
+  ratio mixtral-lab / llama.cpp decode per precision follows (best vs best, and per round).
 - Bandwidth: numpy copy of a 1 GB float32 array into a pre-touched one, split over N threads (numpy
   releases the GIL in copies), and on one thread, best of 5 each; counted as bytes read + bytes written
   per second (STREAM's "Copy" convention). The roofline uses the larger of the two.
 - fp32 bytes read per decode token, from config.json: every weight except the idle experts
   (num_local_experts − num_experts_per_tok per layer) and the embedding table (one row is read), at 4
   bytes each. Roofline tokens/s = bandwidth / those bytes. For int8 and q4 the bytes per token are
-  mixtral-lab's own (its "weights read GB/s" divided by its decode tokens/s).
+  mixtral-lab's own (its "weights read GB/s" divided by its decode tokens/s), also used for llama.cpp's
+  Q8_0 and Q4_0 rows (the same GGML blocks).
 
 Prints the per-run log on stderr and one table on stdout. Needs the model's RAM once per engine at a time
 (about 3.2 GB for the `bench` preset; the engines never run concurrently), plus 2 GB for the copy.
@@ -106,6 +122,30 @@ def run_transformers(args) -> list[dict]:
              "version": f"transformers {r['transformers']}, torch {r['torch']}"}]
 
 
+# mixtral-lab precision → the GGUF file llama.cpp runs for it (tools/bench_side_by_side.py docstring).
+GGUF_FILES = {"fp32": "f32.gguf", "int8": "q8_0.gguf", "q4": "q4_0.gguf"}
+
+
+def run_llama_cpp(args) -> list[dict]:
+    rows = []
+    for precision in args.precisions.split(","):
+        path = args.gguf_dir / GGUF_FILES.get(precision, "")
+        if precision not in GGUF_FILES or not path.is_file():
+            continue
+        out = subprocess.run([args.llama_bench, "-m", str(path), "-t", str(args.threads), "-p", str(args.prompt_tokens),
+                              "-n", str(args.decode_steps), "-r", str(args.repeats), "-o", "json"],
+                             check=True, capture_output=True, text=True).stdout
+        tests = json.loads(out)
+        decode = next(t for t in tests if t["n_gen"] > 0 and t["n_prompt"] == 0)
+        prefill = next(t for t in tests if t["n_prompt"] > 0 and t["n_gen"] == 0)
+        rows.append({"precision": precision, "prefill": prefill["avg_ts"], "decode": decode["avg_ts"],
+                     "version": f"llama.cpp {decode.get('build_commit', '?')} ({path.name})"})
+    if not rows:
+        raise SystemExit(f"--gguf-dir {args.gguf_dir}: none of {', '.join(GGUF_FILES.values())} for the precisions "
+                         f"{args.precisions}")
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model_dir", type=Path)
@@ -117,9 +157,13 @@ def main() -> int:
     parser.add_argument("--decode-steps", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2, help="timed repetitions inside each engine run")
     parser.add_argument("--copy-gb", type=float, default=1.0, help="size of the array the bandwidth copy moves")
+    parser.add_argument("--llama-bench", help="llama.cpp's llama-bench binary (with --gguf-dir)")
+    parser.add_argument("--gguf-dir", type=Path, help="folder with f32.gguf, q8_0.gguf, q4_0.gguf of MODEL_DIR")
     args = parser.parse_args()
     if min(args.threads, args.rounds, args.prompt_tokens, args.decode_steps, args.repeats) < 1:
         parser.error("--threads, --rounds, --prompt-tokens, --decode-steps and --repeats must be at least 1")
+    if (args.llama_bench is None) != (args.gguf_dir is None):
+        parser.error("--llama-bench and --gguf-dir go together")
 
     def log(text):
         print(text, file=sys.stderr, flush=True)
@@ -132,11 +176,16 @@ def main() -> int:
         f"(1 thread), load {load_copy:.2f}")
 
     engines = {"mixtral-lab": run_mixtral_lab, "transformers": run_transformers}
+    if args.llama_bench:
+        engines["llama.cpp"] = run_llama_cpp
     best: dict[tuple[str, str], dict] = {}   # (engine, precision) → best row, with its round's load average
     pairs = []                               # per round: (mixtral-lab fp32 decode, transformers fp32 decode)
+    per_round: list[dict] = []               # per round: {(engine, precision): decode tok/s}
     for round_index in range(args.rounds):
-        order = list(engines) if round_index % 2 == 0 else list(reversed(engines))
+        names = list(engines)
+        order = names[round_index % len(names):] + names[:round_index % len(names)]
         fp32 = {}
+        per_round.append({})
         for engine in order:
             load = os.getloadavg()[0]
             start = time.perf_counter()
@@ -148,6 +197,7 @@ def main() -> int:
                 key = (engine, row["precision"])
                 if key not in best or row["decode"] > best[key]["decode"]:
                     best[key] = row
+                per_round[-1][key] = row["decode"]
                 if row["precision"] == "fp32":
                     fp32[engine] = row["decode"]
         pairs.append((fp32["mixtral-lab"], fp32["transformers"]))
@@ -156,15 +206,17 @@ def main() -> int:
     fp32_bytes = fp32_decode_bytes_per_token(args.model_dir)
     print(f"model {args.model_dir}, {args.threads} thread(s) each, prompt {args.prompt_tokens} tokens, "
           f"{args.decode_steps} decode steps, best of {args.repeats} per run, {args.rounds} interleaved rounds")
-    print(f"{best[('transformers', 'fp32')]['version']}; mixtral-lab {args.mixtral_lab}")
+    print(f"{best[('transformers', 'fp32')]['version']}; mixtral-lab {args.mixtral_lab}"
+          + "".join(f"; {row['version']}" for (engine, _), row in best.items() if engine == "llama.cpp"))
     print(f"copy bandwidth {bandwidth_n / 1e9:.1f} GB/s on {args.threads} thread(s), {bandwidth_1 / 1e9:.1f} GB/s on 1 "
           f"(load {load_copy:.2f}; the roofline uses the larger); fp32 weights read per decode token "
           f"{fp32_bytes / 1e9:.3f} GB → fp32 roofline {bandwidth / fp32_bytes:.1f} tok/s")
     print()
     print(f"{'engine':13s} {'precision':9s} {'prefill tok/s':>13s} {'decode tok/s':>12s} {'GB/token':>9s} "
           f"{'roofline tok/s':>14s} {'% roofline':>10s} {'round':>5s} {'load 1m':>7s}")
+    ours = {precision: row for (engine, precision), row in best.items() if engine == "mixtral-lab"}
     for (engine, precision), row in best.items():
-        per_token = row.get("bytes_per_token", fp32_bytes if precision == "fp32" else None)
+        per_token = fp32_bytes if precision == "fp32" else row.get("bytes_per_token", ours[precision]["bytes_per_token"])
         roofline = bandwidth / per_token
         print(f"{engine:13s} {precision:9s} {row['prefill']:13.1f} {row['decode']:12.1f} {per_token / 1e9:9.3f} "
               f"{roofline:14.1f} {100 * row['decode'] / roofline:9.0f}% {row['round']:5d} {row['load']:7.2f}")
@@ -172,6 +224,14 @@ def main() -> int:
     print()
     print(f"mixtral-lab fp32 decode / transformers fp32 decode: {ratio:.2f} (best vs best); per round: "
           + ", ".join(f"{m / t:.2f}" for m, t in pairs) + f"; load at the end {load_end:.2f}")
+    for precision in ours:
+        if ("llama.cpp", precision) not in best:
+            continue
+        theirs = best[("llama.cpp", precision)]
+        rounds = [f"{r[('mixtral-lab', precision)] / r[('llama.cpp', precision)]:.2f}" for r in per_round
+                  if ("mixtral-lab", precision) in r and ("llama.cpp", precision) in r]
+        print(f"mixtral-lab {precision} decode / llama.cpp {theirs['version'].split('(')[-1].rstrip(')')} decode: "
+              f"{ours[precision]['decode'] / theirs['decode']:.2f} (best vs best); per round: {', '.join(rounds)}")
     if fp32_bytes < 64 << 20:
         print("(weights this small stay in the CPU caches: decode is bound by per-token overhead, not by memory "
               "bandwidth, and the roofline is only a reference)")
