@@ -150,6 +150,7 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
                 open.reads.transient.append(e)
                 continue
             }
+            if admission.cancelledPrefetch { totals.prefetchCancelled += 1 }
             let slot = claimSlot(layer: l, evicting: admission.evicted)
             if let evicted = admission.evicted { open.reads.evicted.append(evicted) }
             open.jobs.append(enqueueRead(layer: l, expert: e, slot: slot))
@@ -260,6 +261,7 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
             job.wait()
             open.reads.readBytes += job.bytes
             open.reads.readUs += job.seconds * 1e6
+            if job.skipped { totals.prefetchesNotRead += 1 }
         }
         totals.bytesRead += open.reads.readBytes
         totals.readSeconds += open.reads.readUs / 1e6

@@ -25,6 +25,9 @@ public struct DiskOffloadingSummary: Codable, Sendable, Equatable {
     public var prefetchWasted = 0
     /// Prefetched experts evicted before that step.
     public var prefetchCancelled = 0
+    /// Prefetches whose slot was taken back before their read started (evicted, or the slot reused after
+    /// they were found useless): nothing was read for them.
+    public var prefetchesNotRead = 0
     public var evictions = 0
     /// Bytes read from disk (demand reads and prefetches) and the time those reads took on the I/O thread.
     public var bytesRead = 0

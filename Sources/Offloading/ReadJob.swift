@@ -10,12 +10,15 @@ final class ReadJob: @unchecked Sendable {
     private(set) var bytes = 0
     private(set) var seconds = 0.0
     private(set) var error: Error?
+    /// Whether it was cancelled before it started (nothing read).
+    private(set) var skipped = false
 
     /// Runs `read` (returning the bytes read) unless the job was cancelled; then signals waiters.
     func run(_ read: () throws -> Int) {
         lock.lock()
         let skip = cancelled
         lock.unlock()
+        skipped = skip
         if !skip {
             let start = DispatchTime.now().uptimeNanoseconds
             do { bytes = try read() } catch { self.error = error }

@@ -48,7 +48,7 @@ struct Generate: ParsableCommand {
         }
         let (model, streamer) = try ramBudget.loadModel(checkpoint, precision: try precisionOptions.spec(), policy: try offloading.policySpec(),
                                                         capacity: min(promptIDs.count + maxTokens, context), promptTokens: promptIDs.count)
-        let simulator = try offloadingSimulator(model)
+        let simulator = try offloadingSimulator(model, realSlots: streamer?.slotsPerLayer)
         let session = Session(model: model, capacity: min(promptIDs.count + maxTokens, model.config.maxPositionEmbeddings),
                               observer: simulator.map { simulator in
                                   RoutingRecorder(model: model, lookahead: simulator.policy.lookahead) { simulator.process($0) }
@@ -96,7 +96,9 @@ struct Generate: ParsableCommand {
     /// The offloading simulation the flags ask for, fed live from the routing; nil without offloading
     /// flags or with `resident`.
     /// - Throws: `ValidationError` for `optimal` (it needs the whole routing in advance) and bad flags.
-    private func offloadingSimulator(_ model: MixtralModel) throws -> OffloadingSimulator? {
+    /// - Parameter realSlots: with `--ram-budget`, the real run's slots per layer, simulated too unless a
+    ///   cache size is given.
+    private func offloadingSimulator(_ model: MixtralModel, realSlots: Int?) throws -> OffloadingSimulator? {
         let policy = try offloading.policySpec()
         guard offloading.requested, policy != .resident else { return nil }
         guard policy != .optimal else {
@@ -104,7 +106,8 @@ struct Generate: ParsableCommand {
         }
         let footprint = ModelFootprint(model: model)
         let cost = CostModel(hardware: try offloading.hardwareProfile(), footprint: footprint)
-        let slots = try offloading.slots(footprint: footprint)
+        let sizeGiven = offloading.cacheExperts != nil || offloading.cacheBytes != nil
+        let slots = try realSlots.flatMap { sizeGiven ? nil : $0 } ?? offloading.slots(footprint: footprint)
         return try offloadingInput { try OffloadingSimulator(policy: policy, cacheExperts: slots, cost: cost) }
     }
 }
