@@ -25,6 +25,10 @@ public final class Checkpoint: @unchecked Sendable {
         return nil
     }
 
+    /// The folder the checkpoint lives in: the directory itself, or the GGUF file's folder. Files that
+    /// travel with a model (`heldout.txt`) are looked up here.
+    public var folder: URL { gguf == nil ? directory : directory.deletingLastPathComponent() }
+
     /// Opens a checkpoint directory or a GGUF file.
     /// - Throws: `CheckpointError` naming the file and problem (missing config, malformed header, a shard
     ///   listed in the index but missing, a file that is neither a directory nor GGUF, …).

@@ -12,8 +12,15 @@ public protocol Experiment {
     /// Charts are also results, under `chart_<file stem>` (see `ChartFile.placeholderKey`).
     static var resultKeys: [String] { get }
 
+    /// Parameters that `lesson run`'s command-line flags may replace (`ParameterOverrides`); all by default.
+    static var overridableParameters: [String] { get }
+
     init(_ parameters: ExperimentParameters) throws
     func run(in lab: LabContext) throws -> ExperimentResult
+}
+
+extension Experiment {
+    public static var overridableParameters: [String] { parameters.map(\.name) }
 }
 
 /// What an experiment produced: values for placeholders (numbers, text, Markdown tables, nested

@@ -83,12 +83,13 @@ extension LabContext {
         return try checkpoint.matrix(name, rows: info.shape[0], cols: info.shape[1])
     }
 
-    /// The first `limit` tokens of the model's held-out text (`heldout.txt` beside the checkpoint), in
+    /// The first `limit` tokens of the model's held-out text (`heldout.txt` in the checkpoint's folder), in
     /// windows of at most 256 tokens that each start with `<s>` — the input of perplexity measurements.
     public func heldoutWindows(limit: Int) throws -> [[Int]] {
-        let url = checkpoint.directory.appendingPathComponent("heldout.txt")
+        let url = checkpoint.folder.appendingPathComponent("heldout.txt")
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw CheckpointError.fileNotFound(path: url.path)
+            throw CheckpointError.unreadable(path: url.path,
+                                             reason: "no held-out text beside the model for perplexity (compare --heldout-tokens 0 skips it)")
         }
         let tokens = Array(tokenizer.encode(text, addBOS: false).prefix(limit))
         return Perplexity.windows(of: tokens, length: min(256, checkpoint.config.maxPositionEmbeddings), bos: checkpoint.config.bosTokenID)

@@ -18,7 +18,7 @@ public enum LessonError: Error, CustomStringConvertible {
         case .experimentFailed(let file, let line, let experiment, let problem):
             return "\(file):\(line): experiment \(experiment) failed: \(problem)"
         case .overrideUnused(let flag, let lesson, let experiments):
-            return "\(flag) has no effect on lesson \(lesson): none of its experiments takes it (experiments that do: \(experiments.joined(separator: ", ")))"
+            return "\(flag) has no effect on lesson \(lesson): none of its experiments takes it (experiments that do, in other lessons: \(experiments.joined(separator: ", ")))"
         }
     }
 }

@@ -93,7 +93,7 @@ public struct LessonRunner {
         }
         let started = Date()
         do {
-            let parameters = overrides.applied(to: block.parameters, specs: type.parameters)
+            let parameters = overrides.applied(to: block.parameters, experiment: type)
             let experiment = try type.init(try ExperimentParameters(parameters, specs: type.parameters))
             let result = try experiment.run(in: lab)
             let seconds = Date().timeIntervalSince(started)

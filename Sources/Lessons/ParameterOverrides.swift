@@ -22,10 +22,10 @@ public struct ParameterOverrides {
         all.append(Override(parameter: parameter, value: value, flag: flag))
     }
 
-    /// `raw` with every override whose parameter `specs` declares.
-    func applied(to raw: [String: Any], specs: [ParameterSpec]) -> [String: Any] {
+    /// `raw` with every override whose parameter `experiment` lets the command line replace.
+    func applied(to raw: [String: Any], experiment: Experiment.Type) -> [String: Any] {
         var parameters = raw
-        for override in all where specs.contains(where: { $0.name == override.parameter }) {
+        for override in all where experiment.overridableParameters.contains(override.parameter) {
             parameters[override.parameter] = override.value
         }
         return parameters
@@ -34,13 +34,13 @@ public struct ParameterOverrides {
     /// Checks that every override reaches at least one lab block of `lesson`, so a flag never silently
     /// does nothing.
     /// - Throws: `LessonError.overrideUnused` naming the flag and the experiments that would take it.
-    func checkUsed(by lesson: Lesson) throws {
+    public func checkUsed(by lesson: Lesson) throws {
         let taken = Set(lesson.steps.flatMap(\.parts).flatMap { part -> [String] in
             guard case .lab(let block) = part, let type = ExperimentCatalog.experiment(named: block.experiment) else { return [] }
-            return type.parameters.map(\.name)
+            return type.overridableParameters
         })
         for override in all where !taken.contains(override.parameter) {
-            let takers = ExperimentCatalog.all.filter { $0.parameters.contains { $0.name == override.parameter } }.map { $0.name }
+            let takers = ExperimentCatalog.all.filter { $0.overridableParameters.contains(override.parameter) }.map { $0.name }
             throw LessonError.overrideUnused(flag: override.flag, lesson: lesson.id, experiments: takers)
         }
     }

@@ -5,6 +5,8 @@ import Engine
 import Quantization
 import Lessons
 import Charts
+import Offloading
+import Tracing
 
 @main
 struct MixtralLab: ParsableCommand {
@@ -37,6 +39,7 @@ struct MixtralLab: ParsableCommand {
     static func isBadInput(_ error: Error) -> Bool {
         error is CheckpointError || error is TokenizerError || error is EngineError || error is QuantizeError || error is PrecisionSpecError
             || error is ValidationError || error is LessonError || error is ChartError || error is ExperimentParameterError
+            || error is OffloadingError || error is ExpertStoreError || error is TraceError || error is CheckpointWriteError
     }
 }
 

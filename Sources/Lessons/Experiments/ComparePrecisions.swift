@@ -43,9 +43,16 @@ public struct PrecisionComparison {
         let fp32 = PrecisionSpec(uniform: .fp32)
         let specs = [fp32] + precisions.filter { $0 != fp32 }
         promptIDs = lab.tokenizer.encode(prompt, addBOS: true)
+        let reference = try lab.model(fp32)
+        // Weights a checkpoint stores quantized (GGUF Q4_0, a `quantize` output) or as f16 load as stored
+        // whatever the spec says, so every row would be the same model under different labels.
+        let stored = reference.layers[0].attention.q.formatName
+        guard stored == "fp32" else {
+            throw CheckpointError.badTensor(path: lab.checkpoint.directory.path, tensor: "model.layers.0.self_attn.q_proj.weight",
+                                            reason: "is stored as \(stored) and loads as stored whatever the precision, so precisions cannot be compared on this checkpoint; compare a float (fp32/bf16 safetensors or F32 GGUF) checkpoint")
+        }
         let windows = heldoutTokens > 0 ? try lab.heldoutWindows(limit: heldoutTokens) : []
         self.heldoutTokens = windows.reduce(0) { $0 + $1.count - 1 }
-        let reference = try lab.model(fp32)
         var rows: [Row] = []
         var referenceTokens: [Int] = []
         for spec in specs {

@@ -20,6 +20,9 @@ struct PlanExperiment: Experiment {
     ]
     /// `best` (mix, tokens_per_s, cache_experts, …) and per mix index `m1`, `m2`, …: total_gib, resident_gib,
     /// experts_gib, fits, runnable, cache_experts, stream_tps, cache_tps, prefetch_tps.
+    /// None: a plan is for the machine the lesson describes (lesson 8's prose is about a 16 GB laptop);
+    /// `mixtral-lab plan --hardware` plans for any other.
+    static let overridableParameters: [String] = []
     static let resultKeys = ["table", "model", "hardware", "fast_tier", "slow_tier", "ram_gib", "usable_gib", "best", "hit_rate", "params_b", "*"]
 
     let modelName: String

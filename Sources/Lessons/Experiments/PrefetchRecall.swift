@@ -20,7 +20,7 @@ struct PrefetchRecallExperiment: Experiment {
     ]
     /// `d1`, `d2`, … (recall, top1_recall, pairs); `lru` and `prefetch` (stall_ms, tokens_per_s, hit_rate, wasted).
     static let resultKeys = ["table", "lru", "prefetch", "random_recall", "saved_stall_ms", "saved_fraction", "speedup", "effect",
-                             "transfer_us", "layer_us", "lookahead", "ahead", "hidden_behind",
+                             "transfer_us", "layer_us", "lookahead", "ahead", "hidden_behind", "misses_effect",
                              "hardware", "cache_experts", "m", "k", "tokens", "*"]
 
     let prompt: String
@@ -94,10 +94,15 @@ struct PrefetchRecallExperiment: Experiment {
         let prefetching = try run.simulate(policy: .lruPrefetch(PrefetchSettings(experts: m, lookahead: lookahead)), cacheExperts: cacheExperts, cost: cost)
         func summary(_ s: OffloadingSummary) -> [String: Any] {
             ["stall_ms": s.decodeStallUs / 1000, "tokens_per_s": s.tokensPerSecondEst, "hit_rate": s.decodeHitRate, "misses": s.decodeMisses,
-             "prefetched": s.prefetched, "prefetch_hits": s.prefetchHits, "wasted": s.prefetchWasted, "bytes": s.bytesTransferred]
+             "prefetched": s.prefetched, "prefetch_hits": s.prefetchHits, "wasted": s.prefetchWasted,
+             "cancelled": s.prefetchCancelled, "bytes": s.bytesTransferred]
         }
         values["lru"] = summary(lru)
         values["prefetch"] = summary(prefetching)
+        let fewer = lru.decodeMisses - prefetching.decodeMisses
+        values["misses_effect"] = fewer > 0
+            ? "good guesses turned \(fewer) misses into hits"
+            : "no fewer, because the wasted guesses took cache slots from experts that were needed later"
         values["saved_stall_ms"] = (lru.decodeStallUs - prefetching.decodeStallUs) / 1000
         values["saved_fraction"] = lru.decodeStallUs > 0 ? (lru.decodeStallUs - prefetching.decodeStallUs) / lru.decodeStallUs : 0.0
         values["speedup"] = lru.tokensPerSecondEst > 0 ? prefetching.tokensPerSecondEst / lru.tokensPerSecondEst : 1.0

@@ -67,6 +67,8 @@ struct LessonCommand: ParsableCommand {
 
         func run() throws {
             let lesson = try LessonLibrary().lesson(id)
+            // A flag no experiment of the lesson takes is refused before anything is loaded or written.
+            try overrides(cacheBytesSlots: { 1 }).checkUsed(by: lesson)
             let output = URL(fileURLWithPath: out ?? "lesson-output/\(lesson.name)")
             try prepareOutputFolder(output, force: force)
             let checkpoint = try modelOptions.checkpoint()
@@ -79,7 +81,7 @@ struct LessonCommand: ParsableCommand {
                 FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)
             }
             let interactive = step && isatty(STDIN_FILENO) == 1
-            let runner = LessonRunner(lesson: lesson, lab: lab, overrides: try overrides(lab: lab),
+            let runner = LessonRunner(lesson: lesson, lab: lab, overrides: try overrides(cacheBytesSlots: { try slots(cacheBytesFor: lab) }),
                                       write: { emit($0, newline: false) }) { next, total in
                 guard interactive else { return true }
                 emit("\n[Enter] step \(next)/\(total) · [q] quit ", newline: false)
@@ -92,25 +94,28 @@ struct LessonCommand: ParsableCommand {
             }
         }
 
-        /// The lab-block parameters the offloading flags replace. `--cache-bytes` becomes experts per layer
-        /// for the model at the run's precision.
-        /// - Throws: `ValidationError` when the byte budget holds no expert.
-        private func overrides(lab: LabContext) throws -> ParameterOverrides {
+        /// The lab-block parameters the offloading flags replace; `cacheBytesSlots` turns `--cache-bytes`
+        /// into experts per layer (called only when it is given).
+        private func overrides(cacheBytesSlots: () throws -> Int) throws -> ParameterOverrides {
             var overrides = ParameterOverrides()
             if let policy = offloading.policy { overrides.set("policy", to: policy, flag: "--policy") }
             if let cacheExperts = offloading.cacheExperts { overrides.set("cache_experts", to: cacheExperts, flag: "--cache-experts") }
-            if offloading.cacheBytes != nil {
-                let footprint = ModelFootprint(model: try lab.model(lab.basePrecision))
-                let slots = try offloading.slots(footprint: footprint)
-                guard slots >= 1 else {
-                    throw ValidationError("--cache-bytes \(offloading.cacheBytes!) holds no expert: one per layer of this model at \(lab.basePrecision) needs \(ByteSize.format(footprint.numLayers * footprint.largestExpertBytes))")
-                }
-                overrides.set("cache_experts", to: slots, flag: "--cache-bytes")
-            }
+            if offloading.cacheBytes != nil { overrides.set("cache_experts", to: try cacheBytesSlots(), flag: "--cache-bytes") }
             if let prefetch = offloading.prefetchFlag { overrides.set("prefetch", to: prefetch, flag: "--prefetch") }
             if let lookahead = offloading.lookaheadFlag { overrides.set("lookahead", to: lookahead, flag: "--lookahead") }
             if let hardware = offloading.hardwareFlag { overrides.set("hardware", to: hardware, flag: "--hardware") }
             return overrides
+        }
+
+        /// `--cache-bytes` as experts per layer of the model at the run's precision.
+        /// - Throws: `ValidationError` when the budget holds no expert.
+        private func slots(cacheBytesFor lab: LabContext) throws -> Int {
+            let footprint = ModelFootprint(model: try lab.model(lab.basePrecision))
+            let slots = try offloading.slots(footprint: footprint)
+            guard slots >= 1 else {
+                throw ValidationError("--cache-bytes \(offloading.cacheBytes ?? "") holds no expert: one per layer of this model at \(lab.basePrecision) needs \(ByteSize.format(footprint.numLayers * footprint.largestExpertBytes))")
+            }
+            return slots
         }
     }
 }

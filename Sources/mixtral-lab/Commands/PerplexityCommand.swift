@@ -21,13 +21,16 @@ struct PerplexityCommand: ParsableCommand {
     }
 
     func run() throws {
-        let directory = try modelOptions.directory()
-        let textURL = textFile.map { URL(fileURLWithPath: $0) } ?? directory.appendingPathComponent("heldout.txt")
+        let checkpoint = try modelOptions.checkpoint()
+        let textURL = textFile.map { URL(fileURLWithPath: $0) } ?? checkpoint.folder.appendingPathComponent("heldout.txt")
         guard let text = try? String(contentsOf: textURL, encoding: .utf8) else {
+            if textFile == nil {
+                throw ValidationError("no held-out text beside the model (\(textURL.path) is missing or not UTF-8); give one with --text-file")
+            }
             throw ValidationError("--text-file \(textURL.path): cannot read it as UTF-8 text")
         }
         let tokenizer = try modelOptions.tokenizer()
-        let model = try loadModel(try modelOptions.checkpoint(), precision: try precisionOptions.spec())
+        let model = try loadModel(checkpoint, precision: try precisionOptions.spec())
         var tokens = tokenizer.encode(text, addBOS: false)
         if maxTokens > 0 && tokens.count > maxTokens { tokens = Array(tokens[..<maxTokens]) }
         guard !tokens.isEmpty else { throw ValidationError("--text-file \(textURL.path) has no tokens") }

@@ -78,9 +78,12 @@ struct RAMBudgetOptions: ParsableArguments {
     }
 
     /// The checkpoint itself when its experts are already stored at the run's precision, else the expert
-    /// store (built, with a progress bar, when missing or made for another model or precision).
-    private func expertSource(_ checkpoint: Checkpoint, precision: PrecisionSpec) throws -> ExpertSource {
-        if let inPlace = try ExpertSource.inPlace(checkpoint, precision: precision) { return inPlace }
+    /// store for the experts' precision (built, with a progress bar, when missing or made for another model
+    /// or precision).
+    private func expertSource(_ checkpoint: Checkpoint, precision spec: PrecisionSpec) throws -> ExpertSource {
+        if let inPlace = try ExpertSource.inPlace(checkpoint, precision: spec) { return inPlace }
+        // A store holds experts only: runs that differ in other classes' precision share one.
+        let precision = PrecisionSpec(uniform: spec.precision(for: .experts))
         let directory = try offloadStore.map { URL(fileURLWithPath: $0) } ?? ExpertStore.defaultDirectory(for: checkpoint, precision: precision)
         let progress = Progress(label: "writing the expert store \(directory.lastPathComponent)")
         defer { progress.finish() }
