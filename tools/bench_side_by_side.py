@@ -18,7 +18,9 @@ precisions fp32, int8 and q4 of --precisions), made from MODEL_DIR with llama.cp
     llama-quantize --pure DIR/f32.gguf DIR/q4_0.gguf Q4_0
 
 (--pure: every tensor in that type, as mixtral-lab's uniform int8/q4; without it llama-quantize keeps
-output.weight at Q6_K in a Q4_0 file.)
+output.weight at Q6_K in a Q4_0 file.) mixtral-lab then also runs on those same files (engine
+"mixtral-lab/gguf": `mixtral-lab bench --model FILE`, which computes on the file's stored F32/Q8_0/Q4_0
+tensors), so the two engines are compared on identical bytes as well.
 
 Method:
 - Rounds rotate the order of the engines (round 1: mixtral-lab, transformers, llama.cpp; round 2:
@@ -111,6 +113,25 @@ def run_mixtral_lab(args) -> list[dict]:
             for r in report["results"]]
 
 
+def run_mixtral_lab_gguf(args) -> list[dict]:
+    """mixtral-lab on each GGUF file llama.cpp runs: the file's stored tensor types set the precision."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
+    rows = []
+    for precision in args.precisions.split(","):
+        path = args.gguf_dir / GGUF_FILES.get(precision, "")
+        if precision not in GGUF_FILES or not path.is_file():
+            continue
+        report = run_json([args.mixtral_lab, "bench", "--model", str(path), "--precisions", "fp32",
+                           "--threads", str(args.threads), "--prompt-tokens", str(args.prompt_tokens),
+                           "--decode-tokens", str(args.decode_steps), "--repeats", str(args.repeats),
+                           "--format", "json"], env)
+        r = report["results"][0]
+        rows.append({"precision": precision, "prefill": r["prefill_tokens_per_second"],
+                     "decode": r["decode_tokens_per_second"],
+                     "bytes_per_token": r["decode_weight_gb_per_second"] * 1e9 / r["decode_tokens_per_second"]})
+    return rows
+
+
 def run_transformers(args) -> list[dict]:
     # Passive OpenMP waiting: with the default spin-waiting, torch's threads burn the cores other processes
     # on this shared machine need, and 2-thread decode fell to half of its 1-thread speed.
@@ -178,6 +199,7 @@ def main() -> int:
     engines = {"mixtral-lab": run_mixtral_lab, "transformers": run_transformers}
     if args.llama_bench:
         engines["llama.cpp"] = run_llama_cpp
+        engines["mixtral-lab/gguf"] = run_mixtral_lab_gguf
     best: dict[tuple[str, str], dict] = {}   # (engine, precision) → best row, with its round's load average
     pairs = []                               # per round: (mixtral-lab fp32 decode, transformers fp32 decode)
     per_round: list[dict] = []               # per round: {(engine, precision): decode tok/s}
@@ -212,26 +234,27 @@ def main() -> int:
           f"(load {load_copy:.2f}; the roofline uses the larger); fp32 weights read per decode token "
           f"{fp32_bytes / 1e9:.3f} GB → fp32 roofline {bandwidth / fp32_bytes:.1f} tok/s")
     print()
-    print(f"{'engine':13s} {'precision':9s} {'prefill tok/s':>13s} {'decode tok/s':>12s} {'GB/token':>9s} "
+    print(f"{'engine':16s} {'precision':9s} {'prefill tok/s':>13s} {'decode tok/s':>12s} {'GB/token':>9s} "
           f"{'roofline tok/s':>14s} {'% roofline':>10s} {'round':>5s} {'load 1m':>7s}")
     ours = {precision: row for (engine, precision), row in best.items() if engine == "mixtral-lab"}
     for (engine, precision), row in best.items():
         per_token = fp32_bytes if precision == "fp32" else row.get("bytes_per_token", ours[precision]["bytes_per_token"])
         roofline = bandwidth / per_token
-        print(f"{engine:13s} {precision:9s} {row['prefill']:13.1f} {row['decode']:12.1f} {per_token / 1e9:9.3f} "
+        print(f"{engine:16s} {precision:9s} {row['prefill']:13.1f} {row['decode']:12.1f} {per_token / 1e9:9.3f} "
               f"{roofline:14.1f} {100 * row['decode'] / roofline:9.0f}% {row['round']:5d} {row['load']:7.2f}")
     ratio = best[("mixtral-lab", "fp32")]["decode"] / best[("transformers", "fp32")]["decode"]
     print()
     print(f"mixtral-lab fp32 decode / transformers fp32 decode: {ratio:.2f} (best vs best); per round: "
           + ", ".join(f"{m / t:.2f}" for m, t in pairs) + f"; load at the end {load_end:.2f}")
-    for precision in ours:
-        if ("llama.cpp", precision) not in best:
-            continue
-        theirs = best[("llama.cpp", precision)]
-        rounds = [f"{r[('mixtral-lab', precision)] / r[('llama.cpp', precision)]:.2f}" for r in per_round
-                  if ("mixtral-lab", precision) in r and ("llama.cpp", precision) in r]
-        print(f"mixtral-lab {precision} decode / llama.cpp {theirs['version'].split('(')[-1].rstrip(')')} decode: "
-              f"{ours[precision]['decode'] / theirs['decode']:.2f} (best vs best); per round: {', '.join(rounds)}")
+    for engine in ("mixtral-lab", "mixtral-lab/gguf"):
+        for precision in ours:
+            if ("llama.cpp", precision) not in best or (engine, precision) not in best:
+                continue
+            theirs = best[("llama.cpp", precision)]
+            rounds = [f"{r[(engine, precision)] / r[('llama.cpp', precision)]:.2f}" for r in per_round
+                      if (engine, precision) in r and ("llama.cpp", precision) in r]
+            print(f"{engine} {precision} decode / llama.cpp {theirs['version'].split('(')[-1].rstrip(')')} decode: "
+                  f"{best[(engine, precision)]['decode'] / theirs['decode']:.2f} (best vs best); per round: {', '.join(rounds)}")
     if fp32_bytes < 64 << 20:
         print("(weights this small stay in the CPU caches: decode is bound by per-token overhead, not by memory "
               "bandwidth, and the roofline is only a reference)")
