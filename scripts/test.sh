@@ -5,4 +5,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/install-deps.sh"
 cd "$root"
+# One OpenBLAS thread for the whole run: tests compare logits bit for bit, suites run in parallel in one
+# process, and lessons set the count to the default model's recommendation (1); a count that changed while
+# another test was computing could change sgemm's blocking and so the last bits of its sums.
+export OPENBLAS_NUM_THREADS=1
 swift test -c release -Xswiftc -enable-testing "$@"
