@@ -21,18 +21,23 @@ public protocol GGMLBlockFormat: Sendable {
     /// Quantizes 32 values at `x` into one block at `block`. Values must be finite (not checked here);
     /// a scale too large for fp16 is stored as +Inf, as gguf-py does.
     static func quantizeBlock(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer)
-    /// The 32 weights of one block divided by its scale d (the integer codes, minus the format's offset)
-    /// as fp32, to `w`. Inlined into the loops below, where LLVM vectorises it.
-    static func unscaledWeights(_ block: UnsafeRawPointer, into w: UnsafeMutablePointer<Float>)
+    /// The offset subtracted from a stored code to give the weight over d: 8 for Q4_0, 0 for Q8_0.
+    static var codeOffset: Float { get }
+    /// The 32 stored codes of one block (without `codeOffset` taken off) as fp32, to `w`. Inlined into the
+    /// loops below, where LLVM vectorises it.
+    static func codes(_ block: UnsafeRawPointer, into w: UnsafeMutablePointer<Float>)
     /// Decodes `count` consecutive blocks at `blocks` (e.g. rows of a weight) to `32·count` values at `x`
     /// (`decodeBlocksOneByOne`).
     static func decodeBlocks(_ blocks: UnsafeRawPointer, count: Int, into x: UnsafeMutablePointer<Float>)
     /// `Σ w·x` over one row of `blocks` consecutive blocks, left as eight lane sums (their total is the
-    /// dot product): the hot loop of int8/q4 decode (`dotRowBlockByBlock`). `x: [32·blocks]`.
+    /// dot product): the hot loop of int8/q4 decode (`dotRowBlockByBlock`). `x: [32·blocks]`;
+    /// `xBlockSums: [blocks]`, the sum of each block of 32 values of x (`blockSums`), read only when
+    /// `codeOffset` is not 0.
     ///
     /// Both are requirements implemented in each format, not inlined, so that every format gets its own
     /// specialised copy of the loop and the generic matrix code pays one protocol call per row.
-    static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> SIMD8<Float>
+    static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>,
+                       xBlockSums: UnsafePointer<Float>) -> SIMD8<Float>
 }
 
 extension GGMLBlockFormat {
@@ -41,35 +46,75 @@ extension GGMLBlockFormat {
     static func decodeBlocksOneByOne(_ blocks: UnsafeRawPointer, count: Int, into x: UnsafeMutablePointer<Float>) {
         for b in 0..<count {
             let block = blocks + b * typeSize
-            let d = floatFromHalfBits(block.loadUnaligned(as: UInt16.self))
+            let d = scale(block)
             let out = x + 32 * b
-            unscaledWeights(block, into: out)
-            for j in 0..<32 { out[j] *= d }
+            codes(block, into: out)
+            for j in 0..<32 { out[j] = (out[j] - codeOffset) * d }
         }
     }
 
-    /// `dotRow`: per block, the unscaled weights go to a 32-float buffer that LLVM keeps in registers,
-    /// multiply x 8 lanes at a time in two chains of fused multiply-adds, and the block's sum is scaled
-    /// by d (one multiply-add per block instead of one per weight).
+    /// The block's fp16 scale d as fp32 (one `vcvtph2ps` with F16C, see Package.swift).
     @inline(__always)
-    static func dotRowBlockByBlock(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> SIMD8<Float> {
-        var buffer = (SIMD16<Float>(), SIMD16<Float>())
-        return withUnsafeMutableBytes(of: &buffer) { raw in
-            let w = raw.baseAddress!
-            var acc = SIMD8<Float>(repeating: 0)
-            for b in 0..<blocks {
-                let block = row + b * typeSize
-                unscaledWeights(block, into: w.assumingMemoryBound(to: Float.self))
-                let xb = UnsafeRawPointer(x + 32 * b)
-                var s0 = w.load(as: SIMD8<Float>.self) * xb.loadUnaligned(as: SIMD8<Float>.self)
-                var s1 = w.load(fromByteOffset: 32, as: SIMD8<Float>.self) * xb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-                s0.addProduct(w.load(fromByteOffset: 64, as: SIMD8<Float>.self), xb.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
-                s1.addProduct(w.load(fromByteOffset: 96, as: SIMD8<Float>.self), xb.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
-                let d = floatFromHalfBits(block.loadUnaligned(as: UInt16.self))
-                acc.addProduct(s0 + s1, SIMD8(repeating: d))
-            }
-            return acc
+    static func scale(_ block: UnsafeRawPointer) -> Float {
+        Float(Float16(bitPattern: block.loadUnaligned(as: UInt16.self)))
+    }
+
+    /// `dotRow`: per block, the codes go to a 32-float buffer that LLVM keeps in registers, multiply x
+    /// 8 lanes at a time in two chains of fused multiply-adds, and the block's sum is scaled by d (one
+    /// multiply-add per block instead of one per weight). The offset is taken off once per row rather
+    /// than once per weight: Σ d·(q − offset)·x = Σ d·(q·x) − offset · Σ d·(Σ x), with Σ x per block from
+    /// `xBlockSums`. Even and odd blocks go to separate accumulators, so that consecutive blocks do not
+    /// wait on each other's multiply-add.
+    @inline(__always)
+    static func dotRowBlockByBlock(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>,
+                                   xBlockSums: UnsafePointer<Float>) -> SIMD8<Float> {
+        var acc = (SIMD8<Float>(repeating: 0), SIMD8<Float>(repeating: 0))
+        var scaledSums: (Float, Float) = (0, 0)   // Σ d·(Σ x) over the blocks
+        var b = 0
+        while b + 1 < blocks {
+            accumulateBlock(row, b, x, xBlockSums, into: &acc.0, &scaledSums.0)
+            accumulateBlock(row, b + 1, x, xBlockSums, into: &acc.1, &scaledSums.1)
+            b += 2
         }
+        if b < blocks { accumulateBlock(row, b, x, xBlockSums, into: &acc.0, &scaledSums.0) }
+        var total = acc.0 + acc.1
+        if codeOffset != 0 { total[0] -= codeOffset * (scaledSums.0 + scaledSums.1) }
+        return total
+    }
+
+    /// One block of `dotRowBlockByBlock`: `acc += d · (codes · x)` lane-wise, `scaledSums += d · Σ x`.
+    @inline(__always)
+    static func accumulateBlock(_ row: UnsafeRawPointer, _ b: Int, _ x: UnsafePointer<Float>,
+                                _ xBlockSums: UnsafePointer<Float>,
+                                into acc: inout SIMD8<Float>, _ scaledSums: inout Float) {
+        var buffer = (SIMD16<Float>(), SIMD16<Float>())
+        withUnsafeMutableBytes(of: &buffer) { raw in
+            let w = raw.baseAddress!
+            let block = row + b * typeSize
+            codes(block, into: w.assumingMemoryBound(to: Float.self))
+            let xb = UnsafeRawPointer(x + 32 * b)
+            var s0 = w.load(as: SIMD8<Float>.self) * xb.loadUnaligned(as: SIMD8<Float>.self)
+            var s1 = w.load(fromByteOffset: 32, as: SIMD8<Float>.self) * xb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            s0.addProduct(w.load(fromByteOffset: 64, as: SIMD8<Float>.self), xb.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
+            s1.addProduct(w.load(fromByteOffset: 96, as: SIMD8<Float>.self), xb.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
+            let d = scale(block)
+            acc.addProduct(s0 + s1, SIMD8(repeating: d))
+            if codeOffset != 0 { scaledSums.addProduct(d, xBlockSums[b]) }
+        }
+    }
+}
+
+/// The sum of each block of 32 values of `x: [32·blocks]` to `sums: [blocks]` (for `dotRow`).
+@inline(__always)
+func blockSums(_ x: UnsafePointer<Float>, blocks: Int, into sums: UnsafeMutablePointer<Float>) {
+    let raw = UnsafeRawPointer(x)
+    for b in 0..<blocks {
+        let offset = 128 * b
+        let lanes = (raw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                     + raw.loadUnaligned(fromByteOffset: offset + 32, as: SIMD8<Float>.self))
+                  + (raw.loadUnaligned(fromByteOffset: offset + 64, as: SIMD8<Float>.self)
+                     + raw.loadUnaligned(fromByteOffset: offset + 96, as: SIMD8<Float>.self))
+        sums[b] = horizontalSum(lanes)
     }
 }
 
@@ -217,10 +262,16 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
     public func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         let blocksPerRow = cols / ggmlBlockSize
         let rowBytes = blocksPerRow * Format.typeSize
-        blocks.withUnsafeBytes { packed in
-            let base = packed.baseAddress!
-            forEachRowRange(rows: rows, cols: cols) { range in
-                for r in range { y[r] = horizontalSum(Format.dotRow(base + r * rowBytes, blocks: blocksPerRow, x)) }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: blocksPerRow) { sums in
+            let xBlockSums = sums.baseAddress!
+            if Format.codeOffset != 0 { blockSums(x, blocks: blocksPerRow, into: xBlockSums) }
+            blocks.withUnsafeBytes { packed in
+                let base = packed.baseAddress!
+                forEachRowRange(rows: rows, cols: cols) { range in
+                    for r in range {
+                        y[r] = horizontalSum(Format.dotRow(base + r * rowBytes, blocks: blocksPerRow, x, xBlockSums: xBlockSums))
+                    }
+                }
             }
         }
     }

@@ -32,16 +32,18 @@ public enum Q4_0: GGMLBlockFormat {
         UnsafeMutableRawPointer(qs).storeBytes(of: packed, as: SIMD16<UInt8>.self)
     }
 
-    /// The block's 32 codes minus 8 as fp32 (the weights over d): element j < 16 from the low nibble of
-    /// byte j, element j + 16 from its high nibble. A plain loop that LLVM turns into byte → int32
-    /// widening, masks and conversions 8 lanes at a time.
+    public static var codeOffset: Float { 8 }
+
+    /// The block's 32 codes (0…15) as fp32: element j < 16 from the low nibble of byte j, element j + 16
+    /// from its high nibble. A plain loop that LLVM turns into byte → int32 widening, a mask, a shift and
+    /// conversions 8 lanes at a time.
     @inline(__always)
-    public static func unscaledWeights(_ block: UnsafeRawPointer, into w: UnsafeMutablePointer<Float>) {
+    public static func codes(_ block: UnsafeRawPointer, into w: UnsafeMutablePointer<Float>) {
         let codes = (block + 2).assumingMemoryBound(to: UInt8.self)
         for j in 0..<16 {
             let byte = Int32(codes[j])
-            w[j] = Float((byte & 15) - 8)
-            w[j + 16] = Float((byte >> 4) - 8)
+            w[j] = Float(byte & 15)
+            w[j + 16] = Float(byte >> 4)
         }
     }
 
@@ -51,7 +53,8 @@ public enum Q4_0: GGMLBlockFormat {
     }
 
     @inline(never)
-    public static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> SIMD8<Float> {
-        dotRowBlockByBlock(row, blocks: blocks, x)
+    public static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>,
+                              xBlockSums: UnsafePointer<Float>) -> SIMD8<Float> {
+        dotRowBlockByBlock(row, blocks: blocks, x, xBlockSums: xBlockSums)
     }
 }

@@ -31,10 +31,12 @@ public enum Q8_0: GGMLBlockFormat {
         }
     }
 
+    public static var codeOffset: Float { 0 }
+
     /// The block's 32 int8 codes as fp32 (the weights over d). A plain loop that LLVM turns into
     /// int8 → int32 widening and conversions 8 lanes at a time.
     @inline(__always)
-    public static func unscaledWeights(_ block: UnsafeRawPointer, into w: UnsafeMutablePointer<Float>) {
+    public static func codes(_ block: UnsafeRawPointer, into w: UnsafeMutablePointer<Float>) {
         let codes = (block + 2).assumingMemoryBound(to: Int8.self)
         for j in 0..<32 { w[j] = Float(Int32(codes[j])) }
     }
@@ -45,7 +47,8 @@ public enum Q8_0: GGMLBlockFormat {
     }
 
     @inline(never)
-    public static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>) -> SIMD8<Float> {
-        dotRowBlockByBlock(row, blocks: blocks, x)
+    public static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>,
+                              xBlockSums: UnsafePointer<Float>) -> SIMD8<Float> {
+        dotRowBlockByBlock(row, blocks: blocks, x, xBlockSums: xBlockSums)
     }
 }
