@@ -61,27 +61,37 @@ public struct SafeTensorsWriter {
     /// - Throws: `CheckpointWriteError.cannotWrite` naming the path and the system's reason.
     @discardableResult
     public func write(to url: URL) throws -> Int {
-        let partial = url.appendingPathExtension("partial")
-        guard FileManager.default.createFile(atPath: partial.path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: partial.path) else {
-            throw CheckpointWriteError.cannotWrite(path: partial.path, reason: String(cString: strerror(errno)))
-        }
         let headerBytes = header()
         var length = UInt64(headerBytes.count).littleEndian
-        do {
+        try writeThroughPartialFile(url) { handle in
             try handle.write(contentsOf: Data(bytes: &length, count: 8))
             try handle.write(contentsOf: headerBytes)
             for entry in entries { try handle.write(contentsOf: entry.bytes) }
-            try handle.close()
-        } catch {
-            try? handle.close()
-            try? FileManager.default.removeItem(at: partial)
-            throw CheckpointWriteError.cannotWrite(path: partial.path, reason: error.localizedDescription)
-        }
-        guard rename(partial.path, url.path) == 0 else {
-            throw CheckpointWriteError.cannotWrite(path: url.path, reason: String(cString: strerror(errno)))
         }
         return 8 + headerBytes.count + dataByteCount
+    }
+}
+
+/// Writes a file through `<url>.partial` in the same folder, renamed over `url` once `body` has written
+/// everything, so a reader never sees half a file and a file mapped from `url` stays valid. The partial
+/// file is removed when `body` fails.
+/// - Throws: `CheckpointWriteError.cannotWrite` naming the path and the system's reason.
+func writeThroughPartialFile(_ url: URL, _ body: (FileHandle) throws -> Void) throws {
+    let partial = url.appendingPathExtension("partial")
+    guard FileManager.default.createFile(atPath: partial.path, contents: nil),
+          let handle = FileHandle(forWritingAtPath: partial.path) else {
+        throw CheckpointWriteError.cannotWrite(path: partial.path, reason: String(cString: strerror(errno)))
+    }
+    do {
+        try body(handle)
+        try handle.close()
+    } catch {
+        try? handle.close()
+        try? FileManager.default.removeItem(at: partial)
+        throw CheckpointWriteError.cannotWrite(path: partial.path, reason: error.localizedDescription)
+    }
+    guard rename(partial.path, url.path) == 0 else {
+        throw CheckpointWriteError.cannotWrite(path: url.path, reason: String(cString: strerror(errno)))
     }
 }
 

@@ -94,13 +94,8 @@ public struct GGUFWriter {
     /// - Throws: `CheckpointWriteError.cannotWrite` naming the path and the system's reason.
     @discardableResult
     public func write(to url: URL) throws -> Int {
-        let partial = url.appendingPathExtension("partial")
-        guard FileManager.default.createFile(atPath: partial.path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: partial.path) else {
-            throw CheckpointWriteError.cannotWrite(path: partial.path, reason: String(cString: strerror(errno)))
-        }
         var written = 0
-        do {
+        try writeThroughPartialFile(url) { handle in
             let head = header()
             try handle.write(contentsOf: head)
             written += head.count
@@ -110,14 +105,6 @@ public struct GGUFWriter {
                 try handle.write(contentsOf: [UInt8](repeating: 0, count: padding))
                 written += tensor.bytes.count + padding
             }
-            try handle.close()
-        } catch {
-            try? handle.close()
-            try? FileManager.default.removeItem(at: partial)
-            throw CheckpointWriteError.cannotWrite(path: partial.path, reason: error.localizedDescription)
-        }
-        guard rename(partial.path, url.path) == 0 else {
-            throw CheckpointWriteError.cannotWrite(path: url.path, reason: String(cString: strerror(errno)))
         }
         return written
     }
