@@ -122,7 +122,7 @@ struct PrefetchRecallExperiment: Experiment {
                      BarSeries(name: "random guess of \(m) experts", values: shown.map { _ in Double(m) / Double(c.numExperts) })],
             xLabel: "lookahead d", yLabel: "recall (share of the chosen experts that were guessed)")
         let stalls = GroupedBarChart(
-            metadata: lab.metadata(title: "Stall time of decoding with and without prefetch on \(hardware.name)",
+            metadata: lab.metadata(title: "Stall time with and without prefetch on \(hardware.name), \(cacheExperts) experts per layer cached",
                                    description: "Simulated time decode steps wait for missing experts, cache of \(cacheExperts) experts per layer."),
             categories: ["lru", "lru+prefetch (top-\(m), \(ahead))"],
             series: [BarSeries(name: "stall per run (ms)", values: [lru.decodeStallUs / 1000, prefetching.decodeStallUs / 1000])],
