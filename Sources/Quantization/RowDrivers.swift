@@ -9,14 +9,16 @@ import Tensors
 /// `bench` preset (the smallest: k/v, 256 × 1024) on both cores.
 let parallelWeightThreshold = 1 << 18
 
-/// Calls `body` on contiguous row ranges covering `0..<rows`, concurrently on all cores when the matrix
-/// has at least `parallelWeightThreshold` weights (each range writes disjoint rows of the output).
+/// Calls `body` on contiguous row ranges covering `0..<rows`, concurrently on all cores
+/// (`KernelThreads`) when the matrix has at least `parallelWeightThreshold` weights (each range writes
+/// disjoint rows of the output).
 func forEachRowRange(rows: Int, cols: Int, _ body: (Range<Int>) -> Void) {
-    let cores = ProcessInfo.processInfo.activeProcessorCount
-    guard rows * cols >= parallelWeightThreshold, cores > 1, rows >= 2 * cores else { return body(0..<rows) }
-    let chunks = 2 * cores   // a little slack when one core is busy with something else
+    let threads = KernelThreads.shared.workers + 1
+    guard rows * cols >= parallelWeightThreshold, threads > 1, rows >= 2 * threads else { return body(0..<rows) }
+    // several chunks per thread, so that a core held up by another process hands its share to the others
+    let chunks = min(4 * threads, rows / 8)
     let rowsPerChunk = (rows + chunks - 1) / chunks
-    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+    KernelThreads.shared.run(chunks: chunks) { chunk in
         let start = chunk * rowsPerChunk
         let end = min(rows, start + rowsPerChunk)
         if start < end { body(start..<end) }
