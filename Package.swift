@@ -51,14 +51,16 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Scratch folders for tests, removed when each test ends (Tests/TestSupport).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "OffloadingTests", dependencies: ["Offloading"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TracingTests", dependencies: ["Tracing"]),
-        .testTarget(name: "ChartsTests", dependencies: ["Charts"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LessonsTests", dependencies: ["Lessons"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "OffloadingTests", dependencies: ["Offloading", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TracingTests", dependencies: ["Tracing", "TestSupport"]),
+        .testTarget(name: "ChartsTests", dependencies: ["Charts", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LessonsTests", dependencies: ["Lessons", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,6 +1,7 @@
 @testable import Charts
 import Foundation
 import Testing
+import TestSupport
 
 private func example(_ name: String) -> any Chart { ExampleCharts.chart(named: name) }
 
@@ -81,20 +82,19 @@ private func noDataCharts() -> [(label: String, chart: any Chart)] {
 }
 
 @Test func writingRefusesToOverwriteUnlessAsked() throws {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("charts-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let url = directory.appendingPathComponent("hit-rate.png")
-    let chart = ExampleCharts.lineChart()
-    try writePNG(chart, to: url, width: 400, height: 250)
-    let firstBytes = try Data(contentsOf: url)
-    #expect(throws: ChartError.fileExists(path: url.path)) {
-        try writePNG(chart, to: url, width: 500, height: 300)
+    try withTemporaryDirectory("charts") { directory in
+        let url = directory.appendingPathComponent("hit-rate.png")
+        let chart = ExampleCharts.lineChart()
+        try writePNG(chart, to: url, width: 400, height: 250)
+        let firstBytes = try Data(contentsOf: url)
+        #expect(throws: ChartError.fileExists(path: url.path)) {
+            try writePNG(chart, to: url, width: 500, height: 300)
+        }
+        #expect(try Data(contentsOf: url) == firstBytes)
+        #expect(ChartError.fileExists(path: url.path).description.contains(url.path))
+        try writePNG(chart, to: url, width: 500, height: 300, overwrite: true)
+        #expect(PNGChunks.size(try Data(contentsOf: url))! == (500, 300))
     }
-    #expect(try Data(contentsOf: url) == firstBytes)
-    #expect(ChartError.fileExists(path: url.path).description.contains(url.path))
-    try writePNG(chart, to: url, width: 500, height: 300, overwrite: true)
-    #expect(PNGChunks.size(try Data(contentsOf: url))! == (500, 300))
 }
 
 @Test func invalidSizeIsATypedError() {

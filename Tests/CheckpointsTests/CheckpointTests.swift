@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 @testable import Checkpoints
+import TestSupport
 
 private let baseConfig: [String: Any] = [
     "model_type": "mixtral", "vocab_size": 10, "hidden_size": 4, "intermediate_size": 6,
@@ -61,10 +62,14 @@ private func parse(_ json: [String: Any]) throws -> MixtralConfig {
 }
 
 @Suite struct CheckpointDirectoryTests {
+    /// This test's folder, removed when the test ends.
+    let scratch: TemporaryDirectory
+
+    init() throws { scratch = try TemporaryDirectory("ckpt") }
+
     /// A checkpoint directory with config.json and one safetensors file holding `tensors`.
     private func makeCheckpoint(tensors: [String: [Float]], shapes: [String: [Int]], sharded: Bool = false) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try scratch.newFolder()
         try JSONSerialization.data(withJSONObject: baseConfig).write(to: dir.appendingPathComponent("config.json"))
         var header: [String: Any] = [:]
         var data: [UInt8] = []
@@ -105,8 +110,7 @@ private func parse(_ json: [String: Any]) throws -> MixtralConfig {
     @Test func missingDirectoryOrWeights() throws {
         let nowhere = URL(fileURLWithPath: "/nonexistent/model")
         #expect(throws: CheckpointError.fileNotFound(path: nowhere.path)) { try Checkpoint(directory: nowhere) }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = scratch.url
         try JSONSerialization.data(withJSONObject: baseConfig).write(to: dir.appendingPathComponent("config.json"))
         #expect(throws: CheckpointError.fileNotFound(path: dir.appendingPathComponent("model.safetensors").path)) {
             try Checkpoint(directory: dir)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Checkpoints
+import TestSupport
 
 /// The GGUF container: metadata of every value type and tensor infos as gguf-py reads them
 /// (`tools/make_gguf_fixtures.py` → Fixtures/gguf/metadata-types.*), the writer, and the hardening.
@@ -82,7 +83,7 @@ import Testing
         for tensor in file.tensors {
             writer.addTensor(tensor.name, type: tensor.type, dimensions: tensor.dimensions, bytes: Array(file.bytes(tensor)))
         }
-        try withTemporaryDirectory { folder in
+        try withTemporaryDirectory("gguf") { folder in
             let url = folder.appendingPathComponent("copy.gguf")
             try writer.write(to: url)
             #expect(try Data(contentsOf: url) == Data(contentsOf: Self.fixture))
@@ -91,7 +92,7 @@ import Testing
 
     @Test func everyTruncationIsAnErrorNeverACrash() throws {
         let bytes = try [UInt8](Data(contentsOf: Self.fixture))
-        try withTemporaryDirectory { folder in
+        try withTemporaryDirectory("gguf") { folder in
             let url = folder.appendingPathComponent("truncated.gguf")
             for length in 0..<bytes.count {
                 try Data(bytes[0..<length]).write(to: url)
@@ -133,7 +134,7 @@ import Testing
 
     /// The error opening `bytes` gives; fails the test when it opens.
     func error(_ bytes: Bytes) throws -> String {
-        try withTemporaryDirectory { folder in
+        try withTemporaryDirectory("gguf") { folder in
             let url = folder.appendingPathComponent("hand-made.gguf")
             try Data(bytes.bytes).write(to: url)
             do {
@@ -226,14 +227,6 @@ import Testing
     }
 }
 
-/// Runs `body` with a fresh temporary directory, removed afterwards.
-func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: folder) }
-    return try body(folder)
-}
-
 @Suite struct GGUFTokenizerKeysTests {
     @Test func aFileWithoutTokenizerKeysNamesTheMissingKey() throws {
         let file = try GGUFFile(url: GGUFReaderTests.fixture)
@@ -258,7 +251,7 @@ func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
         var writer = GGUFWriter()
         writer.add("general.architecture", .string("test"))
         writer.addTensor("blk.0.attn_q.weight", type: .q2_K, dimensions: [256, 1], bytes: [UInt8](repeating: 0, count: GGMLType.q2_K.typeSize))
-        try withTemporaryDirectory { folder in
+        try withTemporaryDirectory("gguf") { folder in
             let url = folder.appendingPathComponent("q2k.gguf")
             try writer.write(to: url)
             let file = try GGUFFile(url: url)

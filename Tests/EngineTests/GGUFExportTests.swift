@@ -4,6 +4,7 @@ import Checkpoints
 @testable import Engine
 import Quantization
 import Tensors
+import TestSupport
 
 /// `GGUFExport` against llama.cpp's own converter (`convert_hf_to_gguf.py` output committed by
 /// `tools/make_gguf_fixtures.py`) and round trips through the loader.
@@ -13,12 +14,11 @@ import Tensors
 
     /// Exports the tiny model at `precision` into a temporary folder and passes the file to `body`.
     func exported<T>(_ precision: GGUFExportPrecision, source: URL = tiny, _ body: (URL) throws -> T) throws -> T {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-export-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let url = folder.appendingPathComponent("tiny.gguf")
-        _ = try GGUFExport.write(Checkpoint(directory: source), precision: precision, to: url, overwrite: false)
-        return try body(url)
+        try withTemporaryDirectory("gguf-export") { folder in
+            let url = folder.appendingPathComponent("tiny.gguf")
+            _ = try GGUFExport.write(Checkpoint(directory: source), precision: precision, to: url, overwrite: false)
+            return try body(url)
+        }
     }
 
     /// Keys that differ on purpose: the converter title-cases the folder name and adds a size label;

@@ -3,6 +3,7 @@ import Testing
 import Checkpoints
 import Engine
 import Quantization
+import TestSupport
 
 /// Our engine on the default model exported to GGUF against llama.cpp on the same file: llama.cpp's
 /// logits were recorded by `tools/make_gguf_fixtures.py` (tools/llama_cpp_logits.py, llama-cpp-python) on
@@ -28,16 +29,15 @@ import Quantization
 
     /// Our logits `[positions][vocab]` on the default model exported at `precision`, at the recorded positions.
     static func engineLogits(_ precision: GGUFExportPrecision, _ recorded: Recorded) throws -> [[Float]] {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-llama-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let url = folder.appendingPathComponent("default-\(precision.rawValue).gguf")
-        let report = try GGUFExport.write(Checkpoint(directory: DefaultModel.locate()), precision: precision, to: url, overwrite: false)
-        #expect(report.bytes == recorded.ggufBytes)
-        let model = try MixtralModel(checkpoint: Checkpoint(directory: url), precision: PrecisionSpec(parsing: "fp32"))
-        let all = try model.forward(recorded.tokens, session: Session(model: model), allLogits: true)
-        let vocab = model.config.vocabSize
-        return recorded.positions.map { Array(all[($0 * vocab)..<(($0 + 1) * vocab)]) }
+        try withTemporaryDirectory("gguf-llama") { folder in
+            let url = folder.appendingPathComponent("default-\(precision.rawValue).gguf")
+            let report = try GGUFExport.write(Checkpoint(directory: DefaultModel.locate()), precision: precision, to: url, overwrite: false)
+            #expect(report.bytes == recorded.ggufBytes)
+            let model = try MixtralModel(checkpoint: Checkpoint(directory: url), precision: PrecisionSpec(parsing: "fp32"))
+            let all = try model.forward(recorded.tokens, session: Session(model: model), allLogits: true)
+            let vocab = model.config.vocabSize
+            return recorded.positions.map { Array(all[($0 * vocab)..<(($0 + 1) * vocab)]) }
+        }
     }
 
     static func maxDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {

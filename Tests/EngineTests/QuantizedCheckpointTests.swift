@@ -4,27 +4,21 @@ import Tensors
 import Checkpoints
 import Engine
 import Quantization
+import TestSupport
 
 /// `QuantizedCheckpointWriter` (`mixtral-lab quantize`): the written checkpoint loads to the model that
 /// in-memory quantization of the original gives, its NF4 tensors are bitsandbytes' serialization of
 /// `NF4Matrix`, and malformed quantized tensors are refused with the tensor and the problem named.
 @Suite final class QuantizedCheckpointTests {
-    /// This test's folder under the temporary directory, removed when the test ends.
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("quantized-checkpoint-\(UUID().uuidString)")
+    /// This test's folder, removed when the test ends.
+    let scratch: TemporaryDirectory
 
-    deinit { try? FileManager.default.removeItem(at: root) }
-
-    /// A fresh empty folder under `root`.
-    func temporaryFolder() throws -> URL {
-        let url = root.appendingPathComponent(UUID().uuidString)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    init() throws { scratch = try TemporaryDirectory("quantized-checkpoint") }
 
     /// A random-weight Mixtral checkpoint (hidden 64, intermediate 128, vocab 64, 2 layers, 4 experts,
     /// tied embeddings), widths multiples of 64 so that every precision applies.
     func randomCheckpoint() throws -> Checkpoint {
-        let folder = try temporaryFolder()
+        let folder = try scratch.newFolder()
         let config: [String: Any] = [
             "model_type": "mixtral", "architectures": ["MixtralForCausalLM"], "vocab_size": 64, "hidden_size": 64,
             "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
@@ -70,7 +64,7 @@ import Quantization
     /// stored precisions win) gives bit-identical logits to loading the original at `spec`.
     func expectIdenticalLogits(_ checkpoint: Checkpoint, spec: String) throws -> Checkpoint {
         let precision = try PrecisionSpec(parsing: spec)
-        let output = try temporaryFolder().appendingPathComponent("out")
+        let output = try scratch.newFolder().appendingPathComponent("out")
         _ = try QuantizedCheckpointWriter.write(checkpoint, precision: precision, to: output, overwrite: false)
         let written = try Checkpoint(directory: output)
         let expected = try Self.logits(MixtralModel(checkpoint: checkpoint, precision: precision))
@@ -105,7 +99,7 @@ import Quantization
         let name = WeightNames.expert(1, 2, "w2")
         let original = try checkpoint.matrix(name, rows: 64, cols: 128)
         for doubleQuantization in [false, true] {
-            let output = try temporaryFolder()
+            let output = try scratch.newFolder()
             _ = try QuantizedCheckpointWriter.write(checkpoint, precision: PrecisionSpec(uniform: doubleQuantization ? .nf4dq : .nf4),
                                                     to: output, overwrite: true)
             let file = try SafeTensorsFile(url: output.appendingPathComponent("model.safetensors"))
@@ -133,7 +127,7 @@ import Quantization
 
     @Test func ggmlTensorsAreBlocksNamedInMetadata() throws {
         let checkpoint = try randomCheckpoint()
-        let output = try temporaryFolder()
+        let output = try scratch.newFolder()
         _ = try QuantizedCheckpointWriter.write(checkpoint, precision: PrecisionSpec(parsing: "attn=int8,experts=q4"), to: output, overwrite: true)
         let file = try SafeTensorsFile(url: output.appendingPathComponent("model.safetensors"))
         let q = WeightNames.qProj(0), w2 = WeightNames.expert(0, 1, "w2")
@@ -145,7 +139,7 @@ import Quantization
 
     @Test func refusesToOverwriteWithoutForce() throws {
         let checkpoint = try randomCheckpoint()
-        let output = try temporaryFolder()
+        let output = try scratch.newFolder()
         _ = try QuantizedCheckpointWriter.write(checkpoint, precision: PrecisionSpec(uniform: .q4), to: output, overwrite: false)
         #expect(throws: CheckpointWriteError.wouldOverwrite(path: output.appendingPathComponent("config.json").path)) {
             try QuantizedCheckpointWriter.write(checkpoint, precision: PrecisionSpec(uniform: .q4), to: output, overwrite: false)
@@ -156,7 +150,7 @@ import Quantization
         // an already quantized checkpoint is not quantized again
         let quantized = try Checkpoint(directory: output)
         #expect(throws: CheckpointError.self) {
-            try QuantizedCheckpointWriter.write(quantized, precision: PrecisionSpec(uniform: .q4), to: try temporaryFolder(), overwrite: true)
+            try QuantizedCheckpointWriter.write(quantized, precision: PrecisionSpec(uniform: .q4), to: try scratch.newFolder(), overwrite: true)
         }
     }
 
@@ -164,7 +158,7 @@ import Quantization
     /// returns the error loading the copy throws.
     func loadError(spec: String, edit: (inout [String: (TensorDType, [Int], [UInt8])], inout [String: String]) -> Void) throws -> String {
         let source = try randomCheckpoint()
-        let output = try temporaryFolder()
+        let output = try scratch.newFolder()
         _ = try QuantizedCheckpointWriter.write(source, precision: PrecisionSpec(parsing: spec), to: output, overwrite: true)
         let url = output.appendingPathComponent("model.safetensors")
         var tensors: [String: (TensorDType, [Int], [UInt8])] = [:]

@@ -1,14 +1,15 @@
 import Testing
 import Foundation
 @testable import Lessons
+import TestSupport
 
 /// Writes `text` as `name` in a fresh folder and parses it.
 private func parse(_ text: String, name: String = "01-sample.md") throws -> Lesson {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lessons-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    let file = folder.appendingPathComponent(name)
-    try text.write(to: file, atomically: true, encoding: .utf8)
-    return try LessonParser.parse(file: file)
+    try withTemporaryDirectory("lessons") { folder in
+        let file = folder.appendingPathComponent(name)
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        return try LessonParser.parse(file: file)
+    }
 }
 
 /// The `file:line: problem` message of the error `text` raises.

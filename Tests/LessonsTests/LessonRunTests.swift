@@ -3,15 +3,20 @@ import Foundation
 import Checkpoints
 import Quantization
 @testable import Lessons
+import TestSupport
 
 /// Every shipped lesson runs end to end on the embedded default model: the report is written, every
 /// placeholder is filled, and every chart it names exists as a PNG.
 @Suite(.serialized) struct LessonRunTests {
+    /// This test's folder, removed when the test ends.
+    let scratch: TemporaryDirectory
+
+    init() throws { scratch = try TemporaryDirectory("lesson-run") }
+
     @Test(arguments: try! LessonLibrary().files.map { $0.deletingPathExtension().lastPathComponent })
     func lessonRunsOnTheDefaultModel(name: String) throws {
         let lesson = try LessonLibrary().lesson(name)
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("lesson-\(name)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let output = scratch.url
         let directory = try DefaultModel.locate()
         let lab = LabContext(checkpoint: try Checkpoint(directory: directory),
                              tokenizer: try Tokenizer(contentsOf: directory.appendingPathComponent("tokenizer.json")),

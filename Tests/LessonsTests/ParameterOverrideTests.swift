@@ -4,17 +4,22 @@ import Checkpoints
 import Offloading
 import Quantization
 @testable import Lessons
+import TestSupport
 
 /// Command-line settings replacing lab-block parameters (`lesson run --cache-experts …`), and offloading
 /// in the precision comparison (`compare --cache-bytes …`), on the embedded default model.
 @Suite(.serialized) struct ParameterOverrideTests {
-    private func lab(_ name: String) throws -> LabContext {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("overrides-\(name)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+    /// This test's folder, removed when the test ends.
+    let scratch: TemporaryDirectory
+
+    init() throws { scratch = try TemporaryDirectory("overrides") }
+
+    /// The default model, writing into this test's folder.
+    private func lab() throws -> LabContext {
         let directory = try DefaultModel.locate()
         return LabContext(checkpoint: try Checkpoint(directory: directory),
                           tokenizer: try Tokenizer(contentsOf: directory.appendingPathComponent("tokenizer.json")),
-                          outputDirectory: output, basePrecision: PrecisionSpec(uniform: .fp32), commandLine: "test")
+                          outputDirectory: scratch.url, basePrecision: PrecisionSpec(uniform: .fp32), commandLine: "test")
     }
 
     @Test func overridesReplaceTheLessonsSettingsAndTheProseFollows() throws {
@@ -22,7 +27,7 @@ import Quantization
         overrides.set("cache_experts", to: 2, flag: "--cache-experts")
         overrides.set("policy", to: "lfu", flag: "--policy")
         overrides.set("hardware", to: "colab-t4", flag: "--hardware")
-        let lab = try lab("lesson6")
+        let lab = try lab()
         let report = try LessonRunner(lesson: try LessonLibrary().lesson("6"), lab: lab, overrides: overrides, write: { _ in }).run()
         // Prose wraps lines: compare with single spaces.
         let text = try String(contentsOf: report, encoding: .utf8).split(whereSeparator: \.isWhitespace).joined(separator: " ")
@@ -37,7 +42,7 @@ import Quantization
     @Test func anOverrideNoExperimentTakesIsRefusedBeforeAnythingRuns() throws {
         var overrides = ParameterOverrides()
         overrides.set("hardware", to: "colab-t4", flag: "--hardware")
-        let lab = try lab("lesson1")
+        let lab = try lab()
         var printed = ""
         #expect(throws: LessonError.self) {
             try LessonRunner(lesson: try LessonLibrary().lesson("1"), lab: lab, overrides: overrides, write: { printed += $0 }).run()
@@ -47,7 +52,7 @@ import Quantization
     }
 
     @Test func comparisonSimulatesEachPrecisionWithItsOwnExpertSizes() throws {
-        let lab = try lab("compare")
+        let lab = try lab()
         let budget = 4 * 576 * 1024                      // one fp32 expert (576 KiB) per layer, 4 layers
         let setup = OffloadingSetup(policy: .lru, cache: .bytes(budget), hardware: try HardwareProfile.named("laptop-16gb-nvme"))
         let comparison = try PrecisionComparison(lab: lab, prompt: "ROMEO:\n", precisions: [PrecisionSpec(uniform: .q4)],

@@ -4,11 +4,12 @@ import Engine
 import Offloading
 import Quantization
 import Foundation
+import TestSupport
 
 /// The logits invariant at every precision, on a random model whose rows are multiples of the GGML block
 /// of 32 and the NF4 block of 64 (the checkpoint fixture's 48-wide rows fit neither).
 struct AllPrecisionsTests {
-    /// A random checkpoint written to a temporary directory: hidden 64, intermediate 128, 2 layers,
+    /// A random checkpoint written to a temporary directory (removed when the tests end): hidden 64, intermediate 128, 2 layers,
     /// 8 experts top-2, vocab 64; weights uniform in ±1/√fan_in, norms 1. Loaded at every precision.
     static let checkpoint: URL = {
         let h = 64, i = 128, layers = 2, experts = 8, vocab = 64, kv = 2 * 16
@@ -34,8 +35,7 @@ struct AllPrecisionsTests {
                 add(WeightNames.expert(l, e, "w3"), [i, h])
             }
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("offloading-random-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try! TemporaryDirectory.untilExit("offloading-random")
         let config = """
         {"model_type": "mixtral", "vocab_size": \(vocab), "hidden_size": \(h), "intermediate_size": \(i),
          "num_hidden_layers": \(layers), "num_attention_heads": 4, "num_key_value_heads": 2, "num_local_experts": \(experts),

@@ -5,16 +5,20 @@ import Engine
 import Quantization
 import Tracing
 @testable import Offloading
+import TestSupport
 
 /// Real offloading: experts streamed from disk into slots (`DiskExpertProvider`), the expert store, and the
 /// RAM budget's accounting.
 struct DiskOffloadingTests {
     let prompt = [1, 17, 42, 5, 88, 23, 61, 9, 300, 7]
 
-    /// A fresh temporary folder, removed by the caller.
-    private func temporaryFolder() -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("disk-offloading-\(UUID().uuidString)")
-    }
+    /// This test's folder, removed when the test ends.
+    let scratch: TemporaryDirectory
+
+    init() throws { scratch = try TemporaryDirectory("disk-offloading") }
+
+    /// A path in this test's folder where nothing is yet (an expert store creates its own folder).
+    private func unusedPath() -> URL { scratch.url.appendingPathComponent(UUID().uuidString) }
 
     /// Greedy logits after the prompt and after each of 6 decode steps, as bit patterns.
     private func logits(_ model: MixtralModel, prompt: [Int]) throws -> [[UInt32]] {
@@ -44,8 +48,7 @@ struct DiskOffloadingTests {
     @Test(arguments: ["fp32", "q4"], ["lru", "lru+prefetch"])
     func streamedLogitsAreBitIdenticalOnTheDefaultModel(precision: String, policyName: String) throws {
         let directory = try DefaultModel.locate()
-        let store = temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: store) }
+        let store = unusedPath()
         let resident = try MixtralModel(checkpoint: Checkpoint(directory: directory), precision: PrecisionSpec(parsing: precision))
         let footprint = ModelFootprint(model: resident)
         let expertBytes = footprint.largestExpertBytes
@@ -73,8 +76,7 @@ struct DiskOffloadingTests {
     @Test(arguments: Precision.allCases)
     func streamedLogitsAreBitIdenticalAtEveryPrecision(precision: Precision) throws {
         let directory = AllPrecisionsTests.checkpoint
-        let store = temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: store) }
+        let store = unusedPath()
         let spec = PrecisionSpec(uniform: precision)
         let resident = try MixtralModel(checkpoint: Checkpoint(directory: directory), precision: spec)
         for slots in [1, 3] {
@@ -88,8 +90,7 @@ struct DiskOffloadingTests {
     }
 
     @Test func slotsAreFilledInPlaceAndThePoolNeverGrows() throws {
-        let store = temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: store) }
+        let store = unusedPath()
         let (model, provider) = try streamed(AllPrecisionsTests.checkpoint, precision: "q4", policy: .lru, slots: 2, store: store)
         let before = provider.slotAddresses
         #expect(before.count == 2 * 2 + 1)   // 2 layers × 2 slots, and the transient buffer
@@ -108,8 +109,7 @@ struct DiskOffloadingTests {
     }
 
     @Test func storeForAnotherModelPrecisionOrTruncatedIsRefused() throws {
-        let store = temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: store) }
+        let store = unusedPath()
         let random = try Checkpoint(directory: AllPrecisionsTests.checkpoint)
         let q4 = PrecisionSpec(uniform: .q4)
         _ = try ExpertStore.build(store, checkpoint: random, precision: q4)
@@ -141,8 +141,7 @@ struct DiskOffloadingTests {
         #expect(rebuilt.files[0].byteCount == Int(size))
 
         // a folder of other files is never taken for a store, nor overwritten
-        let foreign = temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: foreign) }
+        let foreign = unusedPath()
         try FileManager.default.createDirectory(at: foreign, withIntermediateDirectories: true)
         try Data("notes".utf8).write(to: foreign.appendingPathComponent("notes.txt"))
         #expect(throws: ExpertStoreError.notAStore(path: foreign.path)) {

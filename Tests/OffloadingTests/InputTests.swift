@@ -1,9 +1,15 @@
 import Foundation
 import Testing
 import Offloading
+import TestSupport
 
 /// Sizes, hardware profiles and model shapes as users give them.
 struct InputTests {
+    /// This test's folder, removed when the test ends.
+    let scratch: TemporaryDirectory
+
+    init() throws { scratch = try TemporaryDirectory("hardware-files") }
+
     @Test func sizesParseInSIAndIECUnits() throws {
         #expect(try ByteSize.parse("512MiB", flag: "--cache-bytes") == 512 << 20)
         #expect(try ByteSize.parse("2GiB", flag: "--cache-bytes") == 2 << 30)
@@ -19,7 +25,7 @@ struct InputTests {
     }
 
     private func write(_ text: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hw-\(UUID().uuidString).json")
+        let url = scratch.url.appendingPathComponent("\(UUID().uuidString).json")
         try text.write(to: url, atomically: true, encoding: .utf8)
         return url
     }

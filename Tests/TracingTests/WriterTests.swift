@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Tracing
+import TestSupport
 
 /// The three trace writers on a hand-made two-record trace.
 struct WriterTests {
@@ -17,14 +18,13 @@ struct WriterTests {
                             top: [TokenProbability(id: 7, text: "a \"b\"", probability: 0.75)],
                             latencyUs: 40, stallUs: 3.25, endUs: 140)
 
-    private func scratch() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tracing-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    /// This test's folder, removed when the test ends.
+    let scratch: TemporaryDirectory
+
+    init() throws { scratch = try TemporaryDirectory("tracing-tests") }
 
     @Test func jsonlHasAHeaderThenOneObjectPerRecord() throws {
-        let url = try scratch().appendingPathComponent("trace.jsonl")
+        let url = scratch.url.appendingPathComponent("trace.jsonl")
         let writer = try JSONLTraceWriter(url: url, header: header)
         writer.write(layer)
         writer.write(token)
@@ -44,7 +44,7 @@ struct WriterTests {
     }
 
     @Test func csvHasOneRowPerLayerRecordWithEveryColumn() throws {
-        let url = try scratch().appendingPathComponent("trace.csv")
+        let url = scratch.url.appendingPathComponent("trace.csv")
         let writer = try CSVTraceWriter(url: url)
         writer.write(layer)
         writer.write(token)
@@ -59,7 +59,7 @@ struct WriterTests {
     }
 
     @Test func perfettoIsTraceEventJSONWithComputeAndTransferTracks() throws {
-        let url = try scratch().appendingPathComponent("trace.perfetto.json")
+        let url = scratch.url.appendingPathComponent("trace.perfetto.json")
         let writer = try PerfettoTraceWriter(url: url, header: header)
         writer.write(layer)
         writer.write(token)
@@ -76,14 +76,14 @@ struct WriterTests {
     }
 
     @Test func existingFilesAreNotOverwrittenUnlessAsked() throws {
-        let url = try scratch().appendingPathComponent("trace.csv")
+        let url = scratch.url.appendingPathComponent("trace.csv")
         try CSVTraceWriter(url: url).close()
         #expect(throws: TraceError.fileExists(path: url.path)) { try CSVTraceWriter(url: url) }
         try CSVTraceWriter(url: url, overwrite: true).close()
     }
 
     @Test func aMissingDirectoryIsReportedWithThePath() throws {
-        let url = try scratch().appendingPathComponent("no/such/dir/trace.jsonl")
+        let url = scratch.url.appendingPathComponent("no/such/dir/trace.jsonl")
         #expect(throws: TraceError.self) { try JSONLTraceWriter(url: url, header: header) }
     }
 }
