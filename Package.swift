@@ -61,6 +61,7 @@ let package = Package(
         .testTarget(name: "TracingTests", dependencies: ["Tracing", "TestSupport"]),
         .testTarget(name: "ChartsTests", dependencies: ["Charts", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LessonsTests", dependencies: ["Lessons", "TestSupport"]),
+        .testTarget(name: "MixtralLabTests", dependencies: ["mixtral-lab", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

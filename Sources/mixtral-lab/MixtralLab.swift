@@ -23,16 +23,19 @@ struct MixtralLab: ParsableCommand {
         } catch let error as CleanExit {
             exit(withError: error)
         } catch {
-            let code = exitCode(for: error)
-            if code == .success { exit(withError: error) }
-            if isBadInput(error) || code == .validationFailure {
-                let message = isBadInput(error) ? "\(error)" : fullMessage(for: error)
-                FileHandle.standardError.write("mixtral-lab: \(message)\n".data(using: .utf8)!)
-                Foundation.exit(2)
-            }
-            FileHandle.standardError.write("mixtral-lab: internal error: \(error)\n".data(using: .utf8)!)
-            Foundation.exit(1)
+            if exitCode(for: error) == .success { exit(withError: error) }
+            let failure = failure(for: error)
+            FileHandle.standardError.write("mixtral-lab: \(failure.message)\n".data(using: .utf8)!)
+            Foundation.exit(failure.code)
         }
+    }
+
+    /// The exit code and the message (after "mixtral-lab: ") for an error that ends a run: 2 and the
+    /// error's message for bad input, 1 and "internal error: …" for anything else.
+    static func failure(for error: Error) -> (code: Int32, message: String) {
+        if isBadInput(error) { return (2, "\(error)") }
+        if exitCode(for: error) == .validationFailure { return (2, fullMessage(for: error)) }
+        return (1, "internal error: \(error)")
     }
 
     /// Errors caused by what the user gave us (files, flags), as opposed to bugs.

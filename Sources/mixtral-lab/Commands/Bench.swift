@@ -14,10 +14,10 @@ struct Bench: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Comma-separated precisions to measure, e.g. fp32,int8,q4.") var precisions: String = "fp32"
-    @Option(help: "Prompt length in tokens (prefill).") var promptTokens: Int = 8
-    @Option(help: "Greedy decode steps.") var decodeTokens: Int = 64
-    @Option(help: "Timed repetitions; the best is reported.") var repeats: Int = 3
-    @Option(help: "OpenBLAS threads (default: one per core for large models, one for small ones).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Prompt length in tokens (prefill).") var promptTokens: Int = 8
+    @Option(parsing: .unconditional, help: "Greedy decode steps.") var decodeTokens: Int = 64
+    @Option(parsing: .unconditional, help: "Timed repetitions; the best is reported.") var repeats: Int = 3
+    @Option(parsing: .unconditional, help: "OpenBLAS threads (default: one per core for large models, one for small ones).") var threads: Int?
     @Option(help: ArgumentHelp("Time quantizing the checkpoint's weights to this precision spec (e.g. q4) instead of running the model.",
                                valueName: "spec")) var quantize: String?
     @Option(help: "Output: table or json.") var format: OutputFormat = .table

@@ -41,8 +41,8 @@ struct ChartCommand: ParsableCommand {
             commandName: "routing", abstract: "Heatmap of one layer's expert choices, token by token.")
         @OptionGroup var modelOptions: ModelOptions
         @Option(help: "Text to route (the model's greedy continuation is routed too).") var prompt: String = "ROMEO:\nBut soft, what light through yonder window breaks?\n"
-        @Option(help: "Layer to show.") var layer: Int = 0
-        @Option(help: "Greedy tokens generated after the prompt.") var maxTokens: Int = 16
+        @Option(parsing: .unconditional, help: "Layer to show.") var layer: Int = 0
+        @Option(parsing: .unconditional, help: "Greedy tokens generated after the prompt.") var maxTokens: Int = 16
         @OptionGroup var output: Output
 
         func run() throws {

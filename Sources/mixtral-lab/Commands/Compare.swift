@@ -24,8 +24,8 @@ struct Compare: ParsableCommand {
     @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
     @Option(help: "Precisions to compare with fp32 (always the reference): comma-separated (int8,q4,nf4); per-class specs separated by ; (\"q4;attn=int8,experts=nf4\").")
     var precisions: String = "int8,q4,nf4"
-    @Option(help: "Greedy tokens per precision.") var maxTokens: Int = 48
-    @Option(help: "Held-out tokens for perplexity (0 = skip).") var heldoutTokens: Int = 4096
+    @Option(parsing: .unconditional, help: "Greedy tokens per precision.") var maxTokens: Int = 48
+    @Option(parsing: .unconditional, help: "Held-out tokens for perplexity (0 = skip).") var heldoutTokens: Int = 4096
     @Option(help: "Write charts (residual error per layer, perplexity) to this folder.") var charts: String?
     @Flag(help: "Replace existing chart files.") var force = false
     @Option(help: "Output: table or json.") var format: OutputFormat = .table

@@ -24,11 +24,11 @@ struct Generate: ParsableCommand {
     @OptionGroup var offloading: OffloadingOptions
     @OptionGroup var ramBudget: RAMBudgetOptions
     @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
-    @Option(help: "Most new tokens.") var maxTokens: Int = 100
-    @Option(help: "Sampling temperature; 0 = greedy.") var temperature: Float = 0
-    @Option(help: "Keep only the K most likely tokens when sampling (0 = all).") var topK: Int = 0
-    @Option(help: "Nucleus sampling: keep the most likely tokens up to probability P.") var topP: Float = 1
-    @Option(help: "Random seed for sampling (same seed, same text).") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Most new tokens.") var maxTokens: Int = 100
+    @Option(parsing: .unconditional, help: "Sampling temperature; 0 = greedy.") var temperature: Float = 0
+    @Option(parsing: .unconditional, help: "Keep only the K most likely tokens when sampling (0 = all).") var topK: Int = 0
+    @Option(parsing: .unconditional, help: "Nucleus sampling: keep the most likely tokens up to probability P.") var topP: Float = 1
+    @Option(parsing: .unconditional, help: "Random seed for sampling (same seed, same text).") var seed: UInt64 = 0
     @Flag(help: "Print the prefill and decode speed and the peak resident set size after the text.") var timing = false
 
     func validate() throws {

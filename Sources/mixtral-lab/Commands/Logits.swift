@@ -9,7 +9,7 @@ struct Logits: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var precisionOptions: PrecisionOptions
-    @Option(help: "Comma-separated token ids, e.g. 1,2,3.") var tokenIds: String
+    @Option(parsing: .unconditional, help: "Comma-separated token ids, e.g. 1,2,3.") var tokenIds: String
     @Flag(help: "Also print the raw router logits of every layer.") var routerLogits = false
 
     func run() throws {

@@ -7,14 +7,14 @@ import Offloading
 struct OffloadingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Expert cache policy: \(PolicySpec.names.joined(separator: "|")) (default: lru).", valueName: "policy"))
     var policy: String?
-    @Option(help: "Fast-tier expert slots per MoE layer (default: half the experts).")
+    @Option(parsing: .unconditional, help: "Fast-tier expert slots per MoE layer (default: half the experts).")
     var cacheExperts: Int?
-    @Option(help: ArgumentHelp("Fast-tier budget for experts over all layers, e.g. 512MiB, 2GiB, 1.5GB; slots per layer = budget / (layers × expert size).", valueName: "size"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Fast-tier budget for experts over all layers, e.g. 512MiB, 2GiB, 1.5GB; slots per layer = budget / (layers × expert size).", valueName: "size"))
     var cacheBytes: String?
     // The next three are optional so that `lesson run` can tell a given flag from a default.
-    @Option(name: .customLong("prefetch"), help: "lru+prefetch: experts guessed and prefetched per layer (default: 2).")
+    @Option(name: .customLong("prefetch"), parsing: .unconditional, help: "lru+prefetch: experts guessed and prefetched per layer (default: 2).")
     var prefetchFlag: Int?
-    @Option(name: .customLong("lookahead"), help: "lru+prefetch: layers ahead to guess for (default: 1).")
+    @Option(name: .customLong("lookahead"), parsing: .unconditional, help: "lru+prefetch: layers ahead to guess for (default: 1).")
     var lookaheadFlag: Int?
     @Option(name: .customLong("hardware"), help: ArgumentHelp(
         "Hardware profile: \(HardwareProfile.builtInNames.joined(separator: "|")), or a JSON file (default: colab-t4).", valueName: "name|file"))

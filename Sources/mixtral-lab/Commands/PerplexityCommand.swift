@@ -11,8 +11,8 @@ struct PerplexityCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var precisionOptions: PrecisionOptions
     @Option(help: "UTF-8 text to score (default: heldout.txt next to the model).") var textFile: String?
-    @Option(help: "Score at most N tokens of the text (0 = all).") var maxTokens: Int = 0
-    @Option(help: "Tokens per window, <s> included (default 256, the default model's training length; at most the context).") var window: Int?
+    @Option(parsing: .unconditional, help: "Score at most N tokens of the text (0 = all).") var maxTokens: Int = 0
+    @Option(parsing: .unconditional, help: "Tokens per window, <s> included (default 256, the default model's training length; at most the context).") var window: Int?
     @Option(help: "Output: table or json ({\"perplexity\": Float, \"tokens\": Int}).") var format: OutputFormat = .table
 
     func validate() throws {

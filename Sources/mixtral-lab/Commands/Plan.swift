@@ -21,20 +21,20 @@ struct Plan: ParsableCommand {
 
     @Option(help: ArgumentHelp("mixtral-8x7b, mixtral-8x22b, or a checkpoint directory / config.json.", valueName: "name|path"))
     var model: String = "mixtral-8x7b"
-    @Option(help: ArgumentHelp("RAM, e.g. 16GiB (default: the hardware profile's).", valueName: "size"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("RAM, e.g. 16GiB (default: the hardware profile's).", valueName: "size"))
     var ram: String?
-    @Option(help: ArgumentHelp("GPU memory; 0 = no GPU, the CPU computes from RAM and experts spill to the SSD.", valueName: "size"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("GPU memory; 0 = no GPU, the CPU computes from RAM and experts spill to the SSD.", valueName: "size"))
     var vram: String = "0"
     @Option(help: ArgumentHelp("Weight precision (as for generate); default: compare several.", valueName: "spec"))
     var precision: String?
     @Option(help: ArgumentHelp("Hardware profile or JSON file (default: laptop-16gb-nvme without --vram, colab-t4 with it).", valueName: "name|file"))
     var hardware: String?
-    @Option(help: "Expert cache hit rate to assume, 0…1.") var hitRate: Double?
+    @Option(parsing: .unconditional, help: "Expert cache hit rate to assume, 0…1.") var hitRate: Double?
     @Option(help: ArgumentHelp("A summary.json written by `trace`: use its measured decode hit rate.", valueName: "file"))
     var measured: String?
-    @Option(help: ArgumentHelp("Fast-tier memory kept free for the OS, runtime and activations.", valueName: "size"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Fast-tier memory kept free for the OS, runtime and activations.", valueName: "size"))
     var reserve: String = "2GiB"
-    @Option(help: "Context positions of KV cache to plan for.") var context: Int = 4096
+    @Option(parsing: .unconditional, help: "Context positions of KV cache to plan for.") var context: Int = 4096
     @Option(help: ArgumentHelp("Also draw memory-plan.png (bytes per tensor class per precision mix against the memory lines) into this folder.", valueName: "dir"))
     var charts: String?
     @Flag(help: "Replace an existing chart file.") var force = false

@@ -9,7 +9,7 @@ import Quantization
 /// and the experts are streamed from disk into as many slots per layer as the budget holds, with
 /// `--policy` deciding which stay (`DiskExpertProvider`).
 struct RAMBudgetOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Run within this much RAM for weights and caches, e.g. 512MiB, 6GiB: non-expert weights stay resident, experts are streamed from disk into the slots the rest holds (--policy decides which stay).", valueName: "size"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Run within this much RAM for weights and caches, e.g. 512MiB, 6GiB: non-expert weights stay resident, experts are streamed from disk into the slots the rest holds (--policy decides which stay).", valueName: "size"))
     var ramBudget: String?
     @Option(help: ArgumentHelp("With --ram-budget: folder of the expert store written when the checkpoint's experts are not already at the run's precision (default: under ~/.cache/mixtral-lab/expert-stores).", valueName: "dir"))
     var offloadStore: String?

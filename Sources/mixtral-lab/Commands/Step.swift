@@ -24,9 +24,9 @@ struct Step: ParsableCommand {
     @OptionGroup var precisionOptions: PrecisionOptions
     @OptionGroup var offloading: OffloadingOptions
     @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
-    @Option(help: "Prompt as comma-separated token ids instead of --prompt (for checkpoints without tokenizer.json).")
+    @Option(parsing: .unconditional, help: "Prompt as comma-separated token ids instead of --prompt (for checkpoints without tokenizer.json).")
     var tokenIds: String?
-    @Option(help: "Most new tokens.") var maxTokens: Int = 4
+    @Option(parsing: .unconditional, help: "Most new tokens.") var maxTokens: Int = 4
 
     func validate() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }

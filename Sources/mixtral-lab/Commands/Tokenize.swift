@@ -8,7 +8,7 @@ struct Tokenize: ParsableCommand {
         abstract: "Tokenize TEXT ({\"ids\", \"tokens\"}) or decode --decode 1,2,3 ({\"text\"}) with the model's tokenizer.")
 
     @OptionGroup var modelOptions: ModelOptions
-    @Option(help: "Comma-separated token ids to decode instead of tokenizing.") var decode: String?
+    @Option(parsing: .unconditional, help: "Comma-separated token ids to decode instead of tokenizing.") var decode: String?
     @Flag(help: "Do not prepend the BOS token when tokenizing.") var noBos = false
     @Argument(help: "Text to tokenize.") var text: String?
 

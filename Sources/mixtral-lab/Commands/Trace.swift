@@ -29,11 +29,11 @@ struct Trace: ParsableCommand {
     @OptionGroup var offloading: OffloadingOptions
     @OptionGroup var ramBudget: RAMBudgetOptions
     @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
-    @Option(help: "Prompt as comma-separated token ids instead of --prompt (for checkpoints without tokenizer.json).")
+    @Option(parsing: .unconditional, help: "Prompt as comma-separated token ids instead of --prompt (for checkpoints without tokenizer.json).")
     var tokenIds: String?
-    @Option(help: "Most new tokens.") var maxTokens: Int = 32
-    @Option(help: "Sampling temperature; 0 = greedy.") var temperature: Float = 0
-    @Option(help: "Random seed for sampling.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Most new tokens.") var maxTokens: Int = 32
+    @Option(parsing: .unconditional, help: "Sampling temperature; 0 = greedy.") var temperature: Float = 0
+    @Option(parsing: .unconditional, help: "Random seed for sampling.") var seed: UInt64 = 0
     @Option(help: "Directory for the trace files (created if missing).") var out: String
     @Flag(help: "Overwrite existing files in --out.") var force = false
     @Flag(help: "Run every policy at cache sizes 1…num_experts on the same routing; write sweep.json.") var sweep = false
