@@ -52,7 +52,7 @@ struct Compare: ParsableCommand {
             }
         }
         let checkpoint = try modelOptions.checkpoint()
-        try offloading.check(numExperts: checkpoint.config.numExperts)
+        try offloading.check(checkpoint.config)
         var streamers: [(PrecisionSpec, DiskExpertProvider)] = []
         let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(),
                              outputDirectory: output, basePrecision: PrecisionSpec(uniform: .fp32),

@@ -40,6 +40,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let checkpoint = try modelOptions.checkpoint()
+        try offloading.check(checkpoint.config)
         let tokenizer = try modelOptions.tokenizer()
         let promptIDs = tokenizer.encode(prompt, addBOS: true)
         let context = checkpoint.config.maxPositionEmbeddings

@@ -69,10 +69,10 @@ struct LessonCommand: ParsableCommand {
             let lesson = try LessonLibrary().lesson(id)
             // A flag no experiment of the lesson takes is refused before anything is loaded or written.
             try overrides(cacheBytesSlots: { 1 }).checkUsed(by: lesson)
+            let checkpoint = try modelOptions.checkpoint()
+            try offloading.check(checkpoint.config)
             let output = URL(fileURLWithPath: out ?? "lesson-output/\(lesson.name)")
             try prepareOutputFolder(output, force: force)
-            let checkpoint = try modelOptions.checkpoint()
-            try offloading.check(numExperts: checkpoint.config.numExperts)
             var streamers: [(PrecisionSpec, DiskExpertProvider)] = []
             let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(), outputDirectory: output,
                                  basePrecision: try precisionOptions.spec(),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Checkpoints
 import Offloading
 
 /// `--policy`, `--cache-experts`, `--cache-bytes`, `--prefetch`, `--lookahead`, `--hardware`: the expert
@@ -66,11 +67,21 @@ struct OffloadingOptions: ParsableArguments {
         return try offloadingInput { try size.slots(for: footprint) }
     }
 
-    /// Checks `--cache-experts` against the model's experts per layer before any model is loaded.
-    /// - Throws: `ValidationError` for more slots than the model has experts.
-    func check(numExperts: Int) throws {
+    /// Checks `--cache-experts`, `--prefetch` and `--lookahead` against the model before any model is loaded.
+    /// A layer's prefetch guesses reach at most the last layer (`RoutingRecorder`), so a lookahead beyond
+    /// `numLayers - 1` would guess for no layer.
+    /// - Throws: `ValidationError` for more slots or prefetched experts than the model has experts per
+    ///   layer, or a lookahead past the last layer.
+    func check(_ config: MixtralConfig) throws {
+        let numExperts = config.numExperts, numLayers = config.numHiddenLayers
         if let cacheExperts, cacheExperts > numExperts {
             throw ValidationError("--cache-experts \(cacheExperts): the model has \(numExperts) experts per layer; give 0…\(numExperts)")
+        }
+        if let prefetchFlag, prefetchFlag > numExperts {
+            throw ValidationError("--prefetch \(prefetchFlag): the model has \(numExperts) experts per layer; give 1…\(numExperts)")
+        }
+        if let lookaheadFlag, lookaheadFlag > numLayers - 1 {
+            throw ValidationError("--lookahead \(lookaheadFlag): the model has \(numLayers) layers, so a layer has at most \(numLayers - 1) layers after it; give 1…\(numLayers - 1)")
         }
     }
 

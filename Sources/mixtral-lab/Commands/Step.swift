@@ -34,6 +34,7 @@ struct Step: ParsableCommand {
 
     func run() throws {
         let checkpoint = try modelOptions.checkpoint()
+        try offloading.check(checkpoint.config)
         let tokenizer = try? modelOptions.tokenizer()
         let precision = try precisionOptions.spec()
         let policy = try offloading.policySpec()

@@ -47,6 +47,7 @@ struct Trace: ParsableCommand {
 
     func run() throws {
         let checkpoint = try modelOptions.checkpoint()
+        try offloading.check(checkpoint.config)
         let tokenizer = try? modelOptions.tokenizer()
         let policy = try offloading.policySpec()
         let hardware = try offloading.hardwareProfile()
