@@ -277,8 +277,7 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
     }
 
     public func apply(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        if n == 1 { return apply(x, into: y) }
-        applyBatchByTiles(rows: rows, cols: cols, n: n, x, into: y, decodeRows: decodeRows)
+        applyBatch(rows: rows, cols: cols, n: n, x, into: y, matvec: apply, decodeRows: decodeRows)
     }
 
     public func dequantized() -> Matrix { decodeAll(rows: rows, cols: cols, decodeRows: decodeRows) }

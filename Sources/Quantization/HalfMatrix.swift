@@ -98,8 +98,7 @@ public struct HalfMatrix<Encoding: HalfEncoding>: LinearOperator {
     }
 
     public func apply(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        if n == 1 { return apply(x, into: y) }
-        applyBatchByTiles(rows: rows, cols: cols, n: n, x, into: y, decodeRows: decodeRows)
+        applyBatch(rows: rows, cols: cols, n: n, x, into: y, matvec: apply, decodeRows: decodeRows)
     }
 
     public func dequantized() -> Matrix { decodeAll(rows: rows, cols: cols, decodeRows: decodeRows) }

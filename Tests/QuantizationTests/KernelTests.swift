@@ -35,15 +35,19 @@ func matvecAndBatchComputeOnPackedBlocks(precision: Precision) throws {
     let w = Matrix(rows: 40, cols: 256, values: randomWeights(40 * 256, seed: 1))
     let q = try quantize(w, to: precision, tensorName: "w")
     let decoded = q.dequantized()
-    let n = 3
-    let xs = randomWeights(n * 256, seed: 2, scale: 1)
-    var y = [Float](repeating: 0, count: n * 40)
-    xs.withUnsafeBufferPointer { x in y.withUnsafeMutableBufferPointer { q.apply(batch: n, x.baseAddress!, into: $0.baseAddress!) } }
-    for i in 0..<n {
-        let x = Array(xs[(i * 256)..<((i + 1) * 256)])
-        let expected = reference(decoded, x)
-        expectClose(q.apply(x), expected, "\(precision) matvec")
-        expectClose(Array(y[(i * 40)..<((i + 1) * 40)]), expected, "\(precision) batch row \(i)")
+    // a batch one token at a time (the same numbers as decoding, bit for bit) and one by fp32 tiles
+    for n in [3, perTokenBatchLimit + 3] {
+        let xs = randomWeights(n * 256, seed: 2, scale: 1)
+        var y = [Float](repeating: 0, count: n * 40)
+        xs.withUnsafeBufferPointer { x in y.withUnsafeMutableBufferPointer { q.apply(batch: n, x.baseAddress!, into: $0.baseAddress!) } }
+        for i in 0..<n {
+            let x = Array(xs[(i * 256)..<((i + 1) * 256)])
+            let expected = reference(decoded, x)
+            let matvec = q.apply(x)
+            expectClose(matvec, expected, "\(precision) matvec")
+            expectClose(Array(y[(i * 40)..<((i + 1) * 40)]), expected, "\(precision) batch \(n) row \(i)")
+            if n <= perTokenBatchLimit { #expect(Array(y[(i * 40)..<((i + 1) * 40)]) == matvec, "\(precision) batch \(n) row \(i)") }
+        }
     }
     #expect(q.formatName == precision.rawValue)
 }
@@ -106,7 +110,7 @@ private func checkGGMLKernels<Format: GGMLBlockFormat>(_ format: Format.Type) {
     for (rows, cols) in [(1, 32), (1, 96), (2, 64), (3, 1056), (7, 224), (13, 32)] {
         let q = GGMLMatrix<Format>(rows: rows, cols: cols, blocks: arbitraryBlocks(format, rows: rows, cols: cols, seed: UInt64(rows * cols)))
         let decoded = q.dequantized()
-        for n in 1...5 {
+        for n in Array(1...5) + [perTokenBatchLimit + 1] {
             let xs = randomWeights(n * cols, seed: UInt64(n), scale: 1)
             var y = [Float](repeating: .nan, count: n * rows)
             xs.withUnsafeBufferPointer { x in y.withUnsafeMutableBufferPointer { q.apply(batch: n, x.baseAddress!, into: $0.baseAddress!) } }
