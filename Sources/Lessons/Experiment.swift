@@ -15,12 +15,17 @@ public protocol Experiment {
     /// Parameters that `lesson run`'s command-line flags may replace (`ParameterOverrides`); all by default.
     static var overridableParameters: [String] { get }
 
+    /// Whether it runs the model (`LabContext.model(_:)`), so that flags acting on how the model is
+    /// loaded (`lesson run --ram-budget`) matter to it; true by default.
+    static var loadsModel: Bool { get }
+
     init(_ parameters: ExperimentParameters) throws
     func run(in lab: LabContext) throws -> ExperimentResult
 }
 
 extension Experiment {
     public static var overridableParameters: [String] { parameters.map(\.name) }
+    public static var loadsModel: Bool { true }
 }
 
 /// What an experiment produced: values for placeholders (numbers, text, Markdown tables, nested

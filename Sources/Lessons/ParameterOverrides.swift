@@ -13,6 +13,8 @@ public struct ParameterOverrides {
     }
 
     public private(set) var all: [Override] = []
+    /// Flags that act on how the model is loaded (`--ram-budget`), not on a lab-block parameter.
+    public private(set) var modelLoadingFlags: [String] = []
 
     public init() {}
 
@@ -20,6 +22,12 @@ public struct ParameterOverrides {
     public mutating func set(_ parameter: String, to value: Any, flag: String) {
         all.removeAll { $0.parameter == parameter }
         all.append(Override(parameter: parameter, value: value, flag: flag))
+    }
+
+    /// Notes a flag that acts on how the model is loaded (`--ram-budget`): it needs a lab block whose
+    /// experiment loads the model.
+    public mutating func setModelLoading(flag: String) {
+        modelLoadingFlags.append(flag)
     }
 
     /// `raw` with every override whose parameter `experiment` lets the command line replace.
@@ -31,17 +39,22 @@ public struct ParameterOverrides {
         return parameters
     }
 
-    /// Checks that every override reaches at least one lab block of `lesson`, so a flag never silently
-    /// does nothing.
+    /// Checks that every override reaches at least one lab block of `lesson`, and every model-loading
+    /// flag an experiment that loads the model, so a flag never silently does nothing.
     /// - Throws: `LessonError.overrideUnused` naming the flag and the experiments that would take it.
     public func checkUsed(by lesson: Lesson) throws {
-        let taken = Set(lesson.steps.flatMap(\.parts).flatMap { part -> [String] in
-            guard case .lab(let block) = part, let type = ExperimentCatalog.experiment(named: block.experiment) else { return [] }
-            return type.overridableParameters
-        })
+        let experiments = lesson.steps.flatMap(\.parts).compactMap { part -> Experiment.Type? in
+            guard case .lab(let block) = part else { return nil }
+            return ExperimentCatalog.experiment(named: block.experiment)
+        }
+        let taken = Set(experiments.flatMap { $0.overridableParameters })
         for override in all where !taken.contains(override.parameter) {
             let takers = ExperimentCatalog.all.filter { $0.overridableParameters.contains(override.parameter) }.map { $0.name }
             throw LessonError.overrideUnused(flag: override.flag, lesson: lesson.id, experiments: takers)
+        }
+        if let flag = modelLoadingFlags.first, !experiments.contains(where: { $0.loadsModel }) {
+            let takers = ExperimentCatalog.all.filter { $0.loadsModel }.map { $0.name }
+            throw LessonError.overrideUnused(flag: flag, lesson: lesson.id, experiments: takers)
         }
     }
 }

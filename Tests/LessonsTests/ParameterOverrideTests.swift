@@ -51,6 +51,19 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: lab.output("report.md").path))
     }
 
+    @Test func aModelLoadingFlagNeedsAnExperimentThatLoadsTheModel() throws {
+        var overrides = ParameterOverrides()
+        overrides.setModelLoading(flag: "--ram-budget")
+        for id in ["1", "2", "8"] {
+            let lesson = try LessonLibrary().lesson(id)
+            let error = #expect(throws: LessonError.self) { try overrides.checkUsed(by: lesson) }
+            #expect(error?.description.hasPrefix("--ram-budget has no effect on lesson \(lesson.id)") == true)
+        }
+        for id in ["3", "4", "5", "6", "7"] {
+            try overrides.checkUsed(by: try LessonLibrary().lesson(id))
+        }
+    }
+
     @Test func comparisonSimulatesEachPrecisionWithItsOwnExpertSizes() throws {
         let lab = try lab()
         let budget = 4 * 576 * 1024                      // one fp32 expert (576 KiB) per layer, 4 layers

@@ -23,6 +23,8 @@ struct PlanExperiment: Experiment {
     /// None: a plan is for the machine the lesson describes (lesson 8's prose is about a 16 GB laptop);
     /// `mixtral-lab plan --hardware` plans for any other.
     static let overridableParameters: [String] = []
+    /// It plans for a real Mixtral's shapes; the lab's model is not run.
+    static let loadsModel = false
     static let resultKeys = ["table", "model", "hardware", "fast_tier", "slow_tier", "ram_gib", "usable_gib", "best", "hit_rate", "params_b", "*"]
 
     let modelName: String

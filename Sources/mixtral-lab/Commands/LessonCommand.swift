@@ -53,7 +53,8 @@ struct LessonCommand: ParsableCommand {
             discussion: """
             The offloading flags replace the lesson's own settings in every experiment that takes them: \
             --policy (the traced run's policy), --cache-experts or --cache-bytes (cache size), --prefetch, \
-            --lookahead and --hardware. A flag no experiment of the lesson takes is an error. Example: \
+            --lookahead and --hardware. A flag no experiment of the lesson takes is an error, as is \
+            --ram-budget or --mmap-experts for a lesson whose experiments run no model. Example: \
             mixtral-lab lesson run 6 --cache-experts 2 --hardware colab-t4
             """)
         @Argument(help: "Lesson number or slug.") var id: String
@@ -104,6 +105,8 @@ struct LessonCommand: ParsableCommand {
             if let prefetch = offloading.prefetchFlag { overrides.set("prefetch", to: prefetch, flag: "--prefetch") }
             if let lookahead = offloading.lookaheadFlag { overrides.set("lookahead", to: lookahead, flag: "--lookahead") }
             if let hardware = offloading.hardwareFlag { overrides.set("hardware", to: hardware, flag: "--hardware") }
+            if ramBudget.ramBudget != nil { overrides.setModelLoading(flag: "--ram-budget") }
+            if ramBudget.mmapExperts { overrides.setModelLoading(flag: "--mmap-experts") }
             return overrides
         }
 
