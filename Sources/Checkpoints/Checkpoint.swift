@@ -30,8 +30,9 @@ public final class Checkpoint: @unchecked Sendable {
     public var folder: URL { gguf == nil ? directory : directory.deletingLastPathComponent() }
 
     /// Opens a checkpoint directory or a GGUF file.
-    /// - Throws: `CheckpointError` naming the file and problem (missing config, malformed header, a shard
-    ///   listed in the index but missing, a file that is neither a directory nor GGUF, …).
+    /// - Throws: `CheckpointError` naming the file and problem (`.notACheckpointDirectory` without
+    ///   config.json, `.notGGUF` for a file without GGUF's magic, malformed header, a shard listed in the
+    ///   index but missing, …).
     public init(directory: URL) throws {
         self.directory = directory
         var isDirectory: ObjCBool = false
@@ -39,16 +40,18 @@ public final class Checkpoint: @unchecked Sendable {
             throw CheckpointError.fileNotFound(path: directory.path)
         }
         guard isDirectory.boolValue else {
-            guard GGUFFile.hasMagic(directory) else {
-                throw CheckpointError.unreadable(path: directory.path, reason: "expected a checkpoint directory (config.json + *.safetensors + tokenizer.json) or a GGUF file")
-            }
+            try Checkpoint.checkGGUFMagic(directory)
             let file = try GGUFFile(url: directory)
             config = try MixtralConfig(gguf: file)
             source = .gguf(try GGUFTensorSource(file: file, config: config))
             files = []
             return
         }
-        config = try MixtralConfig(contentsOf: directory.appendingPathComponent("config.json"))
+        let configURL = directory.appendingPathComponent("config.json")
+        guard FileManager.default.fileExists(atPath: configURL.path) else {
+            throw CheckpointError.notACheckpointDirectory(path: directory.path)
+        }
+        config = try MixtralConfig(contentsOf: configURL)
 
         let indexURL = directory.appendingPathComponent("model.safetensors.index.json")
         let single = directory.appendingPathComponent("model.safetensors")
@@ -70,6 +73,20 @@ public final class Checkpoint: @unchecked Sendable {
         }
         self.files = files
         self.source = .safetensors(fileForTensor)
+    }
+
+    /// Refuses a file that does not start with GGUF's magic "GGUF", with what it starts with.
+    /// - Throws: `CheckpointError.unreadable` or `.notGGUF`.
+    private static func checkGGUFMagic(_ url: URL) throws {
+        let start: [UInt8]
+        do {
+            let handle = try FileHandle(forReadingFrom: url)
+            defer { try? handle.close() }
+            start = [UInt8](try handle.read(upToCount: 4) ?? Data())
+        } catch {
+            throw CheckpointError.unreadable(path: url.path, reason: error.localizedDescription)
+        }
+        guard start == Array("GGUF".utf8) else { throw CheckpointError.notGGUF(path: url.path, start: start) }
     }
 
     /// Shard file names from `model.safetensors.index.json` (`{"weight_map": {tensor: file}}`), in order.

@@ -3,6 +3,10 @@
 public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case fileNotFound(path: String)
     case unreadable(path: String, reason: String)
+    /// A file given as the model that does not start with GGUF's magic; `start` is its first (up to 4) bytes.
+    case notGGUF(path: String, start: [UInt8])
+    /// A directory given as the model without `config.json`.
+    case notACheckpointDirectory(path: String)
     case gitLFSPointer(path: String)
     case truncated(path: String, expectedBytes: Int, actualBytes: Int)
     case malformedHeader(path: String, reason: String)
@@ -20,6 +24,12 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
             return "\(path): file not found"
         case .unreadable(let path, let reason):
             return "\(path): cannot read file (\(reason))"
+        case .notGGUF(let path, let start):
+            let what = start.isEmpty ? "an empty file"
+                : "not a GGUF file (bad magic \(start.map { String(format: "%02x", $0) }.joined(separator: " ")), expected \"GGUF\")"
+            return "\(path): \(what); --model takes a GGUF file or a checkpoint directory (config.json + *.safetensors + tokenizer.json)"
+        case .notACheckpointDirectory(let path):
+            return "\(path): not a checkpoint directory: no config.json (expected config.json, model.safetensors or its shards, and tokenizer.json)"
         case .gitLFSPointer(let path):
             return "\(path): this is a Git LFS pointer, not the weights; fetch the real file (git lfs pull)"
         case .truncated(let path, let expected, let actual):

@@ -107,6 +107,22 @@ private func parse(_ json: [String: Any]) throws -> MixtralConfig {
         }
     }
 
+    @Test func aFileOrFolderThatIsNoCheckpointIsNamed() throws {
+        let random = scratch.url.appendingPathComponent("x.gguf")
+        try Data([0x3f, 0xa2, 0x19, 0x07] + (0..<60).map { UInt8($0) }).write(to: random)
+        let notGGUF = CheckpointError.notGGUF(path: random.path, start: [0x3f, 0xa2, 0x19, 0x07])
+        #expect(throws: notGGUF) { try Checkpoint(directory: random) }
+        #expect(notGGUF.description.hasPrefix("\(random.path): not a GGUF file (bad magic 3f a2 19 07, expected \"GGUF\")"))
+
+        let empty = scratch.url.appendingPathComponent("empty.gguf")
+        try Data().write(to: empty)
+        #expect(throws: CheckpointError.notGGUF(path: empty.path, start: [])) { try Checkpoint(directory: empty) }
+        #expect(CheckpointError.notGGUF(path: empty.path, start: []).description.hasPrefix("\(empty.path): an empty file"))
+
+        let folder = try scratch.newFolder()
+        #expect(throws: CheckpointError.notACheckpointDirectory(path: folder.path)) { try Checkpoint(directory: folder) }
+    }
+
     @Test func missingDirectoryOrWeights() throws {
         let nowhere = URL(fileURLWithPath: "/nonexistent/model")
         #expect(throws: CheckpointError.fileNotFound(path: nowhere.path)) { try Checkpoint(directory: nowhere) }

@@ -103,6 +103,6 @@ import Tensors
         let error = #expect(throws: CheckpointError.self) {
             try Checkpoint(directory: Self.safetensors.appendingPathComponent("config.json"))
         }
-        #expect(error?.description.contains("or a GGUF file") == true)
+        #expect(error?.description.contains("not a GGUF file (bad magic 7b") == true, "\(error.map { "\($0)" } ?? "no error")")
     }
 }
