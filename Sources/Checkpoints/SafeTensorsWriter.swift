@@ -100,6 +100,8 @@ public enum CheckpointWriteError: Error, CustomStringConvertible, Equatable {
     case cannotWrite(path: String, reason: String)
     /// The output would replace files that exist; the caller asked not to.
     case wouldOverwrite(path: String)
+    /// The folder an output file would go into does not exist.
+    case missingFolder(path: String)
     /// The output folder is the checkpoint being read.
     case outputIsInput(path: String)
 
@@ -109,6 +111,8 @@ public enum CheckpointWriteError: Error, CustomStringConvertible, Equatable {
             return "\(path): cannot write (\(reason))"
         case .wouldOverwrite(let path):
             return "\(path) exists; pass --force to overwrite it"
+        case .missingFolder(let path):
+            return "\(path): no such folder; create it first"
         case .outputIsInput(let path):
             return "\(path) is the checkpoint being quantized; choose another --output folder"
         }

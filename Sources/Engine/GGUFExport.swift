@@ -70,7 +70,8 @@ public enum GGUFExport {
 
     /// Exports `checkpoint` at `precision` to the file `url`.
     /// - Parameter overwrite: replace an existing file; otherwise refuse.
-    /// - Throws: `CheckpointWriteError.wouldOverwrite`, `.outputIsInput`, `.cannotWrite`;
+    /// - Throws: `CheckpointWriteError.wouldOverwrite`, `.outputIsInput`, `.missingFolder` (the file's folder does
+    ///   not exist), `.cannotWrite`;
     ///   `CheckpointError.malformedConfig` for a sliding window (llama.cpp's llama architecture has none),
     ///   `.badTensor` for a tensor without a GGUF name; `TokenizerError` for a missing or malformed
     ///   tokenizer.json; `QuantizeError` for weights the precision cannot store (NaN/Inf, fp16 overflow).
@@ -82,6 +83,11 @@ public enum GGUFExport {
         }
         if !overwrite && FileManager.default.fileExists(atPath: url.path) {
             throw CheckpointWriteError.wouldOverwrite(path: url.path)
+        }
+        var isFolder: ObjCBool = false
+        let folder = url.deletingLastPathComponent()
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
+            throw CheckpointWriteError.missingFolder(path: folder.path)
         }
         if let window = c.slidingWindow, window < c.maxPositionEmbeddings {
             throw CheckpointError.malformedConfig(path: checkpoint.directory.path,

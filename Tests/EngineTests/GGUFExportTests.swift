@@ -107,6 +107,16 @@ import TestSupport
         }
     }
 
+    @Test func aMissingFolderIsRefusedBeforeExporting() throws {
+        try withTemporaryDirectory("gguf-export") { folder in
+            let missing = folder.appendingPathComponent("missing/sub")
+            #expect(throws: CheckpointWriteError.missingFolder(path: missing.path)) {
+                try GGUFExport.write(Checkpoint(directory: Self.tiny), precision: .q4, to: missing.appendingPathComponent("out.gguf"), overwrite: false)
+            }
+            #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("missing").path))
+        }
+    }
+
     @Test func permuteRowsIsTheInverseOfTheLoadersUnpermute() throws {
         let m = Matrix(rows: 16, cols: 2, values: (0..<32).map(Float.init))
         let permuted = GGUFExport.permuteRows(m, heads: 2)
