@@ -70,7 +70,7 @@ public struct StepNarrator {
         var lines: [String] = []
         if first.phase == .prefill {
             let positions = records.map(\.position)
-            lines.append("layer \(first.layer) · prompt, positions \(positions.min()!)–\(positions.max()!) (prefill, \(records.count) tokens in one batch)")
+            lines.append("layer \(first.layer) · prompt, positions \(positions.min()!)–\(positions.max()!) (prefill, \(counted(records.count, "token")) in one batch)")
             lines.append("  router   " + Self.usage(records) + "  (top-\(topK) of \(numExperts) per token; uses of each expert)")
         } else {
             let routes = zip(first.experts, first.weights).map { "e\($0) \(String(format: "%.2f", $1))" }
@@ -121,7 +121,7 @@ public struct StepNarrator {
     public var totals: String {
         let accesses = hits + misses
         let rate = accesses > 0 ? String(format: " (hit rate %.3f)", Double(hits) / Double(accesses)) : ""
-        return "\(tokens) token\(tokens == 1 ? "" : "s") · hits \(hits), misses \(misses)\(rate) · \(ByteSize.format(bytesMoved)) moved · \(Self.time(endUs)) simulated, stall \(Self.time(stallUs))"
+        return "\(counted(tokens, "token")) · hits \(hits), misses \(misses)\(rate) · \(ByteSize.format(bytesMoved)) moved · \(Self.time(endUs)) simulated, stall \(Self.time(stallUs))"
     }
 
     /// "e5 ×7 · e2 ×6 · …": how often each expert was chosen over the records, most used first.

@@ -1,13 +1,15 @@
 import Foundation
 import Stencil
+import Offloading
 
 /// Fills lesson prose with measured results through Stencil templates, with number filters:
 /// `{{ x|fixed:2 }}` (2 decimals), `{{ x|percent:1 }}` (0.123 → 12.3 %), `{{ x|bytes }}` (MiB/GiB),
-/// `{{ x|grouped }}` (1,234,567), `{{ x|sci:2 }}` (1.23e-04). A bare number prints with 3 significant
+/// `{{ x|grouped }}` (1,234,567), `{{ x|sci:2 }}` (1.23e-04), `{{ x|counted:"expert" }}` (1 expert,
+/// 2 experts). A bare number prints with 3 significant
 /// digits. A placeholder without a value is an error, never an empty string.
 struct TemplateRenderer {
     /// The filters lesson prose may use.
-    static let filterNames: Set<String> = ["fixed", "percent", "sci", "grouped", "bytes"]
+    static let filterNames: Set<String> = ["fixed", "percent", "sci", "grouped", "bytes", "counted"]
 
     private let environment: Environment
 
@@ -26,6 +28,10 @@ struct TemplateRenderer {
             formatGrouped(Int(try number(value, "grouped").rounded()))
         }
         filters.registerFilter("bytes") { value in formatBytes(try number(value, "bytes")) }
+        filters.registerFilter("counted") { value, arguments in
+            guard let noun = arguments.first as? String else { throw TemplateSyntaxError("filter counted needs a noun, e.g. counted:\"expert\"") }
+            return counted(Int(try number(value, "counted").rounded()), noun)
+        }
         environment = Environment(extensions: [filters])
     }
 

@@ -32,7 +32,7 @@ public enum CacheSize: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .experts(let count): return "\(count) experts per layer"
+        case .experts(let count): return "\(counted(count, "expert")) per layer"
         case .bytes(let budget): return "\(ByteSize.format(budget)) for experts"
         case .halfTheExperts: return "half the experts per layer"
         }

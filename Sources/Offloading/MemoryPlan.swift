@@ -92,8 +92,8 @@ public struct MemoryPlan: Sendable {
         if fitsResident { results.append(decode(.resident, "resident", hitRate: 1)) }
         results.append(decode(.stream, "stream (no cache)", hitRate: 0))
         if cacheExperts > 0 {
-            results.append(decode(.demandCache, "demand cache (lru/lfu/static/optimal), \(cacheExperts) slots", hitRate: hitRate))
-            results.append(decode(.perfectPrefetch, "lru+prefetch, perfect guesses, \(cacheExperts) slots", hitRate: hitRate))
+            results.append(decode(.demandCache, "demand cache (lru/lfu/static/optimal), \(counted(cacheExperts, "slot"))", hitRate: hitRate))
+            results.append(decode(.perfectPrefetch, "lru+prefetch, perfect guesses, \(counted(cacheExperts, "slot"))", hitRate: hitRate))
         }
         return results
     }

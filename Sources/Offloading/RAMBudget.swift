@@ -48,7 +48,7 @@ public struct RAMBudget: Sendable, Equatable {
     private func breakdown(slots: Int) -> String {
         "resident weights \(ByteSize.format(residentBytes)) + KV cache and scratch \(ByteSize.format(sessionBytes))"
             + " + transient expert buffer \(ByteSize.format(expertBytes))"
-            + " + \(slots) slot\(slots == 1 ? "" : "s") × \(numLayers) layers × \(ByteSize.format(expertBytes))"
+            + " + \(counted(slots, "slot")) × \(counted(numLayers, "layer")) × \(ByteSize.format(expertBytes))"
     }
 
     /// The accounting in words, one line each.

@@ -12,7 +12,7 @@ extension RecordedRun {
                          tokenText: (Int) -> String = { "\($0)" }) throws -> OffloadingSummary {
         guard policy.lookahead <= lookahead else {
             throw OffloadingError.invalidSetting(flag: "--lookahead",
-                reason: "policy \(policy) looks \(policy.lookahead) layers ahead but the run recorded \(lookahead)")
+                reason: "policy \(policy) looks \(counted(policy.lookahead, "layer")) ahead but the run recorded \(lookahead)")
         }
         let simulator = try OffloadingSimulator(policy: policy, cacheExperts: cacheExperts, cost: cost,
                                                 future: policy == .optimal ? futureAccesses : nil, sinks: sinks)

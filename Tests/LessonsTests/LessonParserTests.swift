@@ -99,6 +99,12 @@ model: default
         #expect(text == "3.14 1,234,567 2.5 MiB 12.3 % 1.2e-04 3.14")
     }
 
+    @Test func countedFilterAgreesTheNounWithTheCount() throws {
+        let text = try TemplateRenderer().render("{{ a.one|counted:\"expert\" }}, {{ a.two|counted:\"expert\" }}, {{ a.zero|counted:\"slot\" }}",
+                                                 results: ["a": ["one": 1, "two": 2.0, "zero": 0]], file: "f.md", line: 1)
+        #expect(text == "1 expert, 2 experts, 0 slots")
+    }
+
     @Test func missingValueIsAnErrorNotAnEmptyString() {
         do {
             _ = try TemplateRenderer().render("line one\nvalue {{ a.missing }}", results: ["a": ["x": 1.0]], file: "f.md", line: 7)

@@ -16,6 +16,13 @@ struct CacheSizeTests {
         #expect(try CacheSize.halfTheExperts.slots(for: footprint) == 2)
     }
 
+    @Test func descriptionsAgreeTheNounWithTheCount() {
+        #expect(CacheSize.experts(1).description == "1 expert per layer")
+        #expect(CacheSize.experts(2).description == "2 experts per layer")
+        #expect(counted(1, "miss", plural: "misses") == "1 miss")
+        #expect(counted(0, "miss", plural: "misses") == "0 misses")
+    }
+
     @Test func byteBudgetHoldsMoreExpertsAtFewerBits() throws {
         let fp32 = ModelFootprint(config: MixtralShapes.mixtral8x7B, precision: PrecisionSpec(uniform: .fp32))
         let q4 = ModelFootprint(config: MixtralShapes.mixtral8x7B, precision: PrecisionSpec(uniform: .q4))

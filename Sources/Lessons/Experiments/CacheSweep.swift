@@ -52,7 +52,7 @@ struct CacheSweepExperiment: Experiment {
             throw ExperimentParameterError.invalid("cache_experts", reason: "must be 1…\(c.numExperts)")
         }
         let ids = lab.tokenizer.encode(prompt, addBOS: true)
-        lab.progress("recording the routing of \(maxTokens) tokens")
+        lab.progress("recording the routing of \(counted(maxTokens, "token"))")
         let run = try RecordedRun.record(model: model, prompt: ids, maxTokens: maxTokens,
                                          lookahead: policies.map(\.lookahead).max() ?? 0)
         let cost = CostModel(hardware: hardware, footprint: ModelFootprint(model: model))
@@ -114,9 +114,9 @@ struct CacheSweepExperiment: Experiment {
 
         let hitRate = OffloadingCharts.hitRate(sweep, metadata: lab.metadata(
             title: "Expert cache hit rate against cache size",
-            description: "Hits / expert accesses over \(run.forwards.count) tokens of recorded routing, per policy and cache size (experts kept per MoE layer)."))
+            description: "Hits / expert accesses over \(counted(run.forwards.count, "token")) of recorded routing, per policy and cache size (experts kept per MoE layer)."))
         let timeline = OffloadingCharts.transfers(sink.layers, metadata: lab.metadata(
-            title: "\(policy) cache with \(cacheExperts) experts per layer on \(hardware.name): compute, transfers, stalls",
+            title: "\(policy) cache with \(counted(cacheExperts, "expert")) per layer on \(hardware.name): compute, transfers, stalls",
             description: "Simulated timeline of the first decode steps: compute and expert transfers per layer; stalls are waits for missing experts."))
         return ExperimentResult(values: values, charts: [
             try lab.write(hitRate, file: "hit-rate.png", caption: "Hit rate against cache size per policy"),

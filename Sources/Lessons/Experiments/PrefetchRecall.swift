@@ -101,7 +101,7 @@ struct PrefetchRecallExperiment: Experiment {
         values["prefetch"] = summary(prefetching)
         let fewer = lru.decodeMisses - prefetching.decodeMisses
         values["misses_effect"] = fewer > 0
-            ? "good guesses turned \(fewer) misses into hits"
+            ? "good guesses turned \(counted(fewer, "miss", plural: "misses")) into hits"
             : "no fewer, because the wasted guesses took cache slots from experts that were needed later"
         values["saved_stall_ms"] = (lru.decodeStallUs - prefetching.decodeStallUs) / 1000
         values["saved_fraction"] = lru.decodeStallUs > 0 ? (lru.decodeStallUs - prefetching.decodeStallUs) / lru.decodeStallUs : 0.0
@@ -119,10 +119,10 @@ struct PrefetchRecallExperiment: Experiment {
                                    description: "Recall of the experts layer L+d chose among the top-\(m) guessed by applying layer L+d's router to layer L's hidden state, decode steps only."),
             categories: shown.map { $0 == 1 ? "1 layer ahead" : "\($0) layers ahead" },
             series: [BarSeries(name: "top-\(m) of layer L+d's router on layer L's hidden state", values: recalls),
-                     BarSeries(name: "random guess of \(m) experts", values: shown.map { _ in Double(m) / Double(c.numExperts) })],
+                     BarSeries(name: "random guess of \(counted(m, "expert"))", values: shown.map { _ in Double(m) / Double(c.numExperts) })],
             xLabel: "lookahead d", yLabel: "recall (share of the chosen experts that were guessed)")
         let stalls = GroupedBarChart(
-            metadata: lab.metadata(title: "Stall time with and without prefetch on \(hardware.name), \(cacheExperts) experts per layer cached",
+            metadata: lab.metadata(title: "Stall time with and without prefetch on \(hardware.name), \(counted(cacheExperts, "expert")) per layer cached",
                                    description: "Simulated time decode steps wait for missing experts, cache of \(cacheExperts) experts per layer."),
             categories: ["lru", "lru+prefetch (top-\(m), \(ahead))"],
             series: [BarSeries(name: "stall per run (ms)", values: [lru.decodeStallUs / 1000, prefetching.decodeStallUs / 1000])],

@@ -4,6 +4,7 @@ import Checkpoints
 import Engine
 import Quantization
 import Tensors
+import Offloading
 
 /// `mixtral-lab bench`: prefill and decode speed, and resident weight bytes, per precision — figures to
 /// compare side by side with other engines in the same run (tools/bench_side_by_side.py), not a test.
@@ -72,7 +73,7 @@ struct Bench: ParsableCommand {
                                                                    "results": results], options: [.sortedKeys])
             emit(String(decoding: data, as: UTF8.self))
         case .table:
-            emit("model \(checkpoint.directory.path), \(threads) threads, prompt \(promptTokens) tokens, \(decodeTokens) decode steps, best of \(repeats)")
+            emit("model \(checkpoint.directory.path), \(counted(threads, "thread")), prompt \(counted(promptTokens, "token")), \(counted(decodeTokens, "decode step")), best of \(repeats)")
             emit("precision          weights MiB   prefill tok/s   decode tok/s   weights read GB/s")
             for r in results {
                 emit((r["precision"] as! String).padding(toLength: 18, withPad: " ", startingAt: 0)

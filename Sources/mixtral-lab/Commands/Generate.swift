@@ -45,7 +45,7 @@ struct Generate: ParsableCommand {
         let promptIDs = tokenizer.encode(prompt, addBOS: true)
         let context = checkpoint.config.maxPositionEmbeddings
         if promptIDs.count + maxTokens > context {
-            throw ValidationError("--prompt is \(promptIDs.count) tokens; with --max-tokens \(maxTokens) that exceeds the model's context of \(context) positions")
+            throw ValidationError("--prompt is \(counted(promptIDs.count, "token")); with --max-tokens \(maxTokens) that exceeds the model's context of \(context) positions")
         }
         let (model, streamer) = try ramBudget.loadModel(checkpoint, precision: try precisionOptions.spec(), policy: try offloading.policySpec(),
                                                         capacity: min(promptIDs.count + maxTokens, context), promptTokens: promptIDs.count)

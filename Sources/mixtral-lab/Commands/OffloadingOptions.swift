@@ -81,7 +81,7 @@ struct OffloadingOptions: ParsableArguments {
             throw ValidationError("--prefetch \(prefetchFlag): the model has \(numExperts) experts per layer; give 1…\(numExperts)")
         }
         if let lookaheadFlag, lookaheadFlag > numLayers - 1 {
-            throw ValidationError("--lookahead \(lookaheadFlag): the model has \(numLayers) layers, so a layer has at most \(numLayers - 1) layers after it; give 1…\(numLayers - 1)")
+            throw ValidationError("--lookahead \(lookaheadFlag): the model has \(counted(numLayers, "layer")), so a layer has at most \(counted(numLayers - 1, "layer")) after it; give 1…\(numLayers - 1)")
         }
     }
 

@@ -55,7 +55,7 @@ func promptTokens(prompt: String, tokenIds: String?, tokenizer: Tokenizer?, chec
         throw ValidationError("--model \(checkpoint.directory.path) has no tokenizer.json; give the prompt as --token-ids")
     }
     guard ids.count + maxTokens <= context else {
-        throw ValidationError("the prompt is \(ids.count) tokens; with --max-tokens \(maxTokens) that exceeds the model's context of \(context) positions")
+        throw ValidationError("the prompt is \(counted(ids.count, "token")); with --max-tokens \(maxTokens) that exceeds the model's context of \(context) positions")
     }
     return ids
 }

@@ -57,7 +57,7 @@ struct Step: ParsableCommand {
 
         emit("model \(checkpoint.directory.lastPathComponent) at \(precision) · policy \(summary.policy), "
              + "\(summary.cacheExperts) of \(footprint.numExperts) experts per layer in the fast tier · hardware \(summary.hardware)")
-        emit("prompt: \(promptIDs.count) tokens · \(footprint.numLayers) MoE layers · top-\(footprint.topK) of \(footprint.numExperts) experts · caches start empty")
+        emit("prompt: \(counted(promptIDs.count, "token")) · \(counted(footprint.numLayers, "MoE layer")) · top-\(footprint.topK) of \(footprint.numExperts) experts · caches start empty")
         let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
         if interactive { emit("keys: Enter = next layer · t = finish this token · c = run to the end · q = quit") }
         emit("")

@@ -169,7 +169,7 @@ struct Trace: ParsableCommand {
                  + padColumn(String(format: "%.2f", r.tokensPerSecondEst), 11, right: true))
         }
         emit("")
-        emit("\(run.forwards.count) tokens (\(run.prompt.count)-token prompt), routing recorded once and replayed through every policy")
+        emit("\(counted(run.forwards.count, "token")) (\(run.prompt.count)-token prompt), routing recorded once and replayed through every policy")
         emit("assumptions:")
         for line in cost.assumptions { emit("  - " + line) }
         emit("")
