@@ -1,6 +1,7 @@
 import Foundation
 import Tensors
 import Checkpoints
+import Quantization
 
 /// A Mixtral model held in memory: embedding table, decoder layers, final norm and LM head, each
 /// projection at its own storage precision. Immutable; per-sequence state lives in a `Session`.
@@ -36,6 +37,23 @@ public final class MixtralModel: @unchecked Sendable {
         }
         let head = config.tieWordEmbeddings && lmHead.byteCount == embedding.byteCount ? 0 : lmHead.byteCount
         return embedding.byteCount + perLayer + head + norms
+    }
+
+    /// The precisions the weights are held at, read from one weight per class (layer 0's q_proj, router
+    /// and first expert's w1, the embedding, the LM head). It differs from the spec the model was loaded
+    /// at when the checkpoint stores weights quantized or at 16 bits: those load as stored (a GGUF
+    /// file's Q4_0 tensors run as q4 whatever the spec says). Nil when the experts are streamed
+    /// (`expertProvider`), the model has no layer, or a weight's format is not a `Precision`.
+    public func heldPrecision() -> PrecisionSpec? {
+        guard let layer = layers.first, let expert = layer.experts.first else { return nil }
+        let weights: [TensorClass: any LinearOperator] = [.attention: layer.attention.q, .experts: expert.w1, .router: layer.router,
+                                                          .embedding: embedding, .head: lmHead]
+        var held: [TensorClass: Precision] = [:]
+        for (tensorClass, weight) in weights {
+            guard let precision = Precision(rawValue: weight.formatName) else { return nil }
+            held[tensorClass] = precision
+        }
+        return PrecisionSpec(held)
     }
 
     /// Runs `tokens` through the model, appending them to the session's KV cache, and returns logits.

@@ -40,6 +40,10 @@ import Tensors
         #expect(try checkpoint.storedWeight(WeightNames.expert(0, 3, "w2"), rows: 32, cols: 64) is Q8_0Matrix)
         #expect(try checkpoint.storedWeight(WeightNames.router(0), rows: 4, cols: 32) == nil)
         #expect(checkpoint.ggufWeight(WeightNames.router(0))?.type == .f32)
+        // What runs, whatever the spec asked for.
+        let held = try #require(try MixtralModel(checkpoint: checkpoint, precision: PrecisionSpec(parsing: "fp32")).heldPrecision())
+        #expect(held.precision(for: .attention) == .int8 && held.precision(for: .experts) == .int8)
+        #expect(held.precision(for: .router) == .fp32)
     }
 
     @Test func perExpertLayoutAndVersion2EqualStackedExperts() throws {
