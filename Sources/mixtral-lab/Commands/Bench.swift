@@ -18,7 +18,7 @@ struct Bench: ParsableCommand {
     @Option(parsing: .unconditional, help: "Prompt length in tokens (prefill).") var promptTokens: Int = 8
     @Option(parsing: .unconditional, help: "Greedy decode steps.") var decodeTokens: Int = 64
     @Option(parsing: .unconditional, help: "Timed repetitions; the best is reported.") var repeats: Int = 3
-    @Option(parsing: .unconditional, help: "OpenBLAS threads (default: one per core for large models, one for small ones).") var threads: Int?
+    @Option(parsing: .unconditional, help: "OpenBLAS threads (default: one per core for large models, one for small ones); the kernels of packed weights (int8, q4, nf4, bf16, f16) use every core.") var threads: Int?
     @Option(help: ArgumentHelp("Time quantizing the checkpoint's weights to this precision spec (e.g. q4) instead of running the model.",
                                valueName: "spec")) var quantize: String?
     @Option(help: "Output: table or json.") var format: OutputFormat = .table
