@@ -15,7 +15,9 @@ struct Compare: ParsableCommand {
         precision: the table gains slots per layer, hit rate, bytes moved and estimated tokens/s. \
         --cache-bytes is the fair comparison: the same budget holds more experts at fewer bits. With \
         --ram-budget every precision's model streams its experts from disk under that budget (each model on \
-        its own; all are kept until the end), and each one's real totals follow on standard error.
+        its own; all are kept until the end), and each one's real totals (policy, slots per layer, hit \
+        rate, bytes read, read time and MiB/s, stall time, the process's peak RSS) follow the table, or \
+        with --format json are each result's real_offloading object.
         """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -35,7 +37,10 @@ struct Compare: ParsableCommand {
         guard heldoutTokens >= 0 else { throw ValidationError("--heldout-tokens must be ≥ 0") }
     }
 
-    func run() throws {
+    func run() throws { try run(printing: { emit($0) }) }
+
+    /// Runs the comparison, handing each line of standard output to `out` (tests read it there).
+    func run(printing out: (String) -> Void) throws {
         let specs = try precisions.split(separator: ";").flatMap { group in
             // "int8,q4" lists precisions; a per-class spec contains "=" and is one entry.
             group.contains("=") ? [String(group)] : group.split(separator: ",").map(String.init)
@@ -64,9 +69,8 @@ struct Compare: ParsableCommand {
             try PrecisionComparison(lab: lab, prompt: prompt, precisions: specs, maxTokens: maxTokens,
                                     heldoutTokens: heldoutTokens, offloading: offloading.requested ? try offloading.setup() : nil)
         } }
-        for (precision, streamer) in streamers {
-            note("\(precision): " + diskSummaryLine(streamer.finish(), numExperts: checkpoint.config.numExperts, decodeTokensPerSecond: nil))
-        }
+        let realOffloading = finishStreaming(streamers)
+        let realOffloadingLines = diskSummaryLines(realOffloading, numExperts: checkpoint.config.numExperts)
         let continuations = comparison.continuations(tokenizer: lab.tokenizer)
         switch format {
         case .json:
@@ -77,26 +81,42 @@ struct Compare: ParsableCommand {
                  "continuation": text.text, "first_divergence": row.firstDivergence.map { $0 as Any } ?? NSNull(),
                  "residual_relative_error": row.comparison.residualRelativeError]
                 if let summary = row.offloading { fields["offloading"] = try snakeCaseJSONObject(summary) }
+                if let real = realOffloading.first(where: { $0.precision == row.precision }) {
+                    fields["real_offloading"] = try realOffloadingObject(real.summary)
+                }
                 return fields
             }
             let data = try JSONSerialization.data(withJSONObject: ["prompt": prompt, "heldout_tokens": comparison.heldoutTokens,
                                                                    "results": rows], options: [.sortedKeys])
-            emit(String(decoding: data, as: UTF8.self))
+            out(String(decoding: data, as: UTF8.self))
+            // The JSON holds them; the terminal still sees them.
+            for line in realOffloadingLines { note(line) }
         case .table:
             for (precision, text) in continuations {
-                emit("── \(precision) " + String(repeating: "─", count: max(0, 60 - precision.count)))
-                emit(prompt + text)
+                out("── \(precision) " + String(repeating: "─", count: max(0, 60 - precision.count)))
+                out(prompt + text)
             }
-            emit("")
-            emit(comparison.table().description)
-            emit("\nagreement and KL: next-token distributions along fp32's continuation (\(comparison.rows.first?.comparison.positions ?? 0) positions); perplexity on \(comparison.heldoutTokens) held-out tokens")
+            out("")
+            out(comparison.table().description)
+            out("\nagreement and KL: next-token distributions along fp32's continuation (\(comparison.rows.first?.comparison.positions ?? 0) positions); perplexity on \(comparison.heldoutTokens) held-out tokens")
             if let setup = comparison.offloading, let assumptions = comparison.rows.first?.offloading?.assumptions {
-                emit("offloading: \(setup.policy), \(setup.cache) on \(setup.hardware.name), simulated on each precision's own routing; assumptions:")
-                for line in assumptions { emit("  - \(line)") }
+                out("offloading: \(setup.policy), \(setup.cache) on \(setup.hardware.name), simulated on each precision's own routing; assumptions:")
+                for line in assumptions { out("  - \(line)") }
             }
+            if !realOffloadingLines.isEmpty { out("") }
+            for line in realOffloadingLines { out(line) }
         }
         if charts != nil {
-            for chart in try comparison.writeCharts(lab: lab) { emit("chart: \(chart.url.path)") }
+            for chart in try comparison.writeCharts(lab: lab) { out("chart: \(chart.url.path)") }
         }
     }
+}
+
+/// A real offloading run's totals as a JSON object: the summary's fields in snake_case, plus
+/// `peak_rss_bytes`, this process's peak resident set size when the system reports it.
+private func realOffloadingObject(_ summary: DiskOffloadingSummary) throws -> [String: Any] {
+    // A struct's synthesized Encodable writes a keyed container: always a JSON object.
+    var object = try snakeCaseJSONObject(summary) as! [String: Any]
+    if let peak = peakResidentBytes() { object["peak_rss_bytes"] = peak }
+    return object
 }

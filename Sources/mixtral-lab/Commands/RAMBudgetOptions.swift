@@ -113,6 +113,17 @@ func peakResidentBytes() -> Int? {
     return kib * 1024
 }
 
+/// Each streaming provider's totals, closing its open layer steps (`DiskExpertProvider.finish()`);
+/// call once, after the last forward pass.
+func finishStreaming(_ streamers: [(PrecisionSpec, DiskExpertProvider)]) -> [(precision: PrecisionSpec, summary: DiskOffloadingSummary)] {
+    streamers.map { ($0.0, $0.1.finish()) }
+}
+
+/// One line per precision that streamed its experts, "q4: real offloading: …" (`diskSummaryLine`).
+func diskSummaryLines(_ summaries: [(precision: PrecisionSpec, summary: DiskOffloadingSummary)], numExperts: Int) -> [String] {
+    summaries.map { "\($0.precision): " + diskSummaryLine($0.summary, numExperts: numExperts, decodeTokensPerSecond: nil) }
+}
+
 /// One line of a real offloading run's totals (decode tokens/s when measured).
 func diskSummaryLine(_ s: DiskOffloadingSummary, numExperts: Int, decodeTokensPerSecond: Double?) -> String {
     "real offloading: \(s.policy), \(s.slotsPerLayer) of \(numExperts) experts per layer in RAM · "

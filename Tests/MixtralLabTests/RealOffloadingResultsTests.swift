@@ -1,0 +1,55 @@
+import Testing
+import Foundation
+import TestSupport
+@testable import mixtral_lab
+
+/// With `--ram-budget`, the real offloading totals are part of `compare`'s results (table and JSON), not
+/// only lines on standard error.
+struct RealOffloadingResultsTests {
+    let scratch: TemporaryDirectory
+
+    init() throws { scratch = try TemporaryDirectory("real-offloading-results") }
+
+    /// On the default model: 1 slot per layer at fp32 (the minimum is 12.60 MiB), every expert at q4.
+    private var budgetFlags: [String] {
+        ["--ram-budget", "14MiB", "--offload-store", scratch.url.appendingPathComponent("store").path]
+    }
+
+    /// `compare` of fp32 and q4 on two greedy tokens: its standard output, line by line.
+    private func compare(_ flags: [String]) throws -> [String] {
+        let arguments = ["compare", "--precisions", "q4", "--max-tokens", "2", "--heldout-tokens", "0"] + flags
+        let command = try #require(try MixtralLab.parseAsRoot(arguments) as? Compare)
+        var printed: [String] = []
+        try command.run { printed.append($0) }
+        return printed.joined(separator: "\n").components(separatedBy: "\n")
+    }
+
+    private func jsonResults(_ lines: [String]) throws -> [[String: Any]] {
+        let object = try JSONSerialization.jsonObject(with: Data(lines.joined(separator: "\n").utf8)) as? [String: Any]
+        return try #require(object?["results"] as? [[String: Any]])
+    }
+
+    @Test func compareJSONGivesEachPrecisionItsRealOffloadingOnlyUnderABudget() throws {
+        let results = try jsonResults(compare(budgetFlags + ["--format", "json"]))
+        #expect(results.map { $0["precision"] as? String } == ["fp32", "q4"])
+        for (result, slots) in zip(results, [1, 8]) {
+            let real = try #require(result["real_offloading"] as? [String: Any], "\(result["precision"] ?? "")")
+            #expect(real["policy"] as? String == "lru")
+            #expect(real["slots_per_layer"] as? Int == slots)
+            #expect((real["bytes_read"] as? Int ?? 0) > 0)
+            #expect(real["hit_rate"] is Double && real["read_seconds"] is Double && real["stall_seconds"] is Double)
+            #expect((real["peak_rss_bytes"] as? Int ?? 0) > 0)
+        }
+        let resident = try jsonResults(compare(["--format", "json"]))
+        #expect(resident.count == 2 && resident.allSatisfy { $0["real_offloading"] == nil })
+    }
+
+    @Test func compareTableIsFollowedByEachPrecisionsTotals() throws {
+        let lines = try compare(budgetFlags)
+        let tableEnd = try #require(lines.lastIndex { $0.hasPrefix("|") })
+        let after = lines[(tableEnd + 1)...]
+        #expect(after.contains { $0.hasPrefix("fp32: real offloading: lru, 1 of 8 experts per layer in RAM · hit rate ") })
+        #expect(after.contains { $0.hasPrefix("q4: real offloading: lru, 8 of 8 experts per layer in RAM · hit rate ") })
+        #expect(after.contains { $0.contains(" · read ") && $0.contains(" MiB/s) · stall ") })
+    }
+}
