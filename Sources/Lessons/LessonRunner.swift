@@ -2,8 +2,22 @@ import Foundation
 
 /// Runs a lesson step by step: each step's lab blocks run, then its prose is filled with their results and
 /// shown; charts are listed; at the end `report.md` holds the lesson as read, numbers filled and charts
-/// embedded.
+/// embedded, followed by the caller's closing sections.
 public struct LessonRunner {
+    /// A section the caller adds after the lesson's steps, in the report and on the terminal: what the
+    /// run itself measured beside the lesson (the CLI's real offloading totals under `--ram-budget`).
+    public struct ReportSection {
+        /// The heading, without `##`.
+        public var title: String
+        /// The section's Markdown.
+        public var markdown: String
+
+        public init(title: String, markdown: String) {
+            self.title = title
+            self.markdown = markdown
+        }
+    }
+
     public let lesson: Lesson
     public let lab: LabContext
     /// Where text goes (the terminal, or a buffer in tests).
@@ -14,21 +28,27 @@ public struct LessonRunner {
     public let width: Int
     /// Lab-block parameters replaced from the command line.
     public let overrides: ParameterOverrides
+    /// Called once the steps have run (also after an early quit): sections that close the report.
+    public let closingSections: () throws -> [ReportSection]
 
     public init(lesson: Lesson, lab: LabContext, overrides: ParameterOverrides = ParameterOverrides(), width: Int = 96,
+                closingSections: @escaping () throws -> [ReportSection] = { [] },
                 write: @escaping (String) -> Void, betweenSteps: @escaping (Int, Int) -> Bool = { _, _ in true }) {
         self.lesson = lesson
         self.lab = lab
         self.overrides = overrides
+        self.closingSections = closingSections
         self.width = width
         self.write = write
         self.betweenSteps = betweenSteps
     }
 
-    /// Runs every step and writes `report.md` (also when the learner quits early, with the steps seen).
+    /// Runs every step and writes `report.md` (also when the learner quits early, with the steps seen),
+    /// ending with `closingSections`.
     /// - Returns: the report's URL.
     /// - Throws: `LessonError` naming the lesson file and line of the failing lab block or placeholder;
-    ///   `.overrideUnused` (before anything runs) for an override no experiment of the lesson takes.
+    ///   `.overrideUnused` (before anything runs) for an override no experiment of the lesson takes; what
+    ///   `closingSections` throws.
     @discardableResult
     public func run() throws -> URL {
         try overrides.checkUsed(by: lesson)
@@ -80,6 +100,11 @@ public struct LessonRunner {
                 write("  [chart: \(chart.url.path)]\n")
                 report += "![\(chart.caption)](\(chart.url.lastPathComponent))\n\n"
             }
+        }
+        for section in try closingSections() {
+            write(TerminalText.heading(section.title, width: width))
+            write(TerminalText.wrap(section.markdown, width: width) + "\n")
+            report += "## \(section.title)\n\n\(section.markdown)\n\n"
         }
         let reportURL = lab.output("report.md")
         try report.write(to: reportURL, atomically: true, encoding: .utf8)

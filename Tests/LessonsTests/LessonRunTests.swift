@@ -34,4 +34,18 @@ import TestSupport
         }
         #expect(printed.contains("Step 1/"))
     }
+
+    @Test func closingSectionsEndTheReportAndTheTerminalText() throws {
+        let lesson = try LessonLibrary().lesson("1")
+        let directory = try DefaultModel.locate()
+        let lab = LabContext(checkpoint: try Checkpoint(directory: directory),
+                             tokenizer: try Tokenizer(contentsOf: directory.appendingPathComponent("tokenizer.json")),
+                             outputDirectory: scratch.url, basePrecision: PrecisionSpec(uniform: .fp32), commandLine: "test")
+        var printed = ""
+        let section = LessonRunner.ReportSection(title: "Measured beside the lesson", markdown: "- one line")
+        let report = try LessonRunner(lesson: lesson, lab: lab, closingSections: { [section] }, write: { printed += $0 }).run()
+        let text = try String(contentsOf: report, encoding: .utf8)
+        #expect(text.hasSuffix("\n## Measured beside the lesson\n\n- one line\n\n"))
+        #expect(printed.contains("Measured beside the lesson\n──────────────────────────\n- one line"))
+    }
 }

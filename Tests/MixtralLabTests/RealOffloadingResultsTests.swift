@@ -3,8 +3,8 @@ import Foundation
 import TestSupport
 @testable import mixtral_lab
 
-/// With `--ram-budget`, the real offloading totals are part of `compare`'s results (table and JSON), not
-/// only lines on standard error.
+/// With `--ram-budget`, the real offloading totals are part of the results — `compare`'s table and JSON,
+/// a lesson's report.md — not only lines on standard error.
 struct RealOffloadingResultsTests {
     let scratch: TemporaryDirectory
 
@@ -51,5 +51,16 @@ struct RealOffloadingResultsTests {
         #expect(after.contains { $0.hasPrefix("fp32: real offloading: lru, 1 of 8 experts per layer in RAM · hit rate ") })
         #expect(after.contains { $0.hasPrefix("q4: real offloading: lru, 8 of 8 experts per layer in RAM · hit rate ") })
         #expect(after.contains { $0.contains(" · read ") && $0.contains(" MiB/s) · stall ") })
+    }
+
+    @Test func lessonReportEndsWithTheRealOffloadingSection() throws {
+        let output = scratch.url.appendingPathComponent("lesson")
+        let result = failure(["lesson", "run", "5", "--out", output.path] + budgetFlags)
+        #expect(result == nil, "\(result?.message ?? "")")
+        let report = try String(contentsOf: output.appendingPathComponent("report.md"), encoding: .utf8)
+        let heading = try #require(report.range(of: "\n## Real offloading (--ram-budget 14MiB)\n"))
+        let section = report[heading.upperBound...]
+        #expect(section.contains("\n- fp32: real offloading: lru, 1 of 8 experts per layer in RAM · hit rate "))
+        #expect(!section.contains("\n## "), "the section is not the report's last")
     }
 }

@@ -54,7 +54,8 @@ struct LessonCommand: ParsableCommand {
             The offloading flags replace the lesson's own settings in every experiment that takes them: \
             --policy (the traced run's policy), --cache-experts or --cache-bytes (cache size), --prefetch, \
             --lookahead and --hardware. A flag no experiment of the lesson takes is an error, as is \
-            --ram-budget or --mmap-experts for a lesson whose experiments run no model. Example: \
+            --ram-budget or --mmap-experts for a lesson whose experiments run no model. With --ram-budget, \
+            report.md ends with each loaded precision's real offloading totals. Example: \
             mixtral-lab lesson run 6 --cache-experts 2 --hardware colab-t4
             """)
         @Argument(help: "Lesson number or slug.") var id: String
@@ -83,6 +84,7 @@ struct LessonCommand: ParsableCommand {
             }
             let interactive = step && isatty(STDIN_FILENO) == 1
             let runner = LessonRunner(lesson: lesson, lab: lab, overrides: try overrides(cacheBytesSlots: { try slots(cacheBytesFor: lab) }),
+                                      closingSections: { realOffloadingSections(finishStreaming(streamers), numExperts: checkpoint.config.numExperts) },
                                       write: { emit($0, newline: false) }) { next, total in
                 guard interactive else { return true }
                 emit("\n[Enter] step \(next)/\(total) · [q] quit ", newline: false)
@@ -90,9 +92,16 @@ struct LessonCommand: ParsableCommand {
                 return answer.trimmingCharacters(in: .whitespaces).lowercased() != "q"
             }
             try diskInput { try runner.run() }
-            for (precision, streamer) in streamers {
-                note("\(precision): " + diskSummaryLine(streamer.finish(), numExperts: checkpoint.config.numExperts, decodeTokensPerSecond: nil))
-            }
+        }
+
+        /// With `--ram-budget`, the report's closing section: each precision's real offloading totals.
+        private func realOffloadingSections(_ summaries: [(precision: PrecisionSpec, summary: DiskOffloadingSummary)],
+                                            numExperts: Int) -> [LessonRunner.ReportSection] {
+            guard let budget = ramBudget.ramBudget, !summaries.isEmpty else { return [] }
+            let lines = diskSummaryLines(summaries, numExperts: numExperts).map { "- " + $0 }
+            return [LessonRunner.ReportSection(title: "Real offloading (--ram-budget \(budget))",
+                                               markdown: "Experts streamed from disk under the budget, totals per precision loaded:\n\n"
+                                                   + lines.joined(separator: "\n"))]
         }
 
         /// The lab-block parameters the offloading flags replace; `cacheBytesSlots` turns `--cache-bytes`
