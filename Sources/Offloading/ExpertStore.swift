@@ -24,9 +24,19 @@ public enum ExpertStore {
         let environment = ProcessInfo.processInfo.environment
         let cache = environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
-        let precisionName = precision.description.replacingOccurrences(of: ",", with: "_").replacingOccurrences(of: "=", with: "-")
-        let name = "\(checkpoint.directory.lastPathComponent)-\(try modelIdentity(checkpoint).prefix(12))-\(precisionName)"
+        let name = "\(checkpoint.directory.lastPathComponent)-\(try modelIdentity(checkpoint).prefix(12))-\(folderName(for: precision))"
         return cache.appendingPathComponent("mixtral-lab/expert-stores").appendingPathComponent(name)
+    }
+
+    /// The store for `precision` inside a folder of stores given by the user (`--offload-store DIR`):
+    /// `DIR/<precision>`, so that runs at several precisions (`compare`) each keep their own store.
+    public static func directory(in folder: URL, precision: PrecisionSpec) -> URL {
+        folder.appendingPathComponent(folderName(for: precision))
+    }
+
+    /// `precision` as a file name: "q4", "attn-int8_experts-q4".
+    private static func folderName(for precision: PrecisionSpec) -> String {
+        precision.description.replacingOccurrences(of: ",", with: "_").replacingOccurrences(of: "=", with: "-")
     }
 
     /// Opens the store in `directory` after checking it was made for this checkpoint and precision.

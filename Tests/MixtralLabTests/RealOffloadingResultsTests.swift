@@ -44,6 +44,21 @@ struct RealOffloadingResultsTests {
         #expect(resident.count == 2 && resident.allSatisfy { $0["real_offloading"] == nil })
     }
 
+    /// Each expert precision that needs a store gets its own subfolder of `--offload-store`: a run at
+    /// several precisions does not rebuild one store for each in turn.
+    @Test func eachPrecisionKeepsItsOwnStoreInTheOffloadStoreFolder() throws {
+        let arguments = ["compare", "--precisions", "int8,q4", "--max-tokens", "2", "--heldout-tokens", "0"] + budgetFlags
+        let command = try #require(try MixtralLab.parseAsRoot(arguments) as? Compare)
+        try command.run { _ in }
+        let store = scratch.url.appendingPathComponent("store")
+        let folders = try FileManager.default.contentsOfDirectory(atPath: store.path).sorted()
+        #expect(folders == ["fp32", "int8", "q4"])   // the embedded model stores bf16: every run needs a store
+        for folder in folders {
+            let manifest = try String(contentsOf: store.appendingPathComponent(folder).appendingPathComponent("manifest.json"), encoding: .utf8)
+            #expect(manifest.contains("\"\(folder)\""), "\(folder)")
+        }
+    }
+
     @Test func compareTableIsFollowedByEachPrecisionsTotals() throws {
         let lines = try compare(budgetFlags)
         let tableEnd = try #require(lines.lastIndex { $0.hasPrefix("|") })

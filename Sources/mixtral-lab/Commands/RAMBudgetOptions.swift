@@ -11,7 +11,7 @@ import Quantization
 struct RAMBudgetOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Run within this much RAM for weights and caches, e.g. 512MiB, 6GiB: non-expert weights stay resident, experts are streamed from disk into the slots the rest holds (--policy decides which stay).", valueName: "size"))
     var ramBudget: String?
-    @Option(help: ArgumentHelp("With --ram-budget: folder of the expert store written when the checkpoint's experts are not already at the run's precision (default: under ~/.cache/mixtral-lab/expert-stores).", valueName: "dir"))
+    @Option(help: ArgumentHelp("With --ram-budget: folder for the expert stores written when the checkpoint's experts are not already at the run's precision, one subfolder per expert precision (default: under ~/.cache/mixtral-lab/expert-stores).", valueName: "dir"))
     var offloadStore: String?
     @Flag(help: "Benchmark baseline: compute fp32 experts straight from the memory-mapped checkpoint, no budget (the page cache decides what stays in RAM).")
     var mmapExperts = false
@@ -84,7 +84,8 @@ struct RAMBudgetOptions: ParsableArguments {
         if let inPlace = try ExpertSource.inPlace(checkpoint, precision: spec) { return inPlace }
         // A store holds experts only: runs that differ in other classes' precision share one.
         let precision = PrecisionSpec(uniform: spec.precision(for: .experts))
-        let directory = try offloadStore.map { URL(fileURLWithPath: $0) } ?? ExpertStore.defaultDirectory(for: checkpoint, precision: precision)
+        let directory = try offloadStore.map { ExpertStore.directory(in: URL(fileURLWithPath: $0), precision: precision) }
+            ?? ExpertStore.defaultDirectory(for: checkpoint, precision: precision)
         let progress = Progress(label: "writing the expert store \(directory.lastPathComponent)")
         defer { progress.finish() }
         return try ExpertStore.openOrBuild(directory, checkpoint: checkpoint, precision: precision,
