@@ -88,7 +88,7 @@ struct BlockScalesExperiment: Experiment {
         let d = signedMax / -8
         let q4Levels = (0..<16).map { Float($0 - 8) * d }
         let histogram = WeightHistogramChart(
-            metadata: lab.metadata(title: "The first 64 weights of \(tensor.replacingOccurrences(of: "model.layers.", with: "layer ").replacingOccurrences(of: ".weight", with: "")) and 4-bit levels for them",
+            metadata: lab.metadata(title: "64 weights of \(shortName(tensor)) and the 16 levels of Q4_0 and NF4",
                                    description: "The first 64 weights (one NF4 block) with a uniform Q4_0-style grid from their largest weight and NF4's codebook scaled to their absmax.",
                                    precision: "q4, nf4"),
             weights: block,
@@ -105,4 +105,13 @@ struct BlockScalesExperiment: Experiment {
             try lab.write(sweepChart, file: "nf4-block-size.png", caption: "NF4 error against block size"),
         ])
     }
+}
+
+/// A weight's name for a chart title: "model.layers.0.block_sparse_moe.experts.0.w2.weight" →
+/// "layer 0 expert 0 w2".
+private func shortName(_ tensor: String) -> String {
+    tensor.replacingOccurrences(of: "model.layers.", with: "layer ")
+        .replacingOccurrences(of: ".block_sparse_moe.experts.", with: " expert ")
+        .replacingOccurrences(of: ".weight", with: "")
+        .replacingOccurrences(of: ".", with: " ")
 }

@@ -139,15 +139,19 @@ public struct PrecisionComparison {
                 BarSeries(name: row.precision.description, values: row.comparison.residualRelativeError)
             },
             xLabel: "decoder layer", yLabel: "relative error of the residual stream (log scale)", logScale: true)
+        // Perplexities differ by tenths on a scale of tens: bars of the increase over fp32 show it, bars
+        // of the perplexity itself (from 0, as bars must start) would all look alike.
+        let baseline = rows.first?.perplexity ?? .nan
         let perplexity = GroupedBarChart(
-            metadata: lab.metadata(title: "Held-out perplexity per precision",
-                                   description: "Perplexity on \(heldoutTokens) held-out tokens; lower is better.",
+            metadata: lab.metadata(title: "Held-out perplexity above fp32's \(String(format: "%.3f", baseline))",
+                                   description: "Perplexity on \(heldoutTokens) held-out tokens minus fp32's; lower is better.",
                                    precision: names.joined(separator: ", ")),
-            categories: names, series: [BarSeries(name: "perplexity", values: rows.map(\.perplexity))],
-            xLabel: "precision", yLabel: "perplexity (lower is better)")
+            categories: Array(names.dropFirst()),
+            series: [BarSeries(name: "perplexity − fp32 perplexity", values: rows.dropFirst().map { $0.perplexity - baseline })],
+            xLabel: "precision", yLabel: "increase in perplexity over fp32 (lower is better)")
         return [
             try lab.write(residual, file: "residual-error.png", caption: "Residual-stream error per layer"),
-            try lab.write(perplexity, file: "perplexity.png", caption: "Held-out perplexity per precision"),
+            try lab.write(perplexity, file: "perplexity.png", caption: "Held-out perplexity above fp32's, per precision"),
         ]
     }
 }
