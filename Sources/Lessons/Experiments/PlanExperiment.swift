@@ -18,7 +18,7 @@ struct PlanExperiment: Experiment {
                       default: ["bf16", "int8", "q4", "attn=int8,experts=q4,embed=int8,head=int8", "nf4-dq"]),
         ParameterSpec("hit_rate", .number, "expert cache hit rate assumed for the estimate (measured in lesson 6)", default: 0.5),
     ]
-    /// `best` (mix, tokens_per_s, cache_experts, …) and per mix index `m1`, `m2`, …: total_gib, resident_gib,
+    /// `best` (mix, tokens_per_s, cache_experts, …) and per mix index `m1`, `m2`, …: total_gib (all weights, no KV cache), resident_gib (with it),
     /// experts_gib, fits, runnable, cache_experts, stream_tps, cache_tps, prefetch_tps.
     /// None: a plan is for the machine the lesson describes (lesson 8's prose is about a 16 GB laptop);
     /// `mixtral-lab plan --hardware` plans for any other.
@@ -65,7 +65,7 @@ struct PlanExperiment: Experiment {
             plans.append((mix.description, plan))
             let estimates = plan.estimates(hitRate: hitRate)
             func tps(_ kind: MemoryPlan.Estimate.Kind) -> Double { estimates.first { $0.kind == kind }?.tokensPerSecond ?? 0 }
-            let total = Double(plan.residentBytes + plan.allExpertBytes)
+            let total = Double(plan.residentBytes - plan.kvCacheBytes + plan.allExpertBytes)   // the weights, as `plan` reports the model size
             values["m\(i + 1)"] = [
                 "mix": mix.description, "total_gib": total / gib, "resident_gib": Double(plan.residentBytes) / gib,
                 "experts_gib": Double(plan.allExpertBytes) / gib, "fits": plan.fitsResident, "runnable": plan.runnable,
