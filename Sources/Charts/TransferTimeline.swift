@@ -104,7 +104,7 @@ public struct TransferTimeline: Chart {
         canvas.drawAxes(frame)
     }
 
-    /// Alternating light bands behind each token's time span, with "token N" along the top when it fits.
+    /// Alternating light bands behind each token's time span, with "token N" (or "N") along the top when it fits.
     private func drawTokenBands(_ events: [TimelineEvent], px: (Double) -> Double, frame: PlotFrame, on canvas: ChartCanvas) {
         let tokens = Dictionary(grouping: events, by: \.token).sorted { $0.key < $1.key }
         for (index, (token, tokenEvents)) in tokens.enumerated() {
@@ -113,8 +113,8 @@ public struct TransferTimeline: Chart {
             if index % 2 == 1 {
                 canvas.fill(Rect(x: start, y: frame.plot.minY, width: end - start, height: frame.plot.height), Color(hex: 0xF0F0F0))
             }
-            let label = "token \(token)"
-            if canvas.measure(label, .annotation).width + 8 <= end - start {
+            // "token N", or just "N" in a band too narrow for the word
+            if let label = ["token \(token)", "\(token)"].first(where: { canvas.measure($0, .annotation).width + 8 <= end - start }) {
                 canvas.text(label, at: Point(x: (start + end) / 2, y: frame.plot.minY + 4 * canvas.unit), .annotation,
                             color: .mutedInk, anchor: .top)
             }
