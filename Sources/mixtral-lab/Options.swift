@@ -53,6 +53,15 @@ func parseTokenIDs(_ text: String, flag: String) throws -> [Int] {
     return ids
 }
 
+/// Checks `--temperature`: a finite number ≥ 0 (0 = greedy). Logits are divided by it, so `inf` would
+/// flatten every distribution to uniform and `nan` would make every probability nan.
+/// - Throws: `ValidationError` naming the flag and the value.
+func checkTemperature(_ temperature: Float) throws {
+    guard temperature.isFinite, temperature >= 0 else {
+        throw ValidationError("--temperature must be ≥ 0 and finite (0 = greedy); got \(temperature)")
+    }
+}
+
 /// Loads a model at a precision, with a progress line on stderr when loading takes over a second.
 /// - Parameter experts: `.streamed(provider)` leaves the experts on disk (`RAMBudgetOptions`).
 func loadModel(_ checkpoint: Checkpoint, precision: PrecisionSpec, experts: ExpertResidency = .resident) throws -> MixtralModel {

@@ -14,7 +14,7 @@ struct Bench: ParsableCommand {
         abstract: "Measure prefill and decode tokens/s and resident weight bytes for each precision, or (--quantize) quantization speed.")
 
     @OptionGroup var modelOptions: ModelOptions
-    @Option(help: "Comma-separated precisions to measure, e.g. fp32,int8,q4.") var precisions: String = "fp32"
+    @Option(help: "Precisions to measure: comma-separated (fp32,int8,q4); per-class specs separated by ; (\"q4;attn=int8,experts=nf4\").") var precisions: String = "fp32"
     @Option(parsing: .unconditional, help: "Prompt length in tokens (prefill).") var promptTokens: Int = 8
     @Option(parsing: .unconditional, help: "Greedy decode steps.") var decodeTokens: Int = 64
     @Option(parsing: .unconditional, help: "Timed repetitions; the best is reported.") var repeats: Int = 3
@@ -27,16 +27,18 @@ struct Bench: ParsableCommand {
         guard promptTokens >= 1, decodeTokens >= 1, repeats >= 1, (threads ?? 1) >= 1 else {
             throw ValidationError("--prompt-tokens, --decode-tokens, --repeats and --threads must be at least 1")
         }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if let threads, threads > 4 * cores {
+            throw ValidationError("--threads \(threads): this machine has \(counted(cores, "core")); give 1…\(4 * cores) (more OpenBLAS threads than 4 per core only take turns on the same cores and slow the products down)")
+        }
     }
 
     func run() throws {
         let checkpoint = try modelOptions.checkpoint()
         if let quantize { return try runQuantize(checkpoint, spec: quantize) }
+        let specs = try parsePrecisionList(precisions)
         let threads = self.threads ?? recommendedBLASThreads(checkpoint.config)
         setBLASThreads(threads)
-        let specs = try precisions.split(separator: ",").map { name in
-            do { return try PrecisionSpec(parsing: String(name)) } catch { throw ValidationError("--precisions \(name): \(error)") }
-        }
         let config = checkpoint.config
         guard promptTokens + decodeTokens <= config.maxPositionEmbeddings else {
             throw ValidationError("--prompt-tokens + --decode-tokens exceed the model's context (\(config.maxPositionEmbeddings))")

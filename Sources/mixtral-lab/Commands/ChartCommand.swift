@@ -28,8 +28,8 @@ struct ChartCommand: ParsableCommand {
         @OptionGroup var output: Output
 
         func run() throws {
+            let list = try parseSinglePrecisionList(precisions).map(\.rawValue)
             let lab = try makeLab(modelOptions, output)
-            let list = precisions.split(separator: ",").map(String.init)
             let charts = try ExperimentCatalog.run("quantize-tensor", parameters: ["tensor": tensor, "precisions": list], in: lab).charts
                 + ExperimentCatalog.run("block-scales", parameters: ["tensor": tensor], in: lab).charts
             charts.forEach { emit("chart: \($0.url.path)") }

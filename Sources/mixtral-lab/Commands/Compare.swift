@@ -35,18 +35,14 @@ struct Compare: ParsableCommand {
     func validate() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
         guard heldoutTokens >= 0 else { throw ValidationError("--heldout-tokens must be ≥ 0") }
+        try offloading.checkPrefetchFlagsApply()
     }
 
     func run() throws { try run(printing: { emit($0) }) }
 
     /// Runs the comparison, handing each line of standard output to `out` (tests read it there).
     func run(printing out: (String) -> Void) throws {
-        let specs = try precisions.split(separator: ";").flatMap { group in
-            // "int8,q4" lists precisions; a per-class spec contains "=" and is one entry.
-            group.contains("=") ? [String(group)] : group.split(separator: ",").map(String.init)
-        }.map { text in
-            do { return try PrecisionSpec(parsing: text) } catch { throw ValidationError("--precisions \(text): \(error)") }
-        }
+        let specs = try parsePrecisionList(precisions)
         let output = URL(fileURLWithPath: charts ?? FileManager.default.temporaryDirectory.appendingPathComponent("mixtral-lab-compare").path)
         if charts != nil {
             try createOutputFolder(output, flag: "--charts")

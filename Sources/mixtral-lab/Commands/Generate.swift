@@ -33,9 +33,10 @@ struct Generate: ParsableCommand {
 
     func validate() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
-        guard temperature >= 0 else { throw ValidationError("--temperature must be ≥ 0") }
+        try offloading.checkPrefetchFlagsApply()
+        try checkTemperature(temperature)
         guard topK >= 0 else { throw ValidationError("--top-k must be ≥ 0") }
-        guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
+        guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]; got \(topP)") }
     }
 
     func run() throws {

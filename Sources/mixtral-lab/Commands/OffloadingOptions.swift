@@ -39,6 +39,20 @@ struct OffloadingOptions: ParsableArguments {
         _ = try hardwareProfile()
     }
 
+    /// Refuses `--prefetch` or `--lookahead` when the policy run is not `lru+prefetch`, the only policy
+    /// that guesses and prefetches (with `lru`, the default, they would be ignored without a word).
+    /// Commands call it when the policy alone decides the run: not `trace --sweep` (every policy, and
+    /// lru+prefetch with these settings) nor `lesson run` (its experiments take the flags, checked there).
+    /// - Throws: `ValidationError` naming both flags.
+    func checkPrefetchFlagsApply() throws {
+        let given = [prefetchFlag.map { "--prefetch \($0)" }, lookaheadFlag.map { "--lookahead \($0)" }].compactMap { $0 }
+        guard !given.isEmpty else { return }
+        let spec = try policySpec()
+        if case .lruPrefetch = spec { return }
+        let policyText = policy == nil ? "the default policy is \(spec)" : "--policy is \(spec)"
+        throw ValidationError("\(given.joined(separator: " and ")) \(given.count == 1 ? "applies" : "apply") only to --policy lru+prefetch, but \(policyText); give --policy lru+prefetch or leave \(given.count == 1 ? "it" : "them") out")
+    }
+
     var prefetchSettings: PrefetchSettings { PrefetchSettings(experts: prefetch, lookahead: lookahead) }
 
     func policySpec() throws -> PolicySpec {

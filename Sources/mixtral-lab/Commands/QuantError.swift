@@ -18,12 +18,7 @@ struct QuantError: ParsableCommand {
     enum TableFormat: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
 
     func run() throws {
-        let list = try precisions.split(separator: ",").map { name in
-            guard let p = Precision(rawValue: String(name)) else {
-                throw ValidationError("--precisions: unknown precision \"\(name)\" (\(Precision.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            return p
-        }
+        let list = try parseSinglePrecisionList(precisions)
         let checkpoint = try modelOptions.checkpoint()
         let names = checkpoint.tensorNames.filter { name in
             guard let info = checkpoint.info(name), info.shape.count == 2 else { return false }

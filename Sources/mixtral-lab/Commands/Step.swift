@@ -30,6 +30,7 @@ struct Step: ParsableCommand {
 
     func validate() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+        try offloading.checkPrefetchFlagsApply()
     }
 
     func run() throws {

@@ -42,7 +42,9 @@ struct Trace: ParsableCommand {
 
     func validate() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
-        guard temperature >= 0 else { throw ValidationError("--temperature must be ≥ 0") }
+        try checkTemperature(temperature)
+        // --sweep runs lru+prefetch among the other policies, with --prefetch and --lookahead.
+        if !sweep { try offloading.checkPrefetchFlagsApply() }
     }
 
     func run() throws {
