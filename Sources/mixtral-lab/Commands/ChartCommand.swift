@@ -47,7 +47,8 @@ struct ChartCommand: ParsableCommand {
 
         func run() throws {
             let lab = try makeLab(modelOptions, output)
-            let result = try ExperimentCatalog.run("routing", parameters: ["prompt": prompt, "layer": layer, "max_tokens": maxTokens], in: lab)
+            let result = try runExperiment("routing", parameters: ["prompt": prompt, "layer": layer, "max_tokens": maxTokens],
+                                           flags: ["layer": "--layer", "max_tokens": "--max-tokens"], in: lab)
             result.charts.forEach { emit("chart: \($0.url.path)") }
         }
     }
@@ -77,8 +78,12 @@ struct ChartCommand: ParsableCommand {
         func run() throws {
             let decoder = JSONDecoder()
             decoder.keyDecodingStrategy = .convertFromSnakeCase
+            let data = try readInputFile(sweep, flag: "--sweep")
             let summaries: [OffloadingSummary]
-            do { summaries = try decoder.decode([OffloadingSummary].self, from: Data(contentsOf: URL(fileURLWithPath: sweep))) } catch {
+            do { summaries = try decoder.decode([OffloadingSummary].self, from: data) } catch {
+                if (try? decoder.decode(OffloadingSummary.self, from: data)) != nil {
+                    throw ValidationError("--sweep \(sweep): this is a summary.json (one policy's totals, from `mixtral-lab trace`), not a sweep.json; make one with `mixtral-lab trace --sweep --out DIR`")
+                }
                 throw ValidationError("--sweep \(sweep): not a sweep.json written by `mixtral-lab trace --sweep` (\(describe(error)))")
             }
             let folder = URL(fileURLWithPath: output.out)
@@ -89,14 +94,22 @@ struct ChartCommand: ParsableCommand {
     }
 }
 
+/// Runs a lab experiment for a chart command; a parameter value it refuses is named by the flag that set it.
+/// - Parameter flags: parameter name → flag, e.g. `["layer": "--layer"]`.
+/// - Throws: `ValidationError` "FLAG VALUE: reason" for `ExperimentParameterError.invalid` of a parameter in
+///   `flags`; any other error of the experiment as it is.
+private func runExperiment(_ name: String, parameters: [String: Any], flags: [String: String], in lab: LabContext) throws -> ExperimentResult {
+    do { return try ExperimentCatalog.run(name, parameters: parameters, in: lab) } catch let error as ExperimentParameterError {
+        guard case .invalid(let parameter, let reason) = error, let flag = flags[parameter] else { throw error }
+        throw ValidationError("\(flag) \(parameters[parameter].map { "\($0)" } ?? ""): \(reason)")
+    }
+}
+
 /// The header and layer records of a JSONL trace (token records are skipped).
 /// - Throws: `ValidationError` naming the file and line of a missing header, an unknown record type or a
 ///   record that does not decode.
 private func readTrace(_ path: String) throws -> (TraceHeader, [LayerRecord]) {
-    let data: Data
-    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-        throw ValidationError("--trace \(path): cannot read the file (\(error.localizedDescription))")
-    }
+    let data = try readInputFile(path, flag: "--trace")
     let decoder = JSONDecoder()
     decoder.keyDecodingStrategy = .convertFromSnakeCase
     decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
@@ -131,7 +144,8 @@ private func describe(_ error: Error) -> String {
     case .keyNotFound(let key, let context)?:
         return "missing key \"\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))\""
     case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
-        return "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+        return context.codingPath.isEmpty ? context.debugDescription
+            : "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
     case .dataCorrupted(let context)?:
         return context.codingPath.isEmpty ? "invalid JSON" : "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
     default:

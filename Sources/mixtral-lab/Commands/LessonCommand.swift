@@ -25,9 +25,9 @@ struct LessonCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a lesson's text and the experiments it runs, without running them.")
-        @Argument(help: "Lesson number or slug.") var id: String
+        @OptionGroup var lessonID: LessonID
         func run() throws {
-            let lesson = try LessonLibrary().lesson(id)
+            let lesson = try lessonID.lesson()
             emit("Lesson \(lesson.id): \(lesson.title) — \(lesson.minutes) min\n\(lesson.summary)\n")
             for (i, step) in lesson.steps.enumerated() {
                 emit("\(i + 1). \(step.title)")
@@ -58,7 +58,7 @@ struct LessonCommand: ParsableCommand {
             report.md ends with each loaded precision's real offloading totals. Example: \
             mixtral-lab lesson run 6 --cache-experts 2 --hardware colab-t4
             """)
-        @Argument(help: "Lesson number or slug.") var id: String
+        @OptionGroup var lessonID: LessonID
         @Flag(help: "Wait for Enter between steps (q quits). Ignored without a terminal.") var step = false
         @Option(help: "Output folder (default lesson-output/NN-slug/).") var out: String?
         @Flag(help: "Overwrite a non-empty output folder.") var force = false
@@ -68,7 +68,7 @@ struct LessonCommand: ParsableCommand {
         @OptionGroup var ramBudget: RAMBudgetOptions
 
         func run() throws {
-            let lesson = try LessonLibrary().lesson(id)
+            let lesson = try lessonID.lesson()
             // A flag no experiment of the lesson takes is refused before anything is loaded or written.
             try overrides(cacheBytesSlots: { 1 }).checkUsed(by: lesson)
             let checkpoint = try modelOptions.checkpoint()
@@ -130,6 +130,27 @@ struct LessonCommand: ParsableCommand {
             return slots
         }
     }
+}
+
+/// The `ID` of `lesson show ID` and `lesson run ID`: a lesson number or slug. ArgumentParser reads a
+/// negative number such as `-1` as an unknown short flag, and a plain positional argument would then be
+/// reported missing; taking every input no option claims lets `-1` reach `LessonLibrary.lesson(_:)`,
+/// whose error names it and lists the lessons.
+struct LessonID: ParsableArguments {
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Lesson number or slug.", valueName: "id"))
+    var inputs: [String] = []
+
+    func validate() throws {
+        if let option = inputs.first(where: { $0.hasPrefix("-") && Int($0) == nil }) {
+            throw ValidationError("Unknown option '\(option)'")
+        }
+        guard !inputs.isEmpty else { throw ValidationError("give a lesson number or slug; `mixtral-lab lesson list` lists them") }
+        guard inputs.count == 1 else { throw ValidationError("give one lesson, not \(inputs.count) (\(inputs.joined(separator: " ")))") }
+    }
+
+    /// The lesson the id names.
+    /// - Throws: `LessonError.notFound` naming the id and listing the lessons; errors reading the lesson.
+    func lesson() throws -> Lesson { try LessonLibrary().lesson(inputs[0]) }
 }
 
 /// Creates `folder`, refusing a non-empty one unless `force`.

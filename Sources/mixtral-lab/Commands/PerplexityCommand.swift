@@ -23,11 +23,17 @@ struct PerplexityCommand: ParsableCommand {
     func run() throws {
         let checkpoint = try modelOptions.checkpoint()
         let textURL = textFile.map { URL(fileURLWithPath: $0) } ?? checkpoint.folder.appendingPathComponent("heldout.txt")
-        guard let text = try? String(contentsOf: textURL, encoding: .utf8) else {
-            if textFile == nil {
+        let text: String
+        if let textFile {
+            guard let utf8 = String(data: try readInputFile(textFile, flag: "--text-file"), encoding: .utf8) else {
+                throw ValidationError("--text-file \(textURL.path): is not UTF-8 text")
+            }
+            text = utf8
+        } else {
+            guard let heldout = try? String(contentsOf: textURL, encoding: .utf8) else {
                 throw ValidationError("no held-out text beside the model (\(textURL.path) is missing or not UTF-8); give one with --text-file")
             }
-            throw ValidationError("--text-file \(textURL.path): cannot read it as UTF-8 text")
+            text = heldout
         }
         let tokenizer = try modelOptions.tokenizer()
         let model = try loadModel(checkpoint, precision: try precisionOptions.spec())

@@ -126,8 +126,9 @@ struct Plan: ParsableCommand {
     private func readMeasuredHitRate(_ path: String) throws -> Double {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let data = try readInputFile(path, flag: "--measured")
         do {
-            return try decoder.decode(OffloadingSummary.self, from: Data(contentsOf: URL(fileURLWithPath: path))).decodeHitRate
+            return try decoder.decode(OffloadingSummary.self, from: data).decodeHitRate
         } catch {
             throw ValidationError("--measured \(path): not a summary.json written by `mixtral-lab trace` (\(error.localizedDescription))")
         }

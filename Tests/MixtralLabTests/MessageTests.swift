@@ -1,0 +1,54 @@
+import Testing
+import Foundation
+import TestSupport
+
+/// Messages that name the flag, file or id a user gave, and the real problem.
+struct MessageTests {
+    @Test(arguments: [["lesson", "run", "-1"], ["lesson", "show", "-1"]])
+    func aNegativeLessonIDIsAnUnknownLesson(arguments: [String]) {
+        let result = failure(arguments)
+        #expect(result?.code == 2)
+        #expect(result?.message.hasPrefix("no lesson \"-1\"; available: 01-") == true, "\(result?.message ?? "no error")")
+    }
+
+    @Test func lessonRunStillRefusesAnUnknownOptionAndASecondID() {
+        #expect(failure(["lesson", "run", "1", "--bogus"])?.message.hasPrefix("Error: Unknown option '--bogus'") == true)
+        #expect(failure(["lesson", "show", "1", "2"])?.message.hasPrefix("Error: give one lesson, not 2 (1 2)") == true)
+        #expect(failure(["lesson", "show"])?.message.hasPrefix("Error: give a lesson number or slug; `mixtral-lab lesson list` lists them") == true)
+    }
+
+    @Test func chartRoutingNamesTheLayerFlag() throws {
+        try withTemporaryDirectory("messages") { folder in
+            let result = failure(["chart", "routing", "--layer", "9", "--out", folder.path])
+            #expect(result?.code == 2)
+            #expect(result?.message == "--layer 9: the model has layers 0…3")
+        }
+    }
+
+    @Test func hitRateChartSaysASummaryIsNotASweep() throws {
+        try withTemporaryDirectory("messages") { folder in
+            let traceFolder = folder.appendingPathComponent("trace")
+            #expect(failure(["trace", "--max-tokens", "2", "--out", traceFolder.path]) == nil)
+            let summary = traceFolder.appendingPathComponent("summary.json").path
+            let result = failure(["chart", "hit-rate", "--sweep", summary, "--out", folder.appendingPathComponent("charts").path])
+            #expect(result?.code == 2)
+            #expect(result?.message == "--sweep \(summary): this is a summary.json (one policy's totals, from `mixtral-lab trace`), not a sweep.json; make one with `mixtral-lab trace --sweep --out DIR`")
+            let list = folder.appendingPathComponent("list.json")
+            try Data("[1]".utf8).write(to: list)
+            let other = failure(["chart", "hit-rate", "--sweep", list.path, "--out", folder.appendingPathComponent("charts").path])
+            #expect(other?.message == "--sweep \(list.path): not a sweep.json written by `mixtral-lab trace --sweep` (Index 0: Expected to decode Dictionary<String, Any> but found number instead.)")
+        }
+    }
+
+    @Test func anOutputFolderThatCannotBeMadeIsNamedWithTheReason() throws {
+        let proc = failure(["lesson", "run", "1", "--out", "/proc/x"])
+        #expect(proc?.code == 2)
+        #expect(proc?.message == "--out /proc/x: cannot create a folder in /proc: /proc takes no new folders (mkdir: No such file or directory)")
+        try withTemporaryDirectory("messages") { folder in
+            let file = folder.appendingPathComponent("file.txt")
+            try Data().write(to: file)
+            let under = failure(["lesson", "run", "1", "--out", file.appendingPathComponent("sub").path])
+            #expect(under?.message == "--out \(file.path)/sub: \(file.path) is a file, not a folder")
+        }
+    }
+}
