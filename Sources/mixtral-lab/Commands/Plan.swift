@@ -52,7 +52,10 @@ struct Plan: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() throws { try run(printing: { emit($0) }) }
+
+    /// Prints the plan, handing each line of standard output to `out` (tests read it there).
+    func run(printing out: (String) -> Void) throws {
         let (name, config) = try offloadingInput { try MixtralShapes.named(model) }
         let vramBytes = try offloadingInput { try ByteSize.parse(vram, flag: "--vram") }
         let ramBytes = try ram.map { text in try offloadingInput { try ByteSize.parse(text, flag: "--ram") } }
@@ -73,9 +76,9 @@ struct Plan: ParsableCommand {
 
         let fastName = vramBytes > 0 ? "GPU memory" : (profile.fastTier ?? "fast tier")
         let slowName = vramBytes > 0 ? "host RAM" : (profile.slowTier ?? "slow tier")
-        emit("\(name): \(config.numHiddenLayers) layers, \(config.numExperts) experts per layer (top-\(config.numExpertsPerToken)), hidden \(config.hiddenSize), intermediate \(config.intermediateSize), vocab \(config.vocabSize)")
-        emit("machine: \(fastName) \(ByteSize.format(fast)) (\(ByteSize.format(reserveBytes)) kept free), \(slowName) \(ByteSize.format(slow)); speeds from profile \(profile.name)")
-        emit("")
+        out("\(name): \(config.numHiddenLayers) layers, \(config.numExperts) experts per layer (top-\(config.numExpertsPerToken)), hidden \(config.hiddenSize), intermediate \(config.intermediateSize), vocab \(config.vocabSize)")
+        out("machine: \(fastName) \(ByteSize.format(fast)) (\(ByteSize.format(reserveBytes)) kept free), \(slowName) \(ByteSize.format(slow)); speeds from profile \(profile.name)")
+        out("")
 
         let chartFile = charts.map { URL(fileURLWithPath: $0).appendingPathComponent("memory-plan.png") }
         if let chartFile, !force, FileManager.default.fileExists(atPath: chartFile.path) {
@@ -90,24 +93,24 @@ struct Plan: ParsableCommand {
             plans = [chosen]
         } else {
             plans = try Self.candidateSpecs.map { plan(try PrecisionSpec(parsing: $0)) }
-            emit("precision mixes (router fp32 throughout):")
-            emit(padColumn("precision", 58) + padColumn("model size", 12, right: true) + padColumn("slots", 7, right: true)
-                 + padColumn("hit rate", 10, right: true) + padColumn("est. tok/s", 12, right: true))
+            out("precision mixes (router fp32 throughout):")
+            out(padColumn("precision", 58) + padColumn("model size", 12, right: true) + padColumn("slots", 7, right: true)
+                 + padColumn("hit rate", 10, right: true) + padColumn("est. tok/s", 14, right: true))
             for p in plans {
                 let best = p.bestRealisticTokensPerSecond(hitRate: rate(p))
-                emit(padColumn(p.precision.description, 58) + padColumn(ByteSize.format(p.footprint.residentBytes + p.allExpertBytes), 12, right: true)
+                out(padColumn(p.precision.description, 58) + padColumn(ByteSize.format(p.footprint.residentBytes + p.allExpertBytes), 12, right: true)
                      + padColumn(p.runnable ? "\(p.cacheExperts)" : "-", 7, right: true)
                      + padColumn(p.runnable ? String(format: "%.2f", rate(p)) : "-", 10, right: true)
-                     + padColumn(p.runnable ? String(format: "%.2f", best) : "does not fit", 12, right: true))
+                     + padColumn(p.runnable ? String(format: "%.2f", best) : "does not fit", 14, right: true))
             }
-            emit("")
+            out("")
             let runnable = plans.filter(\.runnable)
             chosen = runnable.max { $0.bestRealisticTokensPerSecond(hitRate: rate($0)) < $1.bestRealisticTokensPerSecond(hitRate: rate($1)) }
                 ?? plans.min { $0.residentBytes < $1.residentBytes }!
-            emit(runnable.isEmpty ? "nothing fits; the smallest mix in detail:" : "fastest mix that fits, in detail:")
+            out(runnable.isEmpty ? "nothing fits; the smallest mix in detail:" : "fastest mix that fits, in detail:")
         }
         describe(chosen, hitRate: rate(chosen), hitRateSource: hitRate != nil ? "--hit-rate" : measuredRate != nil ? "measured in \(measured!)" : "uniform routing: slots / experts",
-                 fastName: fastName, slowName: slowName, modelName: name)
+                 fastName: fastName, slowName: slowName, modelName: name, printing: out)
         if let charts {
             let folder = URL(fileURLWithPath: charts)
             try createOutputFolder(folder, flag: "--charts")
@@ -134,56 +137,57 @@ struct Plan: ParsableCommand {
         }
     }
 
-    private func describe(_ p: MemoryPlan, hitRate: Double, hitRateSource: String, fastName: String, slowName: String, modelName: String) {
-        emit("precision \(p.precision)")
-        emit(padColumn("tensor class", 14) + padColumn("precision", 10) + padColumn("weights", 14, right: true) + padColumn("bytes", 12, right: true))
+    private func describe(_ p: MemoryPlan, hitRate: Double, hitRateSource: String, fastName: String, slowName: String, modelName: String,
+                          printing out: (String) -> Void) {
+        out("precision \(p.precision)")
+        out(padColumn("tensor class", 14) + padColumn("precision", 10) + padColumn("weights", 14, right: true) + padColumn("bytes", 12, right: true))
         for tensorClass in TensorClass.allCases {
             let weights = p.footprint.parametersByClass[tensorClass] ?? 0
-            emit(padColumn(tensorClass.rawValue, 14) + padColumn(p.precision.precision(for: tensorClass).rawValue, 10)
+            out(padColumn(tensorClass.rawValue, 14) + padColumn(p.precision.precision(for: tensorClass).rawValue, 10)
                  + padColumn(String(format: "%.3f B", Double(weights) / 1e9), 14, right: true)
                  + padColumn(ByteSize.format(p.footprint.bytesByClass[tensorClass] ?? 0), 12, right: true))
         }
-        emit(padColumn("norms", 14) + padColumn("fp32", 10) + padColumn("", 14) + padColumn(ByteSize.format((2 * p.config.numHiddenLayers + 1) * p.config.hiddenSize * 4), 12, right: true))
-        emit(padColumn("KV cache", 14) + padColumn("fp32", 10) + padColumn("\(p.contextTokens) pos", 14, right: true) + padColumn(ByteSize.format(p.kvCacheBytes), 12, right: true))
-        emit("one expert: \(ByteSize.format(p.expertBytes)); all experts: \(ByteSize.format(p.allExpertBytes))")
-        emit("")
-        emit("\(fastName) (\(ByteSize.format(p.fastBytes)) usable): always resident \(ByteSize.format(p.residentBytes)) (non-expert weights + KV cache)"
+        out(padColumn("norms", 14) + padColumn("fp32", 10) + padColumn("", 14) + padColumn(ByteSize.format((2 * p.config.numHiddenLayers + 1) * p.config.hiddenSize * 4), 12, right: true))
+        out(padColumn("KV cache", 14) + padColumn("fp32", 10) + padColumn("\(p.contextTokens) pos", 14, right: true) + padColumn(ByteSize.format(p.kvCacheBytes), 12, right: true))
+        out("one expert: \(ByteSize.format(p.expertBytes)); all experts: \(ByteSize.format(p.allExpertBytes))")
+        out("")
+        out("\(fastName) (\(ByteSize.format(p.fastBytes)) usable): always resident \(ByteSize.format(p.residentBytes)) (non-expert weights + KV cache)"
              + (p.fitsResident ? " + every expert: everything fits, no offloading needed" :
                 " + expert cache \(p.cacheExperts) of \(p.config.numExperts) per layer (\(ByteSize.format(p.cacheExperts * p.config.numHiddenLayers * p.expertBytes)))"))
         if !p.fitsResident {
-            emit("\(slowName) (\(ByteSize.format(p.slowBytes))): offloaded experts \(ByteSize.format(p.offloadedBytes))"
+            out("\(slowName) (\(ByteSize.format(p.slowBytes))): offloaded experts \(ByteSize.format(p.offloadedBytes))"
                  + (p.offloadedBytes <= p.slowBytes ? "" : " — does not fit"))
         }
-        emit("")
+        out("")
         guard p.runnable else {
             if p.residentBytes > p.fastBytes {
-                emit("answer: \(modelName) does not run here at \(p.precision): the non-expert weights and KV cache alone need \(ByteSize.format(p.residentBytes)), \(fastName) has \(ByteSize.format(p.fastBytes)) usable. Try lower precision or a shorter --context.")
+                out("answer: \(modelName) does not run here at \(p.precision): the non-expert weights and KV cache alone need \(ByteSize.format(p.residentBytes)), \(fastName) has \(ByteSize.format(p.fastBytes)) usable. Try lower precision or a shorter --context.")
             } else {
-                emit("answer: \(modelName) does not run here at \(p.precision): the offloaded experts need \(ByteSize.format(p.offloadedBytes)) of \(slowName), which holds \(ByteSize.format(p.slowBytes)).")
+                out("answer: \(modelName) does not run here at \(p.precision): the offloaded experts need \(ByteSize.format(p.offloadedBytes)) of \(slowName), which holds \(ByteSize.format(p.slowBytes)).")
             }
             return
         }
-        emit("decode estimates (batch 1), cache hit rate \(fixed(hitRate)) from \(hitRateSource):")
-        emit(padColumn("strategy", 56) + padColumn("hit rate", 9, right: true) + padColumn("ms/token", 11, right: true)
+        out("decode estimates (batch 1), cache hit rate \(fixed(hitRate)) from \(hitRateSource):")
+        out(padColumn("strategy", 56) + padColumn("hit rate", 9, right: true) + padColumn("ms/token", 11, right: true)
              + padColumn("stall ms", 10, right: true) + padColumn("tokens/s", 10, right: true))
         let estimates = p.estimates(hitRate: hitRate)
         for e in estimates {
-            emit(padColumn(e.strategy, 56) + padColumn(String(format: "%.2f", e.hitRate), 9, right: true)
+            out(padColumn(e.strategy, 56) + padColumn(String(format: "%.2f", e.hitRate), 9, right: true)
                  + padColumn(String(format: "%.1f", e.tokenUs / 1000), 11, right: true)
                  + padColumn(String(format: "%.1f", e.stallUs / 1000), 10, right: true)
                  + padColumn(String(format: "%.2f", e.tokensPerSecond), 10, right: true))
         }
-        emit("assumptions:")
-        for line in p.cost.assumptions { emit("  - " + line) }
-        emit("  - hit rates apply to decode; misses per layer = (1 − hit rate) × top-k, each one expert transfer")
-        emit("")
+        out("assumptions:")
+        for line in p.cost.assumptions { out("  - " + line) }
+        out("  - hit rates apply to decode; misses per layer = (1 − hit rate) × top-k, each one expert transfer")
+        out("")
         if p.fitsResident {
-            emit("answer: yes — \(modelName) fits entirely in \(fastName) at \(p.precision); about \(fixed(estimates[0].tokensPerSecond)) tokens/s.")
+            out("answer: yes — \(modelName) fits entirely in \(fastName) at \(p.precision); about \(fixed(estimates[0].tokensPerSecond)) tokens/s.")
         } else {
             let demand = estimates.first { $0.kind == .demandCache } ?? estimates[0]
             let prefetch = estimates.first { $0.kind == .perfectPrefetch }
             let stream = estimates.first { $0.kind == .stream }!
-            emit("answer: yes, with offloading — at \(p.precision) keep \(p.cacheExperts) of \(p.config.numExperts) experts per layer in \(fastName) "
+            out("answer: yes, with offloading — at \(p.precision) keep \(p.cacheExperts) of \(p.config.numExperts) experts per layer in \(fastName) "
                  + "and read the rest from \(slowName) on demand: about \(fixed(demand.tokensPerSecond)) tokens/s with an LRU cache at hit rate \(fixed(hitRate))"
                  + (prefetch.map { ", at most \(fixed($0.tokensPerSecond)) with perfect prefetch" } ?? "")
                  + " (streaming every expert: \(fixed(stream.tokensPerSecond)) tokens/s).")
