@@ -70,3 +70,16 @@ func loadModel(_ checkpoint: Checkpoint, precision: PrecisionSpec, experts: Expe
     defer { progress.finish() }
     return try MixtralModel(checkpoint: checkpoint, precision: precision, experts: experts) { done, total in progress.update(done, of: total) }
 }
+
+/// The note for a model whose checkpoint stores weights quantized or at 16 bits: those load as stored (a
+/// GGUF file's Q4_0 tensors run as q4), whatever `flag` (`--precision`, `--precisions`) asked for.
+func runAsStoredNote(flag: String) -> String {
+    "the checkpoint stores weights quantized or at 16 bits; they run as stored whatever \(flag) asks"
+}
+
+/// `runAsStoredNote(flag:)` with what runs instead, when `model` holds other precisions than `requested`;
+/// nil when it holds what was asked (or streams its experts, so `heldPrecision()` cannot tell).
+func runAsStoredNote(_ model: MixtralModel, requested: PrecisionSpec, flag: String) -> String? {
+    guard let held = model.heldPrecision(), held != requested else { return nil }
+    return runAsStoredNote(flag: flag) + " (\(flag) \(requested); running \(held))"
+}

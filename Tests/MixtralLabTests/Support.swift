@@ -1,3 +1,4 @@
+import Foundation
 @testable import mixtral_lab
 
 /// Runs `mixtral-lab arguments` as `MixtralLab.main` does, without exiting: nil when the command
@@ -10,4 +11,22 @@ func failure(_ arguments: [String]) -> (code: Int32, message: String)? {
     } catch {
         return MixtralLab.failure(for: error)
     }
+}
+
+/// What `body` writes to standard error (file descriptor 2), read back from a temporary file; other
+/// tests running at the same time may add lines of their own.
+func standardError(of body: () throws -> Void) throws -> String {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("mixtral-lab-stderr-\(UUID().uuidString)")
+    FileManager.default.createFile(atPath: url.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: url) }
+    let file = try FileHandle(forWritingTo: url)
+    let saved = dup(2)
+    dup2(file.fileDescriptor, 2)
+    defer {
+        dup2(saved, 2)
+        close(saved)
+        try? file.close()
+    }
+    try body()
+    return try String(contentsOf: url, encoding: .utf8)
 }

@@ -88,7 +88,7 @@ struct Bench: ParsableCommand {
                               r["decode_weight_gb_per_second"] as! Double))
             }
             if runAsStored {
-                emit("(the checkpoint stores weights quantized or at 16 bits; they run as stored whatever --precisions asks, and rows are labelled by what runs)")
+                emit("(" + runAsStoredNote(flag: "--precisions") + ", and rows are labelled by what runs)")
             }
         }
     }

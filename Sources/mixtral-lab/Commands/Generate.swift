@@ -48,8 +48,10 @@ struct Generate: ParsableCommand {
         if promptIDs.count + maxTokens > context {
             throw ValidationError("--prompt is \(counted(promptIDs.count, "token")); with --max-tokens \(maxTokens) that exceeds the model's context of \(context) positions")
         }
-        let (model, streamer) = try ramBudget.loadModel(checkpoint, precision: try precisionOptions.spec(), policy: try offloading.policySpec(),
+        let precision = try precisionOptions.spec()
+        let (model, streamer) = try ramBudget.loadModel(checkpoint, precision: precision, policy: try offloading.policySpec(),
                                                         capacity: min(promptIDs.count + maxTokens, context), promptTokens: promptIDs.count)
+        if let stored = runAsStoredNote(model, requested: precision, flag: "--precision") { note("note: " + stored) }
         let simulator = try offloadingSimulator(model, realSlots: streamer?.slotsPerLayer)
         let session = Session(model: model, capacity: min(promptIDs.count + maxTokens, model.config.maxPositionEmbeddings),
                               observer: simulator.map { simulator in

@@ -11,15 +11,18 @@ struct Info: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var precisionOptions: PrecisionOptions
 
-    func run() throws {
+    func run() throws { try run(printing: { emit($0) }) }
+
+    /// Prints the description, handing each line of standard output to `out` (tests read it there).
+    func run(printing out: (String) -> Void) throws {
         let directory = try modelOptions.directory()
         let checkpoint = try Checkpoint(directory: directory)
         let c = checkpoint.config
-        emit("model        \(directory.path)")
+        out("model        \(directory.path)")
         let card = directory.appendingPathComponent("README.md")
-        if FileManager.default.fileExists(atPath: card.path) { emit("model card   \(card.path)") }
-        if let gguf = checkpoint.gguf { describe(gguf) }
-        emit("")
+        if FileManager.default.fileExists(atPath: card.path) { out("model card   \(card.path)") }
+        if let gguf = checkpoint.gguf { describe(gguf, printing: out) }
+        out("")
         let rows: [(String, String)] = [
             ("vocab_size", "\(c.vocabSize)"), ("hidden_size", "\(c.hiddenSize)"),
             ("intermediate_size", "\(c.intermediateSize)"), ("num_hidden_layers", "\(c.numHiddenLayers)"),
@@ -30,13 +33,14 @@ struct Info: ParsableCommand {
             ("sliding_window", c.slidingWindow.map(String.init) ?? "none"),
             ("tie_word_embeddings", "\(c.tieWordEmbeddings)"),
         ]
-        for (key, value) in rows { emit(key.padding(toLength: 26, withPad: " ", startingAt: 0) + value) }
-        emit("")
-        emit("parameters   \(grouped(c.parameterCount)) (\(String(format: "%.2f", Double(c.parameterCount) / 1e6)) M)")
-        emit("active/token \(grouped(c.activeParameterCount)) (top-\(c.numExpertsPerToken) of \(c.numExperts) experts)")
-        emit("")
+        for (key, value) in rows { out(key.padding(toLength: 26, withPad: " ", startingAt: 0) + value) }
+        out("")
+        out("parameters   \(grouped(c.parameterCount)) (\(String(format: "%.2f", Double(c.parameterCount) / 1e6)) M)")
+        out("active/token \(grouped(c.activeParameterCount)) (top-\(c.numExpertsPerToken) of \(c.numExperts) experts)")
+        out("")
         let spec = try precisionOptions.spec()
-        emit("tensor class   tensors   bytes stored  dtypes     bytes at \(spec)  bits/weight")
+        // What runs: the spec, except classes whose weights a GGUF file stores in a type that runs as stored.
+        var storedPrecisions: [TensorClass: Precision] = [:]
         var byClass: [String: (count: Int, bytes: Int, dtypes: Set<String>, atPrecision: Double, elements: Int)] = [:]
         for name in checkpoint.tensorNames {
             guard let info = checkpoint.info(name) else { continue }
@@ -47,8 +51,9 @@ struct Info: ParsableCommand {
             entry.elements += info.elementCount
             // Norm weights and other vectors stay fp32; weight matrices take their class's precision,
             // except GGUF tensors that run as stored.
-            if let weight = checkpoint.ggufWeight(name), Self.runAsStored.contains(weight.type), info.shape.count == 2 {
+            if let weight = checkpoint.ggufWeight(name), let stored = Self.runAsStored[weight.type], info.shape.count == 2 {
                 entry.atPrecision += Double(info.byteCount)
+                if let weightClass = TensorClass(tensorName: name) { storedPrecisions[weightClass] = stored }
             } else {
                 let bits = TensorClass(tensorName: name).map { spec.precision(for: $0).nominalBitsPerWeight } ?? 32
                 entry.atPrecision += Double(info.elementCount) * bits / 8
@@ -56,42 +61,46 @@ struct Info: ParsableCommand {
             entry.dtypes.insert(checkpoint.ggufWeight(name)?.type.name ?? info.dtype.rawValue)
             byClass[tensorClass] = entry
         }
+        let held = PrecisionSpec(Dictionary(uniqueKeysWithValues: TensorClass.allCases.map { ($0, storedPrecisions[$0] ?? spec.precision(for: $0)) }))
+        // "bytes as run": at `held` (named on the last line), which may be a long per-class spec.
+        out("tensor class   tensors   bytes stored  dtypes        bytes as run  bits/weight")
         for tensorClass in ["embed", "attn", "router", "experts", "norm", "head", "other"] {
             guard let entry = byClass[tensorClass] else { continue }
-            emit(tensorClass.padding(toLength: 12, withPad: " ", startingAt: 0)
+            out(tensorClass.padding(toLength: 12, withPad: " ", startingAt: 0)
                  + String(format: "%10ld %14ld  %-9@ %17.0f %12.2f", entry.count, entry.bytes,
                           entry.dtypes.sorted().joined(separator: ",") as NSString, entry.atPrecision,
                           entry.atPrecision * 8 / Double(entry.elements)))
         }
         let total = byClass.values.reduce(0) { $0 + $1.bytes }
         let atPrecision = byClass.values.reduce(0) { $0 + $1.atPrecision }
-        emit("total       " + String(format: "%10ld %14ld  %-9@ %17.0f", byClass.values.reduce(0) { $0 + $1.count }, total, "" as NSString, atPrecision))
-        emit(String(format: "            %.1f MiB stored, %.1f MiB resident at %@ (scales included)", Double(total) / 1_048_576,
-                    atPrecision / 1_048_576, spec.description as NSString))
+        out("total       " + String(format: "%10ld %14ld  %-9@ %17.0f", byClass.values.reduce(0) { $0 + $1.count }, total, "" as NSString, atPrecision))
+        out(String(format: "            %.1f MiB stored, %.1f MiB resident at %@ (scales included)", Double(total) / 1_048_576,
+                    atPrecision / 1_048_576, held.description as NSString))
+        if held != spec { out("            (" + runAsStoredNote(flag: "--precision") + ": \(spec) asked)") }
     }
 
-    /// GGUF types the loader runs as stored (`QuantizedWeights.stored`); F32 and the other decodable
-    /// types become fp32 and take the class's --precision.
-    static let runAsStored: [GGMLType] = [.q8_0, .q4_0, .f16, .bf16]
+    /// GGUF types the loader runs as stored (`QuantizedWeights.stored`), and the precision each runs at;
+    /// F32 and the other decodable types become fp32 and take the class's --precision.
+    static let runAsStored: [GGMLType: Precision] = [.q8_0: .int8, .q4_0: .q4, .f16: .f16, .bf16: .bf16]
 
     /// The container, its tensor types, and what loading does with each.
-    private func describe(_ gguf: GGUFFile) {
+    private func describe(_ gguf: GGUFFile, printing out: (String) -> Void) {
         let architecture = gguf.metadata["general.architecture"]?.string ?? "?"
-        emit("format       GGUF version \(gguf.version), architecture \(architecture), alignment \(gguf.alignment), \(gguf.metadata.count) metadata keys")
+        out("format       GGUF version \(gguf.version), architecture \(architecture), alignment \(gguf.alignment), \(gguf.metadata.count) metadata keys")
         var counts: [GGMLType: Int] = [:]
         for tensor in gguf.tensors { counts[tensor.type, default: 0] += 1 }
         let types = counts.keys.sorted { $0.id < $1.id }
-        emit("GGUF tensors " + types.map { "\(counts[$0]!) \($0.name)" }.joined(separator: ", "))
+        out("GGUF tensors " + types.map { "\(counts[$0]!) \($0.name)" }.joined(separator: ", "))
         for type in types {
             let use: String
-            if Self.runAsStored.contains(type) {
+            if Self.runAsStored[type] != nil {
                 use = type.blockSize > 1 ? "run on their packed blocks, whatever --precision says" : "run as stored (16-bit), whatever --precision says"
             } else if GGUFWeight.decodableTypes.contains(type) {
                 use = type == .f32 ? "fp32; weight matrices take --precision (norms and router stay fp32)" : "decoded to fp32 at load, then stored at --precision"
             } else {
                 use = "not supported: loading the model fails on these tensors"
             }
-            emit("  \(type.name.padding(toLength: 6, withPad: " ", startingAt: 0)) \(use)")
+            out("  \(type.name.padding(toLength: 6, withPad: " ", startingAt: 0)) \(use)")
         }
     }
 

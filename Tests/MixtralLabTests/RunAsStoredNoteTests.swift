@@ -1,0 +1,23 @@
+import Testing
+import Foundation
+import TestSupport
+
+/// `generate` on a GGUF file whose weights are Q4_0 says on standard error that `--precision nf4` does not
+/// apply to them (bench's wording), and says nothing when the precision asked is what runs.
+struct RunAsStoredNoteTests {
+    @Test func generateNotesThatStoredWeightsIgnorePrecision() throws {
+        try withTemporaryDirectory("run-as-stored") { folder in
+            let gguf = folder.appendingPathComponent("q4.gguf").path
+            #expect(failure(["export", "--format", "gguf", "--precision", "q4", "--output", gguf]) == nil)
+            let asked = try standardError {
+                #expect(failure(["generate", "--model", gguf, "--precision", "nf4", "--max-tokens", "1"]) == nil)
+            }
+            #expect(asked.contains("note: the checkpoint stores weights quantized or at 16 bits; they run as stored whatever --precision asks (--precision nf4; running "),
+                    "\(asked)")
+            let held = try standardError {
+                #expect(failure(["generate", "--model", gguf, "--precision", "q4", "--max-tokens", "1"]) == nil)
+            }
+            #expect(!held.contains("run as stored"), "\(held)")
+        }
+    }
+}
