@@ -72,29 +72,6 @@ public struct SafeTensorsWriter {
     }
 }
 
-/// Writes a file through `<url>.partial` in the same folder, renamed over `url` once `body` has written
-/// everything, so a reader never sees half a file and a file mapped from `url` stays valid. The partial
-/// file is removed when `body` fails.
-/// - Throws: `CheckpointWriteError.cannotWrite` naming the path and the system's reason.
-func writeThroughPartialFile(_ url: URL, _ body: (FileHandle) throws -> Void) throws {
-    let partial = url.appendingPathExtension("partial")
-    guard FileManager.default.createFile(atPath: partial.path, contents: nil),
-          let handle = FileHandle(forWritingAtPath: partial.path) else {
-        throw CheckpointWriteError.cannotWrite(path: partial.path, reason: String(cString: strerror(errno)))
-    }
-    do {
-        try body(handle)
-        try handle.close()
-    } catch {
-        try? handle.close()
-        try? FileManager.default.removeItem(at: partial)
-        throw CheckpointWriteError.cannotWrite(path: partial.path, reason: error.localizedDescription)
-    }
-    guard rename(partial.path, url.path) == 0 else {
-        throw CheckpointWriteError.cannotWrite(path: url.path, reason: String(cString: strerror(errno)))
-    }
-}
-
 /// A checkpoint file that could not be written.
 public enum CheckpointWriteError: Error, CustomStringConvertible, Equatable {
     case cannotWrite(path: String, reason: String)
@@ -104,6 +81,10 @@ public enum CheckpointWriteError: Error, CustomStringConvertible, Equatable {
     case missingFolder(path: String)
     /// The output folder is the checkpoint being read.
     case outputIsInput(path: String)
+    /// A folder where the output file would go.
+    case isAFolder(path: String)
+    /// A file where the output folder would go.
+    case notAFolder(path: String)
 
     public var description: String {
         switch self {
@@ -115,6 +96,10 @@ public enum CheckpointWriteError: Error, CustomStringConvertible, Equatable {
             return "\(path): no such folder; create it first"
         case .outputIsInput(let path):
             return "\(path) is the checkpoint being quantized; choose another --output folder"
+        case .isAFolder(let path):
+            return "\(path) is a folder; give the path of a file to write"
+        case .notAFolder(let path):
+            return "\(path) is a file; give a folder to write into"
         }
     }
 }

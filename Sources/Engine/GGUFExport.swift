@@ -70,8 +70,8 @@ public enum GGUFExport {
 
     /// Exports `checkpoint` at `precision` to the file `url`.
     /// - Parameter overwrite: replace an existing file; otherwise refuse.
-    /// - Throws: `CheckpointWriteError.wouldOverwrite`, `.outputIsInput`, `.missingFolder` (the file's folder does
-    ///   not exist), `.cannotWrite`;
+    /// - Throws: `CheckpointWriteError.wouldOverwrite`, `.outputIsInput`, `.isAFolder` (`url` is a folder),
+    ///   `.missingFolder` (the file's folder does not exist), `.cannotWrite`;
     ///   `CheckpointError.malformedConfig` for a sliding window (llama.cpp's llama architecture has none),
     ///   `.badTensor` for a tensor without a GGUF name; `TokenizerError` for a missing or malformed
     ///   tokenizer.json; `QuantizeError` for weights the precision cannot store (NaN/Inf, fp16 overflow).
@@ -81,9 +81,7 @@ public enum GGUFExport {
         if url.standardizedFileURL.resolvingSymlinksInPath().path == checkpoint.directory.standardizedFileURL.resolvingSymlinksInPath().path {
             throw CheckpointWriteError.outputIsInput(path: url.path)
         }
-        if !overwrite && FileManager.default.fileExists(atPath: url.path) {
-            throw CheckpointWriteError.wouldOverwrite(path: url.path)
-        }
+        try checkOutputFile(url, overwrite: overwrite)
         var isFolder: ObjCBool = false
         let folder = url.deletingLastPathComponent()
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {

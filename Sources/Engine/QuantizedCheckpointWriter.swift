@@ -40,13 +40,17 @@ public enum QuantizedCheckpointWriter {
         }
     }
 
-    /// Quantizes `checkpoint` at `precision` into the folder `output` (created if needed).
+    /// Quantizes `checkpoint` at `precision` into the folder `output` (created if needed). The output paths
+    /// are checked before quantizing; `model.safetensors` is written first and `tokenizer.json`, then
+    /// `config.json` after it, each through a `.partial` file, so an interrupted or failed run leaves no
+    /// file that blocks a retry or passes for a checkpoint.
     ///
     /// With tied embeddings and different embed and head precisions, an explicit `lm_head.weight` at the
     /// head's precision is added (the loader then uses it instead of the embedding).
     /// - Parameter overwrite: replace files of the same names in `output`; otherwise refuse.
     /// - Throws: `CheckpointWriteError.wouldOverwrite` naming the first existing file, `.outputIsInput`,
-    ///   `.cannotWrite`; `CheckpointError.badTensor` for an input tensor that is already U8 (quantized);
+    ///   `.notAFolder` (`output` is a file), `.isAFolder` (a folder where a file goes), `.cannotWrite`;
+    ///   `CheckpointError.badTensor` for an input tensor that is already U8 (quantized);
     ///   `QuantizeError` for a weight the precision cannot store (NaN, row length not a multiple of 32).
     public static func write(_ checkpoint: Checkpoint, precision: PrecisionSpec, to output: URL, overwrite: Bool,
                              progress: ((Int, Int) -> Void)? = nil) throws -> Report {
@@ -54,11 +58,13 @@ public enum QuantizedCheckpointWriter {
         if output.standardizedFileURL.resolvingSymlinksInPath().path == source.path {
             throw CheckpointWriteError.outputIsInput(path: output.path)
         }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: output.path, isDirectory: &isFolder) && !isFolder.boolValue {
+            throw CheckpointWriteError.notAFolder(path: output.path)
+        }
         let copies = copiedFiles.filter { FileManager.default.fileExists(atPath: checkpoint.directory.appendingPathComponent($0).path) }
-        if !overwrite {
-            for name in copies + [weightsFile] where FileManager.default.fileExists(atPath: output.appendingPathComponent(name).path) {
-                throw CheckpointWriteError.wouldOverwrite(path: output.appendingPathComponent(name).path)
-            }
+        for name in copies + [weightsFile] {
+            try checkOutputFile(output.appendingPathComponent(name), overwrite: overwrite)
         }
 
         // {"format": "pt"} as transformers' save_pretrained writes it (4.x loaders refuse files without it).
@@ -110,19 +116,18 @@ public enum QuantizedCheckpointWriter {
         } catch {
             throw CheckpointWriteError.cannotWrite(path: output.path, reason: error.localizedDescription)
         }
-        var files: [(url: URL, bytes: Int)] = []
-        for name in copies {
-            let from = checkpoint.directory.appendingPathComponent(name), to = output.appendingPathComponent(name)
-            do {
-                try? FileManager.default.removeItem(at: to)
-                try FileManager.default.copyItem(at: from, to: to)
-            } catch {
-                throw CheckpointWriteError.cannotWrite(path: to.path, reason: error.localizedDescription)
-            }
-            files.append((to, (try? FileManager.default.attributesOfItem(atPath: to.path)[.size] as? Int) ?? 0))
-        }
+        // The weights first, the small files after them (config.json last): an interrupted or failed run
+        // leaves at most model.safetensors.partial, never a folder that looks like a checkpoint.
         let weightsURL = output.appendingPathComponent(weightsFile)
-        files.append((weightsURL, try writer.write(to: weightsURL)))
+        var files = [(url: weightsURL, bytes: try writer.write(to: weightsURL))]
+        for name in copies.reversed() {
+            let from = checkpoint.directory.appendingPathComponent(name), to = output.appendingPathComponent(name)
+            guard let bytes = FileManager.default.contents(atPath: from.path) else {
+                throw CheckpointError.fileNotFound(path: from.path)
+            }
+            try writeThroughPartialFile(to) { try $0.write(contentsOf: bytes) }
+            files.append((to, bytes.count))
+        }
         let order = TensorClass.allCases.map(\.rawValue) + ["norm"]
         return Report(files: files, classes: order.compactMap { totals[$0] }, weights: weights)
     }

@@ -117,6 +117,19 @@ import TestSupport
         }
     }
 
+    @Test func aFolderAtTheOutputIsRefusedBeforeExporting() throws {
+        try withTemporaryDirectory("gguf-export") { folder in
+            let output = folder.appendingPathComponent("model.gguf")
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: false)
+            #expect(throws: CheckpointWriteError.isAFolder(path: output.path)) {
+                try GGUFExport.write(Checkpoint(directory: Self.tiny), precision: .q4, to: output, overwrite: true) { _, _ in
+                    Issue.record("exported before refusing the output")
+                }
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["model.gguf"])
+        }
+    }
+
     @Test func permuteRowsIsTheInverseOfTheLoadersUnpermute() throws {
         let m = Matrix(rows: 16, cols: 2, values: (0..<32).map(Float.init))
         let permuted = GGUFExport.permuteRows(m, heads: 2)

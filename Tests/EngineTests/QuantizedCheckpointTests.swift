@@ -154,6 +154,52 @@ import TestSupport
         }
     }
 
+    @Test func outputPathsAreCheckedBeforeQuantizing() throws {
+        let checkpoint = try randomCheckpoint()
+        let q4 = PrecisionSpec(uniform: .q4)
+        let file = scratch.url.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: file)
+        #expect(throws: CheckpointWriteError.notAFolder(path: file.path)) {
+            try QuantizedCheckpointWriter.write(checkpoint, precision: q4, to: file, overwrite: true) { _, _ in
+                Issue.record("quantized before refusing the output")
+            }
+        }
+        // a folder where model.safetensors goes is refused even with overwrite, and nothing is written
+        let output = try scratch.newFolder()
+        let weights = output.appendingPathComponent(QuantizedCheckpointWriter.weightsFile)
+        try FileManager.default.createDirectory(at: weights, withIntermediateDirectories: false)
+        #expect(throws: CheckpointWriteError.isAFolder(path: weights.path)) {
+            try QuantizedCheckpointWriter.write(checkpoint, precision: q4, to: output, overwrite: true) { _, _ in
+                Issue.record("quantized before refusing the output")
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output.path) == [QuantizedCheckpointWriter.weightsFile])
+    }
+
+    @Test func aLeftoverPartialFileDoesNotBlockARetry() throws {
+        let checkpoint = try randomCheckpoint()
+        let output = try scratch.newFolder()
+        let partial = output.appendingPathComponent(QuantizedCheckpointWriter.weightsFile + ".partial")
+        try Data("half a file from an interrupted run".utf8).write(to: partial)
+        _ = try QuantizedCheckpointWriter.write(checkpoint, precision: PrecisionSpec(uniform: .q4), to: output, overwrite: false)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output.path).sorted()
+                == ["config.json", "model.safetensors"])
+        _ = try MixtralModel(checkpoint: Checkpoint(directory: output), precision: PrecisionSpec(parsing: "fp32"))
+    }
+
+    @Test func aFailedWeightsWriteLeavesNoSmallFiles() throws {
+        let checkpoint = try randomCheckpoint()
+        let output = try scratch.newFolder()
+        // the weights' partial file cannot be created: the write fails after quantizing, before any rename
+        let partial = output.appendingPathComponent(QuantizedCheckpointWriter.weightsFile + ".partial")
+        try FileManager.default.createDirectory(at: partial.appendingPathComponent("in-the-way"), withIntermediateDirectories: true)
+        #expect { try QuantizedCheckpointWriter.write(checkpoint, precision: PrecisionSpec(uniform: .q4), to: output, overwrite: false) } throws: { error in
+            guard case CheckpointWriteError.cannotWrite(let path, _) = error else { return false }
+            return path == partial.path
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output.path) == [partial.lastPathComponent])
+    }
+
     /// Copies the written checkpoint at `spec` with `edit` applied to its tensors and metadata, then
     /// returns the error loading the copy throws.
     func loadError(spec: String, edit: (inout [String: (TensorDType, [Int], [UInt8])], inout [String: String]) -> Void) throws -> String {
