@@ -11,7 +11,9 @@ import Quantization
 /// identity (a hash of `config.json` and of every safetensors header, which lists each tensor's name,
 /// dtype, shape and offsets), the precision spec, the layout and the file size. `open` refuses a store
 /// made for another model, precision or store format, and a truncated one; `openOrBuild` rebuilds it
-/// then. The manifest is written last, so an interrupted build is never taken for a store.
+/// then. experts.bin is renamed into place complete and the manifest written last, so an interrupted
+/// build is never taken for a store; processes sharing the folder take turns on `store.lock`
+/// (`StoreLock`), one building while the others wait.
 public enum ExpertStore {
     public static let manifestName = "manifest.json"
     public static let dataName = "experts.bin"
@@ -62,66 +64,93 @@ public enum ExpertStore {
     }
 
     /// Writes the store for `checkpoint` at `precision` into `directory` (created if missing; an old store
-    /// there is replaced). Each expert is loaded exactly as `MixtralModel(checkpoint:precision:)` would
+    /// there is replaced), holding the store's lock (`StoreLock`) exclusively, so a concurrent build by
+    /// another process waits. Each expert is loaded exactly as `MixtralModel(checkpoint:precision:)` would
     /// load it (`Checkpoint.loadWeight`), so streamed experts are bit for bit the resident ones.
     /// - Parameter progress: (experts written, experts in all).
     /// - Throws: `ExpertStoreError.mixedLayouts`, `.io`; checkpoint and quantization errors naming the tensor.
     public static func build(_ directory: URL, checkpoint: Checkpoint, precision: PrecisionSpec,
                              progress: ((Int, Int) -> Void)? = nil) throws -> ExpertSource {
+        let lock = try StoreLock(directory)
+        try lock.acquire(exclusive: true)
+        return try withExtendedLifetime(lock) {
+            try buildHoldingLock(directory, checkpoint: checkpoint, precision: precision, progress: progress)
+        }
+    }
+
+    /// `build` for a caller holding the store's lock exclusively. experts.bin is written as
+    /// experts.bin.partial and renamed into place when complete, the old manifest removed before the rename
+    /// and the new one written after it, so no process ever sees a half-written store, and a store open in
+    /// another process keeps reading its own (unlinked) file. An interrupted build leaves at most the
+    /// partial file, which the next build replaces (`PartialFiles` removes it on SIGINT/SIGTERM).
+    private static func buildHoldingLock(_ directory: URL, checkpoint: Checkpoint, precision: PrecisionSpec,
+                                         progress: ((Int, Int) -> Void)?) throws -> ExpertSource {
         let c = checkpoint.config
         let manifestURL = directory.appendingPathComponent(manifestName)
         let dataURL = directory.appendingPathComponent(dataName)
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            if FileManager.default.fileExists(atPath: manifestURL.path) { try FileManager.default.removeItem(at: manifestURL) }
-        } catch {
-            throw ExpertStoreError.io(path: directory.path, reason: error.localizedDescription)
-        }
-        guard FileManager.default.createFile(atPath: dataURL.path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: dataURL.path) else {
-            throw ExpertStoreError.io(path: dataURL.path, reason: "cannot open for writing")
-        }
-        defer { try? handle.close() }
+        let partialURL = PartialFiles.partialURL(for: dataURL)
         let experts = precision.precision(for: .experts)
         var layout: ExpertLayout?
         var stride = 0
-        for l in 0..<c.numHiddenLayers {
-            for e in 0..<c.numExperts {
-                let shapes = [("w1", c.intermediateSize, c.hiddenSize), ("w2", c.hiddenSize, c.intermediateSize),
-                              ("w3", c.intermediateSize, c.hiddenSize)]
-                var extent: [UInt8] = []
-                var projections: [ProjectionLayout] = []
-                for (w, rows, cols) in shapes {
-                    let name = WeightNames.expert(l, e, w)
-                    let weight = try checkpoint.loadWeight(name, rows: rows, cols: cols, precision: experts)
-                    guard let projection = ProjectionLayout(of: weight) else {
-                        throw ExpertStoreError.mixedLayouts(tensor: name, reason: "\(type(of: weight)) has no streamed form")
+        try PartialFiles.removingOnInterrupt(partialURL) {
+            guard FileManager.default.createFile(atPath: partialURL.path, contents: nil),
+                  let handle = FileHandle(forWritingAtPath: partialURL.path) else {
+                throw ExpertStoreError.io(path: partialURL.path, reason: "cannot open for writing")
+            }
+            do {
+                defer { try? handle.close() }
+                for l in 0..<c.numHiddenLayers {
+                    for e in 0..<c.numExperts {
+                        let shapes = [("w1", c.intermediateSize, c.hiddenSize), ("w2", c.hiddenSize, c.intermediateSize),
+                                      ("w3", c.intermediateSize, c.hiddenSize)]
+                        var extent: [UInt8] = []
+                        var projections: [ProjectionLayout] = []
+                        for (w, rows, cols) in shapes {
+                            let name = WeightNames.expert(l, e, w)
+                            let weight = try checkpoint.loadWeight(name, rows: rows, cols: cols, precision: experts)
+                            guard let projection = ProjectionLayout(of: weight) else {
+                                throw ExpertStoreError.mixedLayouts(tensor: name, reason: "\(type(of: weight)) has no streamed form")
+                            }
+                            projections.append(projection)
+                            extent += projection.bytes(of: weight)
+                        }
+                        let expertLayout = ExpertLayout(w1: projections[0], w2: projections[1], w3: projections[2])
+                        if let layout, layout != expertLayout {
+                            throw ExpertStoreError.mixedLayouts(tensor: WeightNames.expert(l, e, "w1"),
+                                                                reason: "stored as \(expertLayout.w1.format.rawValue), expert 0 of layer 0 as \(layout.w1.format.rawValue)")
+                        }
+                        if layout == nil {
+                            layout = expertLayout
+                            stride = (expertLayout.byteCount + extentAlignment - 1) / extentAlignment * extentAlignment
+                        }
+                        extent += [UInt8](repeating: 0, count: stride - extent.count)
+                        do { try handle.write(contentsOf: extent) } catch {
+                            throw ExpertStoreError.io(path: partialURL.path, reason: error.localizedDescription)
+                        }
+                        progress?(l * c.numExperts + e + 1, c.numHiddenLayers * c.numExperts)
                     }
-                    projections.append(projection)
-                    extent += projection.bytes(of: weight)
                 }
-                let expertLayout = ExpertLayout(w1: projections[0], w2: projections[1], w3: projections[2])
-                if let layout, layout != expertLayout {
-                    throw ExpertStoreError.mixedLayouts(tensor: WeightNames.expert(l, e, "w1"),
-                                                        reason: "stored as \(expertLayout.w1.format.rawValue), expert 0 of layer 0 as \(layout.w1.format.rawValue)")
+                do { try handle.synchronize() } catch {
+                    throw ExpertStoreError.io(path: partialURL.path, reason: error.localizedDescription)
                 }
-                if layout == nil {
-                    layout = expertLayout
-                    stride = (expertLayout.byteCount + extentAlignment - 1) / extentAlignment * extentAlignment
-                }
-                extent += [UInt8](repeating: 0, count: stride - extent.count)
-                do { try handle.write(contentsOf: extent) } catch {
-                    throw ExpertStoreError.io(path: dataURL.path, reason: error.localizedDescription)
-                }
-                progress?(l * c.numExperts + e + 1, c.numHiddenLayers * c.numExperts)
+                guard layout != nil else { throw ExpertStoreError.mismatch(path: directory.path, reason: "the model has no experts") }
+            } catch {
+                try? FileManager.default.removeItem(at: partialURL)
+                throw error
+            }
+            do {
+                if FileManager.default.fileExists(atPath: manifestURL.path) { try FileManager.default.removeItem(at: manifestURL) }
+            } catch {
+                throw ExpertStoreError.io(path: manifestURL.path, reason: error.localizedDescription)
+            }
+            guard rename(partialURL.path, dataURL.path) == 0 else {
+                throw ExpertStoreError.io(path: dataURL.path, reason: String(cString: strerror(errno)))
             }
         }
-        guard let layout else { throw ExpertStoreError.mismatch(path: directory.path, reason: "the model has no experts") }
-        var manifest = try ExpertStoreManifest(checkpoint: checkpoint, precision: precision, layout: layout)
+        var manifest = try ExpertStoreManifest(checkpoint: checkpoint, precision: precision, layout: layout!)
         manifest.extentStride = stride
         manifest.fileBytes = stride * c.numHiddenLayers * c.numExperts
         do {
-            try handle.synchronize()
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(manifest).write(to: manifestURL, options: .atomic)
@@ -133,25 +162,58 @@ public enum ExpertStore {
 
     /// Opens the store in `directory`, or builds it when there is none, or when the one there was made for
     /// another model, precision or store format, or is truncated (`rebuilding` is told why first).
+    ///
+    /// Safe when several processes share the folder: a finished store is opened under the store's lock
+    /// held shared; a build holds it exclusively, and a process finding the lock taken tells `waiting`,
+    /// waits, and then opens the store the other process built (checking it again).
     /// - Throws: `ExpertStoreError.notAStore` for a non-empty folder without a manifest (never
-    ///   overwritten), and the errors of `build`.
+    ///   overwritten), `.io` for a lock that cannot be taken, and the errors of `build`.
     public static func openOrBuild(_ directory: URL, checkpoint: Checkpoint, precision: PrecisionSpec,
-                                   rebuilding: (String) -> Void = { _ in }, progress: ((Int, Int) -> Void)? = nil) throws -> ExpertSource {
+                                   rebuilding: (String) -> Void = { _ in }, waiting: (String) -> Void = { _ in },
+                                   progress: ((Int, Int) -> Void)? = nil) throws -> ExpertSource {
         let manifestURL = directory.appendingPathComponent(manifestName)
         if !FileManager.default.fileExists(atPath: manifestURL.path) {
+            let ours: Set = [dataName, PartialFiles.partialURL(for: URL(fileURLWithPath: dataName)).lastPathComponent, StoreLock.fileName]
             let contents = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-            guard contents.allSatisfy({ $0 == dataName }) else { throw ExpertStoreError.notAStore(path: directory.path) }
-            return try build(directory, checkpoint: checkpoint, precision: precision, progress: progress)
+            guard contents.allSatisfy(ours.contains) else { throw ExpertStoreError.notAStore(path: directory.path) }
         }
+        let lock = try StoreLock(directory)
+        return try withExtendedLifetime(lock) {
+            let waitingLine = "waiting for another mixtral-lab process building the store \(directory.path) …"
+            if !(try lock.tryAcquire(exclusive: false)) {
+                waiting(waitingLine)
+                try lock.acquire(exclusive: false)
+            }
+            if case .success(let source) = try openChecked(directory, checkpoint: checkpoint, precision: precision) {
+                return source
+            }
+            lock.release()
+            if !(try lock.tryAcquire(exclusive: true)) {
+                waiting(waitingLine)
+                try lock.acquire(exclusive: true)
+            }
+            switch try openChecked(directory, checkpoint: checkpoint, precision: precision) {
+            case .success(let source):
+                return source  // built by another process while this one waited
+            case .failure(let reason):
+                if FileManager.default.fileExists(atPath: manifestURL.path) { rebuilding(reason.description) }
+            }
+            return try buildHoldingLock(directory, checkpoint: checkpoint, precision: precision, progress: progress)
+        }
+    }
+
+    /// `open`, with the errors that call for a build (no manifest, another model, precision or format,
+    /// truncated) returned as the failure; other errors are thrown.
+    private static func openChecked(_ directory: URL, checkpoint: Checkpoint,
+                                    precision: PrecisionSpec) throws -> Result<ExpertSource, ExpertStoreError> {
         do {
-            return try open(directory, checkpoint: checkpoint, precision: precision)
+            return .success(try open(directory, checkpoint: checkpoint, precision: precision))
         } catch let error as ExpertStoreError {
             switch error {
-            case .mismatch, .truncated: rebuilding(error.description)
+            case .mismatch, .truncated: return .failure(error)
             default: throw error
             }
         }
-        return try build(directory, checkpoint: checkpoint, precision: precision, progress: progress)
     }
 
     /// FNV-1a 64 (hex) over `config.json` and, per weights file in path order, its size and its header

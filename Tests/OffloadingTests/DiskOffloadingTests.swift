@@ -149,6 +149,66 @@ struct DiskOffloadingTests {
         }
     }
 
+    @Test func concurrentRunsOnOneFolderShareOneBuild() throws {
+        let store = unusedPath()
+        let random = try Checkpoint(directory: AllPrecisionsTests.checkpoint)
+        let q4 = PrecisionSpec(uniform: .q4)
+        let firstIsBuilding = DispatchSemaphore(value: 0), secondIsWaiting = DispatchSemaphore(value: 0)
+        /// What each of the two runs did, written from their threads.
+        final class Runs: @unchecked Sendable {
+            let lock = NSLock()
+            var built = [0, 0], waited = [false, false]
+            var sources: [ExpertSource?] = [nil, nil]
+            var errors: [Error] = []
+        }
+        let runs = Runs()
+        @Sendable func run(_ i: Int) {
+            do {
+                let source = try ExpertStore.openOrBuild(store, checkpoint: random, precision: q4, waiting: { line in
+                    runs.lock.withLock { runs.waited[i] = true }
+                    #expect(line.contains("waiting for another mixtral-lab process building the store"))
+                    secondIsWaiting.signal()
+                }, progress: { done, _ in
+                    runs.lock.withLock { runs.built[i] += 1 }
+                    // hold the build until the other run has found it underway
+                    if i == 0 && done == 1 {
+                        firstIsBuilding.signal()
+                        #expect(secondIsWaiting.wait(timeout: .now() + 60) == .success)
+                    }
+                })
+                runs.lock.withLock { runs.sources[i] = source }
+            } catch {
+                runs.lock.withLock { runs.errors.append(error) }
+            }
+        }
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) { run(0) }
+        #expect(firstIsBuilding.wait(timeout: .now() + 60) == .success)
+        DispatchQueue.global().async(group: group) { run(1) }
+        #expect(group.wait(timeout: .now() + 120) == .success)
+
+        let (built, waited, sources, errors) = (runs.built, runs.waited, runs.sources, runs.errors)
+        #expect(errors.isEmpty, "\(errors)")
+        #expect(built[0] > 0 && built[1] == 0 && waited == [false, true])
+        let size = try #require(sources[0]?.files[0].byteCount)
+        #expect(sources[1]?.files[0].byteCount == size)
+        #expect(try ExpertStore.open(store, checkpoint: random, precision: q4).files[0].byteCount == size)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.path).sorted()
+                == [ExpertStore.dataName, ExpertStore.manifestName, StoreLock.fileName])
+    }
+
+    @Test func aLeftoverPartialStoreIsRebuilt() throws {
+        let store = unusedPath()
+        let random = try Checkpoint(directory: AllPrecisionsTests.checkpoint)
+        try FileManager.default.createDirectory(at: store, withIntermediateDirectories: true)
+        try Data("interrupted".utf8).write(to: store.appendingPathComponent(ExpertStore.dataName + ".partial"))
+        var reasons: [String] = []
+        let source = try ExpertStore.openOrBuild(store, checkpoint: random, precision: PrecisionSpec(uniform: .q4),
+                                                 rebuilding: { reasons.append($0) })
+        #expect(reasons.isEmpty && source.files[0].byteCount > 0)
+        #expect(!FileManager.default.fileExists(atPath: store.appendingPathComponent(ExpertStore.dataName + ".partial").path))
+    }
+
     @Test func budgetAccounting() throws {
         // 100 resident + 10 session + 8 transient = 118 fixed; 4 layers × 8-byte slots
         let budget = try RAMBudget(budget: 118 + 3 * 32 + 31, residentBytes: 100, sessionBytes: 10, expertBytes: 8,

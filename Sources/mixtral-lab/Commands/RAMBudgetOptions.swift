@@ -79,7 +79,7 @@ struct RAMBudgetOptions: ParsableArguments {
 
     /// The checkpoint itself when its experts are already stored at the run's precision, else the expert
     /// store for the experts' precision (built, with a progress bar, when missing or made for another model
-    /// or precision).
+    /// or precision; a run finding another process building it waits for that build and uses its store).
     private func expertSource(_ checkpoint: Checkpoint, precision spec: PrecisionSpec) throws -> ExpertSource {
         if let inPlace = try ExpertSource.inPlace(checkpoint, precision: spec) { return inPlace }
         // A store holds experts only: runs that differ in other classes' precision share one.
@@ -90,6 +90,7 @@ struct RAMBudgetOptions: ParsableArguments {
         defer { progress.finish() }
         return try ExpertStore.openOrBuild(directory, checkpoint: checkpoint, precision: precision,
                                            rebuilding: { note("rebuilding: \($0)") },
+                                           waiting: { note($0) },
                                            progress: { progress.update($0, of: $1) })
     }
 }
