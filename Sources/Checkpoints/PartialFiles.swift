@@ -41,7 +41,8 @@ public func checkOutputFile(_ url: URL, overwrite: Bool) throws {
 /// Partial files being written, removed if SIGINT (Ctrl-C) or SIGTERM arrives meanwhile; the process then
 /// exits with 128 + the signal's number (130, 143), the status a shell reports for a process the signal
 /// killed. The handler is installed while at least one partial file is registered and the previous
-/// handlers are restored after, so outside a write the signals act as before.
+/// handlers are restored after, so outside a write the signals act as before; a signal the process
+/// ignores stays ignored.
 ///
 /// The handler only calls `unlink` and `_exit` (async-signal-safe, POSIX.1-2017 section 2.4.3) on paths
 /// kept as C strings in a fixed table.
@@ -50,7 +51,8 @@ public enum PartialFiles {
     static let capacity = 16
     private static let lock = NSLock()
     private static var registered = 0
-    private static var previousHandlers: [Int32: sighandler_t?] = [:]
+    /// The handlers of SIGINT and SIGTERM before `register` installed its own (nil: the default action).
+    private static var previousHandlers: [(signal: Int32, handler: sighandler_t?)] = []
 
     /// `<url>.partial`.
     public static func partialURL(for url: URL) -> URL { url.appendingPathExtension("partial") }
@@ -69,8 +71,13 @@ public enum PartialFiles {
         partialPaths[slot] = strdup(path)
         registered += 1
         if registered == 1 {
-            for signalNumber in [SIGINT, SIGTERM] {
-                previousHandlers[signalNumber] = signal(signalNumber, removePartialFilesAndExit)
+            previousHandlers = [SIGINT, SIGTERM].map { signalNumber in
+                let previous = signal(signalNumber, removePartialFilesAndExit)
+                // an ignored signal (a background job's SIGINT, nohup) stays ignored
+                if let previous, unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) {
+                    signal(signalNumber, previous)
+                }
+                return (signalNumber, previous)
             }
         }
         return slot
@@ -82,7 +89,7 @@ public enum PartialFiles {
         defer { lock.unlock() }
         registered -= 1
         if registered == 0 {
-            for (signalNumber, handler) in previousHandlers { signal(signalNumber, handler ?? SIG_DFL) }
+            for (signalNumber, handler) in previousHandlers { signal(signalNumber, handler) }
         }
         let path = partialPaths[slot]
         partialPaths[slot] = nil
