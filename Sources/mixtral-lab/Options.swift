@@ -83,3 +83,10 @@ func runAsStoredNote(_ model: MixtralModel, requested: PrecisionSpec, flag: Stri
     guard let held = model.heldPrecision(), held != requested else { return nil }
     return runAsStoredNote(flag: flag) + " (\(flag) \(requested); running \(held))"
 }
+
+/// For the commands with one `--precision` (generate, logits, perplexity, step, trace): a note on
+/// standard error when `model` runs stored weights instead of `requested`, so no number is silently
+/// labelled with a precision that did not run.
+func noteWhenRunAsStored(_ model: MixtralModel, requested: PrecisionSpec) {
+    if let stored = runAsStoredNote(model, requested: requested, flag: "--precision") { note("note: " + stored) }
+}

@@ -18,6 +18,15 @@ struct RunAsStoredNoteTests {
                 #expect(failure(["generate", "--model", gguf, "--precision", "q4", "--max-tokens", "1"]) == nil)
             }
             #expect(!held.contains("run as stored"), "\(held)")
+            // the other commands with one --precision say the same
+            let text = folder.appendingPathComponent("text.txt")
+            try "ROMEO: But soft, what light through yonder window breaks?".write(to: text, atomically: true, encoding: .utf8)
+            for command in [["perplexity", "--text-file", text.path], ["logits", "--token-ids", "1,2"]] {
+                let noted = try standardError {
+                    #expect(failure(command + ["--model", gguf, "--precision", "nf4"]) == nil, "\(command[0])")
+                }
+                #expect(noted.contains("they run as stored whatever --precision asks (--precision nf4; running "), "\(command[0]): \(noted)")
+            }
         }
     }
 }

@@ -51,7 +51,7 @@ struct Generate: ParsableCommand {
         let precision = try precisionOptions.spec()
         let (model, streamer) = try ramBudget.loadModel(checkpoint, precision: precision, policy: try offloading.policySpec(),
                                                         capacity: min(promptIDs.count + maxTokens, context), promptTokens: promptIDs.count)
-        if let stored = runAsStoredNote(model, requested: precision, flag: "--precision") { note("note: " + stored) }
+        noteWhenRunAsStored(model, requested: precision)
         let simulator = try offloadingSimulator(model, realSlots: streamer?.slotsPerLayer)
         let session = Session(model: model, capacity: min(promptIDs.count + maxTokens, model.config.maxPositionEmbeddings),
                               observer: simulator.map { simulator in

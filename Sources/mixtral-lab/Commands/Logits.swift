@@ -15,7 +15,9 @@ struct Logits: ParsableCommand {
     func run() throws {
         let ids = try parseTokenIDs(tokenIds, flag: "--token-ids")
         guard !ids.isEmpty else { throw ValidationError("--token-ids is empty") }
-        let model = try loadModel(try modelOptions.checkpoint(), precision: try precisionOptions.spec())
+        let precision = try precisionOptions.spec()
+        let model = try loadModel(try modelOptions.checkpoint(), precision: precision)
+        noteWhenRunAsStored(model, requested: precision)
         if let bad = ids.first(where: { $0 >= model.config.vocabSize }) {
             throw ValidationError("--token-ids: \(bad) is outside the vocabulary (0..<\(model.config.vocabSize))")
         }

@@ -36,7 +36,9 @@ struct PerplexityCommand: ParsableCommand {
             text = heldout
         }
         let tokenizer = try modelOptions.tokenizer()
-        let model = try loadModel(checkpoint, precision: try precisionOptions.spec())
+        let precision = try precisionOptions.spec()
+        let model = try loadModel(checkpoint, precision: precision)
+        noteWhenRunAsStored(model, requested: precision)
         var tokens = tokenizer.encode(text, addBOS: false)
         if maxTokens > 0 && tokens.count > maxTokens { tokens = Array(tokens[..<maxTokens]) }
         guard !tokens.isEmpty else { throw ValidationError("--text-file \(textURL.path) has no tokens") }
@@ -53,7 +55,7 @@ struct PerplexityCommand: ParsableCommand {
             emit(String(format: "{\"perplexity\": %.6f, \"tokens\": %d}", result.perplexity, result.tokens))
         case .table:
             emit("text        \(textURL.path)")
-            emit("precision   \(try precisionOptions.spec())")
+            emit("precision   \(model.heldPrecision() ?? precision)")   // what ran (stored weights run as stored)
             emit("tokens      \(result.tokens) (windows of \(length), each starting with <s>)")
             emit(String(format: "perplexity  %.4f", result.perplexity))
         }

@@ -40,6 +40,7 @@ struct Step: ParsableCommand {
         let precision = try precisionOptions.spec()
         let policy = try offloading.policySpec()
         let model = try loadModel(checkpoint, precision: precision)
+        noteWhenRunAsStored(model, requested: precision)
         let promptIDs = try promptTokens(prompt: prompt, tokenIds: tokenIds, tokenizer: tokenizer, checkpoint: checkpoint,
                                          maxTokens: maxTokens, context: model.config.maxPositionEmbeddings)
         let footprint = ModelFootprint(model: model)

@@ -55,8 +55,10 @@ struct Trace: ParsableCommand {
         let hardware = try offloading.hardwareProfile()
         let promptIDs = try promptTokens(prompt: prompt, tokenIds: tokenIds, tokenizer: tokenizer, checkpoint: checkpoint,
                                          maxTokens: maxTokens, context: checkpoint.config.maxPositionEmbeddings)
-        let (model, streamer) = try ramBudget.loadModel(checkpoint, precision: try precisionOptions.spec(), policy: policy,
+        let precision = try precisionOptions.spec()
+        let (model, streamer) = try ramBudget.loadModel(checkpoint, precision: precision, policy: policy,
                                                         capacity: promptIDs.count + maxTokens, promptTokens: promptIDs.count)
+        noteWhenRunAsStored(model, requested: precision)
         let footprint = ModelFootprint(model: model)
         let cost = CostModel(hardware: hardware, footprint: footprint)
         let lookahead = sweep ? offloading.lookahead : policy.lookahead
