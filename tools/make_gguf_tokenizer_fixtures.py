@@ -75,6 +75,25 @@ def write_vocab_gguf(model_dir: Path, path: Path):
                                       does_token_look_special=None)
     converter.does_token_look_special = lambda token: TextModel.does_token_look_special(converter, token)
     tokens, scores, toktypes = TextModel._create_vocab_sentencepiece(converter)
+    writer = tiny_llama_writer(path)
+    writer.add_tokenizer_model("llama")
+    writer.add_tokenizer_pre("default")
+    writer.add_token_list(tokens)
+    writer.add_token_scores(scores)
+    writer.add_token_types(toktypes)
+    gguf.SpecialVocab(model_dir, n_vocab=len(tokens)).add_to_gguf(writer)
+    finish(writer)
+
+
+def write_llama_hf_vocab_gguf(model_dir: Path, path: Path):
+    """convert_hf_to_gguf.py's `_set_vocab_llama_hf` (a model folder without tokenizer.model)."""
+    writer = tiny_llama_writer(path)
+    TextModel._set_vocab_llama_hf(types.SimpleNamespace(dir_model=model_dir, gguf_writer=writer))
+    finish(writer)
+
+
+def tiny_llama_writer(path: Path) -> gguf.GGUFWriter:
+    """A GGUF writer with the llama.* keys llama.cpp needs to open a vocabulary-only file (no tensors)."""
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_context_length(64)
     writer.add_embedding_length(64)
@@ -84,30 +103,10 @@ def write_vocab_gguf(model_dir: Path, path: Path):
     writer.add_head_count_kv(4)
     writer.add_rope_dimension_count(16)
     writer.add_layer_norm_rms_eps(1e-5)
-    writer.add_tokenizer_model("llama")
-    writer.add_tokenizer_pre("default")
-    writer.add_token_list(tokens)
-    writer.add_token_scores(scores)
-    writer.add_token_types(toktypes)
-    gguf.SpecialVocab(model_dir, n_vocab=len(tokens)).add_to_gguf(writer)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+    return writer
 
 
-def write_llama_hf_vocab_gguf(model_dir: Path, path: Path):
-    """convert_hf_to_gguf.py's `_set_vocab_llama_hf` (a model folder without tokenizer.model)."""
-    writer = gguf.GGUFWriter(str(path), "llama")
-    for add in (writer.add_context_length, writer.add_embedding_length):
-        add(64)
-    writer.add_block_count(1)
-    writer.add_feed_forward_length(128)
-    writer.add_head_count(4)
-    writer.add_head_count_kv(4)
-    writer.add_rope_dimension_count(16)
-    writer.add_layer_norm_rms_eps(1e-5)
-    TextModel._set_vocab_llama_hf(types.SimpleNamespace(dir_model=model_dir, gguf_writer=writer))
+def finish(writer: gguf.GGUFWriter):
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
