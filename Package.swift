@@ -18,10 +18,13 @@ let package = Package(
     products: [
         .executable(name: "mixtral-lab", targets: ["mixtral-lab"]),
     ],
+    // Exact versions: the ones tested. Package.resolved is not committed because the machines this project
+    // is built on serve these packages from local mirrors whose commit ids differ from GitHub's, so a
+    // resolved file from one machine would not resolve on another; `exact:` pins what a file would.
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/stencilproject/Stencil", from: "0.15.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/stencilproject/Stencil", exact: "0.15.1"),
     ],
     targets: [
         // System-library shims (Debian: libopenblas-dev, libpng-dev, libcairo2-dev).
