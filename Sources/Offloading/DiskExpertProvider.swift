@@ -3,20 +3,17 @@ import Engine
 import Tracing
 
 /// Real offloading: streams a model's experts from disk into a fixed pool of preallocated slots per MoE
-/// layer, with the simulator's `CachePolicy` types deciding what stays (Eliseev & Mazur 2023, section 3).
-///
-/// Rules (the simulator's, `OffloadingSimulator`, with one difference marked *):
-/// - Per layer and forward call, each distinct expert the tokens chose is accessed once, in order of first
-///   use: hits first, then misses. A miss is read from disk once into a slot (evicting the policy's
-///   victim when all slots are full) — so an expert is read at most once per layer per forward call.
-/// - * An expert of the step never evicts another expert of the same step (their slots are in use): a miss
-///   finding no free or evictable slot, or one the policy declines to store, is read into the transient
-///   buffer, used, and dropped. A prefill needing more experts than the slots streams them that way.
-/// - `lru+prefetch` (decode only): once layer L's router input is known, the routers of layers L+1…L+D
-///   guess their top-m experts, which are read ahead into those layers' slots. All reads run in order on
-///   one background I/O thread, demand reads of the layer first, then prefetches, overlapping the
-///   experts' compute; a prefetch not finished when its layer needs it is waited for. A prefetched
-///   expert is a prefetch hit only if used at the step it was read for.
+/// layer (Eliseev & Mazur 2023, section 3). Every decision — hits, misses, what is stored or evicted,
+/// what is prefetched — is `ExpertCache.step`'s, the same the simulator (`OffloadingSimulator`) makes on
+/// the same routing; this type carries them out with reads:
+/// - A miss stored in a slot is read into it (the evicted expert's slot, or a free one); a transient miss
+///   is read into the one transient buffer when the forward pass asks for it, used, and dropped.
+/// - Reads into slots run in order on one background I/O thread — the layer's demand reads, then its
+///   prefetches for later layers (`lru+prefetch`, decode only) — overlapping the experts' compute; the
+///   forward pass waits for an expert's read when it needs that expert (a stall).
+/// - What the engine does that the decisions cannot see is counted under its own name: a prefetch used
+///   before its read finished (`prefetchesLate`), a prefetched expert evicted before its read started,
+///   whose read is then skipped (`prefetchesNotRead`).
 /// - Each read's pages are dropped from the page cache right after it (`posix_fadvise DONTNEED`), and the
 ///   files' pages once at the start, so the measured read times are the disk's.
 ///
@@ -24,8 +21,8 @@ import Tracing
 public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
     public let policy: PolicySpec
     public let source: ExpertSource
-    /// Slots per MoE layer (0 until `allocateSlots`).
-    public private(set) var slotsPerLayer = 0
+    /// Slots of each MoE layer (empty until `allocateSlots`).
+    public private(set) var slots = LayerSlots([])
     /// Called when a layer step's reads are all finished: (layer, phase, first position of the call, reads).
     public var onStep: ((Int, Phase, Int, RealReads) -> Void)?
     /// How the page cache is kept out of the measurements, in words.
@@ -33,15 +30,16 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
 
     private let numExperts: Int
     private let topK: Int
-    private var caches: [LayerCache] = []
-    private var slots: [[ExpertSlot]] = []
+    private var cache: ExpertCache?
+    private var pool: [[ExpertSlot]] = []
     /// Per layer: expert → index of its slot.
     private var slotOf: [[Int: Int]] = []
     private var freeSlots: [[Int]] = []
     private var transient: ExpertSlot?
     /// Per layer: expert → the read filling its slot, until the forward pass has waited for it.
     private var pending: [[Int: ReadJob]] = []
-    private var steps: [Int]
+    /// Per layer: the prefetched experts the open step uses (a read not finished when asked for is late).
+    private var prefetchesUsed: [Set<Int>]
     /// Per layer: the step under way, closed when the layer's next step begins or at `finish()`.
     private var openSteps: [OpenStep?]
     private var transientThisStep: Set<Int> = []
@@ -67,14 +65,14 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         self.policy = policy
         self.topK = topK
         numExperts = source.numExperts
-        steps = Array(repeating: 0, count: source.numLayers)
+        prefetchesUsed = Array(repeating: [], count: source.numLayers)
         openSteps = Array(repeating: nil, count: source.numLayers)
         for file in source.files {
             file.dropsPagesAfterRead = true
             file.dropPageCache()
         }
         pageCache = "posix_fadvise(DONTNEED) on \(source.files.count == 1 ? "the expert file" : "the \(source.files.count) expert files") at start and after every read"
-        totals = DiskOffloadingSummary(policy: policy.description, slotsPerLayer: 0, source: source.description, pageCache: pageCache)
+        totals = DiskOffloadingSummary(policy: policy.description, slots: [], source: source.description, pageCache: pageCache)
     }
 
     public func expertBytes(layer: Int) -> [Int] { Array(repeating: source.layout.byteCount, count: numExperts) }
@@ -82,118 +80,87 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
     /// Bytes of one slot (one expert at the run's layout).
     public var slotBytes: Int { source.layout.byteCount }
 
-    /// Allocates `perLayer` slots in every layer plus the transient buffer, and starts every layer's
-    /// policy with an empty cache (`resident` reads all its experts now).
+    /// Allocates the slots of every layer (`slots.counts[l]` in layer l) plus the transient buffer, and
+    /// starts every layer's policy with an empty cache (`resident` reads all its experts now).
     /// - Throws: read errors for `resident`'s initial experts.
-    public func allocateSlots(perLayer: Int) throws {
-        let capacity = policy.capacity(cacheExperts: perLayer, numExperts: numExperts)
-        slotsPerLayer = capacity
-        totals.slotsPerLayer = capacity
-        slots = (0..<source.numLayers).map { _ in (0..<capacity).map { _ in ExpertSlot(layout: source.layout) } }
+    public func allocateSlots(_ slots: LayerSlots) throws {
+        precondition(slots.counts.count == source.numLayers, "DiskExpertProvider: \(slots.counts.count) slot counts for \(source.numLayers) layers")
+        let cache = try ExpertCache(policy: policy, capacities: slots.counts, numExperts: numExperts)
+        self.cache = cache
+        self.slots = LayerSlots(cache.capacities)
+        totals.slotsPerLayer = self.slots.fewest
+        totals.extraSlotLayers = self.slots.layersWithMore
+        pool = cache.capacities.map { capacity in (0..<capacity).map { _ in ExpertSlot(layout: source.layout) } }
         transient = ExpertSlot(layout: source.layout)
-        caches = try (0..<source.numLayers).map { _ in
-            LayerCache(capacity: capacity, policy: try policy.makePolicy(capacity: capacity, future: nil), numExperts: numExperts)
-        }
         slotOf = Array(repeating: [:], count: source.numLayers)
-        freeSlots = Array(repeating: Array((0..<capacity).reversed()), count: source.numLayers)
+        freeSlots = cache.capacities.map { Array((0..<$0).reversed()) }
         pending = Array(repeating: [:], count: source.numLayers)
         for l in 0..<source.numLayers {
-            for e in caches[l].resident.sorted() {
+            for e in cache.residents(layer: l).sorted() {
                 let slot = freeSlots[l].removeLast()
                 slotOf[l][e] = slot
-                totals.bytesRead += try slots[l][slot].fill(expert: e, from: source.locations[l][e], files: source.files)
+                totals.bytesRead += try pool[l][slot].fill(expert: e, from: source.locations[l][e], files: source.files)
             }
         }
     }
 
+    /// `perLayer` slots in every layer.
+    public func allocateSlots(perLayer: Int) throws {
+        try allocateSlots(LayerSlots(perLayer: perLayer, layers: source.numLayers))
+    }
+
     public func layerRouted(model: MixtralModel, layer l: Int, tokens: Int, chosen: UnsafePointer<Int>,
                             routerInput: UnsafePointer<Float>, firstPosition: Int) throws {
-        precondition(transient != nil, "DiskExpertProvider: allocateSlots before running the model")
+        guard let cache else { preconditionFailure("DiskExpertProvider: allocateSlots before running the model") }
         closeStep(l)
         let phase: Phase = firstPosition == 0 ? .prefill : .decode
+        let routing = (0..<tokens).map { Array(UnsafeBufferPointer(start: chosen + $0 * topK, count: topK)) }
+        let lookahead = phase == .decode ? policy.lookahead : 0
+        let guesses = lookahead > 0
+            ? lookaheadRouterLogits(model: model, layer: l, routerInput: Array(UnsafeBufferPointer(start: routerInput, count: model.config.hiddenSize)),
+                                    depth: lookahead)
+            : []
+        let step = cache.step(layer: l, phase: phase, tokens: routing, lookaheadLogits: guesses)
+
         var open = OpenStep(phase: phase, firstPosition: firstPosition)
-        let step = steps[l]
-        steps[l] += 1
-        let policy = caches[l].policy
-
-        // routing, distinct experts in order of first use
-        var distinct: [Int] = []
-        for t in 0..<tokens {
-            let experts = Array(UnsafeBufferPointer(start: chosen + t * topK, count: topK))
-            policy.tokenRouted(experts, step: step)
-            for e in experts where !distinct.contains(e) { distinct.append(e) }
-        }
-        if phase == .prefill { policy.promptRouted() }
-
-        // prefetches waiting for this step
-        for e in caches[l].prefetchedUnused {
-            if distinct.contains(e) {
-                open.reads.prefetchHits.append(e)
-                totals.prefetchHits += 1
-            } else {
-                totals.prefetchWasted += 1
-            }
-        }
-        caches[l].prefetchedUnused.removeAll()
-
-        // hits, then misses: each read once, into a slot or the transient buffer
-        let hits = distinct.filter { caches[l].contains($0) }
-        let misses = distinct.filter { !caches[l].contains($0) }
-        for e in hits { policy.accessed(e, step: step) }
         transientThisStep = []
-        let stepExperts = Set(distinct)
-        for e in misses {
-            let admission = caches[l].admit(e, step: step, protecting: stepExperts)
-            policy.accessed(e, step: step)
-            guard admission.stored else {
+        prefetchesUsed[l] = []
+        for event in step.events {
+            switch event {
+            case .prefetchUsed(let e): prefetchesUsed[l].insert(e)
+            case .prefetchWasted, .hit: break
+            case .miss(let e, let eviction):
+                open.jobs.append(enqueueRead(layer: l, expert: e, slot: claimSlot(layer: l, evicting: eviction?.expert)))
+            case .transientMiss(let e):
                 transientThisStep.insert(e)
-                open.reads.transient.append(e)
-                continue
+            case .prefetch(let target, let e, let eviction):
+                open.jobs.append(enqueueRead(layer: target, expert: e, slot: claimSlot(layer: target, evicting: eviction?.expert)))
             }
-            if admission.cancelledPrefetch { totals.prefetchCancelled += 1 }
-            let slot = claimSlot(layer: l, evicting: admission.evicted)
-            if let evicted = admission.evicted { open.reads.evicted.append(evicted) }
-            open.jobs.append(enqueueRead(layer: l, expert: e, slot: slot))
         }
-        open.reads.hits = hits
-        open.reads.misses = misses
-        totals.hits += hits.count
-        totals.misses += misses.count
-        totals.transientReads += transientThisStep.count
-        totals.evictions += open.reads.evicted.count
+        open.reads = RealReads(hits: step.hits, misses: step.misses, transient: step.transientMisses, prefetchHits: step.prefetchHits,
+                               prefetched: step.prefetched, evicted: step.evicted)
+        totals.hits += step.hits.count
+        totals.misses += step.misses.count
+        totals.transientMisses += step.transientMisses.count
+        totals.evictions += step.evictions.count
+        totals.prefetched += step.prefetched.count
+        totals.prefetchHits += step.prefetchHits.count
+        totals.prefetchWasted += step.prefetchesWasted.count
+        totals.prefetchCancelled += step.evictions.filter(\.unusedPrefetch).count
         if phase == .decode {
-            totals.decodeHits += hits.count
-            totals.decodeMisses += misses.count
-        }
-
-        // speculative prefetch for the next layers (decode only), queued after this layer's demand reads
-        if phase == .decode, let settings = policy.prefetch {
-            let input = Array(UnsafeBufferPointer(start: routerInput, count: model.config.hiddenSize))
-            for target in (l + 1)..<min(l + 1 + settings.lookahead, source.numLayers) {
-                let logits = model.layers[target].router.apply(input)
-                let guesses = logits.indices.sorted { (logits[$0], -$0) > (logits[$1], -$1) }
-                var issued: Set<Int> = []
-                for e in guesses.prefix(min(settings.experts, caches[target].capacity)) where !caches[target].contains(e) {
-                    let admission = caches[target].admit(e, step: steps[target], protecting: issued)
-                    guard admission.stored else { continue }
-                    if admission.cancelledPrefetch { totals.prefetchCancelled += 1 }
-                    if admission.evicted != nil { totals.evictions += 1 }
-                    let slot = claimSlot(layer: target, evicting: admission.evicted)
-                    open.jobs.append(enqueueRead(layer: target, expert: e, slot: slot))
-                    caches[target].prefetchedUnused.insert(e)
-                    issued.insert(e)
-                    open.reads.prefetched.append(LayerExpert(layer: target, expert: e))
-                    totals.prefetched += 1
-                }
-            }
+            totals.decodeHits += step.hits.count
+            totals.decodeMisses += step.misses.count
         }
         openSteps[l] = open
     }
 
     public func expert(layer l: Int, _ e: Int) throws -> ExpertWeights {
         if let slot = slotOf[l][e] {
-            if let job = pending[l].removeValue(forKey: e) { try waitForRead(job, layer: l) }
-            return slots[l][slot].weights!
+            if let job = pending[l].removeValue(forKey: e) {
+                if prefetchesUsed[l].contains(e) && !job.isFinished { totals.prefetchesLate += 1 }
+                try waitForRead(job, layer: l)
+            }
+            return pool[l][slot].weights!
         }
         precondition(transientThisStep.contains(e), "DiskExpertProvider: expert \(e) of layer \(l) was not routed")
         let buffer = transient!
@@ -215,7 +182,7 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
 
     /// Base addresses of every slot's arrays and the transient buffer's (tests check they never move).
     var slotAddresses: [[UnsafeRawPointer?]] {
-        (slots.joined() + [transient].compactMap { $0 }).map(\.storageAddresses)
+        (pool.joined() + [transient].compactMap { $0 }).map(\.storageAddresses)
     }
 
     /// The slot for a newly admitted expert of layer `l`: the evicted expert's (after its read, if any,
@@ -227,13 +194,13 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
             job.wait()
         }
         let slot = slotOf[l].removeValue(forKey: victim)!
-        slots[l][slot].empty()
+        pool[l][slot].empty()
         return slot
     }
 
     /// Queues the read of expert `e` of layer `l` into `slot` on the I/O thread.
     private func enqueueRead(layer l: Int, expert e: Int, slot: Int) -> ReadJob {
-        let target = slots[l][slot]
+        let target = pool[l][slot]
         target.empty()
         slotOf[l][e] = slot
         let job = ReadJob()

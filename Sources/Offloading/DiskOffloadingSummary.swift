@@ -1,8 +1,11 @@
 /// Totals of a run whose experts were really streamed from disk (`DiskExpertProvider`): the cache's
-/// answers, as the simulator counts them, and the measured reads.
+/// decisions (`ExpertCache`, the same as the simulator's on the same routing) and the measured reads.
 public struct DiskOffloadingSummary: Codable, Sendable, Equatable {
     public var policy: String
+    /// Expert slots per MoE layer (the fewest of any layer).
     public var slotsPerLayer: Int
+    /// Layers holding one slot more than `slotsPerLayer` (the budget's remainder).
+    public var extraSlotLayers: [Int]
     /// Where the experts were read from, and how the page cache was kept out of the measurement.
     public var source: String
     public var pageCache: String
@@ -17,7 +20,7 @@ public struct DiskOffloadingSummary: Codable, Sendable, Equatable {
     public var decodeHitRate = 0.0
     /// Misses the policy did not store (every slot held an expert of the same step, or the policy
     /// declined): read into the transient buffer, used once and dropped.
-    public var transientReads = 0
+    public var transientMisses = 0
     public var prefetched = 0
     /// Prefetched experts used at the step they were read for.
     public var prefetchHits = 0
@@ -25,8 +28,10 @@ public struct DiskOffloadingSummary: Codable, Sendable, Equatable {
     public var prefetchWasted = 0
     /// Prefetched experts evicted before that step.
     public var prefetchCancelled = 0
-    /// Prefetches whose slot was taken back before their read started (evicted, or the slot reused after
-    /// they were found useless): nothing was read for them.
+    /// Prefetch hits whose read had not finished when the forward pass asked for the expert (it waited).
+    public var prefetchesLate = 0
+    /// Prefetched experts evicted before their read started (cancelled, or evicted after they were found
+    /// wasted): nothing was read for them.
     public var prefetchesNotRead = 0
     public var evictions = 0
     /// Bytes read from disk (demand reads and prefetches) and the time those reads took on the I/O thread.
@@ -34,16 +39,30 @@ public struct DiskOffloadingSummary: Codable, Sendable, Equatable {
     public var readSeconds = 0.0
     /// Time the forward pass waited for reads.
     public var stallSeconds = 0.0
+    /// Decode forward calls and their wall-clock time, measured by the command that ran them (0 when it
+    /// did not), and decodeTokens / decodeSeconds.
+    public var decodeTokens = 0
+    public var decodeSeconds = 0.0
+    public var decodeTokensPerSecond = 0.0
 
-    public init(policy: String, slotsPerLayer: Int, source: String, pageCache: String) {
+    public init(policy: String, slots: [Int], source: String, pageCache: String) {
+        let layers = LayerSlots(slots)
         self.policy = policy
-        self.slotsPerLayer = slotsPerLayer
+        slotsPerLayer = layers.fewest
+        extraSlotLayers = layers.layersWithMore
         self.source = source
         self.pageCache = pageCache
     }
 
     /// Read throughput, bytes per second of read time (0 before any read).
     public var readBytesPerSecond: Double { readSeconds > 0 ? Double(bytesRead) / readSeconds : 0 }
+
+    /// Records the measured decode time of `tokens` decode steps.
+    public mutating func setDecode(tokens: Int, seconds: Double) {
+        decodeTokens = tokens
+        decodeSeconds = seconds
+        decodeTokensPerSecond = seconds > 0 ? Double(tokens) / seconds : 0
+    }
 
     mutating func finalize() {
         accesses = hits + misses

@@ -1,10 +1,12 @@
 import Foundation
+import Quantization
 
 /// The machine the offloading simulation pretends to run on: a fast tier that computes (GPU memory, or RAM
 /// for a CPU laptop), a slow tier that holds the offloaded experts (host RAM, or an SSD), and the link
 /// between them.
 ///
-/// JSON form (for `--hardware FILE.json`), all fields required except the tier labels:
+/// JSON form (for `--hardware FILE.json`; every field is described in the README's "Hardware profiles"),
+/// all fields required except the tier labels and the measured ones `mixtral-lab hardware probe` adds:
 /// ```json
 /// {"name": "my-gpu", "fast_memory_bytes": 8589934592, "slow_memory_bytes": 34359738368,
 ///  "compute_flops": 2.0e13, "memory_bandwidth": 3.0e11, "link_bandwidth": 1.2e10,
@@ -27,6 +29,14 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
     /// What the tiers are, for printing ("GPU memory", "host RAM", "NVMe SSD").
     public var fastTier: String?
     public var slowTier: String?
+    /// Measured by `hardware probe`: weights per second the engine's decode kernels (matrix–vector, one
+    /// token) process at each precision (`Precision` raw names: "fp32", "q4" …), at `threads` threads.
+    /// When the model's precision has an entry, the cost model uses it instead of the roofline.
+    public var decodeWeightsPerSecond: [String: Double]?
+    /// Compute threads the engine used when `decodeWeightsPerSecond` was measured.
+    public var threads: Int?
+    /// How, where and when the profile was measured (a probe's note; nil for a hand-written profile).
+    public var measured: String?
 
     /// The fast tier's name for prose, "fast memory" when the profile gives none.
     public var fastTierName: String { fastTier ?? "fast memory" }
@@ -35,7 +45,8 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
 
     public init(name: String, fastMemoryBytes: Int, slowMemoryBytes: Int, computeFlops: Double,
                 memoryBandwidth: Double, linkBandwidth: Double, linkLatencyUs: Double,
-                fastTier: String? = nil, slowTier: String? = nil) {
+                fastTier: String? = nil, slowTier: String? = nil, decodeWeightsPerSecond: [String: Double]? = nil,
+                threads: Int? = nil, measured: String? = nil) {
         self.name = name
         self.fastMemoryBytes = fastMemoryBytes
         self.slowMemoryBytes = slowMemoryBytes
@@ -45,6 +56,9 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
         self.linkLatencyUs = linkLatencyUs
         self.fastTier = fastTier
         self.slowTier = slowTier
+        self.decodeWeightsPerSecond = decodeWeightsPerSecond
+        self.threads = threads
+        self.measured = measured
     }
 
     enum CodingKeys: String, CodingKey {
@@ -57,6 +71,9 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
         case linkLatencyUs = "link_latency_us"
         case fastTier = "fast_tier"
         case slowTier = "slow_tier"
+        case decodeWeightsPerSecond = "decode_weights_per_second"
+        case threads
+        case measured
     }
 
     /// Names of the built-in profiles.
@@ -103,15 +120,34 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
         for (key, value) in nonNegative where !(value >= 0 && value.isFinite) {
             throw OffloadingError.malformedHardwareFile(path: path, field: key.rawValue, reason: "must be ≥ 0, got \(value)")
         }
+        for (name, rate) in (decodeWeightsPerSecond ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard Precision(rawValue: name) != nil else {
+                throw OffloadingError.malformedHardwareFile(path: path, field: "\(CodingKeys.decodeWeightsPerSecond.rawValue).\(name)",
+                    reason: "not a precision; known: \(Precision.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard rate > 0 && rate.isFinite else {
+                throw OffloadingError.malformedHardwareFile(path: path, field: "\(CodingKeys.decodeWeightsPerSecond.rawValue).\(name)",
+                                                            reason: "must be a positive number, got \(rate)")
+            }
+        }
+        if let threads, threads < 1 {
+            throw OffloadingError.malformedHardwareFile(path: path, field: CodingKeys.threads.rawValue, reason: "must be ≥ 1, got \(threads)")
+        }
     }
 
     /// One line per number, for printing with every summary.
     public var assumptions: [String] {
         let fast = fastTier ?? "fast tier", slow = slowTier ?? "slow tier"
-        return [
-            "hardware \(name): \(fast) \(ByteSize.format(fastMemoryBytes)), \(slow) \(ByteSize.format(slowMemoryBytes))",
+        var lines = [
+            "hardware \(name): \(fast) \(ByteSize.format(fastMemoryBytes)), \(slow) \(ByteSize.format(slowMemoryBytes))"
+                + (measured.map { " (\($0))" } ?? ""),
             String(format: "compute %.1f TFLOP/s peak, \(fast) bandwidth %.0f GB/s", computeFlops / 1e12, memoryBandwidth / 1e9),
-            String(format: "link \(slow) → \(fast): %.2f GB/s effective, %.0f µs per transfer", linkBandwidth / 1e9, linkLatencyUs),
+            String(format: "link \(slow) → \(fast): %.2f GB/s effective, %.0f µs per read", linkBandwidth / 1e9, linkLatencyUs),
         ]
+        if let rates = decodeWeightsPerSecond, !rates.isEmpty {
+            lines.append("measured decode kernels" + (threads.map { " at \(counted($0, "thread"))" } ?? "") + ": "
+                         + rates.sorted { $0.key < $1.key }.map { String(format: "\($0.key) %.2f G weights/s", $0.value / 1e9) }.joined(separator: ", "))
+        }
+        return lines
     }
 }

@@ -1,5 +1,5 @@
-/// The fast-tier slots of one MoE layer: which experts are resident, which arrived by prefetch and wait for
-/// their first use, and when each resident expert's transfer completes on the simulated clock.
+/// The slots of one MoE layer as the expert cache sees them: which experts are resident and which arrived
+/// by prefetch and wait for their first use. Changed only by `ExpertCache.step`.
 struct LayerCache {
     let capacity: Int
     let policy: CachePolicy
@@ -7,8 +7,6 @@ struct LayerCache {
     private(set) var resident: Set<Int>
     /// Experts prefetched for this layer's next step and not used yet.
     var prefetchedUnused: Set<Int> = []
-    /// Simulated time (µs) each resident expert's transfer completes; absent = resident from the start.
-    var readyAtUs: [Int: Double] = [:]
 
     init(capacity: Int, policy: CachePolicy, numExperts: Int) {
         self.capacity = capacity
@@ -20,29 +18,26 @@ struct LayerCache {
 
     /// What happened when an expert asked for a slot.
     struct Admission {
-        /// Whether the expert is now resident (false: used from a transient buffer and dropped).
+        /// Whether the expert is now resident (false: used from the transient buffer and dropped).
         var stored: Bool
-        var evicted: Int?
-        /// The evicted expert was a prefetch not used yet (the prefetch is cancelled).
-        var cancelledPrefetch: Bool
+        var evicted: Eviction?
     }
 
     /// Stores `expert` (not resident), evicting the policy's victim when the cache is full.
     /// - Parameter protecting: residents that may not be evicted now.
-    mutating func admit(_ expert: Int, step: Int, protecting: Set<Int> = []) -> Admission {
+    mutating func admit(_ expert: Int, step: Int, protecting: Set<Int>) -> Admission {
         if resident.count < capacity {
             resident.insert(expert)
-            return Admission(stored: true, evicted: nil, cancelledPrefetch: false)
+            return Admission(stored: true, evicted: nil)
         }
         let candidates = resident.filter { !protecting.contains($0) }.sorted()
         guard !candidates.isEmpty, let victim = policy.victim(for: expert, among: candidates, step: step) else {
-            return Admission(stored: false, evicted: nil, cancelledPrefetch: false)
+            return Admission(stored: false, evicted: nil)
         }
         precondition(candidates.contains(victim), "policy chose expert \(victim), not a candidate")
         resident.remove(victim)
-        readyAtUs[victim] = nil
         let cancelled = prefetchedUnused.remove(victim) != nil
         resident.insert(expert)
-        return Admission(stored: true, evicted: victim, cancelledPrefetch: cancelled)
+        return Admission(stored: true, evicted: Eviction(expert: victim, unusedPrefetch: cancelled))
     }
 }

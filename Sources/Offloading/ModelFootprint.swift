@@ -29,6 +29,8 @@ public struct ModelFootprint: Sendable, Equatable {
     /// Bytes and weights per tensor class over the whole model (norms counted with attention).
     public let bytesByClass: [TensorClass: Int]
     public let parametersByClass: [TensorClass: Int]
+    /// The precision each class of weights is held at (the kernels that run it), where known.
+    public let precisions: [TensorClass: Precision]
 
     /// Real byte counts of a loaded model, at the precision each projection is stored in.
     public init(model: MixtralModel) {
@@ -61,6 +63,16 @@ public struct ModelFootprint: Sendable, Equatable {
             .head: tiedShared ? 0 : model.lmHead.byteCount,
         ]
         parametersByClass = Self.parameters(c)
+        var precisions: [TensorClass: Precision] = [:]
+        if let layer = model.layers.first {
+            precisions[.attention] = Precision(rawValue: layer.attention.q.formatName)
+            precisions[.router] = Precision(rawValue: layer.router.formatName)
+            precisions[.experts] = layer.experts.first.flatMap { Precision(rawValue: $0.w1.formatName) }
+                ?? (layer.expertProvider as? DiskExpertProvider)?.source.layout.w1.format.precision
+        }
+        precisions[.embedding] = Precision(rawValue: model.embedding.formatName)
+        precisions[.head] = Precision(rawValue: model.lmHead.formatName)
+        self.precisions = precisions
     }
 
     /// Nominal sizes from shapes: `weights · bitsPerWeight / 8` per tensor class (`Precision.nominalBitsPerWeight`),
@@ -93,6 +105,7 @@ public struct ModelFootprint: Sendable, Equatable {
             .head: tiedShared ? 0 : headBytes - c.hiddenSize * 4,
         ]
         parametersByClass = Self.parameters(c)
+        precisions = Dictionary(uniqueKeysWithValues: TensorClass.allCases.map { ($0, precision.precision(for: $0)) })
     }
 
     /// q, k, v, o weights of one layer: `hidden · (heads + 2·kvHeads) · headDim + heads · headDim · hidden`.
@@ -119,7 +132,12 @@ public struct ModelFootprint: Sendable, Equatable {
     /// Fast-tier bytes of an expert cache with `slots` slots in every layer (each slot sized for the
     /// layer's largest expert).
     public func cacheBytes(slots: Int) -> Int {
-        slots * expertBytes.reduce(0) { $0 + ($1.max() ?? 0) }
+        cacheBytes(slots: Array(repeating: slots, count: numLayers))
+    }
+
+    /// Fast-tier bytes of an expert cache with `slots[l]` slots in layer l.
+    public func cacheBytes(slots: [Int]) -> Int {
+        zip(slots, expertBytes).reduce(0) { $0 + $1.0 * ($1.1.max() ?? 0) }
     }
 
     /// The largest expert of the model, bytes (all experts have the same size at one precision).

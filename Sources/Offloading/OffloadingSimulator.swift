@@ -1,30 +1,32 @@
 import Tracing
 
-/// Replays routing decisions through per-layer expert caches on a simulated clock. It never touches the
-/// model's numbers: the engine computes with every weight resident; this decides what *would* have been
-/// hit, fetched, prefetched and evicted, and what that would have cost on the hardware.
+/// Replays routing decisions through the expert cache (`ExpertCache`, the same decisions the real engine
+/// carries out) on a simulated clock. It never touches the model's numbers: the engine computes with
+/// every weight resident; this says what an offloading engine would have hit, read, prefetched and
+/// evicted, and what that would have cost on the hardware.
 ///
 /// Feed it `LayerStep`s in engine order (live through `RoutingRecorder`, or from a `RecordedRun`) and call
 /// `finishForward()` after each forward call.
 ///
-/// Rules:
-/// - Each layer's cache starts empty (except `resident`, which holds everything) and has `capacity` slots.
-/// - Per layer and forward call, every distinct expert the call's tokens route to is accessed once: hits
-///   first, then misses in order of first use, each fetched, used, and stored (evicting the policy's
-///   victim) unless the policy declines. So an expert is fetched at most once per layer per forward call.
-/// - A prefill that needs more experts than the cache holds streams them through: each is fetched once for
-///   the whole prompt and the cache ends holding the most recently fetched (for LRU).
-/// - Prefetches (decode only) are issued when the router input of layer L is known and queue on the link
-///   after layer L's demand fetches; an expert they bring is a *prefetch hit* only if it is used at the
-///   step it was fetched for. Unused (wasted) or evicted-before-use (cancelled) prefetches are not hits.
+/// The clock follows the real engine (`DiskExpertProvider`), with `CostModel`'s formulas:
+/// - A layer's attention and router run first; then the step's reads into slots — demand misses in order
+///   of first use, then prefetches for later layers — queue on one link (the engine's one I/O thread),
+///   each starting when the link is free.
+/// - The experts run one after another in ascending expert index (as `MixtralModel.mixtureOfExperts`
+///   asks for them); each starts when the previous one finished and its own read (demand or prefetch) has
+///   arrived — the wait is a stall. A transient miss is read when its turn comes (the engine has one
+///   transient buffer), after the link's queued reads.
+/// - A prefetch used by its step but not arrived when the step's router finished is *late* (it still
+///   counts as a prefetch hit); a prefetched expert evicted before its transfer would have started is
+///   *not read* (the real engine skips such a read; the simulated link still carries it).
 public final class OffloadingSimulator {
     public let policy: PolicySpec
     public let cost: CostModel
-    /// Slots per layer.
-    public let capacity: Int
-    private var caches: [LayerCache]
+    /// The decisions, shared in kind with the real engine.
+    private let cache: ExpertCache
     private var sinks: [TraceSink]
-    private var steps: [Int]
+    /// Per layer: expert → simulated start and end of the transfer that brought it (absent: resident from the start).
+    private var arrivals: [[Int: Arrival]]
     private var nowUs = 0.0
     private var linkFreeUs = 0.0
     private var callStartUs = 0.0
@@ -32,138 +34,142 @@ public final class OffloadingSimulator {
     private var callPhase: Phase?
     public private(set) var summary: OffloadingSummary
 
+    /// The transfer that brought a resident expert, on the simulated clock.
+    private struct Arrival {
+        var startUs: Double
+        var endUs: Double
+        var prefetch: Bool
+    }
+
+    /// Slots of each MoE layer.
+    public var capacities: [Int] { cache.capacities }
+
     /// - Parameters:
     ///   - policy: the cache policy.
-    ///   - cacheExperts: slots per MoE layer (`resident` ignores it).
+    ///   - slots: slots of each MoE layer `[numLayers]` (`resident` ignores them).
     ///   - cost: hardware profile and model sizes.
     ///   - future: `[layer][step][experts]`, the whole run's distinct experts (for `optimal`; nil otherwise).
     ///   - sinks: trace writers receiving a `LayerRecord` per token × layer (none: nothing is recorded).
     /// - Throws: `OffloadingError.needsRecordedRouting` for `optimal` without `future`.
-    public init(policy: PolicySpec, cacheExperts: Int, cost: CostModel, future: [[[Int]]]? = nil,
+    public init(policy: PolicySpec, slots: [Int], cost: CostModel, future: [[[Int]]]? = nil,
                 sinks: [TraceSink] = []) throws {
         let f = cost.footprint
+        precondition(slots.count == f.numLayers, "OffloadingSimulator: \(slots.count) slot counts for \(f.numLayers) layers")
         self.policy = policy
         self.cost = cost
         self.sinks = sinks
-        let slots = policy.capacity(cacheExperts: cacheExperts, numExperts: f.numExperts)
-        capacity = slots
-        caches = try (0..<f.numLayers).map { l in
-            LayerCache(capacity: slots, policy: try policy.makePolicy(capacity: slots, future: future?[l]),
-                       numExperts: f.numExperts)
-        }
-        steps = Array(repeating: 0, count: f.numLayers)
-        summary = OffloadingSummary(policy: policy.description, cacheExperts: slots, cacheBytes: f.cacheBytes(slots: slots),
+        cache = try ExpertCache(policy: policy, capacities: slots, numExperts: f.numExperts, future: future)
+        arrivals = Array(repeating: [:], count: f.numLayers)
+        let capacities = cache.capacities
+        summary = OffloadingSummary(policy: policy.description, slots: capacities, cacheBytes: f.cacheBytes(slots: capacities),
                                     hardware: cost.hardware.name)
         summary.assumptions = cost.assumptions
     }
 
-    /// Simulates one layer of one forward call.
-    public func process(_ step: LayerStep) {
+    /// The same number of slots, `cacheExperts`, in every MoE layer.
+    public convenience init(policy: PolicySpec, cacheExperts: Int, cost: CostModel, future: [[[Int]]]? = nil,
+                            sinks: [TraceSink] = []) throws {
+        try self.init(policy: policy, slots: Array(repeating: cacheExperts, count: cost.footprint.numLayers), cost: cost,
+                      future: future, sinks: sinks)
+    }
+
+    /// Simulates one layer of one forward call; returns the cache's decisions.
+    @discardableResult
+    public func process(_ step: LayerStep) -> CacheStep {
         let l = step.layer
-        let stepIndex = steps[l]
-        steps[l] += 1
         if callPhase == nil {
             callPhase = step.phase
             callStartUs = nowUs
         }
         let n = step.tokens.count
-        let k = cost.footprint.topK
         var records = step.tokens.map { token in
             LayerRecord(position: token.position, layer: l, phase: step.phase, routerLogits: token.routerLogits,
                         experts: token.experts, weights: token.weights)
         }
-
-        // who uses what first
-        let distinct = step.distinctExperts
+        // who uses what first; rows per expert
         var firstUser: [Int: Int] = [:]
+        var rows: [Int: Int] = [:]
         for (t, token) in step.tokens.enumerated() {
             for e in token.experts {
                 if firstUser[e] == nil { firstUser[e] = t } else { records[t].shared.append(e) }
-            }
-            caches[l].policy.tokenRouted(token.experts, step: stepIndex)
-        }
-        if step.phase == .prefill { caches[l].policy.promptRouted() }
-
-        // resolve prefetches waiting for this step
-        let hits = distinct.filter { caches[l].contains($0) }
-        let misses = distinct.filter { !caches[l].contains($0) }
-        for e in caches[l].prefetchedUnused {
-            if let t = firstUser[e] {
-                records[t].prefetchHits.append(e)
-                summary.prefetchHits += 1
-            } else {
-                summary.prefetchWasted += 1
+                rows[e, default: 0] += 1
             }
         }
-        caches[l].prefetchedUnused.removeAll()
+        let decision = cache.step(layer: l, phase: step.phase, tokens: step.tokens.map(\.experts),
+                                  lookaheadLogits: step.tokens[0].lookaheadLogits)
 
-        // compute and transfers on the clock
         let layerStartUs = nowUs
         let attentionUs = cost.attentionUs(layer: l, tokens: n)
         let routerUs = layerStartUs + attentionUs
-        var readyUs = routerUs
         var transfers: [TransferRecord] = []
-        for e in hits {
-            caches[l].policy.accessed(e, step: stepIndex)
-            records[firstUser[e]!].hits.append(e)
-            readyUs = max(readyUs, caches[l].readyAtUs[e] ?? 0)
-        }
-        for e in misses {
-            let t = firstUser[e]!
-            let transfer = enqueueTransfer(expert: e, layer: l, kind: .demand, notBeforeUs: routerUs)
-            transfers.append(transfer)
-            records[t].misses.append(e)
-            records[t].bytesMoved += transfer.bytes
-            records[t].transferUs += transfer.durationUs
-            let admission = caches[l].admit(e, step: stepIndex)
-            caches[l].policy.accessed(e, step: stepIndex)
-            if admission.stored { caches[l].readyAtUs[e] = transfer.startUs + transfer.durationUs }
-            if let evicted = admission.evicted {
-                records[t].evicted.append(evicted)
-                summary.evictions += 1
-            }
-            readyUs = max(readyUs, transfer.startUs + transfer.durationUs)
-        }
-
-        // speculative prefetch for the next layers (decode only), issued once the router input is known
-        if step.phase == .decode, let settings = caches[l].policy.prefetch {
-            for (d, logits) in step.tokens[0].lookaheadLogits.prefix(settings.lookahead).enumerated() {
-                let target = l + 1 + d
-                guard target < caches.count else { break }
-                var issued: Set<Int> = []
-                for e in topExperts(logits, count: min(settings.experts, caches[target].capacity))
-                where !caches[target].contains(e) {
-                    let admission = caches[target].admit(e, step: steps[target], protecting: issued)
-                    guard admission.stored else { continue }
-                    if let evicted = admission.evicted {
-                        summary.evictions += 1
-                        if admission.cancelledPrefetch { summary.prefetchCancelled += 1 }
-                        records[0].prefetchEvicted.append(LayerExpert(layer: target, expert: evicted))
-                    }
-                    let transfer = enqueueTransfer(expert: e, layer: target, kind: .prefetch, notBeforeUs: routerUs)
-                    transfers.append(transfer)
-                    caches[target].readyAtUs[e] = transfer.startUs + transfer.durationUs
-                    caches[target].prefetchedUnused.insert(e)
-                    issued.insert(e)
-                    records[0].prefetched.append(LayerExpert(layer: target, expert: e))
-                    records[0].bytesMoved += transfer.bytes
-                    records[0].transferUs += transfer.durationUs
-                    summary.prefetched += 1
+        var transient: Set<Int> = []
+        for event in decision.events {
+            switch event {
+            case .prefetchUsed(let e):
+                records[firstUser[e]!].prefetchHits.append(e)
+                summary.prefetchHits += 1
+                if let arrival = arrivals[l][e], arrival.endUs > routerUs { summary.prefetchesLate += 1 }
+            case .prefetchWasted:
+                summary.prefetchWasted += 1
+            case .hit(let e):
+                records[firstUser[e]!].hits.append(e)
+            case .miss(let e, let eviction):
+                let t = firstUser[e]!
+                if let eviction {
+                    evict(eviction, layer: l, atUs: routerUs)
+                    records[t].evicted.append(eviction.expert)
                 }
+                let transfer = enqueueTransfer(expert: e, layer: l, kind: .demand, notBeforeUs: routerUs)
+                transfers.append(transfer)
+                arrivals[l][e] = Arrival(startUs: transfer.startUs, endUs: transfer.startUs + transfer.durationUs, prefetch: false)
+                records[t].misses.append(e)
+                records[t].bytesMoved += transfer.bytes
+                records[t].transferUs += transfer.durationUs
+            case .transientMiss(let e):
+                transient.insert(e)
+                records[firstUser[e]!].misses.append(e)
+                summary.transientMisses += 1
+            case .prefetch(let target, let e, let eviction):
+                if let eviction {
+                    evict(eviction, layer: target, atUs: routerUs)
+                    records[0].prefetchEvicted.append(LayerExpert(layer: target, expert: eviction.expert))
+                }
+                let transfer = enqueueTransfer(expert: e, layer: target, kind: .prefetch, notBeforeUs: routerUs)
+                transfers.append(transfer)
+                arrivals[target][e] = Arrival(startUs: transfer.startUs, endUs: transfer.startUs + transfer.durationUs, prefetch: true)
+                records[0].prefetched.append(LayerExpert(layer: target, expert: e))
+                records[0].bytesMoved += transfer.bytes
+                records[0].transferUs += transfer.durationUs
+                summary.prefetched += 1
             }
         }
 
-        let stallUs = readyUs - routerUs
-        let expertsUs = cost.expertsUs(layer: l, experts: distinct, rows: n * k)
-        nowUs = readyUs + expertsUs
+        // the experts, in ascending index, each once its weights are in
+        var clockUs = routerUs, stallUs = 0.0
+        for e in decision.distinct.sorted() {
+            var readyUs = arrivals[l][e]?.endUs ?? 0
+            if transient.contains(e) {
+                let transfer = enqueueTransfer(expert: e, layer: l, kind: .demand, notBeforeUs: clockUs)
+                transfers.append(transfer)
+                records[firstUser[e]!].bytesMoved += transfer.bytes
+                records[firstUser[e]!].transferUs += transfer.durationUs
+                readyUs = transfer.startUs + transfer.durationUs
+            }
+            stallUs += max(0, readyUs - clockUs)
+            clockUs = max(clockUs, readyUs) + cost.expertUs(layer: l, expert: e, rows: rows[e]!)
+        }
+        let expertsUs = clockUs - routerUs - stallUs
+        nowUs = clockUs
         callStallUs += stallUs
 
-        summary.hits += hits.count
-        summary.misses += misses.count
+        summary.hits += decision.hits.count
+        summary.misses += decision.misses.count
+        summary.evictions += decision.evictions.count
+        summary.prefetchCancelled += decision.evictions.filter(\.unusedPrefetch).count
         summary.stallUs += stallUs
         if step.phase == .decode {
-            summary.decodeHits += hits.count
-            summary.decodeMisses += misses.count
+            summary.decodeHits += decision.hits.count
+            summary.decodeMisses += decision.misses.count
         }
         for t in records.indices {
             records[t].computeUs = (attentionUs + expertsUs) / Double(n)
@@ -174,6 +180,7 @@ public final class OffloadingSimulator {
         for record in records {
             for sink in sinks { sink.write(record) }
         }
+        return decision
     }
 
     /// Ends a forward call: adds the LM head and returns the call's simulated cost.
@@ -196,6 +203,13 @@ public final class OffloadingSimulator {
         return result
     }
 
+    /// Forgets an evicted expert's transfer; a prefetch whose transfer had not started by `atUs` is counted
+    /// as not read.
+    private func evict(_ eviction: Eviction, layer: Int, atUs: Double) {
+        let arrival = arrivals[layer].removeValue(forKey: eviction.expert)
+        if let arrival, arrival.prefetch, arrival.startUs > atUs { summary.prefetchesNotRead += 1 }
+    }
+
     /// Puts a transfer on the link: it starts when the link is free, not before `notBeforeUs`.
     private func enqueueTransfer(expert: Int, layer: Int, kind: TransferRecord.Kind, notBeforeUs: Double) -> TransferRecord {
         let bytes = cost.footprint.expertBytes[layer][expert]
@@ -204,10 +218,5 @@ public final class OffloadingSimulator {
         linkFreeUs = start + duration
         summary.bytesTransferred += bytes
         return TransferRecord(expert: expert, layer: layer, kind: kind, bytes: bytes, startUs: start, durationUs: duration)
-    }
-
-    /// The `count` largest logits' indices, best first (ties to the lower index) — the speculative top-m.
-    private func topExperts(_ logits: [Float], count: Int) -> [Int] {
-        Array(logits.indices.sorted { (logits[$0], -$0) > (logits[$1], -$1) }.prefix(count))
     }
 }

@@ -1,8 +1,10 @@
 /// Totals of one simulated run. `summary.json` is this struct with snake_case keys.
 public struct OffloadingSummary: Codable, Sendable, Equatable {
     public var policy: String
-    /// Fast-tier expert slots per MoE layer.
+    /// Fast-tier expert slots per MoE layer (the fewest of any layer).
     public var cacheExperts: Int
+    /// Layers holding one slot more than `cacheExperts` (a RAM budget's remainder; usually empty).
+    public var extraSlotLayers: [Int]
     /// Bytes those slots occupy over all layers.
     public var cacheBytes: Int
     public var hardware: String
@@ -16,6 +18,9 @@ public struct OffloadingSummary: Codable, Sendable, Equatable {
     public var decodeHits = 0
     public var decodeMisses = 0
     public var decodeHitRate = 0.0
+    /// Misses not stored in a slot (no slot could be freed, or the policy declined): read into the
+    /// transient buffer, used once and dropped.
+    public var transientMisses = 0
     public var prefetched = 0
     /// Prefetched experts that were used at the step they were fetched for.
     public var prefetchHits = 0
@@ -23,6 +28,11 @@ public struct OffloadingSummary: Codable, Sendable, Equatable {
     public var prefetchWasted = 0
     /// Prefetched experts evicted before that step (cancelled prefetch).
     public var prefetchCancelled = 0
+    /// Prefetch hits whose transfer had not finished when their layer's router did (the layer waited).
+    public var prefetchesLate = 0
+    /// Prefetched experts evicted before their transfer would have started (the real engine skips such a
+    /// read; the simulated link still carries it).
+    public var prefetchesNotRead = 0
     public var evictions = 0
     /// Bytes moved slow → fast tier: the sum of the real sizes of every expert fetched or prefetched.
     public var bytesTransferred = 0
@@ -38,9 +48,11 @@ public struct OffloadingSummary: Codable, Sendable, Equatable {
     public var tokensPerSecondEst = 0.0
     public var assumptions: [String] = []
 
-    public init(policy: String, cacheExperts: Int, cacheBytes: Int, hardware: String) {
+    public init(policy: String, slots: [Int], cacheBytes: Int, hardware: String) {
+        let layers = LayerSlots(slots)
         self.policy = policy
-        self.cacheExperts = cacheExperts
+        cacheExperts = layers.fewest
+        extraSlotLayers = layers.layersWithMore
         self.cacheBytes = cacheBytes
         self.hardware = hardware
     }

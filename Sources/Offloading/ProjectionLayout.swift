@@ -14,6 +14,19 @@ import Quantization
 public struct ProjectionLayout: Codable, Sendable, Equatable {
     public enum Format: String, Codable, Sendable {
         case fp32, bf16, f16, q8_0, q4_0, nf4, nf4dq
+
+        /// The precision whose kernels run this format.
+        public var precision: Precision {
+            switch self {
+            case .fp32: return .fp32
+            case .bf16: return .bf16
+            case .f16: return .f16
+            case .q8_0: return .int8
+            case .q4_0: return .q4
+            case .nf4: return .nf4
+            case .nf4dq: return .nf4dq
+            }
+        }
     }
 
     public let format: Format

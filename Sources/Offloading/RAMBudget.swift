@@ -1,8 +1,11 @@
 /// How a RAM budget (`--ram-budget`) is spent when experts are streamed from disk: the non-expert weights,
 /// the session (KV cache and scratch) and one transient expert buffer are fixed; what is left becomes
-/// expert slots, the same number in every MoE layer:
+/// expert slots, the same number in every MoE layer, and what is left after that one slot more in as many
+/// layers as it holds, starting from layer 0:
 ///
-///     slots per layer = ⌊(budget − resident − session − transient) / (layers × expert bytes)⌋, at most numExperts
+///     free = budget − resident − session − transient
+///     slots per layer = ⌊free / (layers × expert bytes)⌋, at most numExperts
+///     layers with one slot more = ⌊(free − slots per layer × layers × expert bytes) / expert bytes⌋ (0 at numExperts)
 ///
 /// At least one slot per layer is required. With fewer slots than the experts a token uses (top-k), a
 /// token's other experts go through the transient buffer, read again each time they are needed.
@@ -19,7 +22,10 @@ public struct RAMBudget: Sendable, Equatable {
     public let numLayers: Int
     public let numExperts: Int
     public let topK: Int
+    /// Slots every layer has.
     public let slotsPerLayer: Int
+    /// Slots of each layer: `slotsPerLayer`, plus one in the first layers the remainder holds.
+    public let slots: LayerSlots
 
     /// - Throws: `ExpertStoreError.budgetTooSmall` naming the minimum when not even one slot per layer fits.
     public init(budget: Int, residentBytes: Int, sessionBytes: Int, expertBytes: Int, numLayers: Int, numExperts: Int, topK: Int) throws {
@@ -31,8 +37,12 @@ public struct RAMBudget: Sendable, Equatable {
         self.numExperts = numExperts
         self.topK = topK
         let fixed = residentBytes + sessionBytes + expertBytes
-        let slots = budget > fixed ? (budget - fixed) / max(1, numLayers * expertBytes) : 0
-        slotsPerLayer = min(numExperts, slots)
+        let free = max(0, budget - fixed)
+        slotsPerLayer = min(numExperts, free / max(1, numLayers * expertBytes))
+        let remainder = free - slotsPerLayer * numLayers * expertBytes
+        let extraLayers = slotsPerLayer < numExperts ? min(numLayers, remainder / max(1, expertBytes)) : 0
+        let equal = slotsPerLayer
+        slots = LayerSlots((0..<numLayers).map { $0 < extraLayers ? equal + 1 : equal })
         guard slotsPerLayer >= 1 else {
             throw ExpertStoreError.budgetTooSmall(budget: budget, minimum: minimumBytes, breakdown: breakdown(slots: 1))
         }
@@ -43,19 +53,22 @@ public struct RAMBudget: Sendable, Equatable {
     /// The smallest budget that runs: the fixed part and one slot per layer.
     public var minimumBytes: Int { fixedBytes + numLayers * expertBytes }
     /// What the run holds: the fixed part and every slot.
-    public var usedBytes: Int { fixedBytes + slotsPerLayer * numLayers * expertBytes }
+    public var usedBytes: Int { fixedBytes + slots.total * expertBytes }
 
-    private func breakdown(slots: Int) -> String {
+    private func breakdown(slots: Int, extra: Int = 0) -> String {
         "resident weights \(ByteSize.format(residentBytes)) + KV cache and scratch \(ByteSize.format(sessionBytes))"
             + " + transient expert buffer \(ByteSize.format(expertBytes))"
             + " + \(counted(slots, "slot")) × \(counted(numLayers, "layer")) × \(ByteSize.format(expertBytes))"
+            + (extra > 0 ? " + \(counted(extra, "slot")) × \(ByteSize.format(expertBytes))" : "")
     }
 
     /// The accounting in words, one line each.
     public var lines: [String] {
         var lines = [
-            "ram budget \(ByteSize.format(budget)): \(breakdown(slots: slotsPerLayer)) = \(ByteSize.format(usedBytes)) (\(usedBytes) B)",
-            "expert slots: \(slotsPerLayer) of \(numExperts) per layer (\(ByteSize.format(slotsPerLayer * numLayers * expertBytes)) over \(numLayers) layers)",
+            "ram budget \(ByteSize.format(budget)): \(breakdown(slots: slotsPerLayer, extra: slots.layersWithMore.count)) = \(ByteSize.format(usedBytes)) (\(usedBytes) B)",
+            "expert slots: \(slotsPerLayer) of \(numExperts) per layer"
+                + (slots.layersWithMore.isEmpty ? "" : ", \(slotsPerLayer + 1) in \(slots.layersWithMore.count == 1 ? "layer" : "layers") \(LayerSlots.ranges(slots.layersWithMore)) (the budget's remainder)")
+                + " (\(ByteSize.format(slots.total * expertBytes)) over \(numLayers) layers)",
         ]
         if slotsPerLayer < topK {
             lines.append("fewer slots than the \(topK) experts a token uses: its other experts are read into the transient buffer every time")

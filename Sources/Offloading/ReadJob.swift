@@ -5,6 +5,7 @@ import Foundation
 final class ReadJob: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false
+    private var done = false
     private let finished = DispatchSemaphore(value: 0)
     /// Bytes read and the time the read took (0 when cancelled before it started).
     private(set) var bytes = 0
@@ -24,6 +25,9 @@ final class ReadJob: @unchecked Sendable {
             do { bytes = try read() } catch { self.error = error }
             seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
+        lock.lock()
+        done = true
+        lock.unlock()
         finished.signal()
     }
 
@@ -32,6 +36,13 @@ final class ReadJob: @unchecked Sendable {
         lock.lock()
         cancelled = true
         lock.unlock()
+    }
+
+    /// Whether the job has run or been skipped (does not block).
+    var isFinished: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return done
     }
 
     /// Blocks until the job has run or been skipped.

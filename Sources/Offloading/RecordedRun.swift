@@ -29,6 +29,14 @@ public struct RecordedRun: Sendable {
     /// Layers ahead whose speculative router logits were recorded.
     public var lookahead: Int
     public var forwards: [Forward]
+    /// Wall-clock seconds of each forward call, as recorded (the model's compute and, with a streaming
+    /// provider, its reads), `[forwards]`.
+    public var forwardSeconds: [Double] = []
+
+    /// Decode forward calls and their measured seconds (every call after the prefill).
+    public var decodeTiming: (tokens: Int, seconds: Double) {
+        (max(0, forwardSeconds.count - 1), forwardSeconds.dropFirst().reduce(0, +))
+    }
 
     /// Runs the model: prefills `prompt`, then decodes until `maxTokens` tokens are produced or the stop
     /// token appears (as `Generator.generate` does), recording every routing decision.
@@ -47,16 +55,20 @@ public struct RecordedRun: Sendable {
         let session = Session(model: model, capacity: min(prompt.count + maxTokens, model.config.maxPositionEmbeddings),
                               observer: recorder)
         var forwards: [Forward] = []
+        var seconds: [Double] = []
+        var started = DispatchTime.now().uptimeNanoseconds
         var logits = try model.forward(prompt, session: session)
         while true {
+            seconds.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             let token = sampler.next(logits: logits[...])
             forwards.append(Forward(phase: forwards.isEmpty ? .prefill : .decode, steps: steps,
                                     next: NextToken(id: token, top: topProbabilities(logits, count: 5))))
             steps.removeAll()
             if token == stopToken || forwards.count >= maxTokens { break }
+            started = DispatchTime.now().uptimeNanoseconds
             logits = try model.forward([token], session: session)
         }
-        return RecordedRun(prompt: prompt, lookahead: lookahead, forwards: forwards)
+        return RecordedRun(prompt: prompt, lookahead: lookahead, forwards: forwards, forwardSeconds: seconds)
     }
 
     /// The distinct experts of every step, `[layer][step][experts]` — what `optimal` looks ahead into.

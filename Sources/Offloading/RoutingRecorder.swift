@@ -6,7 +6,8 @@ import Tracing
 ///
 /// With `lookahead` > 0 it also applies the routers of the next `lookahead` layers to each token's router
 /// input (`model.layers[L+d].router`, the speculative guess of Eliseev & Mazur 2023, section 3.2). This
-/// reads the model; it never changes anything the forward pass computes.
+/// reads the model; it never changes anything the forward pass computes. Prefill tokens get no guesses
+/// (only decode steps prefetch).
 ///
 /// The first forward call it sees is the prefill; later ones are decode steps.
 public final class RoutingRecorder: ForwardObserver {
@@ -28,11 +29,9 @@ public final class RoutingRecorder: ForwardObserver {
     }
 
     public func routed(_ decision: RoutingDecision) {
-        let l = decision.layer
-        let guesses = (0..<lookahead).compactMap { d -> [Float]? in
-            let target = l + 1 + d
-            return target < model.layers.count ? model.layers[target].router.apply(decision.routerInput) : nil
-        }
+        // only decode steps prefetch: the prefill's tokens need no guesses
+        let guesses = lookahead > 0 && stepsSeen[decision.layer] > 0
+            ? lookaheadRouterLogits(model: model, layer: decision.layer, routerInput: decision.routerInput, depth: lookahead) : []
         pending.append(TokenRouting(position: decision.position, routerLogits: decision.routerLogits,
                                     experts: decision.experts, weights: decision.weights, lookaheadLogits: guesses))
     }
@@ -45,4 +44,11 @@ public final class RoutingRecorder: ForwardObserver {
         pending.removeAll(keepingCapacity: true)
         onStep(step)
     }
+}
+
+/// Speculative router logits (Eliseev & Mazur 2023, section 3.2): the routers of layers L+1 … L+depth
+/// applied to `routerInput`, layer L's router input `[hiddenSize]`; `[min(depth, layers − L − 1)][numExperts]`.
+/// The one computation of the guesses, for the simulator's recordings and the real engine's prefetches.
+public func lookaheadRouterLogits(model: MixtralModel, layer l: Int, routerInput: [Float], depth: Int) -> [[Float]] {
+    ((l + 1)..<min(l + 1 + depth, model.layers.count)).map { model.layers[$0].router.apply(routerInput) }
 }

@@ -12,7 +12,7 @@ struct OffloadingChartsTests {
     let metadata = PNGMetadata(title: "test", description: "test", source: "hand-made")
 
     func summary(_ policy: String, _ slots: Int, hits: Int, misses: Int) -> OffloadingSummary {
-        var s = OffloadingSummary(policy: policy, cacheExperts: slots, cacheBytes: 0, hardware: "colab-t4")
+        var s = OffloadingSummary(policy: policy, slots: [slots], cacheBytes: 0, hardware: "colab-t4")
         s.hits = hits
         s.misses = misses
         s.hitRate = Double(hits) / Double(hits + misses)

@@ -10,7 +10,8 @@ struct RealOffloadingResultsTests {
 
     init() throws { scratch = try TemporaryDirectory("real-offloading-results") }
 
-    /// On the default model: 1 slot per layer at fp32 (the minimum is 12.60 MiB), every expert at q4.
+    /// On the default model: 1 slot per layer at fp32 (the minimum is 12.60 MiB) and one more in layers 0–1
+    /// (the budget's remainder), every expert at q4.
     private var budgetFlags: [String] {
         ["--ram-budget", "14MiB", "--offload-store", scratch.url.appendingPathComponent("store").path]
     }
@@ -63,7 +64,7 @@ struct RealOffloadingResultsTests {
         let lines = try compare(budgetFlags)
         let tableEnd = try #require(lines.lastIndex { $0.hasPrefix("|") })
         let after = lines[(tableEnd + 1)...]
-        #expect(after.contains { $0.hasPrefix("fp32: real offloading: lru, 1 of 8 experts per layer in RAM · hit rate ") })
+        #expect(after.contains { $0.hasPrefix("fp32: real offloading: lru, 1 of 8 experts per layer (2 in layers 0–1) in RAM · hit rate ") })
         #expect(after.contains { $0.hasPrefix("q4: real offloading: lru, 8 of 8 experts per layer in RAM · hit rate ") })
         #expect(after.contains { $0.contains(" · read ") && $0.contains(" MiB/s) · stall ") })
     }
@@ -75,7 +76,7 @@ struct RealOffloadingResultsTests {
         let report = try String(contentsOf: output.appendingPathComponent("report.md"), encoding: .utf8)
         let heading = try #require(report.range(of: "\n## Real offloading (--ram-budget 14MiB)\n"))
         let section = report[heading.upperBound...]
-        #expect(section.contains("\n- fp32: real offloading: lru, 1 of 8 experts per layer in RAM · hit rate "))
+        #expect(section.contains("\n- fp32: real offloading: lru, 1 of 8 experts per layer (2 in layers 0–1) in RAM · hit rate "))
         #expect(!section.contains("\n## "), "the section is not the report's last")
     }
 }

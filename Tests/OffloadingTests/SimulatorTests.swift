@@ -24,17 +24,29 @@ struct SimulatorTests {
         }
     }
 
-    @Test func aPromptLargerThanTheCacheStreamsThroughAndDecodeStillHits() throws {
-        // The prompt needs experts 0…5 (top-1), the cache holds 2: each is fetched once, the cache ends with
-        // the two most recently used (4, 5), and decode steps reusing them hit.
+    @Test func aPromptLargerThanTheCacheStreamsThroughTheTransientBuffer() throws {
+        // The prompt needs experts 0…5 (top-1), the cache holds 2: each is read once; 0 and 1 take the slots
+        // and, as experts of the same step may not evict each other, 2…5 go through the transient buffer.
+        // Decode: 5 misses and evicts the least recently used slot (0), 4 evicts 1, then 5 hits.
         let prompt: [[Int]] = [[0], [1], [2], [3], [4], [5], [0]]
         let (summary, records) = try run(.lru, slots: 2, forwards([prompt, [[5]], [[4]], [[5]]]),
                                          footprint: tinyFootprint(experts: 8))
         let prefill = records.filter { $0.phase == .prefill }
         #expect(prefill.flatMap(\.misses) == [0, 1, 2, 3, 4, 5])
         #expect(prefill.last!.shared == [0])
-        #expect(records.filter { $0.phase == .decode }.map(\.hits) == [[5], [4], [5]])
-        #expect(summary.decodeMisses == 0)
+        #expect(summary.transientMisses == 4)
+        let decode = records.filter { $0.phase == .decode }
+        #expect(decode.map(\.hits) == [[], [], [5]] && decode.map(\.evicted) == [[0], [1], []])
+        #expect(summary.decodeMisses == 2)
+    }
+
+    @Test func fewerSlotsThanTopKNeverEvictAnExpertOfTheSameStep() throws {
+        // one slot, top-2: a token's second expert goes through the transient buffer every time
+        let (summary, records) = try run(.lru, slots: 1, forwards([[[0, 1]], [[0, 1]], [[2, 0]]]),
+                                         footprint: tinyFootprint(experts: 4, topK: 2))
+        #expect(records.map(\.hits) == [[], [0], [0]])
+        #expect(records.map(\.misses) == [[0, 1], [1], [2]])
+        #expect(records.flatMap(\.evicted).isEmpty && summary.transientMisses == 3)
     }
 
     @Test func bytesAreTheSumOfTheFetchedExpertsRealSizes() throws {
@@ -99,11 +111,11 @@ struct SimulatorTests {
     }
 
     @Test func aDemandMissStallsForItsTransfer() throws {
-        // one miss of 1536 bytes at 1 GB/s + 10 µs latency = 11.536 µs of stall
+        // one miss of 1536 bytes at 1 GB/s + 3 reads (one per projection) × 10 µs latency = 31.536 µs of stall
         let (summary, records) = try run(.lru, slots: 1, forwards([[[0]], [[1]]]), footprint: tinyFootprint())
-        #expect(abs(records[1].stallUs - 11.536) < 1e-9)
-        #expect(abs(records[1].timeline!.transfers[0].durationUs - 11.536) < 1e-9)
-        #expect(abs(summary.decodeStallUs - 11.536) < 1e-9)
+        #expect(abs(records[1].stallUs - 31.536) < 1e-9)
+        #expect(abs(records[1].timeline!.transfers[0].durationUs - 31.536) < 1e-9)
+        #expect(abs(summary.decodeStallUs - 31.536) < 1e-9)
     }
 
     @Test func aTimelyPrefetchOverlapsCompute() throws {

@@ -52,7 +52,7 @@ struct Generate: ParsableCommand {
         let (model, streamer) = try ramBudget.loadModel(checkpoint, precision: precision, policy: try offloading.policySpec(),
                                                         capacity: min(promptIDs.count + maxTokens, context), promptTokens: promptIDs.count)
         noteWhenRunAsStored(model, requested: precision)
-        let simulator = try offloadingSimulator(model, realSlots: streamer?.slotsPerLayer)
+        let simulator = try offloadingSimulator(model, realSlots: streamer?.slots)
         let session = Session(model: model, capacity: min(promptIDs.count + maxTokens, model.config.maxPositionEmbeddings),
                               observer: simulator.map { simulator in
                                   RoutingRecorder(model: model, lookahead: simulator.policy.lookahead) { simulator.process($0) }
@@ -102,7 +102,7 @@ struct Generate: ParsableCommand {
     /// - Throws: `ValidationError` for `optimal` (it needs the whole routing in advance) and bad flags.
     /// - Parameter realSlots: with `--ram-budget`, the real run's slots per layer, simulated too unless a
     ///   cache size is given.
-    private func offloadingSimulator(_ model: MixtralModel, realSlots: Int?) throws -> OffloadingSimulator? {
+    private func offloadingSimulator(_ model: MixtralModel, realSlots: LayerSlots?) throws -> OffloadingSimulator? {
         let policy = try offloading.policySpec()
         guard offloading.requested, policy != .resident else { return nil }
         guard policy != .optimal else {
@@ -111,7 +111,8 @@ struct Generate: ParsableCommand {
         let footprint = ModelFootprint(model: model)
         let cost = CostModel(hardware: try offloading.hardwareProfile(), footprint: footprint)
         let sizeGiven = offloading.cacheExperts != nil || offloading.cacheBytes != nil
-        let slots = try realSlots.flatMap { sizeGiven ? nil : $0 } ?? offloading.slots(footprint: footprint)
-        return try offloadingInput { try OffloadingSimulator(policy: policy, cacheExperts: slots, cost: cost) }
+        let slots = try realSlots.flatMap { sizeGiven ? nil : $0.counts }
+            ?? Array(repeating: offloading.slots(footprint: footprint), count: footprint.numLayers)
+        return try offloadingInput { try OffloadingSimulator(policy: policy, slots: slots, cost: cost) }
     }
 }

@@ -62,10 +62,16 @@ func promptTokens(prompt: String, tokenIds: String?, tokenizer: Tokenizer?, chec
 
 /// One line of offloading totals, printed after `generate`'s text and at the end of `step`.
 func offloadingSummaryLine(_ s: OffloadingSummary, numExperts: Int) -> String {
-    "offloading: \(s.policy), \(s.cacheExperts) of \(numExperts) experts per layer, \(s.hardware) · "
+    "offloading: \(s.policy), \(slotsText(s.cacheExperts, extraSlotLayers: s.extraSlotLayers, numExperts: numExperts)), \(s.hardware) · "
         + String(format: "hit rate %.3f (decode %.3f)", s.hitRate, s.decodeHitRate)
         + " · \(ByteSize.format(s.bytesTransferred)) moved · "
         + String(format: "stall %.2f ms · est. %.2f tokens/s (simulated)", s.stallUs / 1000, s.tokensPerSecondEst)
+}
+
+/// "3 of 8 experts per layer", or with a budget's remainder "3 of 8 experts per layer (4 in layers 0–4)".
+func slotsText(_ fewest: Int, extraSlotLayers: [Int], numExperts: Int) -> String {
+    "\(fewest) of \(numExperts) experts per layer"
+        + (extraSlotLayers.isEmpty ? "" : " (\(fewest + 1) in \(extraSlotLayers.count == 1 ? "layer" : "layers") \(LayerSlots.ranges(extraSlotLayers)))")
 }
 
 /// The transfer timeline of a trace, titled from its header.

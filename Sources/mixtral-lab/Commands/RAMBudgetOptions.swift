@@ -52,7 +52,7 @@ struct RAMBudgetOptions: ParsableArguments {
                                            sessionBytes: Session.memoryBytes(config: c, capacity: capacity, tokens: promptTokens),
                                            expertBytes: provider.slotBytes, numLayers: c.numHiddenLayers,
                                            numExperts: c.numExperts, topK: c.numExpertsPerToken)
-            try provider.allocateSlots(perLayer: accounting.slotsPerLayer)
+            try provider.allocateSlots(accounting.slots)
             for line in accounting.lines + ["experts from \(source.description)", "page cache: \(provider.pageCache)"] {
                 note(line)
             }
@@ -128,7 +128,7 @@ func diskSummaryLines(_ summaries: [(precision: PrecisionSpec, summary: DiskOffl
 
 /// One line of a real offloading run's totals (decode tokens/s when measured).
 func diskSummaryLine(_ s: DiskOffloadingSummary, numExperts: Int, decodeTokensPerSecond: Double?) -> String {
-    "real offloading: \(s.policy), \(s.slotsPerLayer) of \(numExperts) experts per layer in RAM · "
+    "real offloading: \(s.policy), \(slotsText(s.slotsPerLayer, extraSlotLayers: s.extraSlotLayers, numExperts: numExperts)) in RAM · "
         + String(format: "hit rate %.3f (decode %.3f)", s.hitRate, s.decodeHitRate)
         + " · read \(ByteSize.format(s.bytesRead)) in " + String(format: "%.2f s (%.0f MiB/s)", s.readSeconds, s.readBytesPerSecond / 1_048_576)
         + String(format: " · stall %.2f s", s.stallSeconds)

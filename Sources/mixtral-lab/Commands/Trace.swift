@@ -70,7 +70,8 @@ struct Trace: ParsableCommand {
                                    sampler: Sampler(temperature: temperature, seed: seed), lookahead: lookahead)
         }
         let runSeconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        let real = streamer?.finish()
+        var real = streamer?.finish()
+        real?.setDecode(tokens: run.decodeTiming.tokens, seconds: run.decodeTiming.seconds)
         let directory = URL(fileURLWithPath: out)
         try createOutputFolder(directory, flag: "--out")
         let chartDirectory = charts.map { URL(fileURLWithPath: $0) }
@@ -80,12 +81,13 @@ struct Trace: ParsableCommand {
         }
         let text: (Int) -> String = { id in tokenizer?.decode([id]) ?? "⟨\(id)⟩" }
         // the simulation gets the real run's slots unless a cache size is given
-        let slots = try real.map { offloading.cacheExperts == nil && offloading.cacheBytes == nil ? $0.slotsPerLayer : try offloading.slots(footprint: footprint) }
-            ?? offloading.slots(footprint: footprint)
-        let capacity = policy.capacity(cacheExperts: slots, numExperts: footprint.numExperts)
+        let sizeGiven = offloading.cacheExperts != nil || offloading.cacheBytes != nil
+        let slots = try streamer.flatMap { sizeGiven ? nil : $0.slots.counts }
+            ?? Array(repeating: offloading.slots(footprint: footprint), count: footprint.numLayers)
+        let capacities = slots.map { policy.capacity(cacheExperts: $0, numExperts: footprint.numExperts) }
         let header = TraceHeader(
             model: checkpoint.directory.lastPathComponent, precision: try precisionOptions.spec().description,
-            policy: policy.description, cacheExperts: capacity, cacheBytes: footprint.cacheBytes(slots: capacity),
+            policy: policy.description, cacheExperts: capacities.min() ?? 0, cacheBytes: footprint.cacheBytes(slots: capacities),
             hardware: hardware.name, prompt: tokenIds == nil ? prompt : "", promptTokens: promptIDs, seed: seed,
             toolVersion: Self.toolVersion, numLayers: footprint.numLayers, numExperts: footprint.numExperts,
             topK: footprint.topK, assumptions: cost.assumptions)
@@ -100,7 +102,7 @@ struct Trace: ParsableCommand {
                                file: "hit-rate.png", in: chartDirectory, force: force)
                 // The timeline of --policy at --cache-experts on the same routing.
                 let records = CollectingTraceSink()
-                _ = try offloadingInput { try run.simulate(policy: policy, cacheExperts: slots, cost: cost, sinks: [records], tokenText: text) }
+                _ = try offloadingInput { try run.simulate(policy: policy, slots: slots, cost: cost, sinks: [records], tokenText: text) }
                 try writeChart(transferTimelineChart(header: header, layers: records.layers, source: checkpoint.directory.path),
                                file: "transfers.png", in: chartDirectory, force: force)
             }
@@ -118,7 +120,7 @@ struct Trace: ParsableCommand {
         let annotator = RealReadsAnnotator(sinks: sinks + (charts == nil ? [] : [records]))
         for step in realSteps { annotator.add(layer: step.layer, firstPosition: step.position, reads: step.reads) }
         let summary = try offloadingInput {
-            try run.simulate(policy: policy, cacheExperts: slots, cost: cost, sinks: [annotator], tokenText: text)
+            try run.simulate(policy: policy, slots: slots, cost: cost, sinks: [annotator], tokenText: text)
         }
         try offloadingInput { for sink in sinks { try sink.close() } }
         try writeSnakeCaseJSON(summary, to: files[3])
@@ -128,7 +130,10 @@ struct Trace: ParsableCommand {
         emit("")
         printSummary(summary, footprint: footprint)
         emit("")
-        if let real { emit(realRunLine(real, numExperts: footprint.numExperts, tokens: run.forwards.count, seconds: runSeconds) + "\n") }
+        if let real {
+            emit(realRunLine(real, numExperts: footprint.numExperts, tokens: run.forwards.count, seconds: runSeconds))
+            emit(predictedAgainstMeasured(summary, real) + "\n")
+        }
         emit("wrote " + (files + (real == nil ? [] : [directory.appendingPathComponent("real-summary.json")])).map(\.path).joined(separator: ", "))
         if let chartDirectory {
             try writeChart(transferTimelineChart(header: header, layers: records.layers, source: files[0].path),
@@ -140,6 +145,14 @@ struct Trace: ParsableCommand {
     private func realRunLine(_ real: DiskOffloadingSummary, numExperts: Int, tokens: Int, seconds: Double) -> String {
         diskSummaryLine(real, numExperts: numExperts, decodeTokensPerSecond: nil)
             + String(format: " · %d tokens in %.2f s (%.2f tokens/s, prefill included)", tokens, seconds, Double(tokens) / max(seconds, 1e-9))
+    }
+
+    /// The simulated decode speed on --hardware beside the one measured in this run.
+    private func predictedAgainstMeasured(_ simulated: OffloadingSummary, _ real: DiskOffloadingSummary) -> String {
+        let ratio = simulated.tokensPerSecondEst > 0 ? real.decodeTokensPerSecond / simulated.tokensPerSecondEst : 0
+        return String(format: "decode tokens/s: predicted %.2f (simulated on ", simulated.tokensPerSecondEst) + simulated.hardware
+            + String(format: "), measured %.2f (measured / predicted %.2f); hits %d / %d, misses %d / %d (simulated / real)",
+                     real.decodeTokensPerSecond, ratio, simulated.hits, real.hits, simulated.misses, real.misses)
     }
 
     /// Stops before any work when an output file exists and `--force` was not given.
@@ -184,11 +197,13 @@ struct Trace: ParsableCommand {
     private func printSummary(_ s: OffloadingSummary, footprint: ModelFootprint) {
         let rows: [(String, String)] = [
             ("policy", s.policy),
-            ("cache", "\(s.cacheExperts) of \(footprint.numExperts) experts per layer (\(ByteSize.format(s.cacheBytes)) over \(footprint.numLayers) layers)"),
+            ("cache", slotsText(s.cacheExperts, extraSlotLayers: s.extraSlotLayers, numExperts: footprint.numExperts)
+                + ", \(ByteSize.format(s.cacheBytes)) over \(footprint.numLayers) layers"),
             ("hardware", s.hardware),
             ("accesses", "\(s.accesses) (hits \(s.hits), misses \(s.misses))"),
             ("hit rate", String(format: "%.3f (decode %.3f)", s.hitRate, s.decodeHitRate)),
-            ("prefetched", "\(s.prefetched) (used \(s.prefetchHits), wasted \(s.prefetchWasted), cancelled \(s.prefetchCancelled))"),
+            ("transient", "\(s.transientMisses) misses read through the transient buffer"),
+            ("prefetched", "\(s.prefetched) (used \(s.prefetchHits), of them late \(s.prefetchesLate); wasted \(s.prefetchWasted), cancelled \(s.prefetchCancelled), not read \(s.prefetchesNotRead))"),
             ("evictions", "\(s.evictions)"),
             ("bytes moved", "\(ByteSize.format(s.bytesTransferred)) (\(s.bytesTransferred) B)"),
             ("stall", String(format: "%.1f µs (decode %.1f µs)", s.stallUs, s.decodeStallUs)),

@@ -1,0 +1,122 @@
+import Foundation
+import Checkpoints
+import Engine
+import Offloading
+import Quantization
+import Tensors
+
+/// Lesson 6's closing experiment: the simulator's decode speed against a measured one on the reader's own
+/// machine. It probes this machine (`HardwareProbe`: disk reads of one expert projection with the page
+/// cache dropped, memory bandwidth, the decode kernel of the lesson's precision on this model's expert
+/// shape), then runs the model with its experts really streamed from disk into `cache_experts` slots per
+/// layer (`DiskExpertProvider`, expert store in a temporary folder of the output, removed afterwards) once
+/// per policy, and replays each run's routing through the simulator on the probed profile.
+struct PredictedMeasuredExperiment: Experiment {
+    static let name = "predicted-vs-measured"
+    static let summary = "Probe this machine, stream the experts from disk, and put the simulator's decode tokens/s on the probed profile beside the measured one."
+    static let parameters = [
+        ParameterSpec("prompt", .text, "text to continue", default: "ROMEO:\n"),
+        ParameterSpec("max_tokens", .int, "tokens to generate per run", default: 24),
+        ParameterSpec("cache_experts", .int, "expert slots per layer of the streamed runs", default: 3),
+        ParameterSpec("policies", .list, "demand policies to run", default: ["lru", "lfu", "static"]),
+        ParameterSpec("probe_mib", .int, "size of the disk probe file, MiB", default: 64),
+    ]
+    static let resultKeys = ["table", "machine", "disk_mib_s", "latency_us", "kernel_gweights_s", "precision",
+                             "cache_experts", "tokens", "within", "rows", "verdict", "best_ratio", "worst_ratio"]
+
+    let prompt: String
+    let maxTokens: Int
+    let cacheExperts: Int
+    let policies: [PolicySpec]
+    let probeBytes: Int
+
+    init(_ parameters: ExperimentParameters) throws {
+        prompt = parameters.text("prompt")
+        maxTokens = parameters.int("max_tokens")
+        cacheExperts = parameters.int("cache_experts")
+        policies = try parameters.list("policies").map { name in
+            let policy: PolicySpec
+            do { policy = try PolicySpec(name: name) } catch { throw ExperimentParameterError.invalid("policies", reason: "\(error)") }
+            guard [.lru, .lfu, .staticPrompt].contains(policy) else {
+                throw ExperimentParameterError.invalid("policies", reason: "\(name) is not a demand policy (lru, lfu, static)")
+            }
+            return policy
+        }
+        probeBytes = parameters.int("probe_mib") << 20
+        guard maxTokens >= 2 else { throw ExperimentParameterError.invalid("max_tokens", reason: "must be at least 2 (one decode step)") }
+        guard cacheExperts >= 1 else { throw ExperimentParameterError.invalid("cache_experts", reason: "must be at least 1") }
+        guard probeBytes >= 1 << 20 else { throw ExperimentParameterError.invalid("probe_mib", reason: "must be at least 1") }
+    }
+
+    func run(in lab: LabContext) throws -> ExperimentResult {
+        let c = lab.checkpoint.config
+        guard cacheExperts <= c.numExperts else {
+            throw ExperimentParameterError.invalid("cache_experts", reason: "the model has \(c.numExperts) experts per layer; give 1…\(c.numExperts)")
+        }
+        let precision = lab.basePrecision
+        let scratch = lab.output("predicted-vs-measured-scratch")
+        try? FileManager.default.removeItem(at: scratch)
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+
+        // the experts on disk at the lesson's precision: the checkpoint itself, or a store written here
+        let source = try ExpertSource.inPlace(lab.checkpoint, precision: precision)
+            ?? ExpertStore.openOrBuild(scratch.appendingPathComponent("store"), checkpoint: lab.checkpoint,
+                                       precision: PrecisionSpec(uniform: precision.precision(for: .experts)))
+
+        // probe: reads of one projection, the kernel of this precision on this model's expert shape, at the
+        // thread count the engine runs this model with
+        lab.progress("probing this machine (disk, memory, the \(precision.precision(for: .experts)) decode kernel)")
+        let projectionBytes = source.layout.w1.byteCount
+        let probe = HardwareProbe(directory: scratch, fileBytes: max(probeBytes, projectionBytes), readBytes: projectionBytes,
+                                  kernelShape: (c.intermediateSize, c.hiddenSize), threads: recommendedBLASThreads(c))
+        let expertPrecision = precision.precision(for: .experts)
+        let kernels = Array(Set([expertPrecision, precision.precision(for: .attention), precision.precision(for: .head),
+                                 precision.precision(for: .router)])).sorted { $0.rawValue < $1.rawValue }
+        let profile = try probe.run(name: "this-machine", precisions: kernels)
+        setBLASThreads(recommendedBLASThreads(c))
+
+        let ids = lab.tokenizer.encode(prompt, addBOS: true)
+        var table = MarkdownTable(["policy", "slots/layer", "hit rate (simulated = real)", "predicted decode tok/s", "measured decode tok/s", "measured / predicted"])
+        var rows: [String: Any] = [:]
+        var ratios: [Double] = []
+        for policy in policies {
+            lab.progress("streaming the experts from disk with \(policy), \(counted(cacheExperts, "slot")) per layer")
+            let provider = try DiskExpertProvider(source: source, policy: policy, topK: c.numExpertsPerToken)
+            let model = try MixtralModel(checkpoint: lab.checkpoint, precision: precision, experts: .streamed(provider))
+            try provider.allocateSlots(perLayer: cacheExperts)
+            let run = try RecordedRun.record(model: model, prompt: ids, maxTokens: maxTokens)
+            var real = provider.finish()
+            real.setDecode(tokens: run.decodeTiming.tokens, seconds: run.decodeTiming.seconds)
+            let simulated = try run.simulate(policy: policy, cacheExperts: cacheExperts,
+                                             cost: CostModel(hardware: profile, footprint: ModelFootprint(model: model)))
+            precondition(simulated.hits == real.hits && simulated.misses == real.misses, "one cache step serves both")
+            let ratio = simulated.tokensPerSecondEst > 0 ? real.decodeTokensPerSecond / simulated.tokensPerSecondEst : .nan
+            ratios.append(ratio)
+            table.rows.append([policy.description, "\(cacheExperts)", String(format: "%.3f", real.hitRate),
+                               String(format: "%.0f", simulated.tokensPerSecondEst), String(format: "%.0f", real.decodeTokensPerSecond),
+                               String(format: "%.2f", ratio)])
+            rows[policy.description] = ["hit_rate": real.hitRate, "predicted": simulated.tokensPerSecondEst,
+                                        "measured": real.decodeTokensPerSecond, "ratio": ratio]
+        }
+        let within = ratios.filter { $0 >= 0.75 && $0 <= 1.25 }.count
+        let worst = ratios.max { abs(log($0)) < abs(log($1)) } ?? .nan
+        let verdict: String
+        if within == ratios.count {
+            verdict = "Every row is within 25 % of its prediction: on this machine, the simulator's clock is a usable guide."
+        } else if worst > 1 {
+            verdict = String(format: "The measured speed is up to %.1f× the predicted one: this run read faster than the probe measured (the page cache or a quieter disk), or the model's many small steps ran faster than the probe's timed kernels.", worst)
+        } else {
+            verdict = String(format: "The measured speed is down to %.2f of the predicted one: what the clock leaves out (attention over the KV cache, norms, sampling, thread wake-ups — a large share of a step on a model this small) or other processes on the machine cost more than it assumes.", worst)
+        }
+        let values: [String: Any] = [
+            "table": table.description, "machine": profile.measured ?? profile.name,
+            "disk_mib_s": profile.linkBandwidth / 1_048_576, "latency_us": profile.linkLatencyUs,
+            "kernel_gweights_s": (profile.decodeWeightsPerSecond?[expertPrecision.rawValue] ?? 0) / 1e9,
+            "precision": expertPrecision.rawValue, "cache_experts": cacheExperts, "tokens": maxTokens,
+            "within": within, "rows": rows, "verdict": verdict,
+            "best_ratio": ratios.min { abs(log($0)) < abs(log($1)) } ?? .nan, "worst_ratio": worst,
+        ]
+        return ExperimentResult(values: values)
+    }
+}

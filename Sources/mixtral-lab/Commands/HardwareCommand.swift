@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import Checkpoints
+import Offloading
+
+/// `mixtral-lab hardware`: profiles of the machine the offloading cost model simulates.
+struct HardwareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hardware",
+        abstract: "Hardware profiles for the offloading cost model (--hardware).",
+        subcommands: [Probe.self])
+
+    /// `mixtral-lab hardware probe`: measure this machine and write a profile for `--hardware FILE`.
+    struct Probe: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure this machine (disk reads, memory bandwidth, the engine's decode kernels) and write a --hardware profile.",
+            discussion: """
+            Writes a probe file (--file-size) in a new folder under --dir, drops its pages from the page cache \
+            (posix_fadvise DONTNEED) and times positioned reads of --read-size bytes (bandwidth) and of 4 KiB \
+            (latency), as the engine reads experts; removes the file. Then memory read bandwidth, and the \
+            engine's own matrix–vector kernels at every precision on [3584, 1024] matrices (weights per \
+            second, one thread per core). The profile's fields are described in the README ("Hardware \
+            profiles"). Takes about a minute; run it on a quiet machine — other processes slow every figure.
+            """)
+
+        @Option(help: ArgumentHelp("Write the profile (JSON) here; without it the JSON goes to standard output.", valueName: "file"))
+        var out: String?
+        @Flag(help: "Replace --out if it exists.") var force = false
+        @Option(help: ArgumentHelp("Folder for the probe file: put it on the disk the experts will be read from (default: the system's temporary folder).", valueName: "dir"))
+        var dir: String?
+        @Option(help: ArgumentHelp("Size of the probe file, e.g. 256MiB.", valueName: "size")) var fileSize = "256MiB"
+        @Option(help: ArgumentHelp("Bytes per bandwidth read, about one expert projection, e.g. 8MiB.", valueName: "size")) var readSize = "8MiB"
+        @Option(help: "Name of the profile.") var name = "this-machine"
+
+        func validate() throws {
+            let file = try offloadingInput { try ByteSize.parse(fileSize, flag: "--file-size") }
+            let read = try offloadingInput { try ByteSize.parse(readSize, flag: "--read-size") }
+            guard read >= 4096 else { throw ValidationError("--read-size must be at least 4KiB; got \(readSize)") }
+            guard file >= read else { throw ValidationError("--file-size (\(fileSize)) must be at least --read-size (\(readSize))") }
+            guard file <= 64 << 30 else { throw ValidationError("--file-size must be at most 64GiB; got \(fileSize)") }
+            if let dir {
+                var isFolder: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: dir, isDirectory: &isFolder), isFolder.boolValue else {
+                    throw ValidationError("--dir \(dir): not a folder")
+                }
+            }
+        }
+
+        func run() throws {
+            let outURL = out.map { URL(fileURLWithPath: $0) }
+            if let outURL {
+                do { try checkOutputFile(outURL, overwrite: force) } catch let error as CheckpointWriteError {
+                    throw ValidationError("--out: \(error.description)")
+                }
+                if let type = try? FileManager.default.attributesOfItem(atPath: outURL.path)[.type] as? FileAttributeType,
+                   type != .typeRegular {
+                    throw ValidationError("--out \(outURL.path): not a regular file; give the path of a file to write")
+                }
+            }
+            let directory = URL(fileURLWithPath: dir ?? FileManager.default.temporaryDirectory.path)
+            let probe = HardwareProbe(directory: directory, fileBytes: try ByteSize.parse(fileSize, flag: "--file-size"),
+                                      readBytes: try ByteSize.parse(readSize, flag: "--read-size"))
+            let profile = try offloadingInput { try probe.run(name: name, progress: { note("probing " + $0) }) }
+            if HardwareProbe.fileSystem(of: directory.path) == "tmpfs" {
+                note("note: \(directory.path) is on tmpfs (RAM): its 'disk' figures are memory copies; give --dir on the disk the experts are read from")
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let json = String(decoding: try encoder.encode(profile), as: UTF8.self) + "\n"
+            for line in profile.assumptions { note(line) }
+            guard let outURL else {
+                emit(json, newline: false)
+                return
+            }
+            try writeThroughPartialFile(outURL) { $0.write(Data(json.utf8)) }
+            emit("wrote \(outURL.path)")
+        }
+    }
+}
