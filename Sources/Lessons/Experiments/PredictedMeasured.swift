@@ -105,9 +105,9 @@ struct PredictedMeasuredExperiment: Experiment {
         if within == ratios.count {
             verdict = "Every row is within 25 % of its prediction: on this machine, the simulator's clock is a usable guide."
         } else if worst > 1 {
-            verdict = String(format: "The measured speed is up to %.1f× the predicted one: this run read faster than the probe measured (the page cache or a quieter disk), or the model's many small steps ran faster than the probe's timed kernels.", worst)
+            verdict = String(format: "The measured speed is up to %.1f× the predicted one: the disk served the runs faster than it served the probe a moment before (other processes share it, and one probe pass is a small sample), or the clock charged more for the small steps of this model than they cost.", worst)
         } else {
-            verdict = String(format: "The measured speed is down to %.2f of the predicted one: what the clock leaves out (attention over the KV cache, norms, sampling, thread wake-ups — a large share of a step on a model this small) or other processes on the machine cost more than it assumes.", worst)
+            verdict = String(format: "The measured speed is down to %.2f of the predicted one: the probe times the kernels as if the process had its cores to itself, so other processes on the machine slow the runs but not the prediction; and the clock leaves out attention over the KV cache, norms, sampling and thread wake-ups, a large share of a step on a model this small.", worst)
         }
         let values: [String: Any] = [
             "table": table.description, "machine": profile.measured ?? profile.name,
