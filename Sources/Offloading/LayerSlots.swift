@@ -17,13 +17,6 @@ public struct LayerSlots: Sendable, Equatable {
 
     public var total: Int { counts.reduce(0, +) }
 
-    /// "3 per layer" or "3 per layer, 4 in layers 0–4" (ranges of consecutive layers joined with –).
-    public var description: String {
-        let extra = layersWithMore
-        guard let most = counts.max(), !extra.isEmpty else { return "\(fewest) per layer" }
-        return "\(fewest) per layer, \(most) in \(extra.count == 1 ? "layer" : "layers") \(Self.ranges(extra))"
-    }
-
     /// "0–4, 7, 9–10" for [0, 1, 2, 3, 4, 7, 9, 10].
     public static func ranges(_ sorted: [Int]) -> String {
         var parts: [String] = []

@@ -24,7 +24,7 @@ public final class OffloadingSimulator {
     public let cost: CostModel
     /// The decisions, shared in kind with the real engine.
     private let cache: ExpertCache
-    private var sinks: [TraceSink]
+    private let sinks: [TraceSink]
     /// Per layer: expert → simulated start and end of the transfer that brought it (absent: resident from the start).
     private var arrivals: [[Int: Arrival]]
     private var nowUs = 0.0
@@ -40,9 +40,6 @@ public final class OffloadingSimulator {
         var endUs: Double
         var prefetch: Bool
     }
-
-    /// Slots of each MoE layer.
-    public var capacities: [Int] { cache.capacities }
 
     /// - Parameters:
     ///   - policy: the cache policy.

@@ -176,6 +176,6 @@ struct CacheStepTests {
         // every expert fits: no remainder slots beyond numExperts
         let all = try RAMBudget(budget: 1 << 20, residentBytes: 100, sessionBytes: 10, expertBytes: 8, numLayers: 4, numExperts: 8, topK: 2)
         #expect(all.slots.counts == [8, 8, 8, 8])
-        #expect(LayerSlots([4, 3, 4, 4, 3]).description == "3 per layer, 4 in layers 0, 2–3")
+        #expect(LayerSlots([4, 3, 4, 4, 3]).layersWithMore == [0, 2, 3] && LayerSlots.ranges([0, 2, 3]) == "0, 2–3")
     }
 }

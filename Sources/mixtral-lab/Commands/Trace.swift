@@ -132,7 +132,11 @@ struct Trace: ParsableCommand {
         emit("")
         if let real {
             emit(realRunLine(real, numExperts: footprint.numExperts, tokens: run.forwards.count, seconds: runSeconds))
-            emit(predictedAgainstMeasured(summary, real) + "\n")
+            emit(predictedAgainstMeasured(summary, real))
+            if hardware.measured == nil {
+                emit("  (--hardware \(hardware.name) is not this machine: `mixtral-lab hardware probe --out FILE` measures it for --hardware FILE)")
+            }
+            emit("")
         }
         emit("wrote " + (files + (real == nil ? [] : [directory.appendingPathComponent("real-summary.json")])).map(\.path).joined(separator: ", "))
         if let chartDirectory {
