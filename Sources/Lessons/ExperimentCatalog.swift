@@ -9,6 +9,7 @@ public enum ExperimentCatalog {
         CacheSweepExperiment.self,
         PrefetchRecallExperiment.self,
         PlanExperiment.self,
+        PaperRecipeExperiment.self,
     ]
 
     public static var names: [String] { all.map { $0.name } }
