@@ -142,8 +142,8 @@ public struct PaperTable1: Sendable, Encodable {
         return table.description
     }
 
-    /// Perplexity against model size: one line per attention precision through its four expert
-    /// precisions, the reference rows as single points.
+    /// Perplexity against model size (logarithmic, as the sizes span 4×): one line per attention
+    /// precision through its four expert precisions, the reference rows as single points.
     public func chart(metadata: PNGMetadata) -> LineChart {
         var series: [LineSeries] = []
         for attention in Self.gridPrecisions {
@@ -154,8 +154,8 @@ public struct PaperTable1: Sendable, Encodable {
         for row in references {
             series.append(LineSeries(name: "all \(row.attention)", x: [Double(row.bytes) / 1_048_576], y: [row.perplexity]))
         }
-        return LineChart(metadata: metadata, series: series, xLabel: "weights of \(modelName) (MiB)",
-                         yLabel: "held-out perplexity (\(tokens) tokens; lower is better)")
+        return LineChart(metadata: metadata, series: series, xLabel: "weights of \(modelName) (MiB, logarithmic)",
+                         yLabel: "held-out perplexity (\(tokens) tokens; lower is better)", logX: true)
     }
 }
 

@@ -10,6 +10,7 @@ struct PaperRecipeExperiment: Experiment {
     static let summary = "HQQ against round-to-nearest, group size and zero-points at 2 and 3 bits, and the paper's Table 1."
     static let parameters = [
         ParameterSpec("layer", .int, "layer whose expert weights are measured", default: 0),
+        ParameterSpec("experts", .int, "how many of the layer's experts (from expert 0) are measured", default: 2),
         ParameterSpec("heldout_tokens", .int, "held-out tokens per model for Table 1", default: 2048),
     ]
     /// `optimizer` (table), `groups` (table), `table1` (table), `tokens`, `windows`; per bit width
@@ -19,10 +20,12 @@ struct PaperRecipeExperiment: Experiment {
     static let resultKeys = ["optimizer", "groups", "table1", "tokens", "windows", "weights", "*"]
 
     let layer: Int
+    let experts: Int
     let heldoutTokens: Int
 
     init(_ parameters: ExperimentParameters) throws {
         layer = parameters.int("layer")
+        experts = parameters.int("experts")
         heldoutTokens = parameters.int("heldout_tokens")
     }
 
@@ -31,9 +34,12 @@ struct PaperRecipeExperiment: Experiment {
         guard (0..<config.numHiddenLayers).contains(layer) else {
             throw ExperimentParameterError.invalid("layer", reason: "the model has layers 0…\(config.numHiddenLayers - 1)")
         }
+        guard (1...config.numExperts).contains(experts) else {
+            throw ExperimentParameterError.invalid("experts", reason: "the model has \(config.numExperts) experts per layer")
+        }
         // every expert projection of the layer, each quantized as its own tensor
         var weights: [Matrix] = []
-        for e in 0..<config.numExperts {
+        for e in 0..<experts {
             for (projection, rows, cols) in [("w1", config.intermediateSize, config.hiddenSize),
                                              ("w3", config.intermediateSize, config.hiddenSize),
                                              ("w2", config.hiddenSize, config.intermediateSize)] {
@@ -41,7 +47,7 @@ struct PaperRecipeExperiment: Experiment {
                                                          rows: rows, cols: cols))
             }
         }
-        var values: [String: Any] = ["weights": "the \(weights.count) expert projections of layer \(layer)"]
+        var values: [String: Any] = ["weights": "the \(weights.count) projections of experts 0…\(experts - 1) of layer \(layer)"]
 
         // 1. the optimizer: mean |W − Ŵ| (what its early stop watches) with and without it
         var optimizer = MarkdownTable(["bits, group", "round-to-nearest: mean |error|", "HQQ: mean |error|", "change", "zero-point updates (median)"])
@@ -105,7 +111,8 @@ struct PaperRecipeExperiment: Experiment {
             title: "The paper's Table 1 on \(table.modelName): perplexity against size",
             description: "Held-out perplexity against weight bytes, attention and experts at fp32, hqq4, hqq3, hqq2."))
         return ExperimentResult(values: values, charts: [
-            try lab.write(chart, file: "perplexity-vs-size.png", caption: "Perplexity against model size, one point per Table 1 cell"),
+            try lab.write(chart, file: "perplexity-vs-size.png",
+                          caption: "Perplexity against model size, one point per Table 1 cell (differences within the table's 95% intervals are noise)"),
         ])
     }
 
