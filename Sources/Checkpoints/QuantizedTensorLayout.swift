@@ -15,6 +15,14 @@ import Foundation
 ///   The header's `__metadata__` has `"mixtral-lab.format": "ggml"` and, per such tensor, its name →
 ///   GGML type name (`"Q8_0"`, `"Q4_0"`, `"BF16"`, `"F16"`, the names of gguf-py `GGMLQuantizationType`).
 ///   A BF16 tensor without that entry is an ordinary bf16 checkpoint weight.
+/// - HQQ (`hqq2` … `hqq4`, `hqq2-f16meta` …, mixtral-lab's own layout): `X.weight` U8
+///   `[rows, cols · bits/8]`, the codes packed group by group as `HQQMatrix` describes, with a
+///   `__metadata__` entry as for GGML naming the settings, `HQQ<bits>_G<group>_S<scale group>` (8-bit
+///   scales and zero-points) or `HQQ<bits>_G<group>_F16` (fp16). Per group of weights, in row-major order:
+///   fp16: `X.weight.hqq_scale` and `X.weight.hqq_zero` F16 `[groups]`;
+///   8-bit: `X.weight.hqq_scale` U8 `[groups]` with `X.weight.hqq_scale_meta` F32 `[2 · scale groups]`
+///   (the decoding scales, then the zero-points, of the strided groups of scales), and
+///   `X.weight.hqq_zero` U8 `[groups]` with `X.weight.hqq_zero_meta` F32 `[2]` (scale, zero-point).
 public enum QuantizedTensorLayout {
     /// `__metadata__` key announcing per-tensor GGML type entries.
     public static let formatKey = "mixtral-lab.format"
@@ -22,6 +30,25 @@ public enum QuantizedTensorLayout {
     public static let ggmlFormat = "ggml"
 
     public static func absmax(_ weight: String) -> String { weight + ".absmax" }
+    public static func hqqScale(_ weight: String) -> String { weight + ".hqq_scale" }
+    public static func hqqZero(_ weight: String) -> String { weight + ".hqq_zero" }
+    public static func hqqScaleMeta(_ weight: String) -> String { weight + ".hqq_scale_meta" }
+    public static func hqqZeroMeta(_ weight: String) -> String { weight + ".hqq_zero_meta" }
+
+    /// The `__metadata__` type name of HQQ settings (`HQQ2_G16_S128`, `HQQ4_G64_F16`).
+    public static func hqqTypeName(bits: Int, groupSize: Int, scaleGroupSize: Int?) -> String {
+        "HQQ\(bits)_G\(groupSize)_" + (scaleGroupSize.map { "S\($0)" } ?? "F16")
+    }
+
+    /// Bits, group size and scale group size (nil: fp16) from an HQQ type name; nil when `name` is not one.
+    public static func hqqSettings(typeName name: String) -> (bits: Int, groupSize: Int, scaleGroupSize: Int?)? {
+        let parts = name.split(separator: "_")
+        guard parts.count == 3, parts[0].hasPrefix("HQQ"), parts[1].hasPrefix("G"),
+              let bits = Int(parts[0].dropFirst(3)), let group = Int(parts[1].dropFirst()) else { return nil }
+        if parts[2] == "F16" { return (bits, group, nil) }
+        guard parts[2].hasPrefix("S"), let scaleGroup = Int(parts[2].dropFirst()) else { return nil }
+        return (bits, group, scaleGroup)
+    }
     public static func quantMap(_ weight: String) -> String { weight + ".quant_map" }
     public static func nestedAbsmax(_ weight: String) -> String { weight + ".nested_absmax" }
     public static func nestedQuantMap(_ weight: String) -> String { weight + ".nested_quant_map" }

@@ -10,7 +10,8 @@ public enum QuantizedWeights {
     /// The torch dtype recorded in an NF4 quant_state: the weights are quantized from fp32.
     static let sourceDType = "float32"
 
-    /// Adds `weight` (a `Matrix`, `NF4Matrix`, `Q8_0Matrix`, `Q4_0Matrix`, `BF16Matrix` or `F16Matrix`)
+    /// Adds `weight` (a `Matrix`, `NF4Matrix`, `Q8_0Matrix`, `Q4_0Matrix`, `BF16Matrix`, `F16Matrix` or
+    /// `HQQMatrix`)
     /// under the tensor name `name` (e.g. `model.layers.0.self_attn.q_proj.weight`), with its
     /// bitsandbytes companion tensors or its `__metadata__` type entry.
     /// Precondition: `weight` is one of those types.
@@ -31,6 +32,8 @@ public enum QuantizedWeights {
         case let f16 as F16Matrix:
             writer.add(name, dtype: .f16, shape: shape, halves: f16.storage)
             tag(name, GGMLTypeName.f16, in: &writer)
+        case let hqq as HQQMatrix:
+            addHQQ(hqq, as: name, to: &writer)
         default:
             preconditionFailure("QuantizedWeights: no stored form for \(type(of: weight)) (\(name))")
         }
@@ -50,6 +53,24 @@ public enum QuantizedWeights {
                                 to writer: inout SafeTensorsWriter) {
         writer.add(name, dtype: .u8, shape: [shape[0], shape[1] / ggmlBlockSize * typeSize], bytes: blocks)
         tag(name, type, in: &writer)
+    }
+
+    private static func addHQQ(_ weight: HQQMatrix, as name: String, to writer: inout SafeTensorsWriter) {
+        typealias Layout = QuantizedTensorLayout
+        let settings = weight.settings
+        writer.add(name, dtype: .u8, shape: [weight.rows, weight.cols * settings.bits / 8], bytes: weight.packed)
+        tag(name, Layout.hqqTypeName(bits: settings.bits, groupSize: settings.groupSize, scaleGroupSize: settings.scaleGroupSize),
+            in: &writer)
+        switch weight.parameters {
+        case .half(let scales, let zeros):
+            writer.add(Layout.hqqScale(name), dtype: .f16, shape: [scales.count], halves: scales)
+            writer.add(Layout.hqqZero(name), dtype: .f16, shape: [zeros.count], halves: zeros)
+        case .quantized(let scales, let zeros):
+            writer.add(Layout.hqqScale(name), dtype: .u8, shape: [scales.codes.count], bytes: scales.codes)
+            writer.add(Layout.hqqScaleMeta(name), shape: [2 * scales.groupCount], floats: scales.scales + scales.zeros)
+            writer.add(Layout.hqqZero(name), dtype: .u8, shape: [zeros.codes.count], bytes: zeros.codes)
+            writer.add(Layout.hqqZeroMeta(name), shape: [2 * zeros.groupCount], floats: zeros.scales + zeros.zeros)
+        }
     }
 
     private static func addNF4(_ weight: NF4Matrix, as name: String, to writer: inout SafeTensorsWriter) {
@@ -183,8 +204,52 @@ private struct StoredTensorReader {
         case QuantizedWeights.GGMLTypeName.bf16: return BF16Matrix(rows: rows, cols: cols, storage: try halves(.bf16))
         case QuantizedWeights.GGMLTypeName.f16: return F16Matrix(rows: rows, cols: cols, storage: try halves(.f16))
         default:
-            throw bad("__metadata__ names unknown format \"\(type)\" (known: Q8_0, Q4_0, BF16, F16)")
+            if let hqq = QuantizedTensorLayout.hqqSettings(typeName: type) { return try self.hqq(info, type: type, hqq, rows: rows, cols: cols) }
+            throw bad("__metadata__ names unknown format \"\(type)\" (known: Q8_0, Q4_0, BF16, F16, HQQ<bits>_G<group>_S<group>|F16)")
         }
+    }
+
+    func hqq(_ info: TensorInfo, type: String, _ stored: (bits: Int, groupSize: Int, scaleGroupSize: Int?),
+             rows: Int, cols: Int) throws -> any LinearOperator {
+        typealias Layout = QuantizedTensorLayout
+        guard [2, 3, 4].contains(stored.bits), stored.groupSize > 0, stored.groupSize % 8 == 0,
+              stored.scaleGroupSize.map({ $0 > 0 }) ?? true else {
+            throw bad("\(type): HQQ takes 2, 3 or 4 bits and a group size that is a multiple of 8")
+        }
+        guard cols % stored.groupSize == 0 else { throw bad("is tagged \(type) but its rows of \(cols) are not whole groups of \(stored.groupSize)") }
+        guard info.dtype == .u8 else { throw bad("is tagged \(type) in __metadata__ but stored as \(info.dtype.rawValue), expected U8") }
+        try checkShape(info, [rows, cols * stored.bits / 8], what: "\(type) code")
+        let settings = HQQ.Settings(bits: stored.bits, groupSize: stored.groupSize, scaleGroupSize: stored.scaleGroupSize)
+        let groups = rows * cols / stored.groupSize
+        func part(_ name: String, _ dtype: TensorDType, count: Int, role: String) throws -> TensorInfo {
+            guard let part = checkpoint.info(name) else { throw bad("is stored as \(type) but its \(role) tensor \(name) is missing") }
+            guard part.dtype == dtype else { throw bad("\(role) is \(part.dtype.rawValue), expected \(dtype.rawValue)", tensor: name) }
+            guard part.elementCount == count else {
+                throw bad("\(role) has \(part.elementCount) elements \(part.shape), expected \(count) for \(weight)", tensor: name)
+            }
+            return part
+        }
+        func finite(_ values: [Float], _ name: String) throws -> [Float] {
+            guard values.allSatisfy(\.isFinite) else { throw bad("holds a NaN or Inf", tensor: name) }
+            return values
+        }
+        let parameters: HQQGroupParameters
+        if let m = stored.scaleGroupSize {
+            let scaleGroups = max(1, (groups + m - 1) / m)
+            let scaleCodes = try bytes(try part(Layout.hqqScale(weight), .u8, count: groups, role: "scale codes"))
+            let zeroCodes = try bytes(try part(Layout.hqqZero(weight), .u8, count: groups, role: "zero-point codes"))
+            let scaleMeta = try finite(try checkpoint.floats(try part(Layout.hqqScaleMeta(weight), .f32, count: 2 * scaleGroups, role: "scale_meta").name), Layout.hqqScaleMeta(weight))
+            let zeroMeta = try finite(try checkpoint.floats(try part(Layout.hqqZeroMeta(weight), .f32, count: 2, role: "zero_meta").name), Layout.hqqZeroMeta(weight))
+            parameters = .quantized(scales: HQQByteQuantized(codes: scaleCodes, scales: Array(scaleMeta[0..<scaleGroups]), zeros: Array(scaleMeta[scaleGroups...])),
+                                    zeros: HQQByteQuantized(codes: zeroCodes, scales: [zeroMeta[0]], zeros: [zeroMeta[1]]))
+        } else {
+            func halves(_ name: String, role: String) throws -> [UInt16] {
+                let raw = try checkpoint.rawBytes(try part(name, .f16, count: groups, role: role).name).1
+                return (0..<groups).map { UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) }
+            }
+            parameters = .half(scales: try halves(Layout.hqqScale(weight), role: "scale"), zeros: try halves(Layout.hqqZero(weight), role: "zero-point"))
+        }
+        return HQQMatrix(rows: rows, cols: cols, settings: settings, packed: try bytes(info), parameters: parameters)
     }
 
     func nf4(_ info: TensorInfo, quantState stateName: String, rows: Int, cols: Int) throws -> any LinearOperator {

@@ -27,10 +27,11 @@ extension Checkpoint {
                                             reason: "shape \(info.shape) does not match the config's \([rows, cols])")
         }
         // Chunks are whole rows and, for NF4, whole blocks of the flattened tensor (quantize uses
-        // bitsandbytes' default blocksize, 64).
+        // bitsandbytes' default blocksize, 64). HQQ takes the whole tensor: its optimizer's early stop
+        // and its 8-bit scales and zero-points depend on all of it.
         let nf4Blocksize = 64
         let rowStep = nf4Blocksize / gcd(cols, nf4Blocksize)
-        let chunkRows = max(rowStep, (4 << 20) / max(cols, 1) / rowStep * rowStep)
+        let chunkRows = precision.hqqSettings != nil ? rows : max(rowStep, (4 << 20) / max(cols, 1) / rowStep * rowStep)
         let chunkPrecision = precision == .nf4dq ? Precision.nf4 : precision
         var parts: [any LinearOperator] = []
         for start in stride(from: 0, to: rows, by: chunkRows) {
@@ -92,7 +93,8 @@ extension Checkpoint {
 private func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
 /// Row chunks of one weight, each quantized to `precision` (`nf4` for `nf4-dq`), joined into the weight
-/// `[rows, cols]`; `nf4-dq` double-quantizes the joined absmax, as quantizing the whole tensor does.
+/// `[rows, cols]`; `nf4-dq` double-quantizes the joined absmax, as quantizing the whole tensor does. HQQ
+/// weights come as one chunk.
 private func joinRows(_ parts: [any LinearOperator], rows: Int, cols: Int, precision: Precision) -> any LinearOperator {
     switch precision {
     case .fp32:
@@ -113,5 +115,8 @@ private func joinRows(_ parts: [any LinearOperator], rows: Int, cols: Int, preci
         }
         return NF4Matrix(rows: rows, cols: cols, blocksize: nf4[0].blocksize, packed: nf4.flatMap(\.packed),
                          absmax: precision == .nf4dq ? .doubleQuantized(DoubleQuantizedAbsmax(quantizing: absmax)) : .plain(absmax))
+    case .hqq4, .hqq3, .hqq2, .hqq4HalfMetadata, .hqq3HalfMetadata, .hqq2HalfMetadata:
+        precondition(parts.count == 1, "joinRows: HQQ weights are quantized whole")
+        return parts[0]
     }
 }

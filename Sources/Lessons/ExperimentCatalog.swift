@@ -10,6 +10,7 @@ public enum ExperimentCatalog {
         PrefetchRecallExperiment.self,
         PlanExperiment.self,
         PredictedMeasuredExperiment.self,
+        PaperRecipeExperiment.self,
     ]
 
     public static var names: [String] { all.map { $0.name } }

@@ -8,19 +8,45 @@ import Foundation
 /// - `q4`: GGML Q4_0 (`Q4_0Matrix`), 4.5 bits.
 /// - `nf4`: bitsandbytes NF4 with blocksize 64 (`NF4Matrix`), 4.5 bits.
 /// - `nf4dq` (`"nf4-dq"`): NF4 with bitsandbytes' double quantization of the absmax values, ≈ 4.13 bits.
+/// - `hqq4`, `hqq3`, `hqq2`: HQQ (`HQQMatrix`) as Eliseev & Mazur 2023 run Mixtral: 4-bit and 3-bit codes
+///   in groups of 64, 2-bit in groups of 16, scales and zero-points quantized to 8 bits (≈ 4.25, 3.26 and
+///   3.03 bits).
+/// - `hqq4-f16meta`, `hqq3-f16meta`, `hqq2-f16meta`: the same codes with fp16 scales and zero-points, as
+///   hqq 0.2.8 keeps them by default (4.5, 3.5 and 4 bits).
 public enum Precision: String, CaseIterable, Sendable {
     case fp32, bf16, f16, int8, q4, nf4
     case nf4dq = "nf4-dq"
+    case hqq4, hqq3, hqq2
+    case hqq4HalfMetadata = "hqq4-f16meta"
+    case hqq3HalfMetadata = "hqq3-f16meta"
+    case hqq2HalfMetadata = "hqq2-f16meta"
+
+    /// The HQQ settings of an HQQ precision, nil for the others.
+    public var hqqSettings: HQQ.Settings? {
+        switch self {
+        case .hqq4: return .paper(bits: 4)
+        case .hqq3: return .paper(bits: 3)
+        case .hqq2: return .paper(bits: 2)
+        case .hqq4HalfMetadata: return .halfMetadata(bits: 4)
+        case .hqq3HalfMetadata: return .halfMetadata(bits: 3)
+        case .hqq2HalfMetadata: return .halfMetadata(bits: 2)
+        default: return nil
+        }
+    }
 
     /// Storage bits per weight for a large tensor (scales included, per-tensor constants left out):
-    /// Q8_0 34 bytes / 32, Q4_0 18 bytes / 32, NF4 4 + 32/64, NF4-dq 4 + 8/64 + 32/(64·256).
+    /// Q8_0 34 bytes / 32, Q4_0 18 bytes / 32, NF4 4 + 32/64, NF4-dq 4 + 8/64 + 32/(64·256), HQQ
+    /// `HQQ.Settings.nominalBitsPerWeight`.
     public var nominalBitsPerWeight: Double {
+        if let hqq = hqqSettings { return hqq.nominalBitsPerWeight }
         switch self {
         case .fp32: return 32
         case .bf16, .f16: return 16
         case .int8: return 8.5
         case .q4, .nf4: return 4.5
         case .nf4dq: return 4 + 8.0 / 64 + 32.0 / (64 * 256)
+        case .hqq4, .hqq3, .hqq2, .hqq4HalfMetadata, .hqq3HalfMetadata, .hqq2HalfMetadata:
+            preconditionFailure("HQQ precisions are handled above")
         }
     }
 }

@@ -2,9 +2,10 @@ import Tensors
 
 /// Quantizes a weight `[out, in]` to `precision`, packed; the result computes on the packed form.
 ///
-/// - `fp32` returns `weight` itself; `nf4` and `nf4-dq` use bitsandbytes' default blocksize 64.
+/// - `fp32` returns `weight` itself; `nf4` and `nf4-dq` use bitsandbytes' default blocksize 64; the HQQ
+///   precisions quantize the whole tensor at once (`HQQ.quantize`: its early stop looks at the tensor).
 /// - Throws: `QuantizeError` naming `tensorName` — a NaN/Inf weight, a row length that is not a
-///   multiple of 32 for int8/q4, or a value whose fp16 scale (int8, q4) or 16-bit storage (bf16, f16)
+///   multiple of 32 for int8/q4 (of the group size for HQQ), or a value whose fp16 scale (int8, q4) or 16-bit storage (bf16, f16)
 ///   would overflow to Inf.
 public func quantize(_ weight: Matrix, to precision: Precision, tensorName: String) throws -> any LinearOperator {
     switch precision {
@@ -15,6 +16,8 @@ public func quantize(_ weight: Matrix, to precision: Precision, tensorName: Stri
     case .q4: return try Q4_0Matrix(quantizing: weight, tensorName: tensorName)
     case .nf4: return try NF4Matrix(quantizing: weight, tensorName: tensorName)
     case .nf4dq: return try NF4Matrix(quantizing: weight, tensorName: tensorName, doubleQuantization: true)
+    case .hqq4, .hqq3, .hqq2, .hqq4HalfMetadata, .hqq3HalfMetadata, .hqq2HalfMetadata:
+        return try HQQMatrix(quantizing: weight, tensorName: tensorName, settings: precision.hqqSettings!)
     }
 }
 

@@ -13,7 +13,7 @@ struct MixtralLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mixtral-lab",
         abstract: "A reference Mixtral engine and a lab for quantization and expert offloading.",
-        subcommands: [Generate.self, Logits.self, Tokenize.self, Info.self, Bench.self, LessonCommand.self, PerplexityCommand.self, Compare.self, QuantError.self, ChartCommand.self, Trace.self, Plan.self, HardwareCommand.self, Step.self, Quantize.self, Export.self])
+        subcommands: [Generate.self, Logits.self, Tokenize.self, Info.self, Bench.self, LessonCommand.self, PerplexityCommand.self, Compare.self, QuantError.self, ChartCommand.self, Trace.self, Plan.self, HardwareCommand.self, Step.self, Quantize.self, Export.self, Paper.self])
 
     /// Exit codes: 0 ok, 2 bad input (one message naming the file or flag and the problem), 1 internal error.
     static func main() {

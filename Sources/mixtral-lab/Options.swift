@@ -31,7 +31,7 @@ struct ModelOptions: ParsableArguments {
 /// `--precision`: one precision for every weight, or one per tensor class.
 struct PrecisionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "Weight precision: fp32|bf16|f16|int8|q4|nf4|nf4-dq, or per tensor class, e.g. attn=int8,experts=nf4 (unnamed classes fp32).",
+        "Weight precision: fp32|bf16|f16|int8|q4|nf4|nf4-dq|hqq4|hqq3|hqq2|hqq4-f16meta|hqq3-f16meta|hqq2-f16meta, or per tensor class, e.g. attn=hqq4,experts=hqq2 (unnamed classes fp32).",
         valueName: "spec"))
     var precision: String = "fp32"
 

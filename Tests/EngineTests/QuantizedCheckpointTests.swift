@@ -73,7 +73,7 @@ import TestSupport
         return written
     }
 
-    @Test(arguments: ["int8", "q4", "nf4", "nf4-dq"])
+    @Test(arguments: ["int8", "q4", "nf4", "nf4-dq", "attn=hqq4,experts=hqq2,embed=hqq3,head=hqq4-f16meta"])
     func defaultModelLoadsBackToIdenticalLogits(spec: String) throws {
         let checkpoint = try Checkpoint(directory: DefaultModel.locate())
         let written = try expectIdenticalLogits(checkpoint, spec: spec)
@@ -84,7 +84,8 @@ import TestSupport
                 != Self.bitPatterns(fp32))
     }
 
-    @Test(arguments: ["attn=q4,experts=nf4,router=bf16,embed=int8,head=nf4-dq", "f16", "bf16,router=int8", "nf4,head=nf4"])
+    @Test(arguments: ["attn=q4,experts=nf4,router=bf16,embed=int8,head=nf4-dq", "f16", "bf16,router=int8", "nf4,head=nf4",
+                      "attn=hqq4,experts=hqq2,router=hqq3,embed=hqq2-f16meta,head=hqq3-f16meta"])
     func mixedSpecsAndTiedHeadLoadBackToIdenticalLogits(spec: String) throws {
         let written = try expectIdenticalLogits(try randomCheckpoint(), spec: spec)
         let precision = try PrecisionSpec(parsing: spec)
@@ -123,6 +124,26 @@ import TestSupport
                         + #""nested_blocksize": 256, "nested_dtype": "float32", "nested_offset": \#(Double(dq.offset))}"#)
             }
         }
+    }
+
+    @Test func hqqTensorsArePackedCodesWithTheirScalesAndZeros() throws {
+        let checkpoint = try randomCheckpoint()
+        let name = WeightNames.expert(1, 2, "w2")
+        let reference = try HQQMatrix(quantizing: try checkpoint.matrix(name, rows: 64, cols: 128), tensorName: name,
+                                      settings: Precision.hqq2.hqqSettings!)
+        let output = try scratch.newFolder()
+        _ = try QuantizedCheckpointWriter.write(checkpoint, precision: PrecisionSpec(uniform: .hqq2), to: output, overwrite: true)
+        let file = try SafeTensorsFile(url: output.appendingPathComponent("model.safetensors"))
+        #expect(file.metadata[name] == "HQQ2_G16_S128" && file.metadata[QuantizedTensorLayout.formatKey] == "ggml")
+        #expect(file.tensors[name]?.shape == [64, 128 * 2 / 8] && Array(file.rawBytes(file.tensors[name]!)) == reference.packed)
+        guard case .quantized(let scales, let zeros) = reference.parameters else { Issue.record("hqq2 stores 8-bit scales"); return }
+        #expect(Array(file.rawBytes(file.tensors[name + ".hqq_scale"]!)) == scales.codes)
+        #expect(Array(file.rawBytes(file.tensors[name + ".hqq_zero"]!)) == zeros.codes)
+        #expect(try file.floats(name + ".hqq_scale_meta") == scales.scales + scales.zeros)
+        #expect(try file.floats(name + ".hqq_zero_meta") == zeros.scales + zeros.zeros)
+        // the type name gives the settings back
+        #expect(QuantizedTensorLayout.hqqSettings(typeName: "HQQ4_G64_F16")! == (4, 64, nil))
+        #expect(QuantizedTensorLayout.hqqSettings(typeName: "HQQ4_X64_F16") == nil)
     }
 
     @Test func ggmlTensorsAreBlocksNamedInMetadata() throws {

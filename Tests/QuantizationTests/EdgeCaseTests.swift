@@ -2,7 +2,7 @@ import Testing
 import Tensors
 @testable import Quantization
 
-private let quantizedPrecisions: [Precision] = [.bf16, .f16, .int8, .q4, .nf4, .nf4dq]
+private let quantizedPrecisions: [Precision] = [.bf16, .f16, .int8, .q4, .nf4, .nf4dq, .hqq4, .hqq3, .hqq2, .hqq4HalfMetadata, .hqq3HalfMetadata, .hqq2HalfMetadata]
 
 @Test func allZeroBlocksHaveFiniteScalesAndDecodeToExactZero() throws {
     let zeros = Matrix(zeros: 2, 64)

@@ -30,7 +30,7 @@ private func expectClose(_ y: [Float], _ expected: [Double], _ label: String) {
     for (a, b) in zip(y, expected) { #expect(abs(Double(a) - b) <= 1e-5 * max(scale, 1e-3), "\(label)") }
 }
 
-@Test(arguments: [Precision.bf16, .f16, .int8, .q4, .nf4, .nf4dq])
+@Test(arguments: [Precision.bf16, .f16, .int8, .q4, .nf4, .nf4dq, .hqq4, .hqq3, .hqq2, .hqq4HalfMetadata, .hqq3HalfMetadata, .hqq2HalfMetadata])
 func matvecAndBatchComputeOnPackedBlocks(precision: Precision) throws {
     let w = Matrix(rows: 40, cols: 256, values: randomWeights(40 * 256, seed: 1))
     let q = try quantize(w, to: precision, tensorName: "w")
@@ -67,7 +67,7 @@ func matvecAndBatchComputeOnPackedBlocks(precision: Precision) throws {
     // 640 × 2048 = 1.3M weights: above the parallel threshold.
     let w = Matrix(rows: 640, cols: 2048, values: randomWeights(640 * 2048, seed: 5))
     let x = randomWeights(2048, seed: 6, scale: 1)
-    for precision in [Precision.int8, .q4, .nf4] {
+    for precision in [Precision.int8, .q4, .nf4, .hqq3, .hqq2] {
         let q = try quantize(w, to: precision, tensorName: "w")
         expectClose(q.apply(x), reference(q.dequantized(), x), "\(precision)")
     }
@@ -85,6 +85,18 @@ func matvecAndBatchComputeOnPackedBlocks(precision: Precision) throws {
     let expectedDQ: Double = 4 + 8.0 / 64 + Double(4 * 32 + 32) / 65536
     #expect(dq == expectedDQ)
     #expect(abs(Precision.nf4dq.nominalBitsPerWeight - dq) < 0.002)
+    // HQQ: codes, then per group of weights 1 + 1 bytes (8-bit scale and zero) or 2 + 2 (fp16); 8 bytes
+    // per group of scales and 8 for the zero-points' range
+    for precision in [Precision.hqq4, .hqq3, .hqq2, .hqq4HalfMetadata, .hqq3HalfMetadata, .hqq2HalfMetadata] {
+        let settings = precision.hqqSettings!
+        let groups = 65536 / settings.groupSize
+        var bytes = 65536 * settings.bits / 8
+        if let m = settings.scaleGroupSize { bytes += 2 * groups + 8 * ((groups + m - 1) / m) + 8 } else { bytes += 4 * groups }
+        let q = try quantize(w, to: precision, tensorName: "w")
+        #expect(q.byteCount == bytes, "\(precision)")
+        #expect(abs(precision.nominalBitsPerWeight - q.bitsPerWeight) < 0.002, "\(precision)")
+    }
+    #expect(abs(Precision.hqq2.nominalBitsPerWeight - (2 + 16.0 / 16 + 64.0 / (16 * 128))) < 1e-12)
 }
 
 /// GGML blocks of arbitrary code bytes (every int8 code including −128, every nibble) with finite fp16

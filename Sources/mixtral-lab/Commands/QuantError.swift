@@ -51,10 +51,12 @@ struct QuantError: ParsableCommand {
             }
         case .table:
             let width = max(30, (names.map(\.count).max() ?? 0) + 2)
-            emit("tensor".padding(toLength: width, withPad: " ", startingAt: 0) + "precision   bits/w        MSE   max|err|  SNR (dB)  rel. error")
+            let precisionWidth = max(9, list.map(\.rawValue.count).max() ?? 0)   // hqq4-f16meta is 12
+            emit("tensor".padding(toLength: width, withPad: " ", startingAt: 0)
+                 + "precision".padding(toLength: precisionWidth, withPad: " ", startingAt: 0) + "   bits/w        MSE   max|err|  SNR (dB)  rel. error")
             for row in rows {
                 emit(row.tensor.padding(toLength: width, withPad: " ", startingAt: 0)
-                     + row.precision.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
+                     + row.precision.rawValue.padding(toLength: precisionWidth, withPad: " ", startingAt: 0)
                      + String(format: " %7.3f %10.3e %10.3e %9.2f %11.5f", row.error.bitsPerWeight, row.error.mse, row.error.maxAbsError, row.error.snrDB, row.error.relativeFrobenius))
             }
         }

@@ -1,0 +1,174 @@
+import Foundation
+import Checkpoints
+import Engine
+import Quantization
+import Offloading
+import Charts
+
+/// Table 1 of Eliseev & Mazur 2023 ("Fast Inference of Mixture-of-Experts Language Models with
+/// Offloading", arXiv:2312.17238) reproduced on a model: attention × experts at fp32 (the paper's
+/// fp16), HQQ 4, 3 and 2 bits (`hqq4`, `hqq3`, `hqq2`: the paper's group sizes and 8-bit scales and
+/// zero-points), every other weight (router, embedding, LM head) fp32. Per cell: the bytes of the model's
+/// weights, bits per weight over all of them, held-out perplexity and its difference from the all-fp32
+/// model with a 95% bootstrap interval. Reference rows put attention and experts both at `q4`, `nf4` and
+/// `int8`.
+///
+/// The paper's own figures (Mixtral-8x7B: model size in GB, WikiText-2 and C4 perplexity, MMLU) are not
+/// quoted: the text of its Table 1 could not be retrieved while this was written, and numbers from
+/// memory would be invented. Beside ours, each row gives the size Mixtral-8x7B would have at that spec
+/// in mixtral-lab's formats (computed from its shapes, unquantized weights in fp16 as in the paper).
+public struct PaperTable1: Sendable, Encodable {
+    /// The grid's precisions, in the paper's order.
+    public static let gridPrecisions: [Precision] = [.fp32, .hqq4, .hqq3, .hqq2]
+    /// Reference rows: attention and experts both at one of these.
+    public static let referencePrecisions: [Precision] = [.q4, .nf4, .int8]
+
+    /// Resamples of the paired bootstrap over held-out windows.
+    static let bootstrapResamples = 1000
+
+    public struct Row: Sendable, Encodable {
+        public let attention: String
+        public let experts: String
+        /// Bytes of all weights (norms included) as loaded.
+        public let bytes: Int
+        /// `8 · bytes / weights` over every weight of the model.
+        public let bitsPerWeight: Double
+        /// Bits per weight of the expert weights alone.
+        public let expertBitsPerWeight: Double
+        public let perplexity: Double
+        /// Perplexity minus the all-fp32 model's.
+        public let deltaPerplexity: Double
+        /// 95% interval of `deltaPerplexity` from a paired bootstrap over the held-out windows (nil with
+        /// fewer than two windows).
+        public let deltaLow: Double?
+        public let deltaHigh: Double?
+        /// Mixtral-8x7B's weights at this spec in GB (10⁹ bytes), computed from its shapes.
+        public let mixtralGB: Double
+    }
+
+    /// The 16 cells, attention-major (attention fp32 with experts fp32, hqq4, hqq3, hqq2; then attention
+    /// hqq4 …).
+    public let cells: [Row]
+    /// The reference rows.
+    public let references: [Row]
+    /// Tokens of held-out text predicted per model, and in how many windows.
+    public let tokens: Int
+    public let windows: Int
+    public let modelName: String
+
+    /// Measures every cell on `lab`'s model, `heldoutTokens` tokens of its held-out text.
+    /// - Throws: what loading the model, quantizing it or running it throws; `CheckpointError` when the
+    ///   model has no held-out text.
+    public static func measure(in lab: LabContext, heldoutTokens: Int) throws -> PaperTable1 {
+        let windows = try lab.heldoutWindows(limit: heldoutTokens).filter { $0.count >= 2 }
+        var baseline: [Double] = []
+        var baselinePerplexity = 0.0
+        func row(attention: Precision, experts: Precision) throws -> Row {
+            let spec = PrecisionSpec([.attention: attention, .experts: experts])
+            lab.progress("attention \(attention.rawValue), experts \(experts.rawValue)")
+            let model = try lab.model(spec)
+            // per window: negative log-likelihood sum and predicted tokens, for the bootstrap
+            let perWindow = try windows.map { window -> (nll: Double, tokens: Int) in
+                let result = try Perplexity.evaluate(model: model, windows: [window])
+                return (log(result.perplexity) * Double(result.tokens), result.tokens)
+            }
+            let nll = perWindow.map(\.nll), counts = perWindow.map(\.tokens)
+            let perplexity = exp(nll.reduce(0, +) / Double(counts.reduce(0, +)))
+            if baseline.isEmpty { baseline = nll; baselinePerplexity = perplexity }
+            let (low, high) = pairedBootstrap(nll, baseline, counts: counts)
+            let footprint = ModelFootprint(model: model)
+            let weights = footprint.parametersByClass.values.reduce(0, +) + normWeights(lab.checkpoint.config)
+            let bytes = model.weightBytes
+            let expertBytes = footprint.bytesByClass[.experts] ?? 0
+            let expertWeights = footprint.parametersByClass[.experts] ?? 1
+            return Row(attention: attention.rawValue, experts: experts.rawValue, bytes: bytes,
+                       bitsPerWeight: Double(8 * bytes) / Double(weights),
+                       expertBitsPerWeight: Double(8 * expertBytes) / Double(expertWeights),
+                       perplexity: perplexity, deltaPerplexity: perplexity - baselinePerplexity,
+                       deltaLow: low, deltaHigh: high, mixtralGB: mixtralGigabytes(attention: attention, experts: experts))
+        }
+        var cells: [Row] = []
+        for attention in gridPrecisions {
+            for experts in gridPrecisions { cells.append(try row(attention: attention, experts: experts)) }
+        }
+        let references = try referencePrecisions.map { try row(attention: $0, experts: $0) }
+        return PaperTable1(cells: cells, references: references, tokens: windows.reduce(0) { $0 + $1.count - 1 },
+                           windows: windows.count, modelName: lab.modelName)
+    }
+
+    /// RMSNorm weights (2 per layer and the final one), which `ModelFootprint.parametersByClass` leaves out.
+    static func normWeights(_ c: MixtralConfig) -> Int { (2 * c.numHiddenLayers + 1) * c.hiddenSize }
+
+    /// Mixtral-8x7B's bytes at a spec (`ModelFootprint(config:precision:)`, nominal bits per weight; fp32
+    /// stands for the paper's fp16, and the router, embedding and LM head are fp16), in GB.
+    static func mixtralGigabytes(attention: Precision, experts: Precision) -> Double {
+        func paper(_ p: Precision) -> Precision { p == .fp32 ? .f16 : p }
+        let spec = PrecisionSpec([.attention: paper(attention), .experts: paper(experts), .router: .f16, .embedding: .f16, .head: .f16])
+        let footprint = ModelFootprint(config: MixtralShapes.mixtral8x7B, precision: spec)
+        return Double(footprint.bytesByClass.values.reduce(0, +)) / 1e9
+    }
+
+    /// 95% interval of `exp(mean nll) − exp(mean baseline)` over windows resampled with replacement, the
+    /// same windows for both models (paired), `bootstrapResamples` times with a fixed seed.
+    static func pairedBootstrap(_ nll: [Double], _ baseline: [Double], counts: [Int]) -> (Double?, Double?) {
+        guard nll.count > 1 else { return (nil, nil) }
+        var generator = SplitMix64(seed: 2312_17238)
+        var deltas: [Double] = []
+        for _ in 0..<bootstrapResamples {
+            var a = 0.0, b = 0.0, n = 0
+            for _ in 0..<nll.count {
+                let i = Int(generator.next() % UInt64(nll.count))
+                a += nll[i]; b += baseline[i]; n += counts[i]
+            }
+            deltas.append(exp(a / Double(n)) - exp(b / Double(n)))
+        }
+        deltas.sort()
+        return (deltas[Int(0.025 * Double(deltas.count))], deltas[Int(0.975 * Double(deltas.count)) - 1])
+    }
+
+    /// The table in the paper's layout: one block of rows per attention precision, one row per expert
+    /// precision, then the reference rows.
+    public var text: String {
+        var table = MarkdownTable(["attention", "experts", "weights", "bits/weight", "experts bits/w",
+                                   "perplexity", "Δ vs fp32 [95% interval]", "Mixtral-8x7B GB (computed)"])
+        for row in cells + references {
+            let band = row.deltaLow.map { String(format: " [%+.3f, %+.3f]", $0, row.deltaHigh ?? .nan) } ?? ""
+            table.rows.append([row.attention, row.experts, formatBytes(Double(row.bytes)),
+                               String(format: "%.2f", row.bitsPerWeight), String(format: "%.2f", row.expertBitsPerWeight),
+                               String(format: "%.3f", row.perplexity),
+                               row.attention == "fp32" && row.experts == "fp32" ? "0" : String(format: "%+.3f", row.deltaPerplexity) + band,
+                               String(format: "%.1f", row.mixtralGB)])
+        }
+        return table.description
+    }
+
+    /// Perplexity against model size (logarithmic, as the sizes span 4×): one line per attention
+    /// precision through its four expert precisions, the reference rows as single points.
+    public func chart(metadata: PNGMetadata) -> LineChart {
+        var series: [LineSeries] = []
+        for attention in Self.gridPrecisions {
+            let rows = cells.filter { $0.attention == attention.rawValue }
+            series.append(LineSeries(name: "attention \(attention.rawValue) (experts fp32, hqq4, hqq3, hqq2)",
+                                     x: rows.map { Double($0.bytes) / 1_048_576 }, y: rows.map(\.perplexity)))
+        }
+        for row in references {
+            series.append(LineSeries(name: "all \(row.attention)", x: [Double(row.bytes) / 1_048_576], y: [row.perplexity]))
+        }
+        return LineChart(metadata: metadata, series: series, xLabel: "weights of \(modelName) (MiB, logarithmic)",
+                         yLabel: "held-out perplexity (\(tokens) tokens; lower is better)", logX: true)
+    }
+}
+
+/// SplitMix64 (Steele, Lea & Flood 2014): a small seeded generator, so that bootstrap intervals are
+/// the same on every run.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
