@@ -43,11 +43,8 @@ import time
 GiB = 1 << 30
 MiB = 1 << 20
 CGROUP_ROOT = "/sys/fs/cgroup/memory"
-DEFAULT_PROMPT = (
-    "The old lighthouse keeper climbed the spiral stairs each evening at dusk, counting the steps aloud. "
-    "In 1887 the harbour froze solid; ships waited for weeks while merchants argued about prices, coal "
-    "and the weather. Meanwhile, a young chemist in Vienna wrote letters about electricity, music and"
-)
+DEFAULT_PROMPT = ("In 1887 the harbour froze solid; ships waited for weeks while merchants in Vienna argued about "
+                  "coal, music and electricity.")
 
 
 def fail(message):

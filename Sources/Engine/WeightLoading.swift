@@ -18,7 +18,7 @@ extension Checkpoint {
     /// - Throws: `CheckpointError.missingTensor`, `.badTensor` (shape mismatch, NaN/Inf weight, malformed
     ///   quantized tensor); `QuantizeError` (scale overflow) with the row counted over the whole tensor.
     public func loadWeight(_ name: String, rows: Int, cols: Int, precision: Precision) throws -> any LinearOperator {
-        if let raw = mappedBytes(name) { Self.adviseWillNeed(raw) }
+        adviseWillNeed(name)
         defer { releaseMappedPages(name) }
         if let stored = try storedWeight(name, rows: rows, cols: cols) { return stored }
         if precision == .fp32 { return try matrix(name, rows: rows, cols: cols) }
@@ -86,11 +86,16 @@ extension Checkpoint {
         return try? rawBytes(name).1
     }
 
-    /// `madvise(MADV_WILLNEED)` on the pages `raw` touches: the kernel starts reading the whole range at
-    /// once, so copying it waits for one large read instead of a page fault and a small readahead every
-    /// 128 KiB.
-    private static func adviseWillNeed(_ raw: UnsafeRawBufferPointer) {
-        guard let base = raw.baseAddress, raw.count > 0 else { return }
+    /// `adviseWillNeed` for every tensor but the experts: what a model streaming its experts loads.
+    public func adviseWillNeedAllButExperts() {
+        for name in tensorNames where !name.contains(".block_sparse_moe.experts.") { adviseWillNeed(name) }
+    }
+
+    /// Asks the kernel to start reading the tensor's pages now (`madvise(MADV_WILLNEED)` on its part of the
+    /// file mapping; the reads run in the background): copying it then waits for large reads already under
+    /// way instead of a page fault and a small readahead every 128 KiB. Does nothing for a missing name.
+    public func adviseWillNeed(_ name: String) {
+        guard let raw = mappedBytes(name), let base = raw.baseAddress, raw.count > 0 else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = Int(bitPattern: base) / page * page
         let end = (Int(bitPattern: base) + raw.count + page - 1) / page * page

@@ -41,6 +41,8 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let checkpoint = try modelOptions.checkpoint()
+        // With experts streamed, start reading the weights that stay resident while the tokenizer is built.
+        if ramBudget.ramBudget != nil { checkpoint.adviseWillNeedAllButExperts() }
         try offloading.check(checkpoint.config)
         let tokenizer = try modelOptions.tokenizer()
         let promptIDs = tokenizer.encode(prompt, addBOS: true)
