@@ -34,6 +34,9 @@ extension MixtralModel {
         var provider: ExpertProvider?
         if case .streamed(let streaming) = residency { provider = streaming }
         let total = 2 + c.numHiddenLayers * (5 + (provider == nil ? 3 * c.numExperts : 0))
+        // Only the tensors other than experts are loaded: request them all from the disk at once, so the
+        // copies below overlap the reads (with resident experts the model may exceed RAM: tensor by tensor).
+        if provider != nil { checkpoint.adviseWillNeedAllButExperts() }
         var done = 0
         func load(_ name: String, rows: Int, cols: Int, _ tensorClass: TensorClass) throws -> any LinearOperator {
             done += 1

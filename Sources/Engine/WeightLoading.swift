@@ -18,6 +18,7 @@ extension Checkpoint {
     /// - Throws: `CheckpointError.missingTensor`, `.badTensor` (shape mismatch, NaN/Inf weight, malformed
     ///   quantized tensor); `QuantizeError` (scale overflow) with the row counted over the whole tensor.
     public func loadWeight(_ name: String, rows: Int, cols: Int, precision: Precision) throws -> any LinearOperator {
+        adviseWillNeed(name)
         defer { releaseMappedPages(name) }
         if let stored = try storedWeight(name, rows: rows, cols: cols) { return stored }
         if precision == .fp32 { return try matrix(name, rows: rows, cols: cols) }
@@ -75,8 +76,31 @@ extension Checkpoint {
     /// spans; the mapping is read-only, so a later read faults them back in from the file). Keeps a
     /// loaded model's resident set to the weights it copied.
     public func releaseMappedPages(_ name: String) {
-        guard let (_, raw) = try? rawBytes(name) else { return }
+        guard let raw = mappedBytes(name) else { return }
         Self.releasePages(raw)
+    }
+
+    /// The tensor's bytes in the file mapping as stored (a GGUF q/k weight's rows in llama.cpp's order),
+    /// or nil for a missing name.
+    private func mappedBytes(_ name: String) -> UnsafeRawBufferPointer? {
+        if let weight = ggufWeight(name) { return weight.storedBytes }
+        return try? rawBytes(name).1
+    }
+
+    /// `adviseWillNeed` for every tensor but the experts: what a model streaming its experts loads.
+    public func adviseWillNeedAllButExperts() {
+        for name in tensorNames where !name.contains(".block_sparse_moe.experts.") { adviseWillNeed(name) }
+    }
+
+    /// Asks the kernel to start reading the tensor's pages now (`madvise(MADV_WILLNEED)` on its part of the
+    /// file mapping; the reads run in the background): copying it then waits for large reads already under
+    /// way instead of a page fault and a small readahead every 128 KiB. Does nothing for a missing name.
+    public func adviseWillNeed(_ name: String) {
+        guard let raw = mappedBytes(name), let base = raw.baseAddress, raw.count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = Int(bitPattern: base) / page * page
+        let end = (Int(bitPattern: base) + raw.count + page - 1) / page * page
+        madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_WILLNEED)
     }
 
     /// `madvise(MADV_DONTNEED)` on the pages `raw` (part of a read-only file mapping) touches.

@@ -30,14 +30,24 @@ public final class ExpertSource: @unchecked Sendable {
     public var numLayers: Int { locations.count }
     public var numExperts: Int { locations.first?.count ?? 0 }
 
-    /// The checkpoint's own files, when every expert tensor is stored exactly as the run holds it:
-    /// untagged F32 when the spec gives experts fp32, or GGML Q8_0/Q4_0 blocks tagged in `__metadata__`
-    /// (used as stored, whatever the spec says, as `MixtralModel(checkpoint:precision:)` does). Each
-    /// projection is then one contiguous range of a safetensors file, read in place. Nil otherwise (NF4,
-    /// 16-bit, or a conversion needed): the experts then come from an `ExpertStore`.
+    /// The checkpoint's own file(s), when every expert tensor is stored exactly as the run holds it, so
+    /// each projection is one contiguous byte range read in place with `pread` and no store is written:
+    ///
+    /// - safetensors: untagged F32 when the spec gives experts fp32, or GGML Q8_0/Q4_0 blocks tagged in
+    ///   `__metadata__` (used as stored, whatever the spec says, as `MixtralModel(checkpoint:precision:)`
+    ///   does);
+    /// - GGUF: Q8_0, Q4_0, F16 and BF16 experts (run as stored, whatever the spec says), F32 experts when
+    ///   the spec gives experts fp32; stacked `ffn_*_exps` tensors (expert e is the e-th contiguous slice)
+    ///   and per-expert `ffn_*.E` tensors alike (`GGUFWeight.fileOffset`). Expert rows are never
+    ///   permuted (only attn_q/attn_k are), so the stored bytes are the slot's bytes: GGML blocks as
+    ///   `GGMLMatrix` holds them, F16/BF16 as little-endian UInt16, F32 as little-endian Float.
+    ///
+    /// Nil otherwise (NF4, safetensors 16-bit, other GGUF types, a conversion needed, or experts whose
+    /// layouts differ between layers): the experts then come from an `ExpertStore`.
     /// - Throws: `ExpertStoreError.io` when a weights file cannot be opened.
     public static func inPlace(_ checkpoint: Checkpoint, precision: PrecisionSpec) throws -> ExpertSource? {
         let c = checkpoint.config
+        let expertPrecision = precision.precision(for: .experts)
         var layout: ExpertLayout?
         var paths: [String] = []
         var locations: [[[Location]]] = []
@@ -47,15 +57,11 @@ public final class ExpertSource: @unchecked Sendable {
                 var projections: [(ProjectionLayout, Location)] = []
                 for (w, rows, cols) in [("w1", c.intermediateSize, c.hiddenSize), ("w2", c.hiddenSize, c.intermediateSize),
                                         ("w3", c.intermediateSize, c.hiddenSize)] {
-                    let name = WeightNames.expert(l, e, w)
-                    guard let file = checkpoint.files.first(where: { $0.tensors[name] != nil }), let info = file.tensors[name],
-                          let format = inPlaceFormat(info, tag: file.metadata[name], file: file, precision: precision.precision(for: .experts)) else {
-                        return nil
-                    }
-                    let projection = ProjectionLayout(format: format, rows: rows, cols: cols)
-                    guard projection.byteCount == info.byteCount else { return nil }
-                    if !paths.contains(file.path) { paths.append(file.path) }
-                    projections.append((projection, Location(file: paths.firstIndex(of: file.path)!, offset: info.fileOffset)))
+                    guard let stored = storedRange(checkpoint, WeightNames.expert(l, e, w), precision: expertPrecision) else { return nil }
+                    let projection = ProjectionLayout(format: stored.format, rows: rows, cols: cols)
+                    guard stored.shape == [rows, cols], projection.byteCount == stored.byteCount else { return nil }
+                    if !paths.contains(stored.path) { paths.append(stored.path) }
+                    projections.append((projection, Location(file: paths.firstIndex(of: stored.path)!, offset: stored.fileOffset)))
                 }
                 let expertLayout = ExpertLayout(w1: projections[0].0, w2: projections[1].0, w3: projections[2].0)
                 guard layout == nil || layout == expertLayout else { return nil }
@@ -66,8 +72,35 @@ public final class ExpertSource: @unchecked Sendable {
         }
         guard let layout else { return nil }
         let files = try paths.map { try ExpertFile(path: $0) }
+        let formats = Set(layout.projections.map(\.format.rawValue)).sorted().joined(separator: "/")
         return ExpertSource(files: files, layout: layout, locations: locations,
-                            description: "\(paths.joined(separator: ", ")) (read in place, \(layout.w1.format.rawValue))")
+                            description: "\(paths.joined(separator: ", ")) (read in place, \(formats))")
+    }
+
+    /// Where a tensor's bytes lie when they are read in place at `precision`, or nil.
+    private static func storedRange(_ checkpoint: Checkpoint, _ name: String,
+                                    precision: Precision) -> (path: String, fileOffset: Int, byteCount: Int, shape: [Int], format: ProjectionLayout.Format)? {
+        if checkpoint.gguf != nil {
+            guard let weight = checkpoint.ggufWeight(name), weight.permutedHeads == nil,
+                  let format = inPlaceFormat(weight.type, precision: precision) else { return nil }
+            return (weight.path, weight.fileOffset, weight.storedBytes.count, weight.shape, format)
+        }
+        guard let file = checkpoint.files.first(where: { $0.tensors[name] != nil }), let info = file.tensors[name],
+              let format = inPlaceFormat(info, tag: file.metadata[name], file: file, precision: precision) else { return nil }
+        return (file.path, info.fileOffset, info.byteCount, info.shape, format)
+    }
+
+    /// The streamed format of a GGUF tensor type read in place, or nil: the types `QuantizedWeights.stored`
+    /// keeps as stored, and F32 when the run holds experts at fp32.
+    static func inPlaceFormat(_ type: GGMLType, precision: Precision) -> ProjectionLayout.Format? {
+        switch type {
+        case .q8_0: return .q8_0
+        case .q4_0: return .q4_0
+        case .f16: return .f16
+        case .bf16: return .bf16
+        case .f32: return precision == .fp32 ? .fp32 : nil
+        default: return nil
+        }
     }
 
     /// The streamed format of a checkpoint tensor read in place, or nil.

@@ -36,6 +36,18 @@ public enum ExpertStore {
         folder.appendingPathComponent(folderName(for: precision))
     }
 
+    /// The precision a store for `checkpoint` holds its experts at, as a uniform spec (a store holds
+    /// experts only, so runs that differ in other classes' precision share one): the stored format when
+    /// the checkpoint's experts load as stored whatever the spec says (bitsandbytes NF4, GGML blocks,
+    /// GGUF 16-bit), else the spec's expert precision. Names the store's folder, so an NF4 checkpoint's
+    /// store run at `--precision fp32` lands in `nf4/`, not `fp32/`.
+    /// - Throws: checkpoint errors naming layer 0's first expert w1.
+    public static func heldExpertPrecision(_ checkpoint: Checkpoint, spec: PrecisionSpec) throws -> PrecisionSpec {
+        let c = checkpoint.config
+        let stored = try checkpoint.storedWeight(WeightNames.expert(0, 0, "w1"), rows: c.intermediateSize, cols: c.hiddenSize)
+        return PrecisionSpec(uniform: stored.flatMap { Precision(rawValue: $0.formatName) } ?? spec.precision(for: .experts))
+    }
+
     /// `precision` as a file name: "q4", "attn-int8_experts-q4".
     private static func folderName(for precision: PrecisionSpec) -> String {
         precision.description.replacingOccurrences(of: ",", with: "_").replacingOccurrences(of: "=", with: "-")

@@ -29,7 +29,7 @@ struct Generate: ParsableCommand {
     @Option(parsing: .unconditional, help: "Keep only the K most likely tokens when sampling (0 = all).") var topK: Int = 0
     @Option(parsing: .unconditional, help: "Nucleus sampling: keep the most likely tokens up to probability P.") var topP: Float = 1
     @Option(parsing: .unconditional, help: "Random seed for sampling (same seed, same text).") var seed: UInt64 = 0
-    @Flag(help: "Print the prefill and decode speed and the peak resident set size after the text.") var timing = false
+    @Flag(help: "Print the prefill and decode speed, the start-up time (process start to the first prompt token) and the peak resident set size after the text.") var timing = false
 
     func validate() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
@@ -41,6 +41,8 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let checkpoint = try modelOptions.checkpoint()
+        // With experts streamed, start reading the weights that stay resident while the tokenizer is built.
+        if ramBudget.ramBudget != nil { checkpoint.adviseWillNeedAllButExperts() }
         try offloading.check(checkpoint.config)
         let tokenizer = try modelOptions.tokenizer()
         let promptIDs = tokenizer.encode(prompt, addBOS: true)
@@ -64,6 +66,7 @@ struct Generate: ParsableCommand {
         let promptText = tokenizer.decode(promptIDs, skipSpecialTokens: true)
         var produced: [Int] = []
         var printed = ""
+        let startup = secondsSinceProcessStart()
         let prefillStart = DispatchTime.now()
         var decodeStart: DispatchTime?
         try diskInput { try generator.generate(prompt: promptIDs, maxTokens: maxTokens, session: session) { token in
@@ -93,6 +96,7 @@ struct Generate: ParsableCommand {
         if timing {
             emit(String(format: "timing: prefill %d tokens in %.3f s · decode %d tokens in %.3f s (%.2f tokens/s)",
                         promptIDs.count, prefillSeconds, decodeSteps, decodeSeconds, decodeRate)
+                 + (startup.map { String(format: " · start-up %.2f s", $0) } ?? "")
                  + (peakResidentBytes().map { " · peak RSS \(ByteSize.format($0)) (\($0) B)" } ?? ""))
         }
     }

@@ -77,13 +77,13 @@ struct RAMBudgetOptions: ParsableArguments {
         }
     }
 
-    /// The checkpoint itself when its experts are already stored at the run's precision, else the expert
+    /// The checkpoint itself when its experts are already stored at the run's precision (safetensors F32
+    /// or GGML blocks, GGUF Q8_0/Q4_0/F16/BF16/F32: read in place, nothing written), else the expert
     /// store for the experts' precision (built, with a progress bar, when missing or made for another model
     /// or precision; a run finding another process building it waits for that build and uses its store).
     private func expertSource(_ checkpoint: Checkpoint, precision spec: PrecisionSpec) throws -> ExpertSource {
         if let inPlace = try ExpertSource.inPlace(checkpoint, precision: spec) { return inPlace }
-        // A store holds experts only: runs that differ in other classes' precision share one.
-        let precision = PrecisionSpec(uniform: spec.precision(for: .experts))
+        let precision = try ExpertStore.heldExpertPrecision(checkpoint, spec: spec)
         let directory = try offloadStore.map { ExpertStore.directory(in: URL(fileURLWithPath: $0), precision: precision) }
             ?? ExpertStore.defaultDirectory(for: checkpoint, precision: precision)
         let progress = Progress(label: "writing the expert store \(directory.lastPathComponent)")
@@ -113,6 +113,20 @@ func peakResidentBytes() -> Int? {
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
           let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return nil }
     return kib * 1024
+}
+
+/// Seconds since this process started (`starttime` in /proc/self/stat against /proc/uptime, both since
+/// boot, in clock ticks of 10 ms), so start-up counts loading the binary and its libraries too; nil
+/// where unavailable.
+func secondsSinceProcessStart() -> Double? {
+    guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+          let uptime = try? String(contentsOfFile: "/proc/uptime", encoding: .utf8),
+          let now = Double(uptime.split(separator: " ").first ?? ""),
+          let afterName = stat.range(of: ") ", options: .backwards) else { return nil }
+    // fields after "pid (comm) ": state is field 3, starttime field 22
+    let fields = stat[afterName.upperBound...].split(separator: " ")
+    guard fields.count > 19, let ticks = Double(fields[19]) else { return nil }
+    return now - ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 /// Each streaming provider's totals, closing its open layer steps (`DiskExpertProvider.finish()`);

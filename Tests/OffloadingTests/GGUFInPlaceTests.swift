@@ -1,0 +1,110 @@
+import Testing
+import Foundation
+import Checkpoints
+import Engine
+import Quantization
+@testable import Offloading
+import TestSupport
+
+/// Experts read in place from a GGUF file (`ExpertSource.inPlace`): every type the engine runs as stored
+/// (F32 at fp32, F16, BF16, Q8_0, Q4_0), stacked `ffn_*_exps` tensors and per-expert `ffn_*.E` tensors.
+/// The files are the default model exported by `GGUFExport` (llama.cpp's layout, q/k rows permuted), and
+/// rewritten per expert with `GGUFWriter`.
+struct GGUFInPlaceTests {
+    let prompt = [1, 17, 42, 5, 88, 23, 61, 9, 300, 7]
+    let scratch: TemporaryDirectory
+
+    init() throws { scratch = try TemporaryDirectory("gguf-in-place") }
+
+    enum Layout: String, CaseIterable { case stacked, perExpert }
+
+    /// The default model exported at `precision` in `layout`, in a folder of its own.
+    private func gguf(_ precision: GGUFExportPrecision, _ layout: Layout) throws -> URL {
+        let folder = scratch.url.appendingPathComponent("\(precision.rawValue)-\(layout.rawValue)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let stacked = folder.appendingPathComponent("model.gguf")
+        _ = try GGUFExport.write(Checkpoint(directory: DefaultModel.locate()), precision: precision, to: stacked, overwrite: false)
+        guard layout == .perExpert else { return stacked }
+        let perExpert = folder.appendingPathComponent("model-per-expert.gguf")
+        try Self.splitExperts(stacked, into: perExpert)
+        try FileManager.default.removeItem(at: stacked)
+        return perExpert
+    }
+
+    /// Rewrites a GGUF file with every stacked `blk.N.ffn_X_exps.weight` `[cols, rows, experts]` split
+    /// into `blk.N.ffn_X.E.weight` `[cols, rows]` (the layout of older conversions and Ollama blobs).
+    static func splitExperts(_ source: URL, into target: URL) throws {
+        let file = try GGUFFile(url: source)
+        var writer = GGUFWriter()
+        for key in file.metadataKeys where key != "general.alignment" { writer.add(key, file.metadata[key]!) }
+        for tensor in file.tensors {
+            let bytes = Array(file.bytes(tensor))
+            guard tensor.name.hasSuffix("_exps.weight") else {
+                writer.addTensor(tensor.name, type: tensor.type, dimensions: tensor.dimensions, bytes: bytes)
+                continue
+            }
+            let experts = tensor.dimensions[2], slice = bytes.count / experts
+            let base = tensor.name.replacingOccurrences(of: "_exps.weight", with: "")
+            for e in 0..<experts {
+                writer.addTensor("\(base).\(e).weight", type: tensor.type, dimensions: Array(tensor.dimensions.prefix(2)),
+                                 bytes: Array(bytes[(e * slice)..<((e + 1) * slice)]))
+            }
+        }
+        _ = try writer.write(to: target)
+    }
+
+    /// Logits after the prompt and after each of 6 greedy decode steps, as bit patterns.
+    private func logits(_ model: MixtralModel) throws -> [[UInt32]] {
+        let session = Session(model: model, capacity: prompt.count + 8)
+        var all = [try model.forward(prompt, session: session)]
+        for _ in 0..<6 {
+            let next = all.last!.indices.max { all.last![$0] < all.last![$1] }!
+            all.append(try model.forward([next], session: session))
+        }
+        return all.map { $0.map(\.bitPattern) }
+    }
+
+    @Test(arguments: GGUFExportPrecision.allCases, Layout.allCases)
+    func inPlaceReadsGiveTheResidentLogits(precision: GGUFExportPrecision, layout: Layout) throws {
+        let url = try gguf(precision, layout)
+        let checkpoint = try Checkpoint(directory: url)
+        let spec = PrecisionSpec(uniform: .fp32)
+        let source = try #require(try ExpertSource.inPlace(checkpoint, precision: spec), "\(precision) \(layout)")
+        #expect(source.files.map(\.path) == [url.path])
+        let expected: ProjectionLayout.Format = [GGUFExportPrecision.fp32: .fp32, .f16: .f16, .bf16: .bf16, .int8: .q8_0, .q4: .q4_0][precision]!
+        #expect(source.layout.projections.allSatisfy { $0.format == expected })
+        // every location is the weight's own bytes in the file
+        let c = checkpoint.config
+        for l in 0..<c.numHiddenLayers {
+            for e in 0..<c.numExperts {
+                for (p, w) in ["w1", "w2", "w3"].enumerated() {
+                    let weight = try #require(checkpoint.ggufWeight(WeightNames.expert(l, e, w)))
+                    #expect(source.locations[l][e][p] == ExpertSource.Location(file: 0, offset: weight.fileOffset))
+                }
+            }
+        }
+
+        let resident = try MixtralModel(checkpoint: checkpoint, precision: spec)
+        let provider = try DiskExpertProvider(source: source, policy: .lru, topK: c.numExpertsPerToken)
+        let streamed = try MixtralModel(checkpoint: checkpoint, precision: spec, experts: .streamed(provider))
+        try provider.allocateSlots(perLayer: 2)
+        #expect(streamed.layers.allSatisfy { $0.experts.isEmpty })
+        #expect(try logits(streamed) == logits(resident), "\(precision) \(layout)")
+        let summary = provider.finish()
+        #expect(summary.misses > 0 && summary.bytesRead == summary.misses * source.layout.byteCount)
+        // nothing but the GGUF file in its folder: no store was written
+        #expect(try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path) == [url.lastPathComponent])
+    }
+
+    @Test func convertedExpertsNeedAStoreNamedAfterTheirPrecision() throws {
+        let f32 = try Checkpoint(directory: gguf(.fp32, .stacked))
+        let q4 = PrecisionSpec(uniform: .q4)
+        // F32 experts run at q4 are a conversion: no in-place source, a store in q4/
+        #expect(try ExpertSource.inPlace(f32, precision: q4) == nil)
+        #expect(try ExpertStore.heldExpertPrecision(f32, spec: q4) == q4)
+        // Q4_0 experts run as stored whatever the spec: a store for them would be named q4, not fp32
+        let q4File = try Checkpoint(directory: gguf(.q4, .perExpert))
+        #expect(try ExpertStore.heldExpertPrecision(q4File, spec: PrecisionSpec(uniform: .fp32)) == q4)
+        #expect(ExpertStore.directory(in: scratch.url, precision: try ExpertStore.heldExpertPrecision(q4File, spec: PrecisionSpec(uniform: .fp32))).lastPathComponent == "q4")
+    }
+}

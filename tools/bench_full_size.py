@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""mixtral-lab beside llama.cpp on one full-size GGUF file (issue #15), each held to the same memory.
+
+    sudo /work/venv/bin/python tools/bench_full_size.py /work/scratch-fullsize/mixtral-8x7b-random-q4_0.gguf \\
+        --mixtral-lab .build/release/mixtral-lab --llama-cpp /work/llama.cpp/build/bin --budgets 16,12,8
+
+For each budget (GiB), the two engines run one after the other (llama.cpp first, then mixtral-lab; the
+order alternates from one budget to the next), each:
+- after `sync; echo 3 > /proc/sys/vm/drop_caches` (so every weight comes from the disk);
+- in a cgroup v1 memory controller of its own with `memory.limit_in_bytes` = the budget, created under
+  /sys/fs/cgroup/memory and removed afterwards; the limit counts the process's memory and the page cache
+  it brings in, so llama.cpp's mmap gets exactly the budget and the rest of the machine is left alone;
+- on the same prompt (tokenized by each engine's own copy of the file's vocabulary: the same ids) and the
+  same number of decoded tokens, sampled at temperature 1 with a fixed seed. A random-weight model's
+  logits are spread out, so the sampled ids are spread over the vocabulary as llama-bench's `tg` random
+  ids are, and the routing keeps varying (mixtral-lab's hit rate is reported to show it);
+- llama.cpp: `llama-completion -no-cnv --no-repack --no-warmup -t THREADS --temp 1 --seed S` (mmap; its
+  default repack makes a 26 GB copy and does not load in 24 GB; its warm-up would read every expert);
+- mixtral-lab: `generate --ram-budget (budget − overhead) --policy P --temperature 1 --seed S --timing`,
+  its budget lowered by --overhead (default 256 MiB: the process's own memory outside the budget) so that
+  all it holds fits in the cgroup.
+
+Per run: prefill and decode tokens/s (each engine's own timers), wall time, bytes read from the disk and
+peak RSS (wait4's rusage: ru_inblock × 512, the /proc/PID/io read_bytes counter at exit, and ru_maxrss),
+the cgroup's peak charge (memory.max_usage_in_bytes, page cache included); for mixtral-lab also its
+start-up (process start to the first prompt token), slots per layer, hit rate and stall time. Before the
+runs, the time to read the file's resident (non-expert) tensors cold is measured, as the start-up's floor.
+
+Needs root (drop_caches, cgroups). Prints a Markdown table on stdout (ratios mixtral-lab ÷ llama.cpp),
+and with --json FILE writes every figure. The machine is shared: its 1-minute load average is recorded
+at each run's start; compare within one run of this script, not across runs.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+GiB = 1 << 30
+MiB = 1 << 20
+CGROUP_ROOT = "/sys/fs/cgroup/memory"
+DEFAULT_PROMPT = ("In 1887 the harbour froze solid; ships waited for weeks while merchants in Vienna argued about "
+                  "coal, music and electricity.")
+
+
+def fail(message):
+    print(f"bench_full_size.py: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def drop_page_cache():
+    subprocess.run(["sync"], check=True)
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
+class MemoryCgroup:
+    """A cgroup v1 memory controller limited to `limit` bytes, removed on exit."""
+
+    def __init__(self, name, limit):
+        self.path = os.path.join(CGROUP_ROOT, name)
+        self.limit = limit
+
+    def __enter__(self):
+        os.mkdir(self.path)
+        with open(os.path.join(self.path, "memory.limit_in_bytes"), "w") as f:
+            f.write(str(self.limit))
+        return self
+
+    def enter_from_child(self):
+        """preexec_fn: moves the child into the group before it execs."""
+        with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+
+    def peak(self):
+        with open(os.path.join(self.path, "memory.max_usage_in_bytes")) as f:
+            return int(f.read())
+
+    def __exit__(self, *exc):
+        # the child has exited; move any straggler out, then remove the group
+        for _ in range(50):
+            try:
+                os.rmdir(self.path)
+                return
+            except OSError:
+                time.sleep(0.1)
+        print(f"bench_full_size.py: could not remove {self.path}", file=sys.stderr)
+
+
+def run_in_cgroup(command, budget, label, log_dir):
+    """Runs `command` in a fresh memory cgroup of `budget` bytes after dropping the page cache.
+    Returns (exit status, stdout, stderr, wall s, bytes read, peak RSS bytes, cgroup peak bytes, load)."""
+    drop_page_cache()
+    load = os.getloadavg()[0]
+    name = f"mixtral-lab-bench-{os.getpid()}-{label}"
+    out_path, err_path = os.path.join(log_dir, f"{label}.out"), os.path.join(log_dir, f"{label}.err")
+    with MemoryCgroup(name, budget) as group, open(out_path, "w") as out, open(err_path, "w") as err:
+        start = time.monotonic()
+        process = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                   preexec_fn=group.enter_from_child)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - start
+        cgroup_peak = group.peak()
+    with open(out_path) as f:
+        stdout = f.read()
+    with open(err_path) as f:
+        stderr = f.read()
+    return dict(status=process.returncode, stdout=stdout, stderr=stderr, wall_s=wall, bytes_read=usage.ru_inblock * 512,
+                peak_rss=usage.ru_maxrss * 1024, cgroup_peak=cgroup_peak, load=load)
+
+
+def is_expert(name):
+    return "_exps." in name or re.search(r"ffn_(gate|up|down)\.\d+\.", name) is not None
+
+
+def model_shape(path):
+    """(layers, experts, top-k, bytes of one expert's three projections) from the GGUF header."""
+    import gguf
+    reader = gguf.GGUFReader(path)
+    field = lambda key: int(reader.fields[key].parts[-1][0])
+    layers, experts, top_k = field("llama.block_count"), field("llama.expert_count"), field("llama.expert_used_count")
+    expert_bytes = sum(int(t.n_bytes) for t in reader.tensors if is_expert(t.name)) // (layers * experts)
+    return layers, experts, top_k, expert_bytes
+
+
+def resident_read_seconds(path):
+    """Seconds to read the file's non-expert tensors (and its header) cold, with 8 MiB positioned reads."""
+    import gguf
+    reader = gguf.GGUFReader(path)
+    ranges = [(0, int(reader.tensors[0].data_offset))]
+    ranges += [(int(t.data_offset), int(t.n_bytes)) for t in reader.tensors if not is_expert(t.name)]
+    del reader
+    drop_page_cache()
+    fd = os.open(path, os.O_RDONLY)
+    start = time.monotonic()
+    total = 0
+    for offset, count in ranges:
+        done = 0
+        while done < count:
+            n = len(os.pread(fd, min(8 * MiB, count - done), offset + done))
+            if n == 0:
+                break
+            done += n
+        total += done
+    seconds = time.monotonic() - start
+    os.close(fd)
+    return total, seconds
+
+
+def parse_llama(stderr):
+    prompt = re.search(r"prompt eval time =\s*([\d.]+) ms /\s*(\d+) tokens", stderr)
+    decode = re.search(r"\beval time =\s*([\d.]+) ms /\s*(\d+) runs", stderr)
+    if not prompt or not decode:
+        return None
+    p_ms, p_n = float(prompt.group(1)), int(prompt.group(2))
+    d_ms, d_n = float(decode.group(1)), int(decode.group(2))
+    return dict(prompt_tokens=p_n, prefill_tok_s=p_n / (p_ms / 1000), decode_tokens=d_n, decode_tok_s=d_n / (d_ms / 1000))
+
+
+def parse_mixtral_lab(stdout, stderr):
+    timing = re.search(r"timing: prefill (\d+) tokens in ([\d.]+) s · decode (\d+) tokens in ([\d.]+) s", stdout)
+    real = re.search(r"real offloading: \S+, (\d+) of (\d+) experts per layer in RAM · hit rate ([\d.]+) \(decode ([\d.]+)\)"
+                     r".* · stall ([\d.]+) s", stdout)
+    startup = re.search(r"start-up ([\d.]+) s", stdout)
+    if not timing or not real:
+        return None
+    p_n, p_s, d_n, d_s = int(timing.group(1)), float(timing.group(2)), int(timing.group(3)), float(timing.group(4))
+    return dict(prompt_tokens=p_n, prefill_tok_s=p_n / p_s, decode_tokens=d_n, decode_tok_s=d_n / d_s if d_s else 0,
+                slots_per_layer=int(real.group(1)), hit_rate=float(real.group(3)), decode_hit_rate=float(real.group(4)),
+                stall_s=float(real.group(5)), startup_s=float(startup.group(1)) if startup else None)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 2)[2])
+    parser.add_argument("model", help="the GGUF file (tools/make_full_size_model.py)")
+    parser.add_argument("--mixtral-lab", default=".build/release/mixtral-lab", help="the mixtral-lab binary")
+    parser.add_argument("--llama-cpp", required=True, help="llama.cpp's build/bin folder (llama-completion)")
+    parser.add_argument("--budgets", default="16,12,8", help="GiB, comma-separated")
+    parser.add_argument("--overhead", type=int, default=256, help="MiB the mixtral-lab process holds outside --ram-budget")
+    parser.add_argument("--policy", default="lru+prefetch", help="mixtral-lab's --policy")
+    parser.add_argument("--prompt", default=DEFAULT_PROMPT)
+    parser.add_argument("--decode-tokens", type=int, default=24)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--logs", default="bench-full-size-logs", help="folder for each run's stdout and stderr")
+    parser.add_argument("--json", help="write every figure to this file")
+    args = parser.parse_args()
+
+    if os.geteuid() != 0:
+        fail("needs root: it drops the page cache and makes memory cgroups")
+    if not os.path.isdir(CGROUP_ROOT):
+        fail(f"{CGROUP_ROOT} is not mounted (a cgroup v1 memory controller is needed)")
+    if not os.path.isfile(args.model):
+        fail(f"{args.model}: no such file")
+    completion = os.path.join(args.llama_cpp, "llama-completion")
+    for binary, flag in ((completion, "--llama-cpp"), (args.mixtral_lab, "--mixtral-lab")):
+        if not os.access(binary, os.X_OK):
+            fail(f"{flag}: {binary} is not an executable")
+    try:
+        budgets = [float(b) for b in args.budgets.split(",")]
+    except ValueError:
+        fail(f"--budgets {args.budgets}: expected GiB numbers separated by commas")
+    if args.decode_tokens < 2:
+        fail("--decode-tokens must be at least 2")
+    os.makedirs(args.logs, exist_ok=True)
+
+    layers, experts, top_k, expert_bytes = model_shape(args.model)
+    resident_bytes, resident_s = resident_read_seconds(args.model)
+    print(f"resident tensors: {resident_bytes / GiB:.2f} GiB read cold in {resident_s:.2f} s", file=sys.stderr)
+    results = []
+    for i, budget_gib in enumerate(budgets):
+        budget = int(budget_gib * GiB)
+        llama = [completion, "-m", args.model, "-p", args.prompt, "-n", str(args.decode_tokens), "-no-cnv", "--no-repack",
+                 "--no-warmup", "-t", str(args.threads), "--temp", "1", "--seed", str(args.seed), "-c", "512"]
+        ours = [args.mixtral_lab, "generate", "--model", args.model, "--prompt", args.prompt, "--max-tokens", str(args.decode_tokens),
+                "--ram-budget", f"{budget // MiB - args.overhead}MiB", "--policy", args.policy, "--temperature", "1",
+                "--seed", str(args.seed), "--timing"]
+        engines = [("llama.cpp", llama), ("mixtral-lab", ours)]
+        if i % 2:
+            engines.reverse()
+        for engine, command in engines:
+            label = f"{engine}-{budget_gib:g}GiB"
+            print(f"running {label} …", file=sys.stderr)
+            run = run_in_cgroup(command, budget, label, args.logs)
+            figures = parse_llama(run["stderr"]) if engine == "llama.cpp" else parse_mixtral_lab(run["stdout"], run["stderr"])
+            if run["status"] != 0 or figures is None:
+                print(f"  {label} failed (exit {run['status']}); see {args.logs}/{label}.err", file=sys.stderr)
+            row = dict(engine=engine, budget_gib=budget_gib, command=" ".join(command), status=run["status"],
+                       wall_s=run["wall_s"], bytes_read=run["bytes_read"], peak_rss=run["peak_rss"],
+                       cgroup_peak=run["cgroup_peak"], load=run["load"], **(figures or {}))
+            results.append(row)
+            print(f"  {json.dumps({k: v for k, v in row.items() if k != 'command'})}", file=sys.stderr)
+
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.machine())
+    machine = f"{cpu}, {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / GiB:.0f} GiB RAM"
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"model {args.model} ({os.path.getsize(args.model) / 1e9:.1f} GB); {machine}; {date}; threads {args.threads}; "
+          f"prompt {results[0].get('prompt_tokens', '?')} tokens, {args.decode_tokens} decoded (temperature 1, seed {args.seed}); "
+          f"resident tensors {resident_bytes / GiB:.2f} GiB read cold in {resident_s:.2f} s")
+    print()
+    print("| budget | engine | prefill tok/s | decode tok/s | wall s | read GB | peak RSS GiB | cgroup peak GiB | slots/layer | hit rate (decode) | stall s | start-up s | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        def f(key, fmt):
+            return format(r[key], fmt) if r.get(key) is not None else "—"
+        other = next((o for o in results if o["budget_gib"] == r["budget_gib"] and o is not r), None)
+        ratio = ""
+        if r["engine"] == "mixtral-lab" and other and other.get("decode_tok_s") and r.get("decode_tok_s"):
+            ratio = f" ({r['decode_tok_s'] / other['decode_tok_s']:.2f}×)"
+        pratio = ""
+        if r["engine"] == "mixtral-lab" and other and other.get("prefill_tok_s") and r.get("prefill_tok_s"):
+            pratio = f" ({r['prefill_tok_s'] / other['prefill_tok_s']:.2f}×)"
+        hit = f"{r['hit_rate']:.3f} ({r['decode_hit_rate']:.3f})" if r.get("hit_rate") is not None else "—"
+        print(f"| {r['budget_gib']:g} GiB | {r['engine']} | {f('prefill_tok_s', '.2f')}{pratio} | {f('decode_tok_s', '.2f')}{ratio} | "
+              f"{r['wall_s']:.0f} | {r['bytes_read'] / 1e9:.1f} | {r['peak_rss'] / GiB:.2f} | {r['cgroup_peak'] / GiB:.2f} | "
+              f"{f('slots_per_layer', 'd')} | {hit} | {f('stall_s', '.1f')} | {f('startup_s', '.2f')} | {r['load']:.1f} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(dict(model=args.model, bench_command=" ".join(["tools/bench_full_size.py"] + sys.argv[1:]),
+                           file_bytes=os.path.getsize(args.model), layers=layers, experts=experts, top_k=top_k,
+                           expert_bytes=expert_bytes, machine=machine, date=date, threads=args.threads, prompt=args.prompt,
+                           decode_tokens=args.decode_tokens, seed=args.seed, resident_bytes=resident_bytes,
+                           resident_read_s=resident_s, results=results), f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
