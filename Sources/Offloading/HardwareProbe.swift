@@ -205,7 +205,7 @@ public struct HardwareProbe: Sendable {
     /// - Parameters:
     ///   - precisions: the precisions whose decode kernels are timed.
     ///   - progress: called with a line before each part.
-    public func run(name: String, precisions: [Precision] = Precision.allCases,
+    public func run(name: String, precisions: [Precision],
                     progress: (String) -> Void = { _ in }) throws -> HardwareProfile {
         progress("disk: writing a \(ByteSize.format(fileBytes)) probe file in \(directory.path), reading it back in \(ByteSize.format(readBytes)) reads")
         let disk = try measureDisk()

@@ -12,7 +12,7 @@ import Quantization
 ///
 /// `byteCount` equals the operator's `byteCount`, so slot sizes and the simulator's expert sizes agree.
 public struct ProjectionLayout: Codable, Sendable, Equatable {
-    public enum Format: String, Codable, Sendable {
+    public enum Format: String, Codable, Sendable, CaseIterable {
         case fp32, bf16, f16, q8_0, q4_0, nf4, nf4dq
 
         /// The precision whose kernels run this format.

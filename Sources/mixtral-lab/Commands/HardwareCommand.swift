@@ -31,6 +31,8 @@ struct HardwareCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Size of the probe file, e.g. 256MiB.", valueName: "size")) var fileSize = "256MiB"
         @Option(help: ArgumentHelp("Bytes per bandwidth read, about one expert projection, e.g. 8MiB.", valueName: "size")) var readSize = "8MiB"
         @Option(help: "Name of the profile.") var name = "this-machine"
+        @Option(help: ArgumentHelp("Precisions whose decode kernels are timed, comma-separated (the hqq ones quantize slowly: name them to time them).", valueName: "list"))
+        var precisions = "fp32,bf16,f16,int8,q4,nf4,nf4-dq"
 
         func validate() throws {
             let file = try offloadingInput { try ByteSize.parse(fileSize, flag: "--file-size") }
@@ -38,6 +40,7 @@ struct HardwareCommand: ParsableCommand {
             guard read >= 4096 else { throw ValidationError("--read-size must be at least 4KiB; got \(readSize)") }
             guard file >= read else { throw ValidationError("--file-size (\(fileSize)) must be at least --read-size (\(readSize))") }
             guard file <= 64 << 30 else { throw ValidationError("--file-size must be at most 64GiB; got \(fileSize)") }
+            _ = try parseSinglePrecisionList(precisions)
             if let dir {
                 var isFolder: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: dir, isDirectory: &isFolder), isFolder.boolValue else {
@@ -60,7 +63,8 @@ struct HardwareCommand: ParsableCommand {
             let directory = URL(fileURLWithPath: dir ?? FileManager.default.temporaryDirectory.path)
             let probe = HardwareProbe(directory: directory, fileBytes: try ByteSize.parse(fileSize, flag: "--file-size"),
                                       readBytes: try ByteSize.parse(readSize, flag: "--read-size"))
-            let profile = try offloadingInput { try probe.run(name: name, progress: { note("probing " + $0) }) }
+            let kernels = try parseSinglePrecisionList(precisions)
+            let profile = try offloadingInput { try probe.run(name: name, precisions: kernels, progress: { note("probing " + $0) }) }
             if HardwareProbe.fileSystem(of: directory.path) == "tmpfs" {
                 note("note: \(directory.path) is on tmpfs (RAM): its 'disk' figures are memory copies; give --dir on the disk the experts are read from")
             }
