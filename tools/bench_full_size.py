@@ -106,9 +106,10 @@ def run_in_cgroup(command, budget, label, log_dir):
         process.returncode = os.waitstatus_to_exitcode(status)
         wall = time.monotonic() - start
         cgroup_peak = group.peak()
-    with open(out_path) as f:
+    # a random model's text may cut a UTF-8 character between tokens
+    with open(out_path, errors="replace") as f:
         stdout = f.read()
-    with open(err_path) as f:
+    with open(err_path, errors="replace") as f:
         stderr = f.read()
     return dict(status=process.returncode, stdout=stdout, stderr=stderr, wall_s=wall, bytes_read=usage.ru_inblock * 512,
                 peak_rss=usage.ru_maxrss * 1024, cgroup_peak=cgroup_peak, load=load)
