@@ -11,6 +11,7 @@ public enum ExperimentCatalog {
         PlanExperiment.self,
         PredictedMeasuredExperiment.self,
         PaperRecipeExperiment.self,
+        FullSizeExperiment.self,
     ]
 
     public static var names: [String] { all.map { $0.name } }

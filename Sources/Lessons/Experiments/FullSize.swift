@@ -1,0 +1,228 @@
+import Foundation
+import Checkpoints
+import Engine
+import Offloading
+import Charts
+
+/// Lesson 9's experiment: Mixtral-8x7B's full size beside llama.cpp. It always shows the committed
+/// measurements of `tools/bench_full_size.py` (a JSON file in the repository, labelled with its machine,
+/// date and command) and derives from them bytes read per token and the disk-bound prediction; with
+/// `lesson run 9 --model FILE` (any model but the default one) it also runs that model live — under
+/// `--ram-budget` when given — and reports the same figures for this machine.
+struct FullSizeExperiment: Experiment {
+    static let name = "full-size"
+    static let summary = "Committed full-size measurements (mixtral-lab beside llama.cpp under memory budgets) and, with --model, a live run."
+    static let parameters = [
+        ParameterSpec("measurements", .text, "the benchmark's JSON, relative to the repository", default: "docs/benchmarks/full-size.json"),
+        ParameterSpec("prompt", .text, "live run: text to continue",
+                      default: "The old lighthouse keeper climbed the spiral stairs each evening at dusk, counting the steps aloud."),
+        ParameterSpec("max_tokens", .int, "live run: tokens sampled after the prompt (temperature 1)", default: 8),
+        ParameterSpec("seed", .int, "live run: sampling seed", default: 7),
+    ]
+    /// `source`, `table`, `machine`, `date`, `command`, `model_gb`, `expert_bytes`, `layers`, `top_k`, `experts`,
+    /// `all_miss_bytes` (one token's experts when none is cached), `resident_bytes`, `resident_read_s`, `disk_gbps`;
+    /// `low` and `high`: the smallest and largest budget, each with `budget_gib`, `ours` and `llama` (prefill/decode
+    /// tok/s, read_per_token_gb, peak_rss_gib, hit_rate, decode_hit_rate, slots, startup_s), `decode_ratio`,
+    /// `prefill_ratio`, `predicted_read_s` (decode misses per token × expert bytes ÷ disk bandwidth),
+    /// `predicted_tps` (its inverse: the disk-bound ceiling), `measured_read_share` (predicted read time ÷
+    /// measured decode time) and `share_sentence` (what that share means, in words); `live`: Markdown about the live run, or how to make one.
+    static let resultKeys = ["source", "table", "machine", "date", "command", "model_gb", "expert_bytes", "layers", "top_k", "experts",
+                             "all_miss_bytes", "resident_bytes", "resident_read_s", "disk_gbps", "low", "high", "live", "startup_s", "decode_tokens"]
+
+    let measurementsPath: String
+    let prompt: String
+    let maxTokens: Int
+    let seed: Int
+
+    init(_ parameters: ExperimentParameters) throws {
+        measurementsPath = parameters.text("measurements")
+        prompt = parameters.text("prompt")
+        maxTokens = parameters.int("max_tokens")
+        seed = parameters.int("seed")
+        guard maxTokens >= 2 else { throw ExperimentParameterError.invalid("max_tokens", reason: "must be at least 2") }
+        guard seed >= 0 else { throw ExperimentParameterError.invalid("seed", reason: "must be ≥ 0") }
+    }
+
+    func run(in lab: LabContext) throws -> ExperimentResult {
+        let url = try ProjectFiles.locate(measurementsPath)
+        let bench: FullSizeBenchmark
+        do {
+            bench = try JSONDecoder().decode(FullSizeBenchmark.self, from: Data(contentsOf: url))
+        } catch {
+            throw ExperimentParameterError.invalid("measurements", reason: "\(url.path) is not tools/bench_full_size.py's JSON: \(error)")
+        }
+        var values = bench.values()
+        values["live"] = try isDefaultModel(lab) ? Self.howToRunLive : live(lab, bench: bench)
+        let budgets = Set(bench.results.map(\.budget_gib)).sorted()
+        func decode(_ engine: String) -> [Double] {
+            budgets.map { b in bench.results.first { $0.budget_gib == b && $0.engine == engine }?.decode_tok_s ?? 0 }
+        }
+        let chart = GroupedBarChart(
+            metadata: lab.metadata(title: "Decode speed of a 26 GB Mixtral-8x7B-shaped file, held to less memory",
+                                   description: "tools/bench_full_size.py on \(bench.machine), \(bench.date): tokens/s sampled after the prompt, each engine in a memory cgroup of the budget, page cache dropped before each run."),
+            categories: budgets.map { String(format: "%g GiB", $0) },
+            series: [BarSeries(name: "llama.cpp (mmap, page cache)", values: decode("llama.cpp")),
+                     BarSeries(name: "mixtral-lab (--ram-budget, expert cache)", values: decode("mixtral-lab"))],
+            xLabel: "machine memory (cgroup limit)", yLabel: "decode tokens/s")
+        return ExperimentResult(values: values, charts: [
+            try lab.write(chart, file: "full-size-decode.png", caption: "Decode tokens/s of both engines per memory budget"),
+        ])
+    }
+
+    private func isDefaultModel(_ lab: LabContext) throws -> Bool {
+        guard let defaultModel = try? DefaultModel.locate() else { return false }
+        return lab.checkpoint.directory.standardizedFileURL.resolvingSymlinksInPath() == defaultModel.standardizedFileURL.resolvingSymlinksInPath()
+    }
+
+    static let howToRunLive = """
+        This report ran on the default model, so the figures above are the committed ones. To measure this \
+        machine, make the file (`tools/make_full_size_model.py FILE`, 26 GB, a few minutes) — or take a real \
+        Mixtral-8x7B GGUF or an Ollama blob — and run `mixtral-lab lesson run 9 --model FILE --ram-budget 12GiB \
+        --policy lru+prefetch`.
+        """
+
+    /// Runs the lab's model on `prompt` and `maxTokens` sampled tokens; Markdown with its figures.
+    private func live(_ lab: LabContext, bench: FullSizeBenchmark) throws -> String {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let model = try lab.model(lab.basePrecision)
+        let loaded = DispatchTime.now().uptimeNanoseconds
+        let ids = lab.tokenizer.encode(prompt, addBOS: true)
+        let session = Session(model: model, capacity: ids.count + maxTokens)
+        lab.progress("prefill of \(counted(ids.count, "token")), then \(counted(maxTokens, "token")) sampled")
+        var logits = try model.forward(ids, session: session)
+        let prefilled = DispatchTime.now().uptimeNanoseconds
+        var sampler = Sampler(temperature: 1, seed: UInt64(seed))
+        for _ in 0..<maxTokens { logits = try model.forward([sampler.next(logits: logits[...])], session: session) }
+        let decoded = DispatchTime.now().uptimeNanoseconds
+        func seconds(_ a: UInt64, _ b: UInt64) -> Double { Double(b - a) / 1e9 }
+        let decodeRate = Double(maxTokens) / seconds(prefilled, decoded)
+        var lines = [
+            "Measured just now on \(lab.checkpoint.directory.lastPathComponent) (\(lab.basePrecision)): loading took "
+                + String(format: "%.1f s, prefill of %@ %.2f tokens/s, decode %.2f tokens/s over %@ sampled at temperature 1.",
+                         seconds(started, loaded), counted(ids.count, "token"), Double(ids.count) / seconds(loaded, prefilled),
+                         decodeRate, counted(maxTokens, "token")),
+        ]
+        if let disk = model.layers.first?.expertProvider as? DiskExpertProvider {
+            let s = disk.finish()
+            let c = model.config
+            let missesPerToken = (1 - s.decodeHitRate) * Double(c.numHiddenLayers * c.numExpertsPerToken)
+            let readPerToken = missesPerToken * Double(disk.slotBytes)
+            lines.append("The experts streamed under the budget: \(s.slotsPerLayer) of \(c.numExperts) per layer in RAM, decode hit rate "
+                + String(format: "%.1f %%, so about %.1f expert reads (%@) per decoded token; ", s.decodeHitRate * 100, missesPerToken,
+                         formatBytes(readPerToken))
+                + String(format: "the reads ran at %.0f MiB/s, which alone would allow %.2f tokens/s against the %.2f measured. ",
+                         s.readBytesPerSecond / 1_048_576, s.readBytesPerSecond > 0 && readPerToken > 0 ? s.readBytesPerSecond / readPerToken : 0,
+                         decodeRate)
+                + "The closing section of this report has the run's totals.")
+        } else {
+            lines.append("Every expert was resident (no `--ram-budget`), so nothing was read from disk after loading.")
+        }
+        return lines.joined(separator: "\n\n")
+    }
+}
+
+/// `tools/bench_full_size.py --json`: one run of both engines at each budget.
+struct FullSizeBenchmark: Decodable {
+    struct Run: Decodable {
+        let engine: String
+        let budget_gib: Double
+        let command: String
+        let status: Int
+        let wall_s: Double
+        let bytes_read: Int
+        let peak_rss: Int
+        let load: Double
+        let prompt_tokens: Int?
+        let prefill_tok_s: Double?
+        let decode_tokens: Int?
+        let decode_tok_s: Double?
+        let slots_per_layer: Int?
+        let hit_rate: Double?
+        let decode_hit_rate: Double?
+        let stall_s: Double?
+        let startup_s: Double?
+    }
+
+    let model: String
+    let machine: String
+    let date: String
+    let bench_command: String
+    let file_bytes: Int
+    let expert_bytes: Int
+    let layers: Int
+    let experts: Int
+    let top_k: Int
+    let threads: Int
+    let decode_tokens: Int
+    let resident_bytes: Int
+    let resident_read_s: Double
+    let results: [Run]
+
+    /// Disk read bandwidth, bytes per second: the resident tensors read cold.
+    var diskBytesPerSecond: Double { Double(resident_bytes) / resident_read_s }
+
+    func values() -> [String: Any] {
+        let gib = Double(1 << 30)
+        var values: [String: Any] = [
+            "machine": machine, "date": date, "command": bench_command, "model_gb": Double(file_bytes) / 1e9,
+            "expert_bytes": expert_bytes, "layers": layers, "top_k": top_k, "experts": experts, "decode_tokens": decode_tokens,
+            "all_miss_bytes": layers * top_k * expert_bytes, "resident_bytes": resident_bytes, "resident_read_s": resident_read_s,
+            "disk_gbps": diskBytesPerSecond / 1e9,
+            "source": "Measured by `\(bench_command)` on \(machine), \(date) (\(threads) threads, \(decode_tokens) tokens sampled after the prompt; "
+                + String(format: "load average %.0f–%.0f: a shared machine, so read the ratios, not the absolute speeds).",
+                         results.map(\.load).min() ?? 0, results.map(\.load).max() ?? 0),
+        ]
+        var table = MarkdownTable(["machine memory", "engine", "prefill tok/s", "decode tok/s", "read per token", "peak RSS", "experts/layer", "hit rate (decode)"])
+        for run in results {
+            let ours = run.engine == "mixtral-lab"
+            let tokens = (run.prompt_tokens ?? 0) + (run.decode_tokens ?? 0)
+            table.rows.append([
+                String(format: "%g GiB", run.budget_gib), run.engine,
+                run.prefill_tok_s.map { String(format: "%.2f", $0) } ?? "failed",
+                run.decode_tok_s.map { String(format: "%.2f", $0) } ?? "failed",
+                tokens > 0 ? String(format: "%.2f GB", Double(run.bytes_read) / Double(tokens) / 1e9) : "—",
+                String(format: "%.2f GiB", Double(run.peak_rss) / gib),
+                ours ? run.slots_per_layer.map { "\($0) of \(experts)" } ?? "—" : "page cache",
+                ours ? run.hit_rate.map { String(format: "%.3f (%.3f)", $0, run.decode_hit_rate ?? 0) } ?? "—" : "—",
+            ])
+        }
+        values["table"] = table.description
+        let budgets = Set(results.map(\.budget_gib)).sorted()
+        if let low = budgets.first { values["low"] = atBudget(low) }
+        if let high = budgets.last { values["high"] = atBudget(high) }
+        values["startup_s"] = results.compactMap(\.startup_s).min() ?? 0
+        return values
+    }
+
+    /// Both engines' figures at one budget, their ratios and the disk-bound prediction for mixtral-lab.
+    private func atBudget(_ budget: Double) -> [String: Any] {
+        let gib = Double(1 << 30)
+        func figures(_ run: Run?) -> [String: Any] {
+            guard let run else { return [:] }
+            let tokens = Double((run.prompt_tokens ?? 0) + (run.decode_tokens ?? 0))
+            return ["prefill_tps": run.prefill_tok_s ?? 0, "decode_tps": run.decode_tok_s ?? 0,
+                    "read_per_token_gb": tokens > 0 ? Double(run.bytes_read) / tokens / 1e9 : 0,
+                    "read_gb": Double(run.bytes_read) / 1e9, "peak_rss_gib": Double(run.peak_rss) / gib,
+                    "hit_rate": run.hit_rate ?? 0, "decode_hit_rate": run.decode_hit_rate ?? 0,
+                    "slots": run.slots_per_layer ?? 0, "startup_s": run.startup_s ?? 0, "wall_s": run.wall_s]
+        }
+        let ours = results.first { $0.budget_gib == budget && $0.engine == "mixtral-lab" }
+        let llama = results.first { $0.budget_gib == budget && $0.engine == "llama.cpp" }
+        var values: [String: Any] = ["budget_gib": budget, "ours": figures(ours), "llama": figures(llama)]
+        func ratio(_ a: Double?, _ b: Double?) -> Double { (a ?? 0) > 0 && (b ?? 0) > 0 ? a! / b! : 0 }
+        values["decode_ratio"] = ratio(ours?.decode_tok_s, llama?.decode_tok_s)
+        values["prefill_ratio"] = ratio(ours?.prefill_tok_s, llama?.prefill_tok_s)
+        let missesPerToken = (1 - (ours?.decode_hit_rate ?? 0)) * Double(layers * top_k)
+        let predictedRead = missesPerToken * Double(expert_bytes) / diskBytesPerSecond
+        values["misses_per_token"] = missesPerToken
+        values["predicted_read_per_token_gb"] = missesPerToken * Double(expert_bytes) / 1e9
+        values["predicted_read_s"] = predictedRead
+        values["predicted_tps"] = predictedRead > 0 ? 1 / predictedRead : 0
+        let share = (ours?.decode_tok_s ?? 0) > 0 ? predictedRead * ours!.decode_tok_s! : 0
+        values["measured_read_share"] = share
+        values["share_sentence"] = share <= 0 ? "The run did not finish, so there is no measured time to compare."
+            : share < 1 ? String(format: "Reading is predicted to take %.0f %% of the measured time per token; the rest is computing the layers and the reads that prefetching did not hide.", share * 100)
+            : String(format: "Reading alone is predicted to take %.0f %% of the measured time per token: the reads ran faster than the cold read of the resident tensors, or overlapped the computing (prefetching reads the next layers' experts while a layer computes).", share * 100)
+        return values
+    }
+}
