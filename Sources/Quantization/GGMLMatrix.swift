@@ -283,7 +283,10 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
     }
 
     public func apply(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        if ActivationPrecision.current == .q8 { return applyRounded(batch: n, x, into: y) }
+        if ActivationPrecision.current == .q8 {
+            if n <= roundedIntegerBatchLimit { return applyRounded(batch: n, x, into: y) }
+            return applyRoundedByTiles(batch: n, x, into: y)
+        }
         applyBatch(rows: rows, cols: cols, n: n, x, into: y, matvec: apply, decodeRows: decodeRows)
     }
 
@@ -308,6 +311,21 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
                                            yStride: rows)
                 }
             }
+        }
+    }
+
+    /// `--activations q8` for batches above `roundedIntegerBatchLimit`: the activations rounded exactly as
+    /// in `applyRounded`, widened back to fp32 (code · d, exact: 7 × 11 significant bits) and multiplied
+    /// with tiles of decoded weights by OpenBLAS (`applyBatch`). The same products as the integer kernels
+    /// up to the order of the fp32 additions; faster for large batches, where sgemm's 16 multiply-adds per
+    /// instruction beat the integer kernels' per-block conversions and scaling.
+    func applyRoundedByTiles(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        var widened = [Float](repeating: 0, count: n * cols)
+        RoundedActivations.with(x, tokens: n, cols: cols) { rounded in
+            for i in 0..<(n * cols) { widened[i] = Float(rounded.codes[i]) * rounded.scales[i / ggmlBlockSize] }
+        }
+        widened.withUnsafeBufferPointer {
+            applyBatch(rows: rows, cols: cols, n: n, $0.baseAddress!, into: y, matvec: apply, decodeRows: decodeRows)
         }
     }
 

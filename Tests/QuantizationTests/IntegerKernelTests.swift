@@ -193,3 +193,26 @@ func integerProductsMatchTheReferenceOnRealisticValues(kernel: IntegerKernel) {
     #expect(IntegerKernel.best == .avx2 || IntegerKernel.best == .avxVNNI)
     #endif
 }
+
+/// Batches above `roundedIntegerBatchLimit` take tiles of decoded weights and OpenBLAS on the rounded
+/// activations: the same products as the integer kernels, up to the order of fp32 additions.
+@Test func largeRoundedBatchesGoByTilesWithTheSameProducts() throws {
+    func check<Format: GGMLBlockFormat>(_: Format.Type) throws {
+        let n = roundedIntegerBatchLimit + 3
+        let weight = try GGMLMatrix<Format>(quantizing: Matrix(rows: 37, cols: 96, values: randomWeights(37 * 96, seed: 21)),
+                                            tensorName: "w")
+        let x = randomWeights(n * 96, seed: 22, scale: 1)
+        var y = [Float](repeating: .nan, count: n * 37)
+        ActivationPrecision.$current.withValue(.q8) {
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { weight.apply(batch: n, xp.baseAddress!, into: $0.baseAddress!) }
+            }
+        }
+        let expected = referenceProducts(weight, x, tokens: n)
+        let scale = expected.map(abs).max()!
+        let worst = zip(y, expected).map { abs(Double($0) - $1) }.max()!
+        #expect(worst <= 1e-5 * scale, "\(Format.ggmlName) × \(n) tokens: \(worst) (largest |y| \(scale))")
+    }
+    try check(Q8_0.self)
+    try check(Q4_0.self)
+}
