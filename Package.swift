@@ -39,7 +39,10 @@ let package = Package(
 
         .target(name: "Tensors", dependencies: ["CBLAS"]),
         .target(name: "Checkpoints", dependencies: ["Tensors", "Quantization"]),
-        .target(name: "Quantization", dependencies: ["Tensors"], swiftSettings: quantizationKernelSettings),
+        // Integer dot products for `--activations q8` (C intrinsics; each function carries its own target
+        // attribute and the CPU is checked at run time, so no flags here).
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
+        .target(name: "Quantization", dependencies: ["Tensors", "CKernels"], swiftSettings: quantizationKernelSettings),
         .target(name: "Engine", dependencies: ["Tensors", "Checkpoints", "Quantization"]),
         .target(name: "Tracing", dependencies: ["Engine"]),
         .target(name: "Offloading", dependencies: ["Engine", "Tracing"]),

@@ -1,49 +1,53 @@
 #!/usr/bin/env python3
-"""mixtral-lab, Hugging Face transformers and (optionally) llama.cpp decode speed on one model, interleaved
-in one run, with the memory-bandwidth roofline measured in the same run.
+"""mixtral-lab (with fp32 and with 8-bit activations), llama.cpp and optionally Hugging Face transformers:
+decode and prefill speed on the same weights, interleaved in one run, with the memory-bandwidth roofline
+measured in the same run.
 
-    swift build -c release --product mixtral-lab --scratch-path .build-bench
-    /work/venv/bin/python tools/bench_side_by_side.py MODEL_DIR --mixtral-lab .build-bench/release/mixtral-lab
-                          [--threads 2] [--rounds 2] [--precisions fp32,int8,q4] [--prompt-tokens 8]
-                          [--decode-steps 64] [--repeats 2] [--llama-bench PATH --gguf-dir DIR]
+    swift build -c release --product mixtral-lab
+    /work/venv/bin/python tools/bench_side_by_side.py MODEL_DIR --mixtral-lab .build/release/mixtral-lab
+                          [--threads 2] [--rounds 2] [--precisions fp32,int8,q4] [--prompt-tokens 8,64,512]
+                          [--decode-steps 64] [--repeats 2] [--activations fp32,q8]
+                          [--llama-bench PATH --gguf-dir DIR] [--transformers]
 
 MODEL_DIR is a transformers Mixtral checkpoint, e.g. the `bench` preset (tools/make_bench_model.py).
 
 With --llama-bench (llama.cpp's `llama-bench` binary) and --gguf-dir, llama.cpp runs on the same weights
 as GGUF files in DIR named f32.gguf, q8_0.gguf and q4_0.gguf (the ones present are used, for the
-precisions fp32, int8 and q4 of --precisions), made from MODEL_DIR with llama.cpp's own tools:
+precisions fp32, int8 and q4 of --precisions), and mixtral-lab runs on those very files (it computes on
+a file's stored F32/Q8_0/Q4_0 tensors), so both engines multiply identical bytes. The files:
 
     python convert_hf_to_gguf.py MODEL_DIR --outtype f32 --outfile DIR/f32.gguf
+      (or, without torch: mixtral-lab export --model MODEL_DIR --precision fp32 --output DIR/f32.gguf)
     llama-quantize --pure DIR/f32.gguf DIR/q8_0.gguf Q8_0
     llama-quantize --pure DIR/f32.gguf DIR/q4_0.gguf Q4_0
 
 (--pure: every tensor in that type, as mixtral-lab's uniform int8/q4; without it llama-quantize keeps
-output.weight at Q6_K in a Q4_0 file.) mixtral-lab then also runs on those same files (engine
-"mixtral-lab/gguf": `mixtral-lab bench --model FILE`, which computes on the file's stored F32/Q8_0/Q4_0
-tensors), so the two engines are compared on identical bytes as well.
+output.weight at Q6_K in a Q4_0 file.) Without llama.cpp, mixtral-lab runs on MODEL_DIR at --precisions.
 
-Method:
-- Rounds rotate the order of the engines (round 1: mixtral-lab, transformers, llama.cpp; round 2:
-  transformers, llama.cpp, mixtral-lab; …), so all see the same machine load on average. Each engine is
-  a separate process: `mixtral-lab bench --model MODEL_DIR --precisions … --threads N --format json`
-  (OPENBLAS_NUM_THREADS=N), tools/bench_transformers.py (torch.set_num_threads(N), OMP_WAIT_POLICY=PASSIVE)
-  and, per GGUF file, `llama-bench -m FILE -t N -p PROMPT -n STEPS -r REPEATS -o json` (its decode figure
-  is the mean over its repetitions of the `-n` test, which generates STEPS tokens from an empty context;
-  its prefill figure is the `-p` test). Same prompt length and decode steps, best of `--repeats` inside
-  each mixtral-lab and transformers process. The table reports, per engine and precision, the best round,
-  and the 1-minute load average (os.getloadavg) at the start of that round's run; with llama.cpp, the
-  ratio mixtral-lab / llama.cpp decode per precision follows (best vs best, and per round).
-- Bandwidth: numpy copy of a 1 GB float32 array into a pre-touched one, split over N threads (numpy
-  releases the GIL in copies), and on one thread, best of 5 each; counted as bytes read + bytes written
-  per second (STREAM's "Copy" convention). The roofline uses the larger of the two.
-- fp32 bytes read per decode token, from config.json: every weight except the idle experts
-  (num_local_experts − num_experts_per_tok per layer) and the embedding table (one row is read), at 4
-  bytes each. Roofline tokens/s = bandwidth / those bytes. For int8 and q4 the bytes per token are
-  mixtral-lab's own (its "weights read GB/s" divided by its decode tokens/s), also used for llama.cpp's
-  Q8_0 and Q4_0 rows (the same GGML blocks).
+Engines, each a separate process per round:
+- `mixtral-lab`  `mixtral-lab bench --activations fp32 …` (activations kept in fp32: the reference);
+- `mixtral-lab q8`  the same with `--activations q8` (activations rounded to 8 bits per block of 32 as
+  llama.cpp does, integer dot products); both with `--model FILE --precisions fp32` per GGUF file (its
+  stored types run) or `--model MODEL_DIR --precisions …`, `--prompt-tokens 8,64,512 --threads N`
+  (OPENBLAS_NUM_THREADS=N), best of --repeats inside the process;
+- `llama.cpp`  `llama-bench -m FILE -t N -p 8,64,512 -n STEPS -r REPEATS -o json` per GGUF file (decode:
+  its `-n` test, STEPS tokens from an empty context; prefill: its `-p` tests; means over its repetitions);
+- `transformers` (--transformers; needs torch) tools/bench_transformers.py, fp32, first prompt length.
 
-Prints the per-run log on stderr and one table on stdout. Needs the model's RAM once per engine at a time
-(about 3.2 GB for the `bench` preset; the engines never run concurrently), plus 2 GB for the copy.
+Method: rounds rotate the order of the engines, so all see the same machine load on average. Per engine
+and precision the table reports the best round for decode and the best for each prompt length, and the
+1-minute load average (os.getloadavg) at the start of the best decode round's run. Ratios mixtral-lab /
+llama.cpp follow per precision, best vs best and per round.
+
+Bandwidth: numpy copy of a 1 GB float32 array into a pre-touched one, split over N threads (numpy
+releases the GIL in copies), and on one thread, best of 5 each; counted as bytes read + bytes written per
+second (STREAM's "Copy" convention). The roofline uses the larger of the two. Bytes read per decode token:
+fp32 from config.json (every weight except the idle experts and the embedding table, 4 bytes each); int8
+and q4 from mixtral-lab's own report (its "weights read GB/s" over its decode tokens/s), also used for
+llama.cpp's Q8_0 and Q4_0 rows (the same GGML blocks). Roofline tokens/s = bandwidth / bytes per token.
+
+Prints the per-run log on stderr and the tables on stdout. Needs the model's RAM once per engine at a time
+(about 3.2 GB for the `bench` preset at fp32; the engines never run concurrently), plus 2 GB for the copy.
 """
 
 import argparse
@@ -58,6 +62,9 @@ from pathlib import Path
 import numpy as np
 
 TRANSFORMERS_SCRIPT = Path(__file__).with_name("bench_transformers.py")
+
+# mixtral-lab precision → the GGUF file llama.cpp runs for it (see the docstring).
+GGUF_FILES = {"fp32": "f32.gguf", "int8": "q8_0.gguf", "q4": "q4_0.gguf"}
 
 
 def fp32_decode_bytes_per_token(model_dir: Path) -> int:
@@ -101,69 +108,63 @@ def run_json(command: list[str], env: dict) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_mixtral_lab(args) -> list[dict]:
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
-    report = run_json([args.mixtral_lab, "bench", "--model", str(args.model_dir), "--precisions", args.precisions,
-                       "--threads", str(args.threads), "--prompt-tokens", str(args.prompt_tokens),
-                       "--decode-tokens", str(args.decode_steps), "--repeats", str(args.repeats),
-                       "--format", "json"], env)
-    return [{"precision": r["precision"], "prefill": r["prefill_tokens_per_second"],
-             "decode": r["decode_tokens_per_second"],
-             "bytes_per_token": r["decode_weight_gb_per_second"] * 1e9 / r["decode_tokens_per_second"]}
-            for r in report["results"]]
+def gguf_files(args) -> list[tuple[str, Path]]:
+    """(precision, file) for the precisions of --precisions whose GGUF file is in --gguf-dir."""
+    found = [(p, args.gguf_dir / GGUF_FILES[p]) for p in args.precisions.split(",") if p in GGUF_FILES]
+    return [(p, path) for p, path in found if path.is_file()]
 
 
-def run_mixtral_lab_gguf(args) -> list[dict]:
-    """mixtral-lab on each GGUF file llama.cpp runs: the file's stored tensor types set the precision."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
-    rows = []
-    for precision in args.precisions.split(","):
-        path = args.gguf_dir / GGUF_FILES.get(precision, "")
-        if precision not in GGUF_FILES or not path.is_file():
-            continue
-        report = run_json([args.mixtral_lab, "bench", "--model", str(path), "--precisions", "fp32",
-                           "--threads", str(args.threads), "--prompt-tokens", str(args.prompt_tokens),
-                           "--decode-tokens", str(args.decode_steps), "--repeats", str(args.repeats),
-                           "--format", "json"], env)
-        r = report["results"][0]
-        rows.append({"precision": precision, "prefill": r["prefill_tokens_per_second"],
-                     "decode": r["decode_tokens_per_second"],
-                     "bytes_per_token": r["decode_weight_gb_per_second"] * 1e9 / r["decode_tokens_per_second"]})
-    return rows
+def mixtral_lab_row(args, report: dict, precision: str) -> dict:
+    r = report["results"][0] if precision is None else next(
+        r for r in report["results"] if r["requested_precision"] == precision)
+    by_length = r["prefill_tokens_per_second_by_prompt_tokens"]
+    return {"precision": precision or r["precision"], "decode": r["decode_tokens_per_second"],
+            "prefill": {int(k): v for k, v in by_length.items()},
+            "bytes_per_token": r["decode_weight_gb_per_second"] * 1e9 / r["decode_tokens_per_second"]}
+
+
+def mixtral_lab_engine(activations: str):
+    """The mixtral-lab engine at `activations`: on the GGUF files when given, else on MODEL_DIR."""
+    def run(args) -> list[dict]:
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
+        common = ["--threads", str(args.threads), "--prompt-tokens", args.prompt_tokens,
+                  "--decode-tokens", str(args.decode_steps), "--repeats", str(args.repeats),
+                  "--activations", activations, "--format", "json"]
+        if args.gguf_dir is None:
+            report = run_json([args.mixtral_lab, "bench", "--model", str(args.model_dir),
+                               "--precisions", args.precisions] + common, env)
+            return [mixtral_lab_row(args, report, p) for p in args.precisions.split(",")]
+        rows = []
+        for precision, path in gguf_files(args):
+            report = run_json([args.mixtral_lab, "bench", "--model", str(path), "--precisions", "fp32"] + common, env)
+            rows.append(dict(mixtral_lab_row(args, report, None), precision=precision))
+        return rows
+    return run
 
 
 def run_transformers(args) -> list[dict]:
     # Passive OpenMP waiting: with the default spin-waiting, torch's threads burn the cores other processes
     # on this shared machine need, and 2-thread decode fell to half of its 1-thread speed.
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OMP_WAIT_POLICY="PASSIVE")
+    first = int(args.prompt_tokens.split(",")[0])
     r = run_json([sys.executable, str(TRANSFORMERS_SCRIPT), str(args.model_dir), "--threads", str(args.threads),
-                  "--prompt-tokens", str(args.prompt_tokens), "--decode-steps", str(args.decode_steps),
+                  "--prompt-tokens", str(first), "--decode-steps", str(args.decode_steps),
                   "--runs", str(args.repeats)], env)
-    return [{"precision": "fp32", "prefill": r["prefill_tokens_per_second"], "decode": r["decode_tokens_per_second"],
-             "version": f"transformers {r['transformers']}, torch {r['torch']}"}]
-
-
-# mixtral-lab precision → the GGUF file llama.cpp runs for it (tools/bench_side_by_side.py docstring).
-GGUF_FILES = {"fp32": "f32.gguf", "int8": "q8_0.gguf", "q4": "q4_0.gguf"}
+    return [{"precision": "fp32", "prefill": {first: r["prefill_tokens_per_second"]},
+             "decode": r["decode_tokens_per_second"], "version": f"transformers {r['transformers']}, torch {r['torch']}"}]
 
 
 def run_llama_cpp(args) -> list[dict]:
     rows = []
-    for precision in args.precisions.split(","):
-        path = args.gguf_dir / GGUF_FILES.get(precision, "")
-        if precision not in GGUF_FILES or not path.is_file():
-            continue
-        out = subprocess.run([args.llama_bench, "-m", str(path), "-t", str(args.threads), "-p", str(args.prompt_tokens),
+    for precision, path in gguf_files(args):
+        out = subprocess.run([args.llama_bench, "-m", str(path), "-t", str(args.threads), "-p", args.prompt_tokens,
                               "-n", str(args.decode_steps), "-r", str(args.repeats), "-o", "json"],
                              check=True, capture_output=True, text=True).stdout
         tests = json.loads(out)
         decode = next(t for t in tests if t["n_gen"] > 0 and t["n_prompt"] == 0)
-        prefill = next(t for t in tests if t["n_prompt"] > 0 and t["n_gen"] == 0)
-        rows.append({"precision": precision, "prefill": prefill["avg_ts"], "decode": decode["avg_ts"],
-                     "version": f"llama.cpp {decode.get('build_commit', '?')} ({path.name})"})
-    if not rows:
-        raise SystemExit(f"--gguf-dir {args.gguf_dir}: none of {', '.join(GGUF_FILES.values())} for the precisions "
-                         f"{args.precisions}")
+        prefill = {t["n_prompt"]: t["avg_ts"] for t in tests if t["n_prompt"] > 0 and t["n_gen"] == 0}
+        rows.append({"precision": precision, "prefill": prefill, "decode": decode["avg_ts"],
+                     "version": f"llama.cpp {decode.get('build_commit', '?')}"})
     return rows
 
 
@@ -174,17 +175,31 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--precisions", default="fp32,int8,q4")
-    parser.add_argument("--prompt-tokens", type=int, default=8)
+    parser.add_argument("--prompt-tokens", default="8,64,512", help="prefill prompt lengths, comma-separated")
     parser.add_argument("--decode-steps", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2, help="timed repetitions inside each engine run")
+    parser.add_argument("--activations", default="fp32,q8", help="mixtral-lab's --activations to run, comma-separated")
     parser.add_argument("--copy-gb", type=float, default=1.0, help="size of the array the bandwidth copy moves")
     parser.add_argument("--llama-bench", help="llama.cpp's llama-bench binary (with --gguf-dir)")
     parser.add_argument("--gguf-dir", type=Path, help="folder with f32.gguf, q8_0.gguf, q4_0.gguf of MODEL_DIR")
+    parser.add_argument("--transformers", action="store_true", help="also run tools/bench_transformers.py (fp32)")
     args = parser.parse_args()
-    if min(args.threads, args.rounds, args.prompt_tokens, args.decode_steps, args.repeats) < 1:
-        parser.error("--threads, --rounds, --prompt-tokens, --decode-steps and --repeats must be at least 1")
+    if min(args.threads, args.rounds, args.decode_steps, args.repeats) < 1:
+        parser.error("--threads, --rounds, --decode-steps and --repeats must be at least 1")
+    try:
+        lengths = [int(n) for n in args.prompt_tokens.split(",")]
+    except ValueError:
+        parser.error(f"--prompt-tokens {args.prompt_tokens}: expected comma-separated integers, e.g. 8,64,512")
+    if min(lengths) < 1:
+        parser.error("--prompt-tokens: every length must be at least 1")
+    activations = args.activations.split(",")
+    if not activations or any(a not in ("fp32", "q8") for a in activations):
+        parser.error(f"--activations {args.activations}: expected fp32, q8 or fp32,q8")
     if (args.llama_bench is None) != (args.gguf_dir is None):
         parser.error("--llama-bench and --gguf-dir go together")
+    if args.gguf_dir is not None and not gguf_files(args):
+        parser.error(f"--gguf-dir {args.gguf_dir}: none of {', '.join(GGUF_FILES.values())} for the precisions "
+                     f"{args.precisions}")
 
     def log(text):
         print(text, file=sys.stderr, flush=True)
@@ -196,65 +211,84 @@ def main() -> int:
     log(f"copy bandwidth: {bandwidth_n / 1e9:.1f} GB/s ({args.threads} thread(s)), {bandwidth_1 / 1e9:.1f} GB/s "
         f"(1 thread), load {load_copy:.2f}")
 
-    engines = {"mixtral-lab": run_mixtral_lab, "transformers": run_transformers}
+    engines = {("mixtral-lab" if a == "fp32" else f"mixtral-lab {a}"): mixtral_lab_engine(a) for a in activations}
     if args.llama_bench:
         engines["llama.cpp"] = run_llama_cpp
-        engines["mixtral-lab/gguf"] = run_mixtral_lab_gguf
-    best: dict[tuple[str, str], dict] = {}   # (engine, precision) → best row, with its round's load average
-    pairs = []                               # per round: (mixtral-lab fp32 decode, transformers fp32 decode)
-    per_round: list[dict] = []               # per round: {(engine, precision): decode tok/s}
+    if args.transformers:
+        engines["transformers"] = run_transformers
+    best: dict[tuple[str, str], dict] = {}   # (engine, precision) → best decode row, prefill best per length
+    per_round: list[dict] = []               # per round: {(engine, precision): row}
+    loads = []
     for round_index in range(args.rounds):
         names = list(engines)
         order = names[round_index % len(names):] + names[:round_index % len(names)]
-        fp32 = {}
         per_round.append({})
         for engine in order:
             load = os.getloadavg()[0]
+            loads.append(load)
             start = time.perf_counter()
             rows = engines[engine](args)
             log(f"round {round_index + 1} {engine} ({time.perf_counter() - start:.0f} s, load {load:.2f}): "
-                + ", ".join(f"{r['precision']} prefill {r['prefill']:.1f} decode {r['decode']:.1f}" for r in rows))
+                + ", ".join(f"{r['precision']} decode {r['decode']:.1f} prefill "
+                            + "/".join(f"{r['prefill'][n]:.1f}" for n in sorted(r["prefill"])) for r in rows))
             for row in rows:
                 row.update(load=load, round=round_index + 1)
                 key = (engine, row["precision"])
-                if key not in best or row["decode"] > best[key]["decode"]:
-                    best[key] = row
-                per_round[-1][key] = row["decode"]
-                if row["precision"] == "fp32":
-                    fp32[engine] = row["decode"]
-        pairs.append((fp32["mixtral-lab"], fp32["transformers"]))
+                per_round[-1][key] = row
+                if key not in best:
+                    best[key] = dict(row, prefill=dict(row["prefill"]))
+                    continue
+                prefill = {n: max(v, row["prefill"].get(n, 0)) for n, v in best[key]["prefill"].items()}
+                if row["decode"] > best[key]["decode"]:
+                    best[key] = dict(row)
+                best[key]["prefill"] = prefill
     load_end = os.getloadavg()[0]
 
     fp32_bytes = fp32_decode_bytes_per_token(args.model_dir)
-    print(f"model {args.model_dir}, {args.threads} thread(s) each, prompt {args.prompt_tokens} tokens, "
-          f"{args.decode_steps} decode steps, best of {args.repeats} per run, {args.rounds} interleaved rounds")
-    print(f"{best[('transformers', 'fp32')]['version']}; mixtral-lab {args.mixtral_lab}"
-          + "".join(f"; {row['version']}" for (engine, _), row in best.items() if engine == "llama.cpp"))
+    source = f"GGUF files in {args.gguf_dir}" if args.gguf_dir else f"{args.model_dir}"
+    print(f"model {args.model_dir} (mixtral-lab on {source}), {args.threads} thread(s) each, prompts of "
+          f"{args.prompt_tokens} tokens, {args.decode_steps} decode steps, best of {args.repeats} per run, "
+          f"{args.rounds} interleaved rounds; load average (1 min) {min(loads):.2f}–{max(loads):.2f} at the runs' "
+          f"starts, {load_end:.2f} at the end")
+    versions = sorted({row["version"] for row in best.values() if "version" in row})
+    print("; ".join([f"mixtral-lab {args.mixtral_lab}"] + versions))
     print(f"copy bandwidth {bandwidth_n / 1e9:.1f} GB/s on {args.threads} thread(s), {bandwidth_1 / 1e9:.1f} GB/s on 1 "
           f"(load {load_copy:.2f}; the roofline uses the larger); fp32 weights read per decode token "
           f"{fp32_bytes / 1e9:.3f} GB → fp32 roofline {bandwidth / fp32_bytes:.1f} tok/s")
     print()
-    print(f"{'engine':16s} {'precision':9s} {'prefill tok/s':>13s} {'decode tok/s':>12s} {'GB/token':>9s} "
+    prefill_titles = "".join(f"{'prefill ' + str(n):>13s}" for n in lengths)
+    print(f"{'engine':16s} {'precision':9s}{prefill_titles} {'decode tok/s':>12s} {'GB/token':>9s} "
           f"{'roofline tok/s':>14s} {'% roofline':>10s} {'round':>5s} {'load 1m':>7s}")
-    ours = {precision: row for (engine, precision), row in best.items() if engine == "mixtral-lab"}
-    for (engine, precision), row in best.items():
+    ours = {precision: row for (engine, precision), row in best.items() if engine.startswith("mixtral-lab")}
+    for (engine, precision), row in sorted(best.items(), key=lambda item: (list(GGUF_FILES).index(item[0][1])
+                                                                           if item[0][1] in GGUF_FILES else 9, item[0][0])):
         per_token = fp32_bytes if precision == "fp32" else row.get("bytes_per_token", ours[precision]["bytes_per_token"])
         roofline = bandwidth / per_token
-        print(f"{engine:16s} {precision:9s} {row['prefill']:13.1f} {row['decode']:12.1f} {per_token / 1e9:9.3f} "
+        prefill = "".join(f"{row['prefill'][n]:13.1f}" if n in row["prefill"] else f"{'–':>13s}" for n in lengths)
+        print(f"{engine:16s} {precision:9s}{prefill} {row['decode']:12.1f} {per_token / 1e9:9.3f} "
               f"{roofline:14.1f} {100 * row['decode'] / roofline:9.0f}% {row['round']:5d} {row['load']:7.2f}")
-    ratio = best[("mixtral-lab", "fp32")]["decode"] / best[("transformers", "fp32")]["decode"]
-    print()
-    print(f"mixtral-lab fp32 decode / transformers fp32 decode: {ratio:.2f} (best vs best); per round: "
-          + ", ".join(f"{m / t:.2f}" for m, t in pairs) + f"; load at the end {load_end:.2f}")
-    for engine in ("mixtral-lab", "mixtral-lab/gguf"):
-        for precision in ours:
-            if ("llama.cpp", precision) not in best or (engine, precision) not in best:
+    if "llama.cpp" in engines:
+        print()
+        print("mixtral-lab / llama.cpp, best vs best (per round in brackets):")
+        print(f"{'engine':16s} {'precision':9s} {'decode':>18s}" + "".join(f"{'prefill ' + str(n):>22s}" for n in lengths))
+        for engine in engines:
+            if not engine.startswith("mixtral-lab"):
                 continue
-            theirs = best[("llama.cpp", precision)]
-            rounds = [f"{r[(engine, precision)] / r[('llama.cpp', precision)]:.2f}" for r in per_round
-                      if (engine, precision) in r and ("llama.cpp", precision) in r]
-            print(f"{engine} {precision} decode / llama.cpp {theirs['version'].split('(')[-1].rstrip(')')} decode: "
-                  f"{best[(engine, precision)]['decode'] / theirs['decode']:.2f} (best vs best); per round: {', '.join(rounds)}")
+            for precision in GGUF_FILES:
+                theirs, mine = best.get(("llama.cpp", precision)), best.get((engine, precision))
+                if theirs is None or mine is None:
+                    continue
+                rounds = [r for r in per_round if (engine, precision) in r and ("llama.cpp", precision) in r]
+
+                def ratio(metric):
+                    def value(row):
+                        return row["decode"] if metric == "decode" else row["prefill"].get(metric, float("nan"))
+                    per = ",".join(f"{value(r[(engine, precision)]) / value(r[('llama.cpp', precision)]):.2f}" for r in rounds)
+                    return f"{value(mine) / value(theirs):.2f} [{per}]"
+                print(f"{engine:16s} {precision:9s} {ratio('decode'):>18s}" + "".join(f"{ratio(n):>22s}" for n in lengths))
+    if "transformers" in engines and ("mixtral-lab", "fp32") in best:
+        ratio = best[("mixtral-lab", "fp32")]["decode"] / best[("transformers", "fp32")]["decode"]
+        print(f"\nmixtral-lab fp32 decode / transformers fp32 decode: {ratio:.2f} (best vs best)")
     if fp32_bytes < 64 << 20:
         print("(weights this small stay in the CPU caches: decode is bound by per-token overhead, not by memory "
               "bandwidth, and the roofline is only a reference)")

@@ -18,7 +18,7 @@ Settings chosen so that an fp32 GGUF can be compared with an fp32 engine: KV cac
 default is F16), flash attention off, context just long enough for the prompt, `n_threads` and
 `n_threads_batch` from --threads. llama.cpp still quantizes the activations to 8 bits in its Q8_0/Q4_0
 dot products (ggml-cpu `vec_dot_q4_0_q8_0`), so quantized files differ from a float reference by more
-than rounding.
+than rounding; mixtral-lab's `--activations q8` rounds them the same way (GGUFLlamaCppTests).
 """
 import argparse
 import json

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The `bench` preset: a random-weight Mixtral checkpoint for decode benchmarks (not committed, ~3.2 GB).
 
-    /work/venv/bin/python tools/make_bench_model.py OUTDIR        # e.g. /work/bench-model
+    /work/venv/bin/python tools/make_bench_model.py OUTDIR [--numpy]   # e.g. /work/bench-model
 
 Shape (issue 2, "Performance"): hidden 1024, 8 layers, 8 experts (top-2), intermediate 3584, 16 heads,
 4 KV heads (head_dim 64), vocab 32000, rope_theta 1e6, untied lm_head. About 791 M parameters, of which
@@ -9,6 +9,10 @@ about 230 M are active per token (≈ 0.92 GB of fp32 weights read per decoded t
 
 Writes OUTDIR/config.json and OUTDIR/model.safetensors (fp32, one file, written by transformers'
 `MixtralForCausalLM.save_pretrained` from its own random init, seed 0) and OUTDIR/tokenizer.json.
+Without torch and transformers (`--numpy`, or when they are not installed), numpy draws the same
+shapes with the same distribution as transformers' init (weights normal(0, 0.02), norms 1; seed 0,
+other values than torch's) and they are streamed into model.safetensors one tensor at a time, in the
+classic Mixtral names (model.layers.N.block_sparse_moe.experts.E.w1 …), using about 0.3 GB of memory.
 The tokenizer is a minimal Mixtral-style one (Hub form: normalizer Prepend("▁") + Replace(" ", "▁"),
 BPE with byte_fallback and no merges, decoder Replace + ByteFallback + Fuse + Strip, "<s> $A" template)
 whose vocabulary has exactly 32000 entries: <unk>, <s>, </s>, the 256 byte tokens <0x00>..<0xFF>, "▁",
@@ -19,6 +23,7 @@ Idempotent: when OUTDIR already holds this config, a complete model.safetensors 
 says so. Uses 2 threads and about 7 GB of memory while saving.
 """
 
+import importlib.util
 import json
 import os
 import struct
@@ -111,16 +116,80 @@ def write_model(out_dir: str) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def numpy_tensors():
+    """(name, shape, kind) of every tensor of the preset in the classic Mixtral layout; kind "norm" is all ones."""
+    hidden, inter, vocab = BENCH_SHAPE["hidden_size"], BENCH_SHAPE["intermediate_size"], VOCAB_SIZE
+    head_dim = hidden // BENCH_SHAPE["num_attention_heads"]
+    q, kv = BENCH_SHAPE["num_attention_heads"] * head_dim, BENCH_SHAPE["num_key_value_heads"] * head_dim
+    yield "model.embed_tokens.weight", (vocab, hidden), "weight"
+    for layer in range(BENCH_SHAPE["num_hidden_layers"]):
+        prefix = f"model.layers.{layer}"
+        yield f"{prefix}.input_layernorm.weight", (hidden,), "norm"
+        yield f"{prefix}.self_attn.q_proj.weight", (q, hidden), "weight"
+        yield f"{prefix}.self_attn.k_proj.weight", (kv, hidden), "weight"
+        yield f"{prefix}.self_attn.v_proj.weight", (kv, hidden), "weight"
+        yield f"{prefix}.self_attn.o_proj.weight", (hidden, q), "weight"
+        yield f"{prefix}.post_attention_layernorm.weight", (hidden,), "norm"
+        yield f"{prefix}.block_sparse_moe.gate.weight", (BENCH_SHAPE["num_local_experts"], hidden), "weight"
+        for expert in range(BENCH_SHAPE["num_local_experts"]):
+            yield f"{prefix}.block_sparse_moe.experts.{expert}.w1.weight", (inter, hidden), "weight"
+            yield f"{prefix}.block_sparse_moe.experts.{expert}.w2.weight", (hidden, inter), "weight"
+            yield f"{prefix}.block_sparse_moe.experts.{expert}.w3.weight", (inter, hidden), "weight"
+    yield "model.norm.weight", (hidden,), "norm"
+    yield "lm_head.weight", (vocab, hidden), "weight"
+
+
+def write_model_numpy(out_dir: str) -> int:
+    """The preset drawn by numpy (see the module docstring) and streamed into model.safetensors; returns
+    the parameter count."""
+    import numpy as np
+
+    tensors = list(numpy_tensors())
+    header, offset = {"__metadata__": {"format": "pt"}}, 0
+    for name, shape, _ in tensors:
+        size = 4 * int(np.prod(shape))
+        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + size]}
+        offset += size
+    header_bytes = json.dumps(header).encode()
+    header_bytes += b" " * (-len(header_bytes) % 8)
+    os.makedirs(out_dir, exist_ok=True)
+    rng = np.random.default_rng(0)
+    path = os.path.join(out_dir, "model.safetensors")
+    with open(path + ".partial", "wb") as f:
+        f.write(struct.pack("<Q", len(header_bytes)) + header_bytes)
+        for _, shape, kind in tensors:
+            if kind == "norm":
+                f.write(np.ones(shape, dtype="<f4").tobytes())
+                continue
+            for row in range(0, shape[0], 1024):   # at most 1024 rows (≤ 15 MB) at a time
+                rows = min(1024, shape[0] - row)
+                chunk = rng.standard_normal((rows,) + shape[1:], dtype=np.float32) * np.float32(0.02)
+                f.write(chunk.astype("<f4").tobytes())
+    os.replace(path + ".partial", path)
+    config = dict(BENCH_SHAPE, architectures=["MixtralForCausalLM"], model_type="mixtral",
+                  max_position_embeddings=4096, rms_norm_eps=1e-5, tie_word_embeddings=False,
+                  bos_token_id=1, eos_token_id=2, hidden_act="silu", initializer_range=0.02,
+                  torch_dtype="float32", sliding_window=None, attention_dropout=0.0)
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    return offset // 4
+
+
 def main() -> int:
-    if len(sys.argv) != 2:
+    arguments = [a for a in sys.argv[1:] if a != "--numpy"]
+    if len(arguments) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    out_dir = sys.argv[1]
+    out_dir = arguments[0]
     if up_to_date(out_dir):
         print(f"{out_dir}: bench model already present, nothing to do")
         return 0
 
-    parameters = write_model(out_dir)
+    try:
+        use_numpy = "--numpy" in sys.argv or not (importlib.util.find_spec("torch") and importlib.util.find_spec("transformers"))
+    except ValueError:
+        use_numpy = True
+    parameters = write_model_numpy(out_dir) if use_numpy else write_model(out_dir)
     tokenizer = make_tokenizer()
     check_tokenizer(tokenizer)
     tokenizer.save(os.path.join(out_dir, "tokenizer.json"))

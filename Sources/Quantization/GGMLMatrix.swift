@@ -38,6 +38,11 @@ public protocol GGMLBlockFormat: Sendable {
     /// specialised copy of the loop and the generic matrix code pays one protocol call per row.
     static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>,
                        xBlockSums: UnsafePointer<Float>) -> SIMD8<Float>
+    /// `y[t · yStride + r] = Σ_b d_w · d_x · Σ_j w·x` for `rows` rows of `blocks` blocks at `weights` and
+    /// `n` tokens of rounded activations (`--activations q8`): `ck_q8_0_products` / `ck_q4_0_products`
+    /// in Sources/CKernels, through `kernel`.
+    static func roundedProducts(_ kernel: IntegerKernel, _ weights: UnsafeRawPointer, rows: Int, blocks: Int,
+                                _ x: RoundedActivations, tokens n: Int, into y: UnsafeMutablePointer<Float>, yStride: Int)
 }
 
 extension GGMLBlockFormat {
@@ -260,6 +265,7 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
     public var formatName: String { Format.precision.rawValue }
 
     public func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        if ActivationPrecision.current == .q8 { return applyRounded(batch: 1, x, into: y) }
         let blocksPerRow = cols / ggmlBlockSize
         let rowBytes = blocksPerRow * Format.typeSize
         withUnsafeTemporaryAllocation(of: Float.self, capacity: blocksPerRow) { sums in
@@ -277,7 +283,50 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
     }
 
     public func apply(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        if ActivationPrecision.current == .q8 {
+            if n <= roundedIntegerBatchLimit { return applyRounded(batch: n, x, into: y) }
+            return applyRoundedByTiles(batch: n, x, into: y)
+        }
         applyBatch(rows: rows, cols: cols, n: n, x, into: y, matvec: apply, decodeRows: decodeRows)
+    }
+
+    /// `Y[n, rows] = X[n, cols] · Wᵀ` with X rounded to 8 bits per block of 32 and integer block
+    /// products (`ActivationPrecision.q8`): the activations are rounded once, then each thread takes
+    /// a range of rows for all n tokens (`Format.roundedProducts`, which reuses each weight block for
+    /// several tokens).
+    /// - Parameters:
+    ///   - x: `[n, cols]` row-major; y: `[n, rows]` row-major, overwritten.
+    ///   - kernel: the integer kernel (default: the fastest this CPU runs; tests pick each).
+    public func applyRounded(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                             kernel: IntegerKernel = .best) {
+        let blocksPerRow = cols / ggmlBlockSize
+        let rowBytes = blocksPerRow * Format.typeSize
+        RoundedActivations.with(x, tokens: n, cols: cols) { rounded in
+            blocks.withUnsafeBytes { packed in
+                let base = packed.baseAddress!
+                // the work is n times a matrix–vector product's, hence `cols: n · cols` for the threshold
+                forEachRowRange(rows: rows, cols: n * cols) { range in
+                    Format.roundedProducts(kernel, base + range.lowerBound * rowBytes, rows: range.count,
+                                           blocks: blocksPerRow, rounded, tokens: n, into: y + range.lowerBound,
+                                           yStride: rows)
+                }
+            }
+        }
+    }
+
+    /// `--activations q8` for batches above `roundedIntegerBatchLimit`: the activations rounded exactly as
+    /// in `applyRounded`, widened back to fp32 (code · d, exact: 7 × 11 significant bits) and multiplied
+    /// with tiles of decoded weights by OpenBLAS (`applyBatch`). The same products as the integer kernels
+    /// up to the order of the fp32 additions; faster for large batches, where sgemm's 16 multiply-adds per
+    /// instruction beat the integer kernels' per-block conversions and scaling.
+    func applyRoundedByTiles(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        var widened = [Float](repeating: 0, count: n * cols)
+        RoundedActivations.with(x, tokens: n, cols: cols) { rounded in
+            for i in 0..<(n * cols) { widened[i] = Float(rounded.codes[i]) * rounded.scales[i / ggmlBlockSize] }
+        }
+        widened.withUnsafeBufferPointer {
+            applyBatch(rows: rows, cols: cols, n: n, $0.baseAddress!, into: y, matvec: apply, decodeRows: decodeRows)
+        }
     }
 
     public func dequantized() -> Matrix { decodeAll(rows: rows, cols: cols, decodeRows: decodeRows) }

@@ -1,3 +1,5 @@
+import CKernels
+
 /// GGML Q4_0 (precision `q4`): blocks of 32 weights along a row, 18 bytes each — `d: fp16` then
 /// `qs: [16]` bytes; weight j (< 16) is the low nibble of byte j and weight j + 16 its high nibble,
 /// weight = `(nibble − 8) · d`.
@@ -56,5 +58,12 @@ public enum Q4_0: GGMLBlockFormat {
     public static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>,
                               xBlockSums: UnsafePointer<Float>) -> SIMD8<Float> {
         dotRowBlockByBlock(row, blocks: blocks, x, xBlockSums: xBlockSums)
+    }
+
+    public static func roundedProducts(_ kernel: IntegerKernel, _ weights: UnsafeRawPointer, rows: Int, blocks: Int,
+                                       _ x: RoundedActivations, tokens n: Int, into y: UnsafeMutablePointer<Float>,
+                                       yStride: Int) {
+        ck_q4_0_products(kernel.path, weights.assumingMemoryBound(to: UInt8.self), Int32(rows), Int32(blocks),
+                         x.codes, x.scales, x.sums, Int32(n), y, yStride)
     }
 }

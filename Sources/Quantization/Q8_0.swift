@@ -1,3 +1,5 @@
+import CKernels
+
 /// GGML Q8_0 (precision `int8`): blocks of 32 weights along a row, 34 bytes each —
 /// `d: fp16` then `qs: [32] int8`, weight = `qs[j] · d`.
 ///
@@ -50,5 +52,12 @@ public enum Q8_0: GGMLBlockFormat {
     public static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>,
                               xBlockSums: UnsafePointer<Float>) -> SIMD8<Float> {
         dotRowBlockByBlock(row, blocks: blocks, x, xBlockSums: xBlockSums)
+    }
+
+    public static func roundedProducts(_ kernel: IntegerKernel, _ weights: UnsafeRawPointer, rows: Int, blocks: Int,
+                                       _ x: RoundedActivations, tokens n: Int, into y: UnsafeMutablePointer<Float>,
+                                       yStride: Int) {
+        ck_q8_0_products(kernel.path, weights.assumingMemoryBound(to: UInt8.self), Int32(rows), Int32(blocks),
+                         x.codes, x.scales, x.sums, Int32(n), y, yStride)
     }
 }

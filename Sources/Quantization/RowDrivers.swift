@@ -25,11 +25,19 @@ func forEachRowRange(rows: Int, cols: Int, _ body: (Range<Int>) -> Void) {
     }
 }
 
-/// Batches of at most this many tokens are multiplied one token at a time on the packed blocks; above it,
+/// With fp32 activations, batches of at most this many tokens are multiplied one token at a time on the
+/// packed blocks (with `--activations q8` every batch goes to `GGMLMatrix.applyRounded`); above it,
 /// decoding tiles to fp32 once for OpenBLAS pays off. Bench preset, 2 cores, prefill tok/s one token at a
 /// time against by tiles: q4 60 against 10 for an 8-token prompt, 33 against 30 for 32 tokens, 32 against
 /// 64 for 128 (the experts' batches are about a quarter of the prompt).
 let perTokenBatchLimit = 32
+
+/// With `--activations q8`, batches of at most this many tokens go to the integer kernels
+/// (`GGMLMatrix.applyRounded`), larger ones to tiles of decoded weights and OpenBLAS on the rounded
+/// activations (`applyRoundedByTiles`). Bench preset, q4 GGUF, 2 cores, shared machine (load ≈ 10), best
+/// of 3 alternating runs: 512-token prefill 57.5 tok/s with this limit against 44.9 with integer kernels
+/// for every batch, 128 tokens 58.2 against 52.8.
+let roundedIntegerBatchLimit = 64
 
 /// `Y[n, rows] = X[n, cols] · Wᵀ` for a packed `W`: up to `perTokenBatchLimit` tokens, one
 /// matrix–vector product (`matvec`) per token, exactly as in decoding; above it, by tiles of rows (about

@@ -90,3 +90,18 @@ func runAsStoredNote(_ model: MixtralModel, requested: PrecisionSpec, flag: Stri
 func noteWhenRunAsStored(_ model: MixtralModel, requested: PrecisionSpec) {
     if let stored = runAsStoredNote(model, requested: requested, flag: "--precision") { note("note: " + stored) }
 }
+
+/// `--activations`: how activations meet int8/q4 weights in the products (`ActivationPrecision`).
+struct ActivationOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "fp32 (default: exact activations, so the error is the weights' alone) or q8 (activations rounded to 8 bits per block of 32 as llama.cpp does, then integer dot products; affects int8/q4 weights only).",
+        valueName: "fp32|q8"))
+    var activations: ActivationPrecision = .fp32
+
+    /// Runs `body` with the products at `activations`.
+    func bound<R>(_ body: () throws -> R) rethrows -> R {
+        try ActivationPrecision.$current.withValue(activations, operation: body)
+    }
+}
+
+extension ActivationPrecision: ExpressibleByArgument {}

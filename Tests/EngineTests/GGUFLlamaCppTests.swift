@@ -68,4 +68,21 @@ import TestSupport
         #expect(difference < quantizationError / 4)
         #expect(ours.map(Self.argmax) == recorded.logits.map(Self.argmax))
     }
+
+    /// With `--activations q8` our q4 products round the activations to Q8_0 as llama.cpp does and multiply
+    /// integers. Where every rounding agrees the logits agree as closely as at fp32 (measured: 2–3·10⁻⁶ at
+    /// positions 16–18). A rounding near a tie (x·127/amax within a few ulp of k + ½) can still go the other
+    /// way, because the fp32 values entering it differ by an ulp between the engines (SiLU, softmax and
+    /// RMSNorm are computed differently): at position 19 one such flip in layer 0 (layer 0's router logits
+    /// agree within 5·10⁻⁷, layer 1's differ by 4.5·10⁻⁴) leaves the logits 0.013 apart. So: most positions
+    /// within 1e-4, and every position far closer than with fp32 activations (0.12).
+    @Test func q4WithRoundedActivationsMatchesLlamaCppUpToNearTieRoundings() throws {
+        let recorded = try Recorded(.q4)
+        let ours = try ActivationPrecision.$current.withValue(.q8) { try Self.engineLogits(.q4, recorded) }
+        let perPosition = zip(ours, recorded.logits).map { Self.maxDifference([$0], [$1]) }
+        print("GGUF q4, activations q8: max |mixtral-lab − llama.cpp| per position = \(perPosition)")
+        #expect(perPosition.filter { $0 <= 1e-4 }.count >= perPosition.count - 1)
+        #expect(perPosition.max()! <= 0.02)
+        #expect(ours.map(Self.argmax) == recorded.logits.map(Self.argmax))
+    }
 }

@@ -19,6 +19,7 @@ struct NegativeValueTests {
         (["step", "--max-tokens", "-1"], "--max-tokens must be at least 1"),
         (["compare", "--heldout-tokens", "-1"], "--heldout-tokens must be ≥ 0"),
         (["bench", "--threads", "-2"], "--threads must be at least 1"),
+        (["bench", "--prompt-tokens", "8,-64"], "--prompt-tokens 8,-64: \"-64\" is not a prompt length"),
         (["perplexity", "--window", "-5"], "--window must be at least 2"),
         (["perplexity", "--max-tokens", "-5"], "--max-tokens must be ≥ 0"),
         (["plan", "--hit-rate", "-0.1"], "--hit-rate must be between 0 and 1"),

@@ -14,8 +14,10 @@ struct Bench: ParsableCommand {
         abstract: "Measure prefill and decode tokens/s and resident weight bytes for each precision, or (--quantize) quantization speed.")
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var activationOptions: ActivationOptions
     @Option(help: "Precisions to measure: comma-separated (fp32,int8,q4); per-class specs separated by ; (\"q4;attn=int8,experts=nf4\").") var precisions: String = "fp32"
-    @Option(parsing: .unconditional, help: "Prompt length in tokens (prefill).") var promptTokens: Int = 8
+    @Option(parsing: .unconditional, help: ArgumentHelp("Prompt lengths in tokens (prefill), comma-separated, e.g. 8,64,512; decode follows the first.",
+                               valueName: "n[,n…]")) var promptTokens: String = "8"
     @Option(parsing: .unconditional, help: "Greedy decode steps.") var decodeTokens: Int = 64
     @Option(parsing: .unconditional, help: "Timed repetitions; the best is reported.") var repeats: Int = 3
     @Option(parsing: .unconditional, help: "OpenBLAS threads (default: one per core for large models, one for small ones); the kernels of packed weights (int8, q4, nf4, bf16, f16) use every core.") var threads: Int?
@@ -24,27 +26,32 @@ struct Bench: ParsableCommand {
     @Option(help: "Output: table or json.") var format: OutputFormat = .table
 
     func validate() throws {
-        guard promptTokens >= 1, decodeTokens >= 1, repeats >= 1, (threads ?? 1) >= 1 else {
-            throw ValidationError("--prompt-tokens, --decode-tokens, --repeats and --threads must be at least 1")
+        guard decodeTokens >= 1, repeats >= 1, (threads ?? 1) >= 1 else {
+            throw ValidationError("--decode-tokens, --repeats and --threads must be at least 1")
         }
+        _ = try promptLengths()
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if let threads, threads > 4 * cores {
             throw ValidationError("--threads \(threads): this machine has \(counted(cores, "core")); give 1…\(4 * cores) (more OpenBLAS threads than 4 per core only take turns on the same cores and slow the products down)")
         }
     }
 
-    func run() throws {
+    func run() throws { try activationOptions.bound { try runAtActivations() } }
+
+    /// `run` with the products at `--activations`.
+    private func runAtActivations() throws {
         let checkpoint = try modelOptions.checkpoint()
         if let quantize { return try runQuantize(checkpoint, spec: quantize) }
         let specs = try parsePrecisionList(precisions)
         let threads = self.threads ?? recommendedBLASThreads(checkpoint.config)
         setBLASThreads(threads)
         let config = checkpoint.config
-        guard promptTokens + decodeTokens <= config.maxPositionEmbeddings else {
+        let lengths = try promptLengths()
+        guard lengths.max()! + decodeTokens <= config.maxPositionEmbeddings else {
             throw ValidationError("--prompt-tokens + --decode-tokens exceed the model's context (\(config.maxPositionEmbeddings))")
         }
-        // A fixed pseudo-random prompt of ordinary token ids (no tokenizer needed).
-        let prompt = (0..<promptTokens).map { 3 + ($0 * 7919) % max(1, config.vocabSize - 3) }
+        // Fixed pseudo-random prompts of ordinary token ids (no tokenizer needed).
+        let prompts = lengths.map { length in (0..<length).map { 3 + ($0 * 7919) % max(1, config.vocabSize - 3) } }
         var results: [[String: Any]] = []
         var runAsStored = false
         for spec in specs {
@@ -52,22 +59,27 @@ struct Bench: ParsableCommand {
             // Weights the checkpoint stores quantized or at 16 bits run as stored: label the row by what runs.
             let held = model.heldPrecision() ?? spec
             runAsStored = runAsStored || held != spec
-            var bestPrefill = 0.0, bestDecode = 0.0
+            var bestPrefill = [Double](repeating: 0, count: lengths.count), bestDecode = 0.0
             for _ in 0..<repeats {
-                let session = Session(model: model, capacity: promptTokens + decodeTokens)
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                var logits = try model.forward(prompt, session: session)
-                let t1 = DispatchTime.now().uptimeNanoseconds
-                var sampler = Sampler()
-                for _ in 0..<decodeTokens {
-                    logits = try model.forward([sampler.next(logits: logits[...])], session: session)
+                for (i, prompt) in prompts.enumerated() {
+                    let steps = i == 0 ? decodeTokens : 0   // decode follows the first prompt only
+                    let session = Session(model: model, capacity: prompt.count + steps)
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    var logits = try model.forward(prompt, session: session)
+                    let t1 = DispatchTime.now().uptimeNanoseconds
+                    bestPrefill[i] = max(bestPrefill[i], Double(prompt.count) / (Double(t1 - t0) / 1e9))
+                    guard steps > 0 else { continue }
+                    var sampler = Sampler()
+                    for _ in 0..<steps {
+                        logits = try model.forward([sampler.next(logits: logits[...])], session: session)
+                    }
+                    let t2 = DispatchTime.now().uptimeNanoseconds
+                    bestDecode = max(bestDecode, Double(steps) / (Double(t2 - t1) / 1e9))
                 }
-                let t2 = DispatchTime.now().uptimeNanoseconds
-                bestPrefill = max(bestPrefill, Double(promptTokens) / (Double(t1 - t0) / 1e9))
-                bestDecode = max(bestDecode, Double(decodeTokens) / (Double(t2 - t1) / 1e9))
             }
             results.append([
-                "precision": held.description, "requested_precision": spec.description, "prefill_tokens_per_second": bestPrefill,
+                "precision": held.description, "requested_precision": spec.description, "prefill_tokens_per_second": bestPrefill[0],
+                "prefill_tokens_per_second_by_prompt_tokens": Dictionary(uniqueKeysWithValues: zip(lengths.map(String.init), bestPrefill)),
                 "decode_tokens_per_second": bestDecode, "weight_bytes": model.weightBytes,
                 "decode_weight_gb_per_second": Double(decodeWeightBytes(model)) * bestDecode / 1e9,
             ])
@@ -75,21 +87,39 @@ struct Bench: ParsableCommand {
         switch format {
         case .json:
             let data = try JSONSerialization.data(withJSONObject: ["model": checkpoint.directory.path, "threads": threads,
-                                                                   "prompt_tokens": promptTokens, "decode_tokens": decodeTokens,
+                                                                   "prompt_tokens": lengths, "decode_tokens": decodeTokens,
+                                                                   "activations": ActivationPrecision.current.rawValue,
                                                                    "results": results], options: [.sortedKeys])
             emit(String(decoding: data, as: UTF8.self))
         case .table:
-            emit("model \(checkpoint.directory.path), \(counted(threads, "thread")), prompt \(counted(promptTokens, "token")), \(counted(decodeTokens, "decode step")), best of \(repeats)")
-            emit("precision          weights MiB   prefill tok/s   decode tok/s   weights read GB/s")
+            emit("model \(checkpoint.directory.path), \(counted(threads, "thread")), prompts of \(promptTokens) tokens, \(counted(decodeTokens, "decode step")), best of \(repeats), activations \(ActivationPrecision.current.rawValue)")
+            emit("precision          weights MiB" + lengths.map { length -> String in
+                let title = "prefill \(length) tok/s"
+                return String(repeating: " ", count: max(1, 18 - title.count)) + title
+            }.joined()
+                 + "   decode tok/s   weights read GB/s")
             for r in results {
+                let prefill = r["prefill_tokens_per_second_by_prompt_tokens"] as! [String: Double]
                 emit((r["precision"] as! String).padding(toLength: 18, withPad: " ", startingAt: 0)
-                     + String(format: " %11.1f %15.1f %14.1f %19.1f", Double(r["weight_bytes"] as! Int) / 1_048_576,
-                              r["prefill_tokens_per_second"] as! Double, r["decode_tokens_per_second"] as! Double,
+                     + String(format: " %11.1f", Double(r["weight_bytes"] as! Int) / 1_048_576)
+                     + lengths.map { String(format: " %17.1f", prefill[String($0)]!) }.joined()
+                     + String(format: " %14.1f %19.1f", r["decode_tokens_per_second"] as! Double,
                               r["decode_weight_gb_per_second"] as! Double))
             }
             if runAsStored {
                 emit("(" + runAsStoredNote(flag: "--precisions") + ", and rows are labelled by what runs)")
             }
+        }
+    }
+
+    /// `--prompt-tokens` as lengths ≥ 1, e.g. "8,64,512" → [8, 64, 512].
+    /// - Throws: `ValidationError` naming the flag and the entry that is not a positive integer.
+    private func promptLengths() throws -> [Int] {
+        try promptTokens.split(separator: ",", omittingEmptySubsequences: false).map { entry in
+            guard let length = Int(entry.trimmingCharacters(in: .whitespaces)), length >= 1 else {
+                throw ValidationError("--prompt-tokens \(promptTokens): \"\(entry)\" is not a prompt length (expected positive integers, e.g. 8,64,512)")
+            }
+            return length
         }
     }
 

@@ -21,6 +21,7 @@ struct Compare: ParsableCommand {
         """)
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var activationOptions: ActivationOptions
     @OptionGroup var offloading: OffloadingOptions
     @OptionGroup var ramBudget: RAMBudgetOptions
     @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
@@ -38,7 +39,7 @@ struct Compare: ParsableCommand {
         try offloading.checkPrefetchFlagsApply()
     }
 
-    func run() throws { try run(printing: { emit($0) }) }
+    func run() throws { try activationOptions.bound { try run(printing: { emit($0) }) } }
 
     /// Runs the comparison, handing each line of standard output to `out` (tests read it there).
     func run(printing out: (String) -> Void) throws {

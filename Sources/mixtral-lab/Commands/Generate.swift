@@ -20,6 +20,7 @@ struct Generate: ParsableCommand {
         """)
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var activationOptions: ActivationOptions
     @OptionGroup var precisionOptions: PrecisionOptions
     @OptionGroup var offloading: OffloadingOptions
     @OptionGroup var ramBudget: RAMBudgetOptions
@@ -39,7 +40,10 @@ struct Generate: ParsableCommand {
         guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]; got \(topP)") }
     }
 
-    func run() throws {
+    func run() throws { try activationOptions.bound { try runAtActivations() } }
+
+    /// `run` with the products at `--activations`.
+    private func runAtActivations() throws {
         let checkpoint = try modelOptions.checkpoint()
         // With experts streamed, start reading the weights that stay resident while the tokenizer is built.
         if ramBudget.ramBudget != nil { checkpoint.adviseWillNeedAllButExperts() }

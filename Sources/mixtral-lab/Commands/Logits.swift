@@ -8,11 +8,15 @@ struct Logits: ParsableCommand {
         abstract: "Print logits for every position of a token sequence as JSON: {\"logits\": positions × vocab, \"router_logits\": layers × positions × experts}.")
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var activationOptions: ActivationOptions
     @OptionGroup var precisionOptions: PrecisionOptions
     @Option(parsing: .unconditional, help: "Comma-separated token ids, e.g. 1,2,3.") var tokenIds: String
     @Flag(help: "Also print the raw router logits of every layer.") var routerLogits = false
 
-    func run() throws {
+    func run() throws { try activationOptions.bound { try runAtActivations() } }
+
+    /// `run` with the products at `--activations`.
+    private func runAtActivations() throws {
         let ids = try parseTokenIDs(tokenIds, flag: "--token-ids")
         guard !ids.isEmpty else { throw ValidationError("--token-ids is empty") }
         let precision = try precisionOptions.spec()

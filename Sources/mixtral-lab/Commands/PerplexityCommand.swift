@@ -9,6 +9,7 @@ struct PerplexityCommand: ParsableCommand {
         abstract: "Perplexity on a text: exp(mean negative log-likelihood per token), windows each starting with <s>.")
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var activationOptions: ActivationOptions
     @OptionGroup var precisionOptions: PrecisionOptions
     @Option(help: "UTF-8 text to score (default: heldout.txt next to the model).") var textFile: String?
     @Option(parsing: .unconditional, help: "Score at most N tokens of the text (0 = all).") var maxTokens: Int = 0
@@ -20,7 +21,10 @@ struct PerplexityCommand: ParsableCommand {
         if let window, window < 2 { throw ValidationError("--window must be at least 2") }
     }
 
-    func run() throws {
+    func run() throws { try activationOptions.bound { try runAtActivations() } }
+
+    /// `run` with the products at `--activations`.
+    private func runAtActivations() throws {
         let checkpoint = try modelOptions.checkpoint()
         let textURL = textFile.map { URL(fileURLWithPath: $0) } ?? checkpoint.folder.appendingPathComponent("heldout.txt")
         let text: String

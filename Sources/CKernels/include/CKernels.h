@@ -1,0 +1,53 @@
+// Integer dot products of GGML Q8_0/Q4_0 weights with activations rounded to 8 bits per block of 32
+// (mixtral-lab's `--activations q8`). The Swift side (Sources/Quantization/IntegerProducts.swift) rounds
+// the activations with `ck_quantize_activations`, then calls `ck_q8_0_products` / `ck_q4_0_products`
+// on row ranges from its kernel threads. Most of the time of a q8-activation run is spent in
+// products_x86.h (x86-64), products_arm.c (ARM) or products_scalar.c (elsewhere).
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stdint.h>
+
+/// Which implementation of the products runs. Every path gives the same integer block sums; only the
+/// order of the fp32 additions that combine the blocks differs.
+typedef enum {
+    /// Plain C loops, any CPU; also the reference of the tests.
+    CK_PATH_SCALAR = 0,
+    /// x86-64 with AVX2, FMA and F16C: `vpmaddubsw` + `vpmaddwd` (Haswell and later).
+    CK_PATH_AVX2 = 1,
+    /// x86-64 with AVX-VNNI: `vpdpbusd` in place of the two instructions above (Alder Lake, Zen 5).
+    CK_PATH_AVX_VNNI = 2,
+    /// ARMv8.2 with the dot-product extension: `sdot` (Apple M1 and later, Graviton 2 and later).
+    CK_PATH_NEON_DOT = 3,
+} ck_path;
+
+/// 1 when `path` can run on this CPU (CPUID / HWCAP checked at run time), else 0.
+int ck_path_available(ck_path path);
+
+/// The fastest available path.
+ck_path ck_best_path(void);
+
+/// Rounds `blocks` blocks of 32 activations to Q8_0 as llama.cpp's `quantize_row_q8_0` does on x86-64
+/// (ggml-cpu arch/x86/quants.c): per block, `amax` = the largest |x|, `d = amax / 127` rounded to fp16,
+/// `codes[j] = round-half-to-even(x[j] · (127 / amax))` (0 when amax = 0).
+/// - x: `[32 · blocks]` fp32 values (finite).
+/// - codes: `[32 · blocks]` out, in −127…127.
+/// - scales: `[blocks]` out, each block's d (the fp16 value, widened to fp32).
+/// - sums: `[blocks]` out, each block's Σ codes (Q4_0 takes its −8 off with it).
+void ck_quantize_activations(const float *x, int blocks, int8_t *codes, float *scales, int32_t *sums);
+
+/// `y[t · yStride + r] = Σ_b d_w(r, b) · d_x(t, b) · Σ_j w(r, b, j) · x(t, b, j)` for rows `r < rows` of
+/// a Q8_0 weight and tokens `t < n` of rounded activations — the int8 matrix product.
+/// - weights: `rows` rows of `blocks` blocks of 34 bytes (fp16 d, 32 int8 codes), the GGUF layout.
+/// - codes, scales, sums: `n` tokens of `ck_quantize_activations` output, token t at `t · 32 · blocks`,
+///   `t · blocks`; `sums` is not read for Q8_0.
+void ck_q8_0_products(ck_path path, const uint8_t *weights, int rows, int blocks,
+                      const int8_t *codes, const float *scales, const int32_t *sums,
+                      int n, float *y, long yStride);
+
+/// The same for a Q4_0 weight (blocks of 18 bytes: fp16 d, 16 bytes of nibbles; weight = d · (q − 8)).
+void ck_q4_0_products(ck_path path, const uint8_t *weights, int rows, int blocks,
+                      const int8_t *codes, const float *scales, const int32_t *sums,
+                      int n, float *y, long yStride);
+
+#endif
