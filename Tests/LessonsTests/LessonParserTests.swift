@@ -86,7 +86,9 @@ model: default
     @Test func shippedLessonsPassTheCheck() throws {
         let lessons = try LessonLibrary().lessons()
         #expect(lessons.count >= 5)
-        #expect(lessons.map(\.id) == Array(1...lessons.count))
+        // ids increase from 1; a number may be missing while the lesson that takes it is being written
+        // (lesson numbers are assigned before the lessons exist)
+        #expect(lessons.first?.id == 1 && zip(lessons, lessons.dropFirst()).allSatisfy { $0.id < $1.id })
     }
 }
 
