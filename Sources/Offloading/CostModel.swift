@@ -61,6 +61,8 @@ public struct CostModel: Sendable {
         switch footprint.precisions[.experts] {
         case .nf4: return 6
         case .nf4dq: return 12
+        case .hqq4, .hqq3, .hqq2: return 15                                     // codes, 2 × (8-bit codes, range)
+        case .hqq4HalfMetadata, .hqq3HalfMetadata, .hqq2HalfMetadata: return 9  // codes, scales, zero-points
         default: return 3
         }
     }

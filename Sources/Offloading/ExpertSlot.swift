@@ -56,6 +56,9 @@ private final class ProjectionSlot {
     private var codes: [UInt8] = []      // nf4-dq absmax codes
     private var scales: [Float] = []     // NF4 absmax or nf4-dq absmax2
     private var offset: Float = 0        // nf4-dq absmax offset
+    private var zeroHalves: [UInt16] = [] // HQQ fp16 zero-points (its fp16 scales are in `halves`)
+    private var zeroCodes: [UInt8] = []   // HQQ 8-bit zero-points (its 8-bit scales are in `codes`)
+    private var zeroRange: [Float] = []   // HQQ 8-bit zero-points' scale and zero-point (the scales' are in `scales`)
 
     init(layout: ProjectionLayout) {
         self.layout = layout
@@ -71,6 +74,17 @@ private final class ProjectionSlot {
             packed = unfilled(sizes[0])
             codes = unfilled(sizes[1])
             scales = unfilled(sizes[2] / 4)
+        case .hqq:
+            packed = unfilled(sizes[0])
+            if sizes.count == 3 {
+                halves = unfilled(sizes[1] / 2)
+                zeroHalves = unfilled(sizes[2] / 2)
+            } else {
+                codes = unfilled(sizes[1])
+                scales = unfilled(sizes[2] / 4)
+                zeroCodes = unfilled(sizes[3])
+                zeroRange = unfilled(sizes[4] / 4)
+            }
         }
     }
 
@@ -95,6 +109,17 @@ private final class ProjectionSlot {
             try fill(&scales)
             try withUnsafeMutableBytes(of: &offset) { try file.read(into: $0, at: at) }
             at += 4
+        case .hqq:
+            try fill(&packed)
+            if layout.hqq?.scaleGroupSize == nil {
+                try fill(&halves)
+                try fill(&zeroHalves)
+            } else {
+                try fill(&codes)
+                try fill(&scales)
+                try fill(&zeroCodes)
+                try fill(&zeroRange)
+            }
         }
         return at - start
     }
@@ -112,12 +137,24 @@ private final class ProjectionSlot {
         case .nf4dq:
             return NF4Matrix(rows: rows, cols: cols, blocksize: layout.blocksize, packed: packed,
                              absmax: .doubleQuantized(DoubleQuantizedAbsmax(codes: codes, absmax2: scales, offset: offset)))
+        case .hqq:
+            let settings = layout.hqq!.settings
+            let parameters: HQQGroupParameters
+            if settings.scaleGroupSize == nil {
+                parameters = .half(scales: halves, zeros: zeroHalves)
+            } else {
+                let half = scales.count / 2
+                parameters = .quantized(scales: HQQByteQuantized(codes: codes, scales: Array(scales[..<half]), zeros: Array(scales[half...])),
+                                        zeros: HQQByteQuantized(codes: zeroCodes, scales: [zeroRange[0]], zeros: [zeroRange[1]]))
+            }
+            return HQQMatrix(rows: rows, cols: cols, settings: settings, packed: packed, parameters: parameters)
         }
     }
 
     var storageAddresses: [UnsafeRawPointer?] {
         [values.withUnsafeBytes(\.baseAddress), halves.withUnsafeBytes(\.baseAddress), packed.withUnsafeBytes(\.baseAddress),
-         codes.withUnsafeBytes(\.baseAddress), scales.withUnsafeBytes(\.baseAddress)]
+         codes.withUnsafeBytes(\.baseAddress), scales.withUnsafeBytes(\.baseAddress), zeroHalves.withUnsafeBytes(\.baseAddress),
+         zeroCodes.withUnsafeBytes(\.baseAddress), zeroRange.withUnsafeBytes(\.baseAddress)]
     }
 }
 

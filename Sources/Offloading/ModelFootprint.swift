@@ -68,7 +68,7 @@ public struct ModelFootprint: Sendable, Equatable {
             precisions[.attention] = Precision(rawValue: layer.attention.q.formatName)
             precisions[.router] = Precision(rawValue: layer.router.formatName)
             precisions[.experts] = layer.experts.first.flatMap { Precision(rawValue: $0.w1.formatName) }
-                ?? (layer.expertProvider as? DiskExpertProvider)?.source.layout.w1.format.precision
+                ?? (layer.expertProvider as? DiskExpertProvider)?.source.layout.w1.precision
         }
         precisions[.embedding] = Precision(rawValue: model.embedding.formatName)
         precisions[.head] = Precision(rawValue: model.lmHead.formatName)

@@ -9,14 +9,19 @@ import Quantization
 /// - `q8_0`, `q4_0`: GGML blocks, `rows · cols/32 · typeSize` bytes (`Q8_0Matrix`, `Q4_0Matrix`)
 /// - `nf4`: packed codes `(rows · cols + 1)/2` bytes, then absmax `[blocks]` Float (`NF4Matrix`)
 /// - `nf4dq`: packed codes, absmax codes `[blocks]` bytes, absmax2 `[⌈blocks/256⌉]` Float, offset Float
+/// - `hqq` (`HQQMatrix`, settings in `hqq`): packed codes `rows · cols · bits/8` bytes, then with fp16
+///   meta-data scales `[groups]` and zero-points `[groups]` UInt16; with 8-bit meta-data scale codes
+///   `[groups]` bytes, the scales' scales and zero-points `[2 · scale groups]` Float, zero-point codes
+///   `[groups]` bytes, the zero-points' scale and zero-point `[2]` Float
 ///
 /// `byteCount` equals the operator's `byteCount`, so slot sizes and the simulator's expert sizes agree.
 public struct ProjectionLayout: Codable, Sendable, Equatable {
-    public enum Format: String, Codable, Sendable, CaseIterable {
-        case fp32, bf16, f16, q8_0, q4_0, nf4, nf4dq
+    public enum Format: String, Codable, Sendable {
+        case fp32, bf16, f16, q8_0, q4_0, nf4, nf4dq, hqq
 
-        /// The precision whose kernels run this format.
-        public var precision: Precision {
+        /// The precision whose kernels run this format; nil for HQQ, whose precision depends on its
+        /// settings (`ProjectionLayout.precision`).
+        public var precision: Precision? {
             switch self {
             case .fp32: return .fp32
             case .bf16: return .bf16
@@ -25,6 +30,7 @@ public struct ProjectionLayout: Codable, Sendable, Equatable {
             case .q4_0: return .q4
             case .nf4: return .nf4
             case .nf4dq: return .nf4dq
+            case .hqq: return nil
             }
         }
     }
@@ -35,12 +41,24 @@ public struct ProjectionLayout: Codable, Sendable, Equatable {
     public let cols: Int
     /// NF4 blocksize (0 for the other formats).
     public let blocksize: Int
+    /// HQQ code width and group sizes (nil for the other formats).
+    public let hqq: HQQLayout?
 
-    public init(format: Format, rows: Int, cols: Int, blocksize: Int = 0) {
+    /// `HQQ.Settings` as stored in a manifest.
+    public struct HQQLayout: Codable, Sendable, Equatable {
+        public let bits: Int
+        public let groupSize: Int
+        public let scaleGroupSize: Int?
+
+        var settings: HQQ.Settings { HQQ.Settings(bits: bits, groupSize: groupSize, scaleGroupSize: scaleGroupSize) }
+    }
+
+    public init(format: Format, rows: Int, cols: Int, blocksize: Int = 0, hqq: HQQLayout? = nil) {
         self.format = format
         self.rows = rows
         self.cols = cols
         self.blocksize = blocksize
+        self.hqq = hqq
     }
 
     /// The layout of a loaded weight, or nil for a type with no streamed form.
@@ -58,8 +76,19 @@ public struct ProjectionLayout: Codable, Sendable, Equatable {
             } else {
                 self.init(format: .nf4, rows: rows, cols: cols, blocksize: nf4.blocksize)
             }
+        case let hqq as HQQMatrix:
+            let s = hqq.settings
+            self.init(format: .hqq, rows: rows, cols: cols,
+                      hqq: HQQLayout(bits: s.bits, groupSize: s.groupSize, scaleGroupSize: s.scaleGroupSize))
         default: return nil
         }
+    }
+
+    /// The precision whose kernels run this projection: the format's, or for HQQ the precision with these
+    /// settings (nil for HQQ settings no precision names).
+    public var precision: Precision? {
+        guard let hqq else { return format.precision }
+        return Precision.allCases.first { $0.hqqSettings == hqq.settings }
     }
 
     var weights: Int { rows * cols }
@@ -77,6 +106,10 @@ public struct ProjectionLayout: Codable, Sendable, Equatable {
         case .nf4dq:
             let absmax2 = (nf4Blocks + DoubleQuantizedAbsmax.blocksize - 1) / DoubleQuantizedAbsmax.blocksize
             return [(weights + 1) / 2, nf4Blocks, 4 * absmax2, 4]
+        case .hqq:
+            let hqq = hqq!, groups = weights / hqq.groupSize, packed = weights * hqq.bits / 8
+            guard let m = hqq.scaleGroupSize else { return [packed, 2 * groups, 2 * groups] }
+            return [packed, groups, 8 * max(1, (groups + m - 1) / m), groups, 8]
         }
     }
 
@@ -97,6 +130,12 @@ public struct ProjectionLayout: Codable, Sendable, Equatable {
             switch nf4.absmax {
             case .plain(let absmax): return nf4.packed + raw(absmax)
             case .doubleQuantized(let dq): return nf4.packed + dq.codes + raw(dq.absmax2) + raw([dq.offset])
+            }
+        case let hqq as HQQMatrix:
+            switch hqq.parameters {
+            case .half(let scales, let zeros): return hqq.packed + raw(scales) + raw(zeros)
+            case .quantized(let scales, let zeros):
+                return hqq.packed + scales.codes + raw(scales.scales + scales.zeros) + zeros.codes + raw(zeros.scales + zeros.zeros)
             }
         default: preconditionFailure("ProjectionLayout: no stored form for \(type(of: weight))")
         }

@@ -73,8 +73,7 @@ struct DiskOffloadingTests {
         #expect(policy == .lru ? summary.prefetched == 0 : summary.prefetched > 0)
     }
 
-    /// Every precision with a streamed form (HQQ's have none: its experts stay resident).
-    @Test(arguments: ProjectionLayout.Format.allCases.map(\.precision))
+    @Test(arguments: Precision.allCases)
     func streamedLogitsAreBitIdenticalAtEveryPrecision(precision: Precision) throws {
         let directory = AllPrecisionsTests.checkpoint
         let store = unusedPath()
@@ -230,13 +229,8 @@ struct DiskOffloadingTests {
 
     @Test func projectionLayoutSizesAreTheOperatorSizes() throws {
         let checkpoint = try Checkpoint(directory: AllPrecisionsTests.checkpoint)
-        let streamed = ProjectionLayout.Format.allCases.map(\.precision)
         for precision in Precision.allCases {
             let weight = try checkpoint.loadWeight(WeightNames.expert(0, 3, "w2"), rows: 64, cols: 128, precision: precision)
-            guard streamed.contains(precision) else {
-                #expect(ProjectionLayout(of: weight) == nil, "\(precision) has no streamed form")
-                continue
-            }
             let layout = try #require(ProjectionLayout(of: weight))
             #expect(layout.byteCount == weight.byteCount, "\(precision)")
             #expect(layout.bytes(of: weight).count == weight.byteCount, "\(precision)")
