@@ -1,4 +1,5 @@
 import Foundation
+import FileChecks
 
 /// Hyper-parameters of a Mixtral checkpoint, read from Hugging Face `config.json`
 /// (transformers `MixtralConfig`, `configuration_mixtral.py`).
@@ -60,6 +61,7 @@ public struct MixtralConfig: Sendable, Equatable {
     public init(contentsOf url: URL) throws {
         let path = url.path
         guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.fileNotFound(path: path) }
+        if let problem = inputFileProblem(path) { throw CheckpointError.unreadable(path: path, reason: problem) }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw CheckpointError.unreadable(path: path, reason: error.localizedDescription)
