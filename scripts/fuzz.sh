@@ -26,11 +26,14 @@ if [[ ! " ${targets[*]} " == *" $target "* ]]; then
     exit 2
 fi
 
+# Valid files the repository has, small ones (inputs are capped at 64 KiB, 128 KiB for GGUF, whose
+# smallest whole models are 97 KiB): larger seeds would be cut short and slow every run down.
 seeds() {
     case "$1" in
-        safetensors) ls Tests/EngineTests/Fixtures/*/model.safetensors Tests/EngineTests/Fixtures/gguf/tiny/model.safetensors ;;
-        gguf) ls Tests/CheckpointsTests/Fixtures/gguf/*.gguf Tests/EngineTests/Fixtures/gguf/*.gguf ;;
-        tokenizer-json) ls models/shakespeare-mixtral/tokenizer.json Tests/EngineTests/Fixtures/gguf/tiny/tokenizer.json ;;
+        safetensors) ls Fuzz/seeds/safetensors/* Tests/EngineTests/Fixtures/experts-equal-topk/model.safetensors ;;
+        gguf) ls Tests/CheckpointsTests/Fixtures/gguf/*.gguf Tests/EngineTests/Fixtures/gguf/tiny-q8_0.gguf \
+                 Tests/EngineTests/Fixtures/gguf/tiny-per-expert-v2.gguf ;;
+        tokenizer-json) ls Tests/EngineTests/Fixtures/gguf/tiny/tokenizer.json ;;
         config-json) ls models/shakespeare-mixtral/config.json Tests/*/Fixtures/*/config.json Tests/EngineTests/Fixtures/gguf/tiny/config.json ;;
         lesson) ls lessons/*.md ;;
         hardware-profile) ls Fuzz/seeds/hardware-profile/*.json ;;
@@ -39,10 +42,14 @@ seeds() {
 }
 
 "$root/scripts/install-deps.sh"
-MIXTRAL_LAB_FUZZ=1 swift build -c release --scratch-path .build/fuzz --sanitize fuzzer --sanitize address \
-    --product "fuzz-$target" >&2
-binary="$(MIXTRAL_LAB_FUZZ=1 swift build -c release --scratch-path .build/fuzz --sanitize fuzzer --sanitize address --show-bin-path)/fuzz-$target"
+# SwiftPM passes --sanitize as separate -sanitize=X flags to swiftc, and the last one wins: without the
+# combined flag the modules would get AddressSanitizer but no coverage instrumentation for libFuzzer.
+build=(swift build -c release --scratch-path .build/fuzz --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address)
+MIXTRAL_LAB_FUZZ=1 "${build[@]}" --product "fuzz-$target" >&2
+binary="$(MIXTRAL_LAB_FUZZ=1 "${build[@]}" --show-bin-path)/fuzz-$target"
 
+max_len=65536
+[[ "$target" == gguf ]] && max_len=131072
 corpus=".build/fuzz-corpus/$target"
 seed_dir=".build/fuzz-seeds/$target"
 mkdir -p "$corpus" "$seed_dir" .build/fuzz-artifacts
@@ -52,8 +59,9 @@ for file in $(seeds "$target"); do cp "$file" "$seed_dir/$i-$(basename "$file")"
 
 # -timeout=1: an input taking over 1 s is a failure. -malloc_limit_mb=1024: one allocation over 1 GiB is
 # a failure; -rss_limit_mb=2048 bounds the whole process (AddressSanitizer's shadow memory included).
-# -max_len=1048576: inputs up to 1 MiB. Statistics (inputs run, seconds) are printed at the end.
+# -max_len: inputs up to 64 KiB (GGUF 128 KiB), so that a run tries many of them. Statistics (inputs run, seconds)
+# are printed at the end.
 MIXTRAL_LAB_FUZZ_SEEDS="$root/$seed_dir" ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" \
-    "$binary" -timeout=1 -malloc_limit_mb=1024 -rss_limit_mb=2048 -max_len=1048576 \
+    "$binary" -timeout=1 -malloc_limit_mb=1024 -rss_limit_mb=2048 -max_len="$max_len" \
     -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix=".build/fuzz-artifacts/$target-" \
     "$@" "$corpus" "$seed_dir"

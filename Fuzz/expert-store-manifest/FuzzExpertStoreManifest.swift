@@ -6,12 +6,12 @@ import Quantization
 
 /// libFuzzer target: the input is an expert store's `manifest.json`. At start an expert store is built for
 /// a small checkpoint (`MIXTRAL_LAB_FUZZ_CHECKPOINT`, default the offloading tests' bf16-8experts fixture,
-/// relative to the checkout `scripts/fuzz.sh` runs from) at q4; each input replaces its manifest and the
+/// relative to the checkout `scripts/fuzz.sh` runs from) at nf4 (its rows of 48 are no whole Q4_0 blocks); each input replaces its manifest and the
 /// store is opened as a run would open it (decode, identity and layout checks, size check, locations).
 /// With `MIXTRAL_LAB_FUZZ_SEEDS=DIR`, the valid manifest is copied into DIR as a seed.
 private let checkpoint = try! Checkpoint(directory: URL(fileURLWithPath:
     ProcessInfo.processInfo.environment["MIXTRAL_LAB_FUZZ_CHECKPOINT"] ?? "Tests/OffloadingTests/Fixtures/bf16-8experts"))
-private let precision = try! PrecisionSpec(parsing: "q4")
+private let precision = try! PrecisionSpec(parsing: "nf4")
 private let store = ScratchFiles.folder.appendingPathComponent("store")
 
 @_cdecl("LLVMFuzzerInitialize")

@@ -9,7 +9,10 @@ import FuzzSupport
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzGGUF(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let url = ScratchFiles.write(fuzzInput(data, size), to: "model.gguf")
-    if let file = try? GGUFFile(url: url) { _ = try? Tokenizer(gguf: file) }
+    if let file = try? GGUFFile(url: url), let vocabulary = try? SentencePieceVocabulary(gguf: file),
+       let tokenizer = try? Tokenizer(sentencePiece: vocabulary) {
+        _ = tokenizer.decode(tokenizer.encode("ROMEO: Thou art ☃"))
+    }
     guard let checkpoint = try? Checkpoint(directory: url) else { return 0 }
     for name in checkpoint.tensorNames { _ = try? checkpoint.floats(name) }
     return 0

@@ -46,10 +46,11 @@ struct NonFiniteTests {
     }
 
     @Test func expertsThatOverflowArePlacedThere() throws {
-        // every expert of layer 2 (whichever the router picks) scaled past fp32's range
-        let model = try Self.broken("overflow-w2") { name, values in
-            guard name.hasPrefix("model.layers.2.block_sparse_moe.experts.") && name.hasSuffix(".w2.weight") else { return }
-            for i in values.indices { values[i] *= 1e38 }
+        // gate and up projections of every expert of layer 2 (whichever the router picks) scaled by 1e25:
+        // their product, the intermediate activation, is about 1e50, past fp32's range
+        let model = try Self.broken("overflow-w1-w3") { name, values in
+            guard name.hasPrefix("model.layers.2.block_sparse_moe.experts."), name.hasSuffix(".w1.weight") || name.hasSuffix(".w3.weight") else { return }
+            for i in values.indices { values[i] *= 1e25 }
         }
         let result = failure(["logits", "--token-ids", "1,2,3,4", "--model", model.path])
         #expect(result?.code == 2)

@@ -140,7 +140,7 @@ public struct PrecisionComparison {
                 LineSeries(name: row.precision.description, x: (0..<layers).map(Double.init), y: row.comparison.residualRelativeError)
             },
             xLabel: "decoder layer (residual stream after it)", yLabel: "relative error of the residual stream (log scale)",
-            logY: true, showMarkers: true)
+            logY: true, showMarkers: true, minimumXTickStep: 1)
         // Perplexities differ by tenths on a scale of tens: bars of the increase over fp32 show it, bars
         // of the perplexity itself (from 0, as bars must start) would all look alike.
         let baseline = rows.first?.perplexity ?? .nan
@@ -192,6 +192,9 @@ struct ComparePrecisionsExperiment: Experiment {
                 "mib": Double(row.weightBytes) / 1_048_576, "bits": row.bitsPerWeight, "tok_s": row.decodeTokensPerSecond,
                 "top1": row.comparison.top1Agreement, "kl": row.comparison.meanKL, "ppl": row.perplexity,
                 "diverges_at": row.firstDivergence.map { "token \($0 + 1)" } ?? "none (identical)",
+                // the residual stream's relative error after the first and after the last layer (the chart's ends)
+                "residual_first": row.comparison.residualRelativeError.first ?? 0,
+                "residual_last": row.comparison.residualRelativeError.last ?? 0,
             ]
         }
         values["continuations"] = comparison.continuations(tokenizer: lab.tokenizer)
