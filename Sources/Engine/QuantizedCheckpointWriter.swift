@@ -15,17 +15,12 @@ public enum QuantizedCheckpointWriter {
     public static let weightsFile = "model.safetensors"
 
     /// Refuses a source whose quantized copy would not load as `--model DIR`: a GGUF file (it has no
-    /// config.json or tokenizer.json to copy; it runs as it is, its Q8_0/Q4_0 tensors as stored), or a
-    /// folder without one of `copiedFiles`.
+    /// config.json or tokenizer.json to copy; it runs as it is, its Q8_0/Q4_0 tensors as stored).
     /// - Throws: `CheckpointWriteError.unusableSource`.
     public static func checkSource(_ checkpoint: Checkpoint) throws {
         if checkpoint.gguf != nil {
             throw CheckpointWriteError.unusableSource(path: checkpoint.directory.path,
                 reason: "is a GGUF file, which has no config.json and tokenizer.json for a safetensors folder; run it as it is (--model \(checkpoint.directory.path) --precision …: F32 tensors take --precision, Q8_0/Q4_0/F16/BF16 run as stored)")
-        }
-        for name in copiedFiles where !FileManager.default.fileExists(atPath: checkpoint.directory.appendingPathComponent(name).path) {
-            throw CheckpointWriteError.unusableSource(path: checkpoint.directory.path,
-                reason: "has no \(name), so its quantized copy would not load; add it first")
         }
     }
 
@@ -78,7 +73,8 @@ public enum QuantizedCheckpointWriter {
         if FileManager.default.fileExists(atPath: output.path, isDirectory: &isFolder) && !isFolder.boolValue {
             throw CheckpointWriteError.notAFolder(path: output.path)
         }
-        for name in copiedFiles + [weightsFile] {
+        let copies = copiedFiles.filter { FileManager.default.fileExists(atPath: checkpoint.directory.appendingPathComponent($0).path) }
+        for name in copies + [weightsFile] {
             try checkOutputFile(output.appendingPathComponent(name), overwrite: overwrite)
         }
 
@@ -135,7 +131,7 @@ public enum QuantizedCheckpointWriter {
         // leaves at most model.safetensors.partial, never a folder that looks like a checkpoint.
         let weightsURL = output.appendingPathComponent(weightsFile)
         var files = [(url: weightsURL, bytes: try writer.write(to: weightsURL))]
-        for name in copiedFiles.reversed() {
+        for name in copies.reversed() {
             let from = checkpoint.directory.appendingPathComponent(name), to = output.appendingPathComponent(name)
             guard let bytes = FileManager.default.contents(atPath: from.path) else {
                 throw CheckpointError.fileNotFound(path: from.path)

@@ -36,14 +36,15 @@ struct MixtralLab: ParsableCommand {
         }
     }
 
-    /// Parses `arguments` (nil: the process's) and runs the command; when it fails, the output folders it
-    /// created and left empty are removed before the error is passed on.
+    /// Parses `arguments` (nil: the process's) and runs the command; then releases its output folders'
+    /// locks, and when it failed removes the folders it created and left empty (`finishOutputFolders`).
     static func runCommand(_ arguments: [String]?) throws {
         do {
             var command = try parseAsRoot(arguments)
             try command.run()
+            finishOutputFolders(failed: false)
         } catch {
-            removeEmptyOutputFolders()
+            finishOutputFolders(failed: true)
             throw error
         }
     }

@@ -11,9 +11,9 @@ import Foundation
 /// once: while another process writes there, a run without `force` is refused, and a run with `force`
 /// waits for it (saying so on standard error) and then overwrites. Every command that writes an output
 /// folder (`--out`, `--charts`, quantize's `--output`) comes through here; the lock is held until the
-/// process ends, and a folder this process already holds is not locked twice. Folders made here that are
-/// still empty when the command fails are removed (`removeEmptyOutputFolders`), so a refused run leaves
-/// nothing behind.
+/// command ends (`finishOutputFolders`, or the process's end), and a folder the command already holds is
+/// not locked twice. Folders made here that are still empty when the command fails are removed, so a
+/// refused run leaves nothing behind.
 /// - Throws: `ValidationError`.
 func createOutputFolder(_ folder: URL, flag: String, force: Bool) throws {
     var missing: [URL] = []
@@ -40,20 +40,24 @@ func createOutputFolder(_ folder: URL, flag: String, force: Bool) throws {
     try HeldOutputFolders.shared.hold(folder, flag: flag, force: force)
 }
 
-/// Removes the folders `createOutputFolder` made on this thread (the command's) that are still empty,
-/// deepest first; called when a command fails.
-func removeEmptyOutputFolders() {
-    for folder in HeldOutputFolders.shared.takeCreatedOnThisThread().reversed() {
+/// Ends the command's hold on its output folders (called when a command returns or fails): releases their
+/// locks and, when it `failed`, removes the folders it created that are still empty, deepest first.
+func finishOutputFolders(failed: Bool) {
+    let (locks, created) = HeldOutputFolders.shared.takeThisThreads()
+    locks.forEach { $0.release() }
+    guard failed else { return }
+    for folder in created.reversed() {
         if (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.isEmpty == true { rmdir(folder.path) }
     }
 }
 
-/// The output folders this process has locked, by their real path (so `--out d --charts d/.` is one), and
-/// those it created, by the thread that created them (tests run several commands at once in one process).
+/// The output folders each command holds and the ones it created, by the thread that runs the command
+/// (tests run several commands at once in one process, and a command runs on one thread); held folders
+/// by their real path (so `--out d --charts d/.` is one).
 private final class HeldOutputFolders: @unchecked Sendable {
     static let shared = HeldOutputFolders()
     private let lock = NSLock()
-    private var held: [String: OutputFolderLock] = [:]
+    private var held: [(thread: pthread_t, path: String, lock: OutputFolderLock)] = []
     private var createdBy: [(thread: pthread_t, folder: URL)] = []
 
     func created(_ folder: URL) {
@@ -62,21 +66,28 @@ private final class HeldOutputFolders: @unchecked Sendable {
         createdBy.append((pthread_self(), folder))
     }
 
-    func takeCreatedOnThisThread() -> [URL] {
+    /// This thread's locks and created folders, forgotten here.
+    func takeThisThreads() -> (locks: [OutputFolderLock], created: [URL]) {
         lock.lock()
         defer { lock.unlock() }
-        let mine = createdBy.filter { pthread_equal($0.thread, pthread_self()) != 0 }.map(\.folder)
-        createdBy.removeAll { pthread_equal($0.thread, pthread_self()) != 0 }
-        return mine
+        let mine = { (thread: pthread_t) in pthread_equal(thread, pthread_self()) != 0 }
+        let locks = held.filter { mine($0.thread) }.map(\.lock)
+        let created = createdBy.filter { mine($0.thread) }.map(\.folder)
+        held.removeAll { mine($0.thread) }
+        createdBy.removeAll { mine($0.thread) }
+        return (locks, created)
     }
 
     func hold(_ folder: URL, flag: String, force: Bool) throws {
         let key = folder.resolvingSymlinksInPath().standardizedFileURL.path
         lock.lock()
-        defer { lock.unlock() }
-        guard held[key] == nil else { return }
+        let already = held.contains { pthread_equal($0.thread, pthread_self()) != 0 && $0.path == key }
+        lock.unlock()
+        guard !already else { return }
+        // waiting happens outside the table's lock: other commands of this process go on meanwhile
+        let folderLock: OutputFolderLock
         do {
-            held[key] = try OutputFolderLock(folder, wait: force) {
+            folderLock = try OutputFolderLock(folder, wait: force) {
                 FileHandle.standardError.write("mixtral-lab: waiting for another mixtral-lab run writing into \(folder.path) to finish …\n".data(using: .utf8)!)
             }
         } catch OutputFolderLock.Failure.busy {
@@ -84,5 +95,8 @@ private final class HeldOutputFolders: @unchecked Sendable {
         } catch OutputFolderLock.Failure.cannotOpen(let reason) {
             throw ValidationError("\(flag) \(folder.path): cannot open the folder (\(reason))")
         }
+        lock.lock()
+        held.append((pthread_self(), key, folderLock))
+        lock.unlock()
     }
 }

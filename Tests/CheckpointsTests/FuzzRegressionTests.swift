@@ -5,31 +5,33 @@ import Testing
 /// Inputs the fuzz targets (Fuzz/, scripts/fuzz.sh) found crashing, kept as regression tests: each must now
 /// be refused with a message, not crash.
 struct FuzzRegressionTests {
-    private func config(_ overrides: String) -> Data {
-        Data(("""
-        {"model_type": "mixtral", "vocab_size": 32, "hidden_size": 16, "intermediate_size": 24, "num_hidden_layers": 2,
-         "num_key_value_heads": 2, "num_local_experts": 4, "num_experts_per_tok": 2, "rope_theta": 10000.0,
-        """ + overrides + "}").utf8)
+    /// A small config.json; `overrides` replace or add keys.
+    private func config(_ overrides: [String: Any]) -> Data {
+        var keys: [String: Any] = ["model_type": "mixtral", "vocab_size": 32, "hidden_size": 16, "intermediate_size": 24,
+                                   "num_hidden_layers": 2, "num_key_value_heads": 2, "num_local_experts": 4,
+                                   "num_experts_per_tok": 2, "rope_theta": 10000.0]
+        keys.merge(overrides) { $1 }
+        return try! JSONSerialization.data(withJSONObject: keys)
     }
 
     /// fuzz-config-json: num_attention_heads 0 without head_dim divided by zero while computing head_dim.
     @Test func zeroHeadsWithoutHeadDimIsRefused() {
         #expect(throws: CheckpointError.malformedConfig(path: "c.json", reason: "num_attention_heads = 0 is out of range")) {
-            try MixtralConfig(json: config(#""num_attention_heads": 0, "head_dim": null"#), path: "c.json")
+            try MixtralConfig(json: config(["num_attention_heads": 0, "head_dim": NSNull()]), path: "c.json")
         }
         #expect(throws: CheckpointError.self) {
-            try MixtralConfig(json: config(#""num_attention_heads": -2"#), path: "c.json")
+            try MixtralConfig(json: config(["num_attention_heads": -2]), path: "c.json")
         }
     }
 
     /// Sizes each within range whose products would overflow the parameter counts.
     @Test func sizesWhoseProductOverflowsAreRefused() {
-        let huge = #""num_attention_heads": 2, "hidden_size": 16777216, "intermediate_size": 16777216, "num_local_experts": 16777216"#
+        let huge: [String: Any] = ["num_attention_heads": 2, "hidden_size": 1 << 24, "intermediate_size": 1 << 24, "num_local_experts": 1 << 24]
         #expect(throws: CheckpointError.self) { try MixtralConfig(json: config(huge), path: "c.json") }
     }
 
     @Test func theSeedConfigStillLoads() throws {
-        let parsed = try MixtralConfig(json: config(#""num_attention_heads": 4"#), path: "c.json")
+        let parsed = try MixtralConfig(json: config(["num_attention_heads": 4]), path: "c.json")
         #expect(parsed.headDim == 4 && parsed.parameterCount > 0)
     }
 }

@@ -53,19 +53,6 @@ struct QuantizeSourceTests {
         #expect(!FileManager.default.fileExists(atPath: output.path))
     }
 
-    @Test func aFolderWithoutTokenizerIsRefused() throws {
-        let source = try scratch.newFolder()
-        let model = try ModelOptions.parse([]).directory()
-        for name in ["config.json", "model.safetensors"] {
-            try FileManager.default.copyItem(at: model.appendingPathComponent(name), to: source.appendingPathComponent(name))
-        }
-        let output = scratch.url.appendingPathComponent("out")
-        let result = failure(["quantize", "--model", source.path, "--precision", "q4", "--output", output.path])
-        #expect(result?.code == 2)
-        #expect(result?.message == "--model \(source.path) has no tokenizer.json, so its quantized copy would not load; add it first")
-        #expect(!FileManager.default.fileExists(atPath: output.path))
-    }
-
     @Test func aQuantizedFolderGenerates() throws {
         let output = scratch.url.appendingPathComponent("q4")
         #expect(failure(["quantize", "--precision", "q4", "--output", output.path]) == nil)
