@@ -34,4 +34,12 @@ struct FuzzRegressionTests {
         let parsed = try MixtralConfig(json: config(["num_attention_heads": 4]), path: "c.json")
         #expect(parsed.headDim == 4 && parsed.parameterCount > 0)
     }
+
+    /// fuzz-tokenizer-json: a vocabulary entry with id 320,000,000 made the piece table 2.5 GB.
+    @Test func aHugeVocabularyIDIsRefusedNotAllocated() {
+        let json = #"{"model": {"type": "BPE", "vocab": {"a": 0, "b": 320000000}, "merges": []}}"#
+        #expect(throws: TokenizerError.self) { try Tokenizer(json: Data(json.utf8), source: "t.json") }
+        let dense = #"{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": []}}"#
+        #expect(throws: Never.self) { try Tokenizer(json: Data(dense.utf8), source: "t.json") }
+    }
 }
