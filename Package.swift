@@ -1,5 +1,6 @@
 // swift-tools-version:6.0
 import PackageDescription
+import Foundation
 
 // The int8/q4 kernels (Sources/Quantization: GGMLMatrix.swift, Q8_0.swift, Q4_0.swift) work on 8 fp32
 // lanes with fused multiply-adds. Swift's default x86-64 target is SSE2: 8 lanes are split in two and
@@ -37,29 +38,34 @@ let package = Package(
         // libpng's full API reports errors by longjmp; this C target wraps it in setjmp.
         .target(name: "PNGWrite", dependencies: ["CPNG"]),
 
+        // CPUID and XCR0: the features the Quantization target needs, checked before it runs (baseline x86-64).
+        .target(name: "CPUFeatures"),
+        // What a path names, the output-file check and the output-folder lock every writer uses.
+        .target(name: "FileChecks"),
         .target(name: "Tensors", dependencies: ["CBLAS"]),
-        .target(name: "Checkpoints", dependencies: ["Tensors", "Quantization"]),
+        .target(name: "Checkpoints", dependencies: ["Tensors", "Quantization", "FileChecks"]),
         // Integer dot products for `--activations q8` (C intrinsics; each function carries its own target
         // attribute and the CPU is checked at run time, so no flags here).
         .target(name: "CKernels", linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
         .target(name: "Quantization", dependencies: ["Tensors", "CKernels"], swiftSettings: quantizationKernelSettings),
         .target(name: "Engine", dependencies: ["Tensors", "Checkpoints", "Quantization"]),
-        .target(name: "Tracing", dependencies: ["Engine"]),
-        .target(name: "Offloading", dependencies: ["Engine", "Tracing"]),
-        .target(name: "Charts", dependencies: ["CCairo", "PNGWrite"]),
+        .target(name: "Tracing", dependencies: ["Engine", "FileChecks"]),
+        .target(name: "Offloading", dependencies: ["Engine", "Tracing", "FileChecks"]),
+        .target(name: "Charts", dependencies: ["CCairo", "PNGWrite", "FileChecks"]),
         .target(name: "Lessons", dependencies: [
-            "Engine", "Quantization", "Offloading", "Tracing", "Charts",
+            "Engine", "Quantization", "Offloading", "Tracing", "Charts", "FileChecks",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Stencil", package: "Stencil"),
         ]),
         .executableTarget(name: "mixtral-lab", dependencies: [
-            "Tensors", "Checkpoints", "Quantization", "Engine", "Offloading", "Tracing", "Charts", "Lessons",
+            "Tensors", "Checkpoints", "Quantization", "Engine", "Offloading", "Tracing", "Charts", "Lessons", "FileChecks", "CPUFeatures",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Scratch folders for tests, removed when each test ends (Tests/TestSupport).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "FileChecksTests", dependencies: ["FileChecks", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], resources: [.copy("Fixtures")]),
@@ -67,7 +73,23 @@ let package = Package(
         .testTarget(name: "TracingTests", dependencies: ["Tracing", "TestSupport"]),
         .testTarget(name: "ChartsTests", dependencies: ["Charts", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LessonsTests", dependencies: ["Lessons", "TestSupport"]),
-        .testTarget(name: "MixtralLabTests", dependencies: ["mixtral-lab", "TestSupport"]),
+        .testTarget(name: "MixtralLabTests", dependencies: ["mixtral-lab", "TestSupport", "FileChecks"]),
     ],
     swiftLanguageModes: [.v5]
 )
+
+// libFuzzer targets, one per parser of outside input (Fuzz/README.md). They have no `main` (libFuzzer's is
+// linked in), so they exist only in the build `scripts/fuzz.sh` makes: MIXTRAL_LAB_FUZZ=1, its own scratch
+// path, `--sanitize fuzzer --sanitize address`.
+if ProcessInfo.processInfo.environment["MIXTRAL_LAB_FUZZ"] == "1" {
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("safetensors", ["Checkpoints"]), ("gguf", ["Checkpoints"]), ("tokenizer-json", ["Checkpoints"]),
+        ("config-json", ["Checkpoints"]), ("lesson", ["Lessons"]), ("hardware-profile", ["Offloading"]),
+        ("expert-store-manifest", ["Offloading", "Checkpoints", "Quantization"]),
+    ]
+    for target in fuzzTargets {
+        package.targets.append(.executableTarget(name: "fuzz-\(target.name)", dependencies: target.dependencies + ["FuzzSupport"],
+                                                 path: "Fuzz/\(target.name)"))
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import FileChecks
 
 /// A chart: plain data plus how to draw it. Each chart kind is a value type in its own file.
 public protocol Chart: Sendable {
@@ -29,12 +30,15 @@ public func renderPNGData(_ chart: some Chart, width: Int = defaultChartSize.wid
 /// Renders `chart` and writes it as a PNG file at `url`.
 ///
 /// Refuses to replace an existing file unless `overwrite` is true (`ChartError.fileExists` naming the
-/// path); also throws what `renderPNGData` throws, and `ChartError.writeFailed` when the file cannot be
+/// path), and anything but a regular file even then (`.notARegularFile`, `outputFileRefusal`); also throws what `renderPNGData` throws, and `ChartError.writeFailed` when the file cannot be
 /// written.
 public func writePNG(_ chart: some Chart, to url: URL, width: Int = defaultChartSize.width,
                      height: Int = defaultChartSize.height, overwrite: Bool = false) throws {
-    if !overwrite && FileManager.default.fileExists(atPath: url.path) {
-        throw ChartError.fileExists(path: url.path)
+    switch outputFileRefusal(url.path, overwrite: overwrite) {
+    case nil: break
+    case .exists: throw ChartError.fileExists(path: url.path)
+    case .isAFolder: throw ChartError.notARegularFile(path: url.path, kind: FileKind.folder.description)
+    case .notARegularFile(let kind): throw ChartError.notARegularFile(path: url.path, kind: kind.description)
     }
     let data = try renderPNGData(chart, width: width, height: height)
     do {

@@ -2,6 +2,8 @@
 public enum ChartError: Error, CustomStringConvertible, Equatable {
     /// The output file exists and `overwrite` was false.
     case fileExists(path: String)
+    /// A named pipe, device, socket or folder (or a link to one) where the file would go; never replaced.
+    case notARegularFile(path: String, kind: String)
     /// Width or height is outside 1…16384 pixels.
     case invalidSize(width: Int, height: Int)
     /// cairo could not create the image surface.
@@ -17,6 +19,8 @@ public enum ChartError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .fileExists(let path):
             return "\(path) already exists; pass overwrite (--force) to replace it"
+        case .notARegularFile(let path, let kind):
+            return "\(path) is \(kind), not a regular file; it is never replaced, even with --force"
         case .invalidSize(let width, let height):
             return "chart size \(width)×\(height) is invalid: width and height must be 1…16384 pixels"
         case .cairoFailed(let status):

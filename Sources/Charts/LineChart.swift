@@ -26,9 +26,11 @@ public struct LineChart: Chart {
     /// Fixed y range (e.g. 0…1 for a hit rate); nil fits the data.
     public var yRange: ClosedRange<Double>?
     public var showMarkers: Bool
+    /// The smallest step between x ticks (1 when x counts something, such as layers); 0: any.
+    public var minimumXTickStep: Double
 
     public init(metadata: PNGMetadata, series: [LineSeries], xLabel: String, yLabel: String, logX: Bool = false,
-                logY: Bool = false, yRange: ClosedRange<Double>? = nil, showMarkers: Bool = true) {
+                logY: Bool = false, yRange: ClosedRange<Double>? = nil, showMarkers: Bool = true, minimumXTickStep: Double = 0) {
         self.metadata = metadata
         self.series = series
         self.xLabel = xLabel
@@ -37,6 +39,7 @@ public struct LineChart: Chart {
         self.logY = logY
         self.yRange = yRange
         self.showMarkers = showMarkers
+        self.minimumXTickStep = minimumXTickStep
     }
 
     /// The drawable points of a series: both coordinates finite, and positive on a log axis.
@@ -59,7 +62,8 @@ public struct LineChart: Chart {
         let x = widened(xRange, minimumHalfWidth: logX ? xRange.lower * 0.5 : 1)
         let y = yRange.map { (lower: $0.lowerBound, upper: $0.upperBound) } ?? widened(dataY, minimumHalfWidth: logY ? dataY.lower * 0.5 : 1e-6)
         let frame = canvas.layoutPlot(in: area,
-                                      x: AxisSpec(label: xLabel, kind: .numeric(lower: x.lower, upper: x.upper, logarithmic: logX)),
+                                      x: AxisSpec(label: xLabel, kind: .numeric(lower: x.lower, upper: x.upper, logarithmic: logX),
+                                                  minimumTickStep: minimumXTickStep),
                                       y: AxisSpec(label: yLabel, kind: .numeric(lower: y.lower, upper: y.upper, logarithmic: logY)))
         canvas.drawGrid(frame)
         // Clip to the plot plus room for a marker, so points on the edges stay whole.

@@ -10,15 +10,15 @@ struct NumericScale: Equatable {
     let labels: [String]
 
     /// A linear scale covering `lower…upper`, widened to whole tick steps, with at most about
-    /// `maxTickCount` ticks. A zero-width range is widened around its value.
-    static func linear(lower: Double, upper: Double, maxTickCount: Int) -> NumericScale {
+    /// `maxTickCount` ticks, at least `minimumStep` apart. A zero-width range is widened around its value.
+    static func linear(lower: Double, upper: Double, maxTickCount: Int, minimumStep: Double = 0) -> NumericScale {
         var lo = lower, hi = upper
         if hi <= lo {
             let pad = lo == 0 ? 1 : abs(lo) * 0.1
             lo -= pad
             hi += pad
         }
-        let step = niceStep((hi - lo) / Double(max(1, maxTickCount - 1)))
+        let step = max(niceStep((hi - lo) / Double(max(1, maxTickCount - 1))), minimumStep)
         let first = (lo / step).rounded(.down)
         let last = (hi / step).rounded(.up)
         let ticks = stride(from: first, through: last, by: 1).map { $0 * step }

@@ -11,6 +11,9 @@ struct AxisSpec {
 
     var label: String
     var kind: Kind
+    /// The smallest distance between ticks of a linear numeric axis (1 for counts such as layer numbers,
+    /// so no tick falls between two of them); 0: any nice step.
+    var minimumTickStep: Double = 0
 }
 
 /// An axis after layout: the ticks chosen for the space available.
@@ -105,11 +108,11 @@ extension ChartCanvas {
         var resolvedY = resolvedX
         // Two passes: the y ticks set the left margin, the x labels set the bottom margin and so the height.
         for _ in 0..<2 {
-            resolvedY = resolveY(y.kind, length: plotHeight)
+            resolvedY = resolveY(y.kind, minimumStep: y.minimumTickStep, length: plotHeight)
             let left = area.minX + margin + lineHeight(.axisLabel) + Spacing.gap * unit
                 + maxLabelWidth(resolvedY) + tickArea
             let plotWidth = area.maxX - rightMargin * unit - left
-            resolvedX = resolveX(x.kind, length: plotWidth)
+            resolvedX = resolveX(x.kind, minimumStep: x.minimumTickStep, length: plotWidth)
             let bottom = tickArea + xLabelExtent(resolvedX) + Spacing.gap * unit + lineHeight(.axisLabel) + margin
             plotHeight = area.height - bottom - 8 * unit
             plot = Rect(x: left, y: area.minY + 8 * unit, width: plotWidth, height: plotHeight)
@@ -133,12 +136,12 @@ extension ChartCanvas {
         return longest * sin(radians) + lh * cos(radians)
     }
 
-    private func resolveY(_ kind: AxisSpec.Kind, length: Double) -> ResolvedAxis {
+    private func resolveY(_ kind: AxisSpec.Kind, minimumStep: Double, length: Double) -> ResolvedAxis {
         switch kind {
         case .numeric(let lower, let upper, let logarithmic):
             let count = max(2, Int(length / (70 * unit)))
             return .numeric(logarithmic ? .logarithmic(lower: lower, upper: upper, maxTickCount: count)
-                                        : .linear(lower: lower, upper: upper, maxTickCount: count))
+                                        : .linear(lower: lower, upper: upper, maxTickCount: count, minimumStep: minimumStep))
         case .bands(let raw):
             let labels = raw.map { truncated($0, .tick, maxWidth: Spacing.maxBandLabel * unit) }
             let bandHeight = length / Double(max(1, labels.count))
@@ -147,14 +150,14 @@ extension ChartCanvas {
         }
     }
 
-    private func resolveX(_ kind: AxisSpec.Kind, length: Double) -> ResolvedAxis {
+    private func resolveX(_ kind: AxisSpec.Kind, minimumStep: Double, length: Double) -> ResolvedAxis {
         switch kind {
         case .numeric(let lower, let upper, let logarithmic):
             // Fewer ticks until neighbouring labels have at least 20 px between them.
             var count = max(2, Int(length / (110 * unit)))
             while true {
                 let scale = logarithmic ? NumericScale.logarithmic(lower: lower, upper: upper, maxTickCount: count)
-                                        : NumericScale.linear(lower: lower, upper: upper, maxTickCount: count)
+                                        : NumericScale.linear(lower: lower, upper: upper, maxTickCount: count, minimumStep: minimumStep)
                 if count == 2 || !numericLabelsOverlap(scale, length: length) { return .numeric(scale) }
                 count -= 1
             }

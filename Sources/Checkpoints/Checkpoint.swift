@@ -1,4 +1,5 @@
 import Foundation
+import FileChecks
 import Tensors
 
 /// A Mixtral checkpoint: either a Hugging Face directory (`config.json`, the weights as one
@@ -40,6 +41,9 @@ public final class Checkpoint: @unchecked Sendable {
             throw CheckpointError.fileNotFound(path: directory.path)
         }
         guard isDirectory.boolValue else {
+            if let problem = inputFileProblem(directory.path) {
+                throw CheckpointError.unreadable(path: directory.path, reason: "\(problem); a model is a checkpoint folder or a GGUF file")
+            }
             try Checkpoint.checkGGUFMagic(directory)
             let file = try GGUFFile(url: directory)
             config = try MixtralConfig(gguf: file)
@@ -91,7 +95,7 @@ public final class Checkpoint: @unchecked Sendable {
 
     /// Shard file names from `model.safetensors.index.json` (`{"weight_map": {tensor: file}}`), in order.
     private static func shardNames(index: URL) throws -> [String] {
-        guard let data = try? Data(contentsOf: index),
+        guard inputFileProblem(index.path) == nil, let data = try? Data(contentsOf: index),
               let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let weightMap = json["weight_map"] as? [String: String] else {
             throw CheckpointError.malformedHeader(path: index.path, reason: "not a safetensors index (expected {\"weight_map\": {tensor: file}})")

@@ -17,6 +17,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case malformedConfig(path: String, reason: String)
     case missingConfigKey(path: String, key: String)
     case unsupportedModelType(path: String, modelType: String)
+    /// An environment variable naming a folder that does not exist or lacks what it should hold.
+    case badEnvironment(variable: String, value: String, problem: String)
 
     public var description: String {
         switch self {
@@ -48,6 +50,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
             return "\(path): missing required key \"\(key)\""
         case .unsupportedModelType(let path, let modelType):
             return "\(path): model_type is \"\(modelType)\", but mixtral-lab runs only \"mixtral\" checkpoints"
+        case .badEnvironment(let variable, let value, let problem):
+            return "\(variable)=\(value): \(problem)"
         }
     }
 }

@@ -4,17 +4,19 @@ import Foundation
 /// `lessons/` — from any working directory, whether the tool runs through `swift run`, from `.build/…`, or
 /// as a copied binary.
 ///
-/// Roots tried, in order: `$MIXTRAL_LAB_HOME`; the folders above the running executable
-/// (`.build/release/mixtral-lab` sits three levels under the repository); the repository this binary was
-/// compiled from (`#filePath`).
+/// With `$MIXTRAL_LAB_HOME` set, only that folder is used, and one that does not exist or lacks the file is
+/// an error (a mistyped variable is not silently replaced by another checkout). Otherwise the roots tried,
+/// in order, are the folders above the running executable (`.build/release/mixtral-lab` sits three
+/// levels under the repository) and the repository this binary was compiled from (`#filePath`).
 public enum ProjectFiles {
-    /// The first existing `root/relativePath` among the roots above.
-    /// - Throws: `CheckpointError.fileNotFound` saying where it looked.
+    /// `root/relativePath` for `$MIXTRAL_LAB_HOME`, or the first existing one among the roots above.
+    /// - Throws: `CheckpointError.badEnvironment` for a `$MIXTRAL_LAB_HOME` that is not a folder or lacks
+    ///   the file, `.fileNotFound` saying where it looked.
     public static func locate(_ relativePath: String) throws -> URL {
-        var roots: [URL] = []
         if let home = ProcessInfo.processInfo.environment["MIXTRAL_LAB_HOME"] {
-            roots.append(URL(fileURLWithPath: home))
+            return try locate(relativePath, home: home)
         }
+        var roots: [URL] = []
         var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<6 {
             roots.append(folder)
@@ -27,7 +29,26 @@ public enum ProjectFiles {
             let candidate = root.appendingPathComponent(relativePath)
             if FileManager.default.fileExists(atPath: candidate.path) { return candidate.standardizedFileURL }
         }
-        throw CheckpointError.fileNotFound(path: "\(relativePath) (looked in $MIXTRAL_LAB_HOME, above the executable, and in the source repository)")
+        throw CheckpointError.fileNotFound(path: "\(relativePath) (looked above the executable and in the source repository; set MIXTRAL_LAB_HOME to a checkout)")
+    }
+
+    /// `home/relativePath`, which must exist.
+    /// - Throws: `CheckpointError.badEnvironment` naming the variable, its value and the problem.
+    static func locate(_ relativePath: String, home: String) throws -> URL {
+        var isFolder: ObjCBool = false
+        guard !home.isEmpty, FileManager.default.fileExists(atPath: home, isDirectory: &isFolder) else {
+            throw CheckpointError.badEnvironment(variable: "MIXTRAL_LAB_HOME", value: home,
+                                                 problem: "no such folder (it names the mixtral-lab checkout; unset it to use the one the binary is in)")
+        }
+        guard isFolder.boolValue else {
+            throw CheckpointError.badEnvironment(variable: "MIXTRAL_LAB_HOME", value: home, problem: "is a file, not a folder")
+        }
+        let candidate = URL(fileURLWithPath: home).appendingPathComponent(relativePath)
+        guard FileManager.default.fileExists(atPath: candidate.path) else {
+            throw CheckpointError.badEnvironment(variable: "MIXTRAL_LAB_HOME", value: home,
+                                                 problem: "has no \(relativePath) (is it a mixtral-lab checkout?)")
+        }
+        return candidate.standardizedFileURL
     }
 }
 

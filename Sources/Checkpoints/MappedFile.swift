@@ -1,4 +1,5 @@
 import Foundation
+import FileChecks
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,9 +15,15 @@ public final class MappedFile: @unchecked Sendable {
     public let base: UnsafeRawPointer?
 
     /// Maps `url`.
-    /// - Throws: `CheckpointError.fileNotFound`, `.unreadable`.
+    /// - Throws: `CheckpointError.fileNotFound`, `.unreadable` (also for a folder, named pipe or device).
     public init(url: URL) throws {
         path = url.path
+        // a named pipe would block open(2) until a writer comes; a device never ends
+        switch FileKind(path: path) {
+        case .regularFile: break
+        case .missing: throw CheckpointError.fileNotFound(path: path)
+        default: throw CheckpointError.unreadable(path: path, reason: inputFileProblem(path) ?? "not a regular file")
+        }
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
             if errno == ENOENT { throw CheckpointError.fileNotFound(path: path) }

@@ -1,4 +1,5 @@
 import Foundation
+import FileChecks
 
 /// Hyper-parameters of a Mixtral checkpoint, read from Hugging Face `config.json`
 /// (transformers `MixtralConfig`, `configuration_mixtral.py`).
@@ -41,7 +42,8 @@ public struct MixtralConfig: Sendable, Equatable {
         self.numHiddenLayers = numHiddenLayers
         self.numAttentionHeads = numAttentionHeads
         self.numKeyValueHeads = numKeyValueHeads
-        self.headDim = headDim ?? hiddenSize / numAttentionHeads
+        // without heads, 0 (refused by `validate`, which names num_attention_heads)
+        self.headDim = headDim ?? (numAttentionHeads > 0 ? hiddenSize / numAttentionHeads : 0)
         self.numExperts = numExperts
         self.numExpertsPerToken = numExpertsPerToken
         self.rmsNormEps = rmsNormEps
@@ -60,6 +62,7 @@ public struct MixtralConfig: Sendable, Equatable {
     public init(contentsOf url: URL) throws {
         let path = url.path
         guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.fileNotFound(path: path) }
+        if let problem = inputFileProblem(path) { throw CheckpointError.unreadable(path: path, reason: problem) }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw CheckpointError.unreadable(path: path, reason: error.localizedDescription)
@@ -116,6 +119,12 @@ public struct MixtralConfig: Sendable, Equatable {
         where value <= 0 || value > 1 << 24 {
             throw fail("\(name) = \(value) is out of range")
         }
+        // Each size is at most 2^24, but their products (parameter counts, tensor sizes) could still overflow
+        // Int; a model of over 10^14 parameters (Mixtral-8x22B has 1.4 × 10^11) is refused first.
+        let parameters = Double(numHiddenLayers) * (Double(numExperts) * 3 * Double(hiddenSize) * Double(intermediateSize)
+            + 2 * Double(hiddenSize) * Double(numAttentionHeads + numKeyValueHeads) * Double(headDim))
+            + 2 * Double(vocabSize) * Double(hiddenSize)
+        if parameters > 1e14 { throw fail(String(format: "the sizes give %.2g parameters, implausibly many", parameters)) }
         if numAttentionHeads % numKeyValueHeads != 0 {
             throw fail("num_attention_heads (\(numAttentionHeads)) is not a multiple of num_key_value_heads (\(numKeyValueHeads))")
         }

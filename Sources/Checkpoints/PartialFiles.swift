@@ -1,4 +1,5 @@
 import Foundation
+import FileChecks
 
 /// Writes a file through `<url>.partial` in the same folder, renamed over `url` once `body` has written
 /// everything, so a reader never sees half a file and a file mapped from `url` stays valid. A `.partial`
@@ -28,14 +29,17 @@ public func writeThroughPartialFile(_ url: URL, _ body: (FileHandle) throws -> V
     }
 }
 
-/// Checks, before any slow work, that a file can be written at `url`: a folder there is refused (it would
-/// only fail at the final rename), and so is an existing file unless `overwrite`.
-/// - Throws: `CheckpointWriteError.isAFolder`, `.wouldOverwrite`.
+/// Checks, before any slow work, that a file can be written at `url` (`outputFileRefusal`): a folder there
+/// is refused (it would only fail at the final rename), anything but a regular file (a named pipe, a
+/// device, …) even with `overwrite`, and an existing file unless `overwrite`.
+/// - Throws: `CheckpointWriteError.isAFolder`, `.notARegularFile`, `.wouldOverwrite`.
 public func checkOutputFile(_ url: URL, overwrite: Bool) throws {
-    var isFolder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else { return }
-    if isFolder.boolValue { throw CheckpointWriteError.isAFolder(path: url.path) }
-    if !overwrite { throw CheckpointWriteError.wouldOverwrite(path: url.path) }
+    switch outputFileRefusal(url.path, overwrite: overwrite) {
+    case nil: return
+    case .exists: throw CheckpointWriteError.wouldOverwrite(path: url.path)
+    case .isAFolder: throw CheckpointWriteError.isAFolder(path: url.path)
+    case .notARegularFile(let kind): throw CheckpointWriteError.notARegularFile(path: url.path, kind: kind.description)
+    }
 }
 
 /// Partial files being written, removed if SIGINT (Ctrl-C) or SIGTERM arrives meanwhile; the process then

@@ -85,6 +85,10 @@ public enum CheckpointWriteError: Error, CustomStringConvertible, Equatable {
     case isAFolder(path: String)
     /// A file where the output folder would go.
     case notAFolder(path: String)
+    /// A source the output made from would not load (`QuantizedCheckpointWriter.checkSource`).
+    case unusableSource(path: String, reason: String)
+    /// A named pipe, device, socket (or a link to one) where the output file would go; never replaced.
+    case notARegularFile(path: String, kind: String)
 
     public var description: String {
         switch self {
@@ -96,6 +100,10 @@ public enum CheckpointWriteError: Error, CustomStringConvertible, Equatable {
             return "\(path): no such folder; create it first"
         case .outputIsInput(let path):
             return "\(path) is the checkpoint being quantized; choose another --output folder"
+        case .unusableSource(let path, let reason):
+            return "\(path) \(reason)"
+        case .notARegularFile(let path, let kind):
+            return "\(path) is \(kind), not a regular file; it is never replaced, even with --force"
         case .isAFolder(let path):
             return "\(path) is a folder; give the path of a file to write"
         case .notAFolder(let path):

@@ -66,7 +66,8 @@ public final class MixtralModel: @unchecked Sendable {
     ///   - allLogits: return logits for every new position (`[n, vocab]`), otherwise only the last (`[1, vocab]`).
     /// - Returns: logits row-major, `[n or 1, vocab]`.
     /// - Throws: `EngineError.contextOverflow` when the cache is full, `.invalidToken` for an id outside the
-    ///   vocabulary; a streaming `ExpertProvider`'s read errors.
+    ///   vocabulary, `.nonFinite` naming where the first NaN or infinity appeared (`checkFinite`); a
+    ///   streaming `ExpertProvider`'s read errors.
     public func forward(_ tokens: [Int], session: Session, allLogits: Bool = false) throws -> [Float] {
         let n = tokens.count
         let start = session.cache.count
@@ -82,6 +83,7 @@ public final class MixtralModel: @unchecked Sendable {
 
         // token embedding
         for (t, token) in tokens.enumerated() { embedding.decodeRows(token..<(token + 1), into: ws.residual + t * hidden) }
+        try checkFinite(ws.residual, rows: n, width: hidden, firstPosition: start, place: .embedding)
 
         for (l, layer) in layers.enumerated() {
             // attention RMSNorm, attention (with the KV cache), residual
@@ -90,6 +92,7 @@ public final class MixtralModel: @unchecked Sendable {
             }
             attend(layer: l, weights: layer.attention, tokens: n, start: start, session: session, ws: ws)
             for i in 0..<(n * hidden) { ws.residual[i] += ws.projected[i] }
+            try checkFinite(ws.residual, rows: n, width: hidden, firstPosition: start, place: .attention(layer: l))
 
             // MoE RMSNorm, sparse MoE block, residual
             for t in 0..<n {
@@ -97,6 +100,7 @@ public final class MixtralModel: @unchecked Sendable {
             }
             try mixtureOfExperts(layer: l, weights: layer, tokens: n, start: start, observer: session.observer, ws: ws)
             for i in 0..<(n * hidden) { ws.residual[i] += ws.projected[i] }
+            try checkFinite(ws.residual, rows: n, width: hidden, firstPosition: start, place: .experts(layer: l))
 
             if let observer = session.observer {
                 for t in 0..<n {
@@ -114,7 +118,10 @@ public final class MixtralModel: @unchecked Sendable {
             rmsNorm(ws.residual + t * hidden, weight: finalNorm, eps: config.rmsNormEps, n: hidden, into: ws.normed + (t - first) * hidden)
         }
         var logits = [Float](repeating: 0, count: rows * config.vocabSize)
-        logits.withUnsafeMutableBufferPointer { lmHead.apply(batch: rows, ws.normed, into: $0.baseAddress!) }
+        try logits.withUnsafeMutableBufferPointer {
+            lmHead.apply(batch: rows, ws.normed, into: $0.baseAddress!)
+            try checkFinite($0.baseAddress!, rows: rows, width: config.vocabSize, firstPosition: start + first, place: .head)
+        }
         return logits
     }
 }
@@ -131,6 +138,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     case contextOverflow(tokens: Int, capacity: Int)
     case invalidToken(id: Int, vocabularySize: Int)
     case emptyPrompt
+    /// The first NaN or infinity of a forward pass: where (`ForwardPlace`), at which position, its value.
+    case nonFinite(place: ForwardPlace, position: Int, value: Float)
 
     public var description: String {
         switch self {
@@ -140,6 +149,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
             return "token id \(id) is outside the vocabulary (0..<\(size))"
         case .emptyPrompt:
             return "the prompt is empty: give at least one token"
+        case .nonFinite(let place, let position, let value):
+            return "the model's numbers left fp32's range: \(value) in the residual stream \(place) at position \(position), the first non-finite value of the forward pass (a weight that is NaN or infinite, or activations that overflow; no result is given)"
         }
     }
 }

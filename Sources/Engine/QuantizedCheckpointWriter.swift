@@ -14,6 +14,16 @@ public enum QuantizedCheckpointWriter {
     /// The weights file written.
     public static let weightsFile = "model.safetensors"
 
+    /// Refuses a source whose quantized copy would not load as `--model DIR`: a GGUF file (it has no
+    /// config.json or tokenizer.json to copy; it runs as it is, its Q8_0/Q4_0 tensors as stored).
+    /// - Throws: `CheckpointWriteError.unusableSource`.
+    public static func checkSource(_ checkpoint: Checkpoint) throws {
+        if checkpoint.gguf != nil {
+            throw CheckpointWriteError.unusableSource(path: checkpoint.directory.path,
+                reason: "is a GGUF file, which has no config.json and tokenizer.json for a safetensors folder; run it as it is (--model \(checkpoint.directory.path) --precision …: F32 tensors take --precision, Q8_0/Q4_0/F16/BF16 run as stored)")
+        }
+    }
+
     /// Bytes and weights stored for one tensor class (or the norms, `tensorClass == nil`).
     public struct ClassTotal: Sendable {
         public let tensorClass: TensorClass?
@@ -48,12 +58,13 @@ public enum QuantizedCheckpointWriter {
     /// With tied embeddings and different embed and head precisions, an explicit `lm_head.weight` at the
     /// head's precision is added (the loader then uses it instead of the embedding).
     /// - Parameter overwrite: replace files of the same names in `output`; otherwise refuse.
-    /// - Throws: `CheckpointWriteError.wouldOverwrite` naming the first existing file, `.outputIsInput`,
+    /// - Throws: `CheckpointWriteError.unusableSource` (`checkSource`), `.wouldOverwrite` naming the first existing file, `.outputIsInput`,
     ///   `.notAFolder` (`output` is a file), `.isAFolder` (a folder where a file goes), `.cannotWrite`;
     ///   `CheckpointError.badTensor` for an input tensor that is already U8 (quantized);
     ///   `QuantizeError` for a weight the precision cannot store (NaN, row length not a multiple of 32).
     public static func write(_ checkpoint: Checkpoint, precision: PrecisionSpec, to output: URL, overwrite: Bool,
                              progress: ((Int, Int) -> Void)? = nil) throws -> Report {
+        try checkSource(checkpoint)
         let source = checkpoint.directory.standardizedFileURL.resolvingSymlinksInPath()
         if output.standardizedFileURL.resolvingSymlinksInPath().path == source.path {
             throw CheckpointWriteError.outputIsInput(path: output.path)

@@ -39,6 +39,14 @@ public enum QuantizedWeights {
         }
     }
 
+    /// GGUF types that load as stored (`stored(_:rows:cols:)`), and the precision each runs at; F32 and the
+    /// other decodable types become fp32 and take the class's --precision.
+    public static let ggufRunAsStored: [GGMLType: Precision] = [.q8_0: .int8, .q4_0: .q4, .f16: .f16, .bf16: .bf16]
+
+    /// `__metadata__` GGML type names that load as stored (`StoredTensorReader.ggml`) and their precision.
+    static let taggedRunAsStored: [String: Precision] = [Q8_0.ggmlName: .int8, Q4_0.ggmlName: .q4,
+                                                         GGMLTypeName.bf16: .bf16, GGMLTypeName.f16: .f16]
+
     /// GGML type names used in `__metadata__` (gguf-py `GGMLQuantizationType` member names).
     enum GGMLTypeName {
         static let bf16 = "BF16", f16 = "F16"
@@ -131,6 +139,28 @@ extension Checkpoint {
     }
 }
 
+extension Checkpoint {
+    /// The precision the weight `name` runs at when the checkpoint stores it quantized or at 16 bits
+    /// (what `storedWeight` would load), read from the headers alone; nil for an ordinary float tensor,
+    /// which runs at the class's --precision. The weights `quantize` writes, a GGUF file's Q8_0/Q4_0/
+    /// F16/BF16 tensors, bitsandbytes NF4 (double-quantized when it has nested absmax).
+    public func storedPrecision(_ name: String) -> Precision? {
+        if let weight = ggufWeight(name) { return QuantizedWeights.ggufRunAsStored[weight.type] }
+        guard let file = files.first(where: { $0.tensors[name] != nil }) else { return nil }
+        if let type = file.metadata[name] { return QuantizedWeights.taggedRunAsStored[type] }
+        guard info(QuantizedTensorLayout.quantState(name, quantType: "nf4")) != nil else { return nil }
+        return info(QuantizedTensorLayout.nestedAbsmax(name)) != nil ? .nf4dq : .nf4
+    }
+
+    /// The stored weight a companion tensor belongs to (`X.weight` for `X.weight.absmax`,
+    /// `X.weight.quant_state.bitsandbytes__nf4`, …), or nil for a tensor that is no companion.
+    public func storedWeightName(ofCompanion name: String) -> String? {
+        guard let range = name.range(of: ".weight.", options: .backwards) else { return nil }
+        let weight = String(name[..<range.lowerBound]) + ".weight"
+        return storedPrecision(weight) != nil ? weight : nil
+    }
+}
+
 extension QuantizedWeights {
     /// A GGUF weight `[rows, cols]` as stored: Q8_0 and Q4_0 as `GGMLMatrix` on the packed blocks (a GGUF
     /// row is the same run of blocks), F16 and BF16 as `HalfMatrix`; nil for F32 and for the types that
@@ -145,6 +175,7 @@ extension QuantizedWeights {
         func halves() -> [UInt16] {
             weight.bytes().withUnsafeBytes { b in (0..<(rows * cols)).map { UInt16(littleEndian: b.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) } }
         }
+        guard ggufRunAsStored[weight.type] != nil else { return nil }
         switch weight.type {
         case .q8_0: return Q8_0Matrix(rows: rows, cols: cols, blocks: weight.bytes())
         case .q4_0: return Q4_0Matrix(rows: rows, cols: cols, blocks: weight.bytes())

@@ -1,3 +1,5 @@
+import Checkpoints
+
 /// Tensor names of a Hugging Face Mixtral checkpoint (transformers `MixtralForCausalLM`,
 /// `save_pretrained` layout, the same names as mistralai/Mixtral-8x7B-v0.1 on the Hub), kept in this one
 /// place so the rest of the engine never spells a tensor name.
@@ -18,5 +20,20 @@ public enum WeightNames {
     /// w2 = down `[hidden, intermediate]`.
     public static func expert(_ l: Int, _ e: Int, _ w: String) -> String {
         "\(layer(l)).block_sparse_moe.experts.\(e).\(w).weight"
+    }
+
+    /// `[rows, cols]` of the weight matrix `name` under `config` (the shapes noted above), or nil for a
+    /// name that is no weight matrix (norms, companions).
+    public static func matrixShape(of name: String, config c: MixtralConfig) -> (rows: Int, cols: Int)? {
+        let attention = c.numAttentionHeads * c.headDim, keyValue = c.numKeyValueHeads * c.headDim
+        if name == embedding || name == lmHead { return (c.vocabSize, c.hiddenSize) }
+        let endings: [(String, (Int, Int))] = [
+            (".self_attn.q_proj.weight", (attention, c.hiddenSize)), (".self_attn.k_proj.weight", (keyValue, c.hiddenSize)),
+            (".self_attn.v_proj.weight", (keyValue, c.hiddenSize)), (".self_attn.o_proj.weight", (c.hiddenSize, attention)),
+            (".block_sparse_moe.gate.weight", (c.numExperts, c.hiddenSize)),
+            (".w1.weight", (c.intermediateSize, c.hiddenSize)), (".w3.weight", (c.intermediateSize, c.hiddenSize)),
+            (".w2.weight", (c.hiddenSize, c.intermediateSize)),
+        ]
+        return endings.first { name.hasSuffix($0.0) }.map { (rows: $0.1.0, cols: $0.1.1) }
     }
 }

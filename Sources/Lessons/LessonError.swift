@@ -3,6 +3,8 @@ public enum LessonError: Error, CustomStringConvertible {
     case malformed(file: String, line: Int, problem: String)
     case notFound(id: String, available: [String])
     case outputNotEmpty(path: String)
+    /// An output file that may not be written (`outputFileRefusal`'s reason).
+    case cannotWrite(path: String, reason: String)
     case experimentFailed(file: String, line: Int, experiment: String, problem: String)
     /// A command-line flag that no experiment of the lesson takes.
     case overrideUnused(flag: String, lesson: Int, experiments: [String])
@@ -15,6 +17,8 @@ public enum LessonError: Error, CustomStringConvertible {
             return "no lesson \"\(id)\"; available: \(available.joined(separator: ", "))"
         case .outputNotEmpty(let path):
             return "\(path) is not empty; choose another --out folder or pass --force to overwrite"
+        case .cannotWrite(let path, let reason):
+            return "\(path) \(reason)"
         case .experimentFailed(let file, let line, let experiment, let problem):
             return "\(file):\(line): experiment \(experiment) failed: \(problem)"
         case .overrideUnused(let flag, let lesson, let experiments):

@@ -1,4 +1,5 @@
 import Foundation
+import FileChecks
 
 /// Runs a lesson step by step: each step's lab blocks run, then its prose is filled with their results and
 /// shown; charts are listed; at the end `report.md` holds the lesson as read, numbers filled and charts
@@ -107,6 +108,9 @@ public struct LessonRunner {
             report += "## \(section.title)\n\n\(section.markdown)\n\n"
         }
         let reportURL = lab.output("report.md")
+        if let refusal = outputFileRefusal(reportURL.path, overwrite: true) {
+            throw LessonError.cannotWrite(path: reportURL.path, reason: refusal.description)
+        }
         try report.write(to: reportURL, atomically: true, encoding: .utf8)
         write("\nreport: \(reportURL.path)\n")
         return reportURL

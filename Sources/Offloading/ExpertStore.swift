@@ -12,7 +12,7 @@ import Quantization
 /// dtype, shape and offsets), the precision spec, the layout and the file size. `open` refuses a store
 /// made for another model, precision or store format, and a truncated one; `openOrBuild` rebuilds it
 /// then. experts.bin is renamed into place complete and the manifest written last, so an interrupted
-/// build is never taken for a store; processes sharing the folder take turns on `store.lock`
+/// build is never taken for a store; processes sharing the folder take turns on a flock of the folder
 /// (`StoreLock`), one building while the others wait.
 public enum ExpertStore {
     public static let manifestName = "manifest.json"
@@ -185,7 +185,7 @@ public enum ExpertStore {
                                    progress: ((Int, Int) -> Void)? = nil) throws -> ExpertSource {
         let manifestURL = directory.appendingPathComponent(manifestName)
         if !FileManager.default.fileExists(atPath: manifestURL.path) {
-            let ours: Set = [dataName, PartialFiles.partialURL(for: URL(fileURLWithPath: dataName)).lastPathComponent, StoreLock.fileName]
+            let ours: Set = [dataName, PartialFiles.partialURL(for: URL(fileURLWithPath: dataName)).lastPathComponent, StoreLock.legacyFileName]
             let contents = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
             guard contents.allSatisfy(ours.contains) else { throw ExpertStoreError.notAStore(path: directory.path) }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import FileChecks
 import Quantization
 
 /// The machine the offloading simulation pretends to run on: a fast tier that computes (GPU memory, or RAM
@@ -93,6 +94,9 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
     /// - Throws: `OffloadingError.malformedHardwareFile` naming the file and the field.
     public init(contentsOf url: URL) throws {
         let path = url.path
+        if let problem = inputFileProblem(path) {
+            throw OffloadingError.malformedHardwareFile(path: path, field: nil, reason: "cannot read: \(problem)")
+        }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw OffloadingError.malformedHardwareFile(path: path, field: nil, reason: "cannot read: \(error.localizedDescription)")

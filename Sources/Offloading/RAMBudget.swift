@@ -7,7 +7,9 @@
 ///     slots per layer = ⌊free / (layers × expert bytes)⌋, at most numExperts
 ///     layers with one slot more = ⌊(free − slots per layer × layers × expert bytes) / expert bytes⌋ (0 at numExperts)
 ///
-/// At least one slot per layer is required. With fewer slots than the experts a token uses (top-k), a
+/// At least one slot per layer is required, and as many as the policy keeps: `resident` keeps every expert
+/// of every layer, so with it the budget must hold `numExperts` slots per layer (`requiredSlotsPerLayer`)
+/// — a run is refused rather than allowed to hold more than its budget. With fewer slots than the experts a token uses (top-k), a
 /// token's other experts go through the transient buffer, read again each time they are needed.
 /// The process's own overhead (Swift runtime, BLAS buffers, tokenizer, page tables) is not in the budget;
 /// `mixtral-lab` states it with the benchmark figures.
@@ -26,9 +28,15 @@ public struct RAMBudget: Sendable, Equatable {
     public let slotsPerLayer: Int
     /// Slots of each layer: `slotsPerLayer`, plus one in the first layers the remainder holds.
     public let slots: LayerSlots
+    /// The fewest slots per layer the policy runs with (1; `numExperts` for `resident`).
+    public let requiredSlotsPerLayer: Int
 
-    /// - Throws: `ExpertStoreError.budgetTooSmall` naming the minimum when not even one slot per layer fits.
-    public init(budget: Int, residentBytes: Int, sessionBytes: Int, expertBytes: Int, numLayers: Int, numExperts: Int, topK: Int) throws {
+    /// - Parameter policy: the run's policy; its `capacity(cacheExperts: 1, …)` is the fewest slots it
+    ///   can hold (`resident` holds every expert whatever its slots).
+    /// - Throws: `ExpertStoreError.budgetTooSmall` naming the minimum when fewer slots per layer fit than the
+    ///   policy keeps (one, or every expert for `resident`).
+    public init(budget: Int, residentBytes: Int, sessionBytes: Int, expertBytes: Int, numLayers: Int, numExperts: Int, topK: Int,
+                policy: PolicySpec = .lru) throws {
         self.budget = budget
         self.residentBytes = residentBytes
         self.sessionBytes = sessionBytes
@@ -43,15 +51,18 @@ public struct RAMBudget: Sendable, Equatable {
         let extraLayers = slotsPerLayer < numExperts ? min(numLayers, remainder / max(1, expertBytes)) : 0
         let equal = slotsPerLayer
         slots = LayerSlots((0..<numLayers).map { $0 < extraLayers ? equal + 1 : equal })
-        guard slotsPerLayer >= 1 else {
-            throw ExpertStoreError.budgetTooSmall(budget: budget, minimum: minimumBytes, breakdown: breakdown(slots: 1))
+        requiredSlotsPerLayer = max(1, policy.capacity(cacheExperts: 1, numExperts: numExperts))
+        guard slotsPerLayer >= requiredSlotsPerLayer else {
+            let why = requiredSlotsPerLayer > 1 ? "; --policy \(policy) keeps all \(numExperts) experts of every layer" : ""
+            throw ExpertStoreError.budgetTooSmall(budget: budget, minimum: minimumBytes,
+                                                  breakdown: breakdown(slots: requiredSlotsPerLayer) + why)
         }
     }
 
     /// Resident weights, session and the transient buffer.
     public var fixedBytes: Int { residentBytes + sessionBytes + expertBytes }
-    /// The smallest budget that runs: the fixed part and one slot per layer.
-    public var minimumBytes: Int { fixedBytes + numLayers * expertBytes }
+    /// The smallest budget that runs: the fixed part and the policy's required slots in every layer.
+    public var minimumBytes: Int { fixedBytes + requiredSlotsPerLayer * numLayers * expertBytes }
     /// What the run holds: the fixed part and every slot.
     public var usedBytes: Int { fixedBytes + slots.total * expertBytes }
 

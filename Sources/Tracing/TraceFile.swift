@@ -1,4 +1,5 @@
 import Foundation
+import FileChecks
 
 /// An output file written through a 64 KiB buffer. Remembers the first I/O error instead of throwing, so
 /// writers can be fed from non-throwing callbacks; `close()` reports it.
@@ -10,11 +11,17 @@ final class TraceFile {
     private static let flushThreshold = 1 << 16
 
     /// Creates (or truncates) the file at `url`.
-    /// - Throws: `TraceError.fileExists` when it exists and `overwrite` is false, `.io` when it cannot be created.
+    /// - Throws: `TraceError.fileExists` when it exists and `overwrite` is false, `.notARegularFile` for
+    ///   a named pipe, device or folder there (`outputFileRefusal`), `.io` when it cannot be created.
     init(url: URL, overwrite: Bool) throws {
         path = url.path
         let manager = FileManager.default
-        if manager.fileExists(atPath: path) && !overwrite { throw TraceError.fileExists(path: path) }
+        switch outputFileRefusal(path, overwrite: overwrite) {
+        case nil: break
+        case .exists: throw TraceError.fileExists(path: path)
+        case .isAFolder: throw TraceError.notARegularFile(path: path, kind: FileKind.folder.description)
+        case .notARegularFile(let kind): throw TraceError.notARegularFile(path: path, kind: kind.description)
+        }
         guard manager.createFile(atPath: path, contents: nil) else {
             throw TraceError.io(path: path, reason: "cannot create the file (does the directory exist and is it writable?)")
         }

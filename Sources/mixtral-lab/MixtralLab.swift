@@ -7,6 +7,7 @@ import Lessons
 import Charts
 import Offloading
 import Tracing
+import CPUFeatures
 
 @main
 struct MixtralLab: ParsableCommand {
@@ -17,9 +18,14 @@ struct MixtralLab: ParsableCommand {
 
     /// Exit codes: 0 ok, 2 bad input (one message naming the file or flag and the problem), 1 internal error.
     static func main() {
+        // Before anything of the Quantization target (compiled for AVX2/FMA/F16C) runs.
+        if let unsupported = unsupportedCPUMessage(mixtral_lab_cpu_features()) {
+            FileHandle.standardError.write("mixtral-lab: \(unsupported)\n".data(using: .utf8)!)
+            Foundation.exit(2)
+        }
         do {
-            var command = try parseAsRoot()
-            try command.run()
+            if let problem = invalidUTF8Argument(rawArguments()) { throw ValidationError(problem) }
+            try runCommand(nil)
         } catch let error as CleanExit {
             exit(withError: error)
         } catch {
@@ -30,12 +36,34 @@ struct MixtralLab: ParsableCommand {
         }
     }
 
+    /// Parses `arguments` (nil: the process's) and runs the command; then releases its output folders'
+    /// locks, and when it failed removes the folders it created and left empty (`finishOutputFolders`).
+    static func runCommand(_ arguments: [String]?) throws {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            finishOutputFolders(failed: false)
+        } catch {
+            finishOutputFolders(failed: true)
+            throw error
+        }
+    }
+
     /// The exit code and the message (after "mixtral-lab: ") for an error that ends a run: 2 and the
     /// error's message for bad input, 1 and "internal error: …" for anything else.
     static func failure(for error: Error) -> (code: Int32, message: String) {
         if isBadInput(error) { return (2, "\(error)") }
-        if exitCode(for: error) == .validationFailure { return (2, fullMessage(for: error)) }
+        if exitCode(for: error) == .validationFailure { return (2, usageErrorMessage(for: error)) }
         return (1, "internal error: \(error)")
+    }
+
+    /// A flag or argument error in one line: ArgumentParser's message and its pointer to `--help`, without
+    /// the usage block it would print between them.
+    static func usageErrorMessage(for error: Error) -> String {
+        let help = fullMessage(for: error).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .last { $0.hasPrefix("See '") && $0.hasSuffix("for more information.") }
+        let message = message(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
+        return help.map { "\(message) (\($0.dropLast()))" } ?? message
     }
 
     /// Errors caused by what the user gave us (files, flags), as opposed to bugs.

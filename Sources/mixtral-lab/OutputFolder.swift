@@ -1,12 +1,21 @@
 import ArgumentParser
+import FileChecks
 import Foundation
 
-/// Creates the folder an output flag names (with its parents), or fails with a message naming the flag
-/// and the path: a path (or a parent) that is a file, or a place where no folder can be made, with the
-/// system's reason (`mkdir(2)`'s errno, e.g. "Permission denied"; /proc and similar file systems refuse
-/// with "No such file or directory" although the parent exists).
+/// Creates the folder an output flag names (with its parents) and locks it for the rest of the run, or
+/// fails with a message naming the flag and the path: a path (or a parent) that is a file, or a place
+/// where no folder can be made, with the system's reason (`mkdir(2)`'s errno, e.g. "Permission denied";
+/// /proc and similar file systems refuse with "No such file or directory" although the parent exists).
+///
+/// The lock (`OutputFolderLock`, a flock on the folder) keeps two runs from writing into one folder at
+/// once: while another process writes there, a run without `force` is refused, and a run with `force`
+/// waits for it (saying so on standard error) and then overwrites. Every command that writes an output
+/// folder (`--out`, `--charts`, quantize's `--output`) comes through here; the lock is held until the
+/// command ends (`finishOutputFolders`, or the process's end), and a folder the command already holds is
+/// not locked twice. Folders made here that are still empty when the command fails are removed, so a
+/// refused run leaves nothing behind.
 /// - Throws: `ValidationError`.
-func createOutputFolder(_ folder: URL, flag: String) throws {
+func createOutputFolder(_ folder: URL, flag: String, force: Bool) throws {
     var missing: [URL] = []
     var place = folder.standardizedFileURL
     var isDirectory: ObjCBool = false
@@ -18,12 +27,76 @@ func createOutputFolder(_ folder: URL, flag: String) throws {
         let what = missing.isEmpty ? "is a file, not a folder" : "\(place.path) is a file, not a folder"
         throw ValidationError("\(flag) \(folder.path): \(what)")
     }
-    for url in missing where mkdir(url.path, 0o777) != 0 && errno != EEXIST {
+    for url in missing {
+        if mkdir(url.path, 0o777) == 0 { HeldOutputFolders.shared.created(url); continue }
+        guard errno != EEXIST else { continue }
         let code = errno
         let parent = url.deletingLastPathComponent().path
         // The parent exists (checked above), so "no such file" means the file system takes no new entries.
         let reason = code == ENOENT ? "\(parent) takes no new folders (mkdir: \(String(cString: strerror(code))))"
                                     : String(cString: strerror(code))
         throw ValidationError("\(flag) \(folder.path): cannot create a folder in \(parent): \(reason)")
+    }
+    try HeldOutputFolders.shared.hold(folder, flag: flag, force: force)
+}
+
+/// Ends the command's hold on its output folders (called when a command returns or fails): releases their
+/// locks and, when it `failed`, removes the folders it created that are still empty, deepest first.
+func finishOutputFolders(failed: Bool) {
+    let (locks, created) = HeldOutputFolders.shared.takeThisThreads()
+    locks.forEach { $0.release() }
+    guard failed else { return }
+    for folder in created.reversed() {
+        if (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.isEmpty == true { rmdir(folder.path) }
+    }
+}
+
+/// The output folders each command holds and the ones it created, by the thread that runs the command
+/// (tests run several commands at once in one process, and a command runs on one thread); held folders
+/// by their real path (so `--out d --charts d/.` is one).
+private final class HeldOutputFolders: @unchecked Sendable {
+    static let shared = HeldOutputFolders()
+    private let lock = NSLock()
+    private var held: [(thread: pthread_t, path: String, lock: OutputFolderLock)] = []
+    private var createdBy: [(thread: pthread_t, folder: URL)] = []
+
+    func created(_ folder: URL) {
+        lock.lock()
+        defer { lock.unlock() }
+        createdBy.append((pthread_self(), folder))
+    }
+
+    /// This thread's locks and created folders, forgotten here.
+    func takeThisThreads() -> (locks: [OutputFolderLock], created: [URL]) {
+        lock.lock()
+        defer { lock.unlock() }
+        let mine = { (thread: pthread_t) in pthread_equal(thread, pthread_self()) != 0 }
+        let locks = held.filter { mine($0.thread) }.map(\.lock)
+        let created = createdBy.filter { mine($0.thread) }.map(\.folder)
+        held.removeAll { mine($0.thread) }
+        createdBy.removeAll { mine($0.thread) }
+        return (locks, created)
+    }
+
+    func hold(_ folder: URL, flag: String, force: Bool) throws {
+        let key = folder.resolvingSymlinksInPath().standardizedFileURL.path
+        lock.lock()
+        let already = held.contains { pthread_equal($0.thread, pthread_self()) != 0 && $0.path == key }
+        lock.unlock()
+        guard !already else { return }
+        // waiting happens outside the table's lock: other commands of this process go on meanwhile
+        let folderLock: OutputFolderLock
+        do {
+            folderLock = try OutputFolderLock(folder, wait: force) {
+                FileHandle.standardError.write("mixtral-lab: waiting for another mixtral-lab run writing into \(folder.path) to finish …\n".data(using: .utf8)!)
+            }
+        } catch OutputFolderLock.Failure.busy {
+            throw ValidationError("\(flag) \(folder.path): another mixtral-lab run is writing into this folder; wait for it, choose another folder, or pass --force to wait and then overwrite")
+        } catch OutputFolderLock.Failure.cannotOpen(let reason) {
+            throw ValidationError("\(flag) \(folder.path): cannot open the folder (\(reason))")
+        }
+        lock.lock()
+        held.append((pthread_self(), key, folderLock))
+        lock.unlock()
     }
 }

@@ -12,9 +12,9 @@ struct MessageTests {
     }
 
     @Test func lessonRunStillRefusesAnUnknownOptionAndASecondID() {
-        #expect(failure(["lesson", "run", "1", "--bogus"])?.message.hasPrefix("Error: Unknown option '--bogus'") == true)
-        #expect(failure(["lesson", "show", "1", "2"])?.message.hasPrefix("Error: give one lesson, not 2 (1 2)") == true)
-        #expect(failure(["lesson", "show"])?.message.hasPrefix("Error: give a lesson number or slug; `mixtral-lab lesson list` lists them") == true)
+        #expect(failure(["lesson", "run", "1", "--bogus"])?.message.hasPrefix("Unknown option '--bogus'") == true)
+        #expect(failure(["lesson", "show", "1", "2"])?.message.hasPrefix("give one lesson, not 2 (1 2)") == true)
+        #expect(failure(["lesson", "show"])?.message.hasPrefix("give a lesson number or slug; `mixtral-lab lesson list` lists them") == true)
     }
 
     @Test func chartRoutingNamesTheLayerFlag() throws {
@@ -49,6 +49,34 @@ struct MessageTests {
             try Data().write(to: file)
             let under = failure(["lesson", "run", "1", "--out", file.appendingPathComponent("sub").path])
             #expect(under?.message == "--out \(file.path)/sub: \(file.path) is a file, not a folder")
+        }
+    }
+}
+
+/// Leftovers of issue #18's review: a flag error is one line (no usage block), and a refused chart leaves
+/// no folder behind.
+struct FlagErrorTests {
+    @Test(arguments: [["generate", "--bogus"], ["generate", "--max-tokens", "many"], ["trace", "--policy"], ["chart", "routing"]])
+    func aFlagErrorIsOneLinePointingToHelp(_ arguments: [String]) {
+        let result = failure(arguments)
+        #expect(result?.code == 2)
+        let message = result?.message ?? ""
+        #expect(!message.contains("\n") && !message.contains("USAGE") && !message.contains("Usage:"), "\(message)")
+        #expect(message.contains("--help"), "\(message)")
+    }
+
+    @Test func aRefusedChartLeavesNoFolder() throws {
+        try withTemporaryDirectory("messages") { folder in
+            let out = folder.appendingPathComponent("charts/routing")
+            #expect(failure(["chart", "routing", "--layer", "9", "--out", out.path])?.code == 2)
+            #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("charts").path))
+        }
+    }
+
+    @Test func aRefusedRunKeepsAFolderThatExisted() throws {
+        try withTemporaryDirectory("messages") { folder in
+            #expect(failure(["chart", "routing", "--layer", "9", "--out", folder.path])?.code == 2)
+            #expect(FileManager.default.fileExists(atPath: folder.path))
         }
     }
 }

@@ -18,7 +18,7 @@ struct PrefetchFlagTests {
     func prefetchFlagsWithAnotherPolicyAreRefused(arguments: [String], expected: String) {
         let result = failure(arguments)
         #expect(result?.code == 2)
-        #expect(result?.message.hasPrefix("Error: " + expected + "\n") == true, "\(arguments): \(result?.message ?? "no error")")
+        #expect(result?.message.hasPrefix(expected + " (See '") == true, "\(arguments): \(result?.message ?? "no error")")
     }
 
     @Test(arguments: [

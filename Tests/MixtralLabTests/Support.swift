@@ -5,8 +5,7 @@ import Foundation
 /// succeeds, otherwise the exit code and the message it would print after "mixtral-lab: ".
 func failure(_ arguments: [String]) -> (code: Int32, message: String)? {
     do {
-        var command = try MixtralLab.parseAsRoot(arguments)
-        try command.run()
+        try MixtralLab.runCommand(arguments)
         return nil
     } catch {
         return MixtralLab.failure(for: error)

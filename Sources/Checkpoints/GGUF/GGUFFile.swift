@@ -1,4 +1,5 @@
 import Foundation
+import FileChecks
 
 /// Where one tensor lives in a GGUF file.
 public struct GGUFTensorInfo: Sendable, Equatable {
@@ -57,7 +58,7 @@ public final class GGUFFile: @unchecked Sendable {
 
     /// True when the file at `url` starts with the GGUF magic (whatever its name, e.g. an Ollama blob).
     public static func hasMagic(_ url: URL) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: url.path) else { return false }
+        guard inputFileProblem(url.path) == nil, let handle = FileHandle(forReadingAtPath: url.path) else { return false }
         defer { try? handle.close() }
         guard let prefix = try? handle.read(upToCount: 4), prefix.count == 4 else { return false }
         return prefix.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } == magic.littleEndian

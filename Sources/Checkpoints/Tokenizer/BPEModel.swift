@@ -42,7 +42,11 @@ struct BPEModel {
         var largestID = -1
         for (piece, _) in vocabularyJSON.fields {
             let id = try vocabularyJSON.int(piece)
-            guard id >= 0 && id < Int(Int32.max) else { throw vocabularyJSON.invalid(piece, "id \(id) out of range") }
+            // ids index a table of pieces: a few entries with huge ids would allocate gigabytes (found by
+            // fuzzing); a vocabulary's ids are 0…count−1, and gaps of more than that are refused.
+            guard id >= 0 && id < 2 * vocabularyJSON.fields.count + 1024 else {
+                throw vocabularyJSON.invalid(piece, "id \(id) out of range for a vocabulary of \(vocabularyJSON.fields.count) entries")
+            }
             vocabulary[PieceKey(piece)] = Int32(id)
             largestID = max(largestID, id)
         }

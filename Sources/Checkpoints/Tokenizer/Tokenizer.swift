@@ -1,4 +1,5 @@
 import Foundation
+import FileChecks
 
 /// A Hugging Face `tokenizer.json` with a BPE model, as Mixtral's tokenizer uses it: text →
 /// token ids and back, following the file's own components (tokenizers' pipeline in
@@ -31,6 +32,7 @@ public final class Tokenizer: @unchecked Sendable {
     /// Loads `tokenizer.json` from `url`. Throws `TokenizerError` (`.unreadable` if the file cannot
     /// be read, otherwise as `init(json:source:)`).
     public convenience init(contentsOf url: URL) throws {
+        if let problem = inputFileProblem(url.path) { throw TokenizerError.unreadable(source: url.path, reason: problem) }
         let data: Data
         do {
             data = try Data(contentsOf: url)

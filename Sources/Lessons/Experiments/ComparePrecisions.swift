@@ -126,19 +126,21 @@ public struct PrecisionComparison {
     /// Files `writeCharts` writes.
     public static let chartFiles = ["residual-error.png", "perplexity.png"]
 
-    /// Writes the residual-error-per-layer and perplexity bar charts (`chartFiles`).
+    /// Writes the residual-error-per-layer chart (points per layer) and the perplexity bar chart (`chartFiles`).
     public func writeCharts(lab: LabContext) throws -> [ChartFile] {
         let names = rows.map(\.precision.description)
         let layers = rows.first?.comparison.residualRelativeError.count ?? 0
-        let residual = GroupedBarChart(
+        // Points joined per precision on a logarithmic axis (errors span decades): a bar's length means
+        // nothing on a log axis, whose baseline is arbitrary, so this is no bar chart.
+        let residual = LineChart(
             metadata: lab.metadata(title: "How far each layer's residual stream drifts from fp32",
                                    description: "Mean relative error ‖h − h_fp32‖/‖h_fp32‖ of the residual stream after each layer, on the prompt and fp32's continuation.",
                                    precision: names.joined(separator: ", ")),
-            categories: (0..<layers).map { "after layer \($0)" },
             series: rows.dropFirst().map { row in
-                BarSeries(name: row.precision.description, values: row.comparison.residualRelativeError)
+                LineSeries(name: row.precision.description, x: (0..<layers).map(Double.init), y: row.comparison.residualRelativeError)
             },
-            xLabel: "decoder layer", yLabel: "relative error of the residual stream (log scale)", logScale: true)
+            xLabel: "decoder layer (residual stream after it)", yLabel: "relative error of the residual stream (log scale)",
+            logY: true, showMarkers: true, minimumXTickStep: 1)
         // Perplexities differ by tenths on a scale of tens: bars of the increase over fp32 show it, bars
         // of the perplexity itself (from 0, as bars must start) would all look alike.
         let baseline = rows.first?.perplexity ?? .nan
@@ -190,6 +192,9 @@ struct ComparePrecisionsExperiment: Experiment {
                 "mib": Double(row.weightBytes) / 1_048_576, "bits": row.bitsPerWeight, "tok_s": row.decodeTokensPerSecond,
                 "top1": row.comparison.top1Agreement, "kl": row.comparison.meanKL, "ppl": row.perplexity,
                 "diverges_at": row.firstDivergence.map { "token \($0 + 1)" } ?? "none (identical)",
+                // the residual stream's relative error after the first and after the last layer (the chart's ends)
+                "residual_first": row.comparison.residualRelativeError.first ?? 0,
+                "residual_last": row.comparison.residualRelativeError.last ?? 0,
             ]
         }
         values["continuations"] = comparison.continuations(tokenizer: lab.tokenizer)

@@ -16,10 +16,11 @@ struct PlanExperiment: Experiment {
         ParameterSpec("reserve", .text, "fast-tier memory kept free for the OS and activations", default: "2GiB"),
         ParameterSpec("mixes", .list, "precision specs to compare",
                       default: ["bf16", "int8", "q4", "attn=int8,experts=q4,embed=int8,head=int8", "nf4-dq"]),
-        ParameterSpec("hit_rate", .number, "expert cache hit rate assumed for the estimate (measured in lesson 6)", default: 0.5),
+        ParameterSpec("hit_rate", .text, "expert cache hit rate assumed for the estimate: \"uniform\" (each mix's cached experts ÷ experts, as `mixtral-lab plan` assumes) or a number 0…1 (e.g. measured in lesson 6)", default: "uniform"),
     ]
     /// `best` (mix, tokens_per_s, cache_experts, …) and per mix index `m1`, `m2`, …: total_gib (all weights, no KV cache), resident_gib (with it),
-    /// experts_gib, fits, runnable, cache_experts, stream_tps, cache_tps, prefetch_tps.
+    /// experts_gib, fits, runnable, cache_experts, hit_rate (assumed), stream_tps, cache_tps, prefetch_tps; `hit_rate`: the
+    /// assumption in words.
     /// None: a plan is for the machine the lesson describes (lesson 8's prose is about a 16 GB laptop);
     /// `mixtral-lab plan --hardware` plans for any other.
     static let overridableParameters: [String] = []
@@ -32,7 +33,8 @@ struct PlanExperiment: Experiment {
     let ram: Int
     let reserve: Int
     let mixes: [PrecisionSpec]
-    let hitRate: Double
+    /// The `hit_rate` parameter; nil: each plan's `uniformHitRate`, the rate `mixtral-lab plan` uses.
+    let hitRate: Double?
 
     init(_ parameters: ExperimentParameters) throws {
         modelName = parameters.text("model")
@@ -44,8 +46,15 @@ struct PlanExperiment: Experiment {
             throw ExperimentParameterError.invalid("ram", reason: "\(error)")
         }
         mixes = try parameters.precisionSpecs("mixes")
-        hitRate = parameters.number("hit_rate")
-        guard (0...1).contains(hitRate) else { throw ExperimentParameterError.invalid("hit_rate", reason: "must be within 0…1") }
+        let rate = parameters.text("hit_rate")
+        if rate == "uniform" {
+            hitRate = nil
+        } else {
+            guard let number = Double(rate), (0...1).contains(number) else {
+                throw ExperimentParameterError.invalid("hit_rate", reason: "must be \"uniform\" or a number within 0…1, got \"\(rate)\"")
+            }
+            hitRate = number
+        }
     }
 
     func run(in lab: LabContext) throws -> ExperimentResult {
@@ -53,16 +62,18 @@ struct PlanExperiment: Experiment {
         let gib = Double(1 << 30)
         var values: [String: Any] = ["model": name, "hardware": hardware.name, "fast_tier": hardware.fastTierName,
                                      "slow_tier": hardware.slowTierName, "ram_gib": Double(ram) / gib,
-                                     "usable_gib": Double(ram - reserve) / gib, "hit_rate": hitRate,
+                                     "usable_gib": Double(ram - reserve) / gib,
+                                     "hit_rate": hitRate.map { String(format: "%.0f %%", $0 * 100) } ?? "cached experts ÷ experts",
                                      "params_b": Double(config.parameterCount) / 1e9]
         var table = MarkdownTable(["precision mix", "weights", "always resident", "experts", "cache (experts/layer)",
-                                   "stream tok/s", "LRU cache tok/s", "perfect prefetch tok/s"])
+                                   "hit rate", "stream tok/s", "LRU cache tok/s", "perfect prefetch tok/s"])
         var plans: [(mix: String, plan: MemoryPlan)] = []
         var best: (mix: String, tps: Double, plan: MemoryPlan)?
         for (i, mix) in mixes.enumerated() {
             let plan = MemoryPlan(config: config, precision: mix, hardware: hardware, fastBytes: ram,
                                   reserveBytes: reserve, contextTokens: 4096)
             plans.append((mix.description, plan))
+            let hitRate = self.hitRate ?? plan.uniformHitRate
             let estimates = plan.estimates(hitRate: hitRate)
             func tps(_ kind: MemoryPlan.Estimate.Kind) -> Double { estimates.first { $0.kind == kind }?.tokensPerSecond ?? 0 }
             let total = Double(plan.residentBytes - plan.kvCacheBytes + plan.allExpertBytes)   // the weights, as `plan` reports the model size
@@ -70,7 +81,7 @@ struct PlanExperiment: Experiment {
                 "mix": mix.description, "total_gib": total / gib, "resident_gib": Double(plan.residentBytes) / gib,
                 "experts_gib": Double(plan.allExpertBytes) / gib, "fits": plan.fitsResident, "runnable": plan.runnable,
                 "cache_experts": plan.cacheExperts, "stream_tps": tps(.stream), "cache_tps": tps(.demandCache),
-                "prefetch_tps": tps(.perfectPrefetch), "resident_tps": tps(.resident),
+                "prefetch_tps": tps(.perfectPrefetch), "resident_tps": tps(.resident), "hit_rate": hitRate,
             ]
             let realistic = plan.runnable ? plan.bestRealisticTokensPerSecond(hitRate: hitRate) : 0
             if plan.runnable, realistic > (best?.tps ?? 0) { best = (mix.description, realistic, plan) }
@@ -78,6 +89,7 @@ struct PlanExperiment: Experiment {
                                String(format: "%.1f GiB", Double(plan.residentBytes) / gib),
                                String(format: "%.1f GiB", Double(plan.allExpertBytes) / gib),
                                plan.residentBytes > plan.fastBytes ? "does not fit" : (plan.fitsResident ? "all \(config.numExperts)" : "\(plan.cacheExperts)"),
+                               plan.runnable && plan.cacheExperts > 0 && !plan.fitsResident ? String(format: "%.2f", hitRate) : "—",
                                plan.runnable ? String(format: "%.2f", tps(.stream)) : "—",
                                plan.runnable && plan.cacheExperts > 0 && !plan.fitsResident ? String(format: "%.2f", tps(.demandCache)) : "—",
                                plan.runnable && plan.cacheExperts > 0 && !plan.fitsResident ? String(format: "%.2f", tps(.perfectPrefetch)) : "—"])

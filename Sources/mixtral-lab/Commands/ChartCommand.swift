@@ -63,7 +63,7 @@ struct ChartCommand: ParsableCommand {
         func run() throws {
             let (header, layers) = try readTrace(trace)
             let folder = URL(fileURLWithPath: output.out)
-            try createOutputFolder(folder, flag: "--out")
+            try createOutputFolder(folder, flag: "--out", force: output.force)
             try writeChart(transferTimelineChart(header: header, layers: layers, source: trace), file: "transfers.png",
                            in: folder, force: output.force)
         }
@@ -87,7 +87,7 @@ struct ChartCommand: ParsableCommand {
                 throw ValidationError("--sweep \(sweep): not a sweep.json written by `mixtral-lab trace --sweep` (\(describe(error)))")
             }
             let folder = URL(fileURLWithPath: output.out)
-            try createOutputFolder(folder, flag: "--out")
+            try createOutputFolder(folder, flag: "--out", force: output.force)
             try writeChart(hitRateChart(summaries, source: sweep, model: nil, precision: nil), file: "hit-rate.png",
                            in: folder, force: output.force)
         }
@@ -156,7 +156,7 @@ private func describe(_ error: Error) -> String {
 /// A lab context writing into `--out`, refusing to replace files unless `--force`.
 func makeLab(_ model: ModelOptions, _ output: ChartCommand.Output, precision: PrecisionSpec = PrecisionSpec(uniform: .fp32)) throws -> LabContext {
     let folder = URL(fileURLWithPath: output.out)
-    try createOutputFolder(folder, flag: "--out")
+    try createOutputFolder(folder, flag: "--out", force: output.force)
     return LabContext(checkpoint: try model.checkpoint(), tokenizer: try model.tokenizer(), outputDirectory: folder,
                       basePrecision: precision, commandLine: CommandLine.arguments.joined(separator: " "), overwrite: output.force) { message in
         FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)

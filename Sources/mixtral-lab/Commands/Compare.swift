@@ -46,7 +46,7 @@ struct Compare: ParsableCommand {
         let specs = try parsePrecisionList(precisions)
         let output = URL(fileURLWithPath: charts ?? FileManager.default.temporaryDirectory.appendingPathComponent("mixtral-lab-compare").path)
         if charts != nil {
-            try createOutputFolder(output, flag: "--charts")
+            try createOutputFolder(output, flag: "--charts", force: force)
             // Refuse before the (slow) comparison runs, not after.
             for file in PrecisionComparison.chartFiles where !force {
                 let url = output.appendingPathComponent(file)

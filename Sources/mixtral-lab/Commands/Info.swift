@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Checkpoints
+import Engine
 import Quantization
 
 /// `mixtral-lab info`: what a checkpoint is, read from its config and tensor headers only (the weights
@@ -39,7 +40,8 @@ struct Info: ParsableCommand {
         out("active/token \(grouped(c.activeParameterCount)) (top-\(c.numExpertsPerToken) of \(c.numExperts) experts)")
         out("")
         let spec = try precisionOptions.spec()
-        // What runs: the spec, except classes whose weights a GGUF file stores in a type that runs as stored.
+        // What runs: the spec, except classes whose weights the checkpoint stores in a form that runs as stored
+        // (quantize's GGML blocks and NF4, a GGUF file's Q8_0/Q4_0/F16/BF16; `storedPrecision`).
         var storedPrecisions: [TensorClass: Precision] = [:]
         var byClass: [String: (count: Int, bytes: Int, dtypes: Set<String>, atPrecision: Double, elements: Int)] = [:]
         for name in checkpoint.tensorNames {
@@ -48,13 +50,16 @@ struct Info: ParsableCommand {
             var entry = byClass[tensorClass] ?? (0, 0, [], 0, 0)
             entry.count += 1
             entry.bytes += info.byteCount
-            entry.elements += info.elementCount
             // Norm weights and other vectors stay fp32; weight matrices take their class's precision,
-            // except GGUF tensors that run as stored.
-            if let weight = checkpoint.ggufWeight(name), let stored = Self.runAsStored[weight.type], info.shape.count == 2 {
+            // except stored weights, which run as stored with their companions (absmax, quant_map, …).
+            if let stored = checkpoint.storedPrecision(name) {
                 entry.atPrecision += Double(info.byteCount)
+                entry.elements += checkpoint.ggufWeight(name)?.shape.reduce(1, *) ?? storedElements(checkpoint, name, info)
                 if let weightClass = TensorClass(tensorName: name) { storedPrecisions[weightClass] = stored }
+            } else if checkpoint.storedWeightName(ofCompanion: name) != nil {
+                entry.atPrecision += Double(info.byteCount)
             } else {
+                entry.elements += info.elementCount
                 let bits = TensorClass(tensorName: name).map { spec.precision(for: $0).nominalBitsPerWeight } ?? 32
                 entry.atPrecision += Double(info.elementCount) * bits / 8
             }
@@ -79,9 +84,11 @@ struct Info: ParsableCommand {
         if held != spec { out("            (" + runAsStoredNote(flag: "--precision") + ": \(spec) asked)") }
     }
 
-    /// GGUF types the loader runs as stored (`QuantizedWeights.stored`), and the precision each runs at;
-    /// F32 and the other decodable types become fp32 and take the class's --precision.
-    static let runAsStored: [GGMLType: Precision] = [.q8_0: .int8, .q4_0: .q4, .f16: .f16, .bf16: .bf16]
+    /// Weights of a stored tensor of a safetensors checkpoint: its rows and columns from the config
+    /// (`WeightNames.matrixShape`), since its own shape counts packed bytes.
+    private func storedElements(_ checkpoint: Checkpoint, _ name: String, _ info: TensorInfo) -> Int {
+        WeightNames.matrixShape(of: name, config: checkpoint.config).map { $0.rows * $0.cols } ?? info.elementCount
+    }
 
     /// The container, its tensor types, and what loading does with each.
     private func describe(_ gguf: GGUFFile, printing out: (String) -> Void) {
@@ -93,7 +100,7 @@ struct Info: ParsableCommand {
         out("GGUF tensors " + types.map { "\(counts[$0]!) \($0.name)" }.joined(separator: ", "))
         for type in types {
             let use: String
-            if Self.runAsStored[type] != nil {
+            if QuantizedWeights.ggufRunAsStored[type] != nil {
                 use = type.blockSize > 1 ? "run on their packed blocks, whatever --precision says" : "run as stored (16-bit), whatever --precision says"
             } else if GGUFWeight.decodableTypes.contains(type) {
                 use = type == .f32 ? "fp32; weight matrices take --precision (norms and router stay fp32)" : "decoded to fp32 at load, then stored at --precision"

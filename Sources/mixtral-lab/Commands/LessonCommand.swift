@@ -153,10 +153,11 @@ struct LessonID: ParsableArguments {
     func lesson() throws -> Lesson { try LessonLibrary().lesson(inputs[0]) }
 }
 
-/// Creates `folder`, refusing a non-empty one unless `force`.
-/// - Throws: `LessonError.outputNotEmpty`.
+/// Creates and locks `folder` (`createOutputFolder`), then refuses a non-empty one unless `force` — checked
+/// under the lock, so of two runs started together on one folder the second finds the first's files.
+/// - Throws: `LessonError.outputNotEmpty`, `ValidationError`.
 func prepareOutputFolder(_ folder: URL, force: Bool) throws {
+    try createOutputFolder(folder, flag: "--out", force: force)
     let contents = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
     if !contents.isEmpty && !force { throw LessonError.outputNotEmpty(path: folder.path) }
-    try createOutputFolder(folder, flag: "--out")
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import FileChecks
 import Charts
 import Checkpoints
 import Lessons
@@ -23,9 +24,11 @@ func padColumn(_ text: String, _ width: Int, right: Bool = false) -> String {
     return right ? fill + text : text + fill
 }
 
-/// Writes `value` as pretty JSON with snake_case keys, sorted, and a final newline.
+/// Writes `value` as pretty JSON with snake_case keys, sorted, and a final newline. The caller has checked
+/// whether an existing file may be replaced; anything but a regular file there is refused.
 /// - Throws: `ValidationError` naming the file when it cannot be written.
 func writeSnakeCaseJSON<T: Encodable>(_ value: T, to url: URL) throws {
+    if let refusal = outputFileRefusal(url.path, overwrite: true) { throw ValidationError("\(url.path) \(refusal)") }
     let encoder = JSONEncoder()
     encoder.keyEncodingStrategy = .convertToSnakeCase
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -28,7 +28,7 @@ struct Paper: ParsableCommand {
 
         func run() throws {
             let folder = URL(fileURLWithPath: charts ?? FileManager.default.currentDirectoryPath)
-            if charts != nil { try createOutputFolder(folder, flag: "--charts") }
+            if charts != nil { try createOutputFolder(folder, flag: "--charts", force: force) }
             let lab = LabContext(checkpoint: try modelOptions.checkpoint(), tokenizer: try modelOptions.tokenizer(),
                                  outputDirectory: folder, basePrecision: PrecisionSpec(uniform: .fp32),
                                  commandLine: CommandLine.arguments.joined(separator: " "), overwrite: force, progress: { message in

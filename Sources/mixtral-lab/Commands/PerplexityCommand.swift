@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import FileChecks
 import Engine
 
 /// `mixtral-lab perplexity`: how well the model predicts a text (default: the model's held-out excerpt).
@@ -34,7 +35,7 @@ struct PerplexityCommand: ParsableCommand {
             }
             text = utf8
         } else {
-            guard let heldout = try? String(contentsOf: textURL, encoding: .utf8) else {
+            guard inputFileProblem(textURL.path) == nil, let heldout = try? String(contentsOf: textURL, encoding: .utf8) else {
                 throw ValidationError("no held-out text beside the model (\(textURL.path) is missing or not UTF-8); give one with --text-file")
             }
             text = heldout

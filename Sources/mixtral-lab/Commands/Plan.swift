@@ -113,7 +113,7 @@ struct Plan: ParsableCommand {
                  fastName: fastName, slowName: slowName, modelName: name, printing: out)
         if let charts {
             let folder = URL(fileURLWithPath: charts)
-            try createOutputFolder(folder, flag: "--charts")
+            try createOutputFolder(folder, flag: "--charts", force: force)
             let metadata = PNGMetadata(
                 title: "\(name) memory per precision mix, on \(profile.name)",
                 description: "Stacked bytes per tensor class for each precision mix (router fp32 throughout) and the KV cache for \(context) positions; "

@@ -17,6 +17,10 @@ struct Quantize: ParsableCommand {
     func run() throws {
         let checkpoint = try modelOptions.checkpoint()
         let spec = try precisionOptions.spec()
+        do { try QuantizedCheckpointWriter.checkSource(checkpoint) } catch let error as CheckpointWriteError {
+            throw ValidationError("--model \(error)")
+        }
+        try createOutputFolder(URL(fileURLWithPath: output), flag: "--output", force: force)
         let progress = Progress(label: "quantizing \(checkpoint.directory.lastPathComponent) to \(spec)")
         let report: QuantizedCheckpointWriter.Report
         do {

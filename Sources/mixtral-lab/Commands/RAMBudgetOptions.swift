@@ -51,7 +51,7 @@ struct RAMBudgetOptions: ParsableArguments {
             let accounting = try RAMBudget(budget: budget, residentBytes: ModelFootprint(model: model).residentBytes,
                                            sessionBytes: Session.memoryBytes(config: c, capacity: capacity, tokens: promptTokens),
                                            expertBytes: provider.slotBytes, numLayers: c.numHiddenLayers,
-                                           numExperts: c.numExperts, topK: c.numExpertsPerToken)
+                                           numExperts: c.numExperts, topK: c.numExpertsPerToken, policy: policy)
             try provider.allocateSlots(accounting.slots)
             for line in accounting.lines + ["experts from \(source.description)", "page cache: \(provider.pageCache)"] {
                 note(line)

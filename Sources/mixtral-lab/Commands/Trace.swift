@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import FileChecks
 import Checkpoints
 import Charts
 import Engine
@@ -73,11 +74,11 @@ struct Trace: ParsableCommand {
         var real = streamer?.finish()
         real?.setDecode(tokens: run.decodeTiming.tokens, seconds: run.decodeTiming.seconds)
         let directory = URL(fileURLWithPath: out)
-        try createOutputFolder(directory, flag: "--out")
+        try createOutputFolder(directory, flag: "--out", force: force)
         let chartDirectory = charts.map { URL(fileURLWithPath: $0) }
         let chartFiles = (sweep ? ["hit-rate.png", "transfers.png"] : ["transfers.png"]).compactMap { chartDirectory?.appendingPathComponent($0) }
         if let chartDirectory {
-            try createOutputFolder(chartDirectory, flag: "--charts")
+            try createOutputFolder(chartDirectory, flag: "--charts", force: force)
         }
         let text: (Int) -> String = { id in tokenizer?.decode([id]) ?? "⟨\(id)⟩" }
         // the simulation gets the real run's slots unless a cache size is given
@@ -159,14 +160,11 @@ struct Trace: ParsableCommand {
                      real.decodeTokensPerSecond, ratio, simulated.hits, real.hits, simulated.misses, real.misses)
     }
 
-    /// Stops before any work when an output file exists and `--force` was not given.
+    /// Stops before any work when an output file exists and `--force` was not given, or is not a regular
+    /// file (`outputFileRefusal`).
     private func refuseToOverwrite(_ files: [URL], charts: [URL]) throws {
-        guard !force else { return }
-        if let existing = files.first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
-            throw ValidationError(TraceError.fileExists(path: existing.path).description)
-        }
-        if let existing = charts.first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
-            throw ValidationError(ChartError.fileExists(path: existing.path).description)
+        for file in files + charts {
+            if let refusal = outputFileRefusal(file.path, overwrite: force) { throw ValidationError("\(file.path) \(refusal)") }
         }
     }
 

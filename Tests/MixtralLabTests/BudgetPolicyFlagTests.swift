@@ -1,0 +1,30 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Class 1 of issue #18 through the CLI: `--policy resident` under a budget that holds fewer than every
+/// expert is refused naming the minimum, on every command that takes `--ram-budget`; caching policies
+/// run in the same budget.
+struct BudgetPolicyFlagTests {
+    let scratch = try! TemporaryDirectory("budget-policy")
+    var store: [String] { ["--offload-store", scratch.url.appendingPathComponent("store").path] }
+
+    @Test(arguments: [["generate", "--max-tokens", "2"], ["compare", "--precisions", "q4", "--max-tokens", "2"]])
+    func residentUnderASmallBudgetIsRefused(_ command: [String]) {
+        let result = failure(command + ["--ram-budget", "14MiB", "--policy", "resident"] + store)
+        #expect(result?.code == 2)
+        #expect(result?.message.hasPrefix("--ram-budget 14.00 MiB is too small: at least ") == true, "\(String(describing: result))")
+        #expect(result?.message.hasSuffix("; --policy resident keeps all 8 experts of every layer)") == true)
+    }
+
+    @Test func traceWithResidentUnderASmallBudgetIsRefused() throws {
+        let result = failure(["trace", "--max-tokens", "2", "--ram-budget", "14MiB", "--policy", "resident",
+                              "--out", try scratch.newFolder().path] + store)
+        #expect(result?.code == 2)
+        #expect(result?.message.contains("--policy resident keeps all 8 experts of every layer") == true)
+    }
+
+    @Test func lruRunsInTheSameBudget() {
+        #expect(failure(["generate", "--max-tokens", "2", "--ram-budget", "14MiB", "--policy", "lru"] + store) == nil)
+    }
+}

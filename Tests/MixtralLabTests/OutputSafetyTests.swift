@@ -1,0 +1,116 @@
+import FileChecks
+import Foundation
+import Testing
+import TestSupport
+
+/// Class 3 of issue #18: a named pipe, a device or a link to one where an output file would go is never
+/// replaced, even with --force; every writer (export, quantize, trace, chart, lesson) makes the same check.
+struct SpecialOutputFileTests {
+    let scratch = try! TemporaryDirectory("special-outputs")
+
+    private func fifo(_ name: String, in folder: URL? = nil) -> URL {
+        let url = (folder ?? scratch.url).appendingPathComponent(name)
+        #expect(mkfifo(url.path, 0o600) == 0)
+        return url
+    }
+
+    @Test func exportKeepsANamedPipe() {
+        let pipe = fifo("out.gguf")
+        let result = failure(["export", "--output", pipe.path, "--force"])
+        #expect(result?.code == 2)
+        #expect(result?.message.contains("is a named pipe (FIFO), not a regular file") == true)
+        #expect(FileKind(path: pipe.path) == .namedPipe)
+    }
+
+    @Test func exportKeepsALinkToADevice() throws {
+        let link = scratch.url.appendingPathComponent("null.gguf")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "/dev/null")
+        let result = failure(["export", "--output", link.path, "--force"])
+        #expect(result?.code == 2)
+        #expect(result?.message.contains("is a character device, not a regular file") == true)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link.path) == "/dev/null")
+    }
+
+    @Test func quantizeKeepsANamedPipeInItsFolder() throws {
+        let folder = try scratch.newFolder()
+        let pipe = fifo("config.json", in: folder)
+        let result = failure(["quantize", "--precision", "q4", "--output", folder.path, "--force"])
+        #expect(result?.code == 2)
+        #expect(result?.message.contains("\(pipe.path) is a named pipe (FIFO)") == true)
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path))
+    }
+
+    @Test func traceKeepsANamedPipeBeforeRunning() throws {
+        let folder = try scratch.newFolder()
+        let pipe = fifo("summary.json", in: folder)
+        let result = failure(["trace", "--max-tokens", "1", "--out", folder.path, "--force"])
+        #expect(result?.code == 2)
+        #expect(result?.message.contains("\(pipe.path) is a named pipe (FIFO)") == true)
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("trace.jsonl").path))
+    }
+
+    @Test func chartsKeepANamedPipe() throws {
+        let folder = try scratch.newFolder()
+        let pipe = fifo("routing-heatmap.png", in: folder)
+        let result = failure(["chart", "routing", "--out", folder.path, "--force"])
+        #expect(result?.code == 2)
+        #expect(result?.message.contains("is a named pipe (FIFO)") == true)
+        #expect(FileKind(path: pipe.path) == .namedPipe)
+    }
+
+    @Test func lessonReportKeepsANamedPipe() throws {
+        let folder = try scratch.newFolder()
+        let pipe = fifo("report.md", in: folder)
+        let result = failure(["lesson", "run", "1", "--out", folder.path, "--force"])
+        #expect(result?.code == 2)
+        #expect(result?.message.contains("is a named pipe (FIFO)") == true)
+        #expect(FileKind(path: pipe.path) == .namedPipe)
+    }
+}
+
+/// Class 2 of issue #18: two runs never write into one output folder at once. A run finding another
+/// writing there is refused, or with --force waits for it; every command writing an output folder
+/// takes the same lock (`createOutputFolder`).
+struct ConcurrentOutputFolderTests {
+    let scratch = try! TemporaryDirectory("busy-outputs")
+
+    @Test(arguments: [
+        ["lesson", "run", "1", "--out"],
+        ["chart", "routing", "--out"],
+        ["trace", "--max-tokens", "1", "--out"],
+        ["quantize", "--precision", "q4", "--output"],
+        ["plan", "--model", "mixtral-8x7b", "--ram", "16GiB", "--charts"],
+    ])
+    func aFolderAnotherRunWritesIntoIsRefused(_ command: [String]) throws {
+        let folder = try scratch.newFolder()
+        let other = try OutputFolderLock(folder, wait: false)
+        defer { other.release() }
+        let result = failure(command + [folder.path])
+        #expect(result?.code == 2)
+        #expect(result?.message == "\(command.last!) \(folder.path): another mixtral-lab run is writing into this folder; wait for it, choose another folder, or pass --force to wait and then overwrite")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
+    }
+
+    @Test func withForceTheSecondRunWaitsAndWritesAlone() throws {
+        let folder = try scratch.newFolder()
+        let other = try OutputFolderLock(folder, wait: false)
+        // the first run writes a file of its own, then finishes
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) {
+            try? Data("first run".utf8).write(to: folder.appendingPathComponent("other.txt"))
+            other.release()
+        }
+        let errors = try standardError {
+            #expect(failure(["lesson", "run", "1", "--out", folder.path, "--force"]) == nil)
+        }
+        #expect(errors.contains("waiting for another mixtral-lab run writing into \(folder.path) to finish"))
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("report.md").path))
+    }
+
+    @Test func aSecondLessonRunFindsTheFirstOnesFiles() throws {
+        let folder = try scratch.newFolder()
+        #expect(failure(["lesson", "run", "1", "--out", folder.path]) == nil)
+        let again = failure(["lesson", "run", "1", "--out", folder.path])
+        #expect(again?.code == 2)
+        #expect(again?.message.contains("is not empty") == true)
+    }
+}
