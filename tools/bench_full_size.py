@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """mixtral-lab beside llama.cpp on one full-size GGUF file (issue #15), each held to the same memory.
 
-    sudo /work/venv/bin/python tools/bench_full_size.py /work/scratch-fullsize/mixtral-8x7b-random-q4_0.gguf \\
-        --mixtral-lab .build/release/mixtral-lab --llama-cpp /work/llama.cpp/build/bin --budgets 16,12,8
+    sudo tools/.venv/bin/python tools/bench_full_size.py ../mixtral-8x7b-random-q4_0.gguf \\
+        --mixtral-lab .build/release/mixtral-lab --llama-cpp ../llama.cpp/build/bin --budgets 16,12,8
 
 For each budget (GiB), the two engines run one after the other (llama.cpp first, then mixtral-lab; the
 order alternates from one budget to the next), each:

@@ -11,7 +11,7 @@ decode tokens/s and peak RSS per run, and the overhead of each budget run: peak 
 accounts for (weights, slots, KV cache and scratch). Not a test; the figures go in the issue's closing note.
 
 Usage (from the repository, after `swift build -c release`):
-    tools/bench_offload.py --model /work/bench-model --precisions fp32,q4 --fraction 0.25
+    tools/bench_offload.py --model ../bench-model --precisions fp32,q4 --fraction 0.25
 The expert store for q4 is written once under $XDG_CACHE_HOME (or ~/.cache)/mixtral-lab/expert-stores
 before the first q4 budget run; its build time is not part of any figure.
 """
@@ -57,7 +57,7 @@ def peak_rss(out):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=".build/release/mixtral-lab")
-    parser.add_argument("--model", default="/work/bench-model")
+    parser.add_argument("--model", required=True, help="the bench preset (tools/make_bench_model.py)")
     parser.add_argument("--precisions", default="fp32,q4")
     parser.add_argument("--policies", default="lru,lfu,static,lru+prefetch")
     parser.add_argument("--fraction", type=float, default=0.25, help="budget as a fraction of the weight bytes")

@@ -3,7 +3,7 @@
 
 Usage:
     swift build -c release --product mixtral-lab --scratch-path .build-bench
-    /work/venv/bin/python tools/bench_quantize.py MODEL_DIR --mixtral-lab .build-bench/release/mixtral-lab
+    tools/.venv/bin/python tools/bench_quantize.py MODEL_DIR --mixtral-lab .build-bench/release/mixtral-lab
                                                   [--repeats 2]
 
 MODEL_DIR is a transformers Mixtral checkpoint, e.g. the `bench` preset (tools/make_bench_model.py: hidden

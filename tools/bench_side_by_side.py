@@ -4,7 +4,7 @@ decode and prefill speed on the same weights, interleaved in one run, with the m
 measured in the same run.
 
     swift build -c release --product mixtral-lab
-    /work/venv/bin/python tools/bench_side_by_side.py MODEL_DIR --mixtral-lab .build/release/mixtral-lab
+    tools/.venv/bin/python tools/bench_side_by_side.py MODEL_DIR --mixtral-lab .build/release/mixtral-lab
                           [--threads 2] [--rounds 2] [--precisions fp32,int8,q4] [--prompt-tokens 8,64,512]
                           [--decode-steps 64] [--repeats 2] [--activations fp32,q8]
                           [--llama-bench PATH --gguf-dir DIR] [--transformers]

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Hugging Face transformers' fp32 CPU prefill and decode speed on a Mixtral checkpoint.
 
-    /work/venv/bin/python tools/bench_transformers.py MODEL_DIR [--threads 2] [--prompt-tokens 8]
+    tools/.venv/bin/python tools/bench_transformers.py MODEL_DIR [--threads 2] [--prompt-tokens 8]
                                                      [--decode-steps 64] [--runs 1]
                                                      [--experts-implementation eager|grouped_mm|batched_mm]
 

@@ -4,24 +4,27 @@
 #
 # Why not `pip install llama-cpp-python`: it compiles with -DGGML_NATIVE=ON, and on this machine
 # ggml's AMX path then dies with "Illegal instruction" on Q8_0/Q4_0 files
-# (see /work/shared/notes/oracles.md). Here the instruction sets are chosen explicitly: AVX2/FMA/F16C,
+# (see the oracles notes in the project's shared notes). Here the instruction sets are chosen explicitly: AVX2/FMA/F16C,
 # no AVX-512 (this machine's AMD EPYC has none: a build with -DGGML_AVX512=ON dies with "Illegal
 # instruction" as soon as the library loads), AMX off.
 #
-# Usage: tools/build_llama_cpp.sh [WORKDIR]   (default /work; takes about 15–25 min on 2 cores)
+# Usage: tools/build_llama_cpp.sh [WORKDIR]   (default: the folder holding the checkout; about 15–25 min on
+# 2 cores). VENV (default tools/.venv, see tools/requirements.txt) gets cmake, ninja and llama-cpp-python.
 # Result:
 #   WORKDIR/llama.cpp/                     sources, incl. convert_hf_to_gguf.py and gguf-py/
 #   WORKDIR/llama.cpp/build/bin/           llama-bench, llama-quantize, llama-simple,
 #                                          llama-tokenize, libllama.so, libggml*.so
-#   llama_cpp (Python) in /work/venv; run it with LLAMA_CPP_LIB_PATH=WORKDIR/llama.cpp/build/bin
+#   llama_cpp (Python) in VENV; run it with LLAMA_CPP_LIB_PATH=WORKDIR/llama.cpp/build/bin
 set -euo pipefail
 
-WORKDIR="${1:-/work}"
-VENV=/work/venv
+TOOLS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+WORKDIR="${1:-$(dirname "$(dirname "$TOOLS")")}"
+VENV="${VENV:-$TOOLS/.venv}"
+[ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
 VERSION=0.3.36           # llama-cpp-python sdist used; its vendor/llama.cpp is the llama.cpp built
 JOBS=2
 
-"$VENV/bin/pip" install cmake ninja
+"$VENV/bin/pip" install cmake==4.4.5 ninja==1.13.2
 export PATH="$VENV/bin:$PATH"
 
 # 1. The sdist (only llama-cpp-python from source; its build tools come as wheels).

@@ -6,7 +6,7 @@ evaluates the prompt's token ids in one batch with `logits_all=True` and writes 
 position (row i = the next-token logits after token i) or, with --last-only, of the last one.
 
 Usage:
-    LLAMA_CPP_LIB_PATH=/work/llama.cpp/build/bin /work/venv/bin/python tools/llama_cpp_logits.py \\
+    LLAMA_CPP_LIB_PATH=../llama.cpp/build/bin tools/.venv/bin/python tools/llama_cpp_logits.py \\
         MODEL.gguf --tokens 1,22557,1526 --output logits.json [--last-only] [--threads 2]
     ... MODEL.gguf --prompt "Hello world" --output logits.npy     (ids from llama.cpp's tokenizer, BOS added)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The `bench` preset: a random-weight Mixtral checkpoint for decode benchmarks (not committed, ~3.2 GB).
 
-    /work/venv/bin/python tools/make_bench_model.py OUTDIR [--numpy]   # e.g. /work/bench-model
+    tools/.venv/bin/python tools/make_bench_model.py OUTDIR [--numpy]   # e.g. ../bench-model
 
 Shape (issue 2, "Performance"): hidden 1024, 8 layers, 8 experts (top-2), intermediate 3584, 16 heads,
 4 KV heads (head_dim 64), vocab 32000, rope_theta 1e6, untied lm_head. About 791 M parameters, of which

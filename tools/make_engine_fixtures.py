@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Golden fixtures for the Swift Mixtral engine, computed by Hugging Face transformers.
 
-Re-create (from the repository root; needs torch and transformers, see /work/venv):
+Re-create (from the repository root; needs torch and transformers, see tools/requirements.txt):
 
-    /work/venv/bin/python tools/make_engine_fixtures.py [--out Tests/EngineTests/Fixtures] [--check]
+    tools/.venv/bin/python tools/make_engine_fixtures.py [--out Tests/EngineTests/Fixtures] [--check]
 
 For every fixture in FIXTURES this writes Tests/EngineTests/Fixtures/<name>/ with
   config.json        as `save_pretrained` writes it (transformers 5.x spelling: `rope_parameters`, `dtype`),

@@ -2,10 +2,10 @@
 """Writes a GGUF file with Mixtral-8x7B's exact shape and random weights, for measuring offloading at
 full size (26.3 GB at Q4_0) without downloading the real model.
 
-    /work/venv/bin/python tools/make_full_size_model.py OUT.gguf                 # Mixtral-8x7B, Q4_0, stacked experts
-    /work/venv/bin/python tools/make_full_size_model.py OUT.gguf --type q8_0     # Q8_0 (49.9 GB)
-    /work/venv/bin/python tools/make_full_size_model.py OUT.gguf --per-expert    # blk.N.ffn_gate.E.weight … (older conversions, Ollama blobs)
-    /work/venv/bin/python tools/make_full_size_model.py OUT.gguf --small         # hidden 64, 2 layers: a few MB, for quick checks
+    tools/.venv/bin/python tools/make_full_size_model.py OUT.gguf                 # Mixtral-8x7B, Q4_0, stacked experts
+    tools/.venv/bin/python tools/make_full_size_model.py OUT.gguf --type q8_0     # Q8_0 (49.9 GB)
+    tools/.venv/bin/python tools/make_full_size_model.py OUT.gguf --per-expert    # blk.N.ffn_gate.E.weight … (older conversions, Ollama blobs)
+    tools/.venv/bin/python tools/make_full_size_model.py OUT.gguf --small         # hidden 64, 2 layers: a few MB, for quick checks
 
 Packages: numpy, gguf (gguf-py), sentencepiece. Network: one `pip download mistral-common --no-deps` for
 the vocabulary, unless --tokenizer-model PATH names `mistral_common/data/tokenizer.model.v1` already

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """GGUF fixtures for the Swift GGUF reader, loader and exporter, written by gguf-py and llama.cpp's converter.
 
-Re-create (from the repository root; needs torch, transformers, tokenizers, gguf — see /work/venv — a
+Re-create (from the repository root; needs torch, transformers, tokenizers, gguf — see tools/requirements.txt — a
 llama.cpp checkout for convert_hf_to_gguf.py, and for the cross-check llama.cpp built by
 tools/build_llama_cpp.sh plus a release build of mixtral-lab):
 
     swift build -c release
-    LLAMA_CPP_LIB_PATH=/work/llama.cpp/build/bin /work/venv/bin/python tools/make_gguf_fixtures.py \
-        [--llama-cpp /work/llama.cpp] [--mixtral-lab .build/release/mixtral-lab] [--skip-llama-cpp]
+    LLAMA_CPP_LIB_PATH=../llama.cpp/build/bin tools/.venv/bin/python tools/make_gguf_fixtures.py \
+        [--llama-cpp ../llama.cpp] [--mixtral-lab .build/release/mixtral-lab] [--skip-llama-cpp]
 
 Writes
   Tests/CheckpointsTests/Fixtures/gguf/
@@ -42,6 +42,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -273,7 +274,7 @@ def make_llama_cpp_logits(mixtral_lab: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--llama-cpp", default="/work/llama.cpp", help="llama.cpp checkout (convert_hf_to_gguf.py, gguf-py)")
+    parser.add_argument("--llama-cpp", default=str(Path(__file__).resolve().parents[2] / "llama.cpp"), help="llama.cpp checkout (convert_hf_to_gguf.py, gguf-py)")
     parser.add_argument("--mixtral-lab", default=os.path.join(ROOT, ".build/release/mixtral-lab"), help="mixtral-lab binary")
     parser.add_argument("--skip-llama-cpp", action="store_true", help="keep the committed llama.cpp logits")
     parser.add_argument("--only-llama-cpp", action="store_true", help="only re-record the llama.cpp logits")

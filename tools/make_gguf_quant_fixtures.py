@@ -3,7 +3,7 @@
 written to Tests/QuantizationTests/Fixtures/ggml_decoder_fixtures.json.
 
 Re-create with:
-    /work/venv/bin/python tools/make_gguf_quant_fixtures.py
+    tools/.venv/bin/python tools/make_gguf_quant_fixtures.py
 Needs numpy and gguf (PyPI `gguf`, module gguf.quants).
 
 Oracle: gguf-py `gguf.quants.dequantize` (a numpy port of ggml-quants.c `dequantize_row_*`).

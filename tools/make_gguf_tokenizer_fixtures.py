@@ -4,9 +4,9 @@
 Re-create with (needs network for the one `pip download`, and llama.cpp built by
 tools/build_llama_cpp.sh):
 
-    LLAMA_CPP_LIB_PATH=/work/llama.cpp/build/bin /work/venv/bin/python tools/make_gguf_tokenizer_fixtures.py
+    LLAMA_CPP_LIB_PATH=../llama.cpp/build/bin tools/.venv/bin/python tools/make_gguf_tokenizer_fixtures.py
 
-Environment: LLAMA_CPP_DIR (default /work/llama.cpp) is the llama.cpp source tree whose
+Environment: LLAMA_CPP_DIR (default: llama.cpp beside the checkout, where tools/build_llama_cpp.sh puts it) is the llama.cpp source tree whose
 `conversion/` (convert_hf_to_gguf.py's model classes) and `gguf-py/` are used.
 Packages: sentencepiece, numpy, torch, transformers (imported by llama.cpp's converter), llama-cpp-python.
 
@@ -45,7 +45,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "Tests" / "CheckpointsTests" / "Fixtures" / "tokenizer"
-LLAMA_CPP_DIR = Path(os.environ.get("LLAMA_CPP_DIR", "/work/llama.cpp"))
+LLAMA_CPP_DIR = Path(os.environ.get("LLAMA_CPP_DIR", Path(__file__).resolve().parents[2] / "llama.cpp"))
 sys.path[:0] = [str(LLAMA_CPP_DIR), str(LLAMA_CPP_DIR / "gguf-py"), str(ROOT / "tools")]
 
 import gguf  # noqa: E402  (llama.cpp's gguf-py, the converter's own)

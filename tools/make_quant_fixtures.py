@@ -2,7 +2,7 @@
 """Golden fixtures for the Quantization module (Tests/QuantizationTests/Fixtures/quant_fixtures.json).
 
 Re-create with:
-    /work/venv/bin/python tools/make_quant_fixtures.py
+    tools/.venv/bin/python tools/make_quant_fixtures.py
 Needs numpy, gguf (PyPI `gguf`, module gguf.quants) and torch + bitsandbytes (CPU is enough).
 
 Oracles:

