@@ -8,6 +8,9 @@ public struct HeldoutReference {
     public let windows: [[Int]]
     /// Per predicted token, in window order: the reference's log-softmax `[vocab]` over the next token.
     let logProbabilities: [[Double]]
+    /// The same as probabilities, and the most likely id per token (computed once for every candidate).
+    let probabilities: [[Double]]
+    let mostLikely: [Int]
     /// Per predicted token: the id that actually follows.
     let targets: [Int]
 
@@ -22,6 +25,8 @@ public struct HeldoutReference {
         }
         self.logProbabilities = logProbabilities
         self.targets = targets
+        probabilities = logProbabilities.map { $0.map(exp) }
+        mostLikely = logProbabilities.map { row in row.indices.max { row[$0] < row[$1] }! }  // first on ties
     }
 
     /// Predicted tokens.
@@ -66,15 +71,14 @@ public struct HeldoutComparison {
         var nll: [Double] = [], kl: [Double] = [], agree: [Double] = []
         var index = 0
         try forEachPrediction(model: candidate, windows: reference.windows) { row, target in
-            let p = reference.logProbabilities[index]
+            let logP = reference.logProbabilities[index], p = reference.probabilities[index]
             var divergence = 0.0
-            var bestP = 0, bestQ = 0
+            var bestQ = 0
             for v in 0..<p.count {
-                let pv = exp(p[v])
-                if pv > 0 { divergence += pv * (p[v] - row[v]) }
-                if p[v] > p[bestP] { bestP = v }
+                if p[v] > 0 { divergence += p[v] * (logP[v] - row[v]) }
                 if row[v] > row[bestQ] { bestQ = v }
             }
+            let bestP = reference.mostLikely[index]
             nll.append(-row[target])
             kl.append(divergence)
             agree.append(bestP == bestQ ? 1 : 0)
