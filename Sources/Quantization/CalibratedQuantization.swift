@@ -35,12 +35,16 @@ public struct BlockGrid: Sendable, Equatable {
         return (inverse.isFinite ? inverse : 0, Float(Float16(d)))
     }
 
+    /// The code (0…2^b − 1) of `w` with a block's scale.
+    @inline(__always)
+    func code(_ w: Float, inverse: Float) -> Float {
+        min(max((w * inverse + (half + 0.5)).rounded(.down), 0), maxCode)
+    }
+
     /// The weight `w` coded with a block's scale and decoded again.
     @inline(__always)
     func roundTrip(_ w: Float, inverse: Float, decoded: Float) -> Float {
-        let t = w * inverse + (half + 0.5)
-        let q = min(max(t.rounded(.down), 0), maxCode)
-        return (q - half) * decoded
+        (code(w, inverse: inverse) - half) * decoded
     }
 
     /// Round-to-nearest: every block of every row coded on its own scale. `[out, in]`, `in` a multiple of 32.
@@ -75,11 +79,34 @@ public enum GPTQ {
     ///   - inputs: calibration inputs `[n, in]` (rows are tokens). With no rows, round-to-nearest is returned.
     /// - Returns: the quantized weight, decoded, `[out, in]`.
     public static func quantize(_ weight: Matrix, inputs: Matrix, grid: BlockGrid) -> Matrix {
+        Matrix(rows: weight.rows, cols: weight.cols, values: run(weight, inputs: inputs, grid: grid).decoded)
+    }
+
+    /// GPTQ at 4 bits stored as GGML Q4_0 blocks (the grid's codes and fp16 scales, which are Q4_0's format).
+    public static func quantizeToQ4_0(_ weight: Matrix, inputs: Matrix) -> GPTQMatrix {
+        let result = run(weight, inputs: inputs, grid: BlockGrid(bits: 4))
+        let blocksPerRow = weight.cols / BlockGrid.blockSize
+        var bytes = [UInt8](repeating: 0, count: weight.rows * blocksPerRow * Q4_0.typeSize)
+        for r in 0..<weight.rows {
+            for b in 0..<blocksPerRow {
+                let offset = (r * blocksPerRow + b) * Q4_0.typeSize
+                let scale = result.scaleBits[r * blocksPerRow + b]
+                bytes[offset] = UInt8(scale & 0xFF)
+                bytes[offset + 1] = UInt8(scale >> 8)
+                let first = r * weight.cols + b * BlockGrid.blockSize
+                for j in 0..<16 { bytes[offset + 2 + j] = result.codes[first + j] | (result.codes[first + j + 16] << 4) }
+            }
+        }
+        return GPTQMatrix(blocks: Q4_0Matrix(rows: weight.rows, cols: weight.cols, blocks: bytes))
+    }
+
+    /// The decoded weight `[out, in]`, its codes `[out, in]` and each block's fp16 scale bits `[out, in/32]`.
+    private static func run(_ weight: Matrix, inputs: Matrix, grid: BlockGrid) -> (decoded: [Float], codes: [UInt8], scaleBits: [UInt16]) {
         precondition(inputs.cols == weight.cols, "GPTQ: inputs of \(inputs.cols) features for a weight of \(weight.cols) columns")
-        guard inputs.rows > 0 else { return grid.roundToNearest(weight) }
         let rows = weight.rows, cols = weight.cols
-        // H = 2/n · XᵀX, in fp64.
-        var h = gram(inputs).map { 2 * $0 / Double(inputs.rows) }
+        // H = 2/n · XᵀX, in fp64 (no inputs: H = 0, every column dead — round-to-nearest then, see below).
+        var h = gram(inputs).map { inputs.rows > 0 ? 2 * $0 / Double(inputs.rows) : 0 }
+        let noInputs = inputs.rows == 0
         // W transposed, [in][out] in fp64, so that one input column is contiguous.
         var w = [Double](repeating: 0, count: rows * cols)
         for r in 0..<rows { for c in 0..<cols { w[c * rows + r] = Double(weight.values[r * cols + c]) } }
@@ -87,7 +114,9 @@ public enum GPTQ {
         for c in 0..<cols {
             if h[c * cols + c] == 0 {
                 h[c * cols + c] = 1
-                for r in 0..<rows { w[c * rows + r] = 0 }
+                // The reference zeroes a column no calibration input uses; with no inputs at all that would
+                // zero the weight, so it is rounded to nearest instead (H = I then spreads no error).
+                if !noInputs { for r in 0..<rows { w[c * rows + r] = 0 } }
             }
             meanDiagonal += h[c * cols + c]
         }
@@ -97,6 +126,8 @@ public enum GPTQ {
         let u = upperCholesky(inverseSPD(h, n: cols), n: cols)
 
         var quantized = [Float](repeating: 0, count: rows * cols)
+        var codes = [UInt8](repeating: 0, count: rows * cols)
+        var scaleBits = [UInt16](repeating: 0, count: rows * cols / BlockGrid.blockSize)
         var scales = [(inverse: Float, decoded: Float)](repeating: (0, 0), count: rows)
         var error = [Double](repeating: 0, count: rows)
         var block = [Float](repeating: 0, count: BlockGrid.blockSize)
@@ -105,12 +136,15 @@ public enum GPTQ {
                 for r in 0..<rows {
                     for i in 0..<BlockGrid.blockSize { block[i] = Float(w[(c + i) * rows + r]) }
                     scales[r] = block.withUnsafeBufferPointer { grid.scale(of: $0.baseAddress!) }
+                    scaleBits[r * (cols / BlockGrid.blockSize) + c / BlockGrid.blockSize] = Float16(scales[r].decoded).bitPattern
                 }
             }
             let pivot = u[c * cols + c]
             for r in 0..<rows {
                 let value = w[c * rows + r]
-                let q = grid.roundTrip(Float(value), inverse: scales[r].inverse, decoded: scales[r].decoded)
+                let code = grid.code(Float(value), inverse: scales[r].inverse)
+                let q = (code - grid.half) * scales[r].decoded
+                codes[r * cols + c] = UInt8(code)
                 quantized[r * cols + c] = q
                 error[r] = (value - Double(q)) / pivot
             }
@@ -126,8 +160,23 @@ public enum GPTQ {
                 }
             }
         }
-        return Matrix(rows: rows, cols: cols, values: quantized)
+        return (quantized, codes, scaleBits)
     }
+}
+
+/// A weight GPTQ quantized (`gptq4`): Q4_0 blocks, computed by Q4_0's kernels, under its own format name so
+/// that a loaded model says which method made it.
+public struct GPTQMatrix: LinearOperator {
+    public let blocks: Q4_0Matrix
+
+    public var outFeatures: Int { blocks.outFeatures }
+    public var inFeatures: Int { blocks.inFeatures }
+    public var byteCount: Int { blocks.byteCount }
+    public var formatName: String { Precision.gptq4.rawValue }
+    public func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) { blocks.apply(x, into: y) }
+    public func apply(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) { blocks.apply(batch: n, x, into: y) }
+    public func decodeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) { blocks.decodeRows(range, into: out) }
+    public func dequantized() -> Matrix { blocks.dequantized() }
 }
 
 /// AWQ (Lin et al. 2024, *AWQ: Activation-aware Weight Quantization for LLM Compression and Acceleration*,
@@ -181,6 +230,20 @@ public enum AWQ {
             }
         }
         return best!
+    }
+}
+
+extension AWQ {
+    /// AWQ at 4 bits stored as GGML Q4_0 blocks of `W·diag(s)` with `1/s` applied to the input
+    /// (`InputScaledMatrix`; its decoded weight equals `quantize(_:inputs:grid:)`'s up to the fp32 rounding of
+    /// multiplying by `1/s` instead of dividing by `s`).
+    /// - Throws: `QuantizeError` when a scaled block overflows Q4_0's fp16 scale.
+    public static func quantizeToQ4_0(_ weight: Matrix, inputs: Matrix, tensorName: String) throws -> InputScaledMatrix {
+        let s = quantize(weight, inputs: inputs, grid: BlockGrid(bits: 4)).scales
+        var scaled = weight.values
+        for r in 0..<weight.rows { for c in 0..<weight.cols { scaled[r * weight.cols + c] *= s[c] } }
+        let inner = try Q4_0Matrix(quantizing: Matrix(rows: weight.rows, cols: weight.cols, values: scaled), tensorName: tensorName)
+        return InputScaledMatrix(inner: inner, inputScale: s.map { 1 / $0 })
     }
 }
 

@@ -58,7 +58,7 @@ struct CalibrationExperiment: Experiment {
         let evalWindows = Perplexity.windows(of: Array(all.prefix(evalTokens)), length: window, bos: c.bosTokenID)
         lab.progress("running fp32 on \(evalTokens) evaluation tokens")
         let reference = try HeldoutReference(model: model, windows: evalWindows)
-        let evalInputs = try ExpertInputs(model: model, windows: evalWindows)
+        let evalInputs = try ExpertCalibrationInputs(model: model, windows: evalWindows)
 
         var values: [String: Any] = ["eval_tokens": reference.tokens, "calibration_offset": calibrationStart,
                                      "largest": calibrationSizes.max()!, "smallest": calibrationSizes.min()!]
@@ -70,7 +70,7 @@ struct CalibrationExperiment: Experiment {
             let grid = BlockGrid(bits: b)
             var perBits: [String: Any] = [:]
             func measure(_ label: String, _ key: String, _ calibration: String, _ experts: [[ExpertWeights]]) throws -> HeldoutComparison {
-                let quantized = replacingExperts(model, experts)
+                let quantized = model.replacingExperts(experts)
                 let comparison = try HeldoutComparison(reference: reference, candidate: quantized)
                 let snr = evalInputs.outputSNR(reference: model, candidate: experts)
                 perBits[key] = ["snr_db": snr.value, "snr_ci": snr.interval.formatted("%.1f"), "kl": comparison.meanKL.value,
@@ -92,7 +92,7 @@ struct CalibrationExperiment: Experiment {
             var firstBetter: [String: Int] = [:]
             for size in calibrationSizes {
                 let windows = Perplexity.windows(of: Array(all[calibrationStart..<(calibrationStart + size)]), length: window, bos: c.bosTokenID)
-                let calibration = try ExpertInputs(model: model, windows: windows)
+                let calibration = try ExpertCalibrationInputs(model: model, windows: windows)
                 lab.progress("AWQ and GPTQ at \(b) bits on \(size) calibration tokens")
                 let awqExperts = calibration.quantize(model) { w, x in AWQ.quantize(w, inputs: x, grid: grid).weight }
                 let gptqExperts = calibration.quantize(model) { w, x in GPTQ.quantize(w, inputs: x, grid: grid) }
@@ -134,115 +134,5 @@ struct CalibrationExperiment: Experiment {
         return ExperimentResult(values: values, charts: [
             try lab.write(chart, file: "calibration.png", caption: "KL against calibration-set size, per method and bit width"),
         ])
-    }
-}
-
-/// `model` with every layer's experts replaced by `experts[layer]` (everything else shared).
-private func replacingExperts(_ model: MixtralModel, _ experts: [[ExpertWeights]]) -> MixtralModel {
-    let layers = zip(model.layers, experts).map { layer, replaced in
-        DecoderLayer(inputNorm: layer.inputNorm, attention: layer.attention, postAttentionNorm: layer.postAttentionNorm,
-                     router: layer.router, experts: replaced)
-    }
-    return MixtralModel(config: model.config, embedding: model.embedding, layers: layers, finalNorm: model.finalNorm, lmHead: model.lmHead)
-}
-
-/// The inputs every expert projection sees when the fp32 model runs some windows: per layer and expert, the
-/// MoE block's input `x` of each token routed to it (the input of w1 and w3), `silu(w1·x) ⊙ (w3·x)` (the input
-/// of w2), and the index of the token in the windows (for bootstrap chunks).
-private struct ExpertInputs {
-    /// `[layer][expert]`: `[tokens routed, hidden]`, `[tokens routed, intermediate]`, token indices.
-    var x: [[Matrix]]
-    var hiddenActivations: [[Matrix]]
-    var tokenIndex: [[[Int]]]
-    let tokens: Int
-
-    init(model: MixtralModel, windows: [[Int]]) throws {
-        let c = model.config
-        final class Recorder: ForwardObserver {
-            var rows: [[[Float]]]
-            var index: [[[Int]]]
-            var offset = 0
-            init(layers: Int, experts: Int) {
-                rows = Array(repeating: Array(repeating: [], count: experts), count: layers)
-                index = rows.map { $0.map { _ in [] } }
-            }
-            func routed(_ decision: RoutingDecision) {
-                for e in decision.experts {
-                    rows[decision.layer][e] += decision.routerInput
-                    index[decision.layer][e].append(offset + decision.position)
-                }
-            }
-        }
-        let recorder = Recorder(layers: c.numHiddenLayers, experts: c.numExperts)
-        let session = Session(model: model, capacity: windows.map(\.count).max() ?? 1, observer: recorder)
-        for window in windows {
-            session.cache.reset()
-            _ = try model.forward(window, session: session)
-            recorder.offset += window.count
-        }
-        tokens = recorder.offset
-        tokenIndex = recorder.index
-        x = recorder.rows.map { $0.map { Matrix(rows: $0.count / c.hiddenSize, cols: c.hiddenSize, values: $0) } }
-        hiddenActivations = zip(model.layers, x).map { layer, inputs in
-            zip(layer.experts, inputs).map { expert, input in
-                var gate = [Float](repeating: 0, count: input.rows * c.intermediateSize)
-                var up = gate
-                if input.rows > 0 {
-                    input.values.withUnsafeBufferPointer { xp in
-                        gate.withUnsafeMutableBufferPointer { expert.w1.apply(batch: input.rows, xp.baseAddress!, into: $0.baseAddress!) }
-                        up.withUnsafeMutableBufferPointer { expert.w3.apply(batch: input.rows, xp.baseAddress!, into: $0.baseAddress!) }
-                    }
-                    gate.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { siluMultiply(g.baseAddress!, $0.baseAddress!, g.count) } }
-                }
-                return Matrix(rows: input.rows, cols: c.intermediateSize, values: gate)
-            }
-        }
-    }
-
-    /// Every expert of `model` (fp32) quantized by `method(weight, its inputs)`.
-    func quantize(_ model: MixtralModel, _ method: (Matrix, Matrix) -> Matrix) -> [[ExpertWeights]] {
-        model.layers.enumerated().map { l, layer in
-            layer.experts.enumerated().map { e, expert in
-                ExpertWeights(w1: method(expert.w1.dequantized(), x[l][e]), w2: method(expert.w2.dequantized(), hiddenActivations[l][e]),
-                              w3: method(expert.w3.dequantized(), x[l][e]))
-            }
-        }
-    }
-
-    /// SNR of the expert projections' outputs, `10·log10(Σ‖W x‖² / Σ‖(W − Ŵ) x‖²)` over every projection and
-    /// routed token, with a 95 % bootstrap interval over chunks of 64 tokens.
-    func outputSNR(reference model: MixtralModel, candidate: [[ExpertWeights]]) -> Estimate {
-        let chunks = (tokens + HeldoutComparison.defaultChunkTokens - 1) / HeldoutComparison.defaultChunkTokens
-        var signal = [Double](repeating: 0, count: chunks), noise = signal
-        func add(_ original: any LinearOperator, _ quantized: any LinearOperator, _ inputs: Matrix, _ index: [Int]) {
-            guard inputs.rows > 0 else { return }
-            let out = original.outFeatures
-            var y = [Float](repeating: 0, count: inputs.rows * out), yq = y
-            inputs.values.withUnsafeBufferPointer { xp in
-                y.withUnsafeMutableBufferPointer { original.apply(batch: inputs.rows, xp.baseAddress!, into: $0.baseAddress!) }
-                yq.withUnsafeMutableBufferPointer { quantized.apply(batch: inputs.rows, xp.baseAddress!, into: $0.baseAddress!) }
-            }
-            for r in 0..<inputs.rows {
-                var s = 0.0, n = 0.0
-                for i in (r * out)..<((r + 1) * out) {
-                    s += Double(y[i]) * Double(y[i])
-                    n += Double(y[i] - yq[i]) * Double(y[i] - yq[i])
-                }
-                signal[index[r] / HeldoutComparison.defaultChunkTokens] += s
-                noise[index[r] / HeldoutComparison.defaultChunkTokens] += n
-            }
-        }
-        for (l, layer) in model.layers.enumerated() {
-            for (e, expert) in layer.experts.enumerated() {
-                add(expert.w1, candidate[l][e].w1, x[l][e], tokenIndex[l][e])
-                add(expert.w3, candidate[l][e].w3, x[l][e], tokenIndex[l][e])
-                add(expert.w2, candidate[l][e].w2, hiddenActivations[l][e], tokenIndex[l][e])
-            }
-        }
-        return Bootstrap.estimate(units: chunks) { counts in
-            var s = 0.0, n = 0.0
-            for i in 0..<chunks where counts[i] > 0 { s += signal[i] * Double(counts[i]); n += noise[i] * Double(counts[i]) }
-            return 10 * log10(s / n)
-        }
     }
 }
