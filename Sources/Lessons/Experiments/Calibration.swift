@@ -65,6 +65,13 @@ struct CalibrationExperiment: Experiment {
         var table = MarkdownTable(["method", "bits", "calibration tokens", "output SNR of W·x (dB) [95 %]", "mean KL vs fp32 (nats) [95 %]",
                                    "Δ perplexity [95 %]"])
         var verdicts: [String] = [], needs: [String] = []
+        // Each calibration set's inputs, recorded once for every bit width.
+        var calibrations: [ExpertCalibrationInputs] = []
+        for size in calibrationSizes {
+            lab.progress("recording expert inputs on \(size) calibration tokens")
+            let windows = Perplexity.windows(of: Array(all[calibrationStart..<(calibrationStart + size)]), length: window, bos: c.bosTokenID)
+            calibrations.append(try ExpertCalibrationInputs(model: model, windows: windows))
+        }
         var series: [LineSeries] = []
         for b in bits {
             let grid = BlockGrid(bits: b)
@@ -90,9 +97,7 @@ struct CalibrationExperiment: Experiment {
             var awqBars: [ClosedRange<Double>] = [], gptqBars: [ClosedRange<Double>] = []
             // The smallest calibration set at which each method's KL is below round-to-nearest's, the paired interval excluding 0.
             var firstBetter: [String: Int] = [:]
-            for size in calibrationSizes {
-                let windows = Perplexity.windows(of: Array(all[calibrationStart..<(calibrationStart + size)]), length: window, bos: c.bosTokenID)
-                let calibration = try ExpertCalibrationInputs(model: model, windows: windows)
+            for (size, calibration) in zip(calibrationSizes, calibrations) {
                 lab.progress("AWQ and GPTQ at \(b) bits on \(size) calibration tokens")
                 let awqExperts = calibration.quantize(model) { w, x in AWQ.quantize(w, inputs: x, grid: grid).weight }
                 let gptqExperts = calibration.quantize(model) { w, x in GPTQ.quantize(w, inputs: x, grid: grid) }
