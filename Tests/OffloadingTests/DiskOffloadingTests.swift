@@ -231,7 +231,7 @@ struct DiskOffloadingTests {
     @Test func projectionLayoutSizesAreTheOperatorSizes() throws {
         let checkpoint = try Checkpoint(directory: AllPrecisionsTests.checkpoint)
         let streamed = ProjectionLayout.Format.allCases.map(\.precision)
-        for precision in Precision.allCases {
+        for precision in Precision.allCases where !precision.needsCalibration {
             let weight = try checkpoint.loadWeight(WeightNames.expert(0, 3, "w2"), rows: 64, cols: 128, precision: precision)
             guard streamed.contains(precision) else {
                 #expect(ProjectionLayout(of: weight) == nil, "\(precision) has no streamed form")
