@@ -4,12 +4,15 @@ public struct LineSeries: Sendable, Equatable {
     public var name: String
     public var x: [Double]
     public var y: [Double]
+    /// Optional interval around each `y[i]` (e.g. a 95 % bootstrap interval), drawn as a vertical bar with caps.
+    public var yIntervals: [ClosedRange<Double>]?
 
     /// Pairs `x` and `y` up to the shorter of the two.
-    public init(name: String, x: [Double], y: [Double]) {
+    public init(name: String, x: [Double], y: [Double], yIntervals: [ClosedRange<Double>]? = nil) {
         self.name = name
         self.x = x
         self.y = y
+        self.yIntervals = yIntervals
     }
 }
 
@@ -51,7 +54,9 @@ public struct LineChart: Chart {
 
     public func draw(on canvas: ChartCanvas) {
         let all = series.flatMap { points($0).compactMap { $0 } }
-        guard let xRange = finiteRange(all.map(\.x)), let dataY = finiteRange(all.map(\.y)) else {
+        let intervalEnds = series.flatMap { ($0.yIntervals ?? []).flatMap { [$0.lowerBound, $0.upperBound] } }
+            .filter { $0.isFinite && (!logY || $0 > 0) }
+        guard let xRange = finiteRange(all.map(\.x)), let dataY = finiteRange(all.map(\.y) + intervalEnds) else {
             canvas.drawNoData(title: metadata.title, reason: "no finite points to show (empty input or only NaN)")
             return
         }
@@ -89,6 +94,13 @@ public struct LineChart: Chart {
                 markers.append(Point(x: px, y: py))
             }
             canvas.polyline(segment, color, width: 3)
+            for (i, interval) in (line.yIntervals ?? []).enumerated() where i < line.x.count {
+                guard let px = frame.px(line.x[i]), let low = frame.py(interval.lowerBound), let high = frame.py(interval.upperBound) else { continue }
+                let cap = 6 * canvas.unit
+                canvas.line(from: Point(x: px, y: low), to: Point(x: px, y: high), color, width: 2)
+                canvas.line(from: Point(x: px - cap, y: low), to: Point(x: px + cap, y: low), color, width: 2)
+                canvas.line(from: Point(x: px - cap, y: high), to: Point(x: px + cap, y: high), color, width: 2)
+            }
             if showMarkers {
                 for marker in markers { canvas.marker(.forSeries(index), at: marker, size: 13, color) }
             }

@@ -14,7 +14,9 @@ public enum ExpertResidency {
 extension MixtralModel {
     /// Loads a checkpoint and stores every projection at the precision the spec gives its tensor class.
     /// A weight the checkpoint stores quantized (written by `mixtral-lab quantize`, or bitsandbytes NF4)
-    /// is used as stored, whatever the spec says for its class. Norm weights always stay fp32. Embeddings
+    /// is used as stored, whatever the spec says for its class. Experts at `gptq4` or `awq4` are loaded at fp32
+    /// and then calibrated and quantized (`calibratingExperts`); streamed experts at those precisions fail
+    /// with `QuantizeError.needsCalibration` when their store is built. Norm weights always stay fp32. Embeddings
     /// and head are looked up / applied through the same `LinearOperator` as every other weight.
     ///
     /// Memory: a weight quantized at load time is converted from the checkpoint a few million weights at a
@@ -30,6 +32,19 @@ extension MixtralModel {
     ///   quantized tensors; quantization errors (scale overflow) naming the tensor.
     public convenience init(checkpoint: Checkpoint, precision: PrecisionSpec, experts residency: ExpertResidency = .resident,
                             progress: ((Int, Int) -> Void)? = nil) throws {
+        // gptq4 / awq4 (experts only): load the experts at fp32, then calibrate and quantize them.
+        if let other = TensorClass.allCases.first(where: { $0 != .experts && precision.precision(for: $0).needsCalibration }) {
+            throw QuantizeError.needsCalibration(tensor: "the \(other.rawValue) class", precision: precision.precision(for: other).rawValue)
+        }
+        let expertPrecision = precision.precision(for: .experts)
+        if expertPrecision.needsCalibration, case .resident = residency {
+            var precisions = precision.precisions
+            precisions[.experts] = .fp32
+            let model = try MixtralModel(checkpoint: checkpoint, precision: PrecisionSpec(precisions), progress: progress)
+                .calibratingExperts(expertPrecision, checkpoint: checkpoint)
+            self.init(config: model.config, embedding: model.embedding, layers: model.layers, finalNorm: model.finalNorm, lmHead: model.lmHead)
+            return
+        }
         let c = checkpoint.config
         var provider: ExpertProvider?
         if case .streamed(let streaming) = residency { provider = streaming }

@@ -131,6 +131,8 @@ private func joinRows(_ parts: [any LinearOperator], rows: Int, cols: Int, preci
         return Q8_0Matrix(rows: rows, cols: cols, blocks: parts.flatMap { ($0 as! Q8_0Matrix).blocks })
     case .q4:
         return Q4_0Matrix(rows: rows, cols: cols, blocks: parts.flatMap { ($0 as! Q4_0Matrix).blocks })
+    case .gptq4, .awq4:
+        preconditionFailure("joinRows: \(precision) is quantized after calibration, never chunk by chunk")
     case .nf4, .nf4dq:
         let nf4 = parts.map { $0 as! NF4Matrix }
         let absmax: [Float] = nf4.flatMap { part -> [Float] in

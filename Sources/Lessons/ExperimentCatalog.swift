@@ -12,6 +12,7 @@ public enum ExperimentCatalog {
         PredictedMeasuredExperiment.self,
         PaperRecipeExperiment.self,
         FullSizeExperiment.self,
+        CalibrationExperiment.self,
     ]
 
     public static var names: [String] { all.map { $0.name } }

@@ -86,12 +86,18 @@ extension LabContext {
     /// The first `limit` tokens of the model's held-out text (`heldout.txt` in the checkpoint's folder), in
     /// windows of at most 256 tokens that each start with `<s>` — the input of perplexity measurements.
     public func heldoutWindows(limit: Int) throws -> [[Int]] {
+        let tokens = Array(try heldoutTokens().prefix(limit))
+        return Perplexity.windows(of: tokens, length: min(256, checkpoint.config.maxPositionEmbeddings), bos: checkpoint.config.bosTokenID)
+    }
+
+    /// Every token of the model's held-out text (`heldout.txt` beside the checkpoint), without BOS.
+    /// - Throws: `CheckpointError.unreadable` when there is no such file.
+    public func heldoutTokens() throws -> [Int] {
         let url = checkpoint.folder.appendingPathComponent("heldout.txt")
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
             throw CheckpointError.unreadable(path: url.path,
                                              reason: "no held-out text beside the model for perplexity (compare --heldout-tokens 0 skips it)")
         }
-        let tokens = Array(tokenizer.encode(text, addBOS: false).prefix(limit))
-        return Perplexity.windows(of: tokens, length: min(256, checkpoint.config.maxPositionEmbeddings), bos: checkpoint.config.bosTokenID)
+        return tokenizer.encode(text, addBOS: false)
     }
 }

@@ -109,21 +109,17 @@ public struct PaperTable1: Sendable, Encodable {
     }
 
     /// 95% interval of `exp(mean nll) − exp(mean baseline)` over windows resampled with replacement, the
-    /// same windows for both models (paired), `bootstrapResamples` times with a fixed seed.
+    /// same windows for both models (paired): `Bootstrap.estimate` with `bootstrapResamples` resamples.
     static func pairedBootstrap(_ nll: [Double], _ baseline: [Double], counts: [Int]) -> (Double?, Double?) {
         guard nll.count > 1 else { return (nil, nil) }
-        var generator = SplitMix64(seed: 2312_17238)
-        var deltas: [Double] = []
-        for _ in 0..<bootstrapResamples {
-            var a = 0.0, b = 0.0, n = 0
-            for _ in 0..<nll.count {
-                let i = Int(generator.next() % UInt64(nll.count))
-                a += nll[i]; b += baseline[i]; n += counts[i]
+        let e = Bootstrap.estimate(units: nll.count, replicates: bootstrapResamples, seed: 2312_17238) { drawn in
+            var a = 0.0, b = 0.0, n = 0.0
+            for i in 0..<nll.count where drawn[i] > 0 {
+                a += nll[i] * Double(drawn[i]); b += baseline[i] * Double(drawn[i]); n += Double(counts[i] * drawn[i])
             }
-            deltas.append(exp(a / Double(n)) - exp(b / Double(n)))
+            return exp(a / n) - exp(b / n)
         }
-        deltas.sort()
-        return (deltas[Int(0.025 * Double(deltas.count))], deltas[Int(0.975 * Double(deltas.count)) - 1])
+        return (e.interval.low, e.interval.high)
     }
 
     /// The table in the paper's layout: one block of rows per attention precision, one row per expert
@@ -156,19 +152,5 @@ public struct PaperTable1: Sendable, Encodable {
         }
         return LineChart(metadata: metadata, series: series, xLabel: "weights of \(modelName) (MiB, logarithmic)",
                          yLabel: "held-out perplexity (\(tokens) tokens; lower is better)", logX: true)
-    }
-}
-
-/// SplitMix64 (Steele, Lea & Flood 2014): a small seeded generator, so that bootstrap intervals are
-/// the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

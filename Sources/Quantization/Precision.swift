@@ -13,6 +13,7 @@ import Foundation
 ///   3.03 bits).
 /// - `hqq4-f16meta`, `hqq3-f16meta`, `hqq2-f16meta`: the same codes with fp16 scales and zero-points, as
 ///   hqq 0.2.8 keeps them by default (4.5, 3.5 and 4 bits).
+/// - `gptq4`, `awq4`: the experts calibrated onto Q4_0's grid by GPTQ or AWQ (lesson 11; `needsCalibration`).
 public enum Precision: String, CaseIterable, Sendable {
     case fp32, bf16, f16, int8, q4, nf4
     case nf4dq = "nf4-dq"
@@ -20,6 +21,8 @@ public enum Precision: String, CaseIterable, Sendable {
     case hqq4HalfMetadata = "hqq4-f16meta"
     case hqq3HalfMetadata = "hqq3-f16meta"
     case hqq2HalfMetadata = "hqq2-f16meta"
+    /// Calibrated on held-out text when the model loads (`MixtralModel(checkpoint:precision:)`), experts only.
+    case gptq4, awq4
 
     /// The HQQ settings of an HQQ precision, nil for the others.
     public var hqqSettings: HQQ.Settings? {
@@ -34,9 +37,13 @@ public enum Precision: String, CaseIterable, Sendable {
         }
     }
 
+    /// Whether the weights need calibration inputs to be quantized (`gptq4`, `awq4`): they cannot be quantized
+    /// one tensor at a time by `quantize(_:to:tensorName:)`.
+    public var needsCalibration: Bool { self == .gptq4 || self == .awq4 }
+
     /// Storage bits per weight for a large tensor (scales included, per-tensor constants left out):
-    /// Q8_0 34 bytes / 32, Q4_0 18 bytes / 32, NF4 4 + 32/64, NF4-dq 4 + 8/64 + 32/(64·256), HQQ
-    /// `HQQ.Settings.nominalBitsPerWeight`.
+    /// Q8_0 34 bytes / 32, Q4_0 18 bytes / 32 (also gptq4, awq4: Q4_0 blocks; awq4 adds one fp32 scale per
+    /// input column), NF4 4 + 32/64, NF4-dq 4 + 8/64 + 32/(64·256), HQQ `HQQ.Settings.nominalBitsPerWeight`.
     public var nominalBitsPerWeight: Double {
         if let hqq = hqqSettings { return hqq.nominalBitsPerWeight }
         switch self {
@@ -45,6 +52,7 @@ public enum Precision: String, CaseIterable, Sendable {
         case .int8: return 8.5
         case .q4, .nf4: return 4.5
         case .nf4dq: return 4 + 8.0 / 64 + 32.0 / (64 * 256)
+        case .gptq4, .awq4: return 4.5
         case .hqq4, .hqq3, .hqq2, .hqq4HalfMetadata, .hqq3HalfMetadata, .hqq2HalfMetadata:
             preconditionFailure("HQQ precisions are handled above")
         }

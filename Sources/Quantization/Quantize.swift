@@ -18,6 +18,7 @@ public func quantize(_ weight: Matrix, to precision: Precision, tensorName: Stri
     case .nf4dq: return try NF4Matrix(quantizing: weight, tensorName: tensorName, doubleQuantization: true)
     case .hqq4, .hqq3, .hqq2, .hqq4HalfMetadata, .hqq3HalfMetadata, .hqq2HalfMetadata:
         return try HQQMatrix(quantizing: weight, tensorName: tensorName, settings: precision.hqqSettings!)
+    case .gptq4, .awq4: throw QuantizeError.needsCalibration(tensor: tensorName, precision: precision.rawValue)
     }
 }
 
@@ -35,6 +36,8 @@ public enum QuantizeError: Error, Equatable, CustomStringConvertible {
     case overflow(tensor: String, format: String, row: Int, column: Int, value: Float, limit: Float)
     /// bitsandbytes accepts blocksizes 32, 64, …, 4096 (powers of two).
     case invalidBlocksize(tensor: String, blocksize: Int)
+    /// `gptq4` and `awq4` quantize the experts with calibration inputs, when a model loads; a lone tensor cannot be.
+    case needsCalibration(tensor: String, precision: String)
 
     public var description: String {
         switch self {
@@ -44,6 +47,8 @@ public enum QuantizeError: Error, Equatable, CustomStringConvertible {
             return "tensor '\(tensor)': rows of \(cols) values are not a multiple of the \(format) block of \(blockSize); keep it at fp32, bf16 or nf4"
         case .overflow(let tensor, let format, let row, let column, let value, let limit):
             return "tensor '\(tensor)': |\(value)| at [\(row), \(column)] overflows \(format) (largest storable magnitude ≈ \(limit)); keep this tensor at fp32 or bf16"
+        case .needsCalibration(let tensor, let precision):
+            return "tensor '\(tensor)': \(precision) is calibrated on held-out text when a model loads its experts (--precision experts=\(precision) or q4,experts=\(precision)); it cannot quantize a lone tensor, other tensor classes or a checkpoint written by quantize/export"
         case .invalidBlocksize(let tensor, let blocksize):
             return "tensor '\(tensor)': NF4 blocksize \(blocksize) is not one of 32, 64, 128, 256, 512, 1024, 2048, 4096"
         }

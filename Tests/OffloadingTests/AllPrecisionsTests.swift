@@ -66,7 +66,7 @@ struct AllPrecisionsTests {
         try file.write(to: url)
     }
 
-    @Test(arguments: Precision.allCases)
+    @Test(arguments: Precision.allCases.filter { !$0.needsCalibration })  // gptq4/awq4 are experts-only (CalibratedPrecisionTests)
     func policiesNeverChangeTheLogits(precision: Precision) throws {
         let model = try MixtralModel(checkpoint: Checkpoint(directory: Self.checkpoint), precision: PrecisionSpec(uniform: precision))
         let cost = CostModel(hardware: .rtx3060, footprint: ModelFootprint(model: model))

@@ -16,7 +16,7 @@ struct BlockScalesExperiment: Experiment {
         ParameterSpec("blocksizes", .list, "NF4 block sizes to sweep", default: [32, 64, 128, 256, 1024, 4096]),
     ]
     static let resultKeys = ["tensor", "std", "absmax", "absmax_over_std", "beyond_3sigma", "kurtosis",
-                             "per_tensor", "q4", "nf4", "sweep", "table", "block_absmax"]
+                             "per_tensor", "q4", "nf4", "nf4_32", "same_block_verdict", "sweep", "table", "block_absmax"]
 
     let tensor: String
     let blocksizes: [Int]
@@ -55,15 +55,24 @@ struct BlockScalesExperiment: Experiment {
         let nf4 = try quantize(weight, to: .nf4, tensorName: tensor)
         let q4Error = QuantizationError(original: weight, quantized: q4)
         let nf4Error = QuantizationError(original: weight, quantized: nf4)
+        // NF4 with Q4_0's block of 32: the same block, so only the levels (and the 32-bit absmax) differ.
+        let nf4At32Error = QuantizationError(original: weight, quantized: try NF4Matrix(quantizing: weight, tensorName: tensor, blocksize: 32))
         func summary(_ e: QuantizationError) -> [String: Any] {
             ["snr_db": e.snrDB, "rel_error": e.relativeFrobenius, "bits": e.bitsPerWeight, "max_error": e.maxAbsError]
         }
         values["per_tensor"] = summary(perTensorError)
         values["q4"] = summary(q4Error)
         values["nf4"] = summary(nf4Error)
+        values["nf4_32"] = summary(nf4At32Error)
+        let gap = nf4At32Error.snrDB - q4Error.snrDB
+        values["same_block_verdict"] = abs(gap) < 0.1
+            ? String(format: "On the same blocks of 32, NF4 and Q4_0 are level (%.1f against %.1f dB): on this matrix the block size, not the shape of the levels, decides", nf4At32Error.snrDB, q4Error.snrDB)
+            : (gap > 0
+                ? String(format: "On the same blocks of 32, NF4 reaches %.1f dB against Q4_0's %.1f (at %.2f bits, its fp32 absmax costing 1 bit per weight against Q4_0's 0.5): its levels are better, the longer block is what loses", nf4At32Error.snrDB, q4Error.snrDB, nf4At32Error.bitsPerWeight)
+                : String(format: "Even on the same blocks of 32, NF4 reaches only %.1f dB against Q4_0's %.1f: on this matrix Q4_0's levels fit better too", nf4At32Error.snrDB, q4Error.snrDB))
         var table = MarkdownTable(["scheme", "scale per", "bits/weight", "SNR (dB)", "relative error"])
         for (scheme, per, e) in [("int4, one scale", "whole tensor", perTensorError), ("q4 (Q4_0)", "32 weights", q4Error),
-                                 ("nf4", "64 weights", nf4Error)] {
+                                 ("nf4 (bitsandbytes default)", "64 weights", nf4Error), ("nf4, Q4_0's block", "32 weights", nf4At32Error)] {
             table.rows.append([scheme, per, String(format: "%.3f", e.bitsPerWeight), String(format: "%.1f", e.snrDB),
                                String(format: "%.4f", e.relativeFrobenius)])
         }
@@ -71,10 +80,11 @@ struct BlockScalesExperiment: Experiment {
 
         // NF4 block-size sweep.
         var sweep = MarkdownTable(["NF4 block size", "bits/weight", "SNR (dB)"])
-        var snr: [Double] = []
+        var snr: [Double] = [], bits: [Double] = []
         for size in blocksizes {
             let e = QuantizationError(original: weight, quantized: try NF4Matrix(quantizing: weight, tensorName: tensor, blocksize: size))
             snr.append(e.snrDB)
+            bits.append(e.bitsPerWeight)
             sweep.rows.append(["\(size)", String(format: "%.3f", e.bitsPerWeight), String(format: "%.2f", e.snrDB)])
         }
         values["sweep"] = sweep.description
@@ -95,14 +105,19 @@ struct BlockScalesExperiment: Experiment {
             levelSets: [LevelSet(name: "Q4_0-style uniform levels", levels: q4Levels),
                         LevelSet(name: "NF4 levels: normal quantiles × absmax", levels: NF4.codebook.map { $0 * blockAbsmax })],
             binCount: 32)
-        let sweepChart = LineChart(
-            metadata: lab.metadata(title: "NF4 error against block size",
-                                   description: "Signal-to-noise ratio of \(tensor) stored in NF4 with each block size.", precision: "nf4"),
-            series: [LineSeries(name: "nf4", x: blocksizes.map(Double.init), y: snr)],
-            xLabel: "block size (weights per absmax scale, log scale)", yLabel: "SNR (dB, higher is better)", logX: true)
+        // SNR against bits per weight: the trade every format makes. NF4 over its block sizes is a line (fewer
+        // bits = bigger blocks), Q4_0 and one-scale int4 are single points.
+        let tradeChart = LineChart(
+            metadata: lab.metadata(title: "4-bit formats: error against storage cost on \(shortName(tensor))",
+                                   description: "Signal-to-noise ratio against bits per weight (4-bit codes plus scales): NF4 at block sizes \(blocksizes.map(String.init).joined(separator: ", ")) (left: largest block), Q4_0 (blocks of 32, fp16 scale), int4 with one scale for the tensor.",
+                                   precision: "q4, nf4"),
+            series: [LineSeries(name: "NF4, block sizes \(blocksizes.max()!) … \(blocksizes.min()!) (left to right)", x: bits, y: snr),
+                     LineSeries(name: "Q4_0 (block 32)", x: [q4Error.bitsPerWeight], y: [q4Error.snrDB]),
+                     LineSeries(name: "int4, one scale", x: [perTensorError.bitsPerWeight], y: [perTensorError.snrDB])],
+            xLabel: "bits per weight (codes + scales)", yLabel: "SNR (dB, higher is better)")
         return ExperimentResult(values: values, charts: [
             try lab.write(histogram, file: "block-levels.png", caption: "One block of real weights with Q4_0 and NF4 levels"),
-            try lab.write(sweepChart, file: "nf4-block-size.png", caption: "NF4 error against block size"),
+            try lab.write(tradeChart, file: "snr-vs-bits.png", caption: "SNR against bits per weight: NF4 by block size, Q4_0, one-scale int4"),
         ])
     }
 }

@@ -10,7 +10,9 @@ struct CacheSweepExperiment: Experiment {
     static let name = "cache-sweep"
     static let summary = "Hit rate against cache size per policy on recorded routing, LRU against Belady's optimum, and a transfer timeline."
     static let parameters = [
-        ParameterSpec("prompt", .text, "text to continue", default: "ROMEO:\n"),
+        ParameterSpec("prompt", .text, "text to continue (the table of one run and the timeline)", default: "ROMEO:\n"),
+        ParameterSpec("prompts", .list, "more prompts: every policy's hit rate is also given as mean and range over all prompts",
+                      default: ["JULIET:\n", "First Citizen:\n", "KING RICHARD III:\n", "HAMLET:\nTo be, or not to be", "MERCUTIO:\n"]),
         ParameterSpec("max_tokens", .int, "tokens to generate (the routing that is replayed)", default: 96),
         ParameterSpec("policies", .list, "policies to sweep", default: ["lru", "lfu", "optimal"]),
         ParameterSpec("cache_experts", .int, "cache size of the timeline run (experts per layer)", default: 4),
@@ -19,10 +21,12 @@ struct CacheSweepExperiment: Experiment {
     ]
     /// Per policy: `k1`…`kN` dictionaries with hit_rate, decode_hit_rate, bytes, tokens_per_s, misses, stall_ms;
     /// `at_cache` and `at_k`: the same per policy at `cache_experts` and at top-k slots; `timeline`.
-    static let resultKeys = ["table", "chance_k2", "trace_file", "tokens", "experts", "k", "expert_bytes", "hardware", "fast_tier", "slow_tier", "cache_experts",
+    static let resultKeys = ["table", "spread_table", "prompt_count", "static_vs_lru", "skew", "skew_even", "last_layer", "spread",
+                             "chance_k", "chance_cache", "chance_k2", "trace_file", "tokens", "experts", "k", "expert_bytes", "hardware", "fast_tier", "slow_tier", "cache_experts",
                              "policy", "lru_vs_optimal", "timeline", "at_cache", "at_k", "*"]
 
     let prompt: String
+    let prompts: [String]
     let maxTokens: Int
     let policies: [PolicySpec]
     let cacheExperts: Int
@@ -32,6 +36,7 @@ struct CacheSweepExperiment: Experiment {
 
     init(_ parameters: ExperimentParameters) throws {
         prompt = parameters.text("prompt")
+        prompts = parameters.list("prompts")
         maxTokens = parameters.int("max_tokens")
         let swept = try parameters.list("policies").map { name in
             do { return try PolicySpec(name: name) } catch { throw ExperimentParameterError.invalid("policies", reason: "\(error)") }
@@ -64,7 +69,12 @@ struct CacheSweepExperiment: Experiment {
             "fast_tier": hardware.fastTierName, "slow_tier": hardware.slowTierName,
             "expert_bytes": model.layers[0].expertBytes[0], "cache_experts": cacheExperts, "policy": policy.description,
             // With uniformly random routing a cache of C of E experts holds a requested one with probability C/E.
-            "chance_k2": 2.0 / Double(c.numExperts),
+            "chance_k": Double(c.numExpertsPerToken) / Double(c.numExperts),
+            "chance_cache": Double(cacheExperts) / Double(c.numExperts),
+            "chance_k2": Double(c.numExpertsPerToken) / Double(c.numExperts),
+            "skew": spelledList(expertsTaking(0.9, of: run, experts: c.numExperts)),
+            "last_layer": c.numHiddenLayers - 1,
+            "skew_even": Int((0.9 * Double(c.numExperts)).rounded(.up)),
         ]
         var table = MarkdownTable(["cache (experts/layer)"] + policies.map { "\($0) hit rate" })
         for size in sizes {
@@ -94,6 +104,54 @@ struct CacheSweepExperiment: Experiment {
         } else {
             values["lru_vs_optimal"] = Double.nan
         }
+
+        // The same sweep on every prompt: one prompt's routing is one sample, and policies are compared per prompt.
+        var runs = [run]
+        for other in prompts {
+            lab.progress("recording the routing of \(other.debugDescription)")
+            runs.append(try RecordedRun.record(model: model, prompt: lab.tokenizer.encode(other, addBOS: true), maxTokens: maxTokens,
+                                               lookahead: policies.map(\.lookahead).max() ?? 0))
+        }
+        let sweeps = [sweep] + (try runs.dropFirst().map { try $0.sweep(policies: policies, cacheSizes: sizes, cost: cost) })
+        func hitRates(_ policy: PolicySpec, _ size: Int) -> [Double] {
+            sweeps.map { one in one.first { $0.policy == policy.description && $0.cacheExperts == size }!.hitRate }
+        }
+        var spreadTable = MarkdownTable(["cache (experts/layer)"] + policies.map { "\($0) hit rate: mean (lowest – highest prompt)" })
+        var spread: [String: Any] = [:]
+        for policy in policies {
+            var byK: [String: Any] = [:]
+            for size in sizes {
+                let rates = hitRates(policy, size)
+                byK["k\(size)"] = ["mean": rates.reduce(0, +) / Double(rates.count), "min": rates.min()!, "max": rates.max()!]
+            }
+            spread[key(policy)] = byK
+        }
+        for size in sizes {
+            spreadTable.rows.append(["\(size)"] + policies.map { policy in
+                let rates = hitRates(policy, size)
+                return String(format: "%.1f %% (%.1f – %.1f)", rates.reduce(0, +) / Double(rates.count) * 100, rates.min()! * 100, rates.max()! * 100)
+            })
+        }
+        values["spread"] = spread
+        values["spread_table"] = spreadTable.description
+        values["prompt_count"] = runs.count
+        // LRU against the frequency baseline (static: pin the experts the prompt used most), prompt by prompt,
+        // at top-k slots and at the timeline's cache size.
+        func lruAgainstStatic(_ size: Int) -> String {
+            let differences = zip(hitRates(.lru, size), hitRates(.staticPrompt, size)).map { $0 - $1 }
+            let wins = differences.filter { $0 > 0 }.count, losses = differences.filter { $0 < 0 }.count
+            let ties = differences.count - wins - losses
+            let mean = differences.reduce(0, +) / Double(differences.count)
+            let detail = String(format: "%+.1f points on average, %+.1f to %+.1f", mean * 100, differences.min()! * 100, differences.max()! * 100)
+            let tied = ties > 0 ? ", tied on \(ties)" : ""
+            let slots = counted(size, "slot")
+            if wins > 0 && losses == 0 { return "with \(slots) LRU beat static on \(wins) of \(differences.count) prompts\(tied) (\(detail))" }
+            if losses > 0 && wins == 0 { return "with \(slots) static did as well or better on every prompt: better on \(losses) of \(differences.count)\(tied) (LRU \(detail))" }
+            return "with \(slots) LRU beat static on \(wins) of \(differences.count) prompts and lost on \(losses)\(tied) (\(detail)): they cannot be ranked"
+        }
+        values["static_vs_lru"] = policies.contains(.lru) && policies.contains(.staticPrompt)
+            ? Array(Set([c.numExpertsPerToken, cacheExperts])).sorted().map(lruAgainstStatic).joined(separator: "; ")
+            : "(add lru and static to the policies to compare them)"
 
         // One run of the timeline policy, traced: kept in memory for the timeline and written beside the report.
         let sink = CollectingTraceSink()

@@ -5,12 +5,15 @@ import Charts
 
 /// Lesson 7's experiment: speculative prefetching. How often layer L+d's router, applied to the hidden
 /// state entering layer L's MoE block, names the experts layer L+d will really choose (recall), and how
-/// much stall time prefetching those guesses saves on a chosen machine (Eliseev & Mazur 2023, §3.2).
+/// much stall time prefetching those guesses saves on a chosen machine (Eliseev & Mazur 2023, §3.2) — each
+/// against a frequency guess (the m experts layer L+d used most so far) and over several prompts.
 struct PrefetchRecallExperiment: Experiment {
     static let name = "prefetch-recall"
     static let summary = "Recall of next-layer expert guesses by lookahead, and stall time saved by lru+prefetch against plain LRU."
     static let parameters = [
         ParameterSpec("prompt", .text, "text to continue", default: "ROMEO:\n"),
+        ParameterSpec("prompts", .list, "more prompts: recall and stalls are also given as mean and range over all prompts",
+                      default: ["JULIET:\n", "First Citizen:\n", "KING RICHARD III:\n", "HAMLET:\nTo be, or not to be", "MERCUTIO:\n"]),
         ParameterSpec("max_tokens", .int, "tokens to generate", default: 96),
         ParameterSpec("lookaheads", .list, "layers ahead to guess", default: [1, 2, 3]),
         ParameterSpec("prefetch", .int, "experts prefetched per guess (top-m)", default: 2),
@@ -19,11 +22,13 @@ struct PrefetchRecallExperiment: Experiment {
         ParameterSpec("hardware", .text, "hardware profile for the simulated clock", default: "colab-t4"),
     ]
     /// `d1`, `d2`, … (recall, top1_recall, pairs); `lru` and `prefetch` (stall_ms, tokens_per_s, hit_rate, wasted).
-    static let resultKeys = ["table", "lru", "prefetch", "random_recall", "saved_stall_ms", "saved_fraction", "speedup", "effect",
+    static let resultKeys = ["table", "prompt_count", "frequency_verdict", "used_fraction", "copy_over_compute", "skew", "skew_even",
+                             "stall_verdict", "last_layer", "lru", "prefetch", "random_recall", "saved_stall_ms", "saved_fraction", "speedup", "effect",
                              "transfer_us", "layer_us", "lookahead", "ahead", "hidden_behind", "misses_effect",
                              "hardware", "cache_experts", "m", "k", "tokens", "*"]
 
     let prompt: String
+    let prompts: [String]
     let maxTokens: Int
     let lookaheads: [Int]
     let prefetch: Int
@@ -34,6 +39,7 @@ struct PrefetchRecallExperiment: Experiment {
 
     init(_ parameters: ExperimentParameters) throws {
         prompt = parameters.text("prompt")
+        prompts = parameters.list("prompts")
         maxTokens = parameters.int("max_tokens")
         lookaheads = try parameters.list("lookaheads").map { text in
             guard let d = Int(text), d >= 1 else { throw ExperimentParameterError.invalid("lookaheads", reason: "\(text) is not a positive integer") }
@@ -55,38 +61,51 @@ struct PrefetchRecallExperiment: Experiment {
         }
         let maxLookahead = min(max(lookaheads.max() ?? 1, lookahead), c.numHiddenLayers - 1)
         let ids = lab.tokenizer.encode(prompt, addBOS: true)
-        lab.progress("recording routing with \(maxLookahead)-layer lookahead")
+        lab.progress("recording routing with \(maxLookahead)-layer lookahead on \(counted(prompts.count + 1, "prompt"))")
         let run = try RecordedRun.record(model: model, prompt: ids, maxTokens: maxTokens, lookahead: maxLookahead)
+        let runs = [run] + (try prompts.map {
+            try RecordedRun.record(model: model, prompt: lab.tokenizer.encode($0, addBOS: true), maxTokens: maxTokens, lookahead: maxLookahead)
+        })
         let k = c.numExpertsPerToken
         let m = min(prefetch, c.numExperts)
 
-        // Recall: of the k experts layer L+d chose, how many were among the top-m guessed at layer L.
+        // Recall: of the k experts layer L+d chose, how many were among the top-m guessed at layer L. The
+        // honest baseline guesses layer L+d's m most used experts so far in the run (prompt and earlier
+        // steps): a frequency guess that needs no router at all.
         let ahead = lookahead == 1 ? "one layer ahead" : "\(lookahead) layers ahead"
         var values: [String: Any] = ["hardware": hardware.name, "cache_experts": cacheExperts, "m": m, "k": k,
-                                     "lookahead": lookahead, "ahead": ahead,
+                                     "lookahead": lookahead, "ahead": ahead, "prompt_count": runs.count,
                                      "hidden_behind": lookahead == 1 ? "that layer's compute" : "the compute of those \(lookahead) layers",
-                                     "tokens": run.forwards.count, "random_recall": Double(m) / Double(c.numExperts)]
-        var table = MarkdownTable(["lookahead (layers)", "guessed / chosen pairs", "recall of the k chosen", "top-1 expert guessed"])
-        var recalls: [Double] = []
+                                     "tokens": run.forwards.count, "random_recall": Double(m) / Double(c.numExperts),
+                                     "skew": spelledList(expertsTaking(0.9, of: run, experts: c.numExperts)),
+                                     "skew_even": Int((0.9 * Double(c.numExperts)).rounded(.up)), "last_layer": c.numHiddenLayers - 1]
+        var table = MarkdownTable(["lookahead (layers)", "guessed / chosen pairs", "router guess: recall, mean (range over prompts)",
+                                   "frequency guess: recall, mean (range)", "random guess", "top-1 expert guessed by the router"])
+        var recalls: [Double] = [], frequencyRecalls: [Double] = []
+        var verdicts: [String] = []
         for d in lookaheads where d <= maxLookahead {
-            var found = 0, total = 0, top1 = 0, pairs = 0
-            for forward in run.forwards where forward.phase == .decode {
-                for step in forward.steps where step.layer + d < c.numHiddenLayers {
-                    let actual = forward.steps[step.layer + d].tokens[0].experts
-                    let guessLogits = step.tokens[0].lookaheadLogits[d - 1]
-                    let guess = Set(routeTopK(logits: guessLogits, k: m).experts)
-                    found += actual.filter { guess.contains($0) }.count
-                    total += actual.count
-                    if guess.contains(actual[0]) { top1 += 1 }
-                    pairs += 1
-                }
-            }
-            let recall = Double(found) / Double(max(total, 1))
+            let perRun = runs.map { guessRecall($0, d: d, m: m, layers: c.numHiddenLayers, experts: c.numExperts) }
+            let router = perRun.map(\.router), frequency = perRun.map(\.frequency)
+            let recall = mean(router), frequencyRecall = mean(frequency)
+            let top1 = mean(perRun.map(\.top1)), pairs = perRun.map(\.pairs).reduce(0, +)
             recalls.append(recall)
-            values["d\(d)"] = ["recall": recall, "top1_recall": Double(top1) / Double(max(pairs, 1)), "pairs": pairs]
-            table.rows.append(["\(d)", "\(pairs)", String(format: "%.1f %%", recall * 100), String(format: "%.1f %%", Double(top1) / Double(max(pairs, 1)) * 100)])
+            frequencyRecalls.append(frequencyRecall)
+            let differences = zip(router, frequency).map { $0 - $1 }
+            let wins = differences.filter { $0 > 0 }.count
+            let verdict = wins == differences.count ? "the router's guess beats the frequency guess on all \(runs.count) prompts"
+                : (wins == 0 ? "the frequency guess is as good or better on all \(runs.count) prompts"
+                             : "the router's guess beats the frequency guess on \(wins) of \(runs.count) prompts only")
+            verdicts.append("\(d == 1 ? "one layer ahead" : "\(d) layers ahead"), \(verdict)")
+            values["d\(d)"] = ["recall": recall, "recall_min": router.min()!, "recall_max": router.max()!,
+                               "frequency_recall": frequencyRecall, "frequency_min": frequency.min()!, "frequency_max": frequency.max()!,
+                               "top1_recall": top1, "pairs": pairs]
+            table.rows.append(["\(d)", "\(pairs)",
+                               String(format: "%.1f %% (%.1f – %.1f)", recall * 100, router.min()! * 100, router.max()! * 100),
+                               String(format: "%.1f %% (%.1f – %.1f)", frequencyRecall * 100, frequency.min()! * 100, frequency.max()! * 100),
+                               String(format: "%.1f %%", Double(m) / Double(c.numExperts) * 100), String(format: "%.1f %%", top1 * 100)])
         }
         values["table"] = table.description
+        values["frequency_verdict"] = verdicts.joined(separator: "; ")
 
         // Stall time: plain LRU against LRU with prefetch of the top-m guesses `lookahead` layers ahead.
         let cost = CostModel(hardware: hardware, footprint: ModelFootprint(model: model))
@@ -99,6 +118,17 @@ struct PrefetchRecallExperiment: Experiment {
         }
         values["lru"] = summary(lru)
         values["prefetch"] = summary(prefetching)
+        values["used_fraction"] = prefetching.prefetched > 0 ? Double(prefetching.prefetchHits) / Double(prefetching.prefetched) : 0.0
+        var ratios: [Double] = []
+        for other in runs.dropFirst() {
+            let plain = try other.simulate(policy: .lru, cacheExperts: cacheExperts, cost: cost)
+            let guessed = try other.simulate(policy: .lruPrefetch(PrefetchSettings(experts: m, lookahead: lookahead)), cacheExperts: cacheExperts, cost: cost)
+            if plain.tokensPerSecondEst > 0 { ratios.append(guessed.tokensPerSecondEst / plain.tokensPerSecondEst) }
+        }
+        if lru.tokensPerSecondEst > 0 { ratios.insert(prefetching.tokensPerSecondEst / lru.tokensPerSecondEst, at: 0) }
+        let faster = ratios.filter { $0 > 1 }.count
+        values["stall_verdict"] = String(format: "Over all %d prompts, lru+prefetch ran at %.2f× plain LRU's estimated speed on average (%.2f× to %.2f×) and was faster on %d of them",
+                                         ratios.count, mean(ratios), ratios.min() ?? .nan, ratios.max() ?? .nan, faster)
         let fewer = lru.decodeMisses - prefetching.decodeMisses
         values["misses_effect"] = fewer > 0
             ? "good guesses turned \(counted(fewer, "miss", plural: "misses")) into hits"
@@ -111,14 +141,17 @@ struct PrefetchRecallExperiment: Experiment {
                                        : String(format: "made the stall time %.0f %% longer", change * 100)
         // What one layer can hide: a transfer started a layer early overlaps at most that layer's compute.
         values["transfer_us"] = cost.transferUs(bytes: model.layers[0].expertBytes[0])
-        values["layer_us"] = cost.attentionUs(layer: 0, tokens: 1) + cost.expertsUs(layer: 0, experts: Array(0..<k), rows: k)
+        let layerUs = cost.attentionUs(layer: 0, tokens: 1) + cost.expertsUs(layer: 0, experts: Array(0..<k), rows: k)
+        values["layer_us"] = layerUs
+        values["copy_over_compute"] = cost.transferUs(bytes: model.layers[0].expertBytes[0]) / layerUs
 
         let shown = lookaheads.filter { $0 <= maxLookahead }
         let chart = GroupedBarChart(
             metadata: lab.metadata(title: "How well the next layers' experts can be guessed early",
-                                   description: "Recall of the experts layer L+d chose among the top-\(m) guessed by applying layer L+d's router to layer L's hidden state, decode steps only."),
+                                   description: "Recall of the experts layer L+d chose among the top-\(m) guessed by applying layer L+d's router to layer L's hidden state, against guessing the most used experts so far and a random guess; decode steps, mean over \(runs.count) prompts."),
             categories: shown.map { $0 == 1 ? "1 layer ahead" : "\($0) layers ahead" },
             series: [BarSeries(name: "top-\(m) of layer L+d's router on layer L's hidden state", values: recalls),
+                     BarSeries(name: "layer L+d's \(counted(m, "expert")) most used so far (frequency guess)", values: frequencyRecalls),
                      BarSeries(name: "random guess of \(counted(m, "expert"))", values: shown.map { _ in Double(m) / Double(c.numExperts) })],
             xLabel: "lookahead d", yLabel: "recall (share of the chosen experts that were guessed)")
         let stalls = GroupedBarChart(
@@ -133,3 +166,32 @@ struct PrefetchRecallExperiment: Experiment {
         ])
     }
 }
+
+/// Recall of the k experts layer L+d chose, over the decode steps of `run`: by the top-m of layer L+d's router
+/// applied to layer L's hidden state; by the m experts layer L+d used most before this step (ties to the lower
+/// index); and how often the router's guess holds the top-1 expert.
+private func guessRecall(_ run: RecordedRun, d: Int, m: Int, layers: Int, experts: Int)
+    -> (router: Double, frequency: Double, top1: Double, pairs: Int) {
+    var counts = [[Int]](repeating: [Int](repeating: 0, count: experts), count: layers)
+    var found = 0, foundByFrequency = 0, total = 0, top1 = 0, pairs = 0
+    for forward in run.forwards {
+        if forward.phase == .decode {
+            for step in forward.steps where step.layer + d < layers {
+                let actual = forward.steps[step.layer + d].tokens[0].experts
+                let guess = Set(routeTopK(logits: step.tokens[0].lookaheadLogits[d - 1], k: m).experts)
+                let used = counts[step.layer + d]
+                let frequent = Set((0..<experts).sorted { (used[$0], -$0) > (used[$1], -$1) }.prefix(m))
+                found += actual.filter { guess.contains($0) }.count
+                foundByFrequency += actual.filter { frequent.contains($0) }.count
+                total += actual.count
+                if guess.contains(actual[0]) { top1 += 1 }
+                pairs += 1
+            }
+        }
+        for step in forward.steps { for token in step.tokens { for e in token.experts { counts[step.layer][e] += 1 } } }
+    }
+    let n = Double(max(total, 1))
+    return (Double(found) / n, Double(foundByFrequency) / n, Double(top1) / Double(max(pairs, 1)), pairs)
+}
+
+private func mean(_ x: [Double]) -> Double { x.isEmpty ? .nan : x.reduce(0, +) / Double(x.count) }

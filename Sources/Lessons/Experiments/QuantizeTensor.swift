@@ -14,8 +14,10 @@ struct QuantizeTensorExperiment: Experiment {
         ParameterSpec("tensor", .text, "checkpoint tensor name", default: "model.layers.0.block_sparse_moe.experts.0.w1.weight"),
         ParameterSpec("precisions", .list, "precisions to compare with fp32", default: ["int8", "q4"]),
     ]
-    /// Per precision (e.g. `q4`): bits, bytes, ratio, mse, snr_db, max_error, rel_error.
-    static let resultKeys = ["tensor", "shape", "weights", "fp32_bytes", "table", "examples", "block_absmax", "*"]
+    /// Per precision (e.g. `q4`): bits, bytes, ratio (against fp32), ratio_checkpoint (against the checkpoint's
+    /// stored dtype, bf16 for the default model), mse, snr_db, max_error, rel_error.
+    static let resultKeys = ["tensor", "shape", "weights", "fp32_bytes", "checkpoint_bytes", "checkpoint_dtype", "table", "examples",
+                             "block_absmax", "*"]
 
     let tensor: String
     let precisions: [Precision]
@@ -27,16 +29,22 @@ struct QuantizeTensorExperiment: Experiment {
 
     func run(in lab: LabContext) throws -> ExperimentResult {
         let weight = try lab.weight(tensor)
+        // What the checkpoint stores (bf16 for the default model and for Mixtral's): the size a reader downloads.
+        let stored = lab.checkpoint.info(tensor)!.dtype
+        let checkpointBytes = weight.values.count * stored.byteSize
+        let storedName = stored.rawValue.lowercased()
         // The first block of 32 weights (GGML's block size): its absmax sets the level spacing of int8 and q4.
         let blockAbsmax = Double(weight.values.prefix(32).map { abs($0) }.max() ?? 0)
         var values: [String: Any] = [
             "tensor": tensor, "shape": "[\(weight.rows), \(weight.cols)]", "weights": weight.values.count,
             "fp32_bytes": weight.byteCount, "block_absmax": blockAbsmax,
+            "checkpoint_bytes": checkpointBytes, "checkpoint_dtype": storedName,
         ]
         // Spacing between neighbouring levels in that block: Q8_0 d = absmax/127, Q4_0 |d| = absmax/8.
         let levelStep: [Precision: Double] = [.int8: blockAbsmax / 127, .q4: blockAbsmax / 8]
-        var table = MarkdownTable(["precision", "bits/weight", "size", "vs fp32", "SNR (dB)", "relative error", "max |error|"])
-        table.rows.append(["fp32", "32", formatBytes(Double(weight.byteCount)), "1×", "∞", "0", "0"])
+        var table = MarkdownTable(["precision", "bits/weight", "size", "vs fp32", "vs the \(storedName) checkpoint", "SNR (dB)", "relative error", "max |error|"])
+        table.rows.append(["fp32", "32", formatBytes(Double(weight.byteCount)), "1×",
+                           String(format: "%.1f× larger", Double(weight.byteCount) / Double(checkpointBytes)), "∞", "0", "0"])
         var examples = MarkdownTable(["weight #", "fp32"] + precisions.map(\.rawValue))
         var decodedRows: [[Float]] = []
         var errorSeries: [ErrorSeries] = []
@@ -47,12 +55,14 @@ struct QuantizeTensorExperiment: Experiment {
             values[precision.rawValue] = [
                 "bits": quantized.bitsPerWeight, "bytes": quantized.byteCount,
                 "ratio": Double(weight.byteCount) / Double(quantized.byteCount),
+                "ratio_checkpoint": Double(checkpointBytes) / Double(quantized.byteCount),
                 "mse": error.mse, "snr_db": error.snrDB, "max_error": error.maxAbsError, "rel_error": error.relativeFrobenius,
                 "step": levelStep[precision] ?? Double.nan,
             ]
             table.rows.append([precision.rawValue, String(format: "%.2f", quantized.bitsPerWeight),
                                formatBytes(Double(quantized.byteCount)),
                                String(format: "%.1f× smaller", Double(weight.byteCount) / Double(quantized.byteCount)),
+                               String(format: "%.1f× smaller", Double(checkpointBytes) / Double(quantized.byteCount)),
                                String(format: "%.1f", error.snrDB), String(format: "%.4f", error.relativeFrobenius),
                                String(format: "%.5f", error.maxAbsError)])
             decodedRows.append(Array(decoded.values.prefix(6)))
