@@ -1,4 +1,5 @@
 import Foundation
+import Engine
 import Tensors
 import Quantization
 #if canImport(Glibc)
@@ -62,7 +63,7 @@ public struct HardwareProbe: Sendable {
         let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
         guard fd >= 0 else { throw OffloadingError.invalidSetting(flag: "--dir", reason: "cannot write \(path): \(String(cString: strerror(errno)))") }
         var pattern = [UInt8](repeating: 0, count: chunk)
-        var random = ProbeRandom(seed: 1)
+        var random = SplitMix64(seed: 1)
         for i in pattern.indices { pattern[i] = UInt8(truncatingIfNeeded: random.next()) }
         var written = 0
         while written < size {
@@ -150,7 +151,7 @@ public struct HardwareProbe: Sendable {
         // from 2^18 weights and 2 rows per core on (`forEachRowRange` in Quantization/RowDrivers.swift)
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let kernelThreads = precision == .fp32 ? threads : (rows * cols >= 1 << 18 && rows >= 2 * cores ? cores : 1)
-        var random = ProbeRandom(seed: 7)
+        var random = SplitMix64(seed: 7)
         var matrices: [any LinearOperator] = []
         for m in 0..<count {
             var values = [Float](repeating: 0, count: rows * cols)
@@ -254,19 +255,6 @@ public struct HardwareProbe: Sendable {
               let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
               let colon = line.firstIndex(of: ":") else { return nil }
         return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-    }
-}
-
-/// SplitMix64 (Steele et al. 2014) for the probe's data and offsets.
-struct ProbeRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -139,13 +139,19 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
         }
     }
 
+    /// `computeFlops` in TFLOP/s, or GFLOP/s below one TFLOP/s (a CPU's probe).
+    private var computeRate: String {
+        computeFlops >= 1e12 ? String(format: "%.1f TFLOP/s", computeFlops / 1e12)
+                             : String(format: "%.0f GFLOP/s", computeFlops / 1e9)
+    }
+
     /// One line per number, for printing with every summary.
     public var assumptions: [String] {
         let fast = fastTier ?? "fast tier", slow = slowTier ?? "slow tier"
         var lines = [
             "hardware \(name): \(fast) \(ByteSize.format(fastMemoryBytes)), \(slow) \(ByteSize.format(slowMemoryBytes))"
                 + (measured.map { " (\($0))" } ?? ""),
-            String(format: "compute %.1f TFLOP/s peak, \(fast) bandwidth %.0f GB/s", computeFlops / 1e12, memoryBandwidth / 1e9),
+            "compute \(computeRate) peak, " + String(format: "\(fast) bandwidth %.0f GB/s", memoryBandwidth / 1e9),
             String(format: "link \(slow) → \(fast): %.2f GB/s effective, %.0f µs per read", linkBandwidth / 1e9, linkLatencyUs),
         ]
         if let rates = decodeWeightsPerSecond, !rates.isEmpty {

@@ -48,7 +48,7 @@ public enum QuantizeError: Error, Equatable, CustomStringConvertible {
         case .overflow(let tensor, let format, let row, let column, let value, let limit):
             return "tensor '\(tensor)': |\(value)| at [\(row), \(column)] overflows \(format) (largest storable magnitude ≈ \(limit)); keep this tensor at fp32 or bf16"
         case .needsCalibration(let tensor, let precision):
-            return "tensor '\(tensor)': \(precision) is calibrated on held-out text when a model loads its experts (--precision experts=\(precision) or q4,experts=\(precision)); it cannot quantize a lone tensor, other tensor classes or a checkpoint written by quantize/export"
+            return "tensor '\(tensor)': \(precision) is calibrated on held-out text when a model loads its experts (--precision experts=\(precision) or q4,experts=\(precision)); it cannot quantize a lone tensor, other tensor classes, a checkpoint written by quantize/export, or experts streamed from disk under --ram-budget"
         case .invalidBlocksize(let tensor, let blocksize):
             return "tensor '\(tensor)': NF4 blocksize \(blocksize) is not one of 32, 64, 128, 256, 512, 1024, 2048, 4096"
         }
