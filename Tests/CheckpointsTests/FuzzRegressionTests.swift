@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Checkpoints
+import TestSupport
 
 /// Inputs the fuzz targets (Fuzz/, scripts/fuzz.sh) found crashing, kept as regression tests: each must now
 /// be refused with a message, not crash.
@@ -41,5 +42,23 @@ struct FuzzRegressionTests {
         #expect(throws: TokenizerError.self) { try Tokenizer(json: Data(json.utf8), source: "t.json") }
         let dense = #"{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": []}}"#
         #expect(throws: Never.self) { try Tokenizer(json: Data(dense.utf8), source: "t.json") }
+    }
+    /// fuzz-gguf (CI, 2026-12-07): an `attn_q` tensor with zero rows divided by zero when its RoPE row
+    /// permutation was undone (`GGUFWeight.bytes`).
+    @Test func aGGUFMixtralTensorWithAnEmptyDimensionIsRefused() throws {
+        let mixtral = try MixtralConfig(json: config(["num_attention_heads": 4]), path: "c.json")
+        for dimensions in [[16, 0], [0, 16], [0]] {
+            var writer = GGUFWriter()
+            writer.add("general.architecture", .string("llama"))
+            let name = dimensions.count == 1 ? "blk.0.attn_norm.weight" : "blk.0.attn_q.weight"
+            writer.addTensor(name, type: .f32, dimensions: dimensions, bytes: [])
+            try withTemporaryDirectory("gguf") { folder in
+                let url = folder.appendingPathComponent("empty.gguf")
+                _ = try writer.write(to: url)
+                let file = try GGUFFile(url: url)
+                let error = #expect(throws: CheckpointError.self) { try GGUFTensorSource(file: file, config: mixtral) }
+                #expect(error?.description.contains("no empty dimension") == true, "\(dimensions)")
+            }
+        }
     }
 }

@@ -113,7 +113,7 @@ final class GGUFTensorSource {
     /// Maps every GGUF tensor to the Hugging Face tensors it holds (`GGUFTensorNames`).
     /// - Throws: `CheckpointError.badTensor` for a Mixtral tensor with the wrong number of dimensions, a
     ///   stacked expert tensor whose expert count differs from the config, q/k rows that are not whole
-    ///   pairs of heads, or a weight present in both expert layouts.
+    ///   pairs of heads, an empty dimension, or a weight present in both expert layouts.
     init(file: GGUFFile, config: MixtralConfig) throws {
         self.file = file
         var weights: [String: GGUFWeight] = [:]
@@ -128,6 +128,9 @@ final class GGUFTensorSource {
                     path: file.path)
             }
             let shape = Array(tensor.dimensions.reversed())
+            if GGUFTensorNames.role(ofGGUFName: tensor.name) != nil, shape.contains(where: { $0 <= 0 }) {
+                throw bad("has dimensions \(tensor.dimensions); a Mixtral tensor has no empty dimension")
+            }
             switch GGUFTensorNames.role(ofGGUFName: tensor.name) {
             case .tensor(let name):
                 guard (1...2).contains(shape.count) else { throw bad("has dimensions \(tensor.dimensions); expected 1 or 2") }
