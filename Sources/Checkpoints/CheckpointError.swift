@@ -23,7 +23,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .fileNotFound(let path):
-            return "\(path): file not found"
+            return "\(path): no such file or directory"
         case .unreadable(let path, let reason):
             return "\(path): cannot read file (\(reason))"
         case .notGGUF(let path, let start):

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// A two-sided confidence interval `[low, high]` around an estimate.
 public struct Interval: Sendable, Equatable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// Chooses the next token from logits: greedy (temperature 0) or sampled with temperature, top-k and
 /// top-p (nucleus) filtering, in that order, as transformers' logits warpers apply them.
@@ -50,22 +51,4 @@ public struct Sampler {
         }
         return order[order.count - 1]
     }
-}
-
-/// SplitMix64 (Steele, Lea & Flood 2014, "Fast splittable pseudorandom number generators"): a tiny
-/// seedable generator, so `--seed` reproduces a sampled continuation on every platform.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1) with 53 random bits.
-    mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 }

@@ -1,36 +1,16 @@
 import Charts
 import Foundation
+import TestSupport
+import Tensors
 
 /// One example of each chart kind, with made-up but plausible data (Mixtral 8x7B shapes, GGML/bitsandbytes
 /// formats), used by the tests, the reference PNGs in Fixtures/ and the pictures in docs/charts/.
 enum ExampleCharts {
-    /// SplitMix64 (Steele, Lea & Flood 2014): a fixed sequence, so every example is the same on every run.
-    struct SplitMix64 {
-        var state: UInt64
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-
-        /// Uniform in [0, 1).
-        mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-
-        /// Standard normal (Box–Muller).
-        mutating func normal() -> Double {
-            let u = max(uniform(), 1e-12), v = uniform()
-            return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
-        }
-    }
-
     /// Made-up weights shaped like an LLM projection row: normal with σ = 0.02 and a few outliers.
     static func weights(count: Int, seed: UInt64) -> [Float] {
-        var random = SplitMix64(state: seed)
+        var random = SplitMix64(seed: seed)
         return (0..<count).map { _ in
-            let outlier = random.uniform() < 0.004
+            let outlier = random.nextUnit() < 0.004
             return Float(random.normal() * (outlier ? 0.07 : 0.02))
         }
     }
@@ -111,7 +91,7 @@ enum ExampleCharts {
     }
 
     static func groupedBars() -> GroupedBarChart {
-        var random = SplitMix64(state: 3)
+        var random = SplitMix64(seed: 3)
         let layers = 32
         func snr(_ base: Double) -> [Double] { (0..<layers).map { base - 1.5 * Double($0) / Double(layers) + random.normal() * 0.35 } }
         return GroupedBarChart(
@@ -142,7 +122,7 @@ enum ExampleCharts {
                                 "\n", "def", " main", "():", "\n", "    ", "return", " 4", "2", "\n", "Das", " ist", " gut"]
 
     static func routingHeatmap() -> RoutingHeatmap {
-        var random = SplitMix64(state: 5)
+        var random = SplitMix64(seed: 5)
         let experts = 8
         let values: [[Double]] = {
             var grid = [[Double]](repeating: [Double](repeating: .nan, count: exampleTokens.count), count: experts)
@@ -164,13 +144,13 @@ enum ExampleCharts {
     }
 
     static func transferTimeline() -> TransferTimeline {
-        var random = SplitMix64(state: 9)
+        var random = SplitMix64(seed: 9)
         var events: [TimelineEvent] = []
         var computeFree = 0.0, linkFree = 0.0
         let computeMicroseconds = 1400.0, transferMicroseconds = 2600.0
         for token in 0..<4 {
             for layer in 0..<8 {
-                let misses = random.uniform() < (token == 0 ? 0.9 : 0.35) ? (random.uniform() < 0.3 ? 2 : 1) : 0
+                let misses = random.nextUnit() < (token == 0 ? 0.9 : 0.35) ? (random.nextUnit() < 0.3 ? 2 : 1) : 0
                 var ready = computeFree
                 for _ in 0..<misses {
                     let start = max(linkFree, computeFree)

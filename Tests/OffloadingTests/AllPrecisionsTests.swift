@@ -4,6 +4,7 @@ import Engine
 import Offloading
 import Quantization
 import Foundation
+import Tensors
 import TestSupport
 
 /// The logits invariant at every precision, on a random model whose rows are multiples of the GGML block
@@ -13,7 +14,7 @@ struct AllPrecisionsTests {
     /// 8 experts top-2, vocab 64; weights uniform in ±1/√fan_in, norms 1. Loaded at every precision.
     static let checkpoint: URL = {
         let h = 64, i = 128, layers = 2, experts = 8, vocab = 64, kv = 2 * 16
-        var random = SplitMix64(state: 2026)
+        var random = SplitMix64(seed: 2026)
         var tensors: [(String, [Int], [Float])] = []
         func add(_ name: String, _ shape: [Int], norm: Bool = false) {
             let count = shape.reduce(1, *)

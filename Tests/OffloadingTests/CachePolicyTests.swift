@@ -1,4 +1,6 @@
 import Testing
+import TestSupport
+import Tensors
 import Offloading
 import Tracing
 
@@ -56,7 +58,7 @@ struct CachePolicyTests {
     }
 
     @Test func optimalMissesAreAFloorOnRandomRouting() throws {
-        var random = SplitMix64(state: 42)
+        var random = SplitMix64(seed: 42)
         for trial in 0..<60 {
             let experts = 4 + random.below(5), topK = 1 + random.below(2), layers = 1 + random.below(2)
             let footprint = tinyFootprint(layers: layers, experts: experts, topK: topK)

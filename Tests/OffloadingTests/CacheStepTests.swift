@@ -44,7 +44,7 @@ struct CacheStepTests {
     /// per token, routed independently at every layer.
     private func randomRouting(seed: UInt64, layers: Int, experts: Int, topK: Int, promptTokens: Int,
                                decodeTokens: Int) -> [[LayerStep]] {
-        var random = SplitMix64(state: seed)
+        var random = SplitMix64(seed: seed)
         var calls: [[LayerStep]] = []
         var position = 0
         for c in 0...decodeTokens {

@@ -1,11 +1,13 @@
 import Testing
+import TestSupport
+import Tensors
 import Offloading
 import Tracing
 
 /// The simulator's rules: fetch counts, prefill streaming, bytes, prefetch accounting, the clock.
 struct SimulatorTests {
     @Test func anExpertIsFetchedAtMostOncePerLayerPerForwardCall() throws {
-        var random = SplitMix64(state: 7)
+        var random = SplitMix64(seed: 7)
         let footprint = tinyFootprint(layers: 2, experts: 8, topK: 2)
         var calls: [[[Int]]] = [(0..<12).map { _ in random.distinct(2, below: 8) }]
         for _ in 0..<20 { calls.append([random.distinct(2, below: 8)]) }
@@ -50,7 +52,7 @@ struct SimulatorTests {
     }
 
     @Test func bytesAreTheSumOfTheFetchedExpertsRealSizes() throws {
-        var random = SplitMix64(state: 3)
+        var random = SplitMix64(seed: 3)
         let footprint = tinyFootprint(layers: 2, experts: 6, topK: 2)
         var calls: [[[Int]]] = [(0..<5).map { _ in random.distinct(2, below: 6) }]
         for _ in 0..<15 { calls.append([random.distinct(2, below: 6)]) }
@@ -137,7 +139,7 @@ struct SimulatorTests {
 /// The records add up to the forward call's latency and the run's totals.
 struct AccountingTests {
     @Test func recordsSumToTheTokenLatencies() throws {
-        var random = SplitMix64(state: 11)
+        var random = SplitMix64(seed: 11)
         let footprint = tinyFootprint(layers: 3, experts: 6, topK: 2)
         var calls: [[[Int]]] = [(0..<4).map { _ in random.distinct(2, below: 6) }]
         for _ in 0..<10 { calls.append([random.distinct(2, below: 6)]) }

@@ -58,28 +58,6 @@ func run(_ policy: PolicySpec, slots: Int, _ calls: [[LayerStep]], footprint: Mo
     return (simulator.summary, sink.layers)
 }
 
-/// A small deterministic generator (SplitMix64) for random routing sequences.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    /// `k` distinct values below `n`.
-    mutating func distinct(_ k: Int, below n: Int) -> [Int] {
-        var chosen: [Int] = []
-        while chosen.count < k {
-            let v = below(n)
-            if !chosen.contains(v) { chosen.append(v) }
-        }
-        return chosen
-    }
-}
-
 let fixtureDirectory = Bundle.module.resourceURL!.appendingPathComponent("Fixtures").appendingPathComponent("bf16-8experts")
 
 func fixtureModel(precision: String = "fp32") throws -> MixtralModel {

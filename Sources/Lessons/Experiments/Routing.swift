@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 import Engine
 import Charts
 import Checkpoints
