@@ -17,9 +17,10 @@ public struct Interval: Sendable, Equatable, CustomStringConvertible {
     /// Whether the two intervals share at least one value.
     public func overlaps(_ other: Interval) -> Bool { low <= other.high && other.low <= high }
 
-    /// `"[low, high]"` with `format` (a `String(format:)` pattern) for each end.
+    /// `"[low, high]"` with `format` (a `String(format:)` pattern) for each end (`formatNumber`: an end
+    /// that rounds to zero prints without a minus sign).
     public func formatted(_ format: String) -> String {
-        "[" + String(format: format, low) + ", " + String(format: format, high) + "]"
+        "[" + formatNumber(format, low) + ", " + formatNumber(format, high) + "]"
     }
 
     public var description: String { formatted("%.4g") }
@@ -40,8 +41,17 @@ public struct Estimate: Sendable, Equatable {
 
     /// `"value [low, high]"`, every number with `format`.
     public func formatted(_ format: String) -> String {
-        String(format: format, value) + " " + interval.formatted(format)
+        formatNumber(format, value) + " " + interval.formatted(format)
     }
+}
+
+/// `String(format: format, value)` for one floating-point number, except that a negative value which
+/// rounds to zero at the format's precision prints as zero does ("0.0000", or "+0.0000" with a `+`
+/// flag), never "-0.0000": a minus sign on a printed zero suggests a direction the number does not have.
+public func formatNumber(_ format: String, _ value: Double) -> String {
+    let text = String(format: format, value)
+    guard value.isFinite, text.hasPrefix("-"), !text.contains(where: { ("1"..."9").contains($0) }) else { return text }
+    return String(format: format, 0.0)
 }
 
 /// The percentile bootstrap (Efron & Tibshirani, *An Introduction to the Bootstrap*, 1993, ch. 13): draw

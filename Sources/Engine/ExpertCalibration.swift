@@ -114,9 +114,11 @@ extension MixtralModel {
 
     /// This model (experts resident at fp32) with its experts quantized by `precision` (`gptq4` or `awq4`),
     /// calibrated on the last `calibrationTokens` tokens of the checkpoint's `heldout.txt` in 256-token windows.
+    /// `progress(steps done)` is called after the calibration inputs are recorded (1) and after each expert
+    /// (1 + layers × experts in all): GPTQ takes seconds even on the default model.
     /// - Throws: `CheckpointError.unreadable` without `heldout.txt` or `tokenizer.json` beside the checkpoint;
     ///   `QuantizeError` (a scaled block that overflows Q4_0's fp16 scale); `EngineError`.
-    func calibratingExperts(_ precision: Precision, checkpoint: Checkpoint) throws -> MixtralModel {
+    func calibratingExperts(_ precision: Precision, checkpoint: Checkpoint, progress: ((Int) -> Void)? = nil) throws -> MixtralModel {
         let folder = checkpoint.folder
         let textURL = folder.appendingPathComponent("heldout.txt"), tokenizerURL = folder.appendingPathComponent("tokenizer.json")
         guard let text = try? String(contentsOf: textURL, encoding: .utf8) else {
@@ -128,8 +130,14 @@ extension MixtralModel {
         let tokens = try Tokenizer(json: json, source: tokenizerURL.path).encode(text, addBOS: false).suffix(Self.calibrationTokens)
         let windows = Perplexity.windows(of: Array(tokens), length: min(256, config.maxPositionEmbeddings), bos: config.bosTokenID)
         let inputs = try ExpertCalibrationInputs(model: self, windows: windows)
+        progress?(1)
+        var projections = 0
         let experts = try inputs.quantize(self) { weight, x -> any LinearOperator in
-            precision == .gptq4 ? GPTQ.quantizeToQ4_0(weight, inputs: x) : try AWQ.quantizeToQ4_0(weight, inputs: x, tensorName: "expert weight")
+            defer {
+                projections += 1
+                if projections % 3 == 0 { progress?(1 + projections / 3) }
+            }
+            return precision == .gptq4 ? GPTQ.quantizeToQ4_0(weight, inputs: x) : try AWQ.quantizeToQ4_0(weight, inputs: x, tensorName: "expert weight")
         }
         return replacingExperts(experts)
     }

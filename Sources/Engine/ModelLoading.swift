@@ -40,8 +40,14 @@ extension MixtralModel {
         if expertPrecision.needsCalibration, case .resident = residency {
             var precisions = precision.precisions
             precisions[.experts] = .fp32
-            let model = try MixtralModel(checkpoint: checkpoint, precision: PrecisionSpec(precisions), progress: progress)
-                .calibratingExperts(expertPrecision, checkpoint: checkpoint)
+            // One progress count runs on through the calibration: a step for recording the calibration inputs
+            // and one per expert quantized, after the tensors loaded.
+            let calibrationSteps = 1 + checkpoint.config.numHiddenLayers * checkpoint.config.numExperts
+            var loaded = 0
+            let model = try MixtralModel(checkpoint: checkpoint, precision: PrecisionSpec(precisions)) { done, total in
+                loaded = total
+                progress?(done, total + calibrationSteps)
+            }.calibratingExperts(expertPrecision, checkpoint: checkpoint) { done in progress?(loaded + done, loaded + calibrationSteps) }
             self.init(config: model.config, embedding: model.embedding, layers: model.layers, finalNorm: model.finalNorm, lmHead: model.lmHead)
             return
         }

@@ -13,6 +13,7 @@ public enum ExperimentCatalog {
         PaperRecipeExperiment.self,
         FullSizeExperiment.self,
         CalibrationExperiment.self,
+        PTQAgainstQATExperiment.self,
     ]
 
     public static var names: [String] { all.map { $0.name } }

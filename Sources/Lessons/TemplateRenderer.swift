@@ -1,5 +1,6 @@
 import Foundation
 import Stencil
+import Engine
 import Offloading
 
 /// Fills lesson prose with measured results through Stencil templates, with number filters:
@@ -16,7 +17,7 @@ struct TemplateRenderer {
     init() {
         let filters = Extension()
         filters.registerFilter("fixed") { value, arguments in
-            String(format: "%.\(digits(arguments, default: 2))f", try number(value, "fixed"))
+            formatNumber("%.\(digits(arguments, default: 2))f", try number(value, "fixed"))
         }
         filters.registerFilter("percent") { value, arguments in
             String(format: "%.\(digits(arguments, default: 1))f %%", try number(value, "percent") * 100)

@@ -186,7 +186,9 @@ public enum PrecisionSpecError: Error, Equatable, CustomStringConvertible {
     case malformedItem(String, spec: String)
 
     public var description: String {
-        let precisions = Precision.allCases.map(\.rawValue).joined(separator: "|")
+        // gptq4 and awq4 are calibrated on the experts' recorded inputs, so they are offered for that class only.
+        let precisions = Precision.allCases.filter { !$0.needsCalibration }.map(\.rawValue).joined(separator: "|")
+            + "; for the experts also " + Precision.allCases.filter(\.needsCalibration).map { "experts=\($0.rawValue)" }.joined(separator: "|")
         let classes = TensorClass.allCases.map(\.rawValue).joined(separator: "|")
         switch self {
         case .empty:

@@ -29,3 +29,12 @@ import Testing
     #expect(Bootstrap.quantile([0, 10], 0.25) == 2.5)
     #expect(Bootstrap.quantile([1, 2, 3, 4, 5], 0.5) == 3)
 }
+
+@Test func aNegativeValueThatRoundsToZeroPrintsWithoutAMinusSign() {
+    #expect(formatNumber("%.4f", -0.00001) == "0.0000")
+    #expect(formatNumber("%+.4f", -0.00001) == "+0.0000")
+    #expect(formatNumber("%.4f", -0.0001) == "-0.0001")
+    #expect(formatNumber("%.1f", -.infinity) == "-inf")
+    #expect(Interval(low: -0.00002, high: 0.003).formatted("%.4f") == "[0.0000, 0.0030]")
+    #expect(Estimate(value: -0.0, interval: Interval(low: -0.4, high: 0.4)).formatted("%+.3f") == "+0.000 [-0.400, +0.400]")
+}

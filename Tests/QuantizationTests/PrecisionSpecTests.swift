@@ -56,3 +56,11 @@ import Testing
     ]
     for (name, expected) in cases { #expect(TensorClass(tensorName: name) == expected, "\(name)") }
 }
+
+@Test func anUnknownPrecisionListsTheCalibratedOnesForTheExpertsOnly() {
+    let message = PrecisionSpecError.unknownPrecision("q3", spec: "q3").description
+    let general = message.components(separatedBy: "; for the experts also ")
+    #expect(general.count == 2)
+    #expect(general[0].contains("q4|nf4") && !general[0].contains("gptq4") && !general[0].contains("awq4"))
+    #expect(general[1] == "experts=gptq4|experts=awq4")
+}

@@ -25,8 +25,9 @@ struct CalibrationExperiment: Experiment {
         ParameterSpec("eval_tokens", .int, "held-out tokens for SNR, KL and perplexity", default: 2048),
     ]
     /// `table`, `eval_tokens`, `calibration_offset`, per bits `b4`, `b3` …: `rtn`, `awq_N`, `gptq_N` (snr_db, kl,
-    /// delta_ppl and their `_ci`), `verdict`.
-    static let resultKeys = ["table", "eval_tokens", "calibration_offset", "largest", "smallest", "verdicts", "needs", "*"]
+    /// delta_ppl and their `_ci`), `verdict`; `coverage` (a table) and per size `coverage_N` (none, deficient,
+    /// full, experts, median: tokens per expert).
+    static let resultKeys = ["table", "coverage", "eval_tokens", "calibration_offset", "largest", "smallest", "verdicts", "needs", "*"]
 
     let bits: [Int]
     let calibrationSizes: [Int]
@@ -72,6 +73,19 @@ struct CalibrationExperiment: Experiment {
             let windows = Perplexity.windows(of: Array(all[calibrationStart..<(calibrationStart + size)]), length: window, bos: c.bosTokenID)
             calibrations.append(try ExpertCalibrationInputs(model: model, windows: windows))
         }
+        // How many calibration tokens each expert sees: GPTQ's H = 2XᵀX/n has rank ≤ the expert's token count, so an
+        // expert with fewer tokens than input features gets a rank-deficient H (only the 1 % dampening in the
+        // other directions), and one with none is left at round-to-nearest.
+        var coverage = MarkdownTable(["calibration tokens", "experts with no token", "with fewer tokens than the \(c.hiddenSize) input features of w1/w3",
+                                      "with at least \(c.hiddenSize)", "median tokens per expert"])
+        for (size, calibration) in zip(calibrationSizes, calibrations) {
+            let counts = calibration.x.flatMap { $0.map(\.rows) }.sorted()
+            let none = counts.filter { $0 == 0 }.count, full = counts.filter { $0 >= c.hiddenSize }.count
+            values["coverage_\(size)"] = ["none": none, "deficient": counts.count - none - full, "full": full, "experts": counts.count,
+                                          "median": counts[counts.count / 2]]
+            coverage.rows.append(["\(size)", "\(none) of \(counts.count)", "\(counts.count - none - full)", "\(full)", "\(counts[counts.count / 2])"])
+        }
+        values["coverage"] = coverage.description
         var series: [LineSeries] = []
         for b in bits {
             let grid = BlockGrid(bits: b)
