@@ -32,7 +32,7 @@ struct ModelOptions: ParsableArguments {
 struct PrecisionOptions: ParsableArguments {
     /// Parsed when the command line is: a bad spec is a usage error naming the flag, before anything loads.
     @Option(name: .long, help: ArgumentHelp(
-        "Weight precision: fp32|bf16|f16|int8|q4|nf4|nf4-dq|hqq4|hqq3|hqq2|hqq4-f16meta|hqq3-f16meta|hqq2-f16meta, or per tensor class, e.g. attn=hqq4,experts=hqq2 (unnamed classes fp32).",
+        "Weight precision: fp32|bf16|f16|int8|q4|nf4|nf4-dq|hqq4|hqq3|hqq2|hqq4-f16meta|hqq3-f16meta|hqq2-f16meta, or per tensor class, e.g. attn=hqq4,experts=hqq2 (unnamed classes fp32). Default: fp32.",
         valueName: "spec"), transform: PrecisionSpec.init(parsing:))
     var precision = PrecisionSpec(uniform: .fp32)
 }
