@@ -42,23 +42,25 @@ let package = Package(
         .target(name: "CPUFeatures"),
         // What a path names, the output-file check and the output-folder lock every writer uses.
         .target(name: "FileChecks"),
+        // The mark of an error caused by the user's input (exit code 2), adopted by every module's errors.
+        .target(name: "UserInput"),
         .target(name: "Tensors", dependencies: ["CBLAS"]),
-        .target(name: "Checkpoints", dependencies: ["Tensors", "Quantization", "FileChecks"]),
+        .target(name: "Checkpoints", dependencies: ["Tensors", "Quantization", "FileChecks", "UserInput"]),
         // Integer dot products for `--activations q8` (C intrinsics; each function carries its own target
         // attribute and the CPU is checked at run time, so no flags here).
         .target(name: "CKernels", linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
-        .target(name: "Quantization", dependencies: ["Tensors", "CKernels"], swiftSettings: quantizationKernelSettings),
-        .target(name: "Engine", dependencies: ["Tensors", "Checkpoints", "Quantization"]),
-        .target(name: "Tracing", dependencies: ["Engine", "FileChecks"]),
-        .target(name: "Offloading", dependencies: ["Engine", "Tracing", "FileChecks"]),
-        .target(name: "Charts", dependencies: ["CCairo", "PNGWrite", "FileChecks"]),
+        .target(name: "Quantization", dependencies: ["Tensors", "CKernels", "UserInput"], swiftSettings: quantizationKernelSettings),
+        .target(name: "Engine", dependencies: ["Tensors", "Checkpoints", "Quantization", "UserInput"]),
+        .target(name: "Tracing", dependencies: ["FileChecks", "UserInput"]),
+        .target(name: "Offloading", dependencies: ["Engine", "Tracing", "FileChecks", "UserInput"]),
+        .target(name: "Charts", dependencies: ["CCairo", "PNGWrite", "FileChecks", "UserInput"]),
         .target(name: "Lessons", dependencies: [
-            "Engine", "Quantization", "Offloading", "Tracing", "Charts", "FileChecks",
+            "Engine", "Quantization", "Offloading", "Tracing", "Charts", "FileChecks", "UserInput",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Stencil", package: "Stencil"),
         ]),
         .executableTarget(name: "mixtral-lab", dependencies: [
-            "Tensors", "Checkpoints", "Quantization", "Engine", "Offloading", "Tracing", "Charts", "Lessons", "FileChecks", "CPUFeatures",
+            "Tensors", "Checkpoints", "Quantization", "Engine", "Offloading", "Tracing", "Charts", "Lessons", "FileChecks", "UserInput", "CPUFeatures",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -73,7 +75,7 @@ let package = Package(
         .testTarget(name: "TracingTests", dependencies: ["Tracing", "TestSupport"]),
         .testTarget(name: "ChartsTests", dependencies: ["Charts", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LessonsTests", dependencies: ["Lessons", "TestSupport"]),
-        .testTarget(name: "MixtralLabTests", dependencies: ["mixtral-lab", "TestSupport", "FileChecks"]),
+        .testTarget(name: "MixtralLabTests", dependencies: ["mixtral-lab", "TestSupport", "FileChecks", "UserInput"]),
     ],
     swiftLanguageModes: [.v5]
 )

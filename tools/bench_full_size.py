@@ -164,10 +164,10 @@ def parse_llama(stderr):
 
 
 def parse_mixtral_lab(stdout, stderr):
-    timing = re.search(r"timing: prefill (\d+) tokens in ([\d.]+) s · decode (\d+) tokens in ([\d.]+) s", stdout)
+    timing = re.search(r"timing: prefill (\d+) tokens in ([\d.]+) s · decode (\d+) tokens in ([\d.]+) s", stderr)
     real = re.search(r"real offloading: \S+, (\d+) of (\d+) experts per layer in RAM · hit rate ([\d.]+) \(decode ([\d.]+)\)"
-                     r".* · stall ([\d.]+) s", stdout)
-    startup = re.search(r"start-up ([\d.]+) s", stdout)
+                     r".* · stall ([\d.]+) s", stderr)
+    startup = re.search(r"start-up ([\d.]+) s", stderr)
     if not timing or not real:
         return None
     p_n, p_s, d_n, d_s = int(timing.group(1)), float(timing.group(2)), int(timing.group(3)), float(timing.group(4))

@@ -48,9 +48,9 @@ def run(binary, args):
     return process.stdout, process.stderr, time.monotonic() - start
 
 
-def peak_rss(out):
-    """Peak RSS in bytes from the `timing:` line (VmHWM of the run's own process)."""
-    match = re.search(r"peak RSS [^(]*\((\d+) B\)", out)
+def peak_rss(err):
+    """Peak RSS in bytes from the `timing:` line on standard error (VmHWM of the run's own process)."""
+    match = re.search(r"peak RSS [^(]*\((\d+) B\)", err)
     return int(match.group(1)) if match else None
 
 
@@ -85,19 +85,19 @@ def main():
             if extra[:1] == ["--ram-budget"] and not any(r["precision"] == precision and r.get("budget") for r in results):
                 # write the expert store (if this precision needs one) outside the timed runs
                 run(args.binary, common[:3] + ["--precision", precision, "--max-tokens", "1", "--ram-budget", str(budget)])
-            out, err, wall = run(args.binary, common + ["--precision", precision] + extra)
-            timing = re.search(r"decode (\d+) tokens in ([\d.]+) s \(([\d.]+) tokens/s\)", out)
-            real = re.search(r"real offloading: .*?(\d+) of \d+ experts per layer in RAM · hit rate ([\d.]+) \(decode ([\d.]+)\)", out)
+            _, err, wall = run(args.binary, common + ["--precision", precision] + extra)
+            timing = re.search(r"decode (\d+) tokens in ([\d.]+) s \(([\d.]+) tokens/s\)", err)
+            real = re.search(r"real offloading: .*?(\d+) of \d+ experts per layer in RAM · hit rate ([\d.]+) \(decode ([\d.]+)\)", err)
             accounted = re.search(r"= [^(]*\((\d+) B\)", err)
             result = {
                 "precision": precision, "run": name, "budget": budget if real else None,
                 "weight_bytes": total, "decode_tokens_per_second": float(timing.group(3)),
-                "peak_rss": peak_rss(out), "wall_seconds": wall,
+                "peak_rss": peak_rss(err), "wall_seconds": wall,
                 "slots_per_layer": int(real.group(1)) if real else None,
                 "hit_rate": float(real.group(2)) if real else None,
                 "decode_hit_rate": float(real.group(3)) if real else None,
                 "accounted_bytes": int(accounted.group(1)) if accounted else None,
-                "summary": next((line for line in out.splitlines() if line.startswith("real offloading")), None),
+                "summary": next((line for line in err.splitlines() if line.startswith("real offloading")), None),
             }
             results.append(result)
             mib = lambda b: f"{b / 2**20:.0f}" if b is not None else "-"

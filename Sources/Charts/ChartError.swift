@@ -1,5 +1,7 @@
+import UserInput
+
 /// Errors from rendering, encoding or writing a chart.
-public enum ChartError: Error, CustomStringConvertible, Equatable {
+public enum ChartError: UserInputError, Equatable {
     /// The output file exists and `overwrite` was false.
     case fileExists(path: String)
     /// A named pipe, device, socket or folder (or a link to one) where the file would go; never replaced.

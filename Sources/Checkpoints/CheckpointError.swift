@@ -1,6 +1,8 @@
+import UserInput
+
 /// Everything that can be wrong with a checkpoint on disk. Each message names the file (and tensor or key)
 /// and the problem, so the CLI can print it as the single line a user sees.
-public enum CheckpointError: Error, CustomStringConvertible, Equatable {
+public enum CheckpointError: UserInputError, Equatable {
     case fileNotFound(path: String)
     case unreadable(path: String, reason: String)
     /// A file given as the model that does not start with GGUF's magic; `start` is its first (up to 4) bytes.

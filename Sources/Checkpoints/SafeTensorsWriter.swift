@@ -1,4 +1,5 @@
 import Foundation
+import UserInput
 
 /// Builds a `.safetensors` file (format: https://github.com/huggingface/safetensors, README "Format"):
 /// 8-byte little-endian header length N, N bytes of JSON
@@ -73,7 +74,7 @@ public struct SafeTensorsWriter {
 }
 
 /// A checkpoint file that could not be written.
-public enum CheckpointWriteError: Error, CustomStringConvertible, Equatable {
+public enum CheckpointWriteError: UserInputError, Equatable {
     case cannotWrite(path: String, reason: String)
     /// The output would replace files that exist; the caller asked not to.
     case wouldOverwrite(path: String)

@@ -2,6 +2,7 @@ import Foundation
 import Tensors
 import Checkpoints
 import Quantization
+import UserInput
 
 /// A Mixtral model held in memory: embedding table, decoder layers, final norm and LM head, each
 /// projection at its own storage precision. Immutable; per-sequence state lives in a `Session`.
@@ -134,7 +135,7 @@ public func recommendedBLASThreads(_ config: MixtralConfig) -> Int {
 }
 
 /// Errors of a forward pass or generation.
-public enum EngineError: Error, CustomStringConvertible, Equatable {
+public enum EngineError: UserInputError, Equatable {
     case contextOverflow(tokens: Int, capacity: Int)
     case invalidToken(id: Int, vocabularySize: Int)
     case emptyPrompt

@@ -1,4 +1,5 @@
 import Foundation
+import UserInput
 
 /// One experiment of the fixed catalogue a lesson's lab blocks can name: a thin wrapper over the engine,
 /// the quantizers, the offloading simulator, traces and charts that returns named results and charts.
@@ -76,7 +77,7 @@ public struct ParameterSpec {
 }
 
 /// A wrong parameter in a lab block.
-public enum ExperimentParameterError: Error, CustomStringConvertible {
+public enum ExperimentParameterError: UserInputError {
     case unknown(String, allowed: [String])
     case missing(String)
     case wrongType(String, expected: ParameterSpec.Kind)

@@ -1,5 +1,7 @@
+import UserInput
+
 /// A problem with a lesson file or a lesson run, located at `file:line` where there is one.
-public enum LessonError: Error, CustomStringConvertible {
+public enum LessonError: UserInputError {
     case malformed(file: String, line: Int, problem: String)
     case notFound(id: String, available: [String])
     case outputNotEmpty(path: String)

@@ -1,6 +1,8 @@
+import UserInput
+
 /// Why experts cannot be streamed from disk: a store that does not match the model, a truncated file, a
 /// RAM budget too small, an I/O error. Messages name the file or flag and the problem.
-public enum ExpertStoreError: Error, Equatable, CustomStringConvertible {
+public enum ExpertStoreError: UserInputError, Equatable {
     /// The store was written for another model or precision, or by another store format.
     case mismatch(path: String, reason: String)
     /// A file shorter than its manifest (or a read) says.

@@ -1,5 +1,7 @@
+import UserInput
+
 /// Bad offloading input: an unknown policy or hardware profile, a malformed size or profile file.
-public enum OffloadingError: Error, Equatable, CustomStringConvertible {
+public enum OffloadingError: UserInputError, Equatable {
     case unknownPolicy(String, known: [String])
     case unknownHardware(String, known: [String])
     /// A hardware profile file that cannot be read or decoded; `field` names the offending key when known.

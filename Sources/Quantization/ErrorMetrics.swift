@@ -6,7 +6,7 @@ import Tensors
 /// With `W` the original and `Ŵ` the decoded weight over N elements:
 /// `mse = Σ(W−Ŵ)²/N`; `maxAbsError = max|W−Ŵ|`; `snrDB = 10·log10(ΣW² / Σ(W−Ŵ)²)` (+∞ when exact);
 /// `relativeFrobenius = ‖W−Ŵ‖_F / ‖W‖_F` (0 when exact, +∞ for a zero W decoded with error).
-public struct QuantizationError: Sendable, Equatable {
+public struct ErrorMetrics: Sendable, Equatable {
     public let mse: Double
     public let maxAbsError: Double
     public let snrDB: Double
@@ -17,7 +17,7 @@ public struct QuantizationError: Sendable, Equatable {
     /// Compares `decoded` (same shape) with `original`.
     public init(original: Matrix, decoded: Matrix, bitsPerWeight: Double) {
         precondition(original.rows == decoded.rows && original.cols == decoded.cols,
-                     "QuantizationError: shapes [\(original.rows), \(original.cols)] and [\(decoded.rows), \(decoded.cols)] differ")
+                     "ErrorMetrics: shapes [\(original.rows), \(original.cols)] and [\(decoded.rows), \(decoded.cols)] differ")
         var signal = 0.0, noise = 0.0, largest = 0.0
         for (w, q) in zip(original.values, decoded.values) {
             let e = Double(w) - Double(q)
@@ -62,3 +62,8 @@ public func argmax(_ values: [Float]) -> Int {
 public func top1Agrees(_ p: [Float], _ q: [Float]) -> Bool {
     argmax(p) == argmax(q)
 }
+
+/// The old name of `ErrorMetrics`, kept so that branches written before the rename still build; remove it
+/// once they are merged.
+@available(*, deprecated, renamed: "ErrorMetrics")
+public typealias QuantizationError = ErrorMetrics

@@ -1,4 +1,5 @@
 import Foundation
+import UserInput
 
 /// A storage precision for a weight tensor.
 ///
@@ -177,7 +178,7 @@ public struct PrecisionSpec: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A `--precision` value that cannot be parsed.
-public enum PrecisionSpecError: Error, Equatable, CustomStringConvertible {
+public enum PrecisionSpecError: UserInputError, Equatable {
     case empty
     case unknownPrecision(String, spec: String)
     case unknownTensorClass(String, spec: String)

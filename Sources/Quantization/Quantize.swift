@@ -1,4 +1,5 @@
 import Tensors
+import UserInput
 
 /// Quantizes a weight `[out, in]` to `precision`, packed; the result computes on the packed form.
 ///
@@ -22,9 +23,9 @@ public func quantize(_ weight: Matrix, to precision: Precision, tensorName: Stri
     }
 }
 
-/// Why a weight tensor cannot be stored in a precision. (Not to be confused with `QuantizationError`,
-/// which measures the error of a successful quantization.)
-public enum QuantizeError: Error, Equatable, CustomStringConvertible {
+/// Why a weight tensor cannot be stored in a precision. (`ErrorMetrics` measures the error of a
+/// successful quantization.)
+public enum QuantizeError: UserInputError, Equatable {
     /// A NaN or ±Inf weight at `[row, column]`.
     case nonFiniteWeight(tensor: String, row: Int, column: Int, value: Float)
     /// GGML formats quantize blocks of 32 along a row (`QK8_0`, `QK4_0` in ggml-common.h); the row

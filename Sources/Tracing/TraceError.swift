@@ -1,5 +1,7 @@
+import UserInput
+
 /// Why a trace could not be written.
-public enum TraceError: Error, Equatable, CustomStringConvertible {
+public enum TraceError: UserInputError, Equatable {
     /// The file exists and overwriting was not allowed.
     case fileExists(path: String)
     /// Creating, writing or closing the file failed.

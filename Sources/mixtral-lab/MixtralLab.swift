@@ -8,13 +8,14 @@ import Charts
 import Offloading
 import Tracing
 import CPUFeatures
+import UserInput
 
 @main
 struct MixtralLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mixtral-lab",
         abstract: "A reference Mixtral engine and a lab for quantization and expert offloading.",
-        subcommands: [Generate.self, Logits.self, Tokenize.self, Info.self, Bench.self, LessonCommand.self, PerplexityCommand.self, Compare.self, QuantError.self, ChartCommand.self, Trace.self, Plan.self, HardwareCommand.self, Step.self, Quantize.self, Export.self, Paper.self])
+        subcommands: [Generate.self, Logits.self, Tokenize.self, Info.self, Bench.self, LessonCommand.self, PerplexityCommand.self, Compare.self, QuantErrorCommand.self, ChartCommand.self, Trace.self, Plan.self, HardwareCommand.self, Step.self, Quantize.self, Export.self, Paper.self])
 
     /// Exit codes: 0 ok, 2 bad input (one message naming the file or flag and the problem), 1 internal error.
     static func main() {
@@ -52,7 +53,7 @@ struct MixtralLab: ParsableCommand {
     /// The exit code and the message (after "mixtral-lab: ") for an error that ends a run: 2 and the
     /// error's message for bad input, 1 and "internal error: …" for anything else.
     static func failure(for error: Error) -> (code: Int32, message: String) {
-        if isBadInput(error) { return (2, "\(error)") }
+        if let error = error as? UserInputError { return (2, error.description) }
         if exitCode(for: error) == .validationFailure { return (2, usageErrorMessage(for: error)) }
         return (1, "internal error: \(error)")
     }
@@ -66,15 +67,4 @@ struct MixtralLab: ParsableCommand {
         return help.map { "\(message) (\($0.dropLast()))" } ?? message
     }
 
-    /// Errors caused by what the user gave us (files, flags), as opposed to bugs.
-    static func isBadInput(_ error: Error) -> Bool {
-        error is CheckpointError || error is TokenizerError || error is EngineError || error is QuantizeError || error is PrecisionSpecError
-            || error is ValidationError || error is LessonError || error is ChartError || error is ExperimentParameterError
-            || error is OffloadingError || error is ExpertStoreError || error is TraceError || error is CheckpointWriteError
-    }
-}
-
-/// Writes one line to standard output and flushes it (streamed output).
-func emit(_ text: String, newline: Bool = true) {
-    FileHandle.standardOutput.write((newline ? text + "\n" : text).data(using: .utf8)!)
 }

@@ -30,16 +30,11 @@ struct ModelOptions: ParsableArguments {
 
 /// `--precision`: one precision for every weight, or one per tensor class.
 struct PrecisionOptions: ParsableArguments {
+    /// Parsed when the command line is: a bad spec is a usage error naming the flag, before anything loads.
     @Option(name: .long, help: ArgumentHelp(
-        "Weight precision: fp32|bf16|f16|int8|q4|nf4|nf4-dq|hqq4|hqq3|hqq2|hqq4-f16meta|hqq3-f16meta|hqq2-f16meta, or per tensor class, e.g. attn=hqq4,experts=hqq2 (unnamed classes fp32).",
-        valueName: "spec"))
-    var precision: String = "fp32"
-
-    func spec() throws -> PrecisionSpec {
-        do { return try PrecisionSpec(parsing: precision) } catch {
-            throw ValidationError("--precision \(precision): \(error)")
-        }
-    }
+        "Weight precision: fp32|bf16|f16|int8|q4|nf4|nf4-dq|hqq4|hqq3|hqq2|hqq4-f16meta|hqq3-f16meta|hqq2-f16meta, or per tensor class, e.g. attn=hqq4,experts=hqq2 (unnamed classes fp32). Default: fp32.",
+        valueName: "spec"), transform: PrecisionSpec.init(parsing:))
+    var precision = PrecisionSpec(uniform: .fp32)
 }
 
 /// Parses "1,2,3" into token ids for `--token-ids` and `--decode`.
@@ -51,15 +46,6 @@ func parseTokenIDs(_ text: String, flag: String) throws -> [Int] {
         ids.append(id)
     }
     return ids
-}
-
-/// Checks `--temperature`: a finite number ≥ 0 (0 = greedy). Logits are divided by it, so `inf` would
-/// flatten every distribution to uniform and `nan` would make every probability nan.
-/// - Throws: `ValidationError` naming the flag and the value.
-func checkTemperature(_ temperature: Float) throws {
-    guard temperature.isFinite, temperature >= 0 else {
-        throw ValidationError("--temperature must be ≥ 0 and finite (0 = greedy); got \(temperature)")
-    }
 }
 
 /// Loads a model at a precision, with a progress line on stderr when loading takes over a second.

@@ -14,15 +14,21 @@ func failure(_ arguments: [String]) -> (code: Int32, message: String)? {
 
 /// What `body` writes to standard error (file descriptor 2), read back from a temporary file; other
 /// tests running at the same time may add lines of their own.
-func standardError(of body: () throws -> Void) throws -> String {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("mixtral-lab-stderr-\(UUID().uuidString)")
+func standardError(of body: () throws -> Void) throws -> String { try written(to: 2, by: body) }
+
+/// What `body` writes to standard output (file descriptor 1), as `standardError(of:)` does for 2.
+func standardOutput(of body: () throws -> Void) throws -> String { try written(to: 1, by: body) }
+
+/// What `body` writes to `descriptor`, redirected to a temporary file while it runs.
+private func written(to descriptor: Int32, by body: () throws -> Void) throws -> String {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("mixtral-lab-output-\(UUID().uuidString)")
     FileManager.default.createFile(atPath: url.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: url) }
     let file = try FileHandle(forWritingTo: url)
-    let saved = dup(2)
-    dup2(file.fileDescriptor, 2)
+    let saved = dup(descriptor)
+    dup2(file.fileDescriptor, descriptor)
     defer {
-        dup2(saved, 2)
+        dup2(saved, descriptor)
         close(saved)
         try? file.close()
     }

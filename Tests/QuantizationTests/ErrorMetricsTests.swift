@@ -5,20 +5,20 @@ import Tensors
 
 @Test func errorMetricsOnAKnownExample() {
     let original = Matrix(rows: 2, cols: 2, values: [1, 2, 3, 4])
-    let e = QuantizationError(original: original, decoded: Matrix(rows: 2, cols: 2, values: [1, 2, 3, 5]), bitsPerWeight: 4.5)
+    let e = ErrorMetrics(original: original, decoded: Matrix(rows: 2, cols: 2, values: [1, 2, 3, 5]), bitsPerWeight: 4.5)
     #expect(e.mse == 0.25)
     #expect(e.maxAbsError == 1)
     #expect(abs(e.snrDB - 10 * log10(30.0)) < 1e-12)
     #expect(abs(e.relativeFrobenius - (1.0 / 30).squareRoot()) < 1e-12)
     #expect(e.bitsPerWeight == 4.5)
 
-    let exact = QuantizationError(original: original, quantized: original)
+    let exact = ErrorMetrics(original: original, quantized: original)
     #expect(exact.mse == 0 && exact.snrDB == .infinity && exact.relativeFrobenius == 0 && exact.bitsPerWeight == 32)
 }
 
 @Test func fewerBitsGiveMoreErrorOnGaussianWeights() throws {
     let w = Matrix(rows: 64, cols: 256, values: randomWeights(64 * 256, seed: 11))
-    let snr = try [Precision.bf16, .int8, .nf4, .q4].map { QuantizationError(original: w, quantized: try quantize(w, to: $0, tensorName: "w")).snrDB }
+    let snr = try [Precision.bf16, .int8, .nf4, .q4].map { ErrorMetrics(original: w, quantized: try quantize(w, to: $0, tensorName: "w")).snrDB }
     #expect(snr[0] > snr[1] && snr[1] > snr[2] && snr[1] > snr[3])
     #expect(snr[1] > 35 && snr[2] > 17 && snr[3] > 17)   // Q8_0 ≈ 40 dB, 4-bit ≈ 20 dB on Gaussian weights
 }

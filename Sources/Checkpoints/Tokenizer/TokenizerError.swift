@@ -1,7 +1,9 @@
+import UserInput
+
 /// Why a `tokenizer.json` (or a GGUF file's `tokenizer.ggml.*` vocabulary) could not be loaded.
 /// Every case names the file (`source`) and, where there is one, the key path of the problem (for
 /// example `model.merges[17]` or `tokenizer.ggml.scores`).
-public enum TokenizerError: Error, CustomStringConvertible {
+public enum TokenizerError: UserInputError {
     /// The file could not be read at all.
     case unreadable(source: String, reason: String)
     /// The file is not JSON, or its top level is not an object.

@@ -50,14 +50,14 @@ struct BlockScalesExperiment: Experiment {
         let scale = Float(absmax / 7)
         let perTensor = Matrix(rows: weight.rows, cols: weight.cols,
                                values: weight.values.map { scale == 0 ? 0 : max(-8, min(7, ($0 / scale).rounded())) * scale })
-        let perTensorError = QuantizationError(original: weight, decoded: perTensor, bitsPerWeight: 4 + 32 / n)
+        let perTensorError = ErrorMetrics(original: weight, decoded: perTensor, bitsPerWeight: 4 + 32 / n)
         let q4 = try quantize(weight, to: .q4, tensorName: tensor)
         let nf4 = try quantize(weight, to: .nf4, tensorName: tensor)
-        let q4Error = QuantizationError(original: weight, quantized: q4)
-        let nf4Error = QuantizationError(original: weight, quantized: nf4)
+        let q4Error = ErrorMetrics(original: weight, quantized: q4)
+        let nf4Error = ErrorMetrics(original: weight, quantized: nf4)
         // NF4 with Q4_0's block of 32: the same block, so only the levels (and the 32-bit absmax) differ.
-        let nf4At32Error = QuantizationError(original: weight, quantized: try NF4Matrix(quantizing: weight, tensorName: tensor, blocksize: 32))
-        func summary(_ e: QuantizationError) -> [String: Any] {
+        let nf4At32Error = ErrorMetrics(original: weight, quantized: try NF4Matrix(quantizing: weight, tensorName: tensor, blocksize: 32))
+        func summary(_ e: ErrorMetrics) -> [String: Any] {
             ["snr_db": e.snrDB, "rel_error": e.relativeFrobenius, "bits": e.bitsPerWeight, "max_error": e.maxAbsError]
         }
         values["per_tensor"] = summary(perTensorError)
@@ -82,7 +82,7 @@ struct BlockScalesExperiment: Experiment {
         var sweep = MarkdownTable(["NF4 block size", "bits/weight", "SNR (dB)"])
         var snr: [Double] = [], bits: [Double] = []
         for size in blocksizes {
-            let e = QuantizationError(original: weight, quantized: try NF4Matrix(quantizing: weight, tensorName: tensor, blocksize: size))
+            let e = ErrorMetrics(original: weight, quantized: try NF4Matrix(quantizing: weight, tensorName: tensor, blocksize: size))
             snr.append(e.snrDB)
             bits.append(e.bitsPerWeight)
             sweep.rows.append(["\(size)", String(format: "%.3f", e.bitsPerWeight), String(format: "%.2f", e.snrDB)])

@@ -51,7 +51,7 @@ struct QuantizeTensorExperiment: Experiment {
         for precision in precisions {
             let quantized = try quantize(weight, to: precision, tensorName: tensor)
             let decoded = quantized.dequantized()
-            let error = QuantizationError(original: weight, decoded: decoded, bitsPerWeight: quantized.bitsPerWeight)
+            let error = ErrorMetrics(original: weight, decoded: decoded, bitsPerWeight: quantized.bitsPerWeight)
             values[precision.rawValue] = [
                 "bits": quantized.bitsPerWeight, "bytes": quantized.byteCount,
                 "ratio": Double(weight.byteCount) / Double(quantized.byteCount),

@@ -40,7 +40,7 @@ struct RoutingExperiment: Experiment {
         guard (0..<c.numHiddenLayers).contains(layer) else {
             throw ExperimentParameterError.invalid("layer", reason: "the model has layers 0…\(c.numHiddenLayers - 1)")
         }
-        let recorder = RoutingRecorder(layers: c.numHiddenLayers)
+        let recorder = RoutingLog(layers: c.numHiddenLayers)
         let promptIDs = lab.tokenizer.encode(prompt, addBOS: true)
         let session = Session(model: model, capacity: promptIDs.count + maxTokens + 1, observer: recorder)
         var generator = Generator(model: model, stopToken: -1)
@@ -153,7 +153,7 @@ func displayPiece(_ id: Int, _ tokenizer: Tokenizer) -> String {
 }
 
 /// Keeps every routing decision, per layer, in token order.
-final class RoutingRecorder: ForwardObserver {
+final class RoutingLog: ForwardObserver {
     var byLayer: [[RoutingDecision]]
     init(layers: Int) { byLayer = Array(repeating: [], count: layers) }
     func routed(_ decision: RoutingDecision) { byLayer[decision.layer].append(decision) }

@@ -62,10 +62,8 @@ struct Compare: ParsableCommand {
                              loadModel: ramBudget.labLoader(checkpoint, policy: try offloading.policySpec()) { streamers.append(($0, $1)) }) { message in
             FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)
         }
-        let comparison = try diskInput { try offloadingInput {
-            try PrecisionComparison(lab: lab, prompt: prompt, precisions: specs, maxTokens: maxTokens,
-                                    heldoutTokens: heldoutTokens, offloading: offloading.requested ? try offloading.setup() : nil)
-        } }
+        let comparison = try PrecisionComparison(lab: lab, prompt: prompt, precisions: specs, maxTokens: maxTokens,
+                                                 heldoutTokens: heldoutTokens, offloading: offloading.requested ? try offloading.setup() : nil)
         let realOffloading = finishStreaming(streamers)
         let realOffloadingLines = diskSummaryLines(realOffloading, numExperts: checkpoint.config.numExperts)
         let continuations = comparison.continuations(tokenizer: lab.tokenizer)

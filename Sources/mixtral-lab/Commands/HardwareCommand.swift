@@ -35,8 +35,8 @@ struct HardwareCommand: ParsableCommand {
         var precisions = "fp32,bf16,f16,int8,q4,nf4,nf4-dq"
 
         func validate() throws {
-            let file = try offloadingInput { try ByteSize.parse(fileSize, flag: "--file-size") }
-            let read = try offloadingInput { try ByteSize.parse(readSize, flag: "--read-size") }
+            let file = try validating { try ByteSize.parse(fileSize, flag: "--file-size") }
+            let read = try validating { try ByteSize.parse(readSize, flag: "--read-size") }
             guard read >= 4096 else { throw ValidationError("--read-size must be at least 4KiB; got \(readSize)") }
             guard file >= read else { throw ValidationError("--file-size (\(fileSize)) must be at least --read-size (\(readSize))") }
             guard file <= 64 << 30 else { throw ValidationError("--file-size must be at most 64GiB; got \(fileSize)") }
@@ -64,7 +64,7 @@ struct HardwareCommand: ParsableCommand {
             let probe = HardwareProbe(directory: directory, fileBytes: try ByteSize.parse(fileSize, flag: "--file-size"),
                                       readBytes: try ByteSize.parse(readSize, flag: "--read-size"))
             let kernels = try parseSinglePrecisionList(precisions)
-            let profile = try offloadingInput { try probe.run(name: name, precisions: kernels, progress: { note("probing " + $0) }) }
+            let profile = try probe.run(name: name, precisions: kernels, progress: { note("probing " + $0) })
             if HardwareProbe.fileSystem(of: directory.path) == "tmpfs" {
                 note("note: \(directory.path) is on tmpfs (RAM): its 'disk' figures are memory copies; give --dir on the disk the experts are read from")
             }

@@ -39,7 +39,7 @@ struct Info: ParsableCommand {
         out("parameters   \(grouped(c.parameterCount)) (\(String(format: "%.2f", Double(c.parameterCount) / 1e6)) M)")
         out("active/token \(grouped(c.activeParameterCount)) (top-\(c.numExpertsPerToken) of \(c.numExperts) experts)")
         out("")
-        let spec = try precisionOptions.spec()
+        let spec = precisionOptions.precision
         // What runs: the spec, except classes whose weights the checkpoint stores in a form that runs as stored
         // (quantize's GGML blocks and NF4, a GGUF file's Q8_0/Q4_0/F16/BF16; `storedPrecision`).
         var storedPrecisions: [TensorClass: Precision] = [:]

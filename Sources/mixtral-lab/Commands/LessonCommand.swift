@@ -77,7 +77,7 @@ struct LessonCommand: ParsableCommand {
             try prepareOutputFolder(output, force: force)
             var streamers: [(PrecisionSpec, DiskExpertProvider)] = []
             let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(), outputDirectory: output,
-                                 basePrecision: try precisionOptions.spec(),
+                                 basePrecision: precisionOptions.precision,
                                  commandLine: CommandLine.arguments.joined(separator: " "),
                                  loadModel: ramBudget.labLoader(checkpoint, policy: try offloading.policySpec()) { streamers.append(($0, $1)) }) { message in
                 FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)
@@ -91,7 +91,7 @@ struct LessonCommand: ParsableCommand {
                 let answer = readLine() ?? "q"
                 return answer.trimmingCharacters(in: .whitespaces).lowercased() != "q"
             }
-            try diskInput { try runner.run() }
+            try runner.run()
         }
 
         /// With `--ram-budget`, the report's closing section: each precision's real offloading totals.

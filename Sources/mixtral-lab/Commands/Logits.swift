@@ -19,7 +19,7 @@ struct Logits: ParsableCommand {
     private func runAtActivations() throws {
         let ids = try parseTokenIDs(tokenIds, flag: "--token-ids")
         guard !ids.isEmpty else { throw ValidationError("--token-ids is empty") }
-        let precision = try precisionOptions.spec()
+        let precision = precisionOptions.precision
         let model = try loadModel(try modelOptions.checkpoint(), precision: precision)
         noteWhenRunAsStored(model, requested: precision)
         if let bad = ids.first(where: { $0 >= model.config.vocabSize }) {

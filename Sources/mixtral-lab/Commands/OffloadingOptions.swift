@@ -56,7 +56,7 @@ struct OffloadingOptions: ParsableArguments {
     var prefetchSettings: PrefetchSettings { PrefetchSettings(experts: prefetch, lookahead: lookahead) }
 
     func policySpec() throws -> PolicySpec {
-        try offloadingInput { try PolicySpec(name: policy ?? "lru", prefetch: prefetchSettings) }
+        try validating { try PolicySpec(name: policy ?? "lru", prefetch: prefetchSettings) }
     }
 
     /// Whether the user asked for a simulation (`--policy`, `--cache-experts` or `--cache-bytes` given);
@@ -64,21 +64,21 @@ struct OffloadingOptions: ParsableArguments {
     var requested: Bool { policy != nil || cacheExperts != nil || cacheBytes != nil }
 
     func hardwareProfile() throws -> HardwareProfile {
-        try offloadingInput { try HardwareProfile.named(hardware) }
+        try validating { try HardwareProfile.named(hardware) }
     }
 
     /// The cache size `--cache-experts` or `--cache-bytes` gives (half the experts when neither is given).
     func cacheSize() throws -> CacheSize {
         if let cacheExperts { return .experts(cacheExperts) }
         guard let cacheBytes else { return .halfTheExperts }
-        return .bytes(try offloadingInput { try ByteSize.parse(cacheBytes, flag: "--cache-bytes") })
+        return .bytes(try validating { try ByteSize.parse(cacheBytes, flag: "--cache-bytes") })
     }
 
     /// Slots per layer from `--cache-experts`, `--cache-bytes`, or half the experts.
     /// - Throws: `ValidationError` for more slots than the model has experts per layer.
     func slots(footprint: ModelFootprint) throws -> Int {
         let size = try cacheSize()
-        return try offloadingInput { try size.slots(for: footprint) }
+        return try size.slots(for: footprint)
     }
 
     /// Checks `--cache-experts`, `--prefetch` and `--lookahead` against the model before any model is loaded.

@@ -41,7 +41,7 @@ struct PerplexityCommand: ParsableCommand {
             text = heldout
         }
         let tokenizer = try modelOptions.tokenizer()
-        let precision = try precisionOptions.spec()
+        let precision = precisionOptions.precision
         let model = try loadModel(checkpoint, precision: precision)
         noteWhenRunAsStored(model, requested: precision)
         var tokens = tokenizer.encode(text, addBOS: false)

@@ -25,8 +25,9 @@ struct Plan: ParsableCommand {
     var ram: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("GPU memory; 0 = no GPU, the CPU computes from RAM and experts spill to the SSD.", valueName: "size"))
     var vram: String = "0"
-    @Option(help: ArgumentHelp("Weight precision (as for generate); default: compare several.", valueName: "spec"))
-    var precision: String?
+    @Option(help: ArgumentHelp("Weight precision (as for generate); default: compare several.", valueName: "spec"),
+            transform: PrecisionSpec.init(parsing:))
+    var precision: PrecisionSpec?
     @Option(help: ArgumentHelp("Hardware profile or JSON file (default: laptop-16gb-nvme without --vram, colab-t4 with it).", valueName: "name|file"))
     var hardware: String?
     @Option(parsing: .unconditional, help: "Expert cache hit rate to assume, 0…1.") var hitRate: Double?
@@ -46,23 +47,17 @@ struct Plan: ParsableCommand {
         if let hitRate, !(0...1).contains(hitRate) { throw ValidationError("--hit-rate must be between 0 and 1") }
         if hitRate != nil && measured != nil { throw ValidationError("give --hit-rate or --measured, not both") }
         guard context >= 1 else { throw ValidationError("--context must be at least 1") }
-        // Checked before any of the plan is printed.
-        if let precision {
-            do { _ = try PrecisionSpec(parsing: precision) } catch { throw ValidationError("--precision \(precision): \(error)") }
-        }
     }
 
     func run() throws { try run(printing: { emit($0) }) }
 
     /// Prints the plan, handing each line of standard output to `out` (tests read it there).
     func run(printing out: (String) -> Void) throws {
-        let (name, config) = try offloadingInput { try MixtralShapes.named(model) }
-        let vramBytes = try offloadingInput { try ByteSize.parse(vram, flag: "--vram") }
-        let ramBytes = try ram.map { text in try offloadingInput { try ByteSize.parse(text, flag: "--ram") } }
-        let reserveBytes = try offloadingInput { try ByteSize.parse(reserve, flag: "--reserve") }
-        let profile = try offloadingInput {
-            try HardwareProfile.named(hardware ?? (vramBytes > 0 ? "colab-t4" : "laptop-16gb-nvme"))
-        }
+        let (name, config) = try MixtralShapes.named(model)
+        let vramBytes = try ByteSize.parse(vram, flag: "--vram")
+        let ramBytes = try ram.map { text in try ByteSize.parse(text, flag: "--ram") }
+        let reserveBytes = try ByteSize.parse(reserve, flag: "--reserve")
+        let profile = try HardwareProfile.named(hardware ?? (vramBytes > 0 ? "colab-t4" : "laptop-16gb-nvme"))
         // With a GPU: fast = VRAM, slow = RAM. Without: fast = RAM, slow = the profile's slow tier (SSD).
         let fast = vramBytes > 0 ? vramBytes : (ramBytes ?? profile.fastMemoryBytes)
         let slow = vramBytes > 0 ? (ramBytes ?? profile.slowMemoryBytes) : profile.slowMemoryBytes
@@ -87,9 +82,7 @@ struct Plan: ParsableCommand {
         let chosen: MemoryPlan
         let plans: [MemoryPlan]
         if let precision {
-            do { chosen = plan(try PrecisionSpec(parsing: precision)) } catch {
-                throw ValidationError("--precision \(precision): \(error)")
-            }
+            chosen = plan(precision)
             plans = [chosen]
         } else {
             plans = try Self.candidateSpecs.map { plan(try PrecisionSpec(parsing: $0)) }

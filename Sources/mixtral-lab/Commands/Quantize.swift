@@ -16,7 +16,7 @@ struct Quantize: ParsableCommand {
 
     func run() throws {
         let checkpoint = try modelOptions.checkpoint()
-        let spec = try precisionOptions.spec()
+        let spec = precisionOptions.precision
         do { try QuantizedCheckpointWriter.checkSource(checkpoint) } catch let error as CheckpointWriteError {
             throw ValidationError("--model \(error)")
         }

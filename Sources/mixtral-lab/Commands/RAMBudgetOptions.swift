@@ -23,7 +23,7 @@ struct RAMBudgetOptions: ParsableArguments {
     }
 
     private func budgetBytes(_ text: String) throws -> Int {
-        try offloadingInput { try ByteSize.parse(text, flag: "--ram-budget") }
+        try validating { try ByteSize.parse(text, flag: "--ram-budget") }
     }
 
     /// The model, with its experts resident (no `--ram-budget`), computed from the mapped checkpoint
@@ -37,27 +37,25 @@ struct RAMBudgetOptions: ParsableArguments {
     func loadModel(_ checkpoint: Checkpoint, precision: PrecisionSpec, policy: PolicySpec, capacity: Int,
                    promptTokens: Int) throws -> (MixtralModel, DiskExpertProvider?) {
         if mmapExperts {
-            let mapped = try diskInput { try MappedExperts(checkpoint: checkpoint, precision: precision) }
+            let mapped = try MappedExperts(checkpoint: checkpoint, precision: precision)
             note("experts computed in place from the memory-mapped \(checkpoint.directory.lastPathComponent) (no budget)")
             return (try mixtral_lab.loadModel(checkpoint, precision: precision, experts: .streamed(mapped)), nil)
         }
         guard let ramBudget else { return (try mixtral_lab.loadModel(checkpoint, precision: precision), nil) }
         let budget = try budgetBytes(ramBudget)
-        return try diskInput {
-            let source = try expertSource(checkpoint, precision: precision)
-            let provider = try DiskExpertProvider(source: source, policy: policy, topK: checkpoint.config.numExpertsPerToken)
-            let model = try mixtral_lab.loadModel(checkpoint, precision: precision, experts: .streamed(provider))
-            let c = model.config
-            let accounting = try RAMBudget(budget: budget, residentBytes: ModelFootprint(model: model).residentBytes,
-                                           sessionBytes: Session.memoryBytes(config: c, capacity: capacity, tokens: promptTokens),
-                                           expertBytes: provider.slotBytes, numLayers: c.numHiddenLayers,
-                                           numExperts: c.numExperts, topK: c.numExpertsPerToken, policy: policy)
-            try provider.allocateSlots(accounting.slots)
-            for line in accounting.lines + ["experts from \(source.description)", "page cache: \(provider.pageCache)"] {
-                note(line)
-            }
-            return (model, provider)
+        let source = try expertSource(checkpoint, precision: precision)
+        let provider = try DiskExpertProvider(source: source, policy: policy, topK: checkpoint.config.numExpertsPerToken)
+        let model = try mixtral_lab.loadModel(checkpoint, precision: precision, experts: .streamed(provider))
+        let c = model.config
+        let accounting = try RAMBudget(budget: budget, residentBytes: ModelFootprint(model: model).residentBytes,
+                                       sessionBytes: Session.memoryBytes(config: c, capacity: capacity, tokens: promptTokens),
+                                       expertBytes: provider.slotBytes, numLayers: c.numHiddenLayers,
+                                       numExperts: c.numExperts, topK: c.numExpertsPerToken, policy: policy)
+        try provider.allocateSlots(accounting.slots)
+        for line in accounting.lines + ["experts from \(source.description)", "page cache: \(provider.pageCache)"] {
+            note(line)
         }
+        return (model, provider)
     }
 
     /// For commands that load models through a `LabContext` (compare, lesson run): a loader that streams
@@ -93,59 +91,4 @@ struct RAMBudgetOptions: ParsableArguments {
                                            waiting: { note($0) },
                                            progress: { progress.update($0, of: $1) })
     }
-}
-
-/// Runs `body`, turning expert-store and budget errors into one-line usage errors.
-func diskInput<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let error as ExpertStoreError {
-        throw ValidationError(error.description)
-    }
-}
-
-/// A line on standard error (what the run is doing, kept out of the generated text).
-func note(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
-}
-
-/// Peak resident set size of this process (`VmHWM` in /proc/self/status), bytes; nil where unavailable.
-func peakResidentBytes() -> Int? {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-          let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return nil }
-    return kib * 1024
-}
-
-/// Seconds since this process started (`starttime` in /proc/self/stat against /proc/uptime, both since
-/// boot, in clock ticks of 10 ms), so start-up counts loading the binary and its libraries too; nil
-/// where unavailable.
-func secondsSinceProcessStart() -> Double? {
-    guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
-          let uptime = try? String(contentsOfFile: "/proc/uptime", encoding: .utf8),
-          let now = Double(uptime.split(separator: " ").first ?? ""),
-          let afterName = stat.range(of: ") ", options: .backwards) else { return nil }
-    // fields after "pid (comm) ": state is field 3, starttime field 22
-    let fields = stat[afterName.upperBound...].split(separator: " ")
-    guard fields.count > 19, let ticks = Double(fields[19]) else { return nil }
-    return now - ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
-}
-
-/// Each streaming provider's totals, closing its open layer steps (`DiskExpertProvider.finish()`);
-/// call once, after the last forward pass.
-func finishStreaming(_ streamers: [(PrecisionSpec, DiskExpertProvider)]) -> [(precision: PrecisionSpec, summary: DiskOffloadingSummary)] {
-    streamers.map { ($0.0, $0.1.finish()) }
-}
-
-/// One line per precision that streamed its experts, "q4: real offloading: …" (`diskSummaryLine`).
-func diskSummaryLines(_ summaries: [(precision: PrecisionSpec, summary: DiskOffloadingSummary)], numExperts: Int) -> [String] {
-    summaries.map { "\($0.precision): " + diskSummaryLine($0.summary, numExperts: numExperts, decodeTokensPerSecond: nil) }
-}
-
-/// One line of a real offloading run's totals (decode tokens/s when measured).
-func diskSummaryLine(_ s: DiskOffloadingSummary, numExperts: Int, decodeTokensPerSecond: Double?) -> String {
-    "real offloading: \(s.policy), \(slotsText(s.slotsPerLayer, extraSlotLayers: s.extraSlotLayers, numExperts: numExperts)) in RAM · "
-        + String(format: "hit rate %.3f (decode %.3f)", s.hitRate, s.decodeHitRate)
-        + " · read \(ByteSize.format(s.bytesRead)) in " + String(format: "%.2f s (%.0f MiB/s)", s.readSeconds, s.readBytesPerSecond / 1_048_576)
-        + String(format: " · stall %.2f s", s.stallSeconds)
-        + (decodeTokensPerSecond.map { String(format: " · decode %.2f tokens/s", $0) } ?? "")
-        + (peakResidentBytes().map { " · peak RSS \(ByteSize.format($0))" } ?? "")
 }

@@ -23,9 +23,7 @@ struct Step: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var precisionOptions: PrecisionOptions
     @OptionGroup var offloading: OffloadingOptions
-    @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
-    @Option(parsing: .unconditional, help: "Prompt as comma-separated token ids instead of --prompt (for checkpoints without tokenizer.json).")
-    var tokenIds: String?
+    @OptionGroup var promptOptions: PromptOptions
     @Option(parsing: .unconditional, help: "Most new tokens.") var maxTokens: Int = 4
 
     func validate() throws {
@@ -37,21 +35,19 @@ struct Step: ParsableCommand {
         let checkpoint = try modelOptions.checkpoint()
         try offloading.check(checkpoint.config)
         let tokenizer = try? modelOptions.tokenizer()
-        let precision = try precisionOptions.spec()
+        let precision = precisionOptions.precision
         let policy = try offloading.policySpec()
         let model = try loadModel(checkpoint, precision: precision)
         noteWhenRunAsStored(model, requested: precision)
-        let promptIDs = try promptTokens(prompt: prompt, tokenIds: tokenIds, tokenizer: tokenizer, checkpoint: checkpoint,
-                                         maxTokens: maxTokens, context: model.config.maxPositionEmbeddings)
+        let promptIDs = try promptOptions.tokens(tokenizer: tokenizer, checkpoint: checkpoint, maxTokens: maxTokens,
+                                                 context: model.config.maxPositionEmbeddings)
         let footprint = ModelFootprint(model: model)
         let cost = CostModel(hardware: try offloading.hardwareProfile(), footprint: footprint)
         let slots = try offloading.slots(footprint: footprint)
         let run = try RecordedRun.record(model: model, prompt: promptIDs, maxTokens: maxTokens, lookahead: policy.lookahead)
         let records = CollectingTraceSink()
         let text: (Int) -> String = { id in tokenizer?.decode([id]) ?? "⟨\(id)⟩" }
-        let summary = try offloadingInput {
-            try run.simulate(policy: policy, cacheExperts: slots, cost: cost, sinks: [records], tokenText: text)
-        }
+        let summary = try run.simulate(policy: policy, cacheExperts: slots, cost: cost, sinks: [records], tokenText: text)
         // Residual-stream error against fp32 on the same tokens (the last produced token is never fed back).
         let fed = promptIDs + run.forwards.dropLast().map(\.next.id)
         let errors = precision == PrecisionSpec(uniform: .fp32) ? nil

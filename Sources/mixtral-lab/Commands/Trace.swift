@@ -29,12 +29,9 @@ struct Trace: ParsableCommand {
     @OptionGroup var precisionOptions: PrecisionOptions
     @OptionGroup var offloading: OffloadingOptions
     @OptionGroup var ramBudget: RAMBudgetOptions
-    @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
-    @Option(parsing: .unconditional, help: "Prompt as comma-separated token ids instead of --prompt (for checkpoints without tokenizer.json).")
-    var tokenIds: String?
+    @OptionGroup var promptOptions: PromptOptions
+    @OptionGroup var sampling: SamplingOptions
     @Option(parsing: .unconditional, help: "Most new tokens.") var maxTokens: Int = 32
-    @Option(parsing: .unconditional, help: "Sampling temperature; 0 = greedy.") var temperature: Float = 0
-    @Option(parsing: .unconditional, help: "Random seed for sampling.") var seed: UInt64 = 0
     @Option(help: "Directory for the trace files (created if missing).") var out: String
     @Flag(help: "Overwrite existing files in --out.") var force = false
     @Flag(help: "Run every policy at cache sizes 1…num_experts on the same routing; write sweep.json.") var sweep = false
@@ -43,7 +40,6 @@ struct Trace: ParsableCommand {
 
     func validate() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
-        try checkTemperature(temperature)
         // --sweep runs lru+prefetch among the other policies, with --prefetch and --lookahead.
         if !sweep { try offloading.checkPrefetchFlagsApply() }
     }
@@ -54,9 +50,9 @@ struct Trace: ParsableCommand {
         let tokenizer = try? modelOptions.tokenizer()
         let policy = try offloading.policySpec()
         let hardware = try offloading.hardwareProfile()
-        let promptIDs = try promptTokens(prompt: prompt, tokenIds: tokenIds, tokenizer: tokenizer, checkpoint: checkpoint,
-                                         maxTokens: maxTokens, context: checkpoint.config.maxPositionEmbeddings)
-        let precision = try precisionOptions.spec()
+        let promptIDs = try promptOptions.tokens(tokenizer: tokenizer, checkpoint: checkpoint, maxTokens: maxTokens,
+                                                 context: checkpoint.config.maxPositionEmbeddings)
+        let precision = precisionOptions.precision
         let (model, streamer) = try ramBudget.loadModel(checkpoint, precision: precision, policy: policy,
                                                         capacity: promptIDs.count + maxTokens, promptTokens: promptIDs.count)
         noteWhenRunAsStored(model, requested: precision)
@@ -66,10 +62,8 @@ struct Trace: ParsableCommand {
         var realSteps: [(layer: Int, position: Int, reads: RealReads)] = []
         streamer?.onStep = { layer, _, position, reads in realSteps.append((layer, position, reads)) }
         let started = DispatchTime.now()
-        let run = try diskInput {
-            try RecordedRun.record(model: model, prompt: promptIDs, maxTokens: maxTokens,
-                                   sampler: Sampler(temperature: temperature, seed: seed), lookahead: lookahead)
-        }
+        let run = try RecordedRun.record(model: model, prompt: promptIDs, maxTokens: maxTokens,
+                                         sampler: sampling.sampler, lookahead: lookahead)
         let runSeconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         var real = streamer?.finish()
         real?.setDecode(tokens: run.decodeTiming.tokens, seconds: run.decodeTiming.seconds)
@@ -87,9 +81,9 @@ struct Trace: ParsableCommand {
             ?? Array(repeating: offloading.slots(footprint: footprint), count: footprint.numLayers)
         let capacities = slots.map { policy.capacity(cacheExperts: $0, numExperts: footprint.numExperts) }
         let header = TraceHeader(
-            model: checkpoint.directory.lastPathComponent, precision: try precisionOptions.spec().description,
+            model: checkpoint.directory.lastPathComponent, precision: precision.description,
             policy: policy.description, cacheExperts: capacities.min() ?? 0, cacheBytes: footprint.cacheBytes(slots: capacities),
-            hardware: hardware.name, prompt: tokenIds == nil ? prompt : "", promptTokens: promptIDs, seed: seed,
+            hardware: hardware.name, prompt: promptOptions.tokenIds == nil ? promptOptions.prompt : "", promptTokens: promptIDs, seed: sampling.seed,
             toolVersion: Self.toolVersion, numLayers: footprint.numLayers, numExperts: footprint.numExperts,
             topK: footprint.topK, assumptions: cost.assumptions)
 
@@ -103,7 +97,7 @@ struct Trace: ParsableCommand {
                                file: "hit-rate.png", in: chartDirectory, force: force)
                 // The timeline of --policy at --cache-experts on the same routing.
                 let records = CollectingTraceSink()
-                _ = try offloadingInput { try run.simulate(policy: policy, slots: slots, cost: cost, sinks: [records], tokenText: text) }
+                _ = try run.simulate(policy: policy, slots: slots, cost: cost, sinks: [records], tokenText: text)
                 try writeChart(transferTimelineChart(header: header, layers: records.layers, source: checkpoint.directory.path),
                                file: "transfers.png", in: chartDirectory, force: force)
             }
@@ -112,18 +106,16 @@ struct Trace: ParsableCommand {
         let files = ["trace.jsonl", "trace.csv", "trace.perfetto.json", "summary.json"].map { directory.appendingPathComponent($0) }
         try refuseToOverwrite(files, charts: chartFiles)
         let records = CollectingTraceSink()
-        let sinks: [TraceSink] = try offloadingInput {[
+        let sinks: [TraceSink] = [
             try JSONLTraceWriter(url: files[0], header: header, overwrite: force),
             try CSVTraceWriter(url: files[1], overwrite: force),
             try PerfettoTraceWriter(url: files[2], header: header, overwrite: force),
-        ]}
+        ]
         // a real run's reads go next to the simulated records of the same routing
         let annotator = RealReadsAnnotator(sinks: sinks + (charts == nil ? [] : [records]))
         for step in realSteps { annotator.add(layer: step.layer, firstPosition: step.position, reads: step.reads) }
-        let summary = try offloadingInput {
-            try run.simulate(policy: policy, slots: slots, cost: cost, sinks: [annotator], tokenText: text)
-        }
-        try offloadingInput { for sink in sinks { try sink.close() } }
+        let summary = try run.simulate(policy: policy, slots: slots, cost: cost, sinks: [annotator], tokenText: text)
+        for sink in sinks { try sink.close() }
         try writeSnakeCaseJSON(summary, to: files[3])
         if let real { try writeSnakeCaseJSON(real, to: directory.appendingPathComponent("real-summary.json")) }
 
@@ -172,9 +164,9 @@ struct Trace: ParsableCommand {
     private func writeSweep(run: RecordedRun, cost: CostModel, directory: URL) throws -> [OffloadingSummary] {
         let file = directory.appendingPathComponent("sweep.json")
         let numExperts = cost.footprint.numExperts
-        var results = try offloadingInput { try run.sweep(policies: [.resident], cacheSizes: [numExperts], cost: cost) }
+        var results = try run.sweep(policies: [.resident], cacheSizes: [numExperts], cost: cost)
         let others = PolicySpec.all(prefetch: offloading.prefetchSettings).filter { $0 != .resident }
-        results += try offloadingInput { try run.sweep(policies: others, cacheSizes: Array(1...numExperts), cost: cost) }
+        results += try run.sweep(policies: others, cacheSizes: Array(1...numExperts), cost: cost)
         try writeSnakeCaseJSON(results, to: file)
         emit(padColumn("policy", 13) + " " + padColumn("slots", 5, right: true) + " " + padColumn("hit rate", 9, right: true) + " "
              + padColumn("decode hits", 11, right: true) + " " + padColumn("bytes moved", 12, right: true) + " "

@@ -5,7 +5,7 @@ import Quantization
 import Tensors
 
 /// `mixtral-lab quant-error`: per tensor and precision, how far the quantized weight is from the original.
-struct QuantError: ParsableCommand {
+struct QuantErrorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quant-error",
         abstract: "Quantization error per weight tensor and precision: MSE, max |error|, SNR (dB), relative Frobenius error, bits per weight.")
@@ -26,12 +26,12 @@ struct QuantError: ParsableCommand {
         }
         guard !names.isEmpty else { throw ValidationError("--tensors \"\(tensors)\" matches no 2-D weight tensor of \(checkpoint.directory.path)") }
         let progress = Progress(label: "quantizing")
-        var rows: [(tensor: String, precision: Precision, error: QuantizationError)] = []
+        var rows: [(tensor: String, precision: Precision, error: ErrorMetrics)] = []
         for (i, name) in names.enumerated() {
             let info = checkpoint.info(name)!
             let weight = try checkpoint.matrix(name, rows: info.shape[0], cols: info.shape[1])
             for precision in list {
-                rows.append((name, precision, QuantizationError(original: weight, quantized: try quantize(weight, to: precision, tensorName: name))))
+                rows.append((name, precision, ErrorMetrics(original: weight, quantized: try quantize(weight, to: precision, tensorName: name))))
             }
             progress.update(i + 1, of: names.count)
         }

@@ -1,0 +1,40 @@
+import Foundation
+import Offloading
+import Quantization
+
+// The one-line totals of a simulated or a real offloading run (generate, step, trace, compare).
+
+/// One line of offloading totals, on standard error after `generate`'s text and at the end of `step`.
+func offloadingSummaryLine(_ s: OffloadingSummary, numExperts: Int) -> String {
+    "offloading: \(s.policy), \(slotsText(s.cacheExperts, extraSlotLayers: s.extraSlotLayers, numExperts: numExperts)), \(s.hardware) · "
+        + String(format: "hit rate %.3f (decode %.3f)", s.hitRate, s.decodeHitRate)
+        + " · \(ByteSize.format(s.bytesTransferred)) moved · "
+        + String(format: "stall %.2f ms · est. %.2f tokens/s (simulated)", s.stallUs / 1000, s.tokensPerSecondEst)
+}
+
+/// "3 of 8 experts per layer", or with a budget's remainder "3 of 8 experts per layer (4 in layers 0–4)".
+func slotsText(_ fewest: Int, extraSlotLayers: [Int], numExperts: Int) -> String {
+    "\(fewest) of \(numExperts) experts per layer"
+        + (extraSlotLayers.isEmpty ? "" : " (\(fewest + 1) in \(extraSlotLayers.count == 1 ? "layer" : "layers") \(LayerSlots.ranges(extraSlotLayers)))")
+}
+
+/// Each streaming provider's totals, closing its open layer steps (`DiskExpertProvider.finish()`);
+/// call once, after the last forward pass.
+func finishStreaming(_ streamers: [(PrecisionSpec, DiskExpertProvider)]) -> [(precision: PrecisionSpec, summary: DiskOffloadingSummary)] {
+    streamers.map { ($0.0, $0.1.finish()) }
+}
+
+/// One line per precision that streamed its experts, "q4: real offloading: …" (`diskSummaryLine`).
+func diskSummaryLines(_ summaries: [(precision: PrecisionSpec, summary: DiskOffloadingSummary)], numExperts: Int) -> [String] {
+    summaries.map { "\($0.precision): " + diskSummaryLine($0.summary, numExperts: numExperts, decodeTokensPerSecond: nil) }
+}
+
+/// One line of a real offloading run's totals (decode tokens/s when measured).
+func diskSummaryLine(_ s: DiskOffloadingSummary, numExperts: Int, decodeTokensPerSecond: Double?) -> String {
+    "real offloading: \(s.policy), \(slotsText(s.slotsPerLayer, extraSlotLayers: s.extraSlotLayers, numExperts: numExperts)) in RAM · "
+        + String(format: "hit rate %.3f (decode %.3f)", s.hitRate, s.decodeHitRate)
+        + " · read \(ByteSize.format(s.bytesRead)) in " + String(format: "%.2f s (%.0f MiB/s)", s.readSeconds, s.readBytesPerSecond / 1_048_576)
+        + String(format: " · stall %.2f s", s.stallSeconds)
+        + (decodeTokensPerSecond.map { String(format: " · decode %.2f tokens/s", $0) } ?? "")
+        + (peakResidentBytes().map { " · peak RSS \(ByteSize.format($0))" } ?? "")
+}

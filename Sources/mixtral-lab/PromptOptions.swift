@@ -1,0 +1,28 @@
+import ArgumentParser
+import Checkpoints
+import Offloading
+
+/// `--prompt`, `--token-ids`: what a generating command continues (generate, trace, step).
+struct PromptOptions: ParsableArguments {
+    @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
+    @Option(parsing: .unconditional, help: "Prompt as comma-separated token ids instead of --prompt (for checkpoints without tokenizer.json).")
+    var tokenIds: String?
+
+    /// The prompt's token ids: `--token-ids` when given, else `--prompt` encoded with BOS.
+    /// - Throws: `ValidationError` for a malformed `--token-ids`, without a tokenizer and without
+    ///   `--token-ids`, or when the prompt plus `maxTokens` exceeds the model's `context` (positions).
+    func tokens(tokenizer: Tokenizer?, checkpoint: Checkpoint, maxTokens: Int, context: Int) throws -> [Int] {
+        let ids: [Int]
+        if let tokenIds {
+            ids = try parseTokenIDs(tokenIds, flag: "--token-ids")
+        } else if let tokenizer {
+            ids = tokenizer.encode(prompt, addBOS: true)
+        } else {
+            throw ValidationError("--model \(checkpoint.directory.path) has no tokenizer.json; give the prompt as --token-ids")
+        }
+        guard ids.count + maxTokens <= context else {
+            throw ValidationError("the prompt is \(counted(ids.count, "token")); with --max-tokens \(maxTokens) that exceeds the model's context of \(context) positions")
+        }
+        return ids
+    }
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+import Engine
+
+/// `--temperature`, `--top-k`, `--top-p`, `--seed`: how a generating command draws each next token from
+/// the logits (`Sampler`; greedy by default).
+struct SamplingOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: "Sampling temperature; 0 = greedy.") var temperature: Float = 0
+    @Option(parsing: .unconditional, help: "Keep only the K most likely tokens when sampling (0 = all).") var topK: Int = 0
+    @Option(parsing: .unconditional, help: "Nucleus sampling: keep the most likely tokens up to probability P.") var topP: Float = 1
+    @Option(parsing: .unconditional, help: "Random seed for sampling (same seed, same text).") var seed: UInt64 = 0
+
+    /// Refuses a `--temperature` that is not a finite number ≥ 0 (logits are divided by it, so `inf` would
+    /// flatten every distribution to uniform and `nan` make every probability nan), a negative `--top-k`
+    /// and a `--top-p` outside (0, 1].
+    /// - Throws: `ValidationError` naming the flag and the value.
+    func validate() throws {
+        guard temperature.isFinite, temperature >= 0 else {
+            throw ValidationError("--temperature must be ≥ 0 and finite (0 = greedy); got \(temperature)")
+        }
+        guard topK >= 0 else { throw ValidationError("--top-k must be ≥ 0") }
+        guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]; got \(topP)") }
+    }
+
+    var sampler: Sampler { Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed) }
+}
