@@ -20,7 +20,7 @@ struct PaperRecipeExperiment: Experiment {
     /// bit width: `asym`, `sym`, `bits`, `bits_f16`; per Table 1 cell `a_<attn>_e_<experts>`: `ppl`,
     /// `delta`, `low`, `high`, `mib`, `bits`, `gb`; `table2` (table), `table2_tokens`; per machine `t4`, `rtx3060`,
     /// `rtx3080`, `a100` at hqq2 experts: `full`, `no_prefetch`, `no_cache`, `naive`, `cpu` (tokens/s), `hit`
-    /// (LRU's decode hit rate), `copy_ms`, `host_ms` (one expert copied, or computed by the host CPU);
+    /// (LRU's decode hit rate), `useful` (prefetched experts used by their step / prefetched), `copy_ms`, `host_ms` (one expert copied, or computed by the host CPU);
     /// `cpu_verdict` (a sentence: where cpu-compute beats the full algorithm), `t4_prefetch` (what prefetch does
     /// to the T4's LRU speed: "raises it to", "lowers it to", "leaves it at").
     static let resultKeys = ["optimizer", "groups", "table1", "tokens", "windows", "weights", "table2", "table2_tokens",
@@ -128,8 +128,10 @@ struct PaperRecipeExperiment: Experiment {
             func speed(_ a: PaperTable2.Algorithm) -> Double { table2.tokensPerSecond(machine: hardware.name, experts: .hqq2, a) ?? .nan }
             let cost = CostModel(hardware: hardware, footprint: footprint)
             let lru = table2.rows.first { $0.machine == hardware.name && $0.experts == "hqq2" && $0.algorithm == .noPrefetch }
+            let full = table2.rows.first { $0.machine == hardware.name && $0.experts == "hqq2" && $0.algorithm == .full }
             values[key] = ["full": speed(.full), "no_prefetch": speed(.noPrefetch), "no_cache": speed(.noCache), "naive": speed(.naive),
                            "cpu": speed(.cpuCompute), "hit": lru?.decodeHitRate ?? Double.nan,
+                           "useful": full?.usefulPrefetches ?? Double.nan,
                            "copy_ms": cost.transferUs(bytes: footprint.largestExpertBytes) / 1000,
                            "host_ms": (cost.hostExpertUs(layer: 0, expert: 0, rows: 1) ?? .nan) / 1000]
             if speed(.cpuCompute) > speed(.full) { faster.append(hardware.name) } else { slower.append(hardware.name) }
