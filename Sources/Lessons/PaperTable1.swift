@@ -166,6 +166,6 @@ public struct PaperTable1: Sendable, Encodable {
                                      yIntervals: [interval(row)]))
         }
         return LineChart(metadata: metadata, series: series, xLabel: "weights of \(modelName) (MiB, logarithmic)",
-                         yLabel: "held-out perplexity (\(tokens) tokens; bars: 95% paired interval vs fp32)", logX: true)
+                         yLabel: "perplexity, \(tokens) held-out tokens (bars: 95%)", logX: true)
     }
 }
