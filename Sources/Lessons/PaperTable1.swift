@@ -128,29 +128,44 @@ public struct PaperTable1: Sendable, Encodable {
         var table = MarkdownTable(["attention", "experts", "weights", "bits/weight", "experts bits/w",
                                    "perplexity", "Δ vs fp32 [95% interval]", "Mixtral-8x7B GB (computed)"])
         for row in cells + references {
-            let band = row.deltaLow.map { String(format: " [%+.3f, %+.3f]", $0, row.deltaHigh ?? .nan) } ?? ""
+            let band = row.deltaLow.map { " [\(Self.signed($0)), \(Self.signed(row.deltaHigh ?? .nan))]" } ?? ""
             table.rows.append([row.attention, row.experts, formatBytes(Double(row.bytes)),
-                               String(format: "%.2f", row.bitsPerWeight), String(format: "%.2f", row.expertBitsPerWeight),
+                               String(format: "%.3f", row.bitsPerWeight), String(format: "%.3f", row.expertBitsPerWeight),
                                String(format: "%.3f", row.perplexity),
-                               row.attention == "fp32" && row.experts == "fp32" ? "0" : String(format: "%+.3f", row.deltaPerplexity) + band,
+                               row.attention == "fp32" && row.experts == "fp32" ? "0" : Self.signed(row.deltaPerplexity) + band,
                                String(format: "%.1f", row.mixtralGB)])
         }
         return table.description
     }
 
+    /// `value` with a sign and 3 decimals; one that rounds to zero prints `+0.000`, never `-0.000`.
+    static func signed(_ value: Double) -> String {
+        let rounded = (value * 1000).rounded() / 1000
+        return String(format: "%+.3f", rounded == 0 ? 0 : rounded)
+    }
+
     /// Perplexity against model size (logarithmic, as the sizes span 4×): one line per attention
-    /// precision through its four expert precisions, the reference rows as single points.
+    /// precision through its four expert precisions, the reference rows as single points; each point with
+    /// the 95% paired bootstrap interval of its difference from all-fp32, drawn around its perplexity.
     public func chart(metadata: PNGMetadata) -> LineChart {
+        // the all-fp32 perplexity plus the interval of the paired difference (none without one)
+        func interval(_ row: Row) -> ClosedRange<Double> {
+            let base = row.perplexity - row.deltaPerplexity
+            guard let low = row.deltaLow, let high = row.deltaHigh, low <= high else { return row.perplexity...row.perplexity }
+            return (base + low)...(base + high)
+        }
         var series: [LineSeries] = []
         for attention in Self.gridPrecisions {
             let rows = cells.filter { $0.attention == attention.rawValue }
             series.append(LineSeries(name: "attention \(attention.rawValue) (experts fp32, hqq4, hqq3, hqq2)",
-                                     x: rows.map { Double($0.bytes) / 1_048_576 }, y: rows.map(\.perplexity)))
+                                     x: rows.map { Double($0.bytes) / 1_048_576 }, y: rows.map(\.perplexity),
+                                     yIntervals: rows.map(interval)))
         }
         for row in references {
-            series.append(LineSeries(name: "all \(row.attention)", x: [Double(row.bytes) / 1_048_576], y: [row.perplexity]))
+            series.append(LineSeries(name: "all \(row.attention)", x: [Double(row.bytes) / 1_048_576], y: [row.perplexity],
+                                     yIntervals: [interval(row)]))
         }
         return LineChart(metadata: metadata, series: series, xLabel: "weights of \(modelName) (MiB, logarithmic)",
-                         yLabel: "held-out perplexity (\(tokens) tokens; lower is better)", logX: true)
+                         yLabel: "perplexity, \(tokens) held-out tokens (bars: 95%)", logX: true)
     }
 }

@@ -23,7 +23,13 @@ extension HardwareProfile {
         linkBandwidth: 12e9,
         // Assumed: launch + DMA setup of one cudaMemcpyAsync, order of 10 µs.
         linkLatencyUs: 10,
-        fastTier: "GPU memory", slowTier: "host RAM")
+        fastTier: "GPU memory", slowTier: "host RAM",
+        // Colab's VM: 2 vCPUs of an Intel Xeon @ 2.20 GHz (its /proc/cpuinfo), one physical core with
+        // hyper-threading: 2 AVX2 FMA units × 8 fp32 lanes × 2 FLOP × 2.2 GHz = 70.4 GFLOP/s.
+        hostComputeFlops: 70.4e9,
+        // Assumed: what one server core draws from DDR4, ≈ 12 GB/s (single-thread STREAM on Xeon servers is
+        // 10–15 GB/s); the VM's share of the socket's bandwidth is not published.
+        hostMemoryBandwidth: 12e9)
 
     /// Desktop NVIDIA GeForce RTX 3060 12 GB; Eliseev & Mazur 2023 (section 4.3) ran theirs on PCIe Gen.3.
     public static let rtx3060 = HardwareProfile(
@@ -39,7 +45,11 @@ extension HardwareProfile {
         // PCIe 3.0 x16 as in the paper's desktop: ≈ 12 GB/s effective (see colab-t4).
         linkBandwidth: 12e9,
         linkLatencyUs: 10,
-        fastTier: "GPU memory", slowTier: "host RAM")
+        fastTier: "GPU memory", slowTier: "host RAM",
+        // Assumed desktop CPU: 8 cores × 2 AVX2 FMA units × 8 fp32 lanes × 2 FLOP × 3.5 GHz = 896 GFLOP/s.
+        hostComputeFlops: 896e9,
+        // Assumed dual-channel DDR4-3200: 2 × 8 bytes × 3200 MT/s = 51.2 GB/s (JEDEC DDR4).
+        hostMemoryBandwidth: 51.2e9)
 
     /// NVIDIA GeForce RTX 3080 Laptop GPU, 16 GB variant, on PCIe Gen.4 (Eliseev & Mazur 2023, section 4.3).
     public static let rtx3080Mobile = HardwareProfile(
@@ -57,7 +67,11 @@ extension HardwareProfile {
         // ~80% as Gen3's 12 of 15.75 GB/s).
         linkBandwidth: 25e9,
         linkLatencyUs: 10,
-        fastTier: "GPU memory", slowTier: "host RAM")
+        fastTier: "GPU memory", slowTier: "host RAM",
+        // Assumed laptop CPU: 8 cores × 2 AVX2 FMA units × 8 fp32 lanes × 2 FLOP × 3.0 GHz = 768 GFLOP/s.
+        hostComputeFlops: 768e9,
+        // Assumed dual-channel DDR4-3200: 51.2 GB/s (JEDEC DDR4).
+        hostMemoryBandwidth: 51.2e9)
 
     /// NVIDIA A100 80GB SXM, the paper's reference server (Eliseev & Mazur 2023, section 4.3).
     public static let a100_80g = HardwareProfile(
@@ -74,7 +88,12 @@ extension HardwareProfile {
         // effective (assumed, as for rtx-3080-mobile).
         linkBandwidth: 25e9,
         linkLatencyUs: 10,
-        fastTier: "GPU memory", slowTier: "host RAM")
+        fastTier: "GPU memory", slowTier: "host RAM",
+        // Assumed host: one AMD EPYC 7742 socket (the DGX A100's CPU): 64 cores × 2 AVX2 FMA units × 8 fp32
+        // lanes × 2 FLOP × 2.25 GHz base = 4.6 TFLOP/s.
+        hostComputeFlops: 4.6e12,
+        // EPYC 7742: 8 channels of DDR4-3200 × 25.6 GB/s = 204.8 GB/s (AMD specifications).
+        hostMemoryBandwidth: 204.8e9)
 
     /// A 16 GB laptop without a usable GPU: the CPU computes from RAM; experts that do not fit are read from
     /// an NVMe SSD (what `mixtral-lab`'s own engine would do).

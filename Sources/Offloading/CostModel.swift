@@ -45,6 +45,29 @@ public struct CostModel: Sendable {
                   precision: footprint.precisions[.experts])
     }
 
+    /// µs for one expert of `layer` computed by the host CPU where it lives (host RAM) on `rows` tokens, as
+    /// `cpu-compute` runs a miss: a roofline, max(expert bytes / host memory bandwidth, FLOPs / host peak
+    /// FLOP/s), plus the hidden state's round trip over the link (two transfers of a few KB: 2 × latency).
+    /// nil when the profile has no host CPU (`HardwareProfile.hostComputeFlops`, `.hostMemoryBandwidth`).
+    public func hostExpertUs(layer: Int, expert: Int, rows: Int) -> Double? {
+        guard let flops = hardware.hostComputeFlops, let bandwidth = hardware.hostMemoryBandwidth else { return nil }
+        let bytes = footprint.expertBytes[layer][expert]
+        let weights = footprint.expertParameters
+        return max(Double(bytes) / bandwidth, 2 * Double(weights * rows) / flops) * 1e6 + 2 * hardware.linkLatencyUs
+    }
+
+    /// µs of one decode token under naive offloading (Eliseev & Mazur 2023, Table 2's last row: whole
+    /// layers moved on demand, as `accelerate`'s device_map does): per layer its attention, then every
+    /// expert of the layer read over the link, then the `topK` experts' compute, nothing overlapped; plus
+    /// the head. Attention stays in the fast tier.
+    public var naiveOffloadingTokenUs: Double {
+        (0..<footprint.numLayers).reduce(headUs) { sum, l in
+            let reads = footprint.expertBytes[l].reduce(0.0) { $0 + transferUs(bytes: $1) }
+            let experts = (0..<footprint.topK).reduce(0.0) { $0 + expertUs(layer: l, expert: $1, rows: 1) }
+            return sum + attentionUs(layer: l, tokens: 1) + reads + experts
+        }
+    }
+
     /// µs for `experts` distinct experts of `layer` sharing `rows` token–expert pairs evenly (decode:
     /// one row each).
     public func expertsUs(layer: Int, experts: [Int], rows: Int) -> Double {

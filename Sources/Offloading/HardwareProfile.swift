@@ -7,7 +7,8 @@ import Quantization
 /// between them.
 ///
 /// JSON form (for `--hardware FILE.json`; every field is described in the README's "Hardware profiles"),
-/// all fields required except the tier labels and the measured ones `mixtral-lab hardware probe` adds:
+/// all fields required except the tier labels, the host CPU's (`host_compute_flops`, `host_memory_bandwidth`, for
+/// `cpu-compute`) and the measured ones `mixtral-lab hardware probe` adds:
 /// ```json
 /// {"name": "my-gpu", "fast_memory_bytes": 8589934592, "slow_memory_bytes": 34359738368,
 ///  "compute_flops": 2.0e13, "memory_bandwidth": 3.0e11, "link_bandwidth": 1.2e10,
@@ -38,6 +39,11 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
     public var threads: Int?
     /// How, where and when the profile was measured (a probe's note; nil for a hand-written profile).
     public var measured: String?
+    /// The host CPU behind a GPU, for the `cpu-compute` policy (experts computed where they live, in host
+    /// RAM): its peak FLOP/s and its memory bandwidth, bytes/s. nil for a profile without one (a CPU-only
+    /// machine already computes in its fast tier).
+    public var hostComputeFlops: Double?
+    public var hostMemoryBandwidth: Double?
 
     /// The fast tier's name for prose, "fast memory" when the profile gives none.
     public var fastTierName: String { fastTier ?? "fast memory" }
@@ -47,7 +53,8 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
     public init(name: String, fastMemoryBytes: Int, slowMemoryBytes: Int, computeFlops: Double,
                 memoryBandwidth: Double, linkBandwidth: Double, linkLatencyUs: Double,
                 fastTier: String? = nil, slowTier: String? = nil, decodeWeightsPerSecond: [String: Double]? = nil,
-                threads: Int? = nil, measured: String? = nil) {
+                threads: Int? = nil, measured: String? = nil, hostComputeFlops: Double? = nil,
+                hostMemoryBandwidth: Double? = nil) {
         self.name = name
         self.fastMemoryBytes = fastMemoryBytes
         self.slowMemoryBytes = slowMemoryBytes
@@ -60,6 +67,8 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
         self.decodeWeightsPerSecond = decodeWeightsPerSecond
         self.threads = threads
         self.measured = measured
+        self.hostComputeFlops = hostComputeFlops
+        self.hostMemoryBandwidth = hostMemoryBandwidth
     }
 
     enum CodingKeys: String, CodingKey {
@@ -75,6 +84,8 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
         case decodeWeightsPerSecond = "decode_weights_per_second"
         case threads
         case measured
+        case hostComputeFlops = "host_compute_flops"
+        case hostMemoryBandwidth = "host_memory_bandwidth"
     }
 
     /// Names of the built-in profiles.
@@ -134,6 +145,11 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
                                                             reason: "must be a positive number, got \(rate)")
             }
         }
+        for (key, value) in [(CodingKeys.hostComputeFlops, hostComputeFlops), (.hostMemoryBandwidth, hostMemoryBandwidth)] {
+            if let value, !(value > 0 && value.isFinite) {
+                throw OffloadingError.malformedHardwareFile(path: path, field: key.rawValue, reason: "must be a positive number, got \(value)")
+            }
+        }
         if let threads, threads < 1 {
             throw OffloadingError.malformedHardwareFile(path: path, field: CodingKeys.threads.rawValue, reason: "must be ≥ 1, got \(threads)")
         }
@@ -154,6 +170,10 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
             "compute \(computeRate) peak, " + String(format: "\(fast) bandwidth %.0f GB/s", memoryBandwidth / 1e9),
             String(format: "link \(slow) → \(fast): %.2f GB/s effective, %.0f µs per read", linkBandwidth / 1e9, linkLatencyUs),
         ]
+        if let hostComputeFlops, let hostMemoryBandwidth {
+            lines.append(String(format: "host CPU (cpu-compute): %.0f GFLOP/s peak, \(slow) bandwidth %.1f GB/s", hostComputeFlops / 1e9,
+                                hostMemoryBandwidth / 1e9))
+        }
         if let rates = decodeWeightsPerSecond, !rates.isEmpty {
             lines.append("measured decode kernels" + (threads.map { " at \(counted($0, "thread"))" } ?? "") + ": "
                          + rates.sorted { $0.key < $1.key }.map { String(format: "\($0.key) %.2f G weights/s", $0.value / 1e9) }.joined(separator: ", "))

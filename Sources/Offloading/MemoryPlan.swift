@@ -69,6 +69,8 @@ public struct MemoryPlan: Sendable {
             case demandCache
             /// The same misses, each fetched during the previous layer's compute (perfect speculative prefetch).
             case perfectPrefetch
+            /// Nothing copied: fixed residents, every other expert computed by the host CPU (`cpu-compute`).
+            case cpuCompute
         }
         public var kind: Kind
         public var strategy: String
@@ -84,9 +86,12 @@ public struct MemoryPlan: Sendable {
     /// - `stream (no cache)`: every needed expert fetched, hit rate 0;
     /// - `demand cache` (lru, lfu, static or optimal — they differ only in hit rate) at `hitRate`;
     /// - `lru+prefetch, perfect guesses`: the same misses, each fetched during the previous layer's compute
-    ///   (an upper bound on speculative prefetch; layer 0 cannot overlap).
+    ///   (an upper bound on speculative prefetch; layer 0 cannot overlap);
+    /// - `cpu-compute` (when the profile has a host CPU and the model does not fit): the expert cache's
+    ///   slots hold fixed experts, chosen without looking at the routing, so they serve `uniformHitRate` of
+    ///   the accesses; every other expert is computed by the host CPU (`CostModel.hostExpertUs`), never copied.
     /// Per layer: compute = attention + top-k experts (`CostModel`), misses = (1 − hit rate) · top-k,
-    /// each costing one expert transfer.
+    /// each costing one expert transfer (or, for `cpu-compute`, one expert on the host instead of on the GPU).
     public func estimates(hitRate: Double) -> [Estimate] {
         var results: [Estimate] = []
         if fitsResident { results.append(decode(.resident, "resident", hitRate: 1)) }
@@ -94,6 +99,15 @@ public struct MemoryPlan: Sendable {
         if cacheExperts > 0 {
             results.append(decode(.demandCache, "demand cache (lru/lfu/static/optimal), \(counted(cacheExperts, "slot"))", hitRate: hitRate))
             results.append(decode(.perfectPrefetch, "lru+prefetch, perfect guesses, \(counted(cacheExperts, "slot"))", hitRate: hitRate))
+        }
+        if !fitsResident, let hostUs = cost.hostExpertUs(layer: 0, expert: 0, rows: 1) {
+            let k = Double(config.numExpertsPerToken), h = uniformHitRate
+            var total = cost.headUs
+            for l in 0..<config.numHiddenLayers {
+                total += cost.attentionUs(layer: l, tokens: 1) + k * h * cost.expertUs(layer: l, expert: 0, rows: 1) + k * (1 - h) * hostUs
+            }
+            results.append(Estimate(kind: .cpuCompute, strategy: "cpu-compute, \(counted(cacheExperts, "fixed slot")), misses on the host CPU",
+                                    hitRate: h, tokenUs: total, stallUs: 0))
         }
         return results
     }
@@ -103,9 +117,10 @@ public struct MemoryPlan: Sendable {
     /// measured rate from `trace` is better.
     public var uniformHitRate: Double { Double(cacheExperts) / Double(config.numExperts) }
 
-    /// The fastest estimate that needs no perfect foresight (resident, stream or demand cache), tokens/s.
+    /// The fastest estimate of the engine's own strategies that needs no perfect foresight (resident, stream
+    /// or demand cache; not the `cpu-compute` baseline), tokens/s.
     public func bestRealisticTokensPerSecond(hitRate: Double) -> Double {
-        estimates(hitRate: hitRate).filter { $0.kind != .perfectPrefetch }.map(\.tokensPerSecond).max() ?? 0
+        estimates(hitRate: hitRate).filter { [.resident, .stream, .demandCache].contains($0.kind) }.map(\.tokensPerSecond).max() ?? 0
     }
 
     private func decode(_ kind: Estimate.Kind, _ strategy: String, hitRate: Double) -> Estimate {

@@ -19,6 +19,8 @@ import Tracing
 /// - A prefetch used by its step but not arrived when the step's router finished is *late* (it still
 ///   counts as a prefetch hit); a prefetched expert evicted before its transfer would have started is
 ///   *not read* (the real engine skips such a read; the simulated link still carries it).
+/// - `cpu-compute`: a miss is not read; the host CPU computes it in its turn (`CostModel.hostExpertUs`),
+///   one after another with the fast tier's experts, as llama.cpp runs a graph split between devices.
 public final class OffloadingSimulator {
     public let policy: PolicySpec
     public let cost: CostModel
@@ -47,10 +49,14 @@ public final class OffloadingSimulator {
     ///   - cost: hardware profile and model sizes.
     ///   - future: `[layer][step][experts]`, the whole run's distinct experts (for `optimal`; nil otherwise).
     ///   - sinks: trace writers receiving a `LayerRecord` per token × layer (none: nothing is recorded).
-    /// - Throws: `OffloadingError.needsRecordedRouting` for `optimal` without `future`.
+    /// - Throws: `OffloadingError.needsRecordedRouting` for `optimal` without `future`; `.noHostCPU` for
+    ///   `cpu-compute` on a profile without a host CPU.
     public init(policy: PolicySpec, slots: [Int], cost: CostModel, future: [[[Int]]]? = nil,
                 sinks: [TraceSink] = []) throws {
         let f = cost.footprint
+        if policy.computesMissesOnHost && cost.hostExpertUs(layer: 0, expert: 0, rows: 1) == nil {
+            throw OffloadingError.noHostCPU(hardware: cost.hardware.name)
+        }
         precondition(slots.count == f.numLayers, "OffloadingSimulator: \(slots.count) slot counts for \(f.numLayers) layers")
         self.policy = policy
         self.cost = cost
@@ -125,7 +131,7 @@ public final class OffloadingSimulator {
             case .transientMiss(let e):
                 transient.insert(e)
                 records[firstUser[e]!].misses.append(e)
-                summary.transientMisses += 1
+                if policy.computesMissesOnHost { summary.hostComputed += 1 } else { summary.transientMisses += 1 }
             case .prefetch(let target, let e, let eviction):
                 if let eviction {
                     evict(eviction, layer: target, atUs: routerUs)
@@ -144,6 +150,10 @@ public final class OffloadingSimulator {
         // the experts, in ascending index, each once its weights are in
         var clockUs = routerUs, stallUs = 0.0
         for e in decision.distinct.sorted() {
+            if transient.contains(e), policy.computesMissesOnHost {
+                clockUs += cost.hostExpertUs(layer: l, expert: e, rows: rows[e]!)!
+                continue
+            }
             var readyUs = arrivals[l][e]?.endUs ?? 0
             if transient.contains(e) {
                 let transfer = enqueueTransfer(expert: e, layer: l, kind: .demand, notBeforeUs: clockUs)

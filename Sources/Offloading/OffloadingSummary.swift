@@ -21,6 +21,8 @@ public struct OffloadingSummary: Codable, Sendable, Equatable {
     /// Misses not stored in a slot (no slot could be freed, or the policy declined): read into the
     /// transient buffer, used once and dropped.
     public var transientMisses = 0
+    /// Misses computed by the host CPU where they live, not copied (`cpu-compute`).
+    public var hostComputed = 0
     public var prefetched = 0
     /// Prefetched experts that were used at the step they were fetched for.
     public var prefetchHits = 0

@@ -8,9 +8,12 @@ public enum PolicySpec: Sendable, Equatable, CustomStringConvertible {
     case lruPrefetch(PrefetchSettings)
     /// Belady's rule; needs the recorded routing of the whole run.
     case optimal
+    /// The baseline without copies (llama.cpp's partial offload, `--n-cpu-moe`; Fiddler): a fixed set of
+    /// experts in the fast tier, every other one computed by the host CPU where it lives (`CPUComputePolicy`).
+    case cpuCompute
 
     /// Command-line names, in the order sweeps print them.
-    public static let names = ["resident", "lru", "lfu", "static", "lru+prefetch", "optimal"]
+    public static let names = ["resident", "lru", "lfu", "static", "lru+prefetch", "optimal", "cpu-compute"]
 
     /// - Parameters:
     ///   - name: one of `names`.
@@ -24,14 +27,19 @@ public enum PolicySpec: Sendable, Equatable, CustomStringConvertible {
         case "static": self = .staticPrompt
         case "lru+prefetch": self = .lruPrefetch(prefetch)
         case "optimal": self = .optimal
+        case "cpu-compute": self = .cpuCompute
         default: throw OffloadingError.unknownPolicy(name, known: Self.names)
         }
     }
 
-    /// Every policy, `lru+prefetch` with `prefetch`.
+    /// Every policy that copies its misses into the fast tier (all but `cpu-compute`, which needs a host CPU
+    /// in the hardware profile), `lru+prefetch` with `prefetch`.
     public static func all(prefetch: PrefetchSettings) -> [PolicySpec] {
-        names.map { try! PolicySpec(name: $0, prefetch: prefetch) }
+        names.map { try! PolicySpec(name: $0, prefetch: prefetch) }.filter { !$0.computesMissesOnHost }
     }
+
+    /// Misses are computed by the host CPU from host RAM instead of being copied to the fast tier.
+    public var computesMissesOnHost: Bool { self == .cpuCompute }
 
     public var description: String {
         switch self {
@@ -41,6 +49,7 @@ public enum PolicySpec: Sendable, Equatable, CustomStringConvertible {
         case .staticPrompt: return "static"
         case .lruPrefetch: return "lru+prefetch"
         case .optimal: return "optimal"
+        case .cpuCompute: return "cpu-compute"
         }
     }
 
@@ -70,6 +79,7 @@ public enum PolicySpec: Sendable, Equatable, CustomStringConvertible {
         case .optimal:
             guard let future else { throw OffloadingError.needsRecordedRouting(policy: description) }
             return OptimalPolicy(future: future)
+        case .cpuCompute: return CPUComputePolicy()
         }
     }
 }

@@ -71,6 +71,24 @@ public struct RecordedRun: Sendable {
         return RecordedRun(prompt: prompt, lookahead: lookahead, forwards: forwards, forwardSeconds: seconds)
     }
 
+    /// This run's routing stretched to a deeper model of the same experts: layer j replays recorded layer
+    /// j mod L (L the recorded layers), with its router logits and lookahead (none after each last
+    /// recorded layer, so a prefetch never crosses a repetition). Used to replay a small model's routing on
+    /// Mixtral-8x7B's 32 layers (`PaperTable2`): every layer's hit rate is one the small model recorded.
+    public func tiled(layers: Int) -> RecordedRun {
+        var run = self
+        run.forwards = forwards.map { forward in
+            var stretched = forward
+            stretched.steps = (0..<layers).map { j in
+                var step = forward.steps[j % forward.steps.count]
+                step.layer = j
+                return step
+            }
+            return stretched
+        }
+        return run
+    }
+
     /// The distinct experts of every step, `[layer][step][experts]` — what `optimal` looks ahead into.
     public var futureAccesses: [[[Int]]] {
         let layers = forwards.first?.steps.count ?? 0

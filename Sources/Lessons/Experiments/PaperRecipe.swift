@@ -1,6 +1,7 @@
 import Foundation
 import Tensors
 import Quantization
+import Offloading
 
 /// Lesson 10's experiment, the paper's recipe: what HQQ's optimizer buys over round-to-nearest on the
 /// model's expert weights, what group size and the zero-point do at 2 and 3 bits, and Table 1
@@ -12,21 +13,30 @@ struct PaperRecipeExperiment: Experiment {
         ParameterSpec("layer", .int, "layer whose expert weights are measured", default: 0),
         ParameterSpec("experts", .int, "how many of the layer's experts (from expert 0) are measured", default: 2),
         ParameterSpec("heldout_tokens", .int, "held-out tokens per model for Table 1", default: 2048),
+        ParameterSpec("decode_tokens", .int, "tokens decoded for Table 2's routing (after a 32-token held-out prompt)", default: 64),
     ]
     /// `optimizer` (table), `groups` (table), `table1` (table), `tokens`, `windows`; per bit width
     /// `b2`/`b3`/`b4`: `rtn_error`, `hqq_error`, `gain` (percent), `iterations`; `g16_b2`… per group size and
     /// bit width: `asym`, `sym`, `bits`, `bits_f16`; per Table 1 cell `a_<attn>_e_<experts>`: `ppl`,
-    /// `delta`, `low`, `high`, `mib`, `bits`, `gb`.
-    static let resultKeys = ["optimizer", "groups", "table1", "tokens", "windows", "weights", "*"]
+    /// `delta`, `low`, `high`, `mib`, `bits`, `gb`; `table2` (table), `table2_tokens`; per machine `t4`, `rtx3060`,
+    /// `rtx3080`, `a100` at hqq2 experts: `full`, `no_prefetch`, `no_cache`, `naive`, `cpu` (tokens/s), `hit`
+    /// (LRU's decode hit rate), `useful` (prefetched experts used by their step / prefetched), `copy_ms`, `host_ms` (one expert copied, or computed by the host CPU);
+    /// `cpu_verdict` (a sentence: where cpu-compute beats the full algorithm), `t4_prefetch` (what prefetch does
+    /// to the T4's LRU speed: "raises it to", "lowers it to", "leaves it at").
+    static let resultKeys = ["optimizer", "groups", "table1", "tokens", "windows", "weights", "table2", "table2_tokens",
+                             "cpu_verdict", "t4_prefetch", "*"]
 
     let layer: Int
     let experts: Int
     let heldoutTokens: Int
+    let decodeTokens: Int
 
     init(_ parameters: ExperimentParameters) throws {
         layer = parameters.int("layer")
         experts = parameters.int("experts")
         heldoutTokens = parameters.int("heldout_tokens")
+        decodeTokens = parameters.int("decode_tokens")
+        guard decodeTokens >= 1 else { throw ExperimentParameterError.invalid("decode_tokens", reason: "must be at least 1") }
     }
 
     func run(in lab: LabContext) throws -> ExperimentResult {
@@ -107,6 +117,35 @@ struct PaperRecipeExperiment: Experiment {
                 "gb": row.mixtralGB,
             ]
         }
+        // 4. Table 2, simulated
+        let table2 = try PaperTable2.measure(in: lab, promptTokens: 32, decodeTokens: decodeTokens)
+        values["table2"] = table2.text
+        values["table2_tokens"] = table2.decodeTokens
+        let footprint = ModelFootprint(config: MixtralShapes.mixtral8x7B,
+                                       precision: PrecisionSpec([.attention: .hqq4, .experts: .hqq2, .router: .f16, .embedding: .f16, .head: .f16]))
+        var faster: [String] = [], slower: [String] = []
+        for (key, (hardware, _)) in zip(["a100", "rtx3080", "rtx3060", "t4"], PaperTable2.machines) {
+            func speed(_ a: PaperTable2.Algorithm) -> Double { table2.tokensPerSecond(machine: hardware.name, experts: .hqq2, a) ?? .nan }
+            let cost = CostModel(hardware: hardware, footprint: footprint)
+            let lru = table2.rows.first { $0.machine == hardware.name && $0.experts == "hqq2" && $0.algorithm == .noPrefetch }
+            let full = table2.rows.first { $0.machine == hardware.name && $0.experts == "hqq2" && $0.algorithm == .full }
+            values[key] = ["full": speed(.full), "no_prefetch": speed(.noPrefetch), "no_cache": speed(.noCache), "naive": speed(.naive),
+                           "cpu": speed(.cpuCompute), "hit": lru?.decodeHitRate ?? Double.nan,
+                           "useful": full?.usefulPrefetches ?? Double.nan,
+                           "copy_ms": cost.transferUs(bytes: footprint.largestExpertBytes) / 1000,
+                           "host_ms": (cost.hostExpertUs(layer: 0, expert: 0, rows: 1) ?? .nan) / 1000]
+            if speed(.cpuCompute) > speed(.full) { faster.append(hardware.name) } else { slower.append(hardware.name) }
+        }
+        switch (faster.isEmpty, slower.isEmpty) {
+        case (false, false):
+            values["cpu_verdict"] = "cpu-compute beats the paper's full algorithm on \(faster.joined(separator: ", ")) and loses on \(slower.joined(separator: ", "))"
+        case (false, true): values["cpu_verdict"] = "cpu-compute beats the paper's full algorithm on all four machines"
+        default: values["cpu_verdict"] = "cpu-compute loses to the paper's full algorithm on all four machines"
+        }
+        let t4Full = table2.tokensPerSecond(machine: HardwareProfile.colabT4.name, experts: .hqq2, .full) ?? .nan
+        let t4LRU = table2.tokensPerSecond(machine: HardwareProfile.colabT4.name, experts: .hqq2, .noPrefetch) ?? .nan
+        values["t4_prefetch"] = t4Full > t4LRU * 1.005 ? "raises it to" : t4Full < t4LRU * 0.995 ? "lowers it to" : "leaves it at"
+
         let chart = table.chart(metadata: lab.metadata(
             title: "The paper's Table 1 on \(table.modelName): perplexity against size",
             description: "Held-out perplexity against weight bytes, attention and experts at fp32, hqq4, hqq3, hqq2."))

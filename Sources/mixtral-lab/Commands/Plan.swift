@@ -173,6 +173,9 @@ struct Plan: ParsableCommand {
         out("assumptions:")
         for line in p.cost.assumptions { out("  - " + line) }
         out("  - hit rates apply to decode; misses per layer = (1 − hit rate) × top-k, each one expert transfer")
+        if estimates.contains(where: { $0.kind == .cpuCompute }) {
+            out("  - cpu-compute: fixed slots chosen without the routing serve slots / experts of the accesses; each miss is computed by the host CPU from \(slowName), not copied")
+        }
         out("")
         if p.fitsResident {
             out("answer: yes — \(modelName) fits entirely in \(fastName) at \(p.precision); about \(fixed(estimates[0].tokensPerSecond)) tokens/s.")
