@@ -38,10 +38,10 @@ public struct HardwareProbe: Sendable {
 
     /// What the disk part measured.
     public struct DiskResult: Sendable {
-        /// Bytes per second over `readBytes`-sized positioned reads at shuffled offsets, page cache dropped;
-        /// the best of 3 passes over the file.
+        /// Bytes per second of large positioned reads at shuffled offsets, page cache dropped: the slope of
+        /// read time against read size between `readBytes / 8` and `readBytes` (median of 5 passes each).
         public var bandwidth: Double
-        /// Median time of a 4 KiB positioned read at a random offset, page cache dropped, µs.
+        /// Fixed cost of one such read, µs: the line's intercept, at least the median 4 KiB read's time.
         public var latencyUs: Double
         /// File system type of the probe folder ("ext4", "tmpfs" …) from /proc/mounts, when found.
         public var fileSystem: String?
@@ -79,22 +79,29 @@ public struct HardwareProbe: Sendable {
 
         let file = try ExpertFile(path: path)
         file.dropsPagesAfterRead = true
-        // bandwidth: whole read-sized pieces in a shuffled order, pages dropped before each pass; the best of
-        // 3 passes (other processes' reads and writes on the same disk only ever slow a pass down)
-        var buffer = [UInt8](repeating: 0, count: readBytes)
-        var order = Array(0..<reads)
-        var bandwidth = 0.0
-        for _ in 0..<3 {
-            file.dropPageCache()
-            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(random.next() % UInt64(i + 1))) }
-            let start = DispatchTime.now().uptimeNanoseconds
-            for piece in order {
-                try buffer.withUnsafeMutableBytes { try file.read(into: $0, at: piece * readBytes) }
+        // Seconds per read of `pieceBytes`, read as the engine reads an expert: three adjacent pieces one after
+        // another (its projections, stored together), the groups in a shuffled order, pages dropped before
+        // each pass; the median of 5 passes (a run meets the disk's typical speed, not its best: on a
+        // virtual machine the host's own cache makes some passes much faster than others).
+        func secondsPerRead(_ pieceBytes: Int) throws -> Double {
+            var buffer = [UInt8](repeating: 0, count: pieceBytes)
+            let pieces = size / pieceBytes, group = min(3, pieces)
+            var order = Array(0..<(pieces / group))
+            var passes: [Double] = []
+            for _ in 0..<5 {
+                file.dropPageCache()
+                for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(random.next() % UInt64(i + 1))) }
+                let start = DispatchTime.now().uptimeNanoseconds
+                for first in order {
+                    for piece in (first * group)..<(first * group + group) {
+                        try buffer.withUnsafeMutableBytes { try file.read(into: $0, at: piece * pieceBytes) }
+                    }
+                }
+                passes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(order.count * group))
             }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            bandwidth = max(bandwidth, Double(reads * readBytes) / seconds)
+            return passes.sorted()[passes.count / 2]
         }
-        // latency: small reads at random page-aligned offsets
+        // A small read's latency: 4 KiB at random page-aligned offsets, the median of 64.
         file.dropPageCache()
         var small = [UInt8](repeating: 0, count: 4096)
         var times: [Double] = []
@@ -105,7 +112,21 @@ public struct HardwareProbe: Sendable {
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3)
         }
         times.sort()
-        return DiskResult(bandwidth: bandwidth, latencyUs: times[times.count / 2],
+        let smallReadUs = times[times.count / 2]
+        // The cost model's line, time of one read = latency + bytes / bandwidth, through two read sizes
+        // (readBytes / 8 and readBytes): its slope is the bandwidth the engine's large reads get, its intercept
+        // the fixed cost of one such read (request set-up, dropping its pages), which is more than a 4 KiB
+        // read's. Where noise makes the line meaningless (slope ≤ 0), the large reads' own rate is used.
+        let smallBytes = max(4096, readBytes / 8)
+        let tSmall = try secondsPerRead(smallBytes), tLarge = try secondsPerRead(readBytes)
+        var bandwidth = Double(readBytes) / tLarge
+        var latencyUs = smallReadUs
+        if tLarge > tSmall, readBytes > smallBytes {
+            let slope = Double(readBytes - smallBytes) / (tLarge - tSmall)
+            bandwidth = slope
+            latencyUs = max(smallReadUs, (tSmall - Double(smallBytes) / slope) * 1e6)
+        }
+        return DiskResult(bandwidth: bandwidth, latencyUs: latencyUs,
                           fileSystem: Self.fileSystem(of: directory.path))
     }
 

@@ -16,8 +16,9 @@ struct HardwareCommand: ParsableCommand {
             abstract: "Measure this machine (disk reads, memory bandwidth, the engine's decode kernels) and write a --hardware profile.",
             discussion: """
             Writes a probe file (--file-size) in a new folder under --dir, drops its pages from the page cache \
-            (posix_fadvise DONTNEED) and times positioned reads of --read-size bytes (bandwidth) and of 4 KiB \
-            (latency), as the engine reads experts; removes the file. Then memory read bandwidth, and the \
+            (posix_fadvise DONTNEED) and times positioned reads as the engine reads experts (three adjacent \
+            pieces at a time) at two sizes, --read-size and an eighth of it: the slope of time against size \
+            is the bandwidth, its intercept the cost of one read; removes the file. Then memory read bandwidth, and the \
             engine's own matrix–vector kernels at every precision on [3584, 1024] matrices (weights per \
             second, one thread per core). The profile's fields are described in the README ("Hardware \
             profiles"). Takes about a minute; run it on a quiet machine — other processes slow every figure.
