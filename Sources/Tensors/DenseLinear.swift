@@ -44,10 +44,22 @@ public func stridedMatVec(_ a: UnsafePointer<Float>, rows: Int, cols: Int, rowSt
     cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(cols), alpha, a, Int32(rowStride), x, 1, 0, y, 1)
 }
 
-/// `y = Aᵀ x` for a row-major `A: [rows, cols]` whose rows are `rowStride` floats apart (`cblas_sgemv`,
-/// transposed) — e.g. the probability-weighted sum of the cached values of one KV head.
-/// - Parameters: `x`: `[rows]`; `y`: `[cols]`, overwritten.
-public func stridedTransposedMatVec(_ a: UnsafePointer<Float>, rows: Int, cols: Int, rowStride: Int, _ x: UnsafePointer<Float>,
-                                    into y: UnsafeMutablePointer<Float>) {
-    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(cols), 1, a, Int32(rowStride), x, 1, 0, y, 1)
+/// `C[m, n] = alpha · A[m, k] · B` for row-major matrices whose rows are `aStride`, `bStride`, `cStride`
+/// floats apart, where B is `Bᵀ` of a row-major `[n, k]` (`transposedB`, e.g. the cached keys of one KV
+/// head: C = attention scores) or a row-major `[k, n]` (e.g. its cached values: C = attention output).
+/// `cblas_sgemm`, or `cblas_sgemv` when m = 1 (one query: a decode step).
+/// - Parameters: `a`: `[m, k]`; `b`: `[n, k]` or `[k, n]`; `c`: `[m, n]`, overwritten.
+public func stridedMatMul(rows m: Int, cols n: Int, inner k: Int, alpha: Float = 1,
+                          _ a: UnsafePointer<Float>, aStride: Int, _ b: UnsafePointer<Float>, bStride: Int,
+                          transposedB: Bool, into c: UnsafeMutablePointer<Float>, cStride: Int) {
+    if m == 1 {
+        if transposedB {
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), alpha, b, Int32(bStride), a, 1, 0, c, 1)
+        } else {
+            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), alpha, b, Int32(bStride), a, 1, 0, c, 1)
+        }
+        return
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, transposedB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                alpha, a, Int32(aStride), b, Int32(bStride), 0, c, Int32(cStride))
 }
