@@ -4,13 +4,8 @@ import Tensors
 // Drivers shared by every packed format: they split work into row ranges and call the format's own
 // kernels (`dotRow`, `decodeRows`), which read the packed bytes directly.
 
-/// Weights (`rows · cols`) from which a matrix–vector product is split across cores; below it the
-/// dispatch (some microseconds) costs about as much as the work. 2¹⁸ puts every projection of the
-/// `bench` preset (the smallest: k/v, 256 × 1024) on both cores.
-let parallelWeightThreshold = 1 << 18
-
 /// Calls `body` on contiguous row ranges covering `0..<rows`, concurrently on all cores
-/// (`KernelThreads`) when the matrix has at least `parallelWeightThreshold` weights (each range writes
+/// (`KernelThreads`) when the matrix has at least `parallelWeightThreshold` (Tensors) weights (each range writes
 /// disjoint rows of the output). Every range but the last starts and ends on a multiple of `rowMultiple`
 /// (the integer kernels work on groups of 8 rows).
 func forEachRowRange(rows: Int, cols: Int, rowMultiple: Int = 1, _ body: (Range<Int>) -> Void) {

@@ -1,5 +1,5 @@
 // Integer dot products of GGML Q8_0/Q4_0 weights with activations rounded to 8 bits per block of 32
-// (mixtral-lab's `--activations q8`). The Swift side (Sources/Quantization/IntegerProducts.swift) rounds
+// (mixtral-lab's `--activations q8`), and fp32 weights times a few tokens (`ck_f32_products`). The Swift side (Sources/Quantization/IntegerProducts.swift) rounds
 // the activations with `ck_quantize_activations`, then calls `ck_q8_0_products` / `ck_q4_0_products`
 // on row ranges from its kernel threads. Most of the time of a q8-activation run is spent in
 // products_x86.h (x86-64), products_arm.c (ARM) or products_scalar.c (elsewhere).
@@ -52,5 +52,10 @@ void ck_q8_0_products(ck_path path, const uint8_t *weights, int rows, int blocks
 void ck_q4_0_products(ck_path path, const uint8_t *weights, int rows, int blocks,
                       const int8_t *codes, const float *scales, const int32_t *sums,
                       int n, float *y, long yStride);
+
+/// `y[t · yStride + r] = Σ_c w[r, c] · x[t, c]` for an fp32 weight `w: [rows, cols]` (row-major) and `n`
+/// tokens `x: [n, cols]` — the products of a small batch (products_f32.c); each row is read once for all
+/// n tokens. Deterministic: the same bits for the same inputs whatever the row range a thread takes.
+void ck_f32_products(const float *w, int rows, int cols, const float *x, int n, float *y, long yStride);
 
 #endif
