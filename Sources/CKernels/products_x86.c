@@ -17,6 +17,7 @@
 #undef CHUNK_BLOCKS
 #undef TOKEN_TILE
 #undef TOKENS_PER_PASS
+#undef PREFETCH_GROUPS
 
 #define CK_TARGET "avx2,fma,f16c,avxvnni"
 #define CK_NAME(f) f##_avxvnni
