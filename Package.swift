@@ -44,10 +44,10 @@ let package = Package(
         .target(name: "FileChecks"),
         // The mark of an error caused by the user's input (exit code 2), adopted by every module's errors.
         .target(name: "UserInput"),
-        .target(name: "Tensors", dependencies: ["CBLAS"]),
+        .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "Checkpoints", dependencies: ["Tensors", "Quantization", "FileChecks", "UserInput"]),
-        // Integer dot products for `--activations q8` (C intrinsics; each function carries its own target
-        // attribute and the CPU is checked at run time, so no flags here).
+        // Integer dot products for `--activations q8`, and fp32 weights times small batches (C; each function
+        // carries its own target attribute and the CPU is checked at run time, so no flags here).
         .target(name: "CKernels", linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
         .target(name: "Quantization", dependencies: ["Tensors", "CKernels", "UserInput"], swiftSettings: quantizationKernelSettings),
         .target(name: "Engine", dependencies: ["Tensors", "Checkpoints", "Quantization", "UserInput"]),
@@ -66,7 +66,7 @@ let package = Package(
 
         // Scratch folders for tests, removed when each test ends (Tests/TestSupport).
         .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels"]),
         .testTarget(name: "FileChecksTests", dependencies: ["FileChecks", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization"], resources: [.copy("Fixtures")]),

@@ -1,12 +1,14 @@
 // Most of the time of a q8-activation run on ARM64 is spent here: Q8_0/Q4_0 weight blocks times 8-bit
 // activation blocks with `sdot` (ARMv8.2 dot-product extension: 4 int32 lanes, each the sum of 4
-// int8·int8 products). Per block and token: two `sdot`s of 16 bytes, a conversion to fp32 and a fused
-// multiply-add by d_w · d_x. Q4_0's nibbles are unpacked once per block and shifted to −8…7, so the
-// integer sum is Σ (q − 8)·x directly, the same as every other path's.
+// int8·int8 products). Rows go in groups of 4: per token and block, two `sdot`s per row give 4 lanes of
+// partial sums, two pairwise additions (`addp`) put the 4 rows' exact sums S in the lanes of one vector,
+// and `acc = fma(float(S), d_w · d_x, acc)` continues each row's chain over the blocks in order — the
+// arithmetic of products_scalar.c, bit for bit. Q4_0's nibbles are shifted to −8…7 before the `sdot`.
 #if defined(__aarch64__)
 #include <arm_neon.h>
 #include "products.h"
 
+/// 4 lanes whose total is Σ w·x over one block (Q4_0: w = q − 8).
 static inline __attribute__((always_inline, target("dotprod")))
 int32x4_t block_sum(const int isQ4, const uint8_t *block, const int8_t *x) {
     int8x16_t low, high;
@@ -25,27 +27,33 @@ static inline __attribute__((always_inline, target("dotprod")))
 void products(const int isQ4, const uint8_t *weights, int rows, int blocks, const int8_t *codes,
               const float *scales, int n, float *y, long yStride) {
     const long blockBytes = isQ4 ? 18 : 34;
-    for (int r = 0; r < rows; r++) {
-        const uint8_t *row = weights + r * blocks * blockBytes;
+    const uint8_t zeroBlock[34] = {0};   // stands in for the missing rows of a last, partial group
+    for (int r0 = 0; r0 < rows; r0 += 4) {
+        const int count = rows - r0 < 4 ? rows - r0 : 4;
+        const uint8_t *row[4];
+        long step[4];
+        for (int i = 0; i < 4; i++) {
+            row[i] = i < count ? weights + (r0 + i) * blocks * blockBytes : zeroBlock;
+            step[i] = i < count ? blockBytes : 0;
+        }
         for (int t = 0; t < n; t++) {
             const int8_t *x = codes + (long)t * blocks * 32;
             const float *dx = scales + (long)t * blocks;
-            float32x4_t even = vdupq_n_f32(0), odd = vdupq_n_f32(0);
-            int b = 0;
-            for (; b + 1 < blocks; b += 2) {
-                const uint8_t *block = row + b * blockBytes;
-                even = vfmaq_f32(even, vcvtq_f32_s32(block_sum(isQ4, block, x + 32 * b)),
-                                 vdupq_n_f32(ck_fp16_to_fp32(block) * dx[b]));
-                block += blockBytes;
-                odd = vfmaq_f32(odd, vcvtq_f32_s32(block_sum(isQ4, block, x + 32 * (b + 1))),
-                                vdupq_n_f32(ck_fp16_to_fp32(block) * dx[b + 1]));
+            float32x4_t acc = vdupq_n_f32(0);
+            for (int b = 0; b < blocks; b++) {
+                const uint8_t *block[4] = {row[0] + step[0] * b, row[1] + step[1] * b,
+                                           row[2] + step[2] * b, row[3] + step[3] * b};
+                const int32x4_t sums = vpaddq_s32(vpaddq_s32(block_sum(isQ4, block[0], x + 32 * b),
+                                                             block_sum(isQ4, block[1], x + 32 * b)),
+                                                  vpaddq_s32(block_sum(isQ4, block[2], x + 32 * b),
+                                                             block_sum(isQ4, block[3], x + 32 * b)));
+                const float32x4_t dw = {ck_fp16_to_fp32(block[0]), ck_fp16_to_fp32(block[1]),
+                                        ck_fp16_to_fp32(block[2]), ck_fp16_to_fp32(block[3])};
+                acc = vfmaq_f32(acc, vcvtq_f32_s32(sums), vmulq_n_f32(dw, dx[b]));
             }
-            if (b < blocks) {
-                const uint8_t *block = row + b * blockBytes;
-                even = vfmaq_f32(even, vcvtq_f32_s32(block_sum(isQ4, block, x + 32 * b)),
-                                 vdupq_n_f32(ck_fp16_to_fp32(block) * dx[b]));
-            }
-            y[t * yStride + r] = vaddvq_f32(vaddq_f32(even, odd));
+            float lanes[4];
+            vst1q_f32(lanes, acc);
+            for (int i = 0; i < count; i++) y[t * yStride + r0 + i] = lanes[i];
         }
     }
 }

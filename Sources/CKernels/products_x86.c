@@ -8,16 +8,19 @@
 
 #define CK_TARGET "avx2,fma,f16c"
 #define CK_NAME(f) f##_avx2
-#define CK_DOT(u, s) _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1))
+#define CK_DOT_ADD(acc, u, s) _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)))
 #include "products_x86.h"
 #undef CK_TARGET
 #undef CK_NAME
-#undef CK_DOT
-#undef TOKENS_PER_PASS
+#undef CK_DOT_ADD
+#undef GROUP_ROWS
+#undef CHUNK_BLOCKS
 #undef TOKEN_TILE
+#undef TOKENS_PER_PASS
+#undef PREFETCH_GROUPS
 
 #define CK_TARGET "avx2,fma,f16c,avxvnni"
 #define CK_NAME(f) f##_avxvnni
-#define CK_DOT(u, s) _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, s)
+#define CK_DOT_ADD(acc, u, s) _mm256_dpbusd_avx_epi32(acc, u, s)
 #include "products_x86.h"
 #endif

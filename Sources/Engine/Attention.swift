@@ -2,6 +2,10 @@ import Foundation
 import Tensors
 
 extension MixtralModel {
+    /// Queries whose attention scores are computed together in prefill: a tile of 64 holds
+    /// `64 · positions` scores (8 MiB at 32k positions).
+    static let attentionQueryTile = 64
+
     /// Grouped-query self-attention of `n` new tokens at positions `start…start+n−1` (transformers
     /// `MixtralAttention` with eager attention): q/k/v projections, RoPE, append k/v to the KV cache,
     /// causal softmax(q·kᵀ/√headDim)·v per head, o projection.
@@ -28,23 +32,34 @@ extension MixtralModel {
             (cacheValues + (start + t) * kvWidth).update(from: ws.values + t * kvWidth, count: kvWidth)
         }
 
-        // attention per head: scores, causal (and sliding-window) softmax, weighted sum of values
+        // attention per head, for a tile of up to `queryTile` queries at once: scores = q·kᵀ/√headDim
+        // against every key some query of the tile sees (one matrix product), each query's causal (and
+        // sliding-window) softmax over its own keys with the others' probabilities set to 0, then the
+        // probability-weighted sum of the values (a second product)
         let scale = 1 / Float(hd).squareRoot()
         let group = heads / kvHeads
-        for t in 0..<n {
-            let position = start + t
-            let first = config.slidingWindow.map { max(0, position - $0 + 1) } ?? 0
-            let count = position - first + 1
+        func firstVisible(_ position: Int) -> Int { config.slidingWindow.map { max(0, position - $0 + 1) } ?? 0 }
+        let queryTile = min(n, Self.attentionQueryTile)
+        let scores = ws.scores
+        for t0 in stride(from: 0, to: n, by: queryTile) {
+            let m = min(queryTile, n - t0)
+            let first = firstVisible(start + t0), last = start + t0 + m - 1
+            let keys = last - first + 1   // cache rows first…last: columns of `scores`
             for h in 0..<heads {
-                let query = ws.queries + t * qWidth + h * hd
                 let kvOffset = (h / group) * hd
-                // scores[j] = q · k_j / √headDim over the visible keys (rows of the cache, kvWidth apart)
-                stridedMatVec(cacheKeys + first * kvWidth + kvOffset, rows: count, cols: hd, rowStride: kvWidth,
-                              query, alpha: scale, into: ws.scores)
-                softmax(ws.scores, count)
-                // out = Σ_j p_j v_j
-                stridedTransposedMatVec(cacheValues + first * kvWidth + kvOffset, rows: count, cols: hd, rowStride: kvWidth,
-                                        ws.scores, into: ws.attention + t * qWidth + h * hd)
+                stridedMatMul(rows: m, cols: keys, inner: hd, alpha: scale, ws.queries + t0 * qWidth + h * hd, aStride: qWidth,
+                              cacheKeys + first * kvWidth + kvOffset, bStride: kvWidth, transposedB: true,
+                              into: scores, cStride: keys)
+                for i in 0..<m {
+                    let position = start + t0 + i
+                    let row = scores + i * keys, from = firstVisible(position) - first, count = position - first - from + 1
+                    row.update(repeating: 0, count: from)
+                    softmax(row + from, count)
+                    (row + from + count).update(repeating: 0, count: keys - from - count)
+                }
+                stridedMatMul(rows: m, cols: hd, inner: keys, scores, aStride: keys,
+                              cacheValues + first * kvWidth + kvOffset, bStride: kvWidth, transposedB: false,
+                              into: ws.attention + t0 * qWidth + h * hd, cStride: qWidth)
             }
         }
 

@@ -16,7 +16,8 @@ final class Workspace {
     let values: UnsafeMutablePointer<Float>
     /// `[tokens, hidden]` output of o_proj or of the MoE block.
     let projected: UnsafeMutablePointer<Float>
-    /// `[maxPositions]` attention scores of one query head.
+    /// `[min(tokens, attentionQueryTile), maxPositions]` attention scores of one query head for a tile of
+    /// queries (`attend`).
     let scores: UnsafeMutablePointer<Float>
     /// `[tokens, numExperts]` raw router logits; `[numExperts]` softmax scratch.
     let routerLogits: UnsafeMutablePointer<Float>
@@ -60,7 +61,7 @@ final class Workspace {
         keys = floats(n * c.keyValueWidth)
         values = floats(n * c.keyValueWidth)
         projected = floats(n * c.hidden)
-        scores = floats(c.maxPositions)
+        scores = floats(min(n, MixtralModel.attentionQueryTile) * c.maxPositions)
         routerLogits = floats(n * c.numExperts)
         probabilities = floats(c.numExperts)
         chosen = ints(n * c.topK)
@@ -80,7 +81,8 @@ final class Workspace {
 
     /// Bytes `init(tokens:shape:)` allocates (the float and Int buffers above).
     static func byteCount(tokens n: Int, shape c: ModelShape) -> Int {
-        let floats = 5 * n * c.hidden + 2 * n * c.queryWidth + 2 * n * c.keyValueWidth + c.maxPositions
+        let floats = 5 * n * c.hidden + 2 * n * c.queryWidth + 2 * n * c.keyValueWidth
+            + min(n, MixtralModel.attentionQueryTile) * c.maxPositions
             + n * c.numExperts + c.numExperts + n * c.topK + 2 * n * c.intermediate + n + c.headDim
         let ints = n * c.topK + n
         return floats * MemoryLayout<Float>.size + ints * MemoryLayout<Int>.size

@@ -17,8 +17,9 @@ public enum ActivationPrecision: String, CaseIterable, Sendable {
     @TaskLocal public static var current: ActivationPrecision = .fp32
 }
 
-/// An implementation of the integer products (Sources/CKernels). All give the same integer sum per
-/// block; only the order of the fp32 additions combining blocks differs.
+/// An implementation of the integer products (Sources/CKernels). All give the same fp32 results bit for
+/// bit: per row, token and block the exact integer sum S = Σ w·x, then `y = fma(Float(S), d_w · d_x, y)`
+/// over the blocks in order (`ck_q8_0_products` in CKernels.h).
 public enum IntegerKernel: CaseIterable, Sendable {
     /// Plain C loops (any CPU; the tests' reference).
     case scalar

@@ -283,17 +283,15 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
     }
 
     public func apply(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        if ActivationPrecision.current == .q8 {
-            if n <= roundedIntegerBatchLimit { return applyRounded(batch: n, x, into: y) }
-            return applyRoundedByTiles(batch: n, x, into: y)
-        }
+        if ActivationPrecision.current == .q8 { return applyRounded(batch: n, x, into: y) }
         applyBatch(rows: rows, cols: cols, n: n, x, into: y, matvec: apply, decodeRows: decodeRows)
     }
 
     /// `Y[n, rows] = X[n, cols] · Wᵀ` with X rounded to 8 bits per block of 32 and integer block
-    /// products (`ActivationPrecision.q8`): the activations are rounded once, then each thread takes
-    /// a range of rows for all n tokens (`Format.roundedProducts`, which reuses each weight block for
-    /// several tokens).
+    /// products (`ActivationPrecision.q8`), for every batch size: the activations are rounded once, then
+    /// each thread takes ranges of rows (multiples of 8, the kernels' row groups) for all n tokens
+    /// (`Format.roundedProducts`, which unpacks each group of weight blocks once for up to 64 tokens).
+    /// Every kernel gives the same bits (Sources/CKernels/products_scalar.c states the arithmetic).
     /// - Parameters:
     ///   - x: `[n, cols]` row-major; y: `[n, rows]` row-major, overwritten.
     ///   - kernel: the integer kernel (default: the fastest this CPU runs; tests pick each).
@@ -305,27 +303,12 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
             blocks.withUnsafeBytes { packed in
                 let base = packed.baseAddress!
                 // the work is n times a matrix–vector product's, hence `cols: n · cols` for the threshold
-                forEachRowRange(rows: rows, cols: n * cols) { range in
+                forEachRowRange(rows: rows, cols: n * cols, rowMultiple: 8) { range in
                     Format.roundedProducts(kernel, base + range.lowerBound * rowBytes, rows: range.count,
                                            blocks: blocksPerRow, rounded, tokens: n, into: y + range.lowerBound,
                                            yStride: rows)
                 }
             }
-        }
-    }
-
-    /// `--activations q8` for batches above `roundedIntegerBatchLimit`: the activations rounded exactly as
-    /// in `applyRounded`, widened back to fp32 (code · d, exact: 7 × 11 significant bits) and multiplied
-    /// with tiles of decoded weights by OpenBLAS (`applyBatch`). The same products as the integer kernels
-    /// up to the order of the fp32 additions; faster for large batches, where sgemm's 16 multiply-adds per
-    /// instruction beat the integer kernels' per-block conversions and scaling.
-    func applyRoundedByTiles(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        var widened = [Float](repeating: 0, count: n * cols)
-        RoundedActivations.with(x, tokens: n, cols: cols) { rounded in
-            for i in 0..<(n * cols) { widened[i] = Float(rounded.codes[i]) * rounded.scales[i / ggmlBlockSize] }
-        }
-        widened.withUnsafeBufferPointer {
-            applyBatch(rows: rows, cols: cols, n: n, $0.baseAddress!, into: y, matvec: apply, decodeRows: decodeRows)
         }
     }
 

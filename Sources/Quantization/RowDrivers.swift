@@ -4,20 +4,17 @@ import Tensors
 // Drivers shared by every packed format: they split work into row ranges and call the format's own
 // kernels (`dotRow`, `decodeRows`), which read the packed bytes directly.
 
-/// Weights (`rows · cols`) from which a matrix–vector product is split across cores; below it the
-/// dispatch (some microseconds) costs about as much as the work. 2¹⁸ puts every projection of the
-/// `bench` preset (the smallest: k/v, 256 × 1024) on both cores.
-let parallelWeightThreshold = 1 << 18
-
 /// Calls `body` on contiguous row ranges covering `0..<rows`, concurrently on all cores
-/// (`KernelThreads`) when the matrix has at least `parallelWeightThreshold` weights (each range writes
-/// disjoint rows of the output).
-func forEachRowRange(rows: Int, cols: Int, _ body: (Range<Int>) -> Void) {
+/// (`KernelThreads`) when the matrix has at least `parallelWeightThreshold` (Tensors) weights (each range writes
+/// disjoint rows of the output). Every range but the last starts and ends on a multiple of `rowMultiple`
+/// (the integer kernels work on groups of 8 rows).
+func forEachRowRange(rows: Int, cols: Int, rowMultiple: Int = 1, _ body: (Range<Int>) -> Void) {
     let threads = KernelThreads.shared.workers + 1
     guard rows * cols >= parallelWeightThreshold, threads > 1, rows >= 2 * threads else { return body(0..<rows) }
     // several chunks per thread, so that a core held up by another process hands its share to the others
-    let chunks = min(4 * threads, rows / 8)
-    let rowsPerChunk = (rows + chunks - 1) / chunks
+    let wanted = max(1, min(4 * threads, rows / 8))
+    let rowsPerChunk = ((rows + wanted - 1) / wanted + rowMultiple - 1) / rowMultiple * rowMultiple
+    let chunks = (rows + rowsPerChunk - 1) / rowsPerChunk
     KernelThreads.shared.run(chunks: chunks) { chunk in
         let start = chunk * rowsPerChunk
         let end = min(rows, start + rowsPerChunk)
@@ -31,13 +28,6 @@ func forEachRowRange(rows: Int, cols: Int, _ body: (Range<Int>) -> Void) {
 /// time against by tiles: q4 60 against 10 for an 8-token prompt, 33 against 30 for 32 tokens, 32 against
 /// 64 for 128 (the experts' batches are about a quarter of the prompt).
 let perTokenBatchLimit = 32
-
-/// With `--activations q8`, batches of at most this many tokens go to the integer kernels
-/// (`GGMLMatrix.applyRounded`), larger ones to tiles of decoded weights and OpenBLAS on the rounded
-/// activations (`applyRoundedByTiles`). Bench preset, q4 GGUF, 2 cores, shared machine (load ≈ 10), best
-/// of 3 alternating runs: 512-token prefill 57.5 tok/s with this limit against 44.9 with integer kernels
-/// for every batch, 128 tokens 58.2 against 52.8.
-let roundedIntegerBatchLimit = 64
 
 /// `Y[n, rows] = X[n, cols] · Wᵀ` for a packed `W`: up to `perTokenBatchLimit` tokens, one
 /// matrix–vector product (`matvec`) per token, exactly as in decoding; above it, by tiles of rows (about

@@ -69,20 +69,26 @@ import TestSupport
         #expect(ours.map(Self.argmax) == recorded.logits.map(Self.argmax))
     }
 
-    /// With `--activations q8` our q4 products round the activations to Q8_0 as llama.cpp does and multiply
-    /// integers. Where every rounding agrees the logits agree as closely as at fp32 (measured: 2–3·10⁻⁶ at
-    /// positions 16–18). A rounding near a tie (x·127/amax within a few ulp of k + ½) can still go the other
-    /// way, because the fp32 values entering it differ by an ulp between the engines (SiLU, softmax and
-    /// RMSNorm are computed differently): at position 19 one such flip in layer 0 (layer 0's router logits
-    /// agree within 5·10⁻⁷, layer 1's differ by 4.5·10⁻⁴) leaves the logits 0.013 apart. So: most positions
-    /// within 1e-4, and every position far closer than with fp32 activations (0.12).
-    @Test func q4WithRoundedActivationsMatchesLlamaCppUpToNearTieRoundings() throws {
+    /// With `--activations q8` our q4 products round the activations to Q8_0 as llama.cpp does and follow
+    /// the arithmetic of llama.cpp's Q4_0 kernels on AVX2 (exact integer block sums, one fused multiply-add
+    /// per block in block order; CKernels.h), so positions 16–18 agree with llama.cpp bit for bit.
+    /// Position 19 is 0.013 apart because of a single rounding: in layer 1 the attention output entering
+    /// the o projection has, at token 19, element 72 (head 3, dimension 0) at 26.4999981 code units after
+    /// scaling by 127/amax — one ulp (1.9·10⁻⁶) below the tie 26.5 — so we round it to 26 and llama.cpp,
+    /// whose attention lands on the other side of the tie, to 27. Changing that one code to 27 in our engine
+    /// (an experiment, not in the code) makes all four positions identical to llama.cpp's, bit for bit. The
+    /// last-bit difference in the attention output itself is not a kernel matter: llama.cpp computes the
+    /// softmax with its own exp polynomial (ggml-cpu vec.h `ggml_v_expf`) and an fp64 sum, and the q·k and
+    /// p·v products with its own fp32 summation orders; copying those would tie the engine's attention to
+    /// one llama.cpp build. So: the positions without such a tie within 1e-6, every position within 0.02,
+    /// far closer than with fp32 activations (0.12).
+    @Test func q4WithRoundedActivationsMatchesLlamaCppUpToOneNearTieRounding() throws {
         let recorded = try Recorded(.q4)
         let ours = try ActivationPrecision.$current.withValue(.q8) { try Self.engineLogits(.q4, recorded) }
         let perPosition = zip(ours, recorded.logits).map { Self.maxDifference([$0], [$1]) }
         print("GGUF q4, activations q8: max |mixtral-lab − llama.cpp| per position = \(perPosition)")
-        #expect(perPosition.filter { $0 <= 1e-4 }.count >= perPosition.count - 1)
-        #expect(perPosition.max()! <= 0.02)
+        #expect(Array(perPosition.prefix(3)).allSatisfy { $0 <= 1e-6 })   // positions 16–18: measured 0
+        #expect(perPosition[3] <= 0.02)                                    // position 19: the near tie
         #expect(ours.map(Self.argmax) == recorded.logits.map(Self.argmax))
     }
 }

@@ -5,7 +5,7 @@ import Tensors
 
 // `--activations q8`: activations rounded to Q8_0 and integer block products (Sources/CKernels), each
 // available kernel (scalar, AVX2, AVX-VNNI, NEON sdot) against plain Swift references written here from
-// the formulas.
+// the formulas, bit for bit.
 
 /// A deterministic stream of integers (SplitMix64).
 private struct SplitMix {
@@ -57,44 +57,31 @@ private func referenceRounding(_ x: ArraySlice<Float>) -> (codes: [Int8], scale:
 }
 
 /// A packed weight of random codes (Q8_0: every int8 including −128, which GGUF files may hold; Q4_0:
-/// every nibble) whose fp16 scales are all `scale`.
-private func randomBlocks<Format: GGMLBlockFormat>(_: Format.Type, rows: Int, blocks: Int, scale: Float,
+/// every nibble) with random fp16 scales between 2⁻¹² and 2⁻⁴ (normal, varied per block).
+private func randomBlocks<Format: GGMLBlockFormat>(_: Format.Type, rows: Int, blocks: Int,
                                                   random: inout SplitMix) -> GGMLMatrix<Format> {
     var bytes: [UInt8] = []
     for _ in 0..<(rows * blocks) {
-        let half = Float16(scale).bitPattern
+        let half = UInt16(0x0C00 + random.int(0...0x2000))   // exponents −12…−4, any mantissa
         bytes += [UInt8(half & 0xFF), UInt8(half >> 8)]
         bytes += (0..<(Format.typeSize - 2)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
     }
     return GGMLMatrix<Format>(rows: rows, cols: 32 * blocks, blocks: bytes)
 }
 
-/// Activations `[n, cols]` that round without error: per block, integers in −127…127 (one of them ±127)
-/// times a power of two, so d = that power of two and the codes are the integers.
-private func exactlyRoundingActivations(tokens n: Int, cols: Int, random: inout SplitMix) -> [Float] {
-    var x: [Float] = []
-    for t in 0..<n {
-        let scale = Float(sign: .plus, exponent: -(t % 3) - 1, significand: 1)   // 2⁻¹, 2⁻², 2⁻³
-        for b in 0..<(cols / 32) {
-            var codes = (0..<32).map { _ in random.int(-127...127) }
-            codes[b % 32] = random.int(0...1) == 0 ? 127 : -127
-            x += codes.map { Float($0) * scale }
-        }
-    }
-    return x
-}
-
-/// `Σ_b d_w · d_x · Σ_j (w − offset) · x` per row and token in fp64, from the stored codes.
-private func referenceProducts<Format: GGMLBlockFormat>(_ w: GGMLMatrix<Format>, _ x: [Float], tokens n: Int) -> [Double] {
+/// The arithmetic every kernel follows (CKernels.h `ck_q8_0_products`), written here from the formula:
+/// per row, token and block the exact integer S = Σ (w − offset)·x over the stored codes and the
+/// rounded activations, then `y = fma(Float(S), d_w · d_x, y)` over the blocks in order, from 0.
+private func referenceProducts<Format: GGMLBlockFormat>(_ w: GGMLMatrix<Format>, _ x: [Float], tokens n: Int) -> [Float] {
     let blocks = w.cols / 32
-    var y = [Double](repeating: 0, count: n * w.rows)
+    var y = [Float](repeating: 0, count: n * w.rows)
     for t in 0..<n {
         let rounded = (0..<blocks).map { referenceRounding(x[(t * w.cols + 32 * $0)..<(t * w.cols + 32 * $0 + 32)]) }
         for r in 0..<w.rows {
-            var total = 0.0
+            var total: Float = 0
             for b in 0..<blocks {
                 let block = (r * blocks + b) * Format.typeSize
-                let dw = Double(Float16(bitPattern: UInt16(w.blocks[block]) | UInt16(w.blocks[block + 1]) << 8))
+                let dw = Float(Float16(bitPattern: UInt16(w.blocks[block]) | UInt16(w.blocks[block + 1]) << 8))
                 var sum = 0
                 for j in 0..<32 {
                     let code: Int
@@ -106,7 +93,7 @@ private func referenceProducts<Format: GGMLBlockFormat>(_ w: GGMLMatrix<Format>,
                     }
                     sum += code * Int(rounded[b].codes[j])
                 }
-                total += dw * Double(rounded[b].scale) * Double(sum)
+                total.addProduct(Float(sum), dw * rounded[b].scale)   // fused: one rounding
             }
             y[t * w.rows + r] = total
         }
@@ -114,56 +101,48 @@ private func referenceProducts<Format: GGMLBlockFormat>(_ w: GGMLMatrix<Format>,
     return y
 }
 
-/// (rows, blocks, tokens): one block, a row count no thread count divides, 1- and 33-token batches; the
-/// last two shapes are large enough (≥ 2¹⁸ weights × tokens) to be split across the kernel threads.
-private let shapes = [(1, 1, 1), (3, 1, 33), (7, 3, 1), (13, 5, 33), (5, 32, 4), (1029, 8, 1), (301, 8, 33)]
+/// (rows, blocks, tokens): one block; row counts that neither the thread count nor the kernels' groups
+/// of 8 rows divide; 1- and 33-token batches; more blocks than the x86 kernel packs at a time (32) and
+/// more tokens than it takes per pass (64). Shapes with ≥ 2¹⁸ weights × tokens are split across the
+/// kernel threads.
+private let shapes = [(1, 1, 1), (3, 1, 33), (7, 3, 1), (13, 5, 33), (5, 32, 4), (9, 33, 2), (1029, 8, 1),
+                      (301, 8, 33), (11, 40, 70), (203, 24, 67)]
 
-private func checkExactProducts<Format: GGMLBlockFormat>(_: Format.Type, kernel: IntegerKernel) {
+/// Gaussian activations `[n, cols]` with a different spread per token, and one all-zero block.
+private func randomActivations(tokens n: Int, cols: Int, random: inout SplitMix) -> [Float] {
+    var x: [Float] = []
+    for t in 0..<n { x += randomWeights(cols, seed: random.next(), scale: Float(1 + t % 5)) }
+    for j in 0..<min(32, x.count) { x[j] = 0 }
+    return x
+}
+
+private func checkProducts<Format: GGMLBlockFormat>(_: Format.Type, kernel: IntegerKernel) {
     var random = SplitMix(state: 11)
     for (rows, blocks, n) in shapes {
-        // one power-of-two scale per weight and per token, and |Σ w·x| per row < 2²⁴ scale units: every
-        // fp32 sum in any order is exact, so every kernel must give the reference bit for bit
-        let w = randomBlocks(Format.self, rows: rows, blocks: blocks, scale: 0x1p-6, random: &random)
-        let x = exactlyRoundingActivations(tokens: n, cols: w.cols, random: &random)
-        var y = [Float](repeating: .nan, count: n * rows)
-        x.withUnsafeBufferPointer { xp in
-            y.withUnsafeMutableBufferPointer { w.applyRounded(batch: n, xp.baseAddress!, into: $0.baseAddress!, kernel: kernel) }
+        for quantized in [false, true] {
+            // random codes and scales, or a quantized Gaussian weight (realistic scales and codes)
+            let w = quantized
+                ? try! GGMLMatrix<Format>(quantizing: Matrix(rows: rows, cols: 32 * blocks,
+                                                             values: randomWeights(rows * 32 * blocks, seed: random.next())),
+                                          tensorName: "w")
+                : randomBlocks(Format.self, rows: rows, blocks: blocks, random: &random)
+            let x = randomActivations(tokens: n, cols: w.cols, random: &random)
+            var y = [Float](repeating: .nan, count: n * rows)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { w.applyRounded(batch: n, xp.baseAddress!, into: $0.baseAddress!, kernel: kernel) }
+            }
+            let expected = referenceProducts(w, x, tokens: n)
+            let mismatches = zip(y, expected).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(mismatches == 0, "\(Format.ggmlName) \(kernel) [\(rows) × \(32 * blocks)] × \(n) tokens\(quantized ? " (quantized)" : ""): \(mismatches) of \(y.count) differ")
         }
-        let expected = referenceProducts(w, x, tokens: n)
-        let mismatches = zip(y, expected).filter { Double($0) != $1 }.count
-        #expect(mismatches == 0, "\(Format.ggmlName) \(kernel) [\(rows) × \(32 * blocks)] × \(n) tokens: \(mismatches) of \(y.count) differ")
     }
 }
 
+/// Every kernel (scalar, AVX2, AVX-VNNI, NEON sdot — those this CPU runs) gives the reference's bits.
 @Test(arguments: IntegerKernel.allCases.filter(\.isAvailable))
-func integerProductsAreExactOnOddShapes(kernel: IntegerKernel) {
-    checkExactProducts(Q8_0.self, kernel: kernel)
-    checkExactProducts(Q4_0.self, kernel: kernel)
-}
-
-private func checkRandomProducts<Format: GGMLBlockFormat>(_: Format.Type, kernel: IntegerKernel) {
-    var random = SplitMix(state: 5)
-    for (rows, blocks, n) in shapes {
-        // realistic values: random fp16 scales per block, Gaussian activations
-        let weight = try! GGMLMatrix<Format>(quantizing: Matrix(rows: rows, cols: 32 * blocks,
-                                                                values: randomWeights(rows * 32 * blocks, seed: random.next())),
-                                             tensorName: "w")
-        let x = randomWeights(n * weight.cols, seed: random.next(), scale: 1)
-        var y = [Float](repeating: .nan, count: n * rows)
-        x.withUnsafeBufferPointer { xp in
-            y.withUnsafeMutableBufferPointer { weight.applyRounded(batch: n, xp.baseAddress!, into: $0.baseAddress!, kernel: kernel) }
-        }
-        let expected = referenceProducts(weight, x, tokens: n)
-        let scale = expected.map(abs).max()!
-        let worst = zip(y, expected).map { abs(Double($0) - $1) }.max()!
-        #expect(worst <= 1e-5 * scale, "\(Format.ggmlName) \(kernel) [\(rows) × \(32 * blocks)] × \(n): \(worst) (largest |y| \(scale))")
-    }
-}
-
-@Test(arguments: IntegerKernel.allCases.filter(\.isAvailable))
-func integerProductsMatchTheReferenceOnRealisticValues(kernel: IntegerKernel) {
-    checkRandomProducts(Q8_0.self, kernel: kernel)
-    checkRandomProducts(Q4_0.self, kernel: kernel)
+func integerProductsFollowTheReferenceArithmeticBitForBit(kernel: IntegerKernel) {
+    checkProducts(Q8_0.self, kernel: kernel)
+    checkProducts(Q4_0.self, kernel: kernel)
 }
 
 /// The rounded path differs from fp32 activations by the activations' rounding alone: at most
@@ -194,24 +173,25 @@ func integerProductsMatchTheReferenceOnRealisticValues(kernel: IntegerKernel) {
     #endif
 }
 
-/// Batches above `roundedIntegerBatchLimit` take tiles of decoded weights and OpenBLAS on the rounded
-/// activations: the same products as the integer kernels, up to the order of fp32 additions.
-@Test func largeRoundedBatchesGoByTilesWithTheSameProducts() throws {
+/// `apply(batch:)` under `--activations q8` takes the integer kernels at every batch size, the 1-token
+/// `apply` too: the reference's bits.
+@Test func roundedBatchesOfEverySizeTakeTheIntegerKernels() throws {
     func check<Format: GGMLBlockFormat>(_: Format.Type) throws {
-        let n = roundedIntegerBatchLimit + 3
         let weight = try GGMLMatrix<Format>(quantizing: Matrix(rows: 37, cols: 96, values: randomWeights(37 * 96, seed: 21)),
                                             tensorName: "w")
-        let x = randomWeights(n * 96, seed: 22, scale: 1)
-        var y = [Float](repeating: .nan, count: n * 37)
-        ActivationPrecision.$current.withValue(.q8) {
-            x.withUnsafeBufferPointer { xp in
-                y.withUnsafeMutableBufferPointer { weight.apply(batch: n, xp.baseAddress!, into: $0.baseAddress!) }
+        for n in [1, 8, 65, 130] {
+            let x = randomWeights(n * 96, seed: 22, scale: 1)
+            var y = [Float](repeating: .nan, count: n * 37)
+            ActivationPrecision.$current.withValue(.q8) {
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { out in
+                        if n == 1 { weight.apply(xp.baseAddress!, into: out.baseAddress!) }
+                        else { weight.apply(batch: n, xp.baseAddress!, into: out.baseAddress!) }
+                    }
+                }
             }
+            #expect(y.map(\.bitPattern) == referenceProducts(weight, x, tokens: n).map(\.bitPattern), "\(Format.ggmlName) × \(n)")
         }
-        let expected = referenceProducts(weight, x, tokens: n)
-        let scale = expected.map(abs).max()!
-        let worst = zip(y, expected).map { abs(Double($0) - $1) }.max()!
-        #expect(worst <= 1e-5 * scale, "\(Format.ggmlName) × \(n) tokens: \(worst) (largest |y| \(scale))")
     }
     try check(Q8_0.self)
     try check(Q4_0.self)

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import CKernels
 @testable import Tensors
 
 @Test func denseMatvecAndMatmulAgree() {
@@ -15,6 +16,35 @@ import Foundation
             for c in 0..<20 { expected += w.values[o * 20 + c] * x[r * 20 + c] }
             #expect(abs(single[o] - expected) < 1e-4)
             #expect(abs(y[r * 3 + o] - expected) < 1e-4)
+        }
+    }
+}
+
+/// Batches of 2…`smallBatchLimit` tokens (`ck_f32_products`): within rounding of the formula on shapes
+/// whose rows are no multiple of 4 and columns no multiple of 8, and the same bits whether the rows are
+/// split across cores (1029 × 256 ≥ `parallelWeightThreshold`) or not.
+@Test func smallBatchesMatchTheFormulaAndDoNotDependOnTheSplit() {
+    for (rows, cols) in [(13, 37), (1029, 256)] {
+        let w = Matrix(rows: rows, cols: cols, values: (0..<(rows * cols)).map { Float(($0 * 7919) % 201) / 100 - 1 })
+        for n in [2, 5, smallBatchLimit] {
+            let x: [Float] = (0..<(n * cols)).map { Float(($0 * 104729) % 97) / 50 - 1 }
+            var y = [Float](repeating: .nan, count: n * rows), whole = y
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { w.apply(batch: n, xp.baseAddress!, into: $0.baseAddress!) }
+                w.values.withUnsafeBufferPointer { wp in
+                    whole.withUnsafeMutableBufferPointer {
+                        ck_f32_products(wp.baseAddress!, Int32(rows), Int32(cols), xp.baseAddress!, Int32(n), $0.baseAddress!, rows)
+                    }
+                }
+            }
+            #expect(y.map(\.bitPattern) == whole.map(\.bitPattern), "[\(rows) × \(cols)] × \(n)")
+            for t in 0..<n {
+                for r in 0..<rows {
+                    var expected = 0.0
+                    for c in 0..<cols { expected += Double(w.values[r * cols + c]) * Double(x[t * cols + c]) }
+                    #expect(abs(Double(y[t * rows + r]) - expected) <= 1e-5 * Double(cols), "[\(rows) × \(cols)] × \(n): token \(t) row \(r)")
+                }
+            }
         }
     }
 }

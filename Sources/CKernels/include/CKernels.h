@@ -1,5 +1,5 @@
 // Integer dot products of GGML Q8_0/Q4_0 weights with activations rounded to 8 bits per block of 32
-// (mixtral-lab's `--activations q8`). The Swift side (Sources/Quantization/IntegerProducts.swift) rounds
+// (mixtral-lab's `--activations q8`), and fp32 weights times a few tokens (`ck_f32_products`). The Swift side (Sources/Quantization/IntegerProducts.swift) rounds
 // the activations with `ck_quantize_activations`, then calls `ck_q8_0_products` / `ck_q4_0_products`
 // on row ranges from its kernel threads. Most of the time of a q8-activation run is spent in
 // products_x86.h (x86-64), products_arm.c (ARM) or products_scalar.c (elsewhere).
@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-/// Which implementation of the products runs. Every path gives the same integer block sums; only the
-/// order of the fp32 additions that combine the blocks differs.
+/// Which implementation of the products runs. Every path gives the same fp32 results, bit for bit: the
+/// arithmetic is fixed (see `ck_q8_0_products`), only the instructions differ.
 typedef enum {
     /// Plain C loops, any CPU; also the reference of the tests.
     CK_PATH_SCALAR = 0,
@@ -37,7 +37,10 @@ ck_path ck_best_path(void);
 void ck_quantize_activations(const float *x, int blocks, int8_t *codes, float *scales, int32_t *sums);
 
 /// `y[t · yStride + r] = Σ_b d_w(r, b) · d_x(t, b) · Σ_j w(r, b, j) · x(t, b, j)` for rows `r < rows` of
-/// a Q8_0 weight and tokens `t < n` of rounded activations — the int8 matrix product.
+/// a Q8_0 weight and tokens `t < n` of rounded activations — the int8 matrix product. Computed as: per
+/// block the exact integer S = Σ_j w·x, then `y = fmaf((float)S, d_w · d_x, y)` over the blocks in order,
+/// starting from 0 (d_w · d_x rounded to fp32 first) — the arithmetic of llama.cpp's repacked Q4_0
+/// kernels on AVX2 (ggml-cpu arch/x86/repack.cpp, `ggml_gemv_q4_0_8x8_q8_0`/`ggml_gemm_q4_0_8x8_q8_0`).
 /// - weights: `rows` rows of `blocks` blocks of 34 bytes (fp16 d, 32 int8 codes), the GGUF layout.
 /// - codes, scales, sums: `n` tokens of `ck_quantize_activations` output, token t at `t · 32 · blocks`,
 ///   `t · blocks`; `sums` is not read for Q8_0.
@@ -49,5 +52,10 @@ void ck_q8_0_products(ck_path path, const uint8_t *weights, int rows, int blocks
 void ck_q4_0_products(ck_path path, const uint8_t *weights, int rows, int blocks,
                       const int8_t *codes, const float *scales, const int32_t *sums,
                       int n, float *y, long yStride);
+
+/// `y[t · yStride + r] = Σ_c w[r, c] · x[t, c]` for an fp32 weight `w: [rows, cols]` (row-major) and `n`
+/// tokens `x: [n, cols]` — the products of a small batch (products_f32.c); each row is read once for all
+/// n tokens. Deterministic: the same bits for the same inputs whatever the row range a thread takes.
+void ck_f32_products(const float *w, int rows, int cols, const float *x, int n, float *y, long yStride);
 
 #endif

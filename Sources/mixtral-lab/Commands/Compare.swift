@@ -39,10 +39,15 @@ struct Compare: ParsableCommand {
         try offloading.checkPrefetchFlagsApply()
     }
 
-    func run() throws { try activationOptions.bound { try run(printing: { emit($0) }) } }
+    func run() throws { try run(printing: { emit($0) }) }
 
-    /// Runs the comparison, handing each line of standard output to `out` (tests read it there).
+    /// Runs the comparison at `--activations`, handing each line of standard output to `out` (tests read
+    /// it there).
     func run(printing out: (String) -> Void) throws {
+        try activationOptions.bound { try compare(printing: out) }
+    }
+
+    private func compare(printing out: (String) -> Void) throws {
         let specs = try parsePrecisionList(precisions)
         let output = URL(fileURLWithPath: charts ?? FileManager.default.temporaryDirectory.appendingPathComponent("mixtral-lab-compare").path)
         if charts != nil {
@@ -82,6 +87,7 @@ struct Compare: ParsableCommand {
                 return fields
             }
             let data = try JSONSerialization.data(withJSONObject: ["prompt": prompt, "heldout_tokens": comparison.heldoutTokens,
+                                                                   "activations": activationOptions.activations.rawValue,
                                                                    "results": rows], options: [.sortedKeys])
             out(String(decoding: data, as: UTF8.self))
             // The JSON holds them; the terminal still sees them.
@@ -94,6 +100,7 @@ struct Compare: ParsableCommand {
             out("")
             out(comparison.table().description)
             out("\nagreement and KL: next-token distributions along fp32's continuation (\(comparison.rows.first?.comparison.positions ?? 0) positions); perplexity on \(comparison.heldoutTokens) held-out tokens")
+            out(activationsLine(activationOptions.activations))
             if let setup = comparison.offloading, let assumptions = comparison.rows.first?.offloading?.assumptions {
                 out("offloading: \(setup.policy), \(setup.cache) on \(setup.hardware.name), simulated on each precision's own routing; assumptions:")
                 for line in assumptions { out("  - \(line)") }
@@ -104,6 +111,15 @@ struct Compare: ParsableCommand {
         if charts != nil {
             for chart in try comparison.writeCharts(lab: lab) { out("chart: \(chart.url.path)") }
         }
+    }
+}
+
+/// The table's note on `--activations`: which activations the int8/q4 products used.
+func activationsLine(_ activations: ActivationPrecision) -> String {
+    switch activations {
+    case .fp32: return "activations: fp32 (int8/q4 errors are the weights' alone; --activations q8 rounds them as llama.cpp does)"
+    case .q8: return "activations: q8 — int8/q4 products on activations rounded to 8 bits per block of 32 as llama.cpp does "
+        + "(integer dot products); their error adds to the weights'. fp32 and the other formats keep fp32 activations."
     }
 }
 
