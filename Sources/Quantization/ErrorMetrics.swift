@@ -62,8 +62,3 @@ public func argmax(_ values: [Float]) -> Int {
 public func top1Agrees(_ p: [Float], _ q: [Float]) -> Bool {
     argmax(p) == argmax(q)
 }
-
-/// The old name of `ErrorMetrics`, kept so that branches written before the rename still build; remove it
-/// once they are merged.
-@available(*, deprecated, renamed: "ErrorMetrics")
-public typealias QuantizationError = ErrorMetrics
