@@ -23,7 +23,9 @@ struct FullSizeExperiment: Experiment {
     /// `all_miss_bytes` (one token's experts when none is cached), `resident_bytes`, `resident_read_s`, `disk_gbps`;
     /// `low` and `high`: the smallest and largest budget, each with `budget_gib`, `ours` and `llama` (prefill/decode
     /// tok/s, read_per_token_gb, peak_rss_gib, hit_rate, decode_hit_rate, slots, startup_s), `decode_ratio`,
-    /// `prefill_ratio`, `predicted_read_s` (decode misses per token × expert bytes ÷ disk bandwidth),
+    /// `prefill_ratio`, `accounting` and `llama_accounting` (where each engine's bytes read went, in words),
+    /// `misses_per_token`, `prefetches_per_token`, `reads_per_token` (their sum: expert reads per decoded token),
+    /// `predicted_read_s` (reads per token × expert bytes ÷ disk bandwidth),
     /// `predicted_tps` (its inverse: the disk-bound ceiling), `measured_read_share` (predicted read time ÷
     /// measured decode time) and `share_sentence` (what that share means, in words); `live`: Markdown about the live run, or how to make one.
     static let resultKeys = ["source", "table", "machine", "date", "command", "model_gb", "expert_bytes", "layers", "top_k", "experts",
@@ -98,21 +100,27 @@ struct FullSizeExperiment: Experiment {
         let decodeRate = Double(maxTokens) / seconds(prefilled, decoded)
         var lines = [
             "Measured just now on \(lab.checkpoint.directory.lastPathComponent) (\(lab.basePrecision)): loading took "
-                + String(format: "%.1f s, prefill of %@ %.2f tokens/s, decode %.2f tokens/s over %@ sampled at temperature 1.",
-                         seconds(started, loaded), counted(ids.count, "token"), Double(ids.count) / seconds(loaded, prefilled),
-                         decodeRate, counted(maxTokens, "token")),
+                + String(format: "%.1f s, prefill of %@ %@ tokens/s, decode %@ tokens/s over %@ sampled at temperature 1.",
+                         seconds(started, loaded), counted(ids.count, "token"), FullSizeBenchmark.threeDigits(Double(ids.count) / seconds(loaded, prefilled)),
+                         FullSizeBenchmark.threeDigits(decodeRate), counted(maxTokens, "token")),
         ]
         if let disk = model.layers.first?.expertProvider as? DiskExpertProvider {
             let s = disk.finish()
             let c = model.config
-            let missesPerToken = (1 - s.decodeHitRate) * Double(c.numHiddenLayers * c.numExpertsPerToken)
-            let readPerToken = missesPerToken * Double(disk.slotBytes)
+            // per decoded token: the demand misses and every prefetch read (a prefetch hit counts as a hit, but was read)
+            let prefetchReads = s.prefetched - s.prefetchesNotRead
+            let readsPerToken = Double(s.decodeMisses + prefetchReads) / Double(maxTokens)
+            let readPerToken = readsPerToken * Double(disk.slotBytes)
             lines.append("The experts streamed under the budget: \(s.slotsPerLayer) of \(c.numExperts) per layer in RAM, decode hit rate "
-                + String(format: "%.1f %%, so about %.1f expert reads (%@) per decoded token; ", s.decodeHitRate * 100, missesPerToken,
-                         formatBytes(readPerToken))
-                + String(format: "the reads ran at %.0f MiB/s, which alone would allow %.2f tokens/s against the %.2f measured. ",
-                         s.readBytesPerSecond / 1_048_576, s.readBytesPerSecond > 0 && readPerToken > 0 ? s.readBytesPerSecond / readPerToken : 0,
-                         decodeRate)
+                + String(format: "%.1f %%. ", s.decodeHitRate * 100)
+                + "The prefill read \(formatBytes(Double(s.prefillBytesRead))) of experts; each decoded token read "
+                + String(format: "%.1f experts (%@): %.1f demand misses and %.1f prefetches (%d of the run's %d prefetches were used). ",
+                         readsPerToken, formatBytes(readPerToken), Double(s.decodeMisses) / Double(maxTokens),
+                         Double(prefetchReads) / Double(maxTokens), s.prefetchHits, prefetchReads)
+                + String(format: "The reads ran at %.0f MiB/s, which alone would allow %@ tokens/s against the %@ measured. ",
+                         s.readBytesPerSecond / 1_048_576,
+                         FullSizeBenchmark.threeDigits(s.readBytesPerSecond > 0 && readPerToken > 0 ? s.readBytesPerSecond / readPerToken : 0),
+                         FullSizeBenchmark.threeDigits(decodeRate))
                 + "The closing section of this report has the run's totals.")
         } else {
             lines.append("Every expert was resident (no `--ram-budget`), so nothing was read from disk after loading.")
@@ -141,6 +149,15 @@ struct FullSizeBenchmark: Decodable {
         let decode_hit_rate: Double?
         let stall_s: Double?
         let startup_s: Double?
+        // mixtral-lab's own count of its expert reads (absent from measurements made before they were recorded)
+        let expert_bytes_read: Int?
+        let prefill_bytes_read: Int?
+        let demand_reads: Int?
+        let prefetch_reads: Int?
+        let prefetch_used: Int?
+        let prefill_read_s: Double?
+        let prefill_wait_s: Double?
+        let ram_budget_bytes: Int?
     }
 
     let model: String
@@ -172,16 +189,18 @@ struct FullSizeBenchmark: Decodable {
                 + String(format: "load average %.0f–%.0f: a shared machine, so read the ratios, not the absolute speeds).",
                          results.map(\.load).min() ?? 0, results.map(\.load).max() ?? 0),
         ]
-        var table = MarkdownTable(["machine memory", "engine", "prefill tok/s", "decode tok/s", "read per token", "peak RSS", "experts/layer", "hit rate (decode)"])
+        var table = MarkdownTable(["machine memory", "engine", "prefill tok/s", "decode tok/s", "read from disk", "read per token", "peak RSS", "experts/layer", "hit rate (decode)"])
         for run in results {
             let ours = run.engine == "mixtral-lab"
             let tokens = (run.prompt_tokens ?? 0) + (run.decode_tokens ?? 0)
             table.rows.append([
                 String(format: "%g GiB", run.budget_gib), run.engine,
-                run.prefill_tok_s.map { String(format: "%.2f", $0) } ?? "failed",
-                run.decode_tok_s.map { String(format: "%.2f", $0) } ?? "failed",
+                run.prefill_tok_s.map(Self.threeDigits) ?? "failed",
+                run.decode_tok_s.map(Self.threeDigits) ?? "failed",
+                String(format: "%.1f GB", Double(run.bytes_read) / 1e9),
                 tokens > 0 ? String(format: "%.2f GB", Double(run.bytes_read) / Double(tokens) / 1e9) : "—",
-                String(format: "%.2f GiB", Double(run.peak_rss) / gib),
+                String(format: "%.2f GiB", Double(run.peak_rss) / gib)
+                    + (run.ram_budget_bytes.map { String(format: " (budget + %.0f MiB)", Double(run.peak_rss - $0) / 1_048_576) } ?? ""),
                 ours ? run.slots_per_layer.map { "\($0) of \(experts)" } ?? "—" : "page cache",
                 ours ? run.hit_rate.map { String(format: "%.3f (%.3f)", $0, run.decode_hit_rate ?? 0) } ?? "—" : "—",
             ])
@@ -193,6 +212,9 @@ struct FullSizeBenchmark: Decodable {
         values["startup_s"] = results.compactMap(\.startup_s).min() ?? 0
         return values
     }
+
+    /// A speed with three significant digits (0.0711, 1.60): the runs' speeds span two orders of magnitude.
+    static func threeDigits(_ value: Double) -> String { String(format: "%.3g", value) }
 
     /// Both engines' figures at one budget, their ratios and the disk-bound prediction for mixtral-lab.
     private func atBudget(_ budget: Double) -> [String: Any] {
@@ -212,10 +234,21 @@ struct FullSizeBenchmark: Decodable {
         func ratio(_ a: Double?, _ b: Double?) -> Double { (a ?? 0) > 0 && (b ?? 0) > 0 ? a! / b! : 0 }
         values["decode_ratio"] = ratio(ours?.decode_tok_s, llama?.decode_tok_s)
         values["prefill_ratio"] = ratio(ours?.prefill_tok_s, llama?.prefill_tok_s)
+        values["accounting"] = ours.map(byteAccounting) ?? "The mixtral-lab run is missing."
+        values["llama_accounting"] = llama.map { run in
+            String(format: "llama.cpp read %.1f GB for the same tokens: %.1f times the %.1f GB file", Double(run.bytes_read) / 1e9,
+                   Double(run.bytes_read) / Double(file_bytes), Double(file_bytes) / 1e9)
+        } ?? "The llama.cpp run is missing."
+        // per decoded token: the demand misses ((1 − decode hit rate) of top-k × layers; a prefetch hit is a
+        // hit) and every prefetch read, used or not
         let missesPerToken = (1 - (ours?.decode_hit_rate ?? 0)) * Double(layers * top_k)
-        let predictedRead = missesPerToken * Double(expert_bytes) / diskBytesPerSecond
+        let prefetchesPerToken = Double(ours?.prefetch_reads ?? 0) / Double(max(1, ours?.decode_tokens ?? 1))
+        values["prefetches_per_token"] = prefetchesPerToken
+        let readsPerToken = missesPerToken + prefetchesPerToken
+        let predictedRead = readsPerToken * Double(expert_bytes) / diskBytesPerSecond
         values["misses_per_token"] = missesPerToken
-        values["predicted_read_per_token_gb"] = missesPerToken * Double(expert_bytes) / 1e9
+        values["reads_per_token"] = readsPerToken
+        values["predicted_read_per_token_gb"] = readsPerToken * Double(expert_bytes) / 1e9
         values["predicted_read_s"] = predictedRead
         values["predicted_tps"] = predictedRead > 0 ? 1 / predictedRead : 0
         let share = (ours?.decode_tok_s ?? 0) > 0 ? predictedRead * ours!.decode_tok_s! : 0
@@ -224,5 +257,25 @@ struct FullSizeBenchmark: Decodable {
             : share < 1 ? String(format: "Reading is predicted to take %.0f %% of the measured time per token; the rest is computing the layers and the reads that prefetching did not hide.", share * 100)
             : String(format: "Reading alone is predicted to take %.0f %% of the measured time per token: the reads ran faster than the cold read of the resident tensors, or overlapped the computing (prefetching reads the next layers' experts while a layer computes).", share * 100)
         return values
+    }
+
+    /// Where mixtral-lab's bytes read from disk (the kernel's count) went, in words: the resident tensors
+    /// once, the prefill's expert reads, the decode steps' demand reads and the prefetches, each from the
+    /// engine's own count, and the difference (what no count of the engine explains).
+    private func byteAccounting(_ run: Run) -> String {
+        guard let experts = run.expert_bytes_read, let prefill = run.prefill_bytes_read, let prefetches = run.prefetch_reads else {
+            return "This run predates the engine's own count of its expert reads, so its bytes cannot be split up."
+        }
+        let gb = { (bytes: Int) in String(format: "%.1f GB", Double(bytes) / 1e9) }
+        let prefetchBytes = prefetches * expert_bytes
+        let decodeDemand = experts - prefill - prefetchBytes
+        let rest = run.bytes_read - resident_bytes - experts
+        return "mixtral-lab read \(gb(run.bytes_read)): \(gb(resident_bytes)) of resident tensors, once at start; "
+            + "\(gb(prefill)) of experts for the prefill (\(prefill / max(1, expert_bytes)) expert reads: every expert the "
+            + "\(run.prompt_tokens ?? 0)-token prompt routed to, once per layer); \(gb(decodeDemand)) of demand reads in the "
+            + "\(run.decode_tokens ?? 0) decode steps (\(decodeDemand / max(1, expert_bytes)) experts not in memory when needed); "
+            + "\(gb(prefetchBytes)) of prefetches (\(prefetches) reads, \(run.prefetch_used ?? 0) of them used in time or later); "
+            + "and \(gb(rest)) besides (\(String(format: "%.1f", Double(rest) / Double(max(1, run.bytes_read)) * 100)) %: "
+            + "the binary, the GGUF header and vocabulary, and the kernel's readahead past the ranges read)."
     }
 }
