@@ -155,6 +155,7 @@ struct FullSizeBenchmark: Decodable {
         let demand_reads: Int?
         let prefetch_reads: Int?
         let prefetch_used: Int?
+        let prefill_s: Double?
         let prefill_read_s: Double?
         let prefill_wait_s: Double?
         let ram_budget_bytes: Int?
@@ -226,7 +227,8 @@ struct FullSizeBenchmark: Decodable {
                     "read_per_token_gb": tokens > 0 ? Double(run.bytes_read) / tokens / 1e9 : 0,
                     "read_gb": Double(run.bytes_read) / 1e9, "peak_rss_gib": Double(run.peak_rss) / gib,
                     "hit_rate": run.hit_rate ?? 0, "decode_hit_rate": run.decode_hit_rate ?? 0,
-                    "slots": run.slots_per_layer ?? 0, "startup_s": run.startup_s ?? 0, "wall_s": run.wall_s]
+                    "slots": run.slots_per_layer ?? 0, "startup_s": run.startup_s ?? 0, "wall_s": run.wall_s,
+                    "prefill_s": run.prefill_s ?? 0, "prefill_read_s": run.prefill_read_s ?? 0, "prefill_wait_s": run.prefill_wait_s ?? 0]
         }
         let ours = results.first { $0.budget_gib == budget && $0.engine == "mixtral-lab" }
         let llama = results.first { $0.budget_gib == budget && $0.engine == "llama.cpp" }
@@ -235,6 +237,12 @@ struct FullSizeBenchmark: Decodable {
         values["decode_ratio"] = ratio(ours?.decode_tok_s, llama?.decode_tok_s)
         values["prefill_ratio"] = ratio(ours?.prefill_tok_s, llama?.prefill_tok_s)
         values["accounting"] = ours.map(byteAccounting) ?? "The mixtral-lab run is missing."
+        values["prefill_sentence"] = ours.flatMap { run -> String? in
+            guard let total = run.prefill_s, let read = run.prefill_read_s, let wait = run.prefill_wait_s else { return nil }
+            return String(format: "At %g GiB its prefill took %.1f s: the I/O thread read experts for %.1f s of it, and the "
+                          + "layers waited %.1f s for reads, so about %.1f s went to computing, with the reads running alongside.",
+                          budget, total, read, wait, total - wait)
+        } ?? "This run predates the prefill's read and wait times."
         values["llama_accounting"] = llama.map { run in
             String(format: "llama.cpp read %.1f GB for the same tokens: %.1f times the %.1f GB file", Double(run.bytes_read) / 1e9,
                    Double(run.bytes_read) / Double(file_bytes), Double(file_bytes) / 1e9)
