@@ -174,6 +174,8 @@ struct FullSizeBenchmark: Decodable {
     let decode_tokens: Int
     let resident_bytes: Int
     let resident_read_s: Double
+    /// How the run differs from the plain command, when it does (printed with the source).
+    let note: String?
     let results: [Run]
 
     /// Disk read bandwidth, bytes per second: the resident tensors read cold.
@@ -187,8 +189,9 @@ struct FullSizeBenchmark: Decodable {
             "all_miss_bytes": layers * top_k * expert_bytes, "resident_bytes": resident_bytes, "resident_read_s": resident_read_s,
             "disk_gbps": diskBytesPerSecond / 1e9,
             "source": "Measured by `\(bench_command)` on \(machine), \(date) (\(threads) threads, \(decode_tokens) tokens sampled after the prompt; "
-                + String(format: "load average %.0f–%.0f: a shared machine, so read the ratios, not the absolute speeds).",
-                         results.map(\.load).min() ?? 0, results.map(\.load).max() ?? 0),
+                + String(format: "load average %.1f–%.1f at the runs' starts; one run per row, so expect noise of several percent).",
+                         results.map(\.load).min() ?? 0, results.map(\.load).max() ?? 0)
+                + (note.map { " " + $0 } ?? ""),
         ]
         var table = MarkdownTable(["machine memory", "engine", "prefill tok/s", "decode tok/s", "read from disk", "read per token", "peak RSS", "experts/layer", "hit rate (decode)"])
         for run in results {
