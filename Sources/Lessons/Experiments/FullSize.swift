@@ -25,7 +25,8 @@ struct FullSizeExperiment: Experiment {
     /// tok/s, read_per_token_gb, peak_rss_gib, hit_rate, decode_hit_rate, slots, startup_s), `decode_ratio`,
     /// `prefill_ratio`, `accounting` and `llama_accounting` (where each engine's bytes read went, in words),
     /// `misses_per_token`, `prefetches_per_token`, `reads_per_token` (their sum: expert reads per decoded token),
-    /// `predicted_read_s` (reads per token × expert bytes ÷ disk bandwidth),
+    /// `read_gbps` (the rate the prefill's expert reads ran at, or the resident tensors' cold read for runs that
+    /// predate it), `predicted_read_s` (reads per token × expert bytes ÷ read_gbps),
     /// `predicted_tps` (its inverse: the disk-bound ceiling), `measured_read_share` (predicted read time ÷
     /// measured decode time) and `share_sentence` (what that share means, in words); `live`: Markdown about the live run, or how to make one.
     static let resultKeys = ["source", "table", "machine", "date", "command", "model_gb", "expert_bytes", "layers", "top_k", "experts",
@@ -79,8 +80,7 @@ struct FullSizeExperiment: Experiment {
     static let howToRunLive = """
         This report ran on the default model, so the figures above are the committed ones. To measure this \
         machine, make the file (`tools/make_full_size_model.py FILE`, 26 GB, 15 minutes on a busy 2-core machine) — or take a real \
-        Mixtral-8x7B GGUF or an Ollama blob — and run `mixtral-lab lesson run 9 --model FILE --ram-budget 12GiB \
-        --policy lru+prefetch`.
+        Mixtral-8x7B GGUF or an Ollama blob — and run `mixtral-lab lesson run 9 --model FILE --ram-budget 12GiB`.
         """
 
     /// Runs the lab's model on `prompt` and `maxTokens` sampled tokens; Markdown with its figures.
@@ -204,7 +204,10 @@ struct FullSizeBenchmark: Decodable {
                 String(format: "%.1f GB", Double(run.bytes_read) / 1e9),
                 tokens > 0 ? String(format: "%.2f GB", Double(run.bytes_read) / Double(tokens) / 1e9) : "—",
                 String(format: "%.2f GiB", Double(run.peak_rss) / gib)
-                    + (run.ram_budget_bytes.map { String(format: " (budget + %.0f MiB)", Double(run.peak_rss - $0) / 1_048_576) } ?? ""),
+                    + (run.ram_budget_bytes.map { budget in
+                        let over = Double(run.peak_rss - budget) / 1_048_576
+                        return String(format: over < 0 ? " (budget − %.0f MiB)" : " (budget + %.0f MiB)", abs(over))
+                    } ?? ""),
                 ours ? run.slots_per_layer.map { "\($0) of \(experts)" } ?? "—" : "page cache",
                 ours ? run.hit_rate.map { String(format: "%.3f (%.3f)", $0, run.decode_hit_rate ?? 0) } ?? "—" : "—",
             ])
@@ -256,7 +259,12 @@ struct FullSizeBenchmark: Decodable {
         let prefetchesPerToken = Double(ours?.prefetch_reads ?? 0) / Double(max(1, ours?.decode_tokens ?? 1))
         values["prefetches_per_token"] = prefetchesPerToken
         let readsPerToken = missesPerToken + prefetchesPerToken
-        let predictedRead = readsPerToken * Double(expert_bytes) / diskBytesPerSecond
+        // the rate the engine's own expert reads ran at (the prefill's: every expert once, while the layers
+        // computed), else the cold read of the resident tensors
+        var readRate = diskBytesPerSecond
+        if let bytes = ours?.prefill_bytes_read, let seconds = ours?.prefill_read_s, seconds > 0 { readRate = Double(bytes) / seconds }
+        values["read_gbps"] = readRate / 1e9
+        let predictedRead = readsPerToken * Double(expert_bytes) / readRate
         values["misses_per_token"] = missesPerToken
         values["reads_per_token"] = readsPerToken
         values["predicted_read_per_token_gb"] = readsPerToken * Double(expert_bytes) / 1e9
@@ -266,7 +274,7 @@ struct FullSizeBenchmark: Decodable {
         values["measured_read_share"] = share
         values["share_sentence"] = share <= 0 ? "The run did not finish, so there is no measured time to compare."
             : share < 1 ? String(format: "Reading is predicted to take %.0f %% of the measured time per token; the rest is computing the layers and the reads that prefetching did not hide.", share * 100)
-            : String(format: "Reading alone is predicted to take %.0f %% of the measured time per token: the reads ran faster than the cold read of the resident tensors, or overlapped the computing (prefetching reads the next layers' experts while a layer computes).", share * 100)
+            : String(format: "Reading alone is predicted to take %.0f %% of the measured time per token: the decode steps' reads ran faster than the prefill's, whose rate the prediction takes (the prefill's compute took turns with them on the two cores), and prefetching overlaps them with the computing.", share * 100)
         return values
     }
 
