@@ -15,9 +15,10 @@ public final class ExpertFile: @unchecked Sendable {
     public var dropsPagesAfterRead = false
 
     /// Opens `path` read-only. The kernel's readahead stays on although it reads past the end of each
-    /// projection (up to `read_ahead_kb`, 8 MiB on the development machine's disk: 2.9 GB more than the
-    /// 11.1 GB a 2-token prompt on Mixtral-8x7B's shape asked for): without it (`POSIX_FADV_RANDOM`), 33 MB
-    /// positioned reads ran at 1.0–1.5 GB/s instead of 4.0 (page cache dropped, 2026-12-07).
+    /// projection (up to `read_ahead_kb`, 8 MiB on the development machine's disk; 13–15 % of the bytes the
+    /// full-size benchmark's runs read): without it (`POSIX_FADV_RANDOM`), 33 MB positioned reads ran at
+    /// 1.0–1.5 GB/s instead of 4.0 (page cache dropped, 2026-12-07), and the benchmark's prefill and decode
+    /// at two thirds to four fifths of their speed with it.
     /// - Throws: `ExpertStoreError.io`.
     public init(path: String) throws {
         self.path = path
