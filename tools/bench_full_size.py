@@ -168,7 +168,7 @@ def parse_llama(stderr):
     return dict(prompt_tokens=p_n, prefill_tok_s=p_n / (p_ms / 1000), decode_tokens=d_n, decode_tok_s=d_n / (d_ms / 1000))
 
 
-def parse_mixtral_lab(stdout, stderr):
+def parse_mixtral_lab(stderr):
     timing = re.search(r"timing: prefill (\d+) tokens in ([\d.]+) s · decode (\d+) tokens in ([\d.]+) s", stderr)
     real = re.search(r"real offloading: \S+, (\d+) of (\d+) experts per layer(?: \((\d+) in layers? ([^)]*)\))? in RAM"
                      r" · hit rate ([\d.]+) \(decode ([\d.]+)\).* · stall ([\d.]+) s"
@@ -246,7 +246,7 @@ def main():
             label = f"{engine}-{budget_gib:g}GiB"
             print(f"running {label} …", file=sys.stderr)
             run = run_in_cgroup(command, budget, label, args.logs)
-            figures = parse_llama(run["stderr"]) if engine == "llama.cpp" else parse_mixtral_lab(run["stdout"], run["stderr"])
+            figures = parse_llama(run["stderr"]) if engine == "llama.cpp" else parse_mixtral_lab(run["stderr"])
             if run["status"] != 0 or figures is None:
                 print(f"  {label} failed (exit {run['status']}); see {args.logs}/{label}.err", file=sys.stderr)
             row = dict(engine=engine, budget_gib=budget_gib, command=" ".join(command), status=run["status"],
