@@ -14,17 +14,22 @@ order alternates from one budget to the next), each:
   same number of decoded tokens, sampled at temperature 1 with a fixed seed. A random-weight model's
   logits are spread out, so the sampled ids are spread over the vocabulary as llama-bench's `tg` random
   ids are, and the routing keeps varying (mixtral-lab's hit rate is reported to show it);
-- llama.cpp: `llama-completion -no-cnv --no-repack --no-warmup -t THREADS --temp 1 --seed S` (mmap; its
-  default repack makes a 26 GB copy and does not load in 24 GB; its warm-up would read every expert);
-- mixtral-lab: `generate --ram-budget (budget − overhead) --policy P --temperature 1 --seed S --timing`,
-  its budget lowered by --overhead (default 256 MiB: the process's own memory outside the budget) so that
-  all it holds fits in the cgroup.
+- llama.cpp: `llama-completion -no-cnv --no-repack --no-warmup -t THREADS --temp 1 --top-k 0 --top-p 1
+  --min-p 0 --seed S` (mmap; its default repack makes a 26 GB copy and does not load in 24 GB; its warm-up
+  would read every expert; top-k, top-p and min-p off so that it samples from the whole distribution at
+  temperature 1 as mixtral-lab does);
+- mixtral-lab: `generate --ram-budget (budget − overhead) --policy P --activations A --temperature 1 --seed S
+  --timing`, its budget lowered by --overhead (default 256 MiB: the process's own memory outside the budget)
+  so that all it holds fits in the cgroup; `--activations q8` by default, which rounds the activations to
+  Q8_0 and multiplies 8-bit integers as llama.cpp's Q4_0/Q8_0 products do (`fp32` keeps them exact).
 
 Per run: prefill and decode tokens/s (each engine's own timers), wall time, bytes read from the disk and
 peak RSS (wait4's rusage: ru_inblock × 512, the /proc/PID/io read_bytes counter at exit, and ru_maxrss),
 the cgroup's peak charge (memory.max_usage_in_bytes, page cache included); for mixtral-lab also its
-start-up (process start to the first prompt token), slots per layer, hit rate and stall time. Before the
-runs, the time to read the file's resident (non-expert) tensors cold is measured, as the start-up's floor.
+start-up (process start to the first prompt token), slots per layer, hit rate, stall time, the bytes its
+expert reads fetched (demand and prefetch reads, counted apart) and the prefill's read and wait times.
+Before the runs, the time to read the file's resident (non-expert) tensors cold is measured, as the
+start-up's floor.
 
 Needs root (drop_caches, cgroups). Prints a Markdown table on stdout (ratios mixtral-lab ÷ llama.cpp),
 and with --json FILE writes every figure. The machine is shared: its 1-minute load average is recorded
@@ -163,17 +168,24 @@ def parse_llama(stderr):
     return dict(prompt_tokens=p_n, prefill_tok_s=p_n / (p_ms / 1000), decode_tokens=d_n, decode_tok_s=d_n / (d_ms / 1000))
 
 
-def parse_mixtral_lab(stdout, stderr):
+def parse_mixtral_lab(stderr):
     timing = re.search(r"timing: prefill (\d+) tokens in ([\d.]+) s · decode (\d+) tokens in ([\d.]+) s", stderr)
-    real = re.search(r"real offloading: \S+, (\d+) of (\d+) experts per layer in RAM · hit rate ([\d.]+) \(decode ([\d.]+)\)"
-                     r".* · stall ([\d.]+) s", stderr)
+    real = re.search(r"real offloading: \S+, (\d+) of (\d+) experts per layer(?: \((\d+) in layers? ([^)]*)\))? in RAM"
+                     r" · hit rate ([\d.]+) \(decode ([\d.]+)\).* · stall ([\d.]+) s"
+                     r" · prefill read .* in ([\d.]+) s, waited ([\d.]+) s for it"
+                     r" · (\d+) demand reads?, (\d+) prefetch reads? \((\d+) used\) · (\d+) B read, (\d+) B of them in the prefill", stderr)
     startup = re.search(r"start-up ([\d.]+) s", stderr)
+    budget = re.search(r"ram budget .* = .* \((\d+) B\)", stderr)
     if not timing or not real:
         return None
     p_n, p_s, d_n, d_s = int(timing.group(1)), float(timing.group(2)), int(timing.group(3)), float(timing.group(4))
-    return dict(prompt_tokens=p_n, prefill_tok_s=p_n / p_s, decode_tokens=d_n, decode_tok_s=d_n / d_s if d_s else 0,
-                slots_per_layer=int(real.group(1)), hit_rate=float(real.group(3)), decode_hit_rate=float(real.group(4)),
-                stall_s=float(real.group(5)), startup_s=float(startup.group(1)) if startup else None)
+    return dict(prompt_tokens=p_n, prefill_tok_s=p_n / p_s, prefill_s=p_s, decode_tokens=d_n, decode_tok_s=d_n / d_s if d_s else 0,
+                slots_per_layer=int(real.group(1)), extra_slot_layers=real.group(4) or "",
+                hit_rate=float(real.group(5)), decode_hit_rate=float(real.group(6)), stall_s=float(real.group(7)),
+                prefill_read_s=float(real.group(8)), prefill_wait_s=float(real.group(9)),
+                demand_reads=int(real.group(10)), prefetch_reads=int(real.group(11)), prefetch_used=int(real.group(12)),
+                expert_bytes_read=int(real.group(13)), prefill_bytes_read=int(real.group(14)), budget_used_bytes=int(budget.group(1)) if budget else None,
+                startup_s=float(startup.group(1)) if startup else None)
 
 
 def main():
@@ -185,6 +197,7 @@ def main():
     parser.add_argument("--budgets", default="16,12,8", help="GiB, comma-separated")
     parser.add_argument("--overhead", type=int, default=256, help="MiB the mixtral-lab process holds outside --ram-budget")
     parser.add_argument("--policy", default="lru+prefetch", help="mixtral-lab's --policy")
+    parser.add_argument("--activations", choices=["q8", "fp32"], default="q8", help="mixtral-lab's --activations")
     parser.add_argument("--prompt", default=DEFAULT_PROMPT)
     parser.add_argument("--decode-tokens", type=int, default=24)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
@@ -211,6 +224,9 @@ def main():
         fail("--decode-tokens must be at least 2")
     os.makedirs(args.logs, exist_ok=True)
 
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.machine())
+    machine = f"{cpu}, {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / GiB:.0f} GiB RAM"
+    started = datetime.datetime.now(datetime.timezone.utc)
     layers, experts, top_k, expert_bytes = model_shape(args.model)
     resident_bytes, resident_s = resident_read_seconds(args.model)
     print(f"resident tensors: {resident_bytes / GiB:.2f} GiB read cold in {resident_s:.2f} s", file=sys.stderr)
@@ -218,9 +234,10 @@ def main():
     for i, budget_gib in enumerate(budgets):
         budget = int(budget_gib * GiB)
         llama = [completion, "-m", args.model, "-p", args.prompt, "-n", str(args.decode_tokens), "-no-cnv", "--no-repack",
-                 "--no-warmup", "-t", str(args.threads), "--temp", "1", "--seed", str(args.seed), "-c", "512"]
+                 "--no-warmup", "-t", str(args.threads), "--temp", "1", "--top-k", "0", "--top-p", "1", "--min-p", "0",
+                 "--seed", str(args.seed), "-c", "512"]
         ours = [args.mixtral_lab, "generate", "--model", args.model, "--prompt", args.prompt, "--max-tokens", str(args.decode_tokens),
-                "--ram-budget", f"{budget // MiB - args.overhead}MiB", "--policy", args.policy, "--temperature", "1",
+                "--ram-budget", f"{budget // MiB - args.overhead}MiB", "--policy", args.policy, "--activations", args.activations, "--temperature", "1",
                 "--seed", str(args.seed), "--timing"]
         engines = [("llama.cpp", llama), ("mixtral-lab", ours)]
         if i % 2:
@@ -229,24 +246,31 @@ def main():
             label = f"{engine}-{budget_gib:g}GiB"
             print(f"running {label} …", file=sys.stderr)
             run = run_in_cgroup(command, budget, label, args.logs)
-            figures = parse_llama(run["stderr"]) if engine == "llama.cpp" else parse_mixtral_lab(run["stdout"], run["stderr"])
+            figures = parse_llama(run["stderr"]) if engine == "llama.cpp" else parse_mixtral_lab(run["stderr"])
             if run["status"] != 0 or figures is None:
                 print(f"  {label} failed (exit {run['status']}); see {args.logs}/{label}.err", file=sys.stderr)
             row = dict(engine=engine, budget_gib=budget_gib, command=" ".join(command), status=run["status"],
+                       ram_budget_bytes=budget - args.overhead * MiB if engine == "mixtral-lab" else None,
                        wall_s=run["wall_s"], bytes_read=run["bytes_read"], peak_rss=run["peak_rss"],
                        cgroup_peak=run["cgroup_peak"], load=run["load"], **(figures or {}))
             results.append(row)
             print(f"  {json.dumps({k: v for k, v in row.items() if k != 'command'})}", file=sys.stderr)
+            if args.json:   # after every run, so that an interrupted benchmark keeps what it measured
+                date = f"{started:%Y-%m-%d %H:%M}–{datetime.datetime.now(datetime.timezone.utc):%H:%M} UTC"
+                with open(args.json, "w") as f:
+                    json.dump(dict(model=args.model, bench_command=" ".join(["tools/bench_full_size.py"] + sys.argv[1:]),
+                                   file_bytes=os.path.getsize(args.model), layers=layers, experts=experts, top_k=top_k,
+                                   expert_bytes=expert_bytes, machine=machine, date=date, threads=args.threads, prompt=args.prompt,
+                                   decode_tokens=args.decode_tokens, seed=args.seed, resident_bytes=resident_bytes,
+                                   resident_read_s=resident_s, results=results), f, indent=1)
 
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.machine())
-    machine = f"{cpu}, {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / GiB:.0f} GiB RAM"
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date = f"{started:%Y-%m-%d %H:%M}–{datetime.datetime.now(datetime.timezone.utc):%H:%M} UTC"
     print(f"model {args.model} ({os.path.getsize(args.model) / 1e9:.1f} GB); {machine}; {date}; threads {args.threads}; "
           f"prompt {results[0].get('prompt_tokens', '?')} tokens, {args.decode_tokens} decoded (temperature 1, seed {args.seed}); "
           f"resident tensors {resident_bytes / GiB:.2f} GiB read cold in {resident_s:.2f} s")
     print()
-    print("| budget | engine | prefill tok/s | decode tok/s | wall s | read GB | peak RSS GiB | cgroup peak GiB | slots/layer | hit rate (decode) | stall s | start-up s | load |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| budget | engine | prefill tok/s | decode tok/s | wall s | read GB | peak RSS GiB | RSS over --ram-budget MiB | slots/layer | hit rate (decode) | stall s | prefill read / wait s | start-up s | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         def f(key, fmt):
             return format(r[key], fmt) if r.get(key) is not None else "—"
@@ -258,16 +282,13 @@ def main():
         if r["engine"] == "mixtral-lab" and other and other.get("prefill_tok_s") and r.get("prefill_tok_s"):
             pratio = f" ({r['prefill_tok_s'] / other['prefill_tok_s']:.2f}×)"
         hit = f"{r['hit_rate']:.3f} ({r['decode_hit_rate']:.3f})" if r.get("hit_rate") is not None else "—"
-        print(f"| {r['budget_gib']:g} GiB | {r['engine']} | {f('prefill_tok_s', '.2f')}{pratio} | {f('decode_tok_s', '.2f')}{ratio} | "
-              f"{r['wall_s']:.0f} | {r['bytes_read'] / 1e9:.1f} | {r['peak_rss'] / GiB:.2f} | {r['cgroup_peak'] / GiB:.2f} | "
-              f"{f('slots_per_layer', 'd')} | {hit} | {f('stall_s', '.1f')} | {f('startup_s', '.2f')} | {r['load']:.1f} |")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(dict(model=args.model, bench_command=" ".join(["tools/bench_full_size.py"] + sys.argv[1:]),
-                           file_bytes=os.path.getsize(args.model), layers=layers, experts=experts, top_k=top_k,
-                           expert_bytes=expert_bytes, machine=machine, date=date, threads=args.threads, prompt=args.prompt,
-                           decode_tokens=args.decode_tokens, seed=args.seed, resident_bytes=resident_bytes,
-                           resident_read_s=resident_s, results=results), f, indent=1)
+        over = f"{(r['peak_rss'] - r['ram_budget_bytes']) / MiB:.0f}" if r.get("ram_budget_bytes") else "—"
+        slots = f"{r['slots_per_layer']}" + (f" ({r['slots_per_layer'] + 1} in {r['extra_slot_layers']})" if r.get("extra_slot_layers") else "") \
+            if r.get("slots_per_layer") is not None else "—"
+        prefill_io = f"{r['prefill_read_s']:.1f} / {r['prefill_wait_s']:.1f}" if r.get("prefill_read_s") is not None else "—"
+        print(f"| {r['budget_gib']:g} GiB | {r['engine']} | {f('prefill_tok_s', '.3g')}{pratio} | {f('decode_tok_s', '.3g')}{ratio} | "
+              f"{r['wall_s']:.0f} | {r['bytes_read'] / 1e9:.1f} | {r['peak_rss'] / GiB:.2f} | {over} | "
+              f"{slots} | {hit} | {f('stall_s', '.1f')} | {prefill_io} | {f('startup_s', '.2f')} | {r['load']:.1f} |")
 
 
 if __name__ == "__main__":

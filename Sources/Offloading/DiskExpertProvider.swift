@@ -7,15 +7,21 @@ import Tracing
 /// what is prefetched — is `ExpertCache.step`'s, the same the simulator (`OffloadingSimulator`) makes on
 /// the same routing; this type carries them out with reads:
 /// - A miss stored in a slot is read into it (the evicted expert's slot, or a free one); a transient miss
-///   is read into the one transient buffer when the forward pass asks for it, used, and dropped.
-/// - Reads into slots run in order on one background I/O thread — the layer's demand reads, then its
-///   prefetches for later layers (`lru+prefetch`, decode only) — overlapping the experts' compute; the
-///   forward pass waits for an expert's read when it needs that expert (a stall).
+///   is read into one of two transient buffers, used once, and dropped.
+/// - Reads run in order on one background I/O thread: the layer's demand reads in the order the forward
+///   pass uses the experts (ascending expert index, `ExpertProvider`), then its prefetches for later layers
+///   (`lru+prefetch`, decode only). So while expert e computes, the next one is being read: a prefill
+///   that needs every expert of a layer reads each once and computes it while the next is read. The two
+///   transient buffers alternate — one used by the compute, the next transient expert read into the
+///   other — and a transient read waits for a buffer only when both are taken (the compute is behind).
+///   The forward pass waits for an expert's read when it needs that expert (a stall).
 /// - What the engine does that the decisions cannot see is counted under its own name: a prefetch used
 ///   before its read finished (`prefetchesLate`), a prefetched expert evicted before its read started,
 ///   whose read is then skipped (`prefetchesNotRead`).
 /// - Each read's pages are dropped from the page cache right after it (`posix_fadvise DONTNEED`), and the
-///   files' pages once at the start, so the measured read times are the disk's.
+///   experts' pages once at the start, so the measured read times are the disk's. Only the experts' byte
+///   ranges are dropped: a GGUF read in place also holds the resident tensors, whose pages the model is
+///   reading at the same time (`adviseWillNeedAllButExperts`) — dropping them re-read them from the disk.
 ///
 /// A model may run one forward pass at a time on a provider; `allocateSlots` must be called before it runs.
 public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
@@ -35,16 +41,31 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
     /// Per layer: expert → index of its slot.
     private var slotOf: [[Int: Int]] = []
     private var freeSlots: [[Int]] = []
-    private var transient: ExpertSlot?
+    /// The two transient buffers, and which of them are free.
+    private var transients: [ExpertSlot] = []
+    private var freeTransients: [Int] = []
+    /// Transient reads of the layer being computed: expert → (buffer, read).
+    private var transientReads: [Int: (buffer: Int, job: ReadJob)] = [:]
+    /// The transient buffer handed to the forward pass last, freed at its next call.
+    private var heldTransient: Int?
+    /// The current layer's reads in the order they are queued on the I/O thread, and how many are queued.
+    private var plan: [PlannedRead] = []
+    private var planIssued = 0
     /// Per layer: expert → the read filling its slot, until the forward pass has waited for it.
     private var pending: [[Int: ReadJob]] = []
     /// Per layer: the prefetched experts the open step uses (a read not finished when asked for is late).
     private var prefetchesUsed: [Set<Int>]
     /// Per layer: the step under way, closed when the layer's next step begins or at `finish()`.
     private var openSteps: [OpenStep?]
-    private var transientThisStep: Set<Int> = []
     private var totals: DiskOffloadingSummary
     private let reads = DispatchQueue(label: "mixtral-lab.expert-reads")
+
+    /// A read decided at `layerRouted`: into a slot already claimed (`slot`), or (nil) a transient buffer.
+    private struct PlannedRead {
+        var layer: Int
+        var expert: Int
+        var slot: Int?
+    }
 
     private struct OpenStep {
         var phase: Phase
@@ -67,11 +88,9 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         numExperts = source.numExperts
         prefetchesUsed = Array(repeating: [], count: source.numLayers)
         openSteps = Array(repeating: nil, count: source.numLayers)
-        for file in source.files {
-            file.dropsPagesAfterRead = true
-            file.dropPageCache()
-        }
-        pageCache = "posix_fadvise(DONTNEED) on \(source.files.count == 1 ? "the expert file" : "the \(source.files.count) expert files") at start and after every read"
+        for file in source.files { file.dropsPagesAfterRead = true }
+        source.dropExpertPages()
+        pageCache = "posix_fadvise(DONTNEED) on the experts' bytes at start and after every read"
         totals = DiskOffloadingSummary(policy: policy.description, slots: [], source: source.description, pageCache: pageCache)
     }
 
@@ -80,7 +99,7 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
     /// Bytes of one slot (one expert at the run's layout).
     public var slotBytes: Int { source.layout.byteCount }
 
-    /// Allocates the slots of every layer (`slots.counts[l]` in layer l) plus the transient buffer, and
+    /// Allocates the slots of every layer (`slots.counts[l]` in layer l) plus the two transient buffers, and
     /// starts every layer's policy with an empty cache (`resident` reads all its experts now).
     /// - Throws: read errors for `resident`'s initial experts.
     public func allocateSlots(_ slots: LayerSlots) throws {
@@ -91,7 +110,8 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         totals.slotsPerLayer = self.slots.fewest
         totals.extraSlotLayers = self.slots.layersWithMore
         pool = cache.capacities.map { capacity in (0..<capacity).map { _ in ExpertSlot(layout: source.layout) } }
-        transient = ExpertSlot(layout: source.layout)
+        transients = (0..<RAMBudget.transientBuffers).map { _ in ExpertSlot(layout: source.layout) }
+        freeTransients = Array(transients.indices.reversed())
         slotOf = Array(repeating: [:], count: source.numLayers)
         freeSlots = cache.capacities.map { Array((0..<$0).reversed()) }
         pending = Array(repeating: [:], count: source.numLayers)
@@ -113,6 +133,8 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
                             routerInput: UnsafePointer<Float>, firstPosition: Int) throws {
         guard let cache else { preconditionFailure("DiskExpertProvider: allocateSlots before running the model") }
         closeStep(l)
+        releaseHeldTransient()
+        precondition(transientReads.isEmpty && planIssued == plan.count, "DiskExpertProvider: the previous layer's experts were not all used")
         let phase: Phase = firstPosition == 0 ? .prefill : .decode
         let routing = (0..<tokens).map { Array(UnsafeBufferPointer(start: chosen + $0 * topK, count: topK)) }
         let lookahead = phase == .decode ? policy.lookahead : 0
@@ -123,20 +145,23 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         let step = cache.step(layer: l, phase: phase, tokens: routing, lookaheadLogits: guesses)
 
         var open = OpenStep(phase: phase, firstPosition: firstPosition)
-        transientThisStep = []
         prefetchesUsed[l] = []
+        var demand: [PlannedRead] = [], prefetches: [PlannedRead] = []
         for event in step.events {
             switch event {
             case .prefetchUsed(let e): prefetchesUsed[l].insert(e)
             case .prefetchWasted, .hit: break
             case .miss(let e, let eviction):
-                open.jobs.append(enqueueRead(layer: l, expert: e, slot: claimSlot(layer: l, evicting: eviction?.expert)))
+                demand.append(PlannedRead(layer: l, expert: e, slot: claimSlot(layer: l, for: e, evicting: eviction?.expert)))
             case .transientMiss(let e):
-                transientThisStep.insert(e)
+                demand.append(PlannedRead(layer: l, expert: e, slot: nil))
             case .prefetch(let target, let e, let eviction):
-                open.jobs.append(enqueueRead(layer: target, expert: e, slot: claimSlot(layer: target, evicting: eviction?.expert)))
+                prefetches.append(PlannedRead(layer: target, expert: e, slot: claimSlot(layer: target, for: e, evicting: eviction?.expert)))
             }
         }
+        // demand reads in the order the forward pass uses them, then the prefetches
+        plan = demand.sorted { $0.expert < $1.expert } + prefetches
+        planIssued = 0
         open.reads = RealReads(hits: step.hits, misses: step.misses, transient: step.transientMisses, prefetchHits: step.prefetchHits,
                                prefetched: step.prefetched, evicted: step.evicted)
         totals.hits += step.hits.count
@@ -152,9 +177,13 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
             totals.decodeMisses += step.misses.count
         }
         openSteps[l] = open
+        issuePlannedReads(layer: l)
     }
 
     public func expert(layer l: Int, _ e: Int) throws -> ExpertWeights {
+        // the previous expert is done with: its transient buffer takes the next transient read
+        releaseHeldTransient()
+        issuePlannedReads(layer: l)
         if let slot = slotOf[l][e] {
             if let job = pending[l].removeValue(forKey: e) {
                 if prefetchesUsed[l].contains(e) && !job.isFinished { totals.prefetchesLate += 1 }
@@ -162,15 +191,12 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
             }
             return pool[l][slot].weights!
         }
-        precondition(transientThisStep.contains(e), "DiskExpertProvider: expert \(e) of layer \(l) was not routed")
-        let buffer = transient!
-        buffer.empty()
-        let job = ReadJob()
-        let location = source.locations[l][e], files = source.files
-        reads.async { job.run { try buffer.fill(expert: e, from: location, files: files) } }
-        openSteps[l]!.jobs.append(job)
-        try waitForRead(job, layer: l)
-        return buffer.weights!
+        guard let read = transientReads.removeValue(forKey: e) else {
+            preconditionFailure("DiskExpertProvider: expert \(e) of layer \(l) was not routed, or experts were asked for out of ascending order")
+        }
+        try waitForRead(read.job, layer: l)
+        heldTransient = read.buffer
+        return transients[read.buffer].weights!
     }
 
     /// Closes every open step (waiting for its reads) and returns the run's totals so far.
@@ -180,29 +206,63 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         return totals
     }
 
-    /// Base addresses of every slot's arrays and the transient buffer's (tests check they never move).
+    /// Base addresses of every slot's arrays and the transient buffers' (tests check they never move).
     var slotAddresses: [[UnsafeRawPointer?]] {
-        (pool.joined() + [transient].compactMap { $0 }).map(\.storageAddresses)
+        (pool.joined() + transients).map(\.storageAddresses)
     }
 
-    /// The slot for a newly admitted expert of layer `l`: the evicted expert's (after its read, if any,
-    /// has stopped) or a free one.
-    private func claimSlot(layer l: Int, evicting victim: Int?) -> Int {
-        guard let victim else { return freeSlots[l].removeLast() }
-        if let job = pending[l].removeValue(forKey: victim) {
-            job.cancel()
-            job.wait()
+    /// Queues the current layer's planned reads on the I/O thread, in plan order, up to the first transient
+    /// read that finds both transient buffers taken (it is queued when the forward pass frees one).
+    private func issuePlannedReads(layer current: Int) {
+        while planIssued < plan.count {
+            let read = plan[planIssued]
+            let job: ReadJob
+            if let slot = read.slot {
+                job = enqueueRead(layer: read.layer, expert: read.expert, slot: slot)
+            } else {
+                guard let buffer = freeTransients.popLast() else { return }
+                let target = transients[buffer]
+                target.empty()
+                job = ReadJob()
+                let location = source.locations[read.layer][read.expert], files = source.files, e = read.expert
+                reads.async { job.run { try target.fill(expert: e, from: location, files: files) } }
+                transientReads[read.expert] = (buffer, job)
+            }
+            openSteps[current]!.jobs.append(job)
+            planIssued += 1
         }
-        let slot = slotOf[l].removeValue(forKey: victim)!
-        pool[l][slot].empty()
+    }
+
+    /// Frees the transient buffer last handed to the forward pass (it has moved on to the next expert).
+    private func releaseHeldTransient() {
+        guard let buffer = heldTransient else { return }
+        heldTransient = nil
+        transients[buffer].empty()
+        freeTransients.append(buffer)
+    }
+
+    /// The slot for `expert`, newly admitted to layer `l`: the evicted expert's (after its read, if any,
+    /// has stopped) or a free one.
+    private func claimSlot(layer l: Int, for expert: Int, evicting victim: Int?) -> Int {
+        let slot: Int
+        if let victim {
+            if let job = pending[l].removeValue(forKey: victim) {
+                job.cancel()
+                job.wait()
+            }
+            slot = slotOf[l].removeValue(forKey: victim)!
+            pool[l][slot].empty()
+        } else {
+            slot = freeSlots[l].removeLast()
+        }
+        slotOf[l][expert] = slot
         return slot
     }
 
-    /// Queues the read of expert `e` of layer `l` into `slot` on the I/O thread.
+    /// Queues the read of expert `e` of layer `l` into `slot` (claimed for it) on the I/O thread.
     private func enqueueRead(layer l: Int, expert e: Int, slot: Int) -> ReadJob {
         let target = pool[l][slot]
         target.empty()
-        slotOf[l][e] = slot
         let job = ReadJob()
         pending[l][e] = job
         let location = source.locations[l][e], files = source.files
@@ -217,6 +277,7 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         let stall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         openSteps[l]!.reads.stallUs += stall * 1e6
         totals.stallSeconds += stall
+        if openSteps[l]!.phase == .prefill { totals.prefillStallSeconds += stall }
         if let error = job.error { throw error }
     }
 
@@ -232,6 +293,10 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         }
         totals.bytesRead += open.reads.readBytes
         totals.readSeconds += open.reads.readUs / 1e6
+        if open.phase == .prefill {
+            totals.prefillBytesRead += open.reads.readBytes
+            totals.prefillReadSeconds += open.reads.readUs / 1e6
+        }
         onStep?(l, open.phase, open.firstPosition, open.reads)
     }
 }

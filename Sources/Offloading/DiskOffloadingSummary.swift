@@ -39,6 +39,11 @@ public struct DiskOffloadingSummary: Codable, Sendable, Equatable {
     public var readSeconds = 0.0
     /// Time the forward pass waited for reads.
     public var stallSeconds = 0.0
+    /// The prefill's (first forward call's) share: bytes read for it, the I/O thread's time reading them, and
+    /// the time the forward pass waited for them. Its compute is about the prefill's wall time less the wait.
+    public var prefillBytesRead = 0
+    public var prefillReadSeconds = 0.0
+    public var prefillStallSeconds = 0.0
     /// Decode forward calls and their wall-clock time, measured by the command that ran them (0 when it
     /// did not), and decodeTokens / decodeSeconds.
     public var decodeTokens = 0

@@ -28,6 +28,17 @@ public final class ExpertSource: @unchecked Sendable {
     }
 
     public var numLayers: Int { locations.count }
+
+    /// Drops every expert's bytes from the page cache (`ExpertFile.dropPages`), and nothing else of the files.
+    public func dropExpertPages() {
+        for layer in locations {
+            for expert in layer {
+                for (projection, location) in zip(layout.projections, expert) {
+                    files[location.file].dropPages(at: location.offset, count: projection.byteCount)
+                }
+            }
+        }
+    }
     public var numExperts: Int { locations.first?.count ?? 0 }
 
     /// The checkpoint's own file(s), when every expert tensor is stored exactly as the run holds it, so

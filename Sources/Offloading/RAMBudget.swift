@@ -1,16 +1,18 @@
 /// How a RAM budget (`--ram-budget`) is spent when experts are streamed from disk: the non-expert weights,
-/// the session (KV cache and scratch) and one transient expert buffer are fixed; what is left becomes
+/// the session (KV cache and scratch) and two transient expert buffers are fixed; what is left becomes
 /// expert slots, the same number in every MoE layer, and what is left after that one slot more in as many
 /// layers as it holds, starting from layer 0:
 ///
-///     free = budget − resident − session − transient
+///     free = budget − resident − session − 2 × expert bytes (the transient buffers)
 ///     slots per layer = ⌊free / (layers × expert bytes)⌋, at most numExperts
 ///     layers with one slot more = ⌊(free − slots per layer × layers × expert bytes) / expert bytes⌋ (0 at numExperts)
 ///
 /// At least one slot per layer is required, and as many as the policy keeps: `resident` keeps every expert
 /// of every layer, so with it the budget must hold `numExperts` slots per layer (`requiredSlotsPerLayer`)
 /// — a run is refused rather than allowed to hold more than its budget. With fewer slots than the experts a token uses (top-k), a
-/// token's other experts go through the transient buffer, read again each time they are needed.
+/// token's other experts go through the transient buffers, read again each time they are needed. Two
+/// transient buffers, not one, so that a prefill needing more experts than a layer's slots reads the next
+/// transient expert while the previous one computes (`DiskExpertProvider`).
 /// The process's own overhead (Swift runtime, BLAS buffers, tokenizer, page tables) is not in the budget;
 /// `mixtral-lab` states it with the benchmark figures.
 public struct RAMBudget: Sendable, Equatable {
@@ -19,8 +21,10 @@ public struct RAMBudget: Sendable, Equatable {
     public let residentBytes: Int
     /// KV cache and scratch buffers of the session (`Session.memoryBytes`).
     public let sessionBytes: Int
-    /// One expert at the run's precision (a slot, and the transient buffer).
+    /// One expert at the run's precision (a slot, and each transient buffer).
     public let expertBytes: Int
+    /// Transient buffers: one the compute uses, one being read.
+    public static let transientBuffers = 2
     public let numLayers: Int
     public let numExperts: Int
     public let topK: Int
@@ -44,7 +48,7 @@ public struct RAMBudget: Sendable, Equatable {
         self.numLayers = numLayers
         self.numExperts = numExperts
         self.topK = topK
-        let fixed = residentBytes + sessionBytes + expertBytes
+        let fixed = residentBytes + sessionBytes + Self.transientBuffers * expertBytes
         let free = max(0, budget - fixed)
         slotsPerLayer = min(numExperts, free / max(1, numLayers * expertBytes))
         let remainder = free - slotsPerLayer * numLayers * expertBytes
@@ -59,8 +63,8 @@ public struct RAMBudget: Sendable, Equatable {
         }
     }
 
-    /// Resident weights, session and the transient buffer.
-    public var fixedBytes: Int { residentBytes + sessionBytes + expertBytes }
+    /// Resident weights, session and the transient buffers.
+    public var fixedBytes: Int { residentBytes + sessionBytes + Self.transientBuffers * expertBytes }
     /// The smallest budget that runs: the fixed part and the policy's required slots in every layer.
     public var minimumBytes: Int { fixedBytes + requiredSlotsPerLayer * numLayers * expertBytes }
     /// What the run holds: the fixed part and every slot.
@@ -68,7 +72,7 @@ public struct RAMBudget: Sendable, Equatable {
 
     private func breakdown(slots: Int, extra: Int = 0) -> String {
         "resident weights \(ByteSize.format(residentBytes)) + KV cache and scratch \(ByteSize.format(sessionBytes))"
-            + " + transient expert buffer \(ByteSize.format(expertBytes))"
+            + " + \(Self.transientBuffers) transient expert buffers × \(ByteSize.format(expertBytes))"
             + " + \(counted(slots, "slot")) × \(counted(numLayers, "layer")) × \(ByteSize.format(expertBytes))"
             + (extra > 0 ? " + \(counted(extra, "slot")) × \(ByteSize.format(expertBytes))" : "")
     }
@@ -82,7 +86,7 @@ public struct RAMBudget: Sendable, Equatable {
                 + " (\(ByteSize.format(slots.total * expertBytes)) over \(numLayers) layers)",
         ]
         if slotsPerLayer < topK {
-            lines.append("fewer slots than the \(topK) experts a token uses: its other experts are read into the transient buffer every time")
+            lines.append("fewer slots than the \(topK) experts a token uses: its other experts are read into a transient buffer every time")
         }
         if slotsPerLayer == numExperts {
             lines.append("every expert fits in the budget: each is read from disk once")

@@ -10,10 +10,11 @@ struct RealOffloadingResultsTests {
 
     init() throws { scratch = try TemporaryDirectory("real-offloading-results") }
 
-    /// On the default model: 1 slot per layer at fp32 (the minimum is 12.60 MiB) and one more in layers 0–1
-    /// (the budget's remainder), every expert at q4.
+    /// On the default model: 1 slot per layer at fp32 (the minimum is 13.16 MiB: resident weights, session,
+    /// two transient buffers and 4 slots of 576 KiB) and one more in layers 0–1 (the budget's remainder),
+    /// every expert at q4.
     private var budgetFlags: [String] {
-        ["--ram-budget", "14MiB", "--offload-store", scratch.url.appendingPathComponent("store").path]
+        ["--ram-budget", "14912KiB", "--offload-store", scratch.url.appendingPathComponent("store").path]
     }
 
     /// `compare` of fp32 and q4 on two greedy tokens: its standard output, line by line.
@@ -74,7 +75,7 @@ struct RealOffloadingResultsTests {
         let result = failure(["lesson", "run", "5", "--out", output.path] + budgetFlags)
         #expect(result == nil, "\(result?.message ?? "")")
         let report = try String(contentsOf: output.appendingPathComponent("report.md"), encoding: .utf8)
-        let heading = try #require(report.range(of: "\n## Real offloading (--ram-budget 14MiB)\n"))
+        let heading = try #require(report.range(of: "\n## Real offloading (--ram-budget 14912KiB)\n"))
         let section = report[heading.upperBound...]
         #expect(section.contains("\n- fp32: real offloading: lru, 1 of 8 experts per layer (2 in layers 0–1) in RAM · hit rate "))
         #expect(!section.contains("\n## "), "the section is not the report's last")

@@ -166,12 +166,12 @@ struct CacheStepTests {
     }
 
     @Test func remainderOfABudgetGivesTheFirstLayersOneSlotMore() throws {
-        // 4 layers of 8 experts, 8-byte experts: fixed 100 + 10 + 8; 3 slots per layer = 96; 31 bytes left
+        // 4 layers of 8 experts, 8-byte experts: fixed 100 + 10 + 2 × 8; 3 slots per layer = 96; 31 bytes left
         // hold 3 more slots: layers 0, 1, 2 get 4
-        let budget = try RAMBudget(budget: 118 + 3 * 32 + 31, residentBytes: 100, sessionBytes: 10, expertBytes: 8,
+        let budget = try RAMBudget(budget: 126 + 3 * 32 + 31, residentBytes: 100, sessionBytes: 10, expertBytes: 8,
                                    numLayers: 4, numExperts: 8, topK: 2)
         #expect(budget.slotsPerLayer == 3 && budget.slots.counts == [4, 4, 4, 3])
-        #expect(budget.usedBytes == 118 + 15 * 8 && budget.usedBytes <= budget.budget)
+        #expect(budget.usedBytes == 126 + 15 * 8 && budget.usedBytes <= budget.budget)
         #expect(budget.lines.contains { $0.contains("3 of 8 per layer, 4 in layers 0–2 (the budget's remainder)") })
         // every expert fits: no remainder slots beyond numExperts
         let all = try RAMBudget(budget: 1 << 20, residentBytes: 100, sessionBytes: 10, expertBytes: 8, numLayers: 4, numExperts: 8, topK: 2)

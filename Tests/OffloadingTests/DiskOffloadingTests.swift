@@ -55,7 +55,7 @@ struct DiskOffloadingTests {
         // a budget holding a quarter of the experts, on top of what must stay resident
         let session = Session.memoryBytes(config: resident.config, capacity: prompt.count + 8, tokens: prompt.count)
         let quarter = (footprint.bytesByClass[.experts] ?? 0) / 4
-        let budget = try RAMBudget(budget: footprint.residentBytes + session + expertBytes + quarter,
+        let budget = try RAMBudget(budget: footprint.residentBytes + session + RAMBudget.transientBuffers * expertBytes + quarter,
                                    residentBytes: footprint.residentBytes, sessionBytes: session, expertBytes: expertBytes,
                                    numLayers: footprint.numLayers, numExperts: footprint.numExperts, topK: footprint.topK)
         #expect(budget.slotsPerLayer == footprint.numExperts / 4)
@@ -93,7 +93,7 @@ struct DiskOffloadingTests {
         let store = unusedPath()
         let (model, provider) = try streamed(AllPrecisionsTests.checkpoint, precision: "q4", policy: .lru, slots: 2, store: store)
         let before = provider.slotAddresses
-        #expect(before.count == 2 * 2 + 1)   // 2 layers × 2 slots, and the transient buffer
+        #expect(before.count == 2 * 2 + 2)   // 2 layers × 2 slots, and the two transient buffers
         var steps: [RealReads] = []
         provider.onStep = { _, _, _, reads in steps.append(reads) }
         _ = try logits(model, prompt: [1, 9, 33, 2, 60, 17, 4, 8, 15, 16, 23, 42])
@@ -210,20 +210,20 @@ struct DiskOffloadingTests {
     }
 
     @Test func budgetAccounting() throws {
-        // 100 resident + 10 session + 8 transient = 118 fixed; 4 layers × 8-byte slots
-        let budget = try RAMBudget(budget: 118 + 3 * 32 + 31, residentBytes: 100, sessionBytes: 10, expertBytes: 8,
+        // 100 resident + 10 session + 2 × 8 transient = 126 fixed; 4 layers × 8-byte slots
+        let budget = try RAMBudget(budget: 126 + 3 * 32 + 31, residentBytes: 100, sessionBytes: 10, expertBytes: 8,
                                    numLayers: 4, numExperts: 8, topK: 2)
         #expect(budget.slotsPerLayer == 3)
         // the 31 bytes left after 3 slots per layer hold 3 more slots (layers 0–2)
-        #expect(budget.usedBytes == 118 + 3 * 32 + 3 * 8 && budget.minimumBytes == 118 + 32)
+        #expect(budget.usedBytes == 126 + 3 * 32 + 3 * 8 && budget.minimumBytes == 126 + 32)
         #expect(try RAMBudget(budget: 1 << 20, residentBytes: 100, sessionBytes: 10, expertBytes: 8,
                               numLayers: 4, numExperts: 8, topK: 2).slotsPerLayer == 8)
         #expect(budget.lines.contains { $0.contains("fewer slots than the 2 experts") } == false)
-        #expect(throws: ExpertStoreError.budgetTooSmall(budget: 149, minimum: 150,
-            breakdown: "resident weights 100 B + KV cache and scratch 10 B + transient expert buffer 8 B + 1 slot × 4 layers × 8 B")) {
-            try RAMBudget(budget: 149, residentBytes: 100, sessionBytes: 10, expertBytes: 8, numLayers: 4, numExperts: 8, topK: 2)
+        #expect(throws: ExpertStoreError.budgetTooSmall(budget: 157, minimum: 158,
+            breakdown: "resident weights 100 B + KV cache and scratch 10 B + 2 transient expert buffers × 8 B + 1 slot × 4 layers × 8 B")) {
+            try RAMBudget(budget: 157, residentBytes: 100, sessionBytes: 10, expertBytes: 8, numLayers: 4, numExperts: 8, topK: 2)
         }
-        let one = try RAMBudget(budget: 150, residentBytes: 100, sessionBytes: 10, expertBytes: 8, numLayers: 4, numExperts: 8, topK: 2)
+        let one = try RAMBudget(budget: 158, residentBytes: 100, sessionBytes: 10, expertBytes: 8, numLayers: 4, numExperts: 8, topK: 2)
         #expect(one.slotsPerLayer == 1 && one.lines.contains { $0.contains("fewer slots than the 2 experts") })
     }
 

@@ -23,7 +23,10 @@ struct FullSizeExperiment: Experiment {
     /// `all_miss_bytes` (one token's experts when none is cached), `resident_bytes`, `resident_read_s`, `disk_gbps`;
     /// `low` and `high`: the smallest and largest budget, each with `budget_gib`, `ours` and `llama` (prefill/decode
     /// tok/s, read_per_token_gb, peak_rss_gib, hit_rate, decode_hit_rate, slots, startup_s), `decode_ratio`,
-    /// `prefill_ratio`, `predicted_read_s` (decode misses per token × expert bytes ÷ disk bandwidth),
+    /// `prefill_ratio`, `accounting` and `llama_accounting` (where each engine's bytes read went, in words),
+    /// `misses_per_token`, `prefetches_per_token`, `reads_per_token` (their sum: expert reads per decoded token),
+    /// `read_gbps` (the rate the prefill's expert reads ran at, or the resident tensors' cold read for runs that
+    /// predate it), `predicted_read_s` (reads per token × expert bytes ÷ read_gbps),
     /// `predicted_tps` (its inverse: the disk-bound ceiling), `measured_read_share` (predicted read time ÷
     /// measured decode time) and `share_sentence` (what that share means, in words); `live`: Markdown about the live run, or how to make one.
     static let resultKeys = ["source", "table", "machine", "date", "command", "model_gb", "expert_bytes", "layers", "top_k", "experts",
@@ -77,8 +80,7 @@ struct FullSizeExperiment: Experiment {
     static let howToRunLive = """
         This report ran on the default model, so the figures above are the committed ones. To measure this \
         machine, make the file (`tools/make_full_size_model.py FILE`, 26 GB, 15 minutes on a busy 2-core machine) — or take a real \
-        Mixtral-8x7B GGUF or an Ollama blob — and run `mixtral-lab lesson run 9 --model FILE --ram-budget 12GiB \
-        --policy lru+prefetch`.
+        Mixtral-8x7B GGUF or an Ollama blob — and run `mixtral-lab lesson run 9 --model FILE --ram-budget 12GiB`.
         """
 
     /// Runs the lab's model on `prompt` and `maxTokens` sampled tokens; Markdown with its figures.
@@ -98,21 +100,27 @@ struct FullSizeExperiment: Experiment {
         let decodeRate = Double(maxTokens) / seconds(prefilled, decoded)
         var lines = [
             "Measured just now on \(lab.checkpoint.directory.lastPathComponent) (\(lab.basePrecision)): loading took "
-                + String(format: "%.1f s, prefill of %@ %.2f tokens/s, decode %.2f tokens/s over %@ sampled at temperature 1.",
-                         seconds(started, loaded), counted(ids.count, "token"), Double(ids.count) / seconds(loaded, prefilled),
-                         decodeRate, counted(maxTokens, "token")),
+                + String(format: "%.1f s, prefill of %@ %@ tokens/s, decode %@ tokens/s over %@ sampled at temperature 1.",
+                         seconds(started, loaded), counted(ids.count, "token"), FullSizeBenchmark.threeDigits(Double(ids.count) / seconds(loaded, prefilled)),
+                         FullSizeBenchmark.threeDigits(decodeRate), counted(maxTokens, "token")),
         ]
         if let disk = model.layers.first?.expertProvider as? DiskExpertProvider {
             let s = disk.finish()
             let c = model.config
-            let missesPerToken = (1 - s.decodeHitRate) * Double(c.numHiddenLayers * c.numExpertsPerToken)
-            let readPerToken = missesPerToken * Double(disk.slotBytes)
+            // per decoded token: the demand misses and every prefetch read (a prefetch hit counts as a hit, but was read)
+            let prefetchReads = s.prefetched - s.prefetchesNotRead
+            let readsPerToken = Double(s.decodeMisses + prefetchReads) / Double(maxTokens)
+            let readPerToken = readsPerToken * Double(disk.slotBytes)
             lines.append("The experts streamed under the budget: \(s.slotsPerLayer) of \(c.numExperts) per layer in RAM, decode hit rate "
-                + String(format: "%.1f %%, so about %.1f expert reads (%@) per decoded token; ", s.decodeHitRate * 100, missesPerToken,
-                         formatBytes(readPerToken))
-                + String(format: "the reads ran at %.0f MiB/s, which alone would allow %.2f tokens/s against the %.2f measured. ",
-                         s.readBytesPerSecond / 1_048_576, s.readBytesPerSecond > 0 && readPerToken > 0 ? s.readBytesPerSecond / readPerToken : 0,
-                         decodeRate)
+                + String(format: "%.1f %%. ", s.decodeHitRate * 100)
+                + "The prefill read \(formatBytes(Double(s.prefillBytesRead))) of experts; each decoded token read "
+                + String(format: "%.1f experts (%@): %.1f demand misses and %.1f prefetches (%d of the run's %d prefetches were used). ",
+                         readsPerToken, formatBytes(readPerToken), Double(s.decodeMisses) / Double(maxTokens),
+                         Double(prefetchReads) / Double(maxTokens), s.prefetchHits, prefetchReads)
+                + String(format: "The reads ran at %.0f MiB/s, which alone would allow %@ tokens/s against the %@ measured. ",
+                         s.readBytesPerSecond / 1_048_576,
+                         FullSizeBenchmark.threeDigits(s.readBytesPerSecond > 0 && readPerToken > 0 ? s.readBytesPerSecond / readPerToken : 0),
+                         FullSizeBenchmark.threeDigits(decodeRate))
                 + "The closing section of this report has the run's totals.")
         } else {
             lines.append("Every expert was resident (no `--ram-budget`), so nothing was read from disk after loading.")
@@ -141,6 +149,16 @@ struct FullSizeBenchmark: Decodable {
         let decode_hit_rate: Double?
         let stall_s: Double?
         let startup_s: Double?
+        // mixtral-lab's own count of its expert reads (absent from measurements made before they were recorded)
+        let expert_bytes_read: Int?
+        let prefill_bytes_read: Int?
+        let demand_reads: Int?
+        let prefetch_reads: Int?
+        let prefetch_used: Int?
+        let prefill_s: Double?
+        let prefill_read_s: Double?
+        let prefill_wait_s: Double?
+        let ram_budget_bytes: Int?
     }
 
     let model: String
@@ -156,6 +174,8 @@ struct FullSizeBenchmark: Decodable {
     let decode_tokens: Int
     let resident_bytes: Int
     let resident_read_s: Double
+    /// How the run differs from the plain command, when it does (printed with the source).
+    let note: String?
     let results: [Run]
 
     /// Disk read bandwidth, bytes per second: the resident tensors read cold.
@@ -169,19 +189,25 @@ struct FullSizeBenchmark: Decodable {
             "all_miss_bytes": layers * top_k * expert_bytes, "resident_bytes": resident_bytes, "resident_read_s": resident_read_s,
             "disk_gbps": diskBytesPerSecond / 1e9,
             "source": "Measured by `\(bench_command)` on \(machine), \(date) (\(threads) threads, \(decode_tokens) tokens sampled after the prompt; "
-                + String(format: "load average %.0f–%.0f: a shared machine, so read the ratios, not the absolute speeds).",
-                         results.map(\.load).min() ?? 0, results.map(\.load).max() ?? 0),
+                + String(format: "load average %.1f–%.1f at the runs' starts; one run per row, so expect noise of several percent).",
+                         results.map(\.load).min() ?? 0, results.map(\.load).max() ?? 0)
+                + (note.map { " " + $0 } ?? ""),
         ]
-        var table = MarkdownTable(["machine memory", "engine", "prefill tok/s", "decode tok/s", "read per token", "peak RSS", "experts/layer", "hit rate (decode)"])
+        var table = MarkdownTable(["machine memory", "engine", "prefill tok/s", "decode tok/s", "read from disk", "read per token", "peak RSS", "experts/layer", "hit rate (decode)"])
         for run in results {
             let ours = run.engine == "mixtral-lab"
             let tokens = (run.prompt_tokens ?? 0) + (run.decode_tokens ?? 0)
             table.rows.append([
                 String(format: "%g GiB", run.budget_gib), run.engine,
-                run.prefill_tok_s.map { String(format: "%.2f", $0) } ?? "failed",
-                run.decode_tok_s.map { String(format: "%.2f", $0) } ?? "failed",
+                run.prefill_tok_s.map(Self.threeDigits) ?? "failed",
+                run.decode_tok_s.map(Self.threeDigits) ?? "failed",
+                String(format: "%.1f GB", Double(run.bytes_read) / 1e9),
                 tokens > 0 ? String(format: "%.2f GB", Double(run.bytes_read) / Double(tokens) / 1e9) : "—",
-                String(format: "%.2f GiB", Double(run.peak_rss) / gib),
+                String(format: "%.2f GiB", Double(run.peak_rss) / gib)
+                    + (run.ram_budget_bytes.map { budget in
+                        let over = Double(run.peak_rss - budget) / 1_048_576
+                        return String(format: over < 0 ? " (budget − %.0f MiB)" : " (budget + %.0f MiB)", abs(over))
+                    } ?? ""),
                 ours ? run.slots_per_layer.map { "\($0) of \(experts)" } ?? "—" : "page cache",
                 ours ? run.hit_rate.map { String(format: "%.3f (%.3f)", $0, run.decode_hit_rate ?? 0) } ?? "—" : "—",
             ])
@@ -194,6 +220,9 @@ struct FullSizeBenchmark: Decodable {
         return values
     }
 
+    /// A speed with three significant digits (0.0711, 1.60): the runs' speeds span two orders of magnitude.
+    static func threeDigits(_ value: Double) -> String { String(format: "%.3g", value) }
+
     /// Both engines' figures at one budget, their ratios and the disk-bound prediction for mixtral-lab.
     private func atBudget(_ budget: Double) -> [String: Any] {
         let gib = Double(1 << 30)
@@ -204,7 +233,8 @@ struct FullSizeBenchmark: Decodable {
                     "read_per_token_gb": tokens > 0 ? Double(run.bytes_read) / tokens / 1e9 : 0,
                     "read_gb": Double(run.bytes_read) / 1e9, "peak_rss_gib": Double(run.peak_rss) / gib,
                     "hit_rate": run.hit_rate ?? 0, "decode_hit_rate": run.decode_hit_rate ?? 0,
-                    "slots": run.slots_per_layer ?? 0, "startup_s": run.startup_s ?? 0, "wall_s": run.wall_s]
+                    "slots": run.slots_per_layer ?? 0, "startup_s": run.startup_s ?? 0, "wall_s": run.wall_s,
+                    "prefill_s": run.prefill_s ?? 0, "prefill_read_s": run.prefill_read_s ?? 0, "prefill_wait_s": run.prefill_wait_s ?? 0]
         }
         let ours = results.first { $0.budget_gib == budget && $0.engine == "mixtral-lab" }
         let llama = results.first { $0.budget_gib == budget && $0.engine == "llama.cpp" }
@@ -212,17 +242,59 @@ struct FullSizeBenchmark: Decodable {
         func ratio(_ a: Double?, _ b: Double?) -> Double { (a ?? 0) > 0 && (b ?? 0) > 0 ? a! / b! : 0 }
         values["decode_ratio"] = ratio(ours?.decode_tok_s, llama?.decode_tok_s)
         values["prefill_ratio"] = ratio(ours?.prefill_tok_s, llama?.prefill_tok_s)
+        values["accounting"] = ours.map(byteAccounting) ?? "The mixtral-lab run is missing."
+        values["prefill_sentence"] = ours.flatMap { run -> String? in
+            guard let total = run.prefill_s, let read = run.prefill_read_s, let wait = run.prefill_wait_s else { return nil }
+            return String(format: "At %g GiB its prefill took %.1f s: the I/O thread read experts for %.1f s of it, and the "
+                          + "layers waited %.1f s for reads, so about %.1f s went to computing, with the reads running alongside.",
+                          budget, total, read, wait, total - wait)
+        } ?? "This run predates the prefill's read and wait times."
+        values["llama_accounting"] = llama.map { run in
+            String(format: "llama.cpp read %.1f GB for the same tokens: %.1f times the %.1f GB file", Double(run.bytes_read) / 1e9,
+                   Double(run.bytes_read) / Double(file_bytes), Double(file_bytes) / 1e9)
+        } ?? "The llama.cpp run is missing."
+        // per decoded token: the demand misses ((1 − decode hit rate) of top-k × layers; a prefetch hit is a
+        // hit) and every prefetch read, used or not
         let missesPerToken = (1 - (ours?.decode_hit_rate ?? 0)) * Double(layers * top_k)
-        let predictedRead = missesPerToken * Double(expert_bytes) / diskBytesPerSecond
+        let prefetchesPerToken = Double(ours?.prefetch_reads ?? 0) / Double(max(1, ours?.decode_tokens ?? 1))
+        values["prefetches_per_token"] = prefetchesPerToken
+        let readsPerToken = missesPerToken + prefetchesPerToken
+        // the rate the engine's own expert reads ran at (the prefill's: every expert once, while the layers
+        // computed), else the cold read of the resident tensors
+        var readRate = diskBytesPerSecond
+        if let bytes = ours?.prefill_bytes_read, let seconds = ours?.prefill_read_s, seconds > 0 { readRate = Double(bytes) / seconds }
+        values["read_gbps"] = readRate / 1e9
+        let predictedRead = readsPerToken * Double(expert_bytes) / readRate
         values["misses_per_token"] = missesPerToken
-        values["predicted_read_per_token_gb"] = missesPerToken * Double(expert_bytes) / 1e9
+        values["reads_per_token"] = readsPerToken
+        values["predicted_read_per_token_gb"] = readsPerToken * Double(expert_bytes) / 1e9
         values["predicted_read_s"] = predictedRead
         values["predicted_tps"] = predictedRead > 0 ? 1 / predictedRead : 0
         let share = (ours?.decode_tok_s ?? 0) > 0 ? predictedRead * ours!.decode_tok_s! : 0
         values["measured_read_share"] = share
         values["share_sentence"] = share <= 0 ? "The run did not finish, so there is no measured time to compare."
             : share < 1 ? String(format: "Reading is predicted to take %.0f %% of the measured time per token; the rest is computing the layers and the reads that prefetching did not hide.", share * 100)
-            : String(format: "Reading alone is predicted to take %.0f %% of the measured time per token: the reads ran faster than the cold read of the resident tensors, or overlapped the computing (prefetching reads the next layers' experts while a layer computes).", share * 100)
+            : String(format: "Reading alone is predicted to take %.0f %% of the measured time per token: the decode steps' reads ran faster than the prefill's, whose rate the prediction takes (the prefill's compute took turns with them on the two cores), and prefetching overlaps them with the computing.", share * 100)
         return values
+    }
+
+    /// Where mixtral-lab's bytes read from disk (the kernel's count) went, in words: the resident tensors
+    /// once, the prefill's expert reads, the decode steps' demand reads and the prefetches, each from the
+    /// engine's own count, and the difference (what no count of the engine explains).
+    private func byteAccounting(_ run: Run) -> String {
+        guard let experts = run.expert_bytes_read, let prefill = run.prefill_bytes_read, let prefetches = run.prefetch_reads else {
+            return "This run predates the engine's own count of its expert reads, so its bytes cannot be split up."
+        }
+        let gb = { (bytes: Int) in String(format: "%.1f GB", Double(bytes) / 1e9) }
+        let prefetchBytes = prefetches * expert_bytes
+        let decodeDemand = experts - prefill - prefetchBytes
+        let rest = run.bytes_read - resident_bytes - experts
+        return "mixtral-lab read \(gb(run.bytes_read)): \(gb(resident_bytes)) of resident tensors, once at start; "
+            + "\(gb(prefill)) of experts for the prefill (\(prefill / max(1, expert_bytes)) expert reads: every expert the "
+            + "\(run.prompt_tokens ?? 0)-token prompt routed to, once per layer); \(gb(decodeDemand)) of demand reads in the "
+            + "\(run.decode_tokens ?? 0) decode steps (\(decodeDemand / max(1, expert_bytes)) experts not in memory when needed); "
+            + "\(gb(prefetchBytes)) of prefetches (\(prefetches) reads, \(run.prefetch_used ?? 0) of them used in time or later); "
+            + "and \(gb(rest)) besides (\(String(format: "%.1f", Double(rest) / Double(max(1, run.bytes_read)) * 100)) %: "
+            + "the binary, the GGUF header and vocabulary, and the kernel's readahead past the ranges read)."
     }
 }

@@ -42,8 +42,9 @@ struct Generate: ParsableCommand {
     /// `run` with the products at `--activations`.
     private func runAtActivations() throws {
         let checkpoint = try modelOptions.checkpoint()
-        // With experts streamed, start reading the weights that stay resident while the tokenizer is built.
-        if ramBudget.ramBudget != nil { checkpoint.adviseWillNeedAllButExperts() }
+        // With experts streamed, start reading the weights that stay resident while the tokenizer is built
+        // (on another thread: the advice itself takes a few hundred ms to queue a GB of reads).
+        if ramBudget.ramBudget != nil { DispatchQueue.global().async { checkpoint.adviseWillNeedAllButExperts() } }
         try offloading.check(checkpoint.config)
         let tokenizer = try modelOptions.tokenizer()
         let promptIDs = try promptOptions.tokens(tokenizer: tokenizer, checkpoint: checkpoint, maxTokens: maxTokens,

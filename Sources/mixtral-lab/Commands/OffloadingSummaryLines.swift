@@ -35,6 +35,9 @@ func diskSummaryLine(_ s: DiskOffloadingSummary, numExperts: Int, decodeTokensPe
         + String(format: "hit rate %.3f (decode %.3f)", s.hitRate, s.decodeHitRate)
         + " · read \(ByteSize.format(s.bytesRead)) in " + String(format: "%.2f s (%.0f MiB/s)", s.readSeconds, s.readBytesPerSecond / 1_048_576)
         + String(format: " · stall %.2f s", s.stallSeconds)
+        + " · prefill read \(ByteSize.format(s.prefillBytesRead)) in " + String(format: "%.2f s, waited %.2f s for it", s.prefillReadSeconds, s.prefillStallSeconds)
+        + " · \(counted(s.misses, "demand read")), \(counted(s.prefetched - s.prefetchesNotRead, "prefetch read")) (\(s.prefetchHits) used)"
+        + " · \(s.bytesRead) B read, \(s.prefillBytesRead) B of them in the prefill"
         + (decodeTokensPerSecond.map { String(format: " · decode %.2f tokens/s", $0) } ?? "")
         + (peakResidentBytes().map { " · peak RSS \(ByteSize.format($0))" } ?? "")
 }
