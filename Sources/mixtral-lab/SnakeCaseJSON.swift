@@ -23,3 +23,11 @@ func snakeCaseJSONObject<T: Encodable>(_ value: T) throws -> Any {
     encoder.keyEncodingStrategy = .convertToSnakeCase
     return try JSONSerialization.jsonObject(with: try encoder.encode(value))
 }
+
+/// `value` as pretty JSON text with snake_case keys, sorted (`--format json` on standard output).
+func snakeCaseJSONText<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}

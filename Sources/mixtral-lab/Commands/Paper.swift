@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoints
 import Foundation
 import Lessons
 import Quantization
@@ -29,18 +30,11 @@ struct Paper: ParsableCommand {
         func run() throws {
             let folder = URL(fileURLWithPath: charts ?? FileManager.default.currentDirectoryPath)
             if charts != nil { try createOutputFolder(folder, flag: "--charts", force: force) }
-            let lab = LabContext(checkpoint: try modelOptions.checkpoint(), tokenizer: try modelOptions.tokenizer(),
-                                 outputDirectory: folder, basePrecision: PrecisionSpec(uniform: .fp32),
-                                 commandLine: CommandLine.arguments.joined(separator: " "), overwrite: force, progress: { message in
-                FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)
-            })
+            let lab = try paperLab(checkpoint: try modelOptions.checkpoint(), modelOptions: modelOptions, outputDirectory: folder, overwrite: force)
             let table = try PaperTable1.measure(in: lab, heldoutTokens: heldoutTokens)
             switch format {
             case .json:
-                let encoder = JSONEncoder()
-                encoder.keyEncodingStrategy = .convertToSnakeCase
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                emit(String(decoding: try encoder.encode(table), as: UTF8.self))
+                emit(try snakeCaseJSONText(table))
             case .table:
                 emit("Table 1 of Eliseev & Mazur 2023 (arXiv:2312.17238) on \(table.modelName): \(table.tokens) held-out tokens in \(table.windows) windows")
                 emit("(hqq4/hqq3: groups of 64, hqq2: groups of 16, 8-bit scales and zero-points; router, embedding and LM head fp32)")
@@ -85,19 +79,12 @@ struct Paper: ParsableCommand {
             guard promptTokens + decodeTokens <= checkpoint.config.maxPositionEmbeddings else {
                 throw ValidationError("--prompt-tokens + --decode-tokens = \(promptTokens + decodeTokens) exceeds the model's \(checkpoint.config.maxPositionEmbeddings) positions")
             }
-            let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(),
-                                 outputDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-                                 basePrecision: PrecisionSpec(uniform: .fp32),
-                                 commandLine: CommandLine.arguments.joined(separator: " "), overwrite: false, progress: { message in
-                FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)
-            })
+            let lab = try paperLab(checkpoint: checkpoint, modelOptions: modelOptions,
+                                   outputDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath), overwrite: false)
             let table = try PaperTable2.measure(in: lab, promptTokens: promptTokens, decodeTokens: decodeTokens)
             switch format {
             case .json:
-                let encoder = JSONEncoder()
-                encoder.keyEncodingStrategy = .convertToSnakeCase
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                emit(String(decoding: try encoder.encode(table), as: UTF8.self))
+                emit(try snakeCaseJSONText(table))
             case .table:
                 emit("Table 2 of Eliseev & Mazur 2023 (arXiv:2312.17238), simulated: Mixtral-8x7B decode tokens/s, attention hqq4, experts hqq2 or hqq3")
                 emit("Routing recorded on \(table.modelName) (\(table.promptTokens)-token prompt, \(table.decodeTokens) decoded tokens, stretched to 32 layers).")
@@ -116,4 +103,11 @@ struct Paper: ParsableCommand {
             }
         }
     }
+}
+
+/// The lab both tables measure in: the model at fp32 as the base, progress on standard error.
+private func paperLab(checkpoint: Checkpoint, modelOptions: ModelOptions, outputDirectory: URL, overwrite: Bool) throws -> LabContext {
+    LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(), outputDirectory: outputDirectory,
+               basePrecision: PrecisionSpec(uniform: .fp32), commandLine: CommandLine.arguments.joined(separator: " "),
+               overwrite: overwrite, progress: { message in FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!) })
 }
