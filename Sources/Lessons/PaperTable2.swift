@@ -104,6 +104,27 @@ public struct PaperTable2: Sendable, Encodable {
                            assumptions: assumptions)
     }
 
+    /// What prefetching did on this routing, from the hqq2 rows: the range of full-algorithm ÷ without-prefetch
+    /// tokens/s over the machines and the share of prefetched experts that were used, beside a random guess's
+    /// (top-k of the experts).
+    public func prefetchVerdict(topK: Int, experts: Int) -> String {
+        let pairs = rows.filter { $0.experts == Precision.hqq2.rawValue && $0.algorithm == .full }.compactMap { full -> (Double, Double?)? in
+            guard let without = tokensPerSecond(machine: full.machine, experts: .hqq2, .noPrefetch) else { return nil }
+            return (full.tokensPerSecond / without, full.usefulPrefetches)
+        }
+        guard let low = pairs.map(\.0).min(), let high = pairs.map(\.0).max() else { return "" }
+        let used = pairs.compactMap(\.1)
+        let usedText = used.isEmpty ? "" : String(format: "; %.0f–%.0f %% of the prefetched experts were used (a random guess of %d of %d: %.0f %%)",
+                                                  100 * used.min()!, 100 * used.max()!, topK, experts, 100 * Double(topK) / Double(experts))
+        let ratio = String(format: "%.2f–%.2f×", low, high)
+        if high < 1 {
+            return "On this routing prefetching slows every machine (full algorithm \(ratio) the speed without it)\(usedText): "
+                + "a wrong guess spends link time and can evict a cached expert. Prefetching pays only where the next layer's guess is far better than chance."
+        }
+        if low > 1 { return "On this routing prefetching speeds every machine up (full algorithm \(ratio) the speed without it)\(usedText)." }
+        return "On this routing prefetching helps some machines and slows others (full algorithm \(ratio) the speed without it)\(usedText)."
+    }
+
     /// One row's simulated tokens/s.
     public func tokensPerSecond(machine: String, experts: Precision, _ algorithm: Algorithm) -> Double? {
         rows.first { $0.machine == machine && $0.experts == experts.rawValue && $0.algorithm == algorithm }?.tokensPerSecond

@@ -88,13 +88,15 @@ struct Paper: ParsableCommand {
             case .table:
                 emit("Table 2 of Eliseev & Mazur 2023 (arXiv:2312.17238), simulated: Mixtral-8x7B decode tokens/s, attention hqq4, experts hqq2 or hqq3")
                 emit("Routing recorded on \(table.modelName) (\(table.promptTokens)-token prompt, \(table.decodeTokens) decoded tokens, stretched to 32 layers).")
-                emit("The paper's measured figures are in its Table 2; they are not printed here (its text could not be retrieved to quote them).")
+                emit("Compare with the paper's Table 2, measured on the real Mixtral-8x7B in PyTorch (its figures are not reproduced here).")
                 emit("")
                 emit(table.text)
                 emit("")
                 emit("full algorithm: LRU + prefetch of the next layer's 2 likeliest experts; no cache: every expert read when needed;")
                 emit("naive: every expert of each layer copied per token; cpu-compute: experts 0 … slots−1 fixed on the GPU, the rest computed by the host CPU.")
                 emit("GPU GB: weights held on the GPU (KV cache and activations not counted).")
+                emit("")
+                emit(table.prefetchVerdict(topK: checkpoint.config.numExpertsPerToken, experts: checkpoint.config.numExperts))
                 emit("")
                 emit("Assumptions:")
                 for line in table.assumptions { emit("  - \(line)") }
