@@ -53,17 +53,29 @@ public struct LineChart: Chart {
     }
 
     public func draw(on canvas: ChartCanvas) {
-        let all = series.flatMap { points($0).compactMap { $0 } }
-        let intervalEnds = series.flatMap { ($0.yIntervals ?? []).flatMap { [$0.lowerBound, $0.upperBound] } }
-            .filter { $0.isFinite && (!logY || $0 > 0) }
-        guard let xRange = finiteRange(all.map(\.x)), let dataY = finiteRange(all.map(\.y) + intervalEnds) else {
+        guard hasData else {
             canvas.drawNoData(title: metadata.title, reason: "no finite points to show (empty input or only NaN)")
             return
         }
-        let legend = series.enumerated().map { index, line in
+        drawPlot(on: canvas, in: canvas.drawHeader(title: metadata.title, legend: legend))
+    }
+
+    /// Some point of some series can be drawn.
+    var hasData: Bool { series.contains { points($0).contains { $0 != nil } } }
+
+    /// One entry per series: its name, colour and marker.
+    var legend: [LegendEntry] {
+        series.enumerated().map { index, line in
             LegendEntry(label: line.name, swatch: .line(Color.series(index), marker: showMarkers ? MarkerShape.forSeries(index) : nil))
         }
-        let area = canvas.drawHeader(title: metadata.title, legend: legend)
+    }
+
+    /// Draws the axes, grid and lines inside `area` (below the title and legend); needs `hasData`.
+    func drawPlot(on canvas: ChartCanvas, in area: Rect) {
+        let all = series.flatMap { points($0).compactMap { $0 } }
+        let intervalEnds = series.flatMap { ($0.yIntervals ?? []).flatMap { [$0.lowerBound, $0.upperBound] } }
+            .filter { $0.isFinite && (!logY || $0 > 0) }
+        guard let xRange = finiteRange(all.map(\.x)), let dataY = finiteRange(all.map(\.y) + intervalEnds) else { return }
         let x = widened(xRange, minimumHalfWidth: logX ? xRange.lower * 0.5 : 1)
         let y = yRange.map { (lower: $0.lowerBound, upper: $0.upperBound) } ?? widened(dataY, minimumHalfWidth: logY ? dataY.lower * 0.5 : 1e-6)
         let frame = canvas.layoutPlot(in: area,

@@ -30,6 +30,8 @@ struct PlotFrame {
     let y: ResolvedAxis
     let xLabel: String
     let yLabel: String
+    /// Left edge of the area the plot was laid out in (the y label is drawn there).
+    var areaMinX = 0.0
 
     /// Pixel x of a numeric value (nil for NaN or non-positive values on a log axis).
     func px(_ value: Double) -> Double? {
@@ -117,7 +119,7 @@ extension ChartCanvas {
             plotHeight = area.height - bottom - 8 * unit
             plot = Rect(x: left, y: area.minY + 8 * unit, width: plotWidth, height: plotHeight)
         }
-        return PlotFrame(plot: plot, x: resolvedX, y: resolvedY, xLabel: x.label, yLabel: y.label)
+        return PlotFrame(plot: plot, x: resolvedX, y: resolvedY, xLabel: x.label, yLabel: y.label, areaMinX: area.minX)
     }
 
     private func maxLabelWidth(_ axis: ResolvedAxis) -> Double {
@@ -254,7 +256,7 @@ extension ChartCanvas {
         let margin = Spacing.margin * unit
         text(truncated(frame.xLabel, .axisLabel, maxWidth: plot.width), at: Point(x: plot.midX, y: Double(height) - margin),
              .axisLabel, anchor: .bottom)
-        text(truncated(frame.yLabel, .axisLabel, maxWidth: plot.height), at: Point(x: margin, y: plot.midY),
+        text(truncated(frame.yLabel, .axisLabel, maxWidth: plot.height), at: Point(x: frame.areaMinX + margin, y: plot.midY),
              .axisLabel, anchor: .top, degrees: 90)
     }
 }

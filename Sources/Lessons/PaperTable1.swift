@@ -13,10 +13,9 @@ import Charts
 /// model with a 95% bootstrap interval. Reference rows put attention and experts both at `q4`, `nf4` and
 /// `int8`.
 ///
-/// The paper's own figures (Mixtral-8x7B: model size in GB, WikiText-2 and C4 perplexity, MMLU) are not
-/// quoted: the text of its Table 1 could not be retrieved while this was written, and numbers from
-/// memory would be invented. Beside ours, each row gives the size Mixtral-8x7B would have at that spec
-/// in mixtral-lab's formats (computed from its shapes, unquantized weights in fp16 as in the paper).
+/// Beside ours, each grid row gives the size Mixtral-8x7B would have at that spec in mixtral-lab's formats
+/// (computed from its shapes, unquantized weights in fp16 as in the paper) and the paper's own figures for
+/// that cell (`PaperFigures.table1`: size in GB, WikiText-2 and C4 perplexity, 5-shot MMLU).
 public struct PaperTable1: Sendable, Encodable {
     /// The grid's precisions, in the paper's order.
     public static let gridPrecisions: [Precision] = [.fp32, .hqq4, .hqq3, .hqq2]
@@ -44,6 +43,8 @@ public struct PaperTable1: Sendable, Encodable {
         public let deltaHigh: Double?
         /// Mixtral-8x7B's weights at this spec in GB (10⁹ bytes), computed from its shapes.
         public let mixtralGB: Double
+        /// The paper's figures for this cell (nil for the reference rows, which the paper has not).
+        public let paper: PaperFigures.Table1Cell?
     }
 
     /// The 16 cells, attention-major (attention fp32 with experts fp32, hqq4, hqq3, hqq2; then attention
@@ -85,7 +86,8 @@ public struct PaperTable1: Sendable, Encodable {
                        bitsPerWeight: Double(8 * bytes) / Double(weights),
                        expertBitsPerWeight: Double(8 * expertBytes) / Double(expertWeights),
                        perplexity: perplexity, deltaPerplexity: perplexity - baselinePerplexity,
-                       deltaLow: low, deltaHigh: high, mixtralGB: mixtralGigabytes(attention: attention, experts: experts))
+                       deltaLow: low, deltaHigh: high, mixtralGB: mixtralGigabytes(attention: attention, experts: experts),
+                       paper: PaperFigures.table1Cell(attention: attention.rawValue, experts: experts.rawValue))
         }
         var cells: [Row] = []
         for attention in gridPrecisions {
@@ -123,19 +125,39 @@ public struct PaperTable1: Sendable, Encodable {
     }
 
     /// The table in the paper's layout: one block of rows per attention precision, one row per expert
-    /// precision, then the reference rows.
+    /// precision, then the reference rows; ours first, then the paper's Mixtral-8x7B figures for the cell.
     public var text: String {
         var table = MarkdownTable(["attention", "experts", "weights", "bits/weight", "experts bits/w",
-                                   "perplexity", "Δ vs fp32 [95% interval]", "Mixtral-8x7B GB (computed)"])
+                                   "perplexity", "Δ vs fp32 [95% interval]", "Mixtral-8x7B GB (computed)",
+                                   "paper: GB", "paper: Wiki2", "paper: C4", "paper: MMLU"])
         for row in cells + references {
             let band = row.deltaLow.map { " [\(Self.signed($0)), \(Self.signed(row.deltaHigh ?? .nan))]" } ?? ""
+            let paper = row.paper.map { [String(format: "%.2f", $0.sizeGB), String(format: "%.2f", $0.wiki2), String(format: "%.2f", $0.c4),
+                                         $0.mmlu.map { String(format: "%.2f %%", $0) } ?? "–"] } ?? ["–", "–", "–", "–"]
             table.rows.append([row.attention, row.experts, formatBytes(Double(row.bytes)),
                                String(format: "%.3f", row.bitsPerWeight), String(format: "%.3f", row.expertBitsPerWeight),
                                String(format: "%.3f", row.perplexity),
                                row.attention == "fp32" && row.experts == "fp32" ? "0" : Self.signed(row.deltaPerplexity) + band,
-                               String(format: "%.1f", row.mixtralGB)])
+                               String(format: "%.1f", row.mixtralGB)] + paper)
         }
         return table.description
+    }
+
+    /// How our computed Mixtral-8x7B sizes compare with the paper's, its "GB" read as GiB (its FP16 row,
+    /// 86.99, is 46.7 B weights × 2 bytes = 93.4 GB in GiB): its sizes ÷ ours in GiB over the 16 cells.
+    public var sizeAgreement: ClosedRange<Double> {
+        let ratios = cells.compactMap { row in row.paper.map { $0.sizeGB / (row.mixtralGB * 1e9 / 1_073_741_824) } }
+        return (ratios.min() ?? .nan)...(ratios.max() ?? .nan)
+    }
+
+    /// The paper's perplexity increase from all-FP16 to attention 4-bit with experts 2-bit (its chosen
+    /// recipe), and ours, as ratios of the all-unquantized perplexity: how much of the model's quality each loses.
+    public var recipeCost: (paperWiki2: Double, paperC4: Double, ours: Double) {
+        let base = PaperFigures.table1Cell(attention: "fp32", experts: "fp32")!
+        let recipe = PaperFigures.table1Cell(attention: "hqq4", experts: "hqq2")!
+        let ours = cells.first { $0.attention == "hqq4" && $0.experts == "hqq2" }
+        return (recipe.wiki2 / base.wiki2 - 1, recipe.c4 / base.c4 - 1,
+                ours.map { $0.deltaPerplexity / ($0.perplexity - $0.deltaPerplexity) } ?? .nan)
     }
 
     /// `value` with a sign and 3 decimals; one that rounds to zero prints `+0.000`, never `-0.000`.
@@ -144,28 +166,42 @@ public struct PaperTable1: Sendable, Encodable {
         return String(format: "%+.3f", rounded == 0 ? 0 : rounded)
     }
 
-    /// Perplexity against model size (logarithmic, as the sizes span 4×): one line per attention
-    /// precision through its four expert precisions, the reference rows as single points; each point with
-    /// the 95% paired bootstrap interval of its difference from all-fp32, drawn around its perplexity.
-    public func chart(metadata: PNGMetadata) -> LineChart {
+    /// Two panels. Left, ours: perplexity against model size (logarithmic, as the sizes span 4×), one line
+    /// per attention precision through its four expert precisions, the reference rows as single points;
+    /// each point with the 95% paired bootstrap interval of its difference from all-fp32, drawn around its
+    /// perplexity. Right, the paper's Table 1: Mixtral-8x7B's WikiText-2 perplexity against its size in GB,
+    /// the same lines (FP16 for our fp32).
+    public func chart(metadata: PNGMetadata) -> SideBySideLineCharts {
         // the all-fp32 perplexity plus the interval of the paired difference (none without one)
         func interval(_ row: Row) -> ClosedRange<Double> {
             let base = row.perplexity - row.deltaPerplexity
             guard let low = row.deltaLow, let high = row.deltaHigh, low <= high else { return row.perplexity...row.perplexity }
             return (base + low)...(base + high)
         }
-        var series: [LineSeries] = []
+        var ours: [LineSeries] = [], paper: [LineSeries] = []
         for attention in Self.gridPrecisions {
             let rows = cells.filter { $0.attention == attention.rawValue }
-            series.append(LineSeries(name: "attention \(attention.rawValue) (experts fp32, hqq4, hqq3, hqq2)",
-                                     x: rows.map { Double($0.bytes) / 1_048_576 }, y: rows.map(\.perplexity),
-                                     yIntervals: rows.map(interval)))
+            ours.append(LineSeries(name: "attention \(attention.rawValue)", x: rows.map { Double($0.bytes) / 1_048_576 },
+                                   y: rows.map(\.perplexity), yIntervals: rows.map(interval)))
+            let published = rows.compactMap(\.paper)
+            paper.append(LineSeries(name: "attention \(published.first?.attention ?? attention.rawValue)",
+                                    x: published.map(\.sizeGB), y: published.map(\.wiki2)))
         }
         for row in references {
-            series.append(LineSeries(name: "all \(row.attention)", x: [Double(row.bytes) / 1_048_576], y: [row.perplexity],
-                                     yIntervals: [interval(row)]))
+            ours.append(LineSeries(name: "all \(row.attention)", x: [Double(row.bytes) / 1_048_576], y: [row.perplexity],
+                                   yIntervals: [interval(row)]))
         }
-        return LineChart(metadata: metadata, series: series, xLabel: "weights of \(modelName) (MiB, logarithmic)",
-                         yLabel: "perplexity, \(tokens) held-out tokens (bars: 95%)", logX: true)
+        func panel(_ title: String, _ series: [LineSeries], _ xLabel: String, _ yLabel: String) -> LineChart {
+            var panelMetadata = metadata
+            panelMetadata.title = title
+            return LineChart(metadata: panelMetadata, series: series,
+                      xLabel: xLabel, yLabel: yLabel, logX: true)
+        }
+        return SideBySideLineCharts(
+            metadata: metadata,
+            left: panel("ours: \(modelName)", ours,
+                        "weights (MiB, logarithmic)", "perplexity, \(tokens) held-out tokens (bars: 95%)"),
+            right: panel("\(PaperFigures.citation), Table 1: Mixtral-8x7B", paper,
+                         "model size (the paper's GB, logarithmic)", "WikiText-2 perplexity"))
     }
 }

@@ -56,6 +56,14 @@ public struct CostModel: Sendable {
         return max(Double(bytes) / bandwidth, 2 * Double(weights * rows) / flops) * 1e6 + 2 * hardware.linkLatencyUs
     }
 
+    /// A miss of `layer`'s `expert` on `rows` tokens costs less computed by the host CPU where it lives
+    /// (`hostExpertUs`) than copied over the link and computed in the fast tier (`transferUs` + `expertUs`),
+    /// as `cheaper` decides per miss; ties go to the host (nothing copied). nil without a host CPU.
+    public func hostIsCheaper(layer: Int, expert: Int, rows: Int) -> Bool? {
+        guard let host = hostExpertUs(layer: layer, expert: expert, rows: rows) else { return nil }
+        return host <= transferUs(bytes: footprint.expertBytes[layer][expert]) + expertUs(layer: layer, expert: expert, rows: rows)
+    }
+
     /// µs of one decode token under naive offloading (Eliseev & Mazur 2023, Table 2's last row: whole
     /// layers moved on demand, as `accelerate`'s device_map does): per layer its attention, then every
     /// expert of the layer read over the link, then the `topK` experts' compute, nothing overlapped; plus

@@ -71,6 +71,8 @@ public struct MemoryPlan: Sendable {
             case perfectPrefetch
             /// Nothing copied: fixed residents, every other expert computed by the host CPU (`cpu-compute`).
             case cpuCompute
+            /// Fixed residents, each miss computed by the host CPU or copied, whichever is cheaper (`cheaper`).
+            case cheaper
         }
         public var kind: Kind
         public var strategy: String
@@ -89,7 +91,9 @@ public struct MemoryPlan: Sendable {
     ///   (an upper bound on speculative prefetch; layer 0 cannot overlap);
     /// - `cpu-compute` (when the profile has a host CPU and the model does not fit): the expert cache's
     ///   slots hold fixed experts, chosen without looking at the routing, so they serve `uniformHitRate` of
-    ///   the accesses; every other expert is computed by the host CPU (`CostModel.hostExpertUs`), never copied.
+    ///   the accesses; every other expert is computed by the host CPU (`CostModel.hostExpertUs`), never copied;
+    /// - `cheaper` (same condition): the same fixed slots, each miss computed by the host CPU or copied and
+    ///   computed in the fast tier, whichever `CostModel.hostIsCheaper` picks.
     /// Per layer: compute = attention + top-k experts (`CostModel`), misses = (1 − hit rate) · top-k,
     /// each costing one expert transfer (or, for `cpu-compute`, one expert on the host instead of on the GPU).
     public func estimates(hitRate: Double) -> [Estimate] {
@@ -102,12 +106,17 @@ public struct MemoryPlan: Sendable {
         }
         if !fitsResident, let hostUs = cost.hostExpertUs(layer: 0, expert: 0, rows: 1) {
             let k = Double(config.numExpertsPerToken), h = uniformHitRate
-            var total = cost.headUs
-            for l in 0..<config.numHiddenLayers {
-                total += cost.attentionUs(layer: l, tokens: 1) + k * h * cost.expertUs(layer: l, expert: 0, rows: 1) + k * (1 - h) * hostUs
+            let copyUs = cost.transferUs(bytes: expertBytes) + cost.expertUs(layer: 0, expert: 0, rows: 1)
+            for (kind, missUs, strategy) in [(Estimate.Kind.cpuCompute, hostUs, "misses on the host CPU"),
+                                              (.cheaper, min(hostUs, copyUs), "each miss host or copy, the cheaper")] {
+                var total = cost.headUs
+                for l in 0..<config.numHiddenLayers {
+                    total += cost.attentionUs(layer: l, tokens: 1) + k * h * cost.expertUs(layer: l, expert: 0, rows: 1) + k * (1 - h) * missUs
+                }
+                let stall = kind == .cheaper && copyUs < hostUs ? Double(config.numHiddenLayers) * k * (1 - h) * cost.transferUs(bytes: expertBytes) : 0
+                results.append(Estimate(kind: kind, strategy: "\(kind == .cheaper ? "cheaper" : "cpu-compute"), \(counted(cacheExperts, "fixed slot")), \(strategy)",
+                                        hitRate: h, tokenUs: total, stallUs: stall))
             }
-            results.append(Estimate(kind: .cpuCompute, strategy: "cpu-compute, \(counted(cacheExperts, "fixed slot")), misses on the host CPU",
-                                    hitRate: h, tokenUs: total, stallUs: 0))
         }
         return results
     }

@@ -21,6 +21,8 @@ import Tracing
 ///   *not read* (the real engine skips such a read; the simulated link still carries it).
 /// - `cpu-compute`: a miss is not read; the host CPU computes it in its turn (`CostModel.hostExpertUs`),
 ///   one after another with the fast tier's experts, as llama.cpp runs a graph split between devices.
+///   `cheaper`: the same, for each miss the profile says is cheaper on the host (`CostModel.hostIsCheaper`);
+///   the others are read through the transient buffer as any transient miss.
 public final class OffloadingSimulator {
     public let policy: PolicySpec
     public let cost: CostModel
@@ -131,7 +133,7 @@ public final class OffloadingSimulator {
             case .transientMiss(let e):
                 transient.insert(e)
                 records[firstUser[e]!].misses.append(e)
-                if policy.computesMissesOnHost { summary.hostComputed += 1 } else { summary.transientMisses += 1 }
+                if onHost(layer: l, expert: e, rows: rows[e]!) { summary.hostComputed += 1 } else { summary.transientMisses += 1 }
             case .prefetch(let target, let e, let eviction):
                 if let eviction {
                     evict(eviction, layer: target, atUs: routerUs)
@@ -150,7 +152,7 @@ public final class OffloadingSimulator {
         // the experts, in ascending index, each once its weights are in
         var clockUs = routerUs, stallUs = 0.0
         for e in decision.distinct.sorted() {
-            if transient.contains(e), policy.computesMissesOnHost {
+            if transient.contains(e), onHost(layer: l, expert: e, rows: rows[e]!) {
                 clockUs += cost.hostExpertUs(layer: l, expert: e, rows: rows[e]!)!
                 continue
             }
@@ -188,6 +190,16 @@ public final class OffloadingSimulator {
             for sink in sinks { sink.write(record) }
         }
         return decision
+    }
+
+    /// A transient miss of `layer`'s `expert` on `rows` tokens is computed by the host CPU: always under
+    /// `cpu-compute`, when the profile says it is cheaper under `cheaper`, never otherwise.
+    private func onHost(layer: Int, expert: Int, rows: Int) -> Bool {
+        switch policy {
+        case .cpuCompute: return true
+        case .cheaper: return cost.hostIsCheaper(layer: layer, expert: expert, rows: rows) ?? false
+        default: return false
+        }
     }
 
     /// Ends a forward call: adds the LM head and returns the call's simulated cost.

@@ -11,9 +11,13 @@ public enum PolicySpec: Sendable, Equatable, CustomStringConvertible {
     /// The baseline without copies (llama.cpp's partial offload, `--n-cpu-moe`; Fiddler): a fixed set of
     /// experts in the fast tier, every other one computed by the host CPU where it lives (`CPUComputePolicy`).
     case cpuCompute
+    /// `cpu-compute`'s fixed experts, but each miss either computed by the host CPU or copied through the
+    /// transient buffer and computed in the fast tier, whichever the hardware profile says is cheaper for
+    /// that miss (`CostModel.hostIsCheaper`) — Fiddler's per-expert choice (Kamahori et al. 2024, arXiv:2402.07033).
+    case cheaper
 
     /// Command-line names, in the order sweeps print them.
-    public static let names = ["resident", "lru", "lfu", "static", "lru+prefetch", "optimal", "cpu-compute"]
+    public static let names = ["resident", "lru", "lfu", "static", "lru+prefetch", "optimal", "cpu-compute", "cheaper"]
 
     /// - Parameters:
     ///   - name: one of `names`.
@@ -28,18 +32,20 @@ public enum PolicySpec: Sendable, Equatable, CustomStringConvertible {
         case "lru+prefetch": self = .lruPrefetch(prefetch)
         case "optimal": self = .optimal
         case "cpu-compute": self = .cpuCompute
+        case "cheaper": self = .cheaper
         default: throw OffloadingError.unknownPolicy(name, known: Self.names)
         }
     }
 
-    /// Every policy that copies its misses into the fast tier (all but `cpu-compute`, which needs a host CPU
-    /// in the hardware profile), `lru+prefetch` with `prefetch`.
+    /// Every policy that copies its misses into the fast tier (all but `cpu-compute` and `cheaper`, which need
+    /// a host CPU in the hardware profile), `lru+prefetch` with `prefetch`.
     public static func all(prefetch: PrefetchSettings) -> [PolicySpec] {
         names.map { try! PolicySpec(name: $0, prefetch: prefetch) }.filter { !$0.computesMissesOnHost }
     }
 
-    /// Misses are computed by the host CPU from host RAM instead of being copied to the fast tier.
-    public var computesMissesOnHost: Bool { self == .cpuCompute }
+    /// Misses may be computed by the host CPU from host RAM instead of being copied to the fast tier (always
+    /// for `cpu-compute`, when cheaper for `cheaper`); the hardware profile needs a host CPU.
+    public var computesMissesOnHost: Bool { self == .cpuCompute || self == .cheaper }
 
     public var description: String {
         switch self {
@@ -50,6 +56,7 @@ public enum PolicySpec: Sendable, Equatable, CustomStringConvertible {
         case .lruPrefetch: return "lru+prefetch"
         case .optimal: return "optimal"
         case .cpuCompute: return "cpu-compute"
+        case .cheaper: return "cheaper"
         }
     }
 
@@ -79,7 +86,7 @@ public enum PolicySpec: Sendable, Equatable, CustomStringConvertible {
         case .optimal:
             guard let future else { throw OffloadingError.needsRecordedRouting(policy: description) }
             return OptimalPolicy(future: future)
-        case .cpuCompute: return CPUComputePolicy()
+        case .cpuCompute, .cheaper: return CPUComputePolicy()
         }
     }
 }

@@ -31,6 +31,24 @@ struct PaperTable2Tests {
             #expect(table.tokensPerSecond(machine: hardware.name, experts: .hqq2, .noCache)!
                     > table.tokensPerSecond(machine: hardware.name, experts: .hqq3, .noCache)!)
         }
-        #expect(table.text.contains("colab-t4") && table.text.contains("cpu-compute"))
+        #expect(table.text.contains("colab-t4") && table.text.contains("cpu-compute") && table.text.contains("cheaper"))
+        // the paper's figure beside each of its four rows, none beside the baselines it has not
+        for row in table.rows {
+            let expected = row.algorithm.paperRow.flatMap { PaperFigures.tokensPerSecond(experts: row.experts, machine: row.machine, $0) }
+            #expect(row.paperTokensPerSecond == expected && (expected != nil) == (row.algorithm.paperRow != nil))
+        }
+        // every row more than 1.5× off the paper has its explanation, naming it
+        let off = table.rows.filter { $0.ratio.map { $0 > PaperTable2.explainedRatio || $0 < 1 / PaperTable2.explainedRatio } ?? false }
+        #expect(!off.isEmpty)
+        for row in off {
+            #expect(table.explanations.contains { line in
+                line.hasPrefix("\(row.machine), \(row.experts)") && line.contains("\(row.algorithm.rawValue) ") && line.contains("Assumption:")
+            }, "\(row.machine) \(row.experts) \(row.algorithm)")
+        }
+        // cheaper takes the cheaper way per miss, so it is never slower than cpu-compute
+        for row in table.rows where row.algorithm == .cheaper {
+            let cpu = table.tokensPerSecond(machine: row.machine, experts: Precision(rawValue: row.experts)!, .cpuCompute)!
+            #expect(row.tokensPerSecond >= cpu * (1 - 1e-9), "\(row.machine) \(row.experts)")
+        }
     }
 }

@@ -78,7 +78,7 @@ struct CachePolicyTests {
     }
 
     @Test func policyNamesParse() throws {
-        #expect(try PolicySpec.all(prefetch: PrefetchSettings(experts: 2, lookahead: 1)).map(\.description) + ["cpu-compute"] == PolicySpec.names)
+        #expect(try PolicySpec.all(prefetch: PrefetchSettings(experts: 2, lookahead: 1)).map(\.description) + ["cpu-compute", "cheaper"] == PolicySpec.names)
         #expect(throws: OffloadingError.unknownPolicy("fifo", known: PolicySpec.names)) { try PolicySpec(name: "fifo") }
         #expect(throws: OffloadingError.needsRecordedRouting(policy: "optimal")) {
             try OffloadingSimulator(policy: .optimal, cacheExperts: 2, cost: CostModel(hardware: roundHardware, footprint: tinyFootprint()))

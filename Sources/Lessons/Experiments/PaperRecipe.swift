@@ -21,10 +21,15 @@ struct PaperRecipeExperiment: Experiment {
     /// `delta`, `low`, `high`, `mib`, `bits`, `gb`; `table2` (table), `table2_tokens`; per machine `t4`, `rtx3060`,
     /// `rtx3080`, `a100` at hqq2 experts: `full`, `no_prefetch`, `no_cache`, `naive`, `cpu` (tokens/s), `hit`
     /// (LRU's decode hit rate), `useful` (prefetched experts used by their step / prefetched), `copy_ms`, `host_ms` (one expert copied, or computed by the host CPU);
+    /// per machine also `cheaper` (tokens/s), `paper_full`, `paper_no_prefetch`, `paper_no_cache`, `paper_naive` (the
+    /// paper's Table 2, hqq2 column), `uncharged_ms` (`PaperTable2.unchargedMs`); `paper_recipe` (`wiki2`, `c4`,
+    /// `ours`: percent perplexity increase of attention 4-bit + experts 2-bit), `paper_sizes` (`low`, `high`: the
+    /// paper's GB ÷ ours), `prefetch_gain` (`paper_low/high`, `sim_low/high`: full ÷ without prefetch),
+    /// `cheaper_gain` (`cpu_low/high`, `full_low/high`: cheaper ÷ cpu-compute, ÷ full algorithm);
     /// `cpu_verdict` (a sentence: where cpu-compute beats the full algorithm), `t4_prefetch` (what prefetch does
     /// to the T4's LRU speed: "raises it to", "lowers it to", "leaves it at").
     static let resultKeys = ["optimizer", "groups", "table1", "tokens", "windows", "weights", "table2", "table2_tokens",
-                             "cpu_verdict", "t4_prefetch", "*"]
+                             "cpu_verdict", "t4_prefetch", "paper_recipe", "paper_sizes", "prefetch_gain", "cheaper_gain", "*"]
 
     let layer: Int
     let experts: Int
@@ -108,6 +113,9 @@ struct PaperRecipeExperiment: Experiment {
         // 3. Table 1
         let table = try PaperTable1.measure(in: lab, heldoutTokens: heldoutTokens)
         values["table1"] = table.text
+        let recipe = table.recipeCost
+        values["paper_recipe"] = ["wiki2": 100 * recipe.paperWiki2, "c4": 100 * recipe.paperC4, "ours": 100 * recipe.ours]
+        values["paper_sizes"] = ["low": table.sizeAgreement.lowerBound, "high": table.sizeAgreement.upperBound]
         values["tokens"] = table.tokens
         values["windows"] = table.windows
         for row in table.cells + table.references {
@@ -129,8 +137,13 @@ struct PaperRecipeExperiment: Experiment {
             let cost = CostModel(hardware: hardware, footprint: footprint)
             let lru = table2.rows.first { $0.machine == hardware.name && $0.experts == "hqq2" && $0.algorithm == .noPrefetch }
             let full = table2.rows.first { $0.machine == hardware.name && $0.experts == "hqq2" && $0.algorithm == .full }
+            func paper(_ a: PaperFigures.Table2Algorithm) -> Double { PaperFigures.tokensPerSecond(experts: "hqq2", machine: hardware.name, a) ?? .nan }
+            let noCache = table2.rows.first { $0.machine == hardware.name && $0.experts == "hqq2" && $0.algorithm == .noCache }
             values[key] = ["full": speed(.full), "no_prefetch": speed(.noPrefetch), "no_cache": speed(.noCache), "naive": speed(.naive),
-                           "cpu": speed(.cpuCompute), "hit": lru?.decodeHitRate ?? Double.nan,
+                           "cpu": speed(.cpuCompute), "cheaper": speed(.cheaper), "hit": lru?.decodeHitRate ?? Double.nan,
+                           "paper_full": paper(.full), "paper_no_prefetch": paper(.noPrefetch), "paper_no_cache": paper(.noCache),
+                           "paper_naive": paper(.naive),
+                           "uncharged_ms": noCache.flatMap { PaperTable2.unchargedMs(noCache: $0, cost: cost, footprint: footprint) } ?? Double.nan,
                            "useful": full?.usefulPrefetches ?? Double.nan,
                            "copy_ms": cost.transferUs(bytes: footprint.largestExpertBytes) / 1000,
                            "host_ms": (cost.hostExpertUs(layer: 0, expert: 0, rows: 1) ?? .nan) / 1000]
@@ -142,6 +155,12 @@ struct PaperRecipeExperiment: Experiment {
         case (false, true): values["cpu_verdict"] = "cpu-compute beats the paper's full algorithm on all four machines"
         default: values["cpu_verdict"] = "cpu-compute loses to the paper's full algorithm on all four machines"
         }
+        let gains = table2.prefetchGains
+        values["prefetch_gain"] = ["paper_low": gains.paper.lowerBound, "paper_high": gains.paper.upperBound,
+                                   "sim_low": gains.simulated.lowerBound, "sim_high": gains.simulated.upperBound]
+        let overCPU = table2.cheaperGain(over: .cpuCompute), overFull = table2.cheaperGain(over: .full)
+        values["cheaper_gain"] = ["cpu_low": overCPU.lowerBound, "cpu_high": overCPU.upperBound,
+                                  "full_low": overFull.lowerBound, "full_high": overFull.upperBound]
         let t4Full = table2.tokensPerSecond(machine: HardwareProfile.colabT4.name, experts: .hqq2, .full) ?? .nan
         let t4LRU = table2.tokensPerSecond(machine: HardwareProfile.colabT4.name, experts: .hqq2, .noPrefetch) ?? .nan
         values["t4_prefetch"] = t4Full > t4LRU * 1.005 ? "raises it to" : t4Full < t4LRU * 0.995 ? "lowers it to" : "leaves it at"

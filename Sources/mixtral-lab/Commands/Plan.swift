@@ -175,6 +175,7 @@ struct Plan: ParsableCommand {
         out("  - hit rates apply to decode; misses per layer = (1 − hit rate) × top-k, each one expert transfer")
         if estimates.contains(where: { $0.kind == .cpuCompute }) {
             out("  - cpu-compute: fixed slots chosen without the routing serve slots / experts of the accesses; each miss is computed by the host CPU from \(slowName), not copied")
+            out("  - cheaper: the same fixed slots; each miss computed by the host CPU or copied, whichever the profile makes cheaper (host \(ms(p.cost.hostExpertUs(layer: 0, expert: 0, rows: 1))) ms, copy + compute \(ms(p.cost.transferUs(bytes: p.expertBytes) + p.cost.expertUs(layer: 0, expert: 0, rows: 1))) ms per expert)")
         }
         out("")
         if p.fitsResident {
@@ -190,6 +191,9 @@ struct Plan: ParsableCommand {
         }
     }
 }
+
+/// µs as ms with two decimals ("–" for nil).
+private func ms(_ us: Double?) -> String { us.map { String(format: "%.2f", $0 / 1000) } ?? "–" }
 
 /// `value` with two decimals.
 private func fixed(_ value: Double) -> String { String(format: "%.2f", value) }
