@@ -42,7 +42,7 @@ struct PaperTable2Tests {
         #expect(!off.isEmpty)
         for row in off {
             #expect(table.explanations.contains { line in
-                line.hasPrefix("\(row.machine), \(row.experts)") && line.contains("\(row.algorithm.rawValue) ") && line.contains("Assumption:")
+                line.hasPrefix("\(row.machine), \(row.experts)") && line.contains(row.algorithm.rawValue) && line.contains("Assumption:")
             }, "\(row.machine) \(row.experts) \(row.algorithm)")
         }
         // cheaper takes the cheaper way per miss, so it is never slower than cpu-compute
