@@ -19,8 +19,15 @@ func standardError(of body: () throws -> Void) throws -> String { try written(to
 /// What `body` writes to standard output (file descriptor 1), as `standardError(of:)` does for 2.
 func standardOutput(of body: () throws -> Void) throws -> String { try written(to: 1, by: body) }
 
+/// One redirection at a time: two tests redirecting the same descriptor at once restore each other's
+/// saved descriptor in the wrong order and lose what the other's command wrote. Recursive, because a test
+/// may capture standard error inside a capture of standard output on the same thread.
+private let redirection = NSRecursiveLock()
+
 /// What `body` writes to `descriptor`, redirected to a temporary file while it runs.
 private func written(to descriptor: Int32, by body: () throws -> Void) throws -> String {
+    redirection.lock()
+    defer { redirection.unlock() }
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("mixtral-lab-output-\(UUID().uuidString)")
     FileManager.default.createFile(atPath: url.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: url) }
