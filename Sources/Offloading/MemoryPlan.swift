@@ -108,7 +108,7 @@ public struct MemoryPlan: Sendable {
             let k = Double(config.numExpertsPerToken), h = uniformHitRate
             let copyUs = cost.transferUs(bytes: expertBytes) + cost.expertUs(layer: 0, expert: 0, rows: 1)
             for (kind, missUs, strategy) in [(Estimate.Kind.cpuCompute, hostUs, "misses on the host CPU"),
-                                              (.cheaper, min(hostUs, copyUs), "each miss host or copy, the cheaper")] {
+                                              (.cheaper, min(hostUs, copyUs), "each miss where cheaper")] {
                 var total = cost.headUs
                 for l in 0..<config.numHiddenLayers {
                     total += cost.attentionUs(layer: l, tokens: 1) + k * h * cost.expertUs(layer: l, expert: 0, rows: 1) + k * (1 - h) * missUs
