@@ -26,13 +26,13 @@ if [[ ! " ${targets[*]} " == *" $target "* ]]; then
     exit 2
 fi
 
-# Valid files the repository has, small ones (inputs are capped at 64 KiB, 128 KiB for GGUF, whose
-# smallest whole models are 97 KiB): larger seeds would be cut short and slow every run down.
+# Valid files the repository has, small ones (inputs are capped by max_len below): larger seeds would be cut
+# short and slow every run down. GGUF's are whole models of 15 KiB (tools/make_gguf_fuzz_seed.py) besides the
+# metadata and K-quant fixtures, not the 97 KiB test models, which made every input ~6× slower.
 seeds() {
     case "$1" in
         safetensors) ls Fuzz/seeds/safetensors/* Tests/EngineTests/Fixtures/experts-equal-topk/model.safetensors ;;
-        gguf) ls Tests/CheckpointsTests/Fixtures/gguf/*.gguf Tests/EngineTests/Fixtures/gguf/tiny-q8_0.gguf \
-                 Tests/EngineTests/Fixtures/gguf/tiny-per-expert-v2.gguf ;;
+        gguf) ls Tests/CheckpointsTests/Fixtures/gguf/*.gguf Fuzz/seeds/gguf/*.gguf ;;
         tokenizer-json) ls Tests/EngineTests/Fixtures/gguf/tiny/tokenizer.json ;;
         config-json) ls models/shakespeare-mixtral/config.json Tests/*/Fixtures/*/config.json Tests/EngineTests/Fixtures/gguf/tiny/config.json ;;
         lesson) ls lessons/*.md ;;
@@ -48,8 +48,10 @@ build=(swift build -c release --scratch-path .build/fuzz --sanitize fuzzer --san
 MIXTRAL_LAB_FUZZ=1 "${build[@]}" --product "fuzz-$target" >&2
 binary="$(MIXTRAL_LAB_FUZZ=1 "${build[@]}" --show-bin-path)/fuzz-$target"
 
+# Inputs up to twice the largest seed: 16 KiB for GGUF and lesson files (the largest lesson is 8.5 KiB), 64 KiB
+# for the rest.
 max_len=65536
-[[ "$target" == gguf ]] && max_len=131072
+[[ "$target" == gguf || "$target" == lesson ]] && max_len=16384
 corpus=".build/fuzz-corpus/$target"
 seed_dir=".build/fuzz-seeds/$target"
 mkdir -p "$corpus" "$seed_dir" .build/fuzz-artifacts
@@ -59,7 +61,7 @@ for file in $(seeds "$target"); do cp "$file" "$seed_dir/$i-$(basename "$file")"
 
 # -timeout=1: an input taking over 1 s is a failure. -malloc_limit_mb=1024: one allocation over 1 GiB is
 # a failure; -rss_limit_mb=2048 bounds the whole process (AddressSanitizer's shadow memory included).
-# -max_len: inputs up to 64 KiB (GGUF 128 KiB), so that a run tries many of them. Statistics (inputs run, seconds)
+# -max_len: inputs up to max_len, so that a run tries many of them. Statistics (inputs run, seconds)
 # are printed at the end.
 MIXTRAL_LAB_FUZZ_SEEDS="$root/$seed_dir" ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" \
     "$binary" -timeout=1 -malloc_limit_mb=1024 -rss_limit_mb=2048 -max_len="$max_len" \

@@ -52,9 +52,11 @@ public struct Color: Sendable, Equatable {
         Color(hex: 0x0072B2), Color(hex: 0xD55E00), Color(hex: 0xCC79A7), Color(hex: 0x000000),
     ]
 
-    /// Okabe–Ito colours in the order used for series: yellow (#F0E442) is left to the end because it is
-    /// hard to see as a thin line on white.
-    static let seriesPalette: [Color] = [0, 1, 2, 4, 5, 6, 7, 3].map { okabeIto[$0] }
+    /// Okabe–Ito colours in the order used for series: orange, blue, bluish green, reddish purple,
+    /// vermillion, sky blue, black, yellow. The first four are four different hues (sky blue beside blue,
+    /// or vermillion beside orange, are told apart only side by side); yellow (#F0E442) is left to the end
+    /// because it is hard to see as a thin line on white.
+    static let seriesPalette: [Color] = [0, 4, 2, 6, 5, 1, 7, 3].map { okabeIto[$0] }
 
     /// The colour of series `index`, cycling through `seriesPalette`.
     static func series(_ index: Int) -> Color { seriesPalette[index % seriesPalette.count] }

@@ -61,6 +61,8 @@ public struct GroupedBarChart: Chart {
                                       y: AxisSpec(label: yLabel, kind: yKind))
         canvas.drawGrid(frame)
         let baseline = logScale ? frame.plot.maxY : (frame.pyClamped(0) ?? frame.plot.maxY)
+        // every bar's value label in one style (TickFormat.annotations), by series then category
+        let labels = TickFormat.annotations(for: series.indices.flatMap { s in categories.indices.map { value(s, $0) } })
         for category in categories.indices {
             let band = frame.xBand(category)
             let groupWidth = (band.upper - band.lower) * 0.8
@@ -74,7 +76,7 @@ public struct GroupedBarChart: Chart {
                 }
                 canvas.fill(Rect(x: x + 0.5, y: min(y, baseline), width: max(1, barWidth - 1), height: abs(baseline - y)),
                             Color.series(seriesIndex))
-                drawLabel(TickFormat.compact(value), x: x + barWidth / 2, y: y, above: y <= baseline,
+                drawLabel(labels[seriesIndex * categories.count + category], x: x + barWidth / 2, y: y, above: y <= baseline,
                           maxWidth: barWidth, on: canvas)
             }
         }

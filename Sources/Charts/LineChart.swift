@@ -91,21 +91,27 @@ public struct LineChart: Chart {
         canvas.drawAxes(frame)
     }
 
+    /// How much wider (line) and larger (marker) series `index` is drawn than the last one: series drawn
+    /// earlier are drawn wider, so a series lying exactly on an earlier one (two cache policies with the same
+    /// hit rates) leaves a rim of the earlier one's colour around it instead of hiding it. 0…3 steps.
+    private func underlay(_ index: Int) -> Double { Double(min(max(series.count - 1 - index, 0), 3)) }
+
     private func drawLines(_ frame: PlotFrame, on canvas: ChartCanvas) {
         for (index, line) in series.enumerated() {
             let color = Color.series(index)
+            let width = 3 + 1.5 * underlay(index), markerSize = 13 + 4 * underlay(index)
             var segment: [Point] = []
             var markers: [Point] = []
             for point in points(line) {
                 guard let point, let px = frame.px(point.x), let py = frame.py(point.y) else {
-                    canvas.polyline(segment, color, width: 3)
+                    canvas.polyline(segment, color, width: width)
                     segment = []
                     continue
                 }
                 segment.append(Point(x: px, y: py))
                 markers.append(Point(x: px, y: py))
             }
-            canvas.polyline(segment, color, width: 3)
+            canvas.polyline(segment, color, width: width)
             for (i, interval) in (line.yIntervals ?? []).enumerated() where i < line.x.count {
                 guard let px = frame.px(line.x[i]), let low = frame.py(interval.lowerBound), let high = frame.py(interval.upperBound) else { continue }
                 let cap = 6 * canvas.unit
@@ -114,7 +120,7 @@ public struct LineChart: Chart {
                 canvas.line(from: Point(x: px - cap, y: high), to: Point(x: px + cap, y: high), color, width: 2)
             }
             if showMarkers {
-                for marker in markers { canvas.marker(.forSeries(index), at: marker, size: 13, color) }
+                for marker in markers { canvas.marker(.forSeries(index), at: marker, size: markerSize, color) }
             }
         }
     }

@@ -118,6 +118,19 @@ enum TickFormat {
         return text
     }
 
+    /// Annotations for values shown side by side (the bars of one chart), all in one style: plain decimals,
+    /// the same number of them for every value, as many as the value needing most takes for two significant
+    /// digits (none for whole numbers): "0.01230" beside "0.00045", "25.4" beside "3.1". When that would take
+    /// more than 6 decimals, or a value is ≥ 10 000, each value's own `compact` form. Non-finite: "n/a".
+    static func annotations(for values: [Double]) -> [String] {
+        let magnitudes = values.filter(\.isFinite).map(abs)
+        guard let largest = magnitudes.max(), largest < 1e4 else { return values.map(compact) }
+        let digits = magnitudes.filter { $0 > 0 && $0 != $0.rounded() }
+            .map { max(0, 1 - Int(log10($0).rounded(.down))) }.max() ?? 0
+        guard digits <= 6 else { return values.map(compact) }
+        return values.map { $0.isFinite ? ($0 == 0 ? "0" : decimal($0, digits)) : "n/a" }
+    }
+
     /// An integer with thin groups of three digits: 16384 → "16,384".
     static func grouped(_ value: Int) -> String {
         let digits = String(abs(value))

@@ -4,7 +4,6 @@ import UserInput
 public enum LessonError: UserInputError {
     case malformed(file: String, line: Int, problem: String)
     case notFound(id: String, available: [String])
-    case outputNotEmpty(path: String)
     /// An output file that may not be written (`outputFileRefusal`'s reason).
     case cannotWrite(path: String, reason: String)
     case experimentFailed(file: String, line: Int, experiment: String, problem: String)
@@ -17,8 +16,6 @@ public enum LessonError: UserInputError {
             return "\(file):\(line): \(problem)"
         case .notFound(let id, let available):
             return "no lesson \"\(id)\"; available: \(available.joined(separator: ", "))"
-        case .outputNotEmpty(let path):
-            return "\(path) is not empty; choose another --out folder or pass --force to overwrite"
         case .cannotWrite(let path, let reason):
             return "\(path) \(reason)"
         case .experimentFailed(let file, let line, let experiment, let problem):

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// Reads `lessons/NN-slug.md` files into `Lesson` values and checks them against the experiment catalogue,
 /// reporting the file, line and problem of the first mistake.
@@ -26,15 +25,11 @@ public enum LessonParser {
             throw fail(1, "missing front matter: the file must start with a line \"---\", YAML, and a closing \"---\"")
         }
         let frontText = lines[1..<end].joined(separator: "\n")
-        let front: [String: Any]
-        do {
-            guard let loaded = try Yams.load(yaml: frontText) as? [String: Any] else {
-                throw fail(2, "front matter is not a YAML mapping")
-            }
-            front = loaded
-        } catch let error as LessonError { throw error } catch {
-            throw fail(2, "front matter is not valid YAML: \(error)")
+        let loaded: Any?
+        do { loaded = try LessonYAML.value(of: frontText) } catch let problem as LessonYAML.Problem {
+            throw fail(1 + (problem.line ?? 1), "front matter \(problem.reason)")
         }
+        guard let front = loaded as? [String: Any] else { throw fail(2, "front matter is not a YAML mapping") }
         func field<T>(_ key: String, _ type: T.Type) throws -> T {
             guard let value = front[key] else { throw fail(2, "front matter lacks \"\(key)\"") }
             guard let typed = value as? T else { throw fail(2, "front matter \"\(key)\" must be \(type == Int.self ? "an integer" : "text")") }
@@ -114,7 +109,9 @@ public enum LessonParser {
     static func parseLab(_ yaml: String, line: Int, path: String) throws -> LabBlock {
         func fail(_ problem: String) -> LessonError { .malformed(file: path, line: line, problem: problem) }
         let loaded: Any?
-        do { loaded = try Yams.load(yaml: yaml) } catch { throw fail("lab block is not valid YAML: \(error)") }
+        do { loaded = try LessonYAML.value(of: yaml) } catch let problem as LessonYAML.Problem {
+            throw LessonError.malformed(file: path, line: line + (problem.line ?? 1), problem: "lab block \(problem.reason)")
+        }
         guard var mapping = loaded as? [String: Any] else { throw fail("lab block must be a YAML mapping with experiment: and name:") }
         guard let experiment = mapping.removeValue(forKey: "experiment") as? String else { throw fail("lab block lacks \"experiment:\"") }
         guard let name = mapping.removeValue(forKey: "name") as? String,

@@ -14,8 +14,13 @@ import Foundation
 /// command ends (`finishOutputFolders`, or the process's end), and a folder the command already holds is
 /// not locked twice. Folders made here that are still empty when the command fails are removed, so a
 /// refused run leaves nothing behind.
+///
+/// `requireEmpty` is for folders a command fills as one set of results (`lesson run --out`, `trace
+/// --out`): without `force` a folder that already holds files is refused (checked under the lock, so of two
+/// runs started together the second finds the first's files), so one run's files never end up beside
+/// another's. A folder this command already holds (`--out d --charts d`) is not checked again.
 /// - Throws: `ValidationError`.
-func createOutputFolder(_ folder: URL, flag: String, force: Bool) throws {
+func createOutputFolder(_ folder: URL, flag: String, force: Bool, requireEmpty: Bool = false) throws {
     var missing: [URL] = []
     var place = folder.standardizedFileURL
     var isDirectory: ObjCBool = false
@@ -37,7 +42,10 @@ func createOutputFolder(_ folder: URL, flag: String, force: Bool) throws {
                                     : String(cString: strerror(code))
         throw ValidationError("\(flag) \(folder.path): cannot create a folder in \(parent): \(reason)")
     }
-    try HeldOutputFolders.shared.hold(folder, flag: flag, force: force)
+    let newlyHeld = try HeldOutputFolders.shared.hold(folder, flag: flag, force: force)
+    if requireEmpty && newlyHeld && !force, let contents = try? FileManager.default.contentsOfDirectory(atPath: folder.path), !contents.isEmpty {
+        throw ValidationError("\(flag) \(folder.path) is not empty; choose another folder or pass --force to overwrite")
+    }
 }
 
 /// Ends the command's hold on its output folders (called when a command returns or fails): releases their
@@ -78,12 +86,13 @@ private final class HeldOutputFolders: @unchecked Sendable {
         return (locks, created)
     }
 
-    func hold(_ folder: URL, flag: String, force: Bool) throws {
+    /// Locks `folder` for this thread's command; false when the command holds it already.
+    func hold(_ folder: URL, flag: String, force: Bool) throws -> Bool {
         let key = folder.resolvingSymlinksInPath().standardizedFileURL.path
         lock.lock()
         let already = held.contains { pthread_equal($0.thread, pthread_self()) != 0 && $0.path == key }
         lock.unlock()
-        guard !already else { return }
+        guard !already else { return false }
         // waiting happens outside the table's lock: other commands of this process go on meanwhile
         let folderLock: OutputFolderLock
         do {
@@ -98,5 +107,6 @@ private final class HeldOutputFolders: @unchecked Sendable {
         lock.lock()
         held.append((pthread_self(), key, folderLock))
         lock.unlock()
+        return true
     }
 }

@@ -117,6 +117,16 @@ private func noDataCharts() -> [(label: String, chart: any Chart)] {
     #expect(TickFormat.grouped(16384) == "16,384" && TickFormat.grouped(512) == "512")
 }
 
+/// Bar labels of one chart share one style: lesson 12's KL bars were labelled "0.0123" beside "4.5×10⁻⁴".
+@Test func barLabelsOfOneChartShareOneFormat() {
+    #expect(TickFormat.annotations(for: [0.0123, 0.00045, .nan, 0]) == ["0.01230", "0.00045", "n/a", "0"])
+    #expect(TickFormat.annotations(for: [25.43, 3.1, -1.5]) == ["25.4", "3.1", "−1.5"])
+    #expect(TickFormat.annotations(for: [2, 40, 600]) == ["2", "40", "600"])
+    // too many decimals, or large values: each value's own compact form
+    #expect(TickFormat.annotations(for: [1.5, 4.5e-9]) == [TickFormat.compact(1.5), TickFormat.compact(4.5e-9)])
+    #expect(TickFormat.annotations(for: [174_000, 3]) == ["174k", "3"])
+}
+
 @Test func tokensAreShownWithVisibleWhitespace() {
     #expect(RoutingHeatmap.displayText(ofToken: "\n") == "↵")
     #expect(RoutingHeatmap.displayText(ofToken: " the") == "␣the")

@@ -1,5 +1,7 @@
+import Foundation
 import Testing
 @testable import mixtral_lab
+import TestSupport
 
 /// `generate > out.txt` keeps the text alone: the simulated-offloading totals and `--timing` go to
 /// standard error, after the text.
@@ -15,5 +17,31 @@ struct GenerateOutputTests {
         #expect(statistics.count == 2, "standard error: \(errors)")
         for line in statistics { #expect(!output.contains(line), "on standard output: \(line)") }
         #expect(output.contains("ROMEO:\n"), "standard output: \(output)")
+    }
+}
+
+/// A `--ram-budget` run measures its own speed: the simulation of the default machine (colab-t4) is not
+/// printed beside it unless `--hardware` asks for one, and then it says it is not this run's.
+struct GenerateRealRunSimulationTests {
+    let scratch = try! TemporaryDirectory("generate-real-sim")
+
+    /// The line `generate` printed just before its "real offloading:" line, if any.
+    private func lineBeforeRealTotals(_ extra: [String]) throws -> String? {
+        let store = scratch.url.appendingPathComponent("store").path
+        let errors = try standardError {
+            #expect(failure(["generate", "--max-tokens", "2", "--ram-budget", "14MiB", "--policy", "lru", "--offload-store", store] + extra) == nil)
+        }
+        let lines = errors.split(separator: "\n").map(String.init)
+        guard let real = lines.firstIndex(where: { $0.hasPrefix("real offloading: lru") }) else {
+            Issue.record("no real-offloading line in: \(errors)")
+            return nil
+        }
+        return real > 0 ? lines[real - 1] : nil
+    }
+
+    @Test func theSimulatedLineAppearsOnlyWhenHardwareIsGivenAndIsLabelled() throws {
+        #expect(try lineBeforeRealTotals([])?.contains("(simulated)") != true)
+        let asked = try lineBeforeRealTotals(["--hardware", "colab-t4"])
+        #expect(asked?.hasPrefix("for comparison, not this run: offloading: lru,") == true, "\(String(describing: asked))")
     }
 }

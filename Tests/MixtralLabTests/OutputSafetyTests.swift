@@ -106,6 +106,24 @@ struct ConcurrentOutputFolderTests {
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("report.md").path))
     }
 
+    /// trace --out holds one run's files, as lesson run --out does (one check, `createOutputFolder`'s
+    /// requireEmpty): a folder with any file in it is refused before the run, --force writes into it.
+    @Test func traceRefusesANonEmptyOutFolderWithoutForce() throws {
+        for existing in ["sweep.json", "notes.txt"] {
+            let folder = try scratch.newFolder()
+            try Data("earlier".utf8).write(to: folder.appendingPathComponent(existing))
+            let result = failure(["trace", "--max-tokens", "1", "--out", folder.path])
+            #expect(result?.code == 2)
+            #expect(result?.message == "--out \(folder.path) is not empty; choose another folder or pass --force to overwrite")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == [existing])
+            #expect(failure(["trace", "--max-tokens", "1", "--out", folder.path, "--force"]) == nil)
+            #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("trace.jsonl").path))
+        }
+        // the charts may go into the --out folder the same run fills
+        let folder = try scratch.newFolder()
+        #expect(failure(["trace", "--max-tokens", "1", "--out", folder.path, "--charts", folder.path]) == nil)
+    }
+
     @Test func aSecondLessonRunFindsTheFirstOnesFiles() throws {
         let folder = try scratch.newFolder()
         #expect(failure(["lesson", "run", "1", "--out", folder.path]) == nil)

@@ -62,10 +62,11 @@ struct PTQAgainstQATExperiment: Experiment {
         var table = MarkdownTable(["experts", "weights", "activations into the experts", "mean KL vs fp32 (nats) [95 %]",
                                    "top-1 agreement [95 %]", "Δ perplexity [95 %]"])
         var comparisons: [String: HeldoutComparison] = [:]
+        // one name per method, in every row
+        let qatMethod = "QAT (\(Self.trainingSteps(qatFolder).map { "\($0) steps" } ?? "fine-tuned"))"
         let variants: [(key: String, model: MixtralModel, method: String, bits: String, activations: ActivationPrecision)] = [
             ("ptq4", ptq4, "PTQ (round-to-nearest)", "4.5 (q4)", .fp32), ("ptq4_a8", ptq4, "PTQ (round-to-nearest)", "4.5 (q4)", .q8),
-            ("qat4", qat, "QAT (\(Self.trainingSteps(qatFolder).map { "\($0) steps" } ?? "fine-tuned"))", "4.5 (q4)", .fp32),
-            ("qat4_a8", qat, "QAT", "4.5 (q4)", .q8),
+            ("qat4", qat, qatMethod, "4.5 (q4)", .fp32), ("qat4_a8", qat, qatMethod, "4.5 (q4)", .q8),
             ("ptq8", ptq8, "PTQ (round-to-nearest)", "8.5 (int8)", .fp32), ("ptq8_a8", ptq8, "PTQ (round-to-nearest)", "8.5 (int8)", .q8),
         ]
         for v in variants {
@@ -126,7 +127,7 @@ struct PTQAgainstQATExperiment: Experiment {
         let chart = GroupedBarChart(
             metadata: lab.metadata(title: "PTQ against QAT, weight-only against 8-bit activations",
                                    description: "Mean KL of next-token distributions from fp32's on \(reference.tokens) held-out tokens, experts quantized (the rest fp32); 95 % intervals in the lesson's table."),
-            categories: ["4-bit, PTQ (round-to-nearest)", "4-bit, QAT", "8-bit, PTQ"],
+            categories: ["4-bit, PTQ (round-to-nearest)", "4-bit, \(qatMethod)", "8-bit, PTQ (round-to-nearest)"],
             series: [BarSeries(name: "activations fp32 (weight-only)", values: ["ptq4", "qat4", "ptq8"].map { comparisons[$0]!.meanKL.value }),
                      BarSeries(name: "activations rounded to 8 bits", values: ["ptq4_a8", "qat4_a8", "ptq8_a8"].map { comparisons[$0]!.meanKL.value })],
             xLabel: "experts' weights", yLabel: "mean KL vs fp32 (nats; lower is better)")

@@ -21,7 +21,8 @@ struct PredictedMeasuredExperiment: Experiment {
         ParameterSpec("policies", .list, "demand policies to run", default: ["lru", "lfu", "static"]),
         ParameterSpec("probe_mib", .int, "size of the disk probe file, MiB", default: 64),
     ]
-    static let resultKeys = ["table", "machine", "disk_mib_s", "latency_us", "kernel_gweights_s", "precision",
+    static let resultKeys = ["table", "machine", "disk_mib_s", "latency_us", "read_bytes", "read_ms", "read_mib_s", "latency_share",
+                             "kernel_gweights_s", "precision",
                              "cache_experts", "tokens", "within", "rows", "verdict", "best_ratio", "worst_ratio"]
 
     let prompt: String
@@ -109,9 +110,13 @@ struct PredictedMeasuredExperiment: Experiment {
         } else {
             verdict = String(format: "The measured speed is down to %.2f of the predicted one: the probe times the kernels as if the process had its cores to itself, so other processes on the machine slow the runs but not the prediction; and the clock leaves out attention over the KV cache, norms, sampling and thread wake-ups, a large share of a step on a model this small.", worst)
         }
+        let readSeconds = profile.linkLatencyUs / 1e6 + Double(projectionBytes) / profile.linkBandwidth
         let values: [String: Any] = [
             "table": table.description, "machine": profile.measured ?? profile.name,
             "disk_mib_s": profile.linkBandwidth / 1_048_576, "latency_us": profile.linkLatencyUs,
+            // one read of the probed size on the probed line: latency + bytes / bandwidth (the cost model's)
+            "read_bytes": projectionBytes, "read_ms": readSeconds * 1e3,
+            "read_mib_s": Double(projectionBytes) / readSeconds / 1_048_576, "latency_share": profile.linkLatencyUs / 1e6 / readSeconds,
             "kernel_gweights_s": (profile.decodeWeightsPerSecond?[expertPrecision.rawValue] ?? 0) / 1e9,
             "precision": expertPrecision.rawValue, "cache_experts": cacheExperts, "tokens": maxTokens,
             "within": within, "rows": rows, "verdict": verdict,

@@ -19,7 +19,8 @@ struct Generate: ParsableCommand {
         With --ram-budget, the experts really are offloaded: only the non-expert weights are loaded, the \
         experts are read from disk into the expert slots the budget holds, --policy decides which stay, and a \
         line of measured totals (hit rate, bytes read, stall, tokens/s, peak RSS) follows on standard error. \
-        The text is still the same, bit for bit.
+        A simulated line is added beside it, labelled "for comparison, not this run", only when --hardware, \
+        --cache-experts or --cache-bytes asks for one. The text is still the same, bit for bit.
         """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -89,7 +90,10 @@ struct Generate: ParsableCommand {
         let decodeSteps = max(0, produced.count + (produced.count < maxTokens ? 1 : 0) - 1)
         let decodeRate = decodeSeconds > 0 ? Double(decodeSteps) / decodeSeconds : 0
         emit("")
-        if let simulator { note(offloadingSummaryLine(simulator.summary, numExperts: model.config.numExperts)) }
+        if let simulator {
+            // beside a real run's measured line, the simulated one says whose speed it is
+            note((streamer == nil ? "" : "for comparison, not this run: ") + offloadingSummaryLine(simulator.summary, numExperts: model.config.numExperts))
+        }
         if let streamer {
             note(diskSummaryLine(streamer.finish(), numExperts: model.config.numExperts, decodeTokensPerSecond: decodeRate))
         }
@@ -102,20 +106,22 @@ struct Generate: ParsableCommand {
     }
 
     /// The offloading simulation the flags ask for, fed live from the routing; nil without offloading
-    /// flags or with `resident`.
+    /// flags or with `resident`, and in a `--ram-budget` run unless a flag of the simulation's own
+    /// (`--hardware`, `--cache-experts`, `--cache-bytes`) asks for it: that run measures its own speed, and
+    /// a simulation of the default machine beside it would read as a second, different speed of the same run.
     /// - Throws: `ValidationError` for `optimal` (it needs the whole routing in advance) and bad flags.
     /// - Parameters:
     ///   - policy: `--policy` with its prefetch settings.
     ///   - realSlots: with `--ram-budget`, the real run's slots per layer, simulated too unless a cache size
     ///     is given.
     private func offloadingSimulator(_ model: MixtralModel, policy: PolicySpec, realSlots: LayerSlots?) throws -> OffloadingSimulator? {
-        guard offloading.requested, policy != .resident else { return nil }
+        let sizeGiven = offloading.cacheExperts != nil || offloading.cacheBytes != nil
+        guard offloading.requested, policy != .resident, realSlots == nil || offloading.hardwareFlag != nil || sizeGiven else { return nil }
         guard policy != .optimal else {
             throw ValidationError("--policy optimal needs the whole run's routing in advance, so generate cannot simulate it while streaming; use `mixtral-lab trace --policy optimal`")
         }
         let footprint = ModelFootprint(model: model)
         let cost = CostModel(hardware: try offloading.hardwareProfile(), footprint: footprint)
-        let sizeGiven = offloading.cacheExperts != nil || offloading.cacheBytes != nil
         let slots = try realSlots.flatMap { sizeGiven ? nil : $0.counts }
             ?? Array(repeating: offloading.slots(footprint: footprint), count: footprint.numLayers)
         return try OffloadingSimulator(policy: policy, slots: slots, cost: cost)

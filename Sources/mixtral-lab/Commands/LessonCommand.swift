@@ -74,7 +74,7 @@ struct LessonCommand: ParsableCommand {
             let checkpoint = try modelOptions.checkpoint()
             try offloading.check(checkpoint.config)
             let output = URL(fileURLWithPath: out ?? "lesson-output/\(lesson.name)")
-            try prepareOutputFolder(output, force: force)
+            try createOutputFolder(output, flag: "--out", force: force, requireEmpty: true)
             var streamers: [(PrecisionSpec, DiskExpertProvider)] = []
             let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(), outputDirectory: output,
                                  basePrecision: precisionOptions.precision,
@@ -151,13 +151,4 @@ struct LessonID: ParsableArguments {
     /// The lesson the id names.
     /// - Throws: `LessonError.notFound` naming the id and listing the lessons; errors reading the lesson.
     func lesson() throws -> Lesson { try LessonLibrary().lesson(inputs[0]) }
-}
-
-/// Creates and locks `folder` (`createOutputFolder`), then refuses a non-empty one unless `force` — checked
-/// under the lock, so of two runs started together on one folder the second finds the first's files.
-/// - Throws: `LessonError.outputNotEmpty`, `ValidationError`.
-func prepareOutputFolder(_ folder: URL, force: Bool) throws {
-    try createOutputFolder(folder, flag: "--out", force: force)
-    let contents = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-    if !contents.isEmpty && !force { throw LessonError.outputNotEmpty(path: folder.path) }
 }

@@ -66,12 +66,18 @@ struct RAMBudgetOptions: ParsableArguments {
     func labLoader(_ checkpoint: Checkpoint, policy: PolicySpec,
                    streaming: @escaping (PrecisionSpec, DiskExpertProvider) -> Void) -> ((PrecisionSpec) throws -> MixtralModel)? {
         guard ramBudget != nil || mmapExperts else { return nil }
-        let capacity = min(checkpoint.config.maxPositionEmbeddings, 4096)
+        let capacity = min(checkpoint.config.maxPositionEmbeddings, 4096), forwardTokens = min(capacity, 512)
         return { precision in
-            let (model, provider) = try loadModel(checkpoint, precision: precision, policy: policy,
-                                                  capacity: capacity, promptTokens: min(capacity, 512))
-            if let provider { streaming(precision, provider) }
-            return model
+            let loaded: (model: MixtralModel, provider: DiskExpertProvider?)
+            do {
+                loaded = try loadModel(checkpoint, precision: precision, policy: policy, capacity: capacity, promptTokens: forwardTokens)
+            } catch let error as ExpertStoreError {
+                // the minimum is larger than generate's for the same model: say where the difference comes from
+                guard case .budgetTooSmall = error else { throw error }
+                throw ValidationError("\(error); compare and lesson run hold a KV cache of \(capacity) positions (the held-out text they score) and scratch for \(forwardTokens)-token forward calls, so they need more than generate or trace with the same model")
+            }
+            if let provider = loaded.provider { streaming(precision, provider) }
+            return loaded.model
         }
     }
 

@@ -32,8 +32,8 @@ struct Trace: ParsableCommand {
     @OptionGroup var promptOptions: PromptOptions
     @OptionGroup var sampling: SamplingOptions
     @Option(parsing: .unconditional, help: "Most new tokens.") var maxTokens: Int = 32
-    @Option(help: "Directory for the trace files (created if missing).") var out: String
-    @Flag(help: "Overwrite existing files in --out.") var force = false
+    @Option(help: "Directory for the trace files (created if missing; must be empty unless --force).") var out: String
+    @Flag(help: "Write into a non-empty --out and overwrite existing files in --out and --charts.") var force = false
     @Flag(help: "Run every policy at cache sizes 1…num_experts on the same routing; write sweep.json.") var sweep = false
     @Option(help: ArgumentHelp("Also draw charts into this folder: transfers.png (the decode timeline), and with --sweep hit-rate.png.", valueName: "dir"))
     var charts: String?
@@ -58,6 +58,14 @@ struct Trace: ParsableCommand {
         noteWhenRunAsStored(model, requested: precision)
         let footprint = ModelFootprint(model: model)
         let cost = CostModel(hardware: hardware, footprint: footprint)
+        // --out holds one run's files: a folder with files in it is refused before the run, unless --force.
+        let directory = URL(fileURLWithPath: out)
+        try createOutputFolder(directory, flag: "--out", force: force, requireEmpty: true)
+        let chartDirectory = charts.map { URL(fileURLWithPath: $0) }
+        let chartFiles = (sweep ? ["hit-rate.png", "transfers.png"] : ["transfers.png"]).compactMap { chartDirectory?.appendingPathComponent($0) }
+        if let chartDirectory {
+            try createOutputFolder(chartDirectory, flag: "--charts", force: force)
+        }
         let lookahead = sweep ? offloading.lookahead : policy.lookahead
         var realSteps: [(layer: Int, position: Int, reads: RealReads)] = []
         streamer?.onStep = { layer, _, position, reads in realSteps.append((layer, position, reads)) }
@@ -67,13 +75,6 @@ struct Trace: ParsableCommand {
         let runSeconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         var real = streamer?.finish()
         real?.setDecode(tokens: run.decodeTiming.tokens, seconds: run.decodeTiming.seconds)
-        let directory = URL(fileURLWithPath: out)
-        try createOutputFolder(directory, flag: "--out", force: force)
-        let chartDirectory = charts.map { URL(fileURLWithPath: $0) }
-        let chartFiles = (sweep ? ["hit-rate.png", "transfers.png"] : ["transfers.png"]).compactMap { chartDirectory?.appendingPathComponent($0) }
-        if let chartDirectory {
-            try createOutputFolder(chartDirectory, flag: "--charts", force: force)
-        }
         let text: (Int) -> String = { id in tokenizer?.decode([id]) ?? "⟨\(id)⟩" }
         // the simulation gets the real run's slots unless a cache size is given
         let sizeGiven = offloading.cacheExperts != nil || offloading.cacheBytes != nil
