@@ -137,6 +137,9 @@ public enum LessonParser {
                 throw LessonError.malformed(file: lesson.file.path, line: line + offset,
                                             problem: "\"{{\" does not start a placeholder of the form {{ name.key|filter:arg }} (unclosed?)")
             }
+            if let (offset, problem) = TemplateRenderer.syntaxProblem(in: text) {
+                throw LessonError.malformed(file: lesson.file.path, line: line + offset, problem: problem)
+            }
             for placeholder in Placeholder.all(in: text) {
                 let lineNumber = line + placeholder.lineOffset
                 func fail(_ problem: String) -> LessonError { .malformed(file: lesson.file.path, line: lineNumber, problem: problem) }

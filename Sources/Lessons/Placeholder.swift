@@ -8,6 +8,8 @@ struct Placeholder {
     let lineOffset: Int
     /// Names of the filters applied, in order (`fixed` in `{{ x|fixed:2 }}`).
     let filters: [String]
+    /// Each filter's argument text after its ":" (`2` in `{{ x|fixed:2 }}`), nil without one.
+    let arguments: [String?]
 
     var namespace: String { String(path.split(separator: ".").first ?? "") }
     var keys: [String] { path.split(separator: ".").dropFirst().map(String.init) }
@@ -21,10 +23,10 @@ struct Placeholder {
             guard let pathRange = Range(match.range(at: 1), in: text), let whole = Range(match.range, in: text),
                   let filterRange = Range(match.range(at: 2), in: text) else { return nil }
             let offset = text[..<whole.lowerBound].filter { $0 == "\n" }.count
-            let filters = text[filterRange].split(separator: "|").map {
-                String($0.split(separator: ":").first ?? "").trimmingCharacters(in: .whitespaces)
-            }
-            return Placeholder(path: String(text[pathRange]), lineOffset: offset, filters: filters)
+            let parts = text[filterRange].split(separator: "|").map { $0.split(separator: ":", maxSplits: 1) }
+            let filters = parts.map { String($0.first ?? "").trimmingCharacters(in: .whitespaces) }
+            let arguments = parts.map { $0.count > 1 ? $0[1].trimmingCharacters(in: .whitespaces) : nil }
+            return Placeholder(path: String(text[pathRange]), lineOffset: offset, filters: filters, arguments: arguments)
         }
     }
 

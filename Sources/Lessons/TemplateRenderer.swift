@@ -36,9 +36,44 @@ struct TemplateRenderer {
         environment = Environment(extensions: [filters])
     }
 
+    /// The first thing in `text` that lesson prose may not hold, with its line offset: Stencil's tags and
+    /// comments (`{%`, `{#`: prose is text with placeholders, not a template program — `{% for i in
+    /// 1...2000000000 %}` would build a 2-billion-element array), or a filter argument other than what the
+    /// filter takes (decimals 0…12 for fixed/percent/sci, one quoted noun for counted, none for bytes and
+    /// grouped; `fixed:1...2000000000` is a range to Stencil). Unknown filter names are `filterNames`' check.
+    static func syntaxProblem(in text: String) -> (lineOffset: Int, problem: String)? {
+        for opener in ["{%", "{#"] {
+            if let range = text.range(of: opener) {
+                return (text[..<range.lowerBound].filter { $0 == "\n" }.count,
+                        "\"\(opener)\" starts a template tag or comment; lesson prose holds only placeholders {{ name.key|filter:arg }}")
+            }
+        }
+        for placeholder in Placeholder.all(in: text) {
+            for (filter, argument) in zip(placeholder.filters, placeholder.arguments) {
+                let valid: Bool
+                switch filter {
+                case "fixed", "percent", "sci": valid = argument.map { Int($0).map { (0...12).contains($0) } ?? false } ?? true
+                case "counted": valid = argument?.range(of: #"^"[^"\\]*"$"#, options: .regularExpression) != nil
+                case "bytes", "grouped": valid = argument == nil
+                default: valid = true
+                }
+                if !valid {
+                    let takes = ["counted": "one quoted noun, e.g. counted:\"expert\"", "bytes": "no argument", "grouped": "no argument"][filter]
+                        ?? "a number of decimals from 0 to 12"
+                    return (placeholder.lineOffset, "placeholder {{ \(placeholder.path) }}: filter \(filter) takes \(takes)\(argument.map { ", not \"\($0)\"" } ?? "")")
+                }
+            }
+        }
+        return nil
+    }
+
     /// Renders `text` with `results`.
-    /// - Throws: `LessonError.malformed` at the placeholder's line when a value is missing or a filter fails.
+    /// - Throws: `LessonError.malformed` at the placeholder's line when a value is missing, a filter fails,
+    ///   or the text holds what `syntaxProblem` refuses.
     func render(_ text: String, results: [String: Any], file: String, line: Int) throws -> String {
+        if let (offset, problem) = Self.syntaxProblem(in: text) {
+            throw LessonError.malformed(file: file, line: line + offset, problem: problem)
+        }
         for placeholder in Placeholder.all(in: text) where placeholder.resolve(in: results) == nil {
             throw LessonError.malformed(file: file, line: line + placeholder.lineOffset,
                                         problem: "placeholder {{ \(placeholder.path) }} has no value in this run")

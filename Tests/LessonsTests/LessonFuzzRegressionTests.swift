@@ -28,7 +28,7 @@ struct LessonFuzzRegressionTests {
         let frontMatters = [
             "{{ b.q4.bits|fixed:2 }}: at dqual bits",
             "? [a, b]\n: 1",
-            "{[1]: 2}",
+            "nested: {[1]: 2}",
             "title: {nested: {[x]: y}}",
             "list: [{? {a: 1} : 2}]",
             "base: &k [1]\nother: {*k : 3}",
@@ -39,10 +39,14 @@ struct LessonFuzzRegressionTests {
             let message = problem(text)
             #expect(message.contains("01-fuzz.md:") && message.contains("front matter has a mapping key that is a"), "case \(index): \(message)")
         }
+        // the brief's whole-document forms, through the reader itself
+        for document in ["? [a, b]\n: 1", "{[1]: 2}"] {
+            #expect(throws: LessonYAML.Problem.self) { try LessonYAML.value(of: document) }
+        }
         let labBlocks = ["experiment: routing\nname: r\n? [tokens]\n: 3", "experiment: routing\n{[name]: r}: 1"]
         for block in labBlocks {
             let message = problem(front + "```lab\n\(block)\n```\n")
-            #expect(message.contains("01-fuzz.md:") && message.contains("lab block has a mapping key that is a"), message)
+            #expect(message.contains("01-fuzz.md:") && message.contains("lab block has a mapping key that is a"), "\(message)")
         }
     }
 
@@ -59,6 +63,28 @@ struct LessonFuzzRegressionTests {
         for level in 1...9 { yaml += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]\n" }
         let message = problem("---\n\(yaml)---\n## Step\n")
         #expect(message.contains("front matter has more than 10000 values"), "\(message)")
+    }
+
+    /// Lesson prose is text with placeholders, not a Stencil program: tags and comments, and filter
+    /// arguments a filter does not take (a Stencil range `1...2000000000` would be built as an array at
+    /// `lesson run`), are refused by `lesson check` already, naming the line.
+    @Test func templateTagsAndBadFilterArgumentsAreRefused() {
+        let lab = "```lab\nexperiment: routing\nname: r\n```\n\n"
+        let cases: [(prose: String, expected: String)] = [
+            ("{% for i in 1...2000000000 %}x{% endfor %}", "\"{%\" starts a template tag or comment"),
+            ("Note {# hidden #}", "\"{#\" starts a template tag or comment"),
+            ("{{ r.reuse|fixed:1...2000000000 }}", "filter fixed takes a number of decimals from 0 to 12, not \"1...2000000000\""),
+            ("{{ r.reuse|percent:-3 }}", "filter percent takes a number of decimals from 0 to 12, not \"-3\""),
+            ("{{ r.reuse|sci:99 }}", "filter sci takes a number of decimals from 0 to 12, not \"99\""),
+            ("{{ r.reuse|counted:expert }}", "filter counted takes one quoted noun"),
+            ("{{ r.reuse|counted }}", "filter counted takes one quoted noun"),
+            ("{{ r.reuse|bytes:3 }}", "filter bytes takes no argument, not \"3\""),
+        ]
+        for (prose, expected) in cases {
+            let message = problem(front + lab + "Line one.\n" + prose + "\n")
+            #expect(message.contains("01-fuzz.md:17: ") && message.contains(expected), "\(prose): \(message)")
+        }
+        #expect(problem(front + lab + "{{ r.reuse|fixed:2 }} {{ r.reuse|counted:\"expert\" }} {{ r.reuse|bytes }}\n") == "no error")
     }
 
     /// Scalar keys of every kind still load, as before.
