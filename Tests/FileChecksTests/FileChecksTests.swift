@@ -78,7 +78,9 @@ struct OutputFolderLockTests {
     @Test func aWaitingLockGetsTheFolderWhenTheFirstIsReleased() throws {
         let first = try OutputFolderLock(scratch.url, wait: false)
         let released = DispatchSemaphore(value: 0)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { first.release(); released.signal() }
+        // signalled just before the release: a waiter that has the lock finds the signal (the other order let
+        // the waiter win between release and signal on a loaded machine)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { released.signal(); first.release() }
         var waited = false
         let second = try OutputFolderLock(scratch.url, wait: true) { waited = true }
         #expect(waited)

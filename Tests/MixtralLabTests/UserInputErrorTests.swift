@@ -18,6 +18,7 @@ struct UserInputErrorTests {
     /// `UserInputError` naming the flag instead.
     static let caughtWhereThrown: Set<String> = [
         "Failure",  // OutputFolderLock.Failure, turned into a ValidationError naming the folder's flag (OutputFolder.swift)
+        "Problem",  // LessonYAML.Problem, turned into a LessonError naming the lesson file and line (LessonParser.swift)
     ]
 
     /// Every `enum`/`struct`/`class` in Sources whose declaration lists `Error` or a protocol derived from
