@@ -20,7 +20,7 @@ public enum ChartError: UserInputError, Equatable {
     public var description: String {
         switch self {
         case .fileExists(let path):
-            return "\(path) already exists; pass overwrite (--force) to replace it"
+            return "\(path) already exists; pass --force to replace it"
         case .notARegularFile(let path, let kind):
             return "\(path) is \(kind), not a regular file; it is never replaced, even with --force"
         case .invalidSize(let width, let height):
