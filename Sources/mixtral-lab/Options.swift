@@ -67,7 +67,7 @@ func runAsStoredNote(flag: String) -> String {
 /// nil when it holds what was asked (or streams its experts, so `heldPrecision()` cannot tell).
 func runAsStoredNote(_ model: MixtralModel, requested: PrecisionSpec, flag: String) -> String? {
     guard let held = model.heldPrecision(), held != requested else { return nil }
-    return runAsStoredNote(flag: flag) + " (\(flag) \(requested); running \(held))"
+    return runAsStoredNote(flag: flag) + " (asked: \(requested), by \(flag) or its default; running: \(held))"
 }
 
 /// For the commands with one `--precision` (generate, logits, perplexity, step, trace): a note on

@@ -12,7 +12,7 @@ struct RunAsStoredNoteTests {
             let asked = try standardError {
                 #expect(failure(["generate", "--model", gguf, "--precision", "nf4", "--max-tokens", "1"]) == nil)
             }
-            #expect(asked.contains("note: the checkpoint stores weights quantized or at 16 bits; they run as stored whatever --precision asks (--precision nf4; running "),
+            #expect(asked.contains("note: the checkpoint stores weights quantized or at 16 bits; they run as stored whatever --precision asks (asked: nf4, by --precision or its default; running: "),
                     "\(asked)")
             let held = try standardError {
                 #expect(failure(["generate", "--model", gguf, "--precision", "q4", "--max-tokens", "1"]) == nil)
@@ -26,7 +26,7 @@ struct RunAsStoredNoteTests {
                 let noted = try standardError {
                     #expect(failure(command + ["--model", gguf, "--precision", "nf4"]) == nil, "\(command[0])")
                 }
-                #expect(noted.contains("they run as stored whatever --precision asks (--precision nf4; running "), "\(command[0]): \(noted)")
+                #expect(noted.contains("they run as stored whatever --precision asks (asked: nf4, by --precision or its default; running: "), "\(command[0]): \(noted)")
             }
         }
     }
