@@ -54,13 +54,18 @@ let package = Package(
         .target(name: "Tracing", dependencies: ["FileChecks", "UserInput"]),
         .target(name: "Offloading", dependencies: ["Engine", "Tracing", "FileChecks", "UserInput"]),
         .target(name: "Charts", dependencies: ["CCairo", "PNGWrite", "FileChecks", "UserInput"]),
+        // Measurements turned into tables, charts and narration: what commands and lessons both show.
+        .target(name: "Reports", dependencies: [
+            "Tensors", "Checkpoints", "Engine", "Quantization", "Offloading", "Tracing", "Charts", "FileChecks", "UserInput",
+        ]),
+        // The lesson format, its parser and runner, and the catalogue of experiments lab blocks name.
         .target(name: "Lessons", dependencies: [
-            "Engine", "Quantization", "Offloading", "Tracing", "Charts", "FileChecks", "UserInput",
+            "Engine", "Quantization", "Offloading", "Tracing", "Charts", "Reports", "FileChecks", "UserInput",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Stencil", package: "Stencil"),
         ]),
         .executableTarget(name: "mixtral-lab", dependencies: [
-            "Tensors", "Checkpoints", "Quantization", "Engine", "Offloading", "Tracing", "Charts", "Lessons", "FileChecks", "UserInput", "CPUFeatures",
+            "Tensors", "Checkpoints", "Quantization", "Engine", "Offloading", "Tracing", "Charts", "Reports", "Lessons", "FileChecks", "UserInput", "CPUFeatures",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -74,7 +79,8 @@ let package = Package(
         .testTarget(name: "OffloadingTests", dependencies: ["Offloading", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TracingTests", dependencies: ["Tracing", "TestSupport"]),
         .testTarget(name: "ChartsTests", dependencies: ["Charts", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LessonsTests", dependencies: ["Lessons", "TestSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"]),
+        .testTarget(name: "LessonsTests", dependencies: ["Lessons", "Reports", "TestSupport"]),
         .testTarget(name: "MixtralLabTests", dependencies: ["mixtral-lab", "TestSupport", "FileChecks", "UserInput"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,17 +1,25 @@
 import Foundation
+import Reports
 import UserInput
 
 /// One experiment of the fixed catalogue a lesson's lab blocks can name: a thin wrapper over the engine,
 /// the quantizers, the offloading simulator, traces and charts that returns named results and charts.
 public protocol Experiment {
+    /// What it measured. Its coding keys are the placeholders lesson prose may name (`{{ name.key.subkey }}`),
+    /// its `ChartFile` fields the charts it wrote (keys `chart_…`). `Decodable` only so that `lesson check`
+    /// can read the keys from the type (`ResultKeys`).
+    associatedtype Result: Codable
+
     /// The name used in a lab block (`experiment: quant-error`).
     static var name: String { get }
     /// One line on what it measures.
     static var summary: String { get }
     static var parameters: [ParameterSpec] { get }
-    /// Top-level keys of its results (what placeholders may name), `"*"` when keys depend on parameters.
-    /// Charts are also results, under `chart_<file stem>` (see `ChartFile.placeholderKey`).
-    static var resultKeys: [String] { get }
+
+    /// The keys of the result's dictionaries, which depend on the parameters: dot-separated path of the
+    /// dictionary → its keys (e.g. `["precisions": ["int8", "q4"]]`). None by default.
+    /// - Throws: `ExperimentParameterError` for a parameter it cannot read.
+    static func variableKeys(_ parameters: ExperimentParameters) throws -> [String: [String]]
 
     /// Parameters that `lesson run`'s command-line flags may replace (`ParameterOverrides`); all by default.
     static var overridableParameters: [String] { get }
@@ -21,41 +29,22 @@ public protocol Experiment {
     static var loadsModel: Bool { get }
 
     init(_ parameters: ExperimentParameters) throws
-    func run(in lab: LabContext) throws -> ExperimentResult
+    func run(in lab: LabContext) throws -> Result
 }
 
 extension Experiment {
     public static var overridableParameters: [String] { parameters.map(\.name) }
     public static var loadsModel: Bool { true }
-}
+    public static func variableKeys(_ parameters: ExperimentParameters) throws -> [String: [String]] { [:] }
 
-/// What an experiment produced: values for placeholders (numbers, text, Markdown tables, nested
-/// dictionaries) and the charts it wrote.
-public struct ExperimentResult {
-    public var values: [String: Any]
-    public var charts: [ChartFile]
-
-    public init(values: [String: Any], charts: [ChartFile] = []) {
-        self.values = values
-        self.charts = charts
-    }
-}
-
-/// A chart written to the lesson's output folder.
-public struct ChartFile {
-    public let url: URL
-    /// Alt text / caption in the report.
-    public let caption: String
-
-    public init(url: URL, caption: String) {
-        self.url = url
-        self.caption = caption
+    /// The placeholders a lab block with `parameters` can fill.
+    static func resultKeys(_ parameters: ExperimentParameters) throws -> ResultKeys {
+        try ResultKeys(of: Result.self, variableKeys: variableKeys(parameters))
     }
 
-    /// The result key under which lesson prose can place this chart: `chart_` and the file name without
-    /// extension, dashes as underscores (`block-levels.png` → `{{ b.chart_block_levels }}`).
-    public var placeholderKey: String {
-        "chart_" + url.deletingPathExtension().lastPathComponent.replacingOccurrences(of: "-", with: "_")
+    /// Runs it and returns the result as the values lesson prose reads.
+    func values(in lab: LabContext) throws -> ResultValues {
+        try ResultValues(run(in: lab))
     }
 }
 

@@ -129,9 +129,9 @@ public enum LessonParser {
     }
 
     /// Every placeholder must name a result of a lab block that runs before it (same step or earlier), and
-    /// a key that experiment produces.
+    /// a path of that experiment's result type down to a value prose prints (`ResultKeys`).
     static func check(_ lesson: Lesson) throws {
-        var known: [String: Experiment.Type] = [:]
+        var known: [String: (experiment: String, keys: ResultKeys)] = [:]
         func checkProse(_ text: String, line: Int) throws {
             if let offset = Placeholder.malformed(in: text).first {
                 throw LessonError.malformed(file: lesson.file.path, line: line + offset,
@@ -143,21 +143,33 @@ public enum LessonParser {
             for placeholder in Placeholder.all(in: text) {
                 let lineNumber = line + placeholder.lineOffset
                 func fail(_ problem: String) -> LessonError { .malformed(file: lesson.file.path, line: lineNumber, problem: problem) }
-                guard let type = known[placeholder.namespace] else {
+                guard let block = known[placeholder.namespace] else {
                     throw fail("placeholder {{ \(placeholder.path) }} names no lab block run before it")
                 }
                 if let filter = placeholder.filters.first(where: { !TemplateRenderer.filterNames.contains($0) }) {
                     throw fail("placeholder {{ \(placeholder.path) }}: unknown filter \"\(filter)\" (use \(TemplateRenderer.filterNames.sorted().joined(separator: ", ")))")
                 }
-                guard let key = placeholder.keys.first, type.resultKeys.contains(key) || type.resultKeys.contains("*") || key.hasPrefix("chart_") else {
-                    throw fail("placeholder {{ \(placeholder.path) }}: experiment \(type.name) gives \(type.resultKeys.joined(separator: ", "))")
-                }
+                guard !block.keys.fills(placeholder.keys) else { continue }
+                // The deepest part of the path that exists, and what may follow it.
+                var known = placeholder.keys
+                while block.keys.keys(below: known) == nil { known.removeLast() }
+                let below = block.keys.keys(below: known) ?? []
+                let place = known.isEmpty ? "" : " under \(known.joined(separator: "."))"
+                throw fail("placeholder {{ \(placeholder.path) }}: experiment \(block.experiment) gives\(place) "
+                           + (below.isEmpty ? "a value, nothing below it" : below.joined(separator: ", ")))
             }
         }
         // Lab blocks of a step run before its prose is shown, so register a step's blocks first.
         try lesson.introduction.forEach { if case .prose(let text, let line) = $0 { try checkProse(text, line: line) } }
         for step in lesson.steps {
-            for case .lab(let block) in step.parts { known[block.name] = ExperimentCatalog.experiment(named: block.experiment) }
+            for case .lab(let block) in step.parts {
+                guard let type = ExperimentCatalog.experiment(named: block.experiment) else { continue }
+                do {
+                    known[block.name] = (block.experiment, try type.resultKeys(ExperimentParameters(block.parameters, specs: type.parameters)))
+                } catch {
+                    throw LessonError.malformed(file: lesson.file.path, line: block.line, problem: "experiment \(block.experiment): \(error)")
+                }
+            }
             for case .prose(let text, let line) in step.parts { try checkProse(text, line: line) }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import FileChecks
+import Reports
 
 /// Runs a lesson step by step: each step's lab blocks run, then its prose is filled with their results and
 /// shown; charts are listed; at the end `report.md` holds the lesson as read, numbers filled and charts
@@ -84,12 +85,8 @@ public struct LessonRunner {
             var unplaced: [ChartFile] = []
             for case .lab(let block) in step.parts {
                 let result = try runLab(block)
-                var values = result.values
-                for chart in result.charts {
-                    values[chart.placeholderKey] = "![\(chart.caption)](\(chart.url.lastPathComponent))"
-                    if !placed.contains("\(block.name).\(chart.placeholderKey)") { unplaced.append(chart) }
-                }
-                results[block.name] = values
+                for chart in result.charts where !placed.contains("\(block.name).\(chart.path)") { unplaced.append(chart.file) }
+                results[block.name] = result.values
             }
             for part in step.parts {
                 guard case .prose(let text, let line) = part else { continue }
@@ -99,7 +96,7 @@ public struct LessonRunner {
             }
             for chart in unplaced {
                 write("  [chart: \(chart.url.path)]\n")
-                report += "![\(chart.caption)](\(chart.url.lastPathComponent))\n\n"
+                report += chart.markdown + "\n\n"
             }
         }
         for section in try closingSections() {
@@ -116,7 +113,7 @@ public struct LessonRunner {
         return reportURL
     }
 
-    private func runLab(_ block: LabBlock) throws -> ExperimentResult {
+    private func runLab(_ block: LabBlock) throws -> ResultValues {
         guard let type = ExperimentCatalog.experiment(named: block.experiment) else {
             throw LessonError.malformed(file: lesson.file.path, line: block.line, problem: "unknown experiment \(block.experiment)")
         }
@@ -124,7 +121,7 @@ public struct LessonRunner {
         do {
             let parameters = overrides.applied(to: block.parameters, experiment: type)
             let experiment = try type.init(try ExperimentParameters(parameters, specs: type.parameters))
-            let result = try experiment.run(in: lab)
+            let result = try experiment.values(in: lab)
             let seconds = Date().timeIntervalSince(started)
             if seconds > 1 { lab.progress(String(format: "%@ took %.1f s", block.experiment, seconds)) }
             return result

@@ -31,7 +31,7 @@ public struct ParameterOverrides {
     }
 
     /// `raw` with every override whose parameter `experiment` lets the command line replace.
-    func applied(to raw: [String: Any], experiment: Experiment.Type) -> [String: Any] {
+    func applied(to raw: [String: Any], experiment: any Experiment.Type) -> [String: Any] {
         var parameters = raw
         for override in all where experiment.overridableParameters.contains(override.parameter) {
             parameters[override.parameter] = override.value
@@ -43,7 +43,7 @@ public struct ParameterOverrides {
     /// flag an experiment that loads the model, so a flag never silently does nothing.
     /// - Throws: `LessonError.overrideUnused` naming the flag and the experiments that would take it.
     public func checkUsed(by lesson: Lesson) throws {
-        let experiments = lesson.steps.flatMap(\.parts).compactMap { part -> Experiment.Type? in
+        let experiments = lesson.steps.flatMap(\.parts).compactMap { part -> (any Experiment.Type)? in
             guard case .lab(let block) = part else { return nil }
             return ExperimentCatalog.experiment(named: block.experiment)
         }

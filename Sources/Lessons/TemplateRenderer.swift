@@ -2,6 +2,7 @@ import Foundation
 import Stencil
 import Engine
 import Offloading
+import Reports
 
 /// Fills lesson prose with measured results through Stencil templates, with number filters:
 /// `{{ x|fixed:2 }}` (2 decimals), `{{ x|percent:1 }}` (0.123 → 12.3 %), `{{ x|bytes }}` (MiB/GiB),
@@ -91,6 +92,7 @@ private func displayable(_ value: Any) -> Any {
     switch value {
     case let dictionary as [String: Any]: return dictionary.mapValues(displayable)
     case let number as Double: return DisplayNumber(value: number)
+    case let chart as ChartFile: return chart.markdown
     case let number as Float: return DisplayNumber(value: Double(number))
     default: return value
     }
@@ -119,24 +121,4 @@ private func number(_ value: Any?, _ filter: String) throws -> Double {
 
 private func digits(_ arguments: [Any?], default fallback: Int) -> Int {
     (arguments.first.flatMap { $0 as? Int }) ?? fallback
-}
-
-/// 1234567 → "1,234,567".
-func formatGrouped(_ n: Int) -> String {
-    let digits = String(abs(n))
-    var out = ""
-    for (i, ch) in digits.enumerated() {
-        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-        out.append(ch)
-    }
-    return (n < 0 ? "-" : "") + out
-}
-
-/// Bytes in binary units: "512 B", "3.4 KiB", "12.5 MiB", "26.1 GiB".
-func formatBytes(_ bytes: Double) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var value = bytes
-    var unit = 0
-    while abs(value) >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
-    return unit == 0 ? String(format: "%.0f B", value) : String(format: "%.1f %@", value, units[unit])
 }

@@ -3,7 +3,6 @@ import Foundation
 import Checkpoints
 import Engine
 import Quantization
-import Lessons
 import Charts
 import Offloading
 import Tracing

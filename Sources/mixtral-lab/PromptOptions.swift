@@ -2,7 +2,7 @@ import ArgumentParser
 import Checkpoints
 import Offloading
 
-/// `--prompt`, `--token-ids`: what a generating command continues (generate, trace, step).
+/// `--prompt`, `--token-ids`: what a generating command continues (generate, trace, step, compare).
 struct PromptOptions: ParsableArguments {
     @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
     @Option(parsing: .unconditional, help: "Prompt as comma-separated token ids instead of --prompt (for checkpoints without tokenizer.json).")

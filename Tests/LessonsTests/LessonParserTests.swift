@@ -41,7 +41,7 @@ model: default
         precisions: [q4]
         ```
 
-        The SNR is {{ t.q4.snr_db|fixed:1 }} dB.
+        The SNR is {{ t.precisions.q4.snr_db|fixed:1 }} dB.
 
         ```
         mixtral-lab lesson run 2
@@ -76,6 +76,36 @@ model: default
             .contains("experiment routing gives"))
         #expect(problem(front + "Only an introduction.\n").contains("at least one step"))
         #expect(problem(front + "## Step\n", name: "sample.md").contains("named NN-slug.md"))
+    }
+
+    /// Every placeholder is checked down to its last key against the experiment's result type, including keys
+    /// that come from the lab block's parameters (one entry per precision).
+    @Test func misspeltNestedPlaceholdersAreRefused() {
+        let lab = front + "## Step\n\n```lab\nexperiment: quantize-tensor\nname: t\nprecisions: [int8, q4]\n```\n\n"
+        #expect(problem(lab + "Fine {{ t.precisions.q4.snr_db }} and {{ t.chart_quantization_error }}.\n") == "no error")
+        // a misspelt key under a precision
+        #expect(problem(lab + "Oops {{ t.precisions.q4.snr_dB }}\n")
+            .contains(":15: placeholder {{ t.precisions.q4.snr_dB }}: experiment quantize-tensor gives under precisions.q4 bits, bytes,"))
+        // a precision the lab block does not measure
+        #expect(problem(lab + "Oops {{ t.precisions.nf4.snr_db }}\n")
+            .contains("gives under precisions int8, q4"))
+        // a path that stops at a dictionary, or goes below a value
+        #expect(problem(lab + "Oops {{ t.precisions.q4 }}\n").contains("gives under precisions.q4 bits, bytes,"))
+        #expect(problem(lab + "Oops {{ t.table.rows }}\n").contains("gives under table a value, nothing below it"))
+        // a chart the experiment does not write
+        #expect(problem(lab + "Oops {{ t.chart_block_levels }}\n").contains("experiment quantize-tensor gives "))
+        // nested keys of a fixed struct (block-scales' q4 is a scheme, not a precision entry)
+        let scales = front + "## Step\n\n```lab\nexperiment: block-scales\nname: b\n```\n\n"
+        #expect(problem(scales + "Fine {{ b.nf4_32.snr_db }} {{ b.beyond_3sigma }}.\n") == "no error")
+        #expect(problem(scales + "Oops {{ b.nf4_32.snr }}\n").contains("gives under nf4_32 bits, max_error, rel_error, snr_db"))
+    }
+
+    /// No experiment opts out: every one's placeholders are read from its result type.
+    @Test func everyExperimentHasReadableResultKeys() throws {
+        for type in ExperimentCatalog.all {
+            let keys = try type.resultKeys(ExperimentParameters([:], specs: type.parameters))
+            #expect(!(keys.keys(below: []) ?? []).isEmpty, "\(type.name) has no result keys")
+        }
     }
 
     @Test func placeholderMayNotComeBeforeItsLabBlock() {

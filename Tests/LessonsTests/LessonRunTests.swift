@@ -3,6 +3,7 @@ import Foundation
 import Checkpoints
 import Quantization
 @testable import Lessons
+import Reports
 import TestSupport
 
 /// Every shipped lesson runs end to end on the embedded default model: the report is written, every

@@ -4,6 +4,7 @@ import Checkpoints
 import Offloading
 import Quantization
 @testable import Lessons
+import Reports
 import TestSupport
 
 /// Command-line settings replacing lab-block parameters (`lesson run --cache-experts …`), and offloading
@@ -68,7 +69,7 @@ import TestSupport
         let lab = try lab()
         let budget = 4 * 576 * 1024                      // one fp32 expert (576 KiB) per layer, 4 layers
         let setup = OffloadingSetup(policy: .lru, cache: .bytes(budget), hardware: try HardwareProfile.named("laptop-16gb-nvme"))
-        let comparison = try PrecisionComparison(lab: lab, prompt: "ROMEO:\n", precisions: [PrecisionSpec(uniform: .q4)],
+        let comparison = try PrecisionComparison(lab: lab, promptIDs: lab.tokenizer.encode("ROMEO:\n", addBOS: true), precisions: [PrecisionSpec(uniform: .q4)],
                                                  maxTokens: 8, heldoutTokens: 0, offloading: setup)
         let fp32 = try #require(comparison.rows[0].offloading)
         let q4 = try #require(comparison.rows[1].offloading)

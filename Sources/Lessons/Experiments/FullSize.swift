@@ -3,6 +3,7 @@ import Checkpoints
 import Engine
 import Offloading
 import Charts
+import Reports
 
 /// Lesson 9's experiment: Mixtral-8x7B's full size beside llama.cpp. It always shows the committed
 /// measurements of `tools/bench_full_size.py` (a JSON file in the repository, labelled with its machine,
@@ -19,18 +20,99 @@ struct FullSizeExperiment: Experiment {
         ParameterSpec("max_tokens", .int, "live run: tokens sampled after the prompt (temperature 1)", default: 8),
         ParameterSpec("seed", .int, "live run: sampling seed", default: 7),
     ]
-    /// `source`, `table`, `machine`, `date`, `command`, `model_gb`, `expert_bytes`, `layers`, `top_k`, `experts`,
-    /// `all_miss_bytes` (one token's experts when none is cached), `resident_bytes`, `resident_read_s`, `disk_gbps`;
-    /// `low` and `high`: the smallest and largest budget, each with `budget_gib`, `ours` and `llama` (prefill/decode
-    /// tok/s, read_per_token_gb, peak_rss_gib, hit_rate, decode_hit_rate, slots, startup_s), `decode_ratio`,
-    /// `prefill_ratio`, `accounting` and `llama_accounting` (where each engine's bytes read went, in words),
-    /// `misses_per_token`, `prefetches_per_token`, `reads_per_token` (their sum: expert reads per decoded token),
-    /// `read_gbps` (the rate the prefill's expert reads ran at, or the resident tensors' cold read for runs that
-    /// predate it), `predicted_read_s` (reads per token × expert bytes ÷ read_gbps),
-    /// `predicted_tps` (its inverse: the disk-bound ceiling), `measured_read_share` (predicted read time ÷
-    /// measured decode time) and `share_sentence` (what that share means, in words); `live`: Markdown about the live run, or how to make one.
-    static let resultKeys = ["source", "table", "machine", "date", "command", "model_gb", "expert_bytes", "layers", "top_k", "experts",
-                             "all_miss_bytes", "resident_bytes", "resident_read_s", "disk_gbps", "low", "high", "live", "startup_s", "decode_tokens"]
+    struct Result: Codable {
+        /// One engine's run at one budget: prefill and decode tokens/s, GB read per token and in all, peak RSS
+        /// (GiB), hit rates, expert slots per layer, start-up, wall, and the prefill's time, read time and wait (s).
+        struct Figures: Codable {
+            let prefillTps: Double
+            let decodeTps: Double
+            let readPerTokenGB: Double
+            let readGB: Double
+            let peakRssGiB: Double
+            let hitRate: Double
+            let decodeHitRate: Double
+            let slots: Int
+            let startupS: Double
+            let wallS: Double
+            let prefillS: Double
+            let prefillReadS: Double
+            let prefillWaitS: Double
+
+            enum CodingKeys: String, CodingKey {
+                case prefillTps = "prefill_tps", decodeTps = "decode_tps", readPerTokenGB = "read_per_token_gb", readGB = "read_gb",
+                     peakRssGiB = "peak_rss_gib", hitRate = "hit_rate", decodeHitRate = "decode_hit_rate", slots, startupS = "startup_s",
+                     wallS = "wall_s", prefillS = "prefill_s", prefillReadS = "prefill_read_s", prefillWaitS = "prefill_wait_s"
+            }
+        }
+
+        /// Both engines at one budget, their ratios (ours ÷ llama.cpp), where each one's bytes went (in words), and
+        /// the disk-bound prediction for mixtral-lab: expert reads per decoded token (demand misses + prefetches),
+        /// the read rate (GB/s), the predicted read time and bytes per token, its inverse, and its share of the
+        /// measured time per token with what that share means.
+        struct Budget: Codable {
+            let budgetGiB: Double
+            let ours: Figures?
+            let llama: Figures?
+            let decodeRatio: Double
+            let prefillRatio: Double
+            let accounting: String
+            let prefillSentence: String
+            let llamaAccounting: String
+            let missesPerToken: Double
+            let prefetchesPerToken: Double
+            let readsPerToken: Double
+            let readGbps: Double
+            let predictedReadPerTokenGB: Double
+            let predictedReadS: Double
+            let predictedTps: Double
+            let measuredReadShare: Double
+            let shareSentence: String
+
+            enum CodingKeys: String, CodingKey {
+                case budgetGiB = "budget_gib", ours, llama, decodeRatio = "decode_ratio", prefillRatio = "prefill_ratio", accounting,
+                     prefillSentence = "prefill_sentence", llamaAccounting = "llama_accounting", missesPerToken = "misses_per_token",
+                     prefetchesPerToken = "prefetches_per_token", readsPerToken = "reads_per_token", readGbps = "read_gbps",
+                     predictedReadPerTokenGB = "predicted_read_per_token_gb", predictedReadS = "predicted_read_s",
+                     predictedTps = "predicted_tps", measuredReadShare = "measured_read_share", shareSentence = "share_sentence"
+            }
+        }
+
+        /// Where the measurements come from, in words (command, machine, date, load).
+        let source: String
+        let machine: String
+        let date: String
+        let command: String
+        /// The file's size (GB), one expert's bytes, layers, experts per token and per layer, tokens decoded per run.
+        let modelGB: Double
+        let expertBytes: Int
+        let layers: Int
+        let topK: Int
+        let experts: Int
+        let decodeTokens: Int
+        /// One token's experts when none is cached.
+        let allMissBytes: Int
+        /// The resident tensors and their cold read (s); the disk rate that gives (GB/s).
+        let residentBytes: Int
+        let residentReadS: Double
+        let diskGbps: Double
+        /// Markdown: every run.
+        let table: String
+        /// The smallest and the largest budget.
+        let low: Budget?
+        let high: Budget?
+        /// mixtral-lab's fastest start-up over the runs (s).
+        let startupS: Double
+        /// Markdown about the live run, or how to make one.
+        let live: String
+        let chartFullSizeDecode: ChartFile
+
+        enum CodingKeys: String, CodingKey {
+            case source, machine, date, command, modelGB = "model_gb", expertBytes = "expert_bytes", layers, topK = "top_k", experts,
+                 decodeTokens = "decode_tokens", allMissBytes = "all_miss_bytes", residentBytes = "resident_bytes",
+                 residentReadS = "resident_read_s", diskGbps = "disk_gbps", table, low, high, startupS = "startup_s", live,
+                 chartFullSizeDecode = "chart_full_size_decode"
+        }
+    }
 
     let measurementsPath: String
     let prompt: String
@@ -46,7 +128,7 @@ struct FullSizeExperiment: Experiment {
         guard seed >= 0 else { throw ExperimentParameterError.invalid("seed", reason: "must be ≥ 0") }
     }
 
-    func run(in lab: LabContext) throws -> ExperimentResult {
+    func run(in lab: LabContext) throws -> Result {
         let url = try ProjectFiles.locate(measurementsPath)
         let bench: FullSizeBenchmark
         do {
@@ -54,8 +136,7 @@ struct FullSizeExperiment: Experiment {
         } catch {
             throw ExperimentParameterError.invalid("measurements", reason: "\(url.path) is not tools/bench_full_size.py's JSON: \(error)")
         }
-        var values = bench.values()
-        values["live"] = try isDefaultModel(lab) ? Self.howToRunLive : live(lab, bench: bench)
+        let liveText = try isDefaultModel(lab) ? Self.howToRunLive : live(lab, bench: bench)
         let budgets = Set(bench.results.map(\.budget_gib)).sorted()
         func decode(_ engine: String) -> [Double] {
             budgets.map { b in bench.results.first { $0.budget_gib == b && $0.engine == engine }?.decode_tok_s ?? 0 }
@@ -67,9 +148,8 @@ struct FullSizeExperiment: Experiment {
             series: [BarSeries(name: "llama.cpp (mmap, page cache)", values: decode("llama.cpp")),
                      BarSeries(name: "mixtral-lab (--ram-budget, expert cache)", values: decode("mixtral-lab"))],
             xLabel: "machine memory (cgroup limit)", yLabel: "decode tokens/s")
-        return ExperimentResult(values: values, charts: [
-            try lab.write(chart, file: "full-size-decode.png", caption: "Decode tokens/s of both engines per memory budget"),
-        ])
+        return bench.result(live: liveText, chart: try lab.write(chart, file: "full-size-decode.png",
+                                                                 caption: "Decode tokens/s of both engines per memory budget"))
     }
 
     private func isDefaultModel(_ lab: LabContext) throws -> Bool {
@@ -181,18 +261,13 @@ struct FullSizeBenchmark: Decodable {
     /// Disk read bandwidth, bytes per second: the resident tensors read cold.
     var diskBytesPerSecond: Double { Double(resident_bytes) / resident_read_s }
 
-    func values() -> [String: Any] {
+    /// The lesson's figures from these measurements, with the live run's text and the chart.
+    func result(live: String, chart: ChartFile) -> FullSizeExperiment.Result {
         let gib = Double(1 << 30)
-        var values: [String: Any] = [
-            "machine": machine, "date": date, "command": bench_command, "model_gb": Double(file_bytes) / 1e9,
-            "expert_bytes": expert_bytes, "layers": layers, "top_k": top_k, "experts": experts, "decode_tokens": decode_tokens,
-            "all_miss_bytes": layers * top_k * expert_bytes, "resident_bytes": resident_bytes, "resident_read_s": resident_read_s,
-            "disk_gbps": diskBytesPerSecond / 1e9,
-            "source": "Measured by `\(bench_command)` on \(machine), \(date) (\(threads) threads, \(decode_tokens) tokens sampled after the prompt; "
+        let source = "Measured by `\(bench_command)` on \(machine), \(date) (\(threads) threads, \(decode_tokens) tokens sampled after the prompt; "
                 + String(format: "load average %.1f–%.1f at the runs' starts; one run per row, so expect noise of several percent).",
                          results.map(\.load).min() ?? 0, results.map(\.load).max() ?? 0)
-                + (note.map { " " + $0 } ?? ""),
-        ]
+                + (note.map { " " + $0 } ?? "")
         var table = MarkdownTable(["machine memory", "engine", "prefill tok/s", "decode tok/s", "read from disk", "read per token", "peak RSS", "experts/layer", "hit rate (decode)"])
         for run in results {
             let ours = run.engine == "mixtral-lab"
@@ -212,44 +287,41 @@ struct FullSizeBenchmark: Decodable {
                 ours ? run.hit_rate.map { String(format: "%.3f (%.3f)", $0, run.decode_hit_rate ?? 0) } ?? "—" : "—",
             ])
         }
-        values["table"] = table.description
         let budgets = Set(results.map(\.budget_gib)).sorted()
-        if let low = budgets.first { values["low"] = atBudget(low) }
-        if let high = budgets.last { values["high"] = atBudget(high) }
-        values["startup_s"] = results.compactMap(\.startup_s).min() ?? 0
-        return values
+        return FullSizeExperiment.Result(
+            source: source, machine: machine, date: date, command: bench_command, modelGB: Double(file_bytes) / 1e9,
+            expertBytes: expert_bytes, layers: layers, topK: top_k, experts: experts, decodeTokens: decode_tokens,
+            allMissBytes: layers * top_k * expert_bytes, residentBytes: resident_bytes, residentReadS: resident_read_s,
+            diskGbps: diskBytesPerSecond / 1e9, table: table.description, low: budgets.first.map(atBudget),
+            high: budgets.last.map(atBudget), startupS: results.compactMap(\.startup_s).min() ?? 0, live: live,
+            chartFullSizeDecode: chart)
     }
 
     /// A speed with three significant digits (0.0711, 1.60): the runs' speeds span two orders of magnitude.
     static func threeDigits(_ value: Double) -> String { String(format: "%.3g", value) }
 
     /// Both engines' figures at one budget, their ratios and the disk-bound prediction for mixtral-lab.
-    private func atBudget(_ budget: Double) -> [String: Any] {
+    private func atBudget(_ budget: Double) -> FullSizeExperiment.Result.Budget {
         let gib = Double(1 << 30)
-        func figures(_ run: Run?) -> [String: Any] {
-            guard let run else { return [:] }
+        func figures(_ run: Run) -> FullSizeExperiment.Result.Figures {
             let tokens = Double((run.prompt_tokens ?? 0) + (run.decode_tokens ?? 0))
-            return ["prefill_tps": run.prefill_tok_s ?? 0, "decode_tps": run.decode_tok_s ?? 0,
-                    "read_per_token_gb": tokens > 0 ? Double(run.bytes_read) / tokens / 1e9 : 0,
-                    "read_gb": Double(run.bytes_read) / 1e9, "peak_rss_gib": Double(run.peak_rss) / gib,
-                    "hit_rate": run.hit_rate ?? 0, "decode_hit_rate": run.decode_hit_rate ?? 0,
-                    "slots": run.slots_per_layer ?? 0, "startup_s": run.startup_s ?? 0, "wall_s": run.wall_s,
-                    "prefill_s": run.prefill_s ?? 0, "prefill_read_s": run.prefill_read_s ?? 0, "prefill_wait_s": run.prefill_wait_s ?? 0]
+            return .init(prefillTps: run.prefill_tok_s ?? 0, decodeTps: run.decode_tok_s ?? 0,
+                         readPerTokenGB: tokens > 0 ? Double(run.bytes_read) / tokens / 1e9 : 0,
+                         readGB: Double(run.bytes_read) / 1e9, peakRssGiB: Double(run.peak_rss) / gib,
+                         hitRate: run.hit_rate ?? 0, decodeHitRate: run.decode_hit_rate ?? 0,
+                         slots: run.slots_per_layer ?? 0, startupS: run.startup_s ?? 0, wallS: run.wall_s,
+                         prefillS: run.prefill_s ?? 0, prefillReadS: run.prefill_read_s ?? 0, prefillWaitS: run.prefill_wait_s ?? 0)
         }
         let ours = results.first { $0.budget_gib == budget && $0.engine == "mixtral-lab" }
         let llama = results.first { $0.budget_gib == budget && $0.engine == "llama.cpp" }
-        var values: [String: Any] = ["budget_gib": budget, "ours": figures(ours), "llama": figures(llama)]
         func ratio(_ a: Double?, _ b: Double?) -> Double { (a ?? 0) > 0 && (b ?? 0) > 0 ? a! / b! : 0 }
-        values["decode_ratio"] = ratio(ours?.decode_tok_s, llama?.decode_tok_s)
-        values["prefill_ratio"] = ratio(ours?.prefill_tok_s, llama?.prefill_tok_s)
-        values["accounting"] = ours.map(byteAccounting) ?? "The mixtral-lab run is missing."
-        values["prefill_sentence"] = ours.flatMap { run -> String? in
+        let prefillSentence = ours.flatMap { run -> String? in
             guard let total = run.prefill_s, let read = run.prefill_read_s, let wait = run.prefill_wait_s else { return nil }
             return String(format: "At %g GiB its prefill took %.1f s: the I/O thread read experts for %.1f s of it, and the "
                           + "layers waited %.1f s for reads, so about %.1f s went to computing, with the reads running alongside.",
                           budget, total, read, wait, total - wait)
         } ?? "This run predates the prefill's read and wait times."
-        values["llama_accounting"] = llama.map { run in
+        let llamaAccounting = llama.map { run in
             String(format: "llama.cpp read %.1f GB for the same tokens: %.1f times the %.1f GB file", Double(run.bytes_read) / 1e9,
                    Double(run.bytes_read) / Double(file_bytes), Double(file_bytes) / 1e9)
         } ?? "The llama.cpp run is missing."
@@ -257,25 +329,23 @@ struct FullSizeBenchmark: Decodable {
         // hit) and every prefetch read, used or not
         let missesPerToken = (1 - (ours?.decode_hit_rate ?? 0)) * Double(layers * top_k)
         let prefetchesPerToken = Double(ours?.prefetch_reads ?? 0) / Double(max(1, ours?.decode_tokens ?? 1))
-        values["prefetches_per_token"] = prefetchesPerToken
         let readsPerToken = missesPerToken + prefetchesPerToken
         // the rate the engine's own expert reads ran at (the prefill's: every expert once, while the layers
         // computed), else the cold read of the resident tensors
         var readRate = diskBytesPerSecond
         if let bytes = ours?.prefill_bytes_read, let seconds = ours?.prefill_read_s, seconds > 0 { readRate = Double(bytes) / seconds }
-        values["read_gbps"] = readRate / 1e9
         let predictedRead = readsPerToken * Double(expert_bytes) / readRate
-        values["misses_per_token"] = missesPerToken
-        values["reads_per_token"] = readsPerToken
-        values["predicted_read_per_token_gb"] = readsPerToken * Double(expert_bytes) / 1e9
-        values["predicted_read_s"] = predictedRead
-        values["predicted_tps"] = predictedRead > 0 ? 1 / predictedRead : 0
         let share = (ours?.decode_tok_s ?? 0) > 0 ? predictedRead * ours!.decode_tok_s! : 0
-        values["measured_read_share"] = share
-        values["share_sentence"] = share <= 0 ? "The run did not finish, so there is no measured time to compare."
+        let shareSentence = share <= 0 ? "The run did not finish, so there is no measured time to compare."
             : share < 1 ? String(format: "Reading is predicted to take %.0f %% of the measured time per token; the rest is computing the layers and the reads that prefetching did not hide.", share * 100)
             : String(format: "Reading alone is predicted to take %.0f %% of the measured time per token: the decode steps' reads ran faster than the prefill's, whose rate the prediction takes (the prefill's compute took turns with them on the two cores), and prefetching overlaps them with the computing.", share * 100)
-        return values
+        return .init(budgetGiB: budget, ours: ours.map(figures), llama: llama.map(figures),
+                     decodeRatio: ratio(ours?.decode_tok_s, llama?.decode_tok_s), prefillRatio: ratio(ours?.prefill_tok_s, llama?.prefill_tok_s),
+                     accounting: ours.map(byteAccounting) ?? "The mixtral-lab run is missing.", prefillSentence: prefillSentence,
+                     llamaAccounting: llamaAccounting, missesPerToken: missesPerToken, prefetchesPerToken: prefetchesPerToken,
+                     readsPerToken: readsPerToken, readGbps: readRate / 1e9,
+                     predictedReadPerTokenGB: readsPerToken * Double(expert_bytes) / 1e9, predictedReadS: predictedRead,
+                     predictedTps: predictedRead > 0 ? 1 / predictedRead : 0, measuredReadShare: share, shareSentence: shareSentence)
     }
 
     /// Where mixtral-lab's bytes read from disk (the kernel's count) went, in words: the resident tensors

@@ -3,6 +3,7 @@ import Engine
 import Quantization
 import Checkpoints
 import Charts
+import Reports
 
 /// Lesson 12's experiment: post-training quantization (PTQ: round-to-nearest Q4_0 of the shipped weights)
 /// against quantization-aware training (QAT: the experts fine-tuned through the same Q4_0 rounding by
@@ -21,12 +22,64 @@ struct PTQAgainstQATExperiment: Experiment {
                       default: "models/shakespeare-mixtral-qat4"),
         ParameterSpec("eval_tokens", .int, "held-out tokens for KL, top-1 and perplexity", default: 4096),
     ]
-    /// Per variant (`ptq4`, `ptq4_a8`, `qat4`, `qat4_a8`, `ptq8`, `ptq8_a8`): kl, kl_ci, top1, top1_ci, ppl,
-    /// delta_ppl, delta_ppl_ci; paired differences `qat_gain`, `qat_gain_a8`, `qat_ppl_gain` (…, _ci), `a8_cost4`,
-    /// `a8_cost8`, `a8_cost_qat` (…, _ci) and their verdict sentences; `table`, `tokens`, `fp32_ppl`, `qat`
-    /// (the QAT checkpoint's training record, when its qat.json is present).
-    static let resultKeys = ["table", "tokens", "fp32_ppl", "qat_verdict", "qat_ppl_verdict", "a8_verdict", "qat_steps",
-                             "qat_model", "*"]
+    struct Result: Codable {
+        /// One variant of the experts against fp32 on the held-out text, intervals as text (95 %, bootstrap over chunks).
+        struct Variant: Codable {
+            let kl: Double
+            let klCI: String
+            let top1: Double
+            let top1CI: String
+            let ppl: Double
+            let deltaPpl: Double
+            let deltaPplCI: String
+
+            enum CodingKeys: String, CodingKey {
+                case kl, klCI = "kl_ci", top1, top1CI = "top1_ci", ppl, deltaPpl = "delta_ppl", deltaPplCI = "delta_ppl_ci"
+            }
+        }
+
+        let tokens: Int
+        let fp32Ppl: Double
+        let qatModel: String
+        /// Optimizer steps in the QAT checkpoint's qat.json (0 without one).
+        let qatSteps: Int
+        /// 4-bit round-to-nearest, 4-bit QAT, 8-bit round-to-nearest; `…A8` with 8-bit activations.
+        let ptq4: Variant
+        let ptq4A8: Variant
+        let qat4: Variant
+        let qat4A8: Variant
+        let ptq8: Variant
+        let ptq8A8: Variant
+        /// Paired differences on the same chunks (a − b) and their 95 % intervals as text: KL of round-to-nearest
+        /// minus QAT (weight-only, 8-bit activations), the same for perplexity, and what 8-bit activations cost.
+        let qatGain: Double
+        let qatGainCI: String
+        let qatGainA8: Double
+        let qatGainA8CI: String
+        let qatPplGain: Double
+        let qatPplGainCI: String
+        let a8Cost4: Double
+        let a8Cost4CI: String
+        let a8Cost8: Double
+        let a8Cost8CI: String
+        let a8CostQAT: Double
+        let a8CostQATCI: String
+        let qatVerdict: String
+        let qatPplVerdict: String
+        let a8Verdict: String
+        /// Markdown: every variant.
+        let table: String
+        let chartPtqQat: ChartFile
+
+        enum CodingKeys: String, CodingKey {
+            case tokens, fp32Ppl = "fp32_ppl", qatModel = "qat_model", qatSteps = "qat_steps", ptq4, ptq4A8 = "ptq4_a8", qat4,
+                 qat4A8 = "qat4_a8", ptq8, ptq8A8 = "ptq8_a8", qatGain = "qat_gain", qatGainCI = "qat_gain_ci",
+                 qatGainA8 = "qat_gain_a8", qatGainA8CI = "qat_gain_a8_ci", qatPplGain = "qat_ppl_gain",
+                 qatPplGainCI = "qat_ppl_gain_ci", a8Cost4 = "a8_cost4", a8Cost4CI = "a8_cost4_ci", a8Cost8 = "a8_cost8",
+                 a8Cost8CI = "a8_cost8_ci", a8CostQAT = "a8_cost_qat", a8CostQATCI = "a8_cost_qat_ci", qatVerdict = "qat_verdict",
+                 qatPplVerdict = "qat_ppl_verdict", a8Verdict = "a8_verdict", table, chartPtqQat = "chart_ptq_qat"
+        }
+    }
 
     let qatModel: String
     let evalTokens: Int
@@ -37,7 +90,7 @@ struct PTQAgainstQATExperiment: Experiment {
         guard evalTokens >= 128 else { throw ExperimentParameterError.invalid("eval_tokens", reason: "must be at least 128") }
     }
 
-    func run(in lab: LabContext) throws -> ExperimentResult {
+    func run(in lab: LabContext) throws -> Result {
         let windows = try lab.heldoutWindows(limit: evalTokens)
         let fp32 = try lab.model(PrecisionSpec(uniform: .fp32))
         lab.progress("running fp32 on \(evalTokens) held-out tokens")
@@ -58,10 +111,10 @@ struct PTQAgainstQATExperiment: Experiment {
         let ptq4 = try lab.model(PrecisionSpec([.experts: .q4]))
         let ptq8 = try lab.model(PrecisionSpec([.experts: .int8]))
 
-        var values: [String: Any] = ["tokens": reference.tokens, "fp32_ppl": reference.perplexity, "qat_model": qatModel]
         var table = MarkdownTable(["experts", "weights", "activations into the experts", "mean KL vs fp32 (nats) [95 %]",
                                    "top-1 agreement [95 %]", "Δ perplexity [95 %]"])
         var comparisons: [String: HeldoutComparison] = [:]
+        var measured: [String: Result.Variant] = [:]
         // one name per method, in every row
         let qatMethod = "QAT (\(Self.trainingSteps(qatFolder).map { "\($0) steps" } ?? "fine-tuned"))"
         let variants: [(key: String, model: MixtralModel, method: String, bits: String, activations: ActivationPrecision)] = [
@@ -75,53 +128,50 @@ struct PTQAgainstQATExperiment: Experiment {
                 try HeldoutComparison(reference: reference, candidate: v.model)
             }
             comparisons[v.key] = c
-            values[v.key] = ["kl": c.meanKL.value, "kl_ci": c.meanKL.interval.formatted("%.5f"),
-                             "top1": c.top1Agreement.value, "top1_ci": c.top1Agreement.interval.formatted("%.3f"),
-                             "ppl": c.perplexity.value, "delta_ppl": c.deltaPerplexity.value,
-                             "delta_ppl_ci": c.deltaPerplexity.interval.formatted("%+.3f")]
+            measured[v.key] = Result.Variant(kl: c.meanKL.value, klCI: c.meanKL.interval.formatted("%.5f"),
+                                             top1: c.top1Agreement.value, top1CI: c.top1Agreement.interval.formatted("%.3f"),
+                                             ppl: c.perplexity.value, deltaPpl: c.deltaPerplexity.value,
+                                             deltaPplCI: c.deltaPerplexity.interval.formatted("%+.3f"))
             table.rows.append([v.method, v.bits, v.activations == .fp32 ? "fp32 (weight-only, W·A32)" : "rounded to Q8_0 (W·A8)",
                                c.meanKL.formatted("%.5f"),
                                String(format: "%.1f %% [%.1f, %.1f]", c.top1Agreement.value * 100, c.top1Agreement.interval.low * 100,
                                       c.top1Agreement.interval.high * 100),
                                c.deltaPerplexity.formatted("%+.3f")])
         }
-        values["table"] = table.description
-        values["qat_steps"] = Self.trainingSteps(qatFolder) ?? 0
 
         // Paired differences: a − b on the same chunks, and what the lesson may say about each.
-        func difference(_ key: String, _ a: String, _ b: String, perplexity: Bool = false) -> Estimate {
+        func difference(_ a: String, _ b: String, perplexity: Bool = false) -> (Estimate, ci: String) {
             let d = perplexity ? HeldoutComparison.perplexityDifference(comparisons[a]!, comparisons[b]!)
                                : HeldoutComparison.klDifference(comparisons[a]!, comparisons[b]!)
-            values[key] = d.value
-            values[key + "_ci"] = d.interval.formatted(perplexity ? "%+.3f" : "%+.5f")
-            return d
+            return (d, d.interval.formatted(perplexity ? "%+.3f" : "%+.5f"))
         }
-        let gain = difference("qat_gain", "ptq4", "qat4")
-        let gainA8 = difference("qat_gain_a8", "ptq4_a8", "qat4_a8")
-        let pplGain = difference("qat_ppl_gain", "ptq4", "qat4", perplexity: true)
-        let cost4 = difference("a8_cost4", "ptq4_a8", "ptq4")
-        let cost8 = difference("a8_cost8", "ptq8_a8", "ptq8")
-        let costQAT = difference("a8_cost_qat", "qat4_a8", "qat4")
+        let (gain, gainCI) = difference("ptq4", "qat4")
+        let (gainA8, gainA8CI) = difference("ptq4_a8", "qat4_a8")
+        let (pplGain, pplGainCI) = difference("ptq4", "qat4", perplexity: true)
+        let (cost4, cost4CI) = difference("ptq4_a8", "ptq4")
+        let (cost8, cost8CI) = difference("ptq8_a8", "ptq8")
+        let (costQAT, costQATCI) = difference("qat4_a8", "qat4")
         let ptqKL = comparisons["ptq4"]!.meanKL.value
-        values["qat_verdict"] = gain.includesZero
+        let qatVerdict = gain.includesZero
             ? "QAT's experts cannot be told apart from round-to-nearest's on this text (KL difference \(gain.formatted("%+.5f")))"
             : "QAT's experts \(gain.value > 0 ? "lower" : "raise") the KL from fp32 by \(formatNumber("%.5f", abs(gain.value))) nats, \(String(format: "%.0f", abs(gain.value) / ptqKL * 100)) % of round-to-nearest's (paired interval \(gain.formatted("%+.5f"))); with 8-bit activations too the difference is \(gainA8.formatted("%+.5f"))"
         let qatDelta = comparisons["qat4"]!.deltaPerplexity, ptqDelta = comparisons["ptq4"]!.deltaPerplexity
         let qatAgainstFP32 = qatDelta.includesZero
             ? "QAT's own change from fp32, \(qatDelta.formatted("%+.3f")), is inside its noise band"
             : "QAT's own change from fp32 is \(qatDelta.formatted("%+.3f"))"
+        let qatPplVerdict: String
         if pplGain.includesZero {
-            values["qat_ppl_verdict"] = "perplexity cannot tell the two apart (difference \(pplGain.formatted("%+.3f")), an interval that includes 0); \(qatAgainstFP32)"
+            qatPplVerdict = "perplexity cannot tell the two apart (difference \(pplGain.formatted("%+.3f")), an interval that includes 0); \(qatAgainstFP32)"
         } else if pplGain.value > 0 {
-            values["qat_ppl_verdict"] = "perplexity agrees: round-to-nearest's is \(formatNumber("%.3f", pplGain.value)) higher than QAT's (paired interval \(pplGain.formatted("%+.3f"))); \(qatAgainstFP32)"
+            qatPplVerdict = "perplexity agrees: round-to-nearest's is \(formatNumber("%.3f", pplGain.value)) higher than QAT's (paired interval \(pplGain.formatted("%+.3f"))); \(qatAgainstFP32)"
         } else {
-            values["qat_ppl_verdict"] = "perplexity points the other way: round-to-nearest's is \(formatNumber("%.3f", -pplGain.value)) *lower* than QAT's (paired interval \(pplGain.formatted("%+.3f"))) and \(ptqDelta.interval.high < 0 ? "below fp32's" : ptqDelta.includesZero ? "within noise of fp32's" : "above fp32's") (Δ \(ptqDelta.formatted("%+.3f"))), while \(qatAgainstFP32)"
+            qatPplVerdict = "perplexity points the other way: round-to-nearest's is \(formatNumber("%.3f", -pplGain.value)) *lower* than QAT's (paired interval \(pplGain.formatted("%+.3f"))) and \(ptqDelta.interval.high < 0 ? "below fp32's" : ptqDelta.includesZero ? "within noise of fp32's" : "above fp32's") (Δ \(ptqDelta.formatted("%+.3f"))), while \(qatAgainstFP32)"
         }
         func cost(_ label: String, _ d: Estimate) -> String {
             d.includesZero ? "\(label): no difference measurable (\(d.formatted("%+.5f")))"
                            : "\(label): \(d.value > 0 ? "+" : "−")\(formatNumber("%.5f", abs(d.value))) nats (paired interval \(d.formatted("%+.5f")))"
         }
-        values["a8_verdict"] = [cost("on 8-bit weights", cost8), cost("on round-to-nearest 4-bit weights", cost4),
+        let a8Verdict = [cost("on 8-bit weights", cost8), cost("on round-to-nearest 4-bit weights", cost4),
                                 cost("on QAT 4-bit weights", costQAT)].joined(separator: "; ")
 
         let chart = GroupedBarChart(
@@ -131,9 +181,14 @@ struct PTQAgainstQATExperiment: Experiment {
             series: [BarSeries(name: "activations fp32 (weight-only)", values: ["ptq4", "qat4", "ptq8"].map { comparisons[$0]!.meanKL.value }),
                      BarSeries(name: "activations rounded to 8 bits", values: ["ptq4_a8", "qat4_a8", "ptq8_a8"].map { comparisons[$0]!.meanKL.value })],
             xLabel: "experts' weights", yLabel: "mean KL vs fp32 (nats; lower is better)")
-        return ExperimentResult(values: values, charts: [
-            try lab.write(chart, file: "ptq-qat.png", caption: "KL from fp32 for PTQ and QAT experts, with and without 8-bit activations"),
-        ])
+        return Result(tokens: reference.tokens, fp32Ppl: reference.perplexity, qatModel: qatModel,
+                      qatSteps: Self.trainingSteps(qatFolder) ?? 0, ptq4: measured["ptq4"]!, ptq4A8: measured["ptq4_a8"]!,
+                      qat4: measured["qat4"]!, qat4A8: measured["qat4_a8"]!, ptq8: measured["ptq8"]!, ptq8A8: measured["ptq8_a8"]!,
+                      qatGain: gain.value, qatGainCI: gainCI, qatGainA8: gainA8.value, qatGainA8CI: gainA8CI,
+                      qatPplGain: pplGain.value, qatPplGainCI: pplGainCI, a8Cost4: cost4.value, a8Cost4CI: cost4CI,
+                      a8Cost8: cost8.value, a8Cost8CI: cost8CI, a8CostQAT: costQAT.value, a8CostQATCI: costQATCI,
+                      qatVerdict: qatVerdict, qatPplVerdict: qatPplVerdict, a8Verdict: a8Verdict, table: table.description,
+                      chartPtqQat: try lab.write(chart, file: "ptq-qat.png", caption: "KL from fp32 for PTQ and QAT experts, with and without 8-bit activations"))
     }
 
     /// The optimizer steps recorded in the QAT checkpoint's `qat.json`, if it has one.

@@ -2,6 +2,7 @@ import Foundation
 import Offloading
 import Quantization
 import Charts
+import Reports
 
 /// Lesson 8's experiment: real Mixtral shapes (not our small model) across precision mixes on a machine —
 /// what must stay in memory, how many experts per layer fit in the cache, and estimated decode speed with
@@ -18,15 +19,77 @@ struct PlanExperiment: Experiment {
                       default: ["bf16", "int8", "q4", "attn=int8,experts=q4,embed=int8,head=int8", "nf4-dq"]),
         ParameterSpec("hit_rate", .text, "expert cache hit rate assumed for the estimate: \"uniform\" (each mix's cached experts ÷ experts, as `mixtral-lab plan` assumes) or a number 0…1 (e.g. measured in lesson 6)", default: "uniform"),
     ]
-    /// `best` (mix, tokens_per_s, cache_experts, …) and per mix index `m1`, `m2`, …: total_gib (all weights, no KV cache), resident_gib (with it),
-    /// experts_gib, fits, runnable, cache_experts, hit_rate (assumed), stream_tps, cache_tps, prefetch_tps; `hit_rate`: the
-    /// assumption in words.
     /// None: a plan is for the machine the lesson describes (lesson 8's prose is about a 16 GB laptop);
     /// `mixtral-lab plan --hardware` plans for any other.
     static let overridableParameters: [String] = []
     /// It plans for a real Mixtral's shapes; the lab's model is not run.
     static let loadsModel = false
-    static let resultKeys = ["table", "model", "hardware", "fast_tier", "slow_tier", "ram_gib", "usable_gib", "best", "hit_rate", "params_b", "*"]
+    static func variableKeys(_ parameters: ExperimentParameters) throws -> [String: [String]] {
+        ["mixes": try parameters.precisionSpecs("mixes").indices.map { "m\($0 + 1)" }]
+    }
+
+    struct Result: Codable {
+        /// One precision mix's plan.
+        struct Mix: Codable {
+            let mix: String
+            /// All weights (no KV cache); what stays resident (with it); all experts — GiB.
+            let totalGiB: Double
+            let residentGiB: Double
+            let expertsGiB: Double
+            /// Whether everything fits resident; whether it runs at all.
+            let fits: Bool
+            let runnable: Bool
+            let cacheExperts: Int
+            /// Tokens per second streaming every expert, with an LRU cache, with perfect prefetch, all resident.
+            let streamTPS: Double
+            let cacheTPS: Double
+            let prefetchTPS: Double
+            let residentTPS: Double
+            /// The hit rate assumed.
+            let hitRate: Double
+
+            enum CodingKeys: String, CodingKey {
+                case mix, totalGiB = "total_gib", residentGiB = "resident_gib", expertsGiB = "experts_gib", fits, runnable,
+                     cacheExperts = "cache_experts", streamTPS = "stream_tps", cacheTPS = "cache_tps", prefetchTPS = "prefetch_tps",
+                     residentTPS = "resident_tps", hitRate = "hit_rate"
+            }
+        }
+
+        /// The fastest runnable mix ("none", found "no" when none runs).
+        struct Best: Codable {
+            let mix: String
+            let tokensPerS: Double
+            let cacheExperts: Int
+            let residentGiB: Double
+            let found: String
+
+            enum CodingKeys: String, CodingKey {
+                case mix, tokensPerS = "tokens_per_s", cacheExperts = "cache_experts", residentGiB = "resident_gib", found
+            }
+        }
+
+        let model: String
+        let hardware: String
+        let fastTier: String
+        let slowTier: String
+        let ramGiB: Double
+        let usableGiB: Double
+        /// The hit-rate assumption in words.
+        let hitRate: String
+        /// Parameters, billions.
+        let paramsB: Double
+        /// Per mix, in the lab block's order: `m1`, `m2`, …
+        let mixes: [String: Mix]
+        let best: Best
+        /// Markdown: every mix.
+        let table: String
+        let chartMemoryPlan: ChartFile
+
+        enum CodingKeys: String, CodingKey {
+            case model, hardware, fastTier = "fast_tier", slowTier = "slow_tier", ramGiB = "ram_gib", usableGiB = "usable_gib",
+                 hitRate = "hit_rate", paramsB = "params_b", mixes, best, table, chartMemoryPlan = "chart_memory_plan"
+        }
+    }
 
     let modelName: String
     let hardware: HardwareProfile
@@ -57,14 +120,10 @@ struct PlanExperiment: Experiment {
         }
     }
 
-    func run(in lab: LabContext) throws -> ExperimentResult {
+    func run(in lab: LabContext) throws -> Result {
         let (name, config) = try MixtralShapes.named(modelName)
         let gib = Double(1 << 30)
-        var values: [String: Any] = ["model": name, "hardware": hardware.name, "fast_tier": hardware.fastTierName,
-                                     "slow_tier": hardware.slowTierName, "ram_gib": Double(ram) / gib,
-                                     "usable_gib": Double(ram - reserve) / gib,
-                                     "hit_rate": hitRate.map { String(format: "%.0f %%", $0 * 100) } ?? "cached experts ÷ experts",
-                                     "params_b": Double(config.parameterCount) / 1e9]
+        var byMix: [String: Result.Mix] = [:]
         var table = MarkdownTable(["precision mix", "weights", "always resident", "experts", "cache (experts/layer)",
                                    "hit rate", "stream tok/s", "LRU cache tok/s", "perfect prefetch tok/s"])
         var plans: [(mix: String, plan: MemoryPlan)] = []
@@ -77,12 +136,11 @@ struct PlanExperiment: Experiment {
             let estimates = plan.estimates(hitRate: hitRate)
             func tps(_ kind: MemoryPlan.Estimate.Kind) -> Double { estimates.first { $0.kind == kind }?.tokensPerSecond ?? 0 }
             let total = Double(plan.residentBytes - plan.kvCacheBytes + plan.allExpertBytes)   // the weights, as `plan` reports the model size
-            values["m\(i + 1)"] = [
-                "mix": mix.description, "total_gib": total / gib, "resident_gib": Double(plan.residentBytes) / gib,
-                "experts_gib": Double(plan.allExpertBytes) / gib, "fits": plan.fitsResident, "runnable": plan.runnable,
-                "cache_experts": plan.cacheExperts, "stream_tps": tps(.stream), "cache_tps": tps(.demandCache),
-                "prefetch_tps": tps(.perfectPrefetch), "resident_tps": tps(.resident), "hit_rate": hitRate,
-            ]
+            byMix["m\(i + 1)"] = Result.Mix(
+                mix: mix.description, totalGiB: total / gib, residentGiB: Double(plan.residentBytes) / gib,
+                expertsGiB: Double(plan.allExpertBytes) / gib, fits: plan.fitsResident, runnable: plan.runnable,
+                cacheExperts: plan.cacheExperts, streamTPS: tps(.stream), cacheTPS: tps(.demandCache),
+                prefetchTPS: tps(.perfectPrefetch), residentTPS: tps(.resident), hitRate: hitRate)
             let realistic = plan.runnable ? plan.bestRealisticTokensPerSecond(hitRate: hitRate) : 0
             if plan.runnable, realistic > (best?.tps ?? 0) { best = (mix.description, realistic, plan) }
             table.rows.append([mix.description, String(format: "%.1f GiB", total / gib),
@@ -94,18 +152,16 @@ struct PlanExperiment: Experiment {
                                plan.runnable && plan.cacheExperts > 0 && !plan.fitsResident ? String(format: "%.2f", tps(.demandCache)) : "—",
                                plan.runnable && plan.cacheExperts > 0 && !plan.fitsResident ? String(format: "%.2f", tps(.perfectPrefetch)) : "—"])
         }
-        values["table"] = table.description
-        if let best {
-            values["best"] = ["mix": best.mix, "tokens_per_s": best.tps, "cache_experts": best.plan.cacheExperts,
-                              "resident_gib": Double(best.plan.residentBytes) / gib, "found": "yes"]
-        } else {
-            values["best"] = ["mix": "none", "tokens_per_s": 0.0, "cache_experts": 0, "resident_gib": 0.0, "found": "no"]
-        }
+        let fastest = best.map { Result.Best(mix: $0.mix, tokensPerS: $0.tps, cacheExperts: $0.plan.cacheExperts,
+                                             residentGiB: Double($0.plan.residentBytes) / gib, found: "yes") }
+            ?? Result.Best(mix: "none", tokensPerS: 0, cacheExperts: 0, residentGiB: 0, found: "no")
         let chart = OffloadingCharts.memoryPlan(plans, metadata: lab.metadata(
             title: "\(name) on \(hardware.name) with \(ByteSize.format(ram)): bytes per tensor class",
             description: "Weights per tensor class for each precision mix, against the machine's memory."))
-        return ExperimentResult(values: values, charts: [
-            try lab.write(chart, file: "memory-plan.png", caption: "What fits: bytes per tensor class per precision mix"),
-        ])
+        return Result(model: name, hardware: hardware.name, fastTier: hardware.fastTierName, slowTier: hardware.slowTierName,
+                      ramGiB: Double(ram) / gib, usableGiB: Double(ram - reserve) / gib,
+                      hitRate: hitRate.map { String(format: "%.0f %%", $0 * 100) } ?? "cached experts ÷ experts",
+                      paramsB: Double(config.parameterCount) / 1e9, mixes: byMix, best: fastest, table: table.description,
+                      chartMemoryPlan: try lab.write(chart, file: "memory-plan.png", caption: "What fits: bytes per tensor class per precision mix"))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Reports
 import Checkpoints
 import Engine
 import Offloading
@@ -21,9 +22,52 @@ struct PredictedMeasuredExperiment: Experiment {
         ParameterSpec("policies", .list, "demand policies to run", default: ["lru", "lfu", "static"]),
         ParameterSpec("probe_mib", .int, "size of the disk probe file, MiB", default: 64),
     ]
-    static let resultKeys = ["table", "machine", "disk_mib_s", "latency_us", "read_bytes", "read_ms", "read_mib_s", "latency_share",
-                             "kernel_gweights_s", "precision",
-                             "cache_experts", "tokens", "within", "rows", "verdict", "best_ratio", "worst_ratio"]
+    static func variableKeys(_ parameters: ExperimentParameters) throws -> [String: [String]] {
+        ["rows": try Self(parameters).policies.map(\.description)]
+    }
+
+    struct Result: Codable {
+        /// One policy's run: real hit rate, predicted and measured decode tokens/s, measured ÷ predicted.
+        struct Row: Codable {
+            let hitRate: Double
+            let predicted: Double
+            let measured: Double
+            let ratio: Double
+
+            enum CodingKeys: String, CodingKey { case hitRate = "hit_rate", predicted, measured, ratio }
+        }
+
+        /// Markdown: every policy.
+        let table: String
+        /// The probed machine, its disk (MiB/s, µs per read) and decode kernel (billions of weights/s) at `precision`.
+        let machine: String
+        let diskMiBS: Double
+        let latencyUs: Double
+        /// One read of the probed size on the probed line, by the cost model (latency + bytes / bandwidth): its
+        /// bytes, time (ms), effective rate (MiB/s) and the latency's share of its time.
+        let readBytes: Int
+        let readMs: Double
+        let readMiBS: Double
+        let latencyShare: Double
+        let kernelGweightsS: Double
+        let precision: String
+        let cacheExperts: Int
+        let tokens: Int
+        /// Rows within ±25 % of their prediction.
+        let within: Int
+        /// Per policy (`lru`, `lfu`, `static`).
+        let rows: [String: Row]
+        let verdict: String
+        /// Measured ÷ predicted nearest to and farthest from 1.
+        let bestRatio: Double
+        let worstRatio: Double
+
+        enum CodingKeys: String, CodingKey {
+            case table, machine, diskMiBS = "disk_mib_s", latencyUs = "latency_us", readBytes = "read_bytes", readMs = "read_ms",
+                 readMiBS = "read_mib_s", latencyShare = "latency_share", kernelGweightsS = "kernel_gweights_s", precision,
+                 cacheExperts = "cache_experts", tokens, within, rows, verdict, bestRatio = "best_ratio", worstRatio = "worst_ratio"
+        }
+    }
 
     let prompt: String
     let maxTokens: Int
@@ -49,7 +93,7 @@ struct PredictedMeasuredExperiment: Experiment {
         guard probeBytes >= 1 << 20 else { throw ExperimentParameterError.invalid("probe_mib", reason: "must be at least 1") }
     }
 
-    func run(in lab: LabContext) throws -> ExperimentResult {
+    func run(in lab: LabContext) throws -> Result {
         let c = lab.checkpoint.config
         guard cacheExperts <= c.numExperts else {
             throw ExperimentParameterError.invalid("cache_experts", reason: "the model has \(c.numExperts) experts per layer; give 1…\(c.numExperts)")
@@ -79,7 +123,7 @@ struct PredictedMeasuredExperiment: Experiment {
 
         let ids = lab.tokenizer.encode(prompt, addBOS: true)
         var table = MarkdownTable(["policy", "slots/layer", "hit rate (simulated = real)", "predicted decode tok/s", "measured decode tok/s", "measured / predicted"])
-        var rows: [String: Any] = [:]
+        var rows: [String: Result.Row] = [:]
         var ratios: [Double] = []
         for policy in policies {
             lab.progress("streaming the experts from disk with \(policy), \(counted(cacheExperts, "slot")) per layer")
@@ -97,8 +141,8 @@ struct PredictedMeasuredExperiment: Experiment {
             table.rows.append([policy.description, "\(cacheExperts)", String(format: "%.3f", real.hitRate),
                                String(format: "%.0f", simulated.tokensPerSecondEst), String(format: "%.0f", real.decodeTokensPerSecond),
                                String(format: "%.2f", ratio)])
-            rows[policy.description] = ["hit_rate": real.hitRate, "predicted": simulated.tokensPerSecondEst,
-                                        "measured": real.decodeTokensPerSecond, "ratio": ratio]
+            rows[policy.description] = Result.Row(hitRate: real.hitRate, predicted: simulated.tokensPerSecondEst,
+                                                  measured: real.decodeTokensPerSecond, ratio: ratio)
         }
         let within = ratios.filter { $0 >= 0.75 && $0 <= 1.25 }.count
         let worst = ratios.max { abs(log($0)) < abs(log($1)) } ?? .nan
@@ -111,17 +155,12 @@ struct PredictedMeasuredExperiment: Experiment {
             verdict = String(format: "The measured speed is down to %.2f of the predicted one: the probe times the kernels as if the process had its cores to itself, so other processes on the machine slow the runs but not the prediction; and the clock leaves out attention over the KV cache, norms, sampling and thread wake-ups, a large share of a step on a model this small.", worst)
         }
         let readSeconds = profile.linkLatencyUs / 1e6 + Double(projectionBytes) / profile.linkBandwidth
-        let values: [String: Any] = [
-            "table": table.description, "machine": profile.measured ?? profile.name,
-            "disk_mib_s": profile.linkBandwidth / 1_048_576, "latency_us": profile.linkLatencyUs,
-            // one read of the probed size on the probed line: latency + bytes / bandwidth (the cost model's)
-            "read_bytes": projectionBytes, "read_ms": readSeconds * 1e3,
-            "read_mib_s": Double(projectionBytes) / readSeconds / 1_048_576, "latency_share": profile.linkLatencyUs / 1e6 / readSeconds,
-            "kernel_gweights_s": (profile.decodeWeightsPerSecond?[expertPrecision.rawValue] ?? 0) / 1e9,
-            "precision": expertPrecision.rawValue, "cache_experts": cacheExperts, "tokens": maxTokens,
-            "within": within, "rows": rows, "verdict": verdict,
-            "best_ratio": ratios.min { abs(log($0)) < abs(log($1)) } ?? .nan, "worst_ratio": worst,
-        ]
-        return ExperimentResult(values: values)
+        return Result(table: table.description, machine: profile.measured ?? profile.name,
+                      diskMiBS: profile.linkBandwidth / 1_048_576, latencyUs: profile.linkLatencyUs,
+                      readBytes: projectionBytes, readMs: readSeconds * 1e3,
+                      readMiBS: Double(projectionBytes) / readSeconds / 1_048_576, latencyShare: profile.linkLatencyUs / 1e6 / readSeconds,
+                      kernelGweightsS: (profile.decodeWeightsPerSecond?[expertPrecision.rawValue] ?? 0) / 1e9,
+                      precision: expertPrecision.rawValue, cacheExperts: cacheExperts, tokens: maxTokens, within: within,
+                      rows: rows, verdict: verdict, bestRatio: ratios.min { abs(log($0)) < abs(log($1)) } ?? .nan, worstRatio: worst)
     }
 }

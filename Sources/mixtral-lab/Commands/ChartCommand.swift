@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import Lessons
 import Offloading
 import Quantization
+import Reports
 import Tracing
 
 /// `mixtral-lab chart …`: the lessons' charts on demand, as PNG files.
@@ -28,11 +28,13 @@ struct ChartCommand: ParsableCommand {
         @OptionGroup var output: Output
 
         func run() throws {
-            let list = try parseSinglePrecisionList(precisions).map(\.rawValue)
+            let list = try parseSinglePrecisionList(precisions)
             let lab = try makeLab(modelOptions, output)
-            let charts = try ExperimentCatalog.run("quantize-tensor", parameters: ["tensor": tensor, "precisions": list], in: lab).charts
-                + ExperimentCatalog.run("block-scales", parameters: ["tensor": tensor], in: lab).charts
-            charts.forEach { emit("chart: \($0.url.path)") }
+            let quantization = try TensorQuantization(tensor: tensor, precisions: list, in: lab)
+            let scales = try BlockScales(tensor: tensor, blocksizes: BlockScales.defaultBlocksizes, in: lab)
+            for chart in [quantization.chartQuantizationError, scales.chartBlockLevels, scales.chartSnrVsBits] {
+                emit("chart: \(chart.url.path)")
+            }
         }
     }
 
@@ -45,11 +47,17 @@ struct ChartCommand: ParsableCommand {
         @Option(parsing: .unconditional, help: "Greedy tokens generated after the prompt.") var maxTokens: Int = 16
         @OptionGroup var output: Output
 
+        func validate() throws {
+            guard maxTokens >= 0 else { throw ValidationError("--max-tokens \(maxTokens): must be ≥ 0") }
+        }
+
         func run() throws {
             let lab = try makeLab(modelOptions, output)
-            let result = try runExperiment("routing", parameters: ["prompt": prompt, "layer": layer, "max_tokens": maxTokens],
-                                           flags: ["layer": "--layer", "max_tokens": "--max-tokens"], in: lab)
-            result.charts.forEach { emit("chart: \($0.url.path)") }
+            let routing: RoutingReport
+            do { routing = try RoutingReport(prompt: prompt, layer: layer, token: -1, maxTokens: maxTokens, in: lab) } catch let error as RoutingReport.Error {
+                throw ValidationError("--layer \(layer): \(error)")
+            }
+            emit("chart: \(routing.chartRoutingHeatmap.url.path)")
         }
     }
 
@@ -91,17 +99,6 @@ struct ChartCommand: ParsableCommand {
             try writeChart(hitRateChart(summaries, source: sweep, model: nil, precision: nil), file: "hit-rate.png",
                            in: folder, force: output.force)
         }
-    }
-}
-
-/// Runs a lab experiment for a chart command; a parameter value it refuses is named by the flag that set it.
-/// - Parameter flags: parameter name → flag, e.g. `["layer": "--layer"]`.
-/// - Throws: `ValidationError` "FLAG VALUE: reason" for `ExperimentParameterError.invalid` of a parameter in
-///   `flags`; any other error of the experiment as it is.
-private func runExperiment(_ name: String, parameters: [String: Any], flags: [String: String], in lab: LabContext) throws -> ExperimentResult {
-    do { return try ExperimentCatalog.run(name, parameters: parameters, in: lab) } catch let error as ExperimentParameterError {
-        guard case .invalid(let parameter, let reason) = error, let flag = flags[parameter] else { throw error }
-        throw ValidationError("\(flag) \(parameters[parameter].map { "\($0)" } ?? ""): \(reason)")
     }
 }
 

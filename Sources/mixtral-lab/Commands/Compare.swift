@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
-import Lessons
 import Quantization
 import Charts
 import Offloading
+import Reports
 
 /// `mixtral-lab compare`: the same prompt at several precisions, side by side with fp32.
 struct Compare: ParsableCommand {
@@ -24,7 +24,7 @@ struct Compare: ParsableCommand {
     @OptionGroup var activationOptions: ActivationOptions
     @OptionGroup var offloading: OffloadingOptions
     @OptionGroup var ramBudget: RAMBudgetOptions
-    @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
+    @OptionGroup var promptOptions: PromptOptions
     @Option(help: "Precisions to compare with fp32 (always the reference): comma-separated (int8,q4,nf4); per-class specs separated by ; (\"q4;attn=int8,experts=nf4\").")
     var precisions: String = "int8,q4,nf4"
     @Option(parsing: .unconditional, help: "Greedy tokens per precision.") var maxTokens: Int = 48
@@ -64,10 +64,14 @@ struct Compare: ParsableCommand {
         let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(),
                              outputDirectory: output, basePrecision: PrecisionSpec(uniform: .fp32),
                              commandLine: CommandLine.arguments.joined(separator: " "), overwrite: force,
-                             loadModel: ramBudget.labLoader(checkpoint, policy: try offloading.policySpec()) { streamers.append(($0, $1)) }) { message in
+                             loadModel: ramBudget.labLoader(checkpoint, policy: offloading.policySpec) { streamers.append(($0, $1)) }) { message in
             FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)
         }
-        let comparison = try PrecisionComparison(lab: lab, prompt: prompt, precisions: specs, maxTokens: maxTokens,
+        let promptIDs = try promptOptions.tokens(tokenizer: lab.tokenizer, checkpoint: checkpoint, maxTokens: maxTokens,
+                                                 context: checkpoint.config.maxPositionEmbeddings)
+        // The prompt as text: as given, or the --token-ids decoded.
+        let prompt = promptOptions.tokenIds == nil ? promptOptions.prompt : lab.tokenizer.decode(promptIDs, skipSpecialTokens: true)
+        let comparison = try PrecisionComparison(lab: lab, promptIDs: promptIDs, precisions: specs, maxTokens: maxTokens,
                                                  heldoutTokens: heldoutTokens, offloading: offloading.requested ? try offloading.setup() : nil)
         let realOffloading = finishStreaming(streamers)
         let realOffloadingLines = diskSummaryLines(realOffloading, numExperts: checkpoint.config.numExperts)
@@ -109,7 +113,8 @@ struct Compare: ParsableCommand {
             for line in realOffloadingLines { out(line) }
         }
         if charts != nil {
-            for chart in try comparison.writeCharts(lab: lab) { out("chart: \(chart.url.path)") }
+            let written = try comparison.writeCharts(lab: lab)
+            for chart in [written.residualError, written.perplexity] { out("chart: \(chart.url.path)") }
         }
     }
 }

@@ -51,7 +51,7 @@ struct Generate: ParsableCommand {
         let promptIDs = try promptOptions.tokens(tokenizer: tokenizer, checkpoint: checkpoint, maxTokens: maxTokens,
                                                  context: checkpoint.config.maxPositionEmbeddings)
         let precision = precisionOptions.precision
-        let policy = try offloading.policySpec()
+        let policy = offloading.policySpec
         let (model, streamer) = try ramBudget.loadModel(checkpoint, precision: precision, policy: policy,
                                                         capacity: promptIDs.count + maxTokens, promptTokens: promptIDs.count)
         noteWhenRunAsStored(model, requested: precision)

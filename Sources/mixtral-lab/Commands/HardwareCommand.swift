@@ -29,15 +29,18 @@ struct HardwareCommand: ParsableCommand {
         @Flag(help: "Replace --out if it exists.") var force = false
         @Option(help: ArgumentHelp("Folder for the probe file: put it on the disk the experts will be read from (default: the system's temporary folder).", valueName: "dir"))
         var dir: String?
-        @Option(help: ArgumentHelp("Size of the probe file, e.g. 256MiB.", valueName: "size")) var fileSize = "256MiB"
-        @Option(help: ArgumentHelp("Bytes per bandwidth read, about one expert projection, e.g. 8MiB.", valueName: "size")) var readSize = "8MiB"
+        @Option(help: ArgumentHelp("Size of the probe file, e.g. 256MiB.", valueName: "size"),
+                transform: SizeArgument.parser(flag: "--file-size"))
+        var fileSize = SizeArgument("256MiB")
+        @Option(help: ArgumentHelp("Bytes per bandwidth read, about one expert projection, e.g. 8MiB.", valueName: "size"),
+                transform: SizeArgument.parser(flag: "--read-size"))
+        var readSize = SizeArgument("8MiB")
         @Option(help: "Name of the profile.") var name = "this-machine"
         @Option(help: ArgumentHelp("Precisions whose decode kernels are timed, comma-separated (the hqq ones quantize slowly: name them to time them).", valueName: "list"))
         var precisions = "fp32,bf16,f16,int8,q4,nf4,nf4-dq"
 
         func validate() throws {
-            let file = try validating { try ByteSize.parse(fileSize, flag: "--file-size") }
-            let read = try validating { try ByteSize.parse(readSize, flag: "--read-size") }
+            let file = fileSize.bytes, read = readSize.bytes
             guard read >= 4096 else { throw ValidationError("--read-size must be at least 4KiB; got \(readSize)") }
             guard file >= read else { throw ValidationError("--file-size (\(fileSize)) must be at least --read-size (\(readSize))") }
             guard file <= 64 << 30 else { throw ValidationError("--file-size must be at most 64GiB; got \(fileSize)") }
@@ -62,8 +65,7 @@ struct HardwareCommand: ParsableCommand {
                 }
             }
             let directory = URL(fileURLWithPath: dir ?? FileManager.default.temporaryDirectory.path)
-            let probe = HardwareProbe(directory: directory, fileBytes: try ByteSize.parse(fileSize, flag: "--file-size"),
-                                      readBytes: try ByteSize.parse(readSize, flag: "--read-size"))
+            let probe = HardwareProbe(directory: directory, fileBytes: fileSize.bytes, readBytes: readSize.bytes)
             let kernels = try parseSinglePrecisionList(precisions)
             let profile = try probe.run(name: name, precisions: kernels, progress: { note("probing " + $0) })
             if HardwareProbe.fileSystem(of: directory.path) == "tmpfs" {

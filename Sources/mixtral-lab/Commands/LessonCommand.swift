@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Checkpoints
 import Lessons
+import Reports
 import Offloading
 import Quantization
 
@@ -79,7 +80,7 @@ struct LessonCommand: ParsableCommand {
             let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(), outputDirectory: output,
                                  basePrecision: precisionOptions.precision,
                                  commandLine: CommandLine.arguments.joined(separator: " "),
-                                 loadModel: ramBudget.labLoader(checkpoint, policy: try offloading.policySpec()) { streamers.append(($0, $1)) }) { message in
+                                 loadModel: ramBudget.labLoader(checkpoint, policy: offloading.policySpec) { streamers.append(($0, $1)) }) { message in
                 FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)
             }
             let interactive = step && isatty(STDIN_FILENO) == 1
@@ -99,7 +100,7 @@ struct LessonCommand: ParsableCommand {
                                             numExperts: Int) -> [LessonRunner.ReportSection] {
             guard let budget = ramBudget.ramBudget, !summaries.isEmpty else { return [] }
             let lines = diskSummaryLines(summaries, numExperts: numExperts).map { "- " + $0 }
-            return [LessonRunner.ReportSection(title: "Real offloading (--ram-budget \(budget))",
+            return [LessonRunner.ReportSection(title: "Real offloading (--ram-budget \(budget.text))",
                                                markdown: "Experts streamed from disk under the budget, totals per precision loaded:\n\n"
                                                    + lines.joined(separator: "\n"))]
         }
@@ -108,7 +109,7 @@ struct LessonCommand: ParsableCommand {
         /// into experts per layer (called only when it is given).
         private func overrides(cacheBytesSlots: () throws -> Int) throws -> ParameterOverrides {
             var overrides = ParameterOverrides()
-            if let policy = offloading.policy { overrides.set("policy", to: policy, flag: "--policy") }
+            if let policy = offloading.policy { overrides.set("policy", to: policy.description, flag: "--policy") }
             if let cacheExperts = offloading.cacheExperts { overrides.set("cache_experts", to: cacheExperts, flag: "--cache-experts") }
             if offloading.cacheBytes != nil { overrides.set("cache_experts", to: try cacheBytesSlots(), flag: "--cache-bytes") }
             if let prefetch = offloading.prefetchFlag { overrides.set("prefetch", to: prefetch, flag: "--prefetch") }
@@ -125,7 +126,7 @@ struct LessonCommand: ParsableCommand {
             let footprint = ModelFootprint(model: try lab.model(lab.basePrecision))
             let slots = try offloading.slots(footprint: footprint)
             guard slots >= 1 else {
-                throw ValidationError("--cache-bytes \(offloading.cacheBytes ?? "") holds no expert: one per layer of this model at \(lab.basePrecision) needs \(ByteSize.format(footprint.numLayers * footprint.largestExpertBytes))")
+                throw ValidationError("--cache-bytes \(offloading.cacheBytes?.text ?? "") holds no expert: one per layer of this model at \(lab.basePrecision) needs \(ByteSize.format(footprint.numLayers * footprint.largestExpertBytes))")
             }
             return slots
         }

@@ -1,6 +1,6 @@
 import Foundation
 import Charts
-import Lessons
+import Reports
 import Offloading
 import Tracing
 

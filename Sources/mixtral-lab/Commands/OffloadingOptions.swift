@@ -6,12 +6,15 @@ import Offloading
 /// `--policy`, `--cache-experts`, `--cache-bytes`, `--prefetch`, `--lookahead`, `--hardware`: the expert
 /// offloading simulation's settings, shared by every command that simulates offloading.
 struct OffloadingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Expert cache policy: \(PolicySpec.names.joined(separator: "|")) (default: lru).", valueName: "policy"))
-    var policy: String?
+    /// `lru+prefetch` here carries the default settings; `policySpec()` applies `--prefetch` and `--lookahead`.
+    @Option(help: ArgumentHelp("Expert cache policy: \(PolicySpec.names.joined(separator: "|")) (default: lru).", valueName: "policy"),
+            transform: { try PolicySpec(name: $0) })
+    var policy: PolicySpec?
     @Option(parsing: .unconditional, help: "Fast-tier expert slots per MoE layer (default: half the experts).")
     var cacheExperts: Int?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Fast-tier budget for experts over all layers, e.g. 512MiB, 2GiB, 1.5GB; slots per layer = budget / (layers × expert size).", valueName: "size"))
-    var cacheBytes: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Fast-tier budget for experts over all layers, e.g. 512MiB, 2GiB, 1.5GB; slots per layer = budget / (layers × expert size).", valueName: "size"),
+            transform: SizeArgument.parser(flag: "--cache-bytes"))
+    var cacheBytes: SizeArgument?
     // The next three are optional so that `lesson run` can tell a given flag from a default.
     @Option(name: .customLong("prefetch"), parsing: .unconditional, help: "lru+prefetch: experts guessed and prefetched per layer (default: 2).")
     var prefetchFlag: Int?
@@ -33,9 +36,7 @@ struct OffloadingOptions: ParsableArguments {
         if let cacheExperts, cacheExperts < 0 { throw ValidationError("--cache-experts must be ≥ 0") }
         guard prefetch >= 1 else { throw ValidationError("--prefetch must be at least 1") }
         guard lookahead >= 1 else { throw ValidationError("--lookahead must be at least 1") }
-        // Names and profile files are checked before any model is loaded.
-        _ = try policySpec()
-        _ = try cacheSize()
+        // A profile file is read before any model is loaded.
         _ = try hardwareProfile()
     }
 
@@ -47,7 +48,7 @@ struct OffloadingOptions: ParsableArguments {
     func checkPrefetchFlagsApply() throws {
         let given = [prefetchFlag.map { "--prefetch \($0)" }, lookaheadFlag.map { "--lookahead \($0)" }].compactMap { $0 }
         guard !given.isEmpty else { return }
-        let spec = try policySpec()
+        let spec = policySpec
         if case .lruPrefetch = spec { return }
         let policyText = policy == nil ? "the default policy is \(spec)" : "--policy is \(spec)"
         throw ValidationError("\(given.joined(separator: " and ")) \(given.count == 1 ? "applies" : "apply") only to --policy lru+prefetch, but \(policyText); give --policy lru+prefetch or leave \(given.count == 1 ? "it" : "them") out")
@@ -55,8 +56,10 @@ struct OffloadingOptions: ParsableArguments {
 
     var prefetchSettings: PrefetchSettings { PrefetchSettings(experts: prefetch, lookahead: lookahead) }
 
-    func policySpec() throws -> PolicySpec {
-        try validating { try PolicySpec(name: policy ?? "lru", prefetch: prefetchSettings) }
+    /// `--policy` (default lru), with `--prefetch` and `--lookahead` for lru+prefetch.
+    var policySpec: PolicySpec {
+        if case .lruPrefetch = policy { return .lruPrefetch(prefetchSettings) }
+        return policy ?? .lru
     }
 
     /// Whether the user asked for a simulation (`--policy`, `--cache-experts` or `--cache-bytes` given);
@@ -68,17 +71,15 @@ struct OffloadingOptions: ParsableArguments {
     }
 
     /// The cache size `--cache-experts` or `--cache-bytes` gives (half the experts when neither is given).
-    func cacheSize() throws -> CacheSize {
+    var cacheSize: CacheSize {
         if let cacheExperts { return .experts(cacheExperts) }
-        guard let cacheBytes else { return .halfTheExperts }
-        return .bytes(try validating { try ByteSize.parse(cacheBytes, flag: "--cache-bytes") })
+        return cacheBytes.map { .bytes($0.bytes) } ?? .halfTheExperts
     }
 
     /// Slots per layer from `--cache-experts`, `--cache-bytes`, or half the experts.
     /// - Throws: `ValidationError` for more slots than the model has experts per layer.
     func slots(footprint: ModelFootprint) throws -> Int {
-        let size = try cacheSize()
-        return try size.slots(for: footprint)
+        try cacheSize.slots(for: footprint)
     }
 
     /// Checks `--cache-experts`, `--prefetch` and `--lookahead` against the model before any model is loaded.
@@ -101,6 +102,6 @@ struct OffloadingOptions: ParsableArguments {
 
     /// Policy, cache size and hardware together, for commands that replay recorded routing.
     func setup() throws -> OffloadingSetup {
-        OffloadingSetup(policy: try policySpec(), cache: try cacheSize(), hardware: try hardwareProfile())
+        OffloadingSetup(policy: policySpec, cache: cacheSize, hardware: try hardwareProfile())
     }
 }

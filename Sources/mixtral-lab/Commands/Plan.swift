@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Charts
 import Checkpoints
-import Lessons
+import Reports
 import Offloading
 import Quantization
 
@@ -21,10 +21,12 @@ struct Plan: ParsableCommand {
 
     @Option(help: ArgumentHelp("mixtral-8x7b, mixtral-8x22b, or a checkpoint directory / config.json.", valueName: "name|path"))
     var model: String = "mixtral-8x7b"
-    @Option(parsing: .unconditional, help: ArgumentHelp("RAM, e.g. 16GiB (default: the hardware profile's).", valueName: "size"))
-    var ram: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("GPU memory; 0 = no GPU, the CPU computes from RAM and experts spill to the SSD.", valueName: "size"))
-    var vram: String = "0"
+    @Option(parsing: .unconditional, help: ArgumentHelp("RAM, e.g. 16GiB (default: the hardware profile's).", valueName: "size"),
+            transform: SizeArgument.parser(flag: "--ram"))
+    var ram: SizeArgument?
+    @Option(parsing: .unconditional, help: ArgumentHelp("GPU memory; 0 = no GPU, the CPU computes from RAM and experts spill to the SSD.", valueName: "size"),
+            transform: SizeArgument.parser(flag: "--vram"))
+    var vram = SizeArgument("0")
     @Option(help: ArgumentHelp("Weight precision (as for generate); default: compare several.", valueName: "spec"),
             transform: PrecisionSpec.init(parsing:))
     var precision: PrecisionSpec?
@@ -33,8 +35,9 @@ struct Plan: ParsableCommand {
     @Option(parsing: .unconditional, help: "Expert cache hit rate to assume, 0…1.") var hitRate: Double?
     @Option(help: ArgumentHelp("A summary.json written by `trace`: use its measured decode hit rate.", valueName: "file"))
     var measured: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Fast-tier memory kept free for the OS, runtime and activations.", valueName: "size"))
-    var reserve: String = "2GiB"
+    @Option(parsing: .unconditional, help: ArgumentHelp("Fast-tier memory kept free for the OS, runtime and activations.", valueName: "size"),
+            transform: SizeArgument.parser(flag: "--reserve"))
+    var reserve = SizeArgument("2GiB")
     @Option(parsing: .unconditional, help: "Context positions of KV cache to plan for.") var context: Int = 4096
     @Option(help: ArgumentHelp("Also draw memory-plan.png (bytes per tensor class per precision mix against the memory lines) into this folder.", valueName: "dir"))
     var charts: String?
@@ -54,9 +57,9 @@ struct Plan: ParsableCommand {
     /// Prints the plan, handing each line of standard output to `out` (tests read it there).
     func run(printing out: (String) -> Void) throws {
         let (name, config) = try MixtralShapes.named(model)
-        let vramBytes = try ByteSize.parse(vram, flag: "--vram")
-        let ramBytes = try ram.map { text in try ByteSize.parse(text, flag: "--ram") }
-        let reserveBytes = try ByteSize.parse(reserve, flag: "--reserve")
+        let vramBytes = vram.bytes
+        let ramBytes = ram?.bytes
+        let reserveBytes = reserve.bytes
         let profile = try HardwareProfile.named(hardware ?? (vramBytes > 0 ? "colab-t4" : "laptop-16gb-nvme"))
         // With a GPU: fast = VRAM, slow = RAM. Without: fast = RAM, slow = the profile's slow tier (SSD).
         let fast = vramBytes > 0 ? vramBytes : (ramBytes ?? profile.fastMemoryBytes)

@@ -9,21 +9,17 @@ import Quantization
 /// and the experts are streamed from disk into as many slots per layer as the budget holds, with
 /// `--policy` deciding which stay (`DiskExpertProvider`).
 struct RAMBudgetOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: ArgumentHelp("Run within this much RAM for weights and caches, e.g. 512MiB, 6GiB: non-expert weights stay resident, experts are streamed from disk into the slots the rest holds (--policy decides which stay).", valueName: "size"))
-    var ramBudget: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Run within this much RAM for weights and caches, e.g. 512MiB, 6GiB: non-expert weights stay resident, experts are streamed from disk into the slots the rest holds (--policy decides which stay).", valueName: "size"),
+            transform: SizeArgument.parser(flag: "--ram-budget"))
+    var ramBudget: SizeArgument?
     @Option(help: ArgumentHelp("With --ram-budget: folder for the expert stores written when the checkpoint's experts are not already at the run's precision, one subfolder per expert precision (default: under ~/.cache/mixtral-lab/expert-stores).", valueName: "dir"))
     var offloadStore: String?
     @Flag(help: "Benchmark baseline: compute fp32 experts straight from the memory-mapped checkpoint, no budget (the page cache decides what stays in RAM).")
     var mmapExperts = false
 
     func validate() throws {
-        if let ramBudget { _ = try budgetBytes(ramBudget) }
         if offloadStore != nil && ramBudget == nil { throw ValidationError("--offload-store needs --ram-budget") }
         if mmapExperts && ramBudget != nil { throw ValidationError("give --ram-budget or --mmap-experts, not both") }
-    }
-
-    private func budgetBytes(_ text: String) throws -> Int {
-        try validating { try ByteSize.parse(text, flag: "--ram-budget") }
     }
 
     /// The model, with its experts resident (no `--ram-budget`), computed from the mapped checkpoint
@@ -42,7 +38,7 @@ struct RAMBudgetOptions: ParsableArguments {
             return (try mixtral_lab.loadModel(checkpoint, precision: precision, experts: .streamed(mapped)), nil)
         }
         guard let ramBudget else { return (try mixtral_lab.loadModel(checkpoint, precision: precision), nil) }
-        let budget = try budgetBytes(ramBudget)
+        let budget = ramBudget.bytes
         let source = try expertSource(checkpoint, precision: precision)
         let provider = try DiskExpertProvider(source: source, policy: policy, topK: checkpoint.config.numExpertsPerToken)
         let model = try mixtral_lab.loadModel(checkpoint, precision: precision, experts: .streamed(provider))

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Checkpoints
 import Engine
-import Lessons
+import Reports
 import Offloading
 import Quantization
 import Tracing
@@ -36,7 +36,7 @@ struct Step: ParsableCommand {
         try offloading.check(checkpoint.config)
         let tokenizer = try? modelOptions.tokenizer()
         let precision = precisionOptions.precision
-        let policy = try offloading.policySpec()
+        let policy = offloading.policySpec
         let model = try loadModel(checkpoint, precision: precision)
         noteWhenRunAsStored(model, requested: precision)
         let promptIDs = try promptOptions.tokens(tokenizer: tokenizer, checkpoint: checkpoint, maxTokens: maxTokens,

@@ -48,7 +48,7 @@ struct Trace: ParsableCommand {
         let checkpoint = try modelOptions.checkpoint()
         try offloading.check(checkpoint.config)
         let tokenizer = try? modelOptions.tokenizer()
-        let policy = try offloading.policySpec()
+        let policy = offloading.policySpec
         let hardware = try offloading.hardwareProfile()
         let promptIDs = try promptOptions.tokens(tokenizer: tokenizer, checkpoint: checkpoint, maxTokens: maxTokens,
                                                  context: checkpoint.config.maxPositionEmbeddings)

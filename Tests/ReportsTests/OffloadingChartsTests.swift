@@ -4,7 +4,7 @@ import Charts
 import Offloading
 import Quantization
 import Tracing
-@testable import Lessons
+@testable import Reports
 
 /// The offloading chart builders and the step-through narration, on hand-made sweeps and records and on
 /// records from the simulator itself.
