@@ -85,7 +85,7 @@ model: default
         #expect(problem(lab + "Fine {{ t.precisions.q4.snr_db }} and {{ t.chart_quantization_error }}.\n") == "no error")
         // a misspelt key under a precision
         #expect(problem(lab + "Oops {{ t.precisions.q4.snr_dB }}\n")
-            .contains(":15: placeholder {{ t.precisions.q4.snr_dB }}: experiment quantize-tensor gives under precisions.q4 bits, bytes,"))
+            .contains(":16: placeholder {{ t.precisions.q4.snr_dB }}: experiment quantize-tensor gives under precisions.q4 bits, bytes,"))
         // a precision the lab block does not measure
         #expect(problem(lab + "Oops {{ t.precisions.nf4.snr_db }}\n")
             .contains("gives under precisions int8, q4"))
