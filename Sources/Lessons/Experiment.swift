@@ -2,8 +2,9 @@ import Foundation
 import Reports
 import UserInput
 
-/// One experiment of the fixed catalogue a lesson's lab blocks can name: a thin wrapper over the engine,
-/// the quantizers, the offloading simulator, traces and charts that returns named results and charts.
+/// One experiment of the fixed catalogue a lesson's lab blocks can name: it reads the lab block's parameters,
+/// runs the engine, the quantizers, the offloading simulator or a `Reports` measurement, and returns a typed
+/// result (numbers, text, Markdown tables, charts) whose coding keys the lesson's placeholders name.
 public protocol Experiment {
     /// What it measured. Its coding keys are the placeholders lesson prose may name (`{{ name.key.subkey }}`),
     /// its `ChartFile` fields the charts it wrote (keys `chart_…`). `Decodable` only so that `lesson check`
