@@ -4,6 +4,7 @@ import Checkpoints
 import Offloading
 import Quantization
 @testable import Lessons
+import Reports
 import TestSupport
 
 /// `paper table2` on the default model: every machine × expert precision × algorithm, in the orders the

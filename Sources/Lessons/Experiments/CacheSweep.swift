@@ -3,6 +3,7 @@ import Engine
 import Offloading
 import Tracing
 import Charts
+import Reports
 
 /// Lesson 6's experiment: the model's real routing replayed through expert caches of every size and
 /// policy (LRU, LFU, the offline optimum), and one policy's transfer timeline on a chosen machine.
@@ -19,11 +20,97 @@ struct CacheSweepExperiment: Experiment {
         ParameterSpec("policy", .text, "policy of the timeline run (added to the sweep if absent)", default: "lru"),
         ParameterSpec("hardware", .text, "hardware profile for the simulated clock", default: "laptop-16gb-nvme"),
     ]
-    /// Per policy: `k1`…`kN` dictionaries with hit_rate, decode_hit_rate, bytes, tokens_per_s, misses, stall_ms;
-    /// `at_cache` and `at_k`: the same per policy at `cache_experts` and at top-k slots; `timeline`.
-    static let resultKeys = ["table", "spread_table", "prompt_count", "static_vs_lru", "skew", "skew_even", "last_layer", "spread",
-                             "chance_k", "chance_cache", "chance_k2", "trace_file", "tokens", "experts", "k", "expert_bytes", "hardware", "fast_tier", "slow_tier", "cache_experts",
-                             "policy", "lru_vs_optimal", "timeline", "at_cache", "at_k", "no_cache_tokens_per_s", "cache_gain", "paper_cache_gain", "*"]
+    static func variableKeys(_ parameters: ExperimentParameters) throws -> [String: [String]] {
+        let policies = try Self(parameters).policies.map(key)
+        return ["at_cache": policies, "at_k": policies, "spread_at_k": policies, "spread_at_cache": policies]
+    }
+
+    struct Result: Codable {
+        /// One policy at one cache size on the `prompt` run.
+        struct Figures: Codable {
+            let hitRate: Double
+            let decodeHitRate: Double
+            let bytes: Int
+            let tokensPerS: Double
+            let misses: Int
+            let stallMs: Double
+
+            enum CodingKeys: String, CodingKey {
+                case hitRate = "hit_rate", decodeHitRate = "decode_hit_rate", bytes, tokensPerS = "tokens_per_s", misses, stallMs = "stall_ms"
+            }
+        }
+
+        /// One policy's hit rate at one cache size over all prompts: mean, lowest and highest prompt.
+        struct Spread: Codable {
+            let mean: Double
+            let min: Double
+            let max: Double
+        }
+
+        /// The traced run of the timeline policy.
+        struct Timeline: Codable {
+            let stallMs: Double
+            let tokensPerS: Double
+            let decodeHitRate: Double
+            let bytes: Int
+
+            enum CodingKeys: String, CodingKey {
+                case stallMs = "stall_ms", tokensPerS = "tokens_per_s", decodeHitRate = "decode_hit_rate", bytes
+            }
+        }
+
+        let tokens: Int
+        let experts: Int
+        let k: Int
+        let hardware: String
+        let fastTier: String
+        let slowTier: String
+        let expertBytes: Int
+        let cacheExperts: Int
+        let policy: String
+        /// With uniformly random routing a cache of C of E experts holds a requested one with probability C/E:
+        /// at top-k slots (`chance_k`, `chance_k2` its older name) and at `cache_experts`.
+        let chanceK: Double
+        let chanceCache: Double
+        let chanceK2: Double
+        /// Experts taking 90 % of each layer's slots, in words; the same with even use.
+        let skew: String
+        let skewEven: Int
+        let lastLayer: Int
+        /// Per policy key (`lru`, `lfu`, `optimal`, `static`, `lru_prefetch`): at `cache_experts` and at top-k slots.
+        let atCache: [String: Figures]
+        let atK: [String: Figures]
+        /// Markdown: hit rate per cache size and policy.
+        let table: String
+        /// LRU's misses ÷ the optimum's at `cache_experts` (NaN unless both were swept).
+        let lruVsOptimal: Double
+        /// Per policy key, over all prompts: at top-k slots and at `cache_experts`.
+        let spreadAtK: [String: Spread]
+        let spreadAtCache: [String: Spread]
+        let spreadTable: String
+        let promptCount: Int
+        let staticVsLru: String
+        /// The trace written beside the report.
+        let traceFile: String
+        let timeline: Timeline
+        /// The same run without a cache (tokens/s), the timeline run's speed ÷ that, and the paper's measured
+        /// gain beside it, in words.
+        let noCacheTokensPerS: Double
+        let cacheGain: Double
+        let paperCacheGain: String
+        let chartHitRate: ChartFile
+        let chartTransferTimeline: ChartFile
+
+        enum CodingKeys: String, CodingKey {
+            case tokens, experts, k, hardware, fastTier = "fast_tier", slowTier = "slow_tier", expertBytes = "expert_bytes",
+                 cacheExperts = "cache_experts", policy, chanceK = "chance_k", chanceCache = "chance_cache", chanceK2 = "chance_k2",
+                 skew, skewEven = "skew_even", lastLayer = "last_layer", atCache = "at_cache", atK = "at_k", table,
+                 lruVsOptimal = "lru_vs_optimal", spreadAtK = "spread_at_k", spreadAtCache = "spread_at_cache",
+                 spreadTable = "spread_table", promptCount = "prompt_count", staticVsLru = "static_vs_lru", traceFile = "trace_file",
+                 timeline, noCacheTokensPerS = "no_cache_tokens_per_s", cacheGain = "cache_gain", paperCacheGain = "paper_cache_gain",
+                 chartHitRate = "chart_hit_rate", chartTransferTimeline = "chart_transfer_timeline"
+        }
+    }
 
     let prompt: String
     let prompts: [String]
@@ -50,7 +137,7 @@ struct CacheSweepExperiment: Experiment {
         guard maxTokens >= 2 else { throw ExperimentParameterError.invalid("max_tokens", reason: "must be at least 2") }
     }
 
-    func run(in lab: LabContext) throws -> ExperimentResult {
+    func run(in lab: LabContext) throws -> Result {
         let model = try lab.model(lab.basePrecision)
         let c = model.config
         guard (1...c.numExperts).contains(cacheExperts) else {
@@ -64,18 +151,6 @@ struct CacheSweepExperiment: Experiment {
         let sizes = Array(1...c.numExperts)
         let sweep = try run.sweep(policies: policies, cacheSizes: sizes, cost: cost)
 
-        var values: [String: Any] = [
-            "tokens": run.forwards.count, "experts": c.numExperts, "k": c.numExpertsPerToken, "hardware": hardware.name,
-            "fast_tier": hardware.fastTierName, "slow_tier": hardware.slowTierName,
-            "expert_bytes": model.layers[0].expertBytes[0], "cache_experts": cacheExperts, "policy": policy.description,
-            // With uniformly random routing a cache of C of E experts holds a requested one with probability C/E.
-            "chance_k": Double(c.numExpertsPerToken) / Double(c.numExperts),
-            "chance_cache": Double(cacheExperts) / Double(c.numExperts),
-            "chance_k2": Double(c.numExpertsPerToken) / Double(c.numExperts),
-            "skew": spelledList(expertsTaking(0.9, of: run, experts: c.numExperts)),
-            "last_layer": c.numHiddenLayers - 1,
-            "skew_even": Int((0.9 * Double(c.numExperts)).rounded(.up)),
-        ]
         var table = MarkdownTable(["cache (experts/layer)"] + policies.map { "\($0) hit rate" })
         for size in sizes {
             table.rows.append(["\(size)"] + policies.map { policy in
@@ -83,26 +158,18 @@ struct CacheSweepExperiment: Experiment {
                 return String(format: "%.1f %%", s.hitRate * 100)
             })
         }
-        var atCache: [String: Any] = [:], atK: [String: Any] = [:]
-        for policy in policies {
-            var byK: [String: Any] = [:]
-            for s in sweep where s.policy == policy.description {
-                let figures: [String: Any] = ["hit_rate": s.hitRate, "decode_hit_rate": s.decodeHitRate, "bytes": s.bytesTransferred,
-                                              "tokens_per_s": s.tokensPerSecondEst, "misses": s.misses, "stall_ms": s.stallUs / 1000]
-                byK["k\(s.cacheExperts)"] = figures
-                if s.cacheExperts == cacheExperts { atCache[key(policy)] = figures }
-                if s.cacheExperts == c.numExpertsPerToken { atK[key(policy)] = figures }
-            }
-            values[key(policy)] = byK
+        var atCache: [String: Result.Figures] = [:], atK: [String: Result.Figures] = [:]
+        for s in sweep {
+            guard let policy = policies.first(where: { $0.description == s.policy }) else { continue }
+            let figures = Result.Figures(hitRate: s.hitRate, decodeHitRate: s.decodeHitRate, bytes: s.bytesTransferred,
+                                         tokensPerS: s.tokensPerSecondEst, misses: s.misses, stallMs: s.stallUs / 1000)
+            if s.cacheExperts == cacheExperts { atCache[Self.key(policy)] = figures }
+            if s.cacheExperts == c.numExpertsPerToken { atK[Self.key(policy)] = figures }
         }
-        values["at_cache"] = atCache
-        values["at_k"] = atK
-        values["table"] = table.description
+        var lruVsOptimal = Double.nan
         if let lru = sweep.first(where: { $0.policy == PolicySpec.lru.description && $0.cacheExperts == cacheExperts }),
            let optimal = sweep.first(where: { $0.policy == PolicySpec.optimal.description && $0.cacheExperts == cacheExperts }) {
-            values["lru_vs_optimal"] = optimal.misses > 0 ? Double(lru.misses) / Double(optimal.misses) : 1.0
-        } else {
-            values["lru_vs_optimal"] = Double.nan
+            lruVsOptimal = optimal.misses > 0 ? Double(lru.misses) / Double(optimal.misses) : 1.0
         }
 
         // The same sweep on every prompt: one prompt's routing is one sample, and policies are compared per prompt.
@@ -117,14 +184,14 @@ struct CacheSweepExperiment: Experiment {
             sweeps.map { one in one.first { $0.policy == policy.description && $0.cacheExperts == size }!.hitRate }
         }
         var spreadTable = MarkdownTable(["cache (experts/layer)"] + policies.map { "\($0) hit rate: mean (lowest – highest prompt)" })
-        var spread: [String: Any] = [:]
+        func spread(_ policy: PolicySpec, _ size: Int) -> Result.Spread {
+            let rates = hitRates(policy, size)
+            return Result.Spread(mean: rates.reduce(0, +) / Double(rates.count), min: rates.min()!, max: rates.max()!)
+        }
+        var spreadAtK: [String: Result.Spread] = [:], spreadAtCache: [String: Result.Spread] = [:]
         for policy in policies {
-            var byK: [String: Any] = [:]
-            for size in sizes {
-                let rates = hitRates(policy, size)
-                byK["k\(size)"] = ["mean": rates.reduce(0, +) / Double(rates.count), "min": rates.min()!, "max": rates.max()!]
-            }
-            spread[key(policy)] = byK
+            spreadAtK[Self.key(policy)] = spread(policy, c.numExpertsPerToken)
+            spreadAtCache[Self.key(policy)] = spread(policy, cacheExperts)
         }
         for size in sizes {
             spreadTable.rows.append(["\(size)"] + policies.map { policy in
@@ -132,9 +199,6 @@ struct CacheSweepExperiment: Experiment {
                 return String(format: "%.1f %% (%.1f – %.1f)", rates.reduce(0, +) / Double(rates.count) * 100, rates.min()! * 100, rates.max()! * 100)
             })
         }
-        values["spread"] = spread
-        values["spread_table"] = spreadTable.description
-        values["prompt_count"] = runs.count
         // LRU against the frequency baseline (static: pin the experts the prompt used most), prompt by prompt,
         // at top-k slots and at the timeline's cache size.
         func lruAgainstStatic(_ size: Int) -> String {
@@ -149,7 +213,7 @@ struct CacheSweepExperiment: Experiment {
             if losses > 0 && wins == 0 { return "with \(slots) static did as well or better on every prompt: better on \(losses) of \(differences.count)\(tied) (LRU \(detail))" }
             return "with \(slots) LRU beat static on \(wins) of \(differences.count) prompts and lost on \(losses)\(tied) (\(detail)): they cannot be ranked"
         }
-        values["static_vs_lru"] = policies.contains(.lru) && policies.contains(.staticPrompt)
+        let staticVsLru = policies.contains(.lru) && policies.contains(.staticPrompt)
             ? Array(Set([c.numExpertsPerToken, cacheExperts])).sorted().map(lruAgainstStatic).joined(separator: "; ")
             : "(add lru and static to the policies to compare them)"
 
@@ -161,21 +225,14 @@ struct CacheSweepExperiment: Experiment {
                                  toolVersion: "mixtral-lab lesson, trace format \(TraceHeader.formatVersion)",
                                  numLayers: c.numHiddenLayers, numExperts: c.numExperts, topK: c.numExpertsPerToken,
                                  assumptions: cost.assumptions)
-        let traceURL = lab.output("trace-\(key(policy)).jsonl")
+        let traceURL = lab.output("trace-\(Self.key(policy)).jsonl")
         let writer = try JSONLTraceWriter(url: traceURL, header: header, overwrite: lab.overwrite)
         let traced = try run.simulate(policy: policy, cacheExperts: cacheExperts, cost: cost, sinks: [sink, writer],
                                       tokenText: { lab.tokenizer.decode([$0]) })
         try writer.close()
-        values["trace_file"] = traceURL.lastPathComponent
-        values["timeline"] = ["stall_ms": traced.stallUs / 1000, "tokens_per_s": traced.tokensPerSecondEst,
-                              "decode_hit_rate": traced.decodeHitRate, "bytes": traced.bytesTransferred]
         // what the cache buys over none, beside the paper's measured gain on Mixtral-8x7B
         let uncached = try run.simulate(policy: .lru, cacheExperts: 0, cost: cost)
         let cacheGain = uncached.tokensPerSecondEst > 0 ? traced.tokensPerSecondEst / uncached.tokensPerSecondEst : Double.nan
-        values["no_cache_tokens_per_s"] = uncached.tokensPerSecondEst
-        values["cache_gain"] = cacheGain
-        values["paper_cache_gain"] = PaperFigures.compare(cacheGain, with: PaperFigures.gainRange(.noPrefetch, over: .noCache),
-                                                          what: "LRU with 4 experts per layer, 2 on the RTX 3060, ÷ no cache")
 
         let hitRate = OffloadingCharts.hitRate(sweep, metadata: lab.metadata(
             title: "Expert cache hit rate against cache size",
@@ -183,14 +240,27 @@ struct CacheSweepExperiment: Experiment {
         let timeline = OffloadingCharts.transfers(sink.layers, metadata: lab.metadata(
             title: "\(policy) cache with \(counted(cacheExperts, "expert")) per layer on \(hardware.name): compute, transfers, stalls",
             description: "Simulated timeline of the first decode steps: compute and expert transfers per layer; stalls are waits for missing experts."))
-        return ExperimentResult(values: values, charts: [
-            try lab.write(hitRate, file: "hit-rate.png", caption: "Hit rate against cache size per policy"),
-            try lab.write(timeline, file: "transfer-timeline.png", caption: "Transfer timeline of a \(policy) cache"),
-        ])
+        return Result(
+            tokens: run.forwards.count, experts: c.numExperts, k: c.numExpertsPerToken, hardware: hardware.name,
+            fastTier: hardware.fastTierName, slowTier: hardware.slowTierName, expertBytes: model.layers[0].expertBytes[0],
+            cacheExperts: cacheExperts, policy: policy.description,
+            chanceK: Double(c.numExpertsPerToken) / Double(c.numExperts), chanceCache: Double(cacheExperts) / Double(c.numExperts),
+            chanceK2: Double(c.numExpertsPerToken) / Double(c.numExperts),
+            skew: spelledList(expertsTaking(0.9, of: run, experts: c.numExperts)), skewEven: Int((0.9 * Double(c.numExperts)).rounded(.up)),
+            lastLayer: c.numHiddenLayers - 1, atCache: atCache, atK: atK, table: table.description, lruVsOptimal: lruVsOptimal,
+            spreadAtK: spreadAtK, spreadAtCache: spreadAtCache, spreadTable: spreadTable.description, promptCount: runs.count,
+            staticVsLru: staticVsLru, traceFile: traceURL.lastPathComponent,
+            timeline: Result.Timeline(stallMs: traced.stallUs / 1000, tokensPerS: traced.tokensPerSecondEst,
+                                      decodeHitRate: traced.decodeHitRate, bytes: traced.bytesTransferred),
+            noCacheTokensPerS: uncached.tokensPerSecondEst, cacheGain: cacheGain,
+            paperCacheGain: PaperFigures.compare(cacheGain, with: PaperFigures.gainRange(.noPrefetch, over: .noCache),
+                                                 what: "LRU with 4 experts per layer, 2 on the RTX 3060, ÷ no cache"),
+            chartHitRate: try lab.write(hitRate, file: "hit-rate.png", caption: "Hit rate against cache size per policy"),
+            chartTransferTimeline: try lab.write(timeline, file: "transfer-timeline.png", caption: "Transfer timeline of a \(policy) cache"))
     }
 
     /// Result key of a policy: `lru`, `lfu`, `optimal`, `static`, `lru_prefetch`, `resident`.
-    private func key(_ policy: PolicySpec) -> String {
+    private static func key(_ policy: PolicySpec) -> String {
         policy.description.replacingOccurrences(of: "+", with: "_").replacingOccurrences(of: "-", with: "_")
     }
 }

@@ -4,6 +4,7 @@ import Quantization
 import Tensors
 import Checkpoints
 import Charts
+import Reports
 
 /// Lesson 11's experiment: AWQ and GPTQ in miniature. The experts of the default model (the rest fp32) are
 /// quantized on one b-bit grid (`BlockGrid`, Q4_0's rule) by round-to-nearest, AWQ and GPTQ, the last two
@@ -24,10 +25,63 @@ struct CalibrationExperiment: Experiment {
         ParameterSpec("calibration_tokens", .list, "calibration-set sizes to sweep (tokens, 16 … 4096)", default: [16, 256, 4096]),
         ParameterSpec("eval_tokens", .int, "held-out tokens for SNR, KL and perplexity", default: 2048),
     ]
-    /// `table`, `eval_tokens`, `calibration_offset`, per bits `b4`, `b3` …: `rtn`, `awq_N`, `gptq_N` (snr_db, kl,
-    /// delta_ppl and their `_ci`), `verdict`; `coverage` (a table) and per size `coverage_N` (none, deficient,
-    /// full, experts, median: tokens per expert).
-    static let resultKeys = ["table", "coverage", "eval_tokens", "calibration_offset", "largest", "smallest", "verdicts", "needs", "*"]
+    static func variableKeys(_ parameters: ExperimentParameters) throws -> [String: [String]] {
+        let experiment = try Self(parameters)
+        var keys = ["bits": experiment.bits.map { "b\($0)" },
+                    "coverage_by_size": experiment.calibrationSizes.map(String.init)]
+        let methods = ["rtn"] + experiment.calibrationSizes.flatMap { ["awq_\($0)", "gptq_\($0)"] }
+        for b in experiment.bits { keys["bits.b\(b)"] = methods }
+        return keys
+    }
+
+    struct Result: Codable {
+        /// One method at one bit width (and calibration size) against fp32 on the evaluation tokens, with 95 %
+        /// intervals as text: output SNR of W·x, mean KL, Δ perplexity.
+        struct Method: Codable {
+            let snrDB: Double
+            let snrCI: String
+            let kl: Double
+            let klCI: String
+            let deltaPpl: Double
+            let deltaPplCI: String
+
+            enum CodingKeys: String, CodingKey {
+                case snrDB = "snr_db", snrCI = "snr_ci", kl, klCI = "kl_ci", deltaPpl = "delta_ppl", deltaPplCI = "delta_ppl_ci"
+            }
+        }
+
+        /// How many calibration tokens the experts saw: experts with none, with fewer than the input features
+        /// (a rank-deficient GPTQ Hessian), with at least that many; all experts; the median count.
+        struct Coverage: Codable {
+            let none: Int
+            let deficient: Int
+            let full: Int
+            let experts: Int
+            let median: Int
+        }
+
+        let evalTokens: Int
+        /// Where the calibration tokens start in the held-out text.
+        let calibrationOffset: Int
+        /// Largest and smallest calibration set.
+        let largest: Int
+        let smallest: Int
+        /// Per bit width (`b4`, `b3`): per method (`rtn`, `awq_N`, `gptq_N` for N calibration tokens).
+        let bits: [String: [String: Method]]
+        /// Per calibration size (`16`, `256`, …).
+        let coverageBySize: [String: Coverage]
+        /// Markdown: experts' calibration coverage; every method.
+        let coverage: String
+        let table: String
+        let verdicts: String
+        let needs: String
+        let chartCalibration: ChartFile
+
+        enum CodingKeys: String, CodingKey {
+            case evalTokens = "eval_tokens", calibrationOffset = "calibration_offset", largest, smallest, bits,
+                 coverageBySize = "coverage_by_size", coverage, table, verdicts, needs, chartCalibration = "chart_calibration"
+        }
+    }
 
     let bits: [Int]
     let calibrationSizes: [Int]
@@ -47,7 +101,7 @@ struct CalibrationExperiment: Experiment {
         guard !bits.isEmpty, !calibrationSizes.isEmpty else { throw ExperimentParameterError.invalid("bits", reason: "give at least one bit width and one calibration size") }
     }
 
-    func run(in lab: LabContext) throws -> ExperimentResult {
+    func run(in lab: LabContext) throws -> Result {
         let model = try lab.model(PrecisionSpec(uniform: .fp32))
         let c = model.config
         let all = try lab.heldoutTokens()
@@ -61,8 +115,8 @@ struct CalibrationExperiment: Experiment {
         let reference = try HeldoutReference(model: model, windows: evalWindows)
         let evalInputs = try ExpertCalibrationInputs(model: model, windows: evalWindows)
 
-        var values: [String: Any] = ["eval_tokens": reference.tokens, "calibration_offset": calibrationStart,
-                                     "largest": calibrationSizes.max()!, "smallest": calibrationSizes.min()!]
+        var byBits: [String: [String: Result.Method]] = [:]
+        var coverageBySize: [String: Result.Coverage] = [:]
         var table = MarkdownTable(["method", "bits", "calibration tokens", "output SNR of W·x (dB) [95 %]", "mean KL vs fp32 (nats) [95 %]",
                                    "Δ perplexity [95 %]"])
         var verdicts: [String] = [], needs: [String] = []
@@ -81,22 +135,21 @@ struct CalibrationExperiment: Experiment {
         for (size, calibration) in zip(calibrationSizes, calibrations) {
             let counts = calibration.x.flatMap { $0.map(\.rows) }.sorted()
             let none = counts.filter { $0 == 0 }.count, full = counts.filter { $0 >= c.hiddenSize }.count
-            values["coverage_\(size)"] = ["none": none, "deficient": counts.count - none - full, "full": full, "experts": counts.count,
-                                          "median": counts[counts.count / 2]]
+            coverageBySize["\(size)"] = Result.Coverage(none: none, deficient: counts.count - none - full, full: full,
+                                                        experts: counts.count, median: counts[counts.count / 2])
             coverage.rows.append(["\(size)", "\(none) of \(counts.count)", "\(counts.count - none - full)", "\(full)", "\(counts[counts.count / 2])"])
         }
-        values["coverage"] = coverage.description
         var series: [LineSeries] = []
         for b in bits {
             let grid = BlockGrid(bits: b)
-            var perBits: [String: Any] = [:]
+            var perBits: [String: Result.Method] = [:]
             func measure(_ label: String, _ key: String, _ calibration: String, _ experts: [[ExpertWeights]]) throws -> HeldoutComparison {
                 let quantized = model.replacingExperts(experts)
                 let comparison = try HeldoutComparison(reference: reference, candidate: quantized)
                 let snr = evalInputs.outputSNR(reference: model, candidate: experts)
-                perBits[key] = ["snr_db": snr.value, "snr_ci": snr.interval.formatted("%.1f"), "kl": comparison.meanKL.value,
-                                "kl_ci": comparison.meanKL.interval.formatted("%.4f"), "delta_ppl": comparison.deltaPerplexity.value,
-                                "delta_ppl_ci": comparison.deltaPerplexity.interval.formatted("%+.3f")]
+                perBits[key] = Result.Method(snrDB: snr.value, snrCI: snr.interval.formatted("%.1f"), kl: comparison.meanKL.value,
+                                             klCI: comparison.meanKL.interval.formatted("%.4f"), deltaPpl: comparison.deltaPerplexity.value,
+                                             deltaPplCI: comparison.deltaPerplexity.interval.formatted("%+.3f"))
                 table.rows.append([label, "\(b)", calibration, snr.formatted("%.1f"), comparison.meanKL.formatted("%.4f"),
                                    comparison.deltaPerplexity.formatted("%+.3f")])
                 return comparison
@@ -141,17 +194,15 @@ struct CalibrationExperiment: Experiment {
                     ? "at \(b) bits \(name) cannot be told apart from round-to-nearest (KL difference \(difference.formatted("%+.4f")))"
                     : "at \(b) bits \(name) \(difference.value > 0 ? "lowers" : "raises") KL by \(String(format: "%.4f", abs(difference.value))) nats (\(String(format: "%.0f", abs(difference.value) / rtn.meanKL.value * 100)) % of round-to-nearest's; paired interval \(difference.interval.formatted("%+.4f")))")
             }
-            values["b\(b)"] = perBits
+            byBits["b\(b)"] = perBits
         }
-        values["table"] = table.description
-        values["verdicts"] = verdicts.joined(separator: "; ")
-        values["needs"] = needs.joined(separator: "; ")
         let chart = LineChart(
             metadata: lab.metadata(title: "Expert quantization error against calibration-set size",
                                    description: "Mean KL of next-token distributions from fp32's on \(reference.tokens) held-out tokens, experts quantized by round-to-nearest (flat), AWQ and GPTQ calibrated on n tokens of other held-out text; bars are 95 % bootstrap intervals."),
             series: series, xLabel: "calibration tokens (log scale)", yLabel: "mean KL vs fp32 (nats; lower is better)", logX: true, logY: true)
-        return ExperimentResult(values: values, charts: [
-            try lab.write(chart, file: "calibration.png", caption: "KL against calibration-set size, per method and bit width"),
-        ])
+        return Result(evalTokens: reference.tokens, calibrationOffset: calibrationStart, largest: calibrationSizes.max()!,
+                      smallest: calibrationSizes.min()!, bits: byBits, coverageBySize: coverageBySize, coverage: coverage.description,
+                      table: table.description, verdicts: verdicts.joined(separator: "; "), needs: needs.joined(separator: "; "),
+                      chartCalibration: try lab.write(chart, file: "calibration.png", caption: "KL against calibration-set size, per method and bit width"))
     }
 }

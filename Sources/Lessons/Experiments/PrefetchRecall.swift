@@ -2,6 +2,7 @@ import Foundation
 import Engine
 import Offloading
 import Charts
+import Reports
 
 /// Lesson 7's experiment: speculative prefetching. How often layer L+d's router, applied to the hidden
 /// state entering layer L's MoE block, names the experts layer L+d will really choose (recall), and how
@@ -21,11 +22,111 @@ struct PrefetchRecallExperiment: Experiment {
         ParameterSpec("cache_experts", .int, "cache size (experts per layer)", default: 4),
         ParameterSpec("hardware", .text, "hardware profile for the simulated clock", default: "colab-t4"),
     ]
-    /// `d1`, `d2`, … (recall, top1_recall, pairs); `lru` and `prefetch` (stall_ms, tokens_per_s, hit_rate, wasted).
-    static let resultKeys = ["table", "prompt_count", "frequency_verdict", "used_fraction", "copy_over_compute", "skew", "skew_even",
-                             "stall_verdict", "last_layer", "lru", "prefetch", "random_recall", "saved_stall_ms", "saved_fraction", "speedup", "effect",
-                             "transfer_us", "layer_us", "lookahead", "ahead", "hidden_behind", "misses_effect",
-                             "hardware", "cache_experts", "m", "k", "tokens", "paper_speedup", "*"]
+    static func variableKeys(_ parameters: ExperimentParameters) throws -> [String: [String]] {
+        // A lookahead beyond the model's last layer is left out when the lesson runs.
+        ["lookaheads": try Self(parameters).lookaheads.map { "d\($0)" }]
+    }
+
+    struct Result: Codable {
+        /// Guessing `d` layers ahead, over all prompts: the router's recall (mean, lowest and highest prompt),
+        /// the frequency guess's, how often the router's guess held the top-1 expert, guessed/chosen pairs.
+        struct Lookahead: Codable {
+            let recall: Double
+            let recallMin: Double
+            let recallMax: Double
+            let frequencyRecall: Double
+            let frequencyMin: Double
+            let frequencyMax: Double
+            let top1Recall: Double
+            let pairs: Int
+
+            enum CodingKeys: String, CodingKey {
+                case recall, recallMin = "recall_min", recallMax = "recall_max", frequencyRecall = "frequency_recall",
+                     frequencyMin = "frequency_min", frequencyMax = "frequency_max", top1Recall = "top1_recall", pairs
+            }
+        }
+
+        /// One simulated policy's decode steps on the `prompt` run.
+        struct Run: Codable {
+            let stallMs: Double
+            let tokensPerS: Double
+            let hitRate: Double
+            let misses: Int
+            let prefetched: Int
+            let prefetchHits: Int
+            let wasted: Int
+            let cancelled: Int
+            let bytes: Int
+
+            init(_ s: OffloadingSummary) {
+                stallMs = s.decodeStallUs / 1000
+                tokensPerS = s.tokensPerSecondEst
+                hitRate = s.decodeHitRate
+                misses = s.decodeMisses
+                prefetched = s.prefetched
+                prefetchHits = s.prefetchHits
+                wasted = s.prefetchWasted
+                cancelled = s.prefetchCancelled
+                bytes = s.bytesTransferred
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case stallMs = "stall_ms", tokensPerS = "tokens_per_s", hitRate = "hit_rate", misses, prefetched,
+                     prefetchHits = "prefetch_hits", wasted, cancelled, bytes
+            }
+        }
+
+        let hardware: String
+        let cacheExperts: Int
+        /// Experts prefetched per guess (top-m), experts per token.
+        let m: Int
+        let k: Int
+        let lookahead: Int
+        /// The lookahead and what a prefetch hides behind, in words.
+        let ahead: String
+        let hiddenBehind: String
+        let promptCount: Int
+        let tokens: Int
+        /// m ÷ experts: a random guess's recall.
+        let randomRecall: Double
+        let skew: String
+        let skewEven: Int
+        let lastLayer: Int
+        /// Per lookahead: `d1`, `d2`, …
+        let lookaheads: [String: Lookahead]
+        /// Markdown: recall per lookahead.
+        let table: String
+        let frequencyVerdict: String
+        /// Plain LRU and LRU with prefetch.
+        let lru: Run
+        let prefetch: Run
+        /// Share of prefetches used.
+        let usedFraction: Double
+        let stallVerdict: String
+        let missesEffect: String
+        let savedStallMs: Double
+        let savedFraction: Double
+        let speedup: Double
+        /// `speedup` beside the paper's full algorithm ÷ without pre-loading, in words.
+        let paperSpeedup: String
+        let effect: String
+        /// One expert's transfer and one layer's compute, µs, and their ratio.
+        let transferUs: Double
+        let layerUs: Double
+        let copyOverCompute: Double
+        let chartPrefetchRecall: ChartFile
+        let chartPrefetchStalls: ChartFile
+
+        enum CodingKeys: String, CodingKey {
+            case hardware, cacheExperts = "cache_experts", m, k, lookahead, ahead, hiddenBehind = "hidden_behind",
+                 promptCount = "prompt_count", tokens, randomRecall = "random_recall", skew, skewEven = "skew_even",
+                 lastLayer = "last_layer", lookaheads, table, frequencyVerdict = "frequency_verdict", lru, prefetch,
+                 usedFraction = "used_fraction", stallVerdict = "stall_verdict", missesEffect = "misses_effect",
+                 savedStallMs = "saved_stall_ms", savedFraction = "saved_fraction", speedup, paperSpeedup = "paper_speedup", effect, transferUs = "transfer_us",
+                 layerUs = "layer_us", copyOverCompute = "copy_over_compute", chartPrefetchRecall = "chart_prefetch_recall",
+                 chartPrefetchStalls = "chart_prefetch_stalls"
+        }
+    }
 
     let prompt: String
     let prompts: [String]
@@ -53,7 +154,7 @@ struct PrefetchRecallExperiment: Experiment {
         hardware = try parameters.hardware("hardware")
     }
 
-    func run(in lab: LabContext) throws -> ExperimentResult {
+    func run(in lab: LabContext) throws -> Result {
         let model = try lab.model(lab.basePrecision)
         let c = model.config
         guard lookahead < c.numHiddenLayers else {
@@ -73,12 +174,7 @@ struct PrefetchRecallExperiment: Experiment {
         // honest baseline guesses layer L+d's m most used experts so far in the run (prompt and earlier
         // steps): a frequency guess that needs no router at all.
         let ahead = lookahead == 1 ? "one layer ahead" : "\(lookahead) layers ahead"
-        var values: [String: Any] = ["hardware": hardware.name, "cache_experts": cacheExperts, "m": m, "k": k,
-                                     "lookahead": lookahead, "ahead": ahead, "prompt_count": runs.count,
-                                     "hidden_behind": lookahead == 1 ? "that layer's compute" : "the compute of those \(lookahead) layers",
-                                     "tokens": run.forwards.count, "random_recall": Double(m) / Double(c.numExperts),
-                                     "skew": spelledList(expertsTaking(0.9, of: run, experts: c.numExperts)),
-                                     "skew_even": Int((0.9 * Double(c.numExperts)).rounded(.up)), "last_layer": c.numHiddenLayers - 1]
+        var byLookahead: [String: Result.Lookahead] = [:]
         var table = MarkdownTable(["lookahead (layers)", "guessed / chosen pairs", "router guess: recall, mean (range over prompts)",
                                    "frequency guess: recall, mean (range)", "random guess", "top-1 expert guessed by the router"])
         var recalls: [Double] = [], frequencyRecalls: [Double] = []
@@ -96,29 +192,20 @@ struct PrefetchRecallExperiment: Experiment {
                 : (wins == 0 ? "the frequency guess is as good or better on all \(runs.count) prompts"
                              : "the router's guess beats the frequency guess on \(wins) of \(runs.count) prompts only")
             verdicts.append("\(d == 1 ? "one layer ahead" : "\(d) layers ahead"), \(verdict)")
-            values["d\(d)"] = ["recall": recall, "recall_min": router.min()!, "recall_max": router.max()!,
-                               "frequency_recall": frequencyRecall, "frequency_min": frequency.min()!, "frequency_max": frequency.max()!,
-                               "top1_recall": top1, "pairs": pairs]
+            byLookahead["d\(d)"] = Result.Lookahead(recall: recall, recallMin: router.min()!, recallMax: router.max()!,
+                                                     frequencyRecall: frequencyRecall, frequencyMin: frequency.min()!,
+                                                     frequencyMax: frequency.max()!, top1Recall: top1, pairs: pairs)
             table.rows.append(["\(d)", "\(pairs)",
                                String(format: "%.1f %% (%.1f – %.1f)", recall * 100, router.min()! * 100, router.max()! * 100),
                                String(format: "%.1f %% (%.1f – %.1f)", frequencyRecall * 100, frequency.min()! * 100, frequency.max()! * 100),
                                String(format: "%.1f %%", Double(m) / Double(c.numExperts) * 100), String(format: "%.1f %%", top1 * 100)])
         }
-        values["table"] = table.description
-        values["frequency_verdict"] = verdicts.joined(separator: "; ")
 
         // Stall time: plain LRU against LRU with prefetch of the top-m guesses `lookahead` layers ahead.
         let cost = CostModel(hardware: hardware, footprint: ModelFootprint(model: model))
         let lru = try run.simulate(policy: .lru, cacheExperts: cacheExperts, cost: cost)
         let prefetching = try run.simulate(policy: .lruPrefetch(PrefetchSettings(experts: m, lookahead: lookahead)), cacheExperts: cacheExperts, cost: cost)
-        func summary(_ s: OffloadingSummary) -> [String: Any] {
-            ["stall_ms": s.decodeStallUs / 1000, "tokens_per_s": s.tokensPerSecondEst, "hit_rate": s.decodeHitRate, "misses": s.decodeMisses,
-             "prefetched": s.prefetched, "prefetch_hits": s.prefetchHits, "wasted": s.prefetchWasted,
-             "cancelled": s.prefetchCancelled, "bytes": s.bytesTransferred]
-        }
-        values["lru"] = summary(lru)
-        values["prefetch"] = summary(prefetching)
-        values["used_fraction"] = prefetching.prefetched > 0 ? Double(prefetching.prefetchHits) / Double(prefetching.prefetched) : 0.0
+        let usedFraction = prefetching.prefetched > 0 ? Double(prefetching.prefetchHits) / Double(prefetching.prefetched) : 0.0
         var ratios: [Double] = []
         for other in runs.dropFirst() {
             let plain = try other.simulate(policy: .lru, cacheExperts: cacheExperts, cost: cost)
@@ -127,26 +214,20 @@ struct PrefetchRecallExperiment: Experiment {
         }
         if lru.tokensPerSecondEst > 0 { ratios.insert(prefetching.tokensPerSecondEst / lru.tokensPerSecondEst, at: 0) }
         let faster = ratios.filter { $0 > 1 }.count
-        values["stall_verdict"] = String(format: "Over all %d prompts, lru+prefetch ran at %.2f× plain LRU's estimated speed on average (%.2f× to %.2f×) and was faster on %d of them",
+        let stallVerdict = String(format: "Over all %d prompts, lru+prefetch ran at %.2f× plain LRU's estimated speed on average (%.2f× to %.2f×) and was faster on %d of them",
                                          ratios.count, mean(ratios), ratios.min() ?? .nan, ratios.max() ?? .nan, faster)
         let fewer = lru.decodeMisses - prefetching.decodeMisses
-        values["misses_effect"] = fewer > 0
+        let missesEffect = fewer > 0
             ? "good guesses turned \(counted(fewer, "miss", plural: "misses")) into hits"
             : "no fewer, because the wasted guesses took cache slots from experts that were needed later"
-        values["saved_stall_ms"] = (lru.decodeStallUs - prefetching.decodeStallUs) / 1000
-        values["saved_fraction"] = lru.decodeStallUs > 0 ? (lru.decodeStallUs - prefetching.decodeStallUs) / lru.decodeStallUs : 0.0
+        let savedFraction = lru.decodeStallUs > 0 ? (lru.decodeStallUs - prefetching.decodeStallUs) / lru.decodeStallUs : 0.0
         let speedup = lru.tokensPerSecondEst > 0 ? prefetching.tokensPerSecondEst / lru.tokensPerSecondEst : 1.0
-        values["speedup"] = speedup
-        values["paper_speedup"] = PaperFigures.compare(speedup, with: PaperFigures.gainRange(.full, over: .noPrefetch),
-                                                       what: "full algorithm ÷ without pre-loading")
         let change = lru.decodeStallUs > 0 ? (prefetching.decodeStallUs - lru.decodeStallUs) / lru.decodeStallUs : 0
-        values["effect"] = change <= 0 ? String(format: "cut the stall time by %.0f %%", -change * 100)
+        let effect = change <= 0 ? String(format: "cut the stall time by %.0f %%", -change * 100)
                                        : String(format: "made the stall time %.0f %% longer", change * 100)
         // What one layer can hide: a transfer started a layer early overlaps at most that layer's compute.
-        values["transfer_us"] = cost.transferUs(bytes: model.layers[0].expertBytes[0])
+        let transferUs = cost.transferUs(bytes: model.layers[0].expertBytes[0])
         let layerUs = cost.attentionUs(layer: 0, tokens: 1) + cost.expertsUs(layer: 0, experts: Array(0..<k), rows: k)
-        values["layer_us"] = layerUs
-        values["copy_over_compute"] = cost.transferUs(bytes: model.layers[0].expertBytes[0]) / layerUs
 
         let shown = lookaheads.filter { $0 <= maxLookahead }
         let chart = GroupedBarChart(
@@ -163,10 +244,22 @@ struct PrefetchRecallExperiment: Experiment {
             categories: ["lru", "lru+prefetch (top-\(m), \(ahead))"],
             series: [BarSeries(name: "stall per run (ms)", values: [lru.decodeStallUs / 1000, prefetching.decodeStallUs / 1000])],
             xLabel: "policy", yLabel: "total stall time of the decode steps (ms)")
-        return ExperimentResult(values: values, charts: [
-            try lab.write(chart, file: "prefetch-recall.png", caption: "Recall of speculative expert guesses by lookahead"),
-            try lab.write(stalls, file: "prefetch-stalls.png", caption: "Stall time with and without prefetch"),
-        ])
+        return Result(
+            hardware: hardware.name, cacheExperts: cacheExperts, m: m, k: k, lookahead: lookahead, ahead: ahead,
+            hiddenBehind: lookahead == 1 ? "that layer's compute" : "the compute of those \(lookahead) layers",
+            promptCount: runs.count, tokens: run.forwards.count, randomRecall: Double(m) / Double(c.numExperts),
+            skew: spelledList(expertsTaking(0.9, of: run, experts: c.numExperts)),
+            skewEven: Int((0.9 * Double(c.numExperts)).rounded(.up)), lastLayer: c.numHiddenLayers - 1,
+            lookaheads: byLookahead, table: table.description, frequencyVerdict: verdicts.joined(separator: "; "),
+            lru: Result.Run(lru), prefetch: Result.Run(prefetching), usedFraction: usedFraction, stallVerdict: stallVerdict,
+            missesEffect: missesEffect, savedStallMs: (lru.decodeStallUs - prefetching.decodeStallUs) / 1000,
+            savedFraction: savedFraction, speedup: speedup,
+            paperSpeedup: PaperFigures.compare(speedup, with: PaperFigures.gainRange(.full, over: .noPrefetch),
+                                               what: "full algorithm ÷ without pre-loading"),
+            effect: effect, transferUs: transferUs, layerUs: layerUs,
+            copyOverCompute: transferUs / layerUs,
+            chartPrefetchRecall: try lab.write(chart, file: "prefetch-recall.png", caption: "Recall of speculative expert guesses by lookahead"),
+            chartPrefetchStalls: try lab.write(stalls, file: "prefetch-stalls.png", caption: "Stall time with and without prefetch"))
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoints
 import Foundation
 import Lessons
+import Reports
 import Quantization
 
 /// `mixtral-lab paper …`: the tables of the paper mixtral-lab is built around (Eliseev & Mazur 2023,
