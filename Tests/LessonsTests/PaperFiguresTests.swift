@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 @testable import Lessons
+@testable import Reports
 
 /// The paper's published figures as stored, the ratios derived from them, and the lessons that quote those
 /// ratios in prose.

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Checkpoints
 import Foundation
-import Lessons
 import Reports
 import Quantization
 

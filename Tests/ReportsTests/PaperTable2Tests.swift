@@ -3,8 +3,7 @@ import Foundation
 import Checkpoints
 import Offloading
 import Quantization
-@testable import Lessons
-import Reports
+@testable import Reports
 import TestSupport
 
 /// `paper table2` on the default model: every machine × expert precision × algorithm, in the orders the

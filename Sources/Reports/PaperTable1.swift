@@ -4,7 +4,6 @@ import Engine
 import Quantization
 import Offloading
 import Charts
-import Reports
 
 /// Table 1 of Eliseev & Mazur 2023 ("Fast Inference of Mixture-of-Experts Language Models with
 /// Offloading", arXiv:2312.17238) reproduced on a model: attention × experts at fp32 (the paper's
