@@ -129,7 +129,7 @@ public struct PaperTable1: Sendable, Encodable {
     public var text: String {
         var table = MarkdownTable(["attention", "experts", "weights", "bits/weight", "experts bits/w",
                                    "perplexity", "Δ vs fp32 [95% interval]", "Mixtral-8x7B GB (computed)",
-                                   "paper: GB", "paper: Wiki2", "paper: C4", "paper: MMLU"])
+                                   "paper: GiB (its \"GB\")", "paper: Wiki2", "paper: C4", "paper: MMLU"])
         for row in cells + references {
             let band = row.deltaLow.map { " [\(Self.signed($0)), \(Self.signed(row.deltaHigh ?? .nan))]" } ?? ""
             let paper = row.paper.map { [String(format: "%.2f", $0.sizeGB), String(format: "%.2f", $0.wiki2), String(format: "%.2f", $0.c4),

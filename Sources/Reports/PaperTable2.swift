@@ -198,19 +198,20 @@ public struct PaperTable2: Sendable, Encodable {
         return lines
     }
 
-    /// What prefetching did on this routing, from the hqq2 rows: the range of full-algorithm ÷ without-prefetch
-    /// tokens/s over the machines and the share of prefetched experts that were used, beside a random guess's
-    /// (top-k of the experts).
+    /// What prefetching did on this routing: the range of full-algorithm ÷ without-prefetch tokens/s over
+    /// every machine × expert precision cell, and the share of prefetched experts that were used in the
+    /// hqq2 rows (the table's column), beside a random guess's (top-k of the experts).
     public func prefetchVerdict(topK: Int, experts: Int) -> String {
-        let pairs = rows.filter { $0.experts == Precision.hqq2.rawValue && $0.algorithm == .full }.compactMap { full -> (Double, Double?)? in
-            guard let without = tokensPerSecond(machine: full.machine, experts: .hqq2, .noPrefetch) else { return nil }
-            return (full.tokensPerSecond / without, full.usefulPrefetches)
+        let pairs = rows.filter { $0.algorithm == .full }.compactMap { full -> (Double, Double?)? in
+            guard let precision = Precision(rawValue: full.experts),
+                  let without = tokensPerSecond(machine: full.machine, experts: precision, .noPrefetch) else { return nil }
+            return (full.tokensPerSecond / without, full.experts == Precision.hqq2.rawValue ? full.usefulPrefetches : nil)
         }
         guard let low = pairs.map(\.0).min(), let high = pairs.map(\.0).max() else { return "" }
         let used = pairs.compactMap(\.1)
-        let usedText = used.isEmpty ? "" : String(format: "; %.0f–%.0f %% of the prefetched experts were used (a random guess of %d of %d: %.0f %%)",
+        let usedText = used.isEmpty ? "" : String(format: "; with hqq2 experts %.0f–%.0f %% of the prefetched experts were used (a random guess of %d of %d: %.0f %%)",
                                                   100 * used.min()!, 100 * used.max()!, topK, experts, 100 * Double(topK) / Double(experts))
-        let ratio = String(format: "%.2f–%.2f×", low, high)
+        let ratio = String(format: "%.2f–%.2f× over the %d machine × precision cells", low, high, pairs.count)
         let paper = PaperFigures.gainRange(.full, over: .noPrefetch)
         let measured = String(format: " On Mixtral-8x7B the paper measured %.2f–%.2f× (full ÷ without pre-loading, ", paper.lowerBound, paper.upperBound)
             + "\(PaperFigures.citation), Table 2, all eight columns)."

@@ -4,9 +4,17 @@ import Offloading
 
 /// `--prompt`, `--token-ids`: what a generating command continues (generate, trace, step, compare).
 struct PromptOptions: ParsableArguments {
-    @Option(help: "Text to continue.") var prompt: String = "ROMEO:\n"
+    @Option(help: "Text to continue (default: \"ROMEO:\\n\").") var prompt: String?
     @Option(parsing: .unconditional, help: "Prompt as comma-separated token ids instead of --prompt (for checkpoints without tokenizer.json).")
     var tokenIds: String?
+
+    /// The text continued: `--prompt`, or the default prompt when neither flag is given.
+    var text: String { prompt ?? "ROMEO:\n" }
+
+    /// - Throws: `ValidationError` when both `--prompt` and `--token-ids` are given (one would be ignored).
+    func validate() throws {
+        if prompt != nil && tokenIds != nil { throw ValidationError("give --prompt or --token-ids, not both") }
+    }
 
     /// The prompt's token ids: `--token-ids` when given, else `--prompt` encoded with BOS.
     /// - Throws: `ValidationError` for a malformed `--token-ids`, without a tokenizer and without
@@ -16,7 +24,7 @@ struct PromptOptions: ParsableArguments {
         if let tokenIds {
             ids = try parseTokenIDs(tokenIds, flag: "--token-ids")
         } else if let tokenizer {
-            ids = tokenizer.encode(prompt, addBOS: true)
+            ids = tokenizer.encode(text, addBOS: true)
         } else {
             throw ValidationError("--model \(checkpoint.directory.path) has no tokenizer.json; give the prompt as --token-ids")
         }

@@ -19,6 +19,9 @@ struct OptionGroupTests {
         (["trace", "--top-k", "-1", "--out", "unused"], "--top-k must be ≥ 0"),
         (["trace", "--top-p", "0", "--out", "unused"], "--top-p must be in (0, 1]; got 0.0"),
         (["generate", "--token-ids", "1,x"], "--token-ids: \"x\" is not a token id"),
+        (["generate", "--prompt", "x", "--token-ids", "1,2"], "give --prompt or --token-ids, not both"),
+        (["compare", "--prompt", "x", "--token-ids", "1,2"], "give --prompt or --token-ids, not both"),
+        (["trace", "--prompt", "x", "--token-ids", "1,2", "--out", "unused"], "give --prompt or --token-ids, not both"),
     ])
     func sharedFlagsAreCheckedAlike(arguments: [String], expected: String) {
         let result = failure(arguments)

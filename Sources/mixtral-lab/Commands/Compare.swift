@@ -70,7 +70,7 @@ struct Compare: ParsableCommand {
         let promptIDs = try promptOptions.tokens(tokenizer: lab.tokenizer, checkpoint: checkpoint, maxTokens: maxTokens,
                                                  context: checkpoint.config.maxPositionEmbeddings)
         // The prompt as text: as given, or the --token-ids decoded.
-        let prompt = promptOptions.tokenIds == nil ? promptOptions.prompt : lab.tokenizer.decode(promptIDs, skipSpecialTokens: true)
+        let prompt = promptOptions.tokenIds == nil ? promptOptions.text : lab.tokenizer.decode(promptIDs, skipSpecialTokens: true)
         let comparison = try PrecisionComparison(lab: lab, promptIDs: promptIDs, precisions: specs, maxTokens: maxTokens,
                                                  heldoutTokens: heldoutTokens, offloading: offloading.requested ? try offloading.setup() : nil)
         let realOffloading = finishStreaming(streamers)

@@ -64,7 +64,7 @@ struct Generate: ParsableCommand {
         // Decode the growing suffix so multi-byte characters split across byte tokens print whole.
         let stopToken = generator.stopToken
         let promptText = tokenizer.decode(promptIDs, skipSpecialTokens: true)
-        emit(promptOptions.tokenIds == nil ? promptOptions.prompt : promptText, newline: false)
+        emit(promptOptions.tokenIds == nil ? promptOptions.text : promptText, newline: false)
         var produced: [Int] = []
         var printed = ""
         let startup = secondsSinceProcessStart()

@@ -64,6 +64,9 @@ struct Plan: ParsableCommand {
         // With a GPU: fast = VRAM, slow = RAM. Without: fast = RAM, slow = the profile's slow tier (SSD).
         let fast = vramBytes > 0 ? vramBytes : (ramBytes ?? profile.fastMemoryBytes)
         let slow = vramBytes > 0 ? (ramBytes ?? profile.slowMemoryBytes) : profile.slowMemoryBytes
+        guard fast > reserveBytes else {
+            throw ValidationError("\(vramBytes > 0 ? "--vram" : ram != nil ? "--ram" : "--hardware \(profile.name)'s memory") \(ByteSize.format(fast)) leaves nothing after --reserve \(ByteSize.format(reserveBytes)) kept free")
+        }
         let measuredRate = try measured.map(readMeasuredHitRate)
 
         func plan(_ spec: PrecisionSpec) -> MemoryPlan {
@@ -157,7 +160,7 @@ struct Plan: ParsableCommand {
         out("")
         guard p.runnable else {
             if p.residentBytes > p.fastBytes {
-                out("answer: \(modelName) does not run here at \(p.precision): the non-expert weights and KV cache alone need \(ByteSize.format(p.residentBytes)), \(fastName) has \(ByteSize.format(p.fastBytes)) usable. Try lower precision or a shorter --context.")
+                out("answer: \(modelName) does not run here at \(p.precision): the non-expert weights and KV cache alone need \(ByteSize.format(p.residentBytes)), \(fastName) has \(ByteSize.format(p.fastBytes)) usable. \(precision == nil ? "No mix above fits: a shorter --context or more memory." : "Try a lower precision or a shorter --context.")")
             } else {
                 out("answer: \(modelName) does not run here at \(p.precision): the offloaded experts need \(ByteSize.format(p.offloadedBytes)) of \(slowName), which holds \(ByteSize.format(p.slowBytes)).")
             }

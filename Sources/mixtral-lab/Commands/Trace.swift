@@ -84,7 +84,7 @@ struct Trace: ParsableCommand {
         let header = TraceHeader(
             model: checkpoint.directory.lastPathComponent, precision: precision.description,
             policy: policy.description, cacheExperts: capacities.min() ?? 0, cacheBytes: footprint.cacheBytes(slots: capacities),
-            hardware: hardware.name, prompt: promptOptions.tokenIds == nil ? promptOptions.prompt : "", promptTokens: promptIDs, seed: sampling.seed,
+            hardware: hardware.name, prompt: promptOptions.tokenIds == nil ? promptOptions.text : "", promptTokens: promptIDs, seed: sampling.seed,
             toolVersion: Self.toolVersion, numLayers: footprint.numLayers, numExperts: footprint.numExperts,
             topK: footprint.topK, assumptions: cost.assumptions)
 
@@ -170,7 +170,7 @@ struct Trace: ParsableCommand {
         results += try run.sweep(policies: others, cacheSizes: Array(1...numExperts), cost: cost)
         try writeSnakeCaseJSON(results, to: file)
         emit(padColumn("policy", 13) + " " + padColumn("slots", 5, right: true) + " " + padColumn("hit rate", 9, right: true) + " "
-             + padColumn("decode hits", 11, right: true) + " " + padColumn("bytes moved", 12, right: true) + " "
+             + padColumn("decode rate", 11, right: true) + " " + padColumn("bytes moved", 12, right: true) + " "
              + padColumn("stall ms", 10, right: true) + " " + padColumn("est. tok/s", 11, right: true))
         for r in results {
             emit(padColumn(r.policy, 13) + " " + padColumn("\(r.cacheExperts)", 5, right: true) + " "
@@ -182,6 +182,7 @@ struct Trace: ParsableCommand {
         }
         emit("")
         emit("\(counted(run.forwards.count, "token")) (\(run.prompt.count)-token prompt), routing recorded once and replayed through every policy")
+        emit("hit rate: every token's expert uses served from a slot; decode rate: the same over decoded tokens only. A used prefetch counts as a hit, so lru+prefetch can pass optimal (Belady's fewest misses of a demand cache, which prefetches nothing)")
         emit("assumptions:")
         for line in cost.assumptions { emit("  - " + line) }
         emit("")
