@@ -158,6 +158,9 @@ struct FullSizeBenchmark: Decodable {
         let prefill_s: Double?
         let prefill_read_s: Double?
         let prefill_wait_s: Double?
+        /// The decode steps' expert reads (I/O thread time) and the layers' wait for reads, seconds.
+        let decode_read_s: Double?
+        let decode_wait_s: Double?
         let ram_budget_bytes: Int?
     }
 
@@ -249,6 +252,15 @@ struct FullSizeBenchmark: Decodable {
                           + "layers waited %.1f s for reads, so about %.1f s went to computing, with the reads running alongside.",
                           budget, total, read, wait, total - wait)
         } ?? "This run predates the prefill's read and wait times."
+        values["decode_sentence"] = ours.flatMap { run -> String? in
+            guard let read = run.decode_read_s, let wait = run.decode_wait_s, let n = run.decode_tokens, n > 0,
+                  let rate = run.decode_tok_s, rate > 0 else { return nil }
+            let perToken = 1 / rate, waited = wait / Double(n)
+            return String(format: "Per decoded token at %g GiB (%.2f s each): the I/O thread read experts for %.2f s, the layers "
+                          + "waited %.2f s for reads, and %.2f s went to everything else — attention, the experts' products, "
+                          + "the output head and sampling — with the reads running alongside.",
+                          budget, perToken, read / Double(n), waited, perToken - waited)
+        } ?? "This run predates the decode steps' read and wait times."
         values["llama_accounting"] = llama.map { run in
             String(format: "llama.cpp read %.1f GB for the same tokens: %.1f times the %.1f GB file", Double(run.bytes_read) / 1e9,
                    Double(run.bytes_read) / Double(file_bytes), Double(file_bytes) / 1e9)
@@ -295,6 +307,7 @@ struct FullSizeBenchmark: Decodable {
             + "\(run.decode_tokens ?? 0) decode steps (\(decodeDemand / max(1, expert_bytes)) experts not in memory when needed); "
             + "\(gb(prefetchBytes)) of prefetches (\(prefetches) reads, \(run.prefetch_used ?? 0) of them used in time or later); "
             + "and \(gb(rest)) besides (\(String(format: "%.1f", Double(rest) / Double(max(1, run.bytes_read)) * 100)) %: "
-            + "the binary, the GGUF header and vocabulary, and the kernel's readahead past the ranges read)."
+            + "the binary and its libraries, the GGUF header and vocabulary, and what the reads brought in beyond the ranges "
+            + "asked for: the kernel's readahead for buffered reads, whole 4 KiB blocks at the ends of direct ones)."
     }
 }
