@@ -70,51 +70,86 @@ public final class ExpertFile: @unchecked Sendable {
     /// Whether a read of `bytes` bypasses the page cache.
     public func readsDirect(bytes: Int) -> Bool { directDescriptor >= 0 && bytes >= directReadMinimumBytes }
 
+    /// A range of the file and the memory it is read into.
+    public struct Piece {
+        public var buffer: UnsafeMutableRawBufferPointer
+        public var offset: Int
+
+        public init(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int) {
+            self.buffer = buffer
+            self.offset = offset
+        }
+    }
+
     /// Fills `buffer` with the bytes at `offset`.
     /// - Throws: `ExpertStoreError.truncated` when the file ends first, `.io` on a read error.
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
-        if readsDirect(bytes: buffer.count) {
-            try readDirect(into: buffer, at: offset)
-            return
-        }
-        try readFully(descriptor, into: buffer.baseAddress!, count: buffer.count, at: offset, asked: buffer.count)
-        if dropsPagesAfterRead { posix_fadvise(descriptor, off_t(offset), off_t(buffer.count), Int32(POSIX_FADV_DONTNEED)) }
+        try read([Piece(buffer, at: offset)])
     }
 
-    /// `read` through `O_DIRECT`: chunk i of the aligned range goes to reader i mod `directReaders` (the
-    /// calling thread is reader 0), each through its own aligned bounce buffer.
-    private func readDirect(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
-        let a = Self.directAlignment, chunk = Self.directChunkBytes
-        let start = offset / a * a, end = (offset + buffer.count + a - 1) / a * a
-        let chunks = (end - start + chunk - 1) / chunk
-        let readers = min(Self.directReaders, chunks)
+    /// Fills every piece's buffer with the file's bytes at its offset: the small ones buffered, one after
+    /// another; the large ones (`readsDirect(bytes:)`) as one direct read, their chunks shared out among
+    /// the reader threads together — an expert's projections read as one batch keep every reader busy to
+    /// the end, where reading them one by one leaves readers idle at the end of each (on the full-size
+    /// file's experts, alternating, 0.58 against 0.40 GB/s with 4 MiB chunks and 0.65 against 0.51 with
+    /// 2 MiB, 2026-12-07 08:30 UTC, load 14).
+    /// - Throws: `ExpertStoreError.truncated` when the file ends first, `.io` on a read error.
+    public func read(_ pieces: [Piece]) throws {
+        for piece in pieces where !readsDirect(bytes: piece.buffer.count) {
+            try readFully(descriptor, into: piece.buffer.baseAddress!, count: piece.buffer.count, at: piece.offset, asked: piece.buffer.count)
+            if dropsPagesAfterRead { posix_fadvise(descriptor, off_t(piece.offset), off_t(piece.buffer.count), Int32(POSIX_FADV_DONTNEED)) }
+        }
+        let direct = pieces.filter { readsDirect(bytes: $0.buffer.count) }
+        if !direct.isEmpty { try readDirect(direct) }
+    }
+
+    /// One chunk of a direct read: `count` bytes at the aligned `offset` of the file, of which the piece's
+    /// bytes go to `target` (an address, so that it crosses to the reader threads).
+    private struct DirectChunk: Sendable {
+        var offset: Int
+        var count: Int
+        var pieceOffset: Int
+        var pieceCount: Int
+        var target: UInt
+    }
+
+    /// `read` through `O_DIRECT`: each piece's aligned range in chunks of `directChunkBytes`; chunk i goes
+    /// to reader i mod `directReaders` (the calling thread is reader 0), each through its own aligned bounce
+    /// buffer.
+    private func readDirect(_ pieces: [Piece]) throws {
+        let a = Self.directAlignment, size = Self.directChunkBytes
+        let chunks = pieces.flatMap { piece in
+            let start = piece.offset / a * a, end = (piece.offset + piece.buffer.count + a - 1) / a * a
+            return stride(from: start, to: end, by: size).map { chunkStart in
+                DirectChunk(offset: chunkStart, count: min(size, end - chunkStart), pieceOffset: piece.offset,
+                            pieceCount: piece.buffer.count, target: UInt(bitPattern: piece.buffer.baseAddress!))
+            }
+        }
+        let readers = min(Self.directReaders, chunks.count)
         // one direct read at a time uses the file's bounce buffers (the engine reads on one thread anyway)
         bounceLock.lock()
         defer { bounceLock.unlock() }
         while bounceBuffers.count < readers {
             var memory: UnsafeMutableRawPointer?
-            guard posix_memalign(&memory, a, chunk) == 0, let bounce = memory else {
-                throw ExpertStoreError.io(path: path, reason: "no memory for a \(chunk)-byte read buffer")
+            guard posix_memalign(&memory, a, size) == 0, let bounce = memory else {
+                throw ExpertStoreError.io(path: path, reason: "no memory for a \(size)-byte read buffer")
             }
             bounceBuffers.append(bounce)
         }
         // addresses cross to the reader threads as integers (pointers are not Sendable); each thread writes
-        // its own chunks of the target and its own bounce buffer only
+        // its own chunks of the targets and its own bounce buffer only
         let bounces = bounceBuffers.map { UInt(bitPattern: $0) }
-        let target = UInt(bitPattern: buffer.baseAddress!), count = buffer.count
         let errors = ReaderErrors(count: readers)
         @Sendable func reader(_ r: Int) {
             let bounce = UnsafeMutableRawPointer(bitPattern: bounces[r])!
             do {
-                for i in stride(from: r, to: chunks, by: readers) {
-                    let chunkStart = start + i * chunk
-                    let wanted = min(chunk, end - chunkStart)
+                for chunk in stride(from: r, to: chunks.count, by: readers).map({ chunks[$0] }) {
                     // the file may end inside the last aligned block: the whole block is asked for, what is
                     // needed must come
-                    let from = max(chunkStart, offset), to = min(chunkStart + wanted, offset + count)
-                    try readFully(directDescriptor, into: bounce, count: wanted, at: chunkStart, asked: to - chunkStart)
-                    UnsafeMutableRawPointer(bitPattern: target + UInt(from - offset))!
-                        .copyMemory(from: bounce + (from - chunkStart), byteCount: to - from)
+                    let from = max(chunk.offset, chunk.pieceOffset), to = min(chunk.offset + chunk.count, chunk.pieceOffset + chunk.pieceCount)
+                    try readFully(directDescriptor, into: bounce, count: chunk.count, at: chunk.offset, asked: to - chunk.offset)
+                    UnsafeMutableRawPointer(bitPattern: chunk.target + UInt(from - chunk.pieceOffset))!
+                        .copyMemory(from: bounce + (from - chunk.offset), byteCount: to - from)
                 }
             } catch {
                 errors.set(r, error)

@@ -108,7 +108,7 @@ struct CacheStepTests {
     private func expectSame(_ simulated: [CacheStep], _ real: [RealReads], _ s: OffloadingSummary, _ r: DiskOffloadingSummary,
                             _ simulatedQueue: [QueuedRead], _ realQueue: [QueuedRead], _ label: String) {
         #expect(simulatedQueue.count == realQueue.count, "\(label): reads queued")
-        if let i = zip(simulatedQueue, realQueue).firstIndex(where: { $0 != $1 }) {
+        if let i = zip(simulatedQueue, realQueue).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
             Issue.record("\(label): read \(i) queued as \(simulatedQueue[i]) in the simulator, \(realQueue[i]) in the engine")
         }
         #expect(simulated.count == real.count, "\(label): step count")

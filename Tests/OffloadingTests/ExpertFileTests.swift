@@ -39,4 +39,20 @@ struct ExpertFileTests {
         #expect(throws: ExpertStoreError.self) { try read(file, count: (2 << 20) + 1, at: bytes.count - (2 << 20)) }
         #expect(throws: ExpertStoreError.self) { try read(file, count: 8, at: bytes.count - 4) }
     }
+
+    @Test func aBatchFillsEveryPiece() throws {
+        let file = try ExpertFile(path: url.path)
+        // large and small pieces, out of file order, one sharing an aligned block with the next
+        let ranges = [(5 << 20, (3 << 20) + 5), (96, (2 << 20) + 1), (100, 7), ((2 << 20) + 97, 1 << 20)]
+        let starts = ranges.indices.map { i in ranges[..<i].map(\.1).reduce(0, +) }
+        var out = [UInt8](repeating: 0, count: ranges.map(\.1).reduce(0, +))
+        try out.withUnsafeMutableBytes { raw in
+            try file.read(ranges.indices.map { i in
+                ExpertFile.Piece(UnsafeMutableRawBufferPointer(rebasing: raw[starts[i]..<(starts[i] + ranges[i].1)]), at: ranges[i].0)
+            })
+        }
+        for (i, (offset, count)) in ranges.enumerated() {
+            #expect(Array(out[starts[i]..<(starts[i] + count)]) == Array(bytes[offset..<(offset + count)]), "piece \(i): \(count) bytes at \(offset)")
+        }
+    }
 }

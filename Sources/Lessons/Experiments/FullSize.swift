@@ -24,6 +24,7 @@ struct FullSizeExperiment: Experiment {
     /// `low` and `high`: the smallest and largest budget, each with `budget_gib`, `ours` and `llama` (prefill/decode
     /// tok/s, read_per_token_gb, peak_rss_gib, hit_rate, decode_hit_rate, slots, startup_s), `decode_ratio`,
     /// `prefill_ratio`, `accounting` and `llama_accounting` (where each engine's bytes read went, in words),
+    /// `prefill_sentence` and `decode_sentence` (the engine's read, wait and compute times, in words),
     /// `misses_per_token`, `prefetches_per_token`, `reads_per_token` (their sum: expert reads per decoded token),
     /// `read_gbps` (the rate the prefill's expert reads ran at, or the resident tensors' cold read for runs that
     /// predate it), `predicted_read_s` (reads per token × expert bytes ÷ read_gbps),
@@ -256,11 +257,11 @@ struct FullSizeBenchmark: Decodable {
             guard let read = run.decode_read_s, let wait = run.decode_wait_s, let n = run.decode_tokens, n > 0,
                   let rate = run.decode_tok_s, rate > 0 else { return nil }
             let perToken = 1 / rate, waited = wait / Double(n)
-            return String(format: "Per decoded token at %g GiB (%.2f s each): the I/O thread read experts for %.2f s, the layers "
+            return String(format: "The engine's own clocks, per decoded token at %g GiB (%.2f s each): the I/O thread read experts for %.2f s, the layers "
                           + "waited %.2f s for reads, and %.2f s went to everything else — attention, the experts' products, "
                           + "the output head and sampling — with the reads running alongside.",
                           budget, perToken, read / Double(n), waited, perToken - waited)
-        } ?? "This run predates the decode steps' read and wait times."
+        } ?? "(The run at \(String(format: "%g", budget)) GiB predates the engine's clocks of its decode steps' reads.)"
         values["llama_accounting"] = llama.map { run in
             String(format: "llama.cpp read %.1f GB for the same tokens: %.1f times the %.1f GB file", Double(run.bytes_read) / 1e9,
                    Double(run.bytes_read) / Double(file_bytes), Double(file_bytes) / 1e9)
