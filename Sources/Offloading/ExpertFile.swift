@@ -6,7 +6,7 @@ import Glibc
 /// A file experts are read from with positioned reads (`pread`), never mapped: only the bytes asked for
 /// enter the process's arrays.
 ///
-/// Large reads (an expert's projection, megabytes) bypass the page cache (`O_DIRECT`): the aligned range
+/// Reads bypass the page cache (`O_DIRECT`): the aligned range
 /// around the bytes asked for is read in chunks of `directChunkBytes` by `directReaders` threads at once,
 /// each chunk into an aligned bounce buffer and copied to its place. Against one buffered `pread` of the
 /// same 33 MB (kernel readahead on, pages dropped after each read), three projections 264 MB apart at
@@ -16,8 +16,7 @@ import Glibc
 /// of readahead's 1–20 % more past the end of each projection (`/proc/self/io`). A slot's array cannot
 /// be the read's target itself: `O_DIRECT` needs the memory and the file offset aligned to the device's
 /// block (512 B here), and a GGUF tensor is only 32-byte aligned.
-/// Where the file system refuses `O_DIRECT` (tmpfs, some network file systems) and for small reads,
-/// reads are buffered.
+/// Where the file system refuses `O_DIRECT` (some network file systems, older tmpfs), reads are buffered.
 public final class ExpertFile: @unchecked Sendable {
     public let path: String
     /// Size in bytes when opened.
@@ -28,9 +27,11 @@ public final class ExpertFile: @unchecked Sendable {
     /// Drop each buffered read's pages from the page cache once read (see `dropPageCache`), so that reading
     /// the same bytes again goes to the disk again. (Direct reads leave no pages.)
     public var dropsPagesAfterRead = false
-    /// Reads smaller than this are buffered (a direct read costs whole aligned blocks and thread hand-offs;
-    /// 1 MiB, below any expert projection of a real model; tests lower it to read small models directly).
-    var directReadMinimumBytes = 1 << 20
+    /// Reads smaller than this are buffered. 0: every read is direct where the file system allows, small
+    /// ones too: buffered, a small model's reads let the kernel's readahead bring the next experts into the
+    /// page cache, from which they were then "read" (a `--policy cpu-compute` run on the default model
+    /// reported 5–16 GB/s). Tests raise it to cover the buffered path.
+    var directReadMinimumBytes = 0
     /// The direct reads' bounce buffers (`directReaders` × `directChunkBytes`, 16 MiB, allocated at the
     /// first direct read and kept: part of the process's overhead outside `--ram-budget`).
     private var bounceBuffers: [UnsafeMutableRawPointer] = []
@@ -87,8 +88,8 @@ public final class ExpertFile: @unchecked Sendable {
         try read([Piece(buffer, at: offset)])
     }
 
-    /// Fills every piece's buffer with the file's bytes at its offset: the small ones buffered, one after
-    /// another; the large ones (`readsDirect(bytes:)`) as one direct read, their chunks shared out among
+    /// Fills every piece's buffer with the file's bytes at its offset: those `readsDirect(bytes:)` refuses
+    /// buffered, one after another; the others as one direct read, their chunks shared out among
     /// the reader threads together — an expert's projections read as one batch keep every reader busy to
     /// the end, where reading them one by one leaves readers idle at the end of each (on the full-size
     /// file's experts, alternating, 0.58 against 0.40 GB/s with 4 MiB chunks and 0.65 against 0.51 with

@@ -27,4 +27,12 @@ struct BudgetPolicyFlagTests {
     @Test func lruRunsInTheSameBudget() {
         #expect(failure(["generate", "--max-tokens", "2", "--ram-budget", "14MiB", "--policy", "lru"] + store) == nil)
     }
+
+    @Test func anOffloadStoreThatIsAFileIsRefused() throws {
+        let file = scratch.url.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: file)
+        let result = failure(["generate", "--max-tokens", "2", "--ram-budget", "14MiB", "--offload-store", file.path])
+        #expect(result?.code == 2)
+        #expect(result?.message == "--offload-store \(file.path): is a file, not a folder", "\(String(describing: result))")
+    }
 }

@@ -84,10 +84,8 @@ struct GGUFInPlaceTests {
             }
         }
 
-        // every read bypasses the page cache, as a real model's megabyte projections do (the other disk
-        // tests' small experts are read buffered)
+        // every read bypasses the page cache
         for file in source.files {
-            file.directReadMinimumBytes = 1
             #expect(file.readsDirect, "O_DIRECT refused on the test's file system: the direct path goes untested")
         }
         let resident = try MixtralModel(checkpoint: checkpoint, precision: spec)
