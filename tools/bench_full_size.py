@@ -172,7 +172,8 @@ def parse_mixtral_lab(stderr):
     timing = re.search(r"timing: prefill (\d+) tokens in ([\d.]+) s · decode (\d+) tokens in ([\d.]+) s", stderr)
     real = re.search(r"real offloading: \S+, (\d+) of (\d+) experts per layer(?: \((\d+) in layers? ([^)]*)\))? in RAM"
                      r" · hit rate ([\d.]+) \(decode ([\d.]+)\).* · stall ([\d.]+) s"
-                     r" · prefill read .* in ([\d.]+) s, waited ([\d.]+) s for it"
+                     r" · prefill read \S+ \S+ in ([\d.]+) s, waited ([\d.]+) s for it"
+                     r"(?: · decode read (\S+ \S+) in ([\d.]+) s, waited ([\d.]+) s for it)?"
                      r" · (\d+) demand reads?, (\d+) prefetch reads? \((\d+) used\) · (\d+) B read, (\d+) B of them in the prefill", stderr)
     startup = re.search(r"start-up ([\d.]+) s", stderr)
     budget = re.search(r"ram budget .* = .* \((\d+) B\)", stderr)
@@ -183,8 +184,10 @@ def parse_mixtral_lab(stderr):
                 slots_per_layer=int(real.group(1)), extra_slot_layers=real.group(4) or "",
                 hit_rate=float(real.group(5)), decode_hit_rate=float(real.group(6)), stall_s=float(real.group(7)),
                 prefill_read_s=float(real.group(8)), prefill_wait_s=float(real.group(9)),
-                demand_reads=int(real.group(10)), prefetch_reads=int(real.group(11)), prefetch_used=int(real.group(12)),
-                expert_bytes_read=int(real.group(13)), prefill_bytes_read=int(real.group(14)), budget_used_bytes=int(budget.group(1)) if budget else None,
+                decode_read_s=float(real.group(11)) if real.group(11) else None,
+                decode_wait_s=float(real.group(12)) if real.group(12) else None,
+                demand_reads=int(real.group(13)), prefetch_reads=int(real.group(14)), prefetch_used=int(real.group(15)),
+                expert_bytes_read=int(real.group(16)), prefill_bytes_read=int(real.group(17)), budget_used_bytes=int(budget.group(1)) if budget else None,
                 startup_s=float(startup.group(1)) if startup else None)
 
 
@@ -269,8 +272,8 @@ def main():
           f"prompt {results[0].get('prompt_tokens', '?')} tokens, {args.decode_tokens} decoded (temperature 1, seed {args.seed}); "
           f"resident tensors {resident_bytes / GiB:.2f} GiB read cold in {resident_s:.2f} s")
     print()
-    print("| budget | engine | prefill tok/s | decode tok/s | wall s | read GB | peak RSS GiB | RSS over --ram-budget MiB | slots/layer | hit rate (decode) | stall s | prefill read / wait s | start-up s | load |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| budget | engine | prefill tok/s | decode tok/s | wall s | read GB | peak RSS GiB | RSS over --ram-budget MiB | slots/layer | hit rate (decode) | stall s | prefill read / wait s | decode s/token: read / wait / rest | start-up s | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         def f(key, fmt):
             return format(r[key], fmt) if r.get(key) is not None else "—"
@@ -286,9 +289,13 @@ def main():
         slots = f"{r['slots_per_layer']}" + (f" ({r['slots_per_layer'] + 1} in {r['extra_slot_layers']})" if r.get("extra_slot_layers") else "") \
             if r.get("slots_per_layer") is not None else "—"
         prefill_io = f"{r['prefill_read_s']:.1f} / {r['prefill_wait_s']:.1f}" if r.get("prefill_read_s") is not None else "—"
+        decode_io = "—"
+        if r.get("decode_read_s") is not None and r.get("decode_tok_s"):
+            n, per_token = r["decode_tokens"], 1 / r["decode_tok_s"]
+            decode_io = f"{r['decode_read_s'] / n:.2f} / {r['decode_wait_s'] / n:.2f} / {per_token - r['decode_wait_s'] / n:.2f}"
         print(f"| {r['budget_gib']:g} GiB | {r['engine']} | {f('prefill_tok_s', '.3g')}{pratio} | {f('decode_tok_s', '.3g')}{ratio} | "
               f"{r['wall_s']:.0f} | {r['bytes_read'] / 1e9:.1f} | {r['peak_rss'] / GiB:.2f} | {over} | "
-              f"{slots} | {hit} | {f('stall_s', '.1f')} | {prefill_io} | {f('startup_s', '.2f')} | {r['load']:.1f} |")
+              f"{slots} | {hit} | {f('stall_s', '.1f')} | {prefill_io} | {decode_io} | {f('startup_s', '.2f')} | {r['load']:.1f} |")
 
 
 if __name__ == "__main__":

@@ -18,10 +18,11 @@ import Tracing
 /// - What the engine does that the decisions cannot see is counted under its own name: a prefetch used
 ///   before its read finished (`prefetchesLate`), a prefetched expert evicted before its read started,
 ///   whose read is then skipped (`prefetchesNotRead`).
-/// - Each read's pages are dropped from the page cache right after it (`posix_fadvise DONTNEED`), and the
-///   experts' pages once at the start, so the measured read times are the disk's. Only the experts' byte
-///   ranges are dropped: a GGUF read in place also holds the resident tensors, whose pages the model is
-///   reading at the same time (`adviseWillNeedAllButExperts`) — dropping them re-read them from the disk.
+/// - Expert reads bypass the page cache (`O_DIRECT`, `ExpertFile`) where the file system allows; otherwise
+///   each read's pages are dropped from it right after the read (`posix_fadvise DONTNEED`). The experts'
+///   pages are dropped once at the start, so the measured read times are the disk's. Only the experts'
+///   byte ranges are dropped: a GGUF read in place also holds the resident tensors, whose pages the model
+///   is reading at the same time (`adviseWillNeedAllButExperts`) — dropping them re-read them from the disk.
 ///
 /// A model may run one forward pass at a time on a provider; `allocateSlots` must be called before it runs.
 public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
@@ -31,6 +32,8 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
     public private(set) var slots = LayerSlots([])
     /// Called when a layer step's reads are all finished: (layer, phase, first position of the call, reads).
     public var onStep: ((Int, Phase, Int, RealReads) -> Void)?
+    /// Called for every read as it is queued on the I/O thread, in order (the simulator reports the same).
+    public var onReadQueued: ((QueuedRead) -> Void)?
     /// How the page cache is kept out of the measurements, in words.
     public let pageCache: String
 
@@ -51,6 +54,8 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
     /// The current layer's reads in the order they are queued on the I/O thread, and how many are queued.
     private var plan: [PlannedRead] = []
     private var planIssued = 0
+    /// Experts of the current layer step the forward pass has asked for.
+    private var expertsAsked = 0
     /// Per layer: expert → the read filling its slot, until the forward pass has waited for it.
     private var pending: [[Int: ReadJob]] = []
     /// Per layer: the prefetched experts the open step uses (a read not finished when asked for is late).
@@ -90,7 +95,10 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         openSteps = Array(repeating: nil, count: source.numLayers)
         for file in source.files { file.dropsPagesAfterRead = true }
         source.dropExpertPages()
-        pageCache = "posix_fadvise(DONTNEED) on the experts' bytes at start and after every read"
+        let direct = source.files.allSatisfy { file in source.layout.projections.allSatisfy { file.readsDirect(bytes: $0.byteCount) } }
+        pageCache = direct
+            ? "expert reads bypass it (O_DIRECT); the experts' bytes dropped from it at start"
+            : "posix_fadvise(DONTNEED) on the experts' bytes at start and after every read"
         totals = DiskOffloadingSummary(policy: policy.description, slots: [], source: source.description, pageCache: pageCache)
     }
 
@@ -162,6 +170,7 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         // demand reads in the order the forward pass uses them, then the prefetches
         plan = demand.sorted { $0.expert < $1.expert } + prefetches
         planIssued = 0
+        expertsAsked = 0
         open.reads = RealReads(hits: step.hits, misses: step.misses, transient: step.transientMisses, prefetchHits: step.prefetchHits,
                                prefetched: step.prefetched, evicted: step.evicted)
         totals.hits += step.hits.count
@@ -184,6 +193,7 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         // the previous expert is done with: its transient buffer takes the next transient read
         releaseHeldTransient()
         issuePlannedReads(layer: l)
+        expertsAsked += 1
         if let slot = slotOf[l][e] {
             if let job = pending[l].removeValue(forKey: e) {
                 if prefetchesUsed[l].contains(e) && !job.isFinished { totals.prefetchesLate += 1 }
@@ -229,6 +239,8 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
                 transientReads[read.expert] = (buffer, job)
             }
             openSteps[current]!.jobs.append(job)
+            onReadQueued?(QueuedRead(layer: read.layer, expert: read.expert, kind: read.slot == nil ? .transient : read.layer == current ? .slot : .prefetch,
+                                     afterExperts: expertsAsked))
             planIssued += 1
         }
     }
@@ -277,7 +289,10 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         let stall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         openSteps[l]!.reads.stallUs += stall * 1e6
         totals.stallSeconds += stall
-        if openSteps[l]!.phase == .prefill { totals.prefillStallSeconds += stall }
+        switch openSteps[l]!.phase {
+        case .prefill: totals.prefillStallSeconds += stall
+        case .decode: totals.decodeStallSeconds += stall
+        }
         if let error = job.error { throw error }
     }
 
@@ -293,9 +308,13 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         }
         totals.bytesRead += open.reads.readBytes
         totals.readSeconds += open.reads.readUs / 1e6
-        if open.phase == .prefill {
+        switch open.phase {
+        case .prefill:
             totals.prefillBytesRead += open.reads.readBytes
             totals.prefillReadSeconds += open.reads.readUs / 1e6
+        case .decode:
+            totals.decodeBytesRead += open.reads.readBytes
+            totals.decodeReadSeconds += open.reads.readUs / 1e6
         }
         onStep?(l, open.phase, open.firstPosition, open.reads)
     }

@@ -44,6 +44,12 @@ public struct DiskOffloadingSummary: Codable, Sendable, Equatable {
     public var prefillBytesRead = 0
     public var prefillReadSeconds = 0.0
     public var prefillStallSeconds = 0.0
+    /// The decode steps' share, as the prefill's: bytes read for them (prefetches issued during them
+    /// included), the I/O thread's time reading them, and the time the forward pass waited. Per decoded
+    /// token, the time not waited is compute (attention, experts, head, sampling).
+    public var decodeBytesRead = 0
+    public var decodeReadSeconds = 0.0
+    public var decodeStallSeconds = 0.0
     /// Decode forward calls and their wall-clock time, measured by the command that ran them (0 when it
     /// did not), and decodeTokens / decodeSeconds.
     public var decodeTokens = 0

@@ -4,21 +4,47 @@ import Glibc
 #endif
 
 /// A file experts are read from with positioned reads (`pread`), never mapped: only the bytes asked for
-/// enter the process, straight into a slot's arrays.
+/// enter the process's arrays.
+///
+/// Reads bypass the page cache (`O_DIRECT`): the aligned range
+/// around the bytes asked for is read in chunks of `directChunkBytes` by `directReaders` threads at once,
+/// each chunk into an aligned bounce buffer and copied to its place. Against one buffered `pread` of the
+/// same 33 MB (kernel readahead on, pages dropped after each read), three projections 264 MB apart at
+/// random offsets of the full-size file, the two ways alternating, on the development machine's virtual
+/// disk while other sessions built (2026-12-07 08:00 UTC, load 8–10): 1.3–1.8 GB/s instead of 0.7–1.0,
+/// two thirds of the CPU time per byte, and the bytes asked for (plus at most two 4 KiB blocks) instead
+/// of readahead's 1–20 % more past the end of each projection (`/proc/self/io`). A slot's array cannot
+/// be the read's target itself: `O_DIRECT` needs the memory and the file offset aligned to the device's
+/// block (512 B here), and a GGUF tensor is only 32-byte aligned.
+/// Where the file system refuses `O_DIRECT` (some network file systems, older tmpfs), reads are buffered.
 public final class ExpertFile: @unchecked Sendable {
     public let path: String
     /// Size in bytes when opened.
     public let byteCount: Int
     private let descriptor: Int32
-    /// Drop each read's pages from the page cache once read (see `dropPageCache`), so that reading the
-    /// same bytes again goes to the disk again.
+    /// The same file opened with `O_DIRECT`, or -1 where the file system refuses it.
+    private let directDescriptor: Int32
+    /// Drop each buffered read's pages from the page cache once read (see `dropPageCache`), so that reading
+    /// the same bytes again goes to the disk again. (Direct reads leave no pages.)
     public var dropsPagesAfterRead = false
+    /// Reads smaller than this are buffered. 0: every read is direct where the file system allows, small
+    /// ones too: buffered, a small model's reads let the kernel's readahead bring the next experts into the
+    /// page cache, from which they were then "read" (a `--policy cpu-compute` run on the default model
+    /// reported 5–16 GB/s). Tests raise it to cover the buffered path.
+    var directReadMinimumBytes = 0
+    /// The direct reads' bounce buffers (`directReaders` × `directChunkBytes`, 16 MiB, allocated at the
+    /// first direct read and kept: part of the process's overhead outside `--ram-budget`).
+    private var bounceBuffers: [UnsafeMutableRawPointer] = []
+    private let bounceLock = NSLock()
 
-    /// Opens `path` read-only. The kernel's readahead stays on although it reads past the end of each
-    /// projection (up to `read_ahead_kb`, 8 MiB on the development machine's disk; 13–15 % of the bytes the
-    /// full-size benchmark's runs read): without it (`POSIX_FADV_RANDOM`), 33 MB positioned reads ran at
-    /// 1.0–1.5 GB/s instead of 4.0 (page cache dropped, 2026-12-07), and the benchmark's prefill and decode
-    /// at two thirds to four fifths of their speed with it.
+    /// Bytes of one direct chunk (4 MiB: `max_sectors_kb` of the development machine's disk, one request).
+    static let directChunkBytes = 4 << 20
+    /// Chunks read at once (4: the fastest of 2–4 threads × 2–8 MiB measured as above).
+    static let directReaders = 4
+    /// Alignment of a direct read's offset, length and memory (the largest logical block size in use).
+    static let directAlignment = 4096
+
+    /// Opens `path` read-only (and again with `O_DIRECT` where allowed).
     /// - Throws: `ExpertStoreError.io`.
     public init(path: String) throws {
         self.path = path
@@ -30,24 +56,138 @@ public final class ExpertFile: @unchecked Sendable {
             throw ExpertStoreError.io(path: path, reason: String(cString: strerror(errno)))
         }
         byteCount = Int(info.st_size)
+        directDescriptor = directOpenFlag.map { open(path, O_RDONLY | $0) } ?? -1
     }
 
-    deinit { close(descriptor) }
+    deinit {
+        close(descriptor)
+        if directDescriptor >= 0 { close(directDescriptor) }
+        for buffer in bounceBuffers { free(buffer) }
+    }
 
-    /// Fills `buffer` with the bytes at `offset` (several `pread` calls if the kernel returns fewer).
+    /// Whether the file system allows reads that bypass the page cache.
+    public var readsDirect: Bool { directDescriptor >= 0 }
+
+    /// Whether a read of `bytes` bypasses the page cache.
+    public func readsDirect(bytes: Int) -> Bool { directDescriptor >= 0 && bytes >= directReadMinimumBytes }
+
+    /// A range of the file and the memory it is read into.
+    public struct Piece {
+        public var buffer: UnsafeMutableRawBufferPointer
+        public var offset: Int
+
+        public init(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int) {
+            self.buffer = buffer
+            self.offset = offset
+        }
+    }
+
+    /// Fills `buffer` with the bytes at `offset`.
     /// - Throws: `ExpertStoreError.truncated` when the file ends first, `.io` on a read error.
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
+        try read([Piece(buffer, at: offset)])
+    }
+
+    /// Fills every piece's buffer with the file's bytes at its offset: those `readsDirect(bytes:)` refuses
+    /// buffered, one after another; the others as one direct read, their chunks shared out among
+    /// the reader threads together — an expert's projections read as one batch keep every reader busy to
+    /// the end, where reading them one by one leaves readers idle at the end of each (on the full-size
+    /// file's experts, alternating, 0.58 against 0.40 GB/s with 4 MiB chunks and 0.65 against 0.51 with
+    /// 2 MiB, 2026-12-07 08:30 UTC, load 14).
+    /// - Throws: `ExpertStoreError.truncated` when the file ends first, `.io` on a read error.
+    public func read(_ pieces: [Piece]) throws {
+        for piece in pieces where !readsDirect(bytes: piece.buffer.count) {
+            try readFully(descriptor, into: piece.buffer.baseAddress!, count: piece.buffer.count, at: piece.offset, asked: piece.buffer.count)
+            if dropsPagesAfterRead { posix_fadvise(descriptor, off_t(piece.offset), off_t(piece.buffer.count), Int32(POSIX_FADV_DONTNEED)) }
+        }
+        let direct = pieces.filter { readsDirect(bytes: $0.buffer.count) }
+        if !direct.isEmpty { try readDirect(direct) }
+    }
+
+    /// One chunk of a direct read: `count` bytes at the aligned `offset` of the file, of which the piece's
+    /// bytes go to `target` (an address, so that it crosses to the reader threads).
+    private struct DirectChunk: Sendable {
+        var offset: Int
+        var count: Int
+        var pieceOffset: Int
+        var pieceCount: Int
+        var target: UInt
+    }
+
+    /// `read` through `O_DIRECT`: each piece's aligned range in chunks of `directChunkBytes`; chunk i goes
+    /// to reader i mod `directReaders` (the calling thread is reader 0), each through its own aligned bounce
+    /// buffer.
+    private func readDirect(_ pieces: [Piece]) throws {
+        let a = Self.directAlignment, size = Self.directChunkBytes
+        let chunks = pieces.flatMap { piece in
+            let start = piece.offset / a * a, end = (piece.offset + piece.buffer.count + a - 1) / a * a
+            return stride(from: start, to: end, by: size).map { chunkStart in
+                DirectChunk(offset: chunkStart, count: min(size, end - chunkStart), pieceOffset: piece.offset,
+                            pieceCount: piece.buffer.count, target: UInt(bitPattern: piece.buffer.baseAddress!))
+            }
+        }
+        let readers = min(Self.directReaders, chunks.count)
+        // one direct read at a time uses the file's bounce buffers (the engine reads on one thread anyway)
+        bounceLock.lock()
+        defer { bounceLock.unlock() }
+        while bounceBuffers.count < readers {
+            var memory: UnsafeMutableRawPointer?
+            guard posix_memalign(&memory, a, size) == 0, let bounce = memory else {
+                throw ExpertStoreError.io(path: path, reason: "no memory for a \(size)-byte read buffer")
+            }
+            bounceBuffers.append(bounce)
+        }
+        // addresses cross to the reader threads as integers (pointers are not Sendable); each thread writes
+        // its own chunks of the targets and its own bounce buffer only
+        let bounces = bounceBuffers.map { UInt(bitPattern: $0) }
+        let errors = ReaderErrors(count: readers)
+        @Sendable func reader(_ r: Int) {
+            let bounce = UnsafeMutableRawPointer(bitPattern: bounces[r])!
+            do {
+                for chunk in stride(from: r, to: chunks.count, by: readers).map({ chunks[$0] }) {
+                    // the file may end inside the last aligned block: the whole block is asked for, what is
+                    // needed must come
+                    let from = max(chunk.offset, chunk.pieceOffset), to = min(chunk.offset + chunk.count, chunk.pieceOffset + chunk.pieceCount)
+                    try readFully(directDescriptor, into: bounce, count: chunk.count, at: chunk.offset, asked: to - chunk.offset)
+                    UnsafeMutableRawPointer(bitPattern: chunk.target + UInt(from - chunk.pieceOffset))!
+                        .copyMemory(from: bounce + (from - chunk.offset), byteCount: to - from)
+                }
+            } catch {
+                errors.set(r, error)
+            }
+        }
+        let done = DispatchGroup()
+        for r in 1..<max(1, readers) {
+            done.enter()
+            Thread.detachNewThread {
+                reader(r)
+                done.leave()
+            }
+        }
+        reader(0)
+        done.wait()
+        if let error = errors.first { throw error }
+    }
+
+    /// Reads up to `count` bytes at `offset` into `to` (several `pread` calls if the kernel returns fewer),
+    /// stopping early only at the end of the file, which is an error if fewer than `asked` bytes came.
+    /// - Returns: bytes read.
+    @discardableResult
+    private func readFully(_ fd: Int32, into to: UnsafeMutableRawPointer, count: Int, at offset: Int, asked: Int) throws -> Int {
         var done = 0
-        while done < buffer.count {
-            let n = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+        while done < count {
+            let n = pread(fd, to + done, count - done, off_t(offset + done))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw ExpertStoreError.io(path: path, reason: "read of \(buffer.count) bytes at \(offset): \(String(cString: strerror(errno)))")
+                throw ExpertStoreError.io(path: path, reason: "read of \(count) bytes at \(offset): \(String(cString: strerror(errno)))")
             }
-            if n == 0 { throw ExpertStoreError.truncated(path: path, expectedBytes: offset + buffer.count, actualBytes: offset + done) }
+            if n == 0 { break }
             done += n
+            // a direct read comes back short only at the end of the file (its end need not be aligned)
+            if fd == directDescriptor && (offset + done) % Self.directAlignment != 0 { break }
         }
-        if dropsPagesAfterRead { posix_fadvise(descriptor, off_t(offset), off_t(buffer.count), Int32(POSIX_FADV_DONTNEED)) }
+        if done < asked { throw ExpertStoreError.truncated(path: path, expectedBytes: offset + asked, actualBytes: offset + done) }
+        return done
     }
 
     /// Asks the kernel to drop this file's pages from the page cache (`posix_fadvise(POSIX_FADV_DONTNEED)`
@@ -64,4 +204,30 @@ public final class ExpertFile: @unchecked Sendable {
     public func dropPages(at offset: Int, count: Int) -> Bool {
         posix_fadvise(descriptor, off_t(offset), off_t(count), Int32(POSIX_FADV_DONTNEED)) == 0
     }
+}
+
+/// `O_DIRECT` (Linux `asm-generic/fcntl.h`; arm64 `asm/fcntl.h`), which Glibc's Swift module does not
+/// export; nil where there is none.
+#if os(Linux) && (arch(x86_64) || arch(i386))
+private let directOpenFlag: Int32? = 0o40000
+#elseif os(Linux) && arch(arm64)
+private let directOpenFlag: Int32? = 0o200000
+#else
+private let directOpenFlag: Int32? = nil
+#endif
+
+/// One error slot per reader thread of a direct read, each written by its own thread only, read after all
+/// have finished.
+private final class ReaderErrors: @unchecked Sendable {
+    private let errors: UnsafeMutableBufferPointer<Error?>
+    init(count: Int) {
+        errors = .allocate(capacity: count)
+        errors.initialize(repeating: nil)
+    }
+    deinit {
+        errors.deinitialize()
+        errors.deallocate()
+    }
+    func set(_ reader: Int, _ error: Error) { errors[reader] = error }
+    var first: Error? { errors.lazy.compactMap { $0 }.first }
 }

@@ -28,14 +28,29 @@ final class ExpertSlot {
         expert = nil
     }
 
-    /// Reads `expert` into the slot: projection p from `locations[p]`. The slot must be empty.
+    /// Reads `expert` into the slot: projection p from `locations[p]`, all of it as one batch per file
+    /// (`ExpertFile.read(_:)`). The slot must be empty.
     /// - Returns: bytes read.
     /// - Throws: `ExpertStoreError.io` / `.truncated` from the reads.
     func fill(expert: Int, from locations: [ExpertSource.Location], files: [ExpertFile]) throws -> Int {
         precondition(weights == nil, "ExpertSlot: refilled while its weights are held")
         var bytes = 0
-        for (projection, location) in zip(projections, locations) {
-            bytes += try projection.read(from: files[location.file], at: location.offset)
+        try projections[0].withSegments { w1 in
+            try projections[1].withSegments { w2 in
+                try projections[2].withSegments { w3 in
+                    // each projection's segments lie one after another from its location
+                    var pieces: [Int: [ExpertFile.Piece]] = [:]
+                    for (segments, location) in zip([w1, w2, w3], locations) {
+                        var at = location.offset
+                        for segment in segments {
+                            pieces[location.file, default: []].append(ExpertFile.Piece(segment, at: at))
+                            at += segment.count
+                        }
+                        bytes += at - location.offset
+                    }
+                    for (file, list) in pieces.sorted(by: { $0.key < $1.key }) { try files[file].read(list) }
+                }
+            }
         }
         let operators = projections.map { $0.makeOperator() }
         weights = ExpertWeights(w1: operators[0], w2: operators[1], w3: operators[2])
@@ -88,40 +103,39 @@ private final class ProjectionSlot {
         }
     }
 
-    /// Reads the segments, in layout order, from `offset` on.
-    /// - Returns: bytes read.
-    func read(from file: ExpertFile, at start: Int) throws -> Int {
-        var at = start
-        func fill<T>(_ array: inout [T]) throws {
-            try array.withUnsafeMutableBytes { try file.read(into: $0, at: at) }
-            at += array.count * MemoryLayout<T>.stride
-        }
+    /// Calls `body` with the memory of each segment, in layout order (the order they lie in a file).
+    func withSegments(_ body: ([UnsafeMutableRawBufferPointer]) throws -> Void) throws {
         switch layout.format {
-        case .fp32: try fill(&values)
-        case .bf16, .f16: try fill(&halves)
-        case .q8_0, .q4_0: try fill(&packed)
+        case .fp32: try values.withUnsafeMutableBytes { try body([$0]) }
+        case .bf16, .f16: try halves.withUnsafeMutableBytes { try body([$0]) }
+        case .q8_0, .q4_0: try packed.withUnsafeMutableBytes { try body([$0]) }
         case .nf4:
-            try fill(&packed)
-            try fill(&scales)
+            try packed.withUnsafeMutableBytes { p in try scales.withUnsafeMutableBytes { s in try body([p, s]) } }
         case .nf4dq:
-            try fill(&packed)
-            try fill(&codes)
-            try fill(&scales)
-            try withUnsafeMutableBytes(of: &offset) { try file.read(into: $0, at: at) }
-            at += 4
+            try packed.withUnsafeMutableBytes { p in
+                try codes.withUnsafeMutableBytes { c in
+                    try scales.withUnsafeMutableBytes { s in
+                        try withUnsafeMutableBytes(of: &offset) { o in try body([p, c, s, o]) }
+                    }
+                }
+            }
         case .hqq:
-            try fill(&packed)
             if layout.hqq?.scaleGroupSize == nil {
-                try fill(&halves)
-                try fill(&zeroHalves)
+                try packed.withUnsafeMutableBytes { p in
+                    try halves.withUnsafeMutableBytes { h in try zeroHalves.withUnsafeMutableBytes { z in try body([p, h, z]) } }
+                }
             } else {
-                try fill(&codes)
-                try fill(&scales)
-                try fill(&zeroCodes)
-                try fill(&zeroRange)
+                try packed.withUnsafeMutableBytes { p in
+                    try codes.withUnsafeMutableBytes { c in
+                        try scales.withUnsafeMutableBytes { s in
+                            try zeroCodes.withUnsafeMutableBytes { zc in
+                                try zeroRange.withUnsafeMutableBytes { zr in try body([p, c, s, zc, zr]) }
+                            }
+                        }
+                    }
+                }
             }
         }
-        return at - start
     }
 
     /// The projection as an operator sharing the slot's arrays.

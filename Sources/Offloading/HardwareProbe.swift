@@ -79,13 +79,13 @@ public struct HardwareProbe: Sendable {
 
         let file = try ExpertFile(path: path)
         file.dropsPagesAfterRead = true
-        // Seconds per read of `pieceBytes`, read as the engine reads an expert: three adjacent pieces one after
-        // another (its projections, stored together), the groups in a shuffled order, pages dropped before
+        // Seconds per read of `pieceBytes`, read as the engine reads an expert: three adjacent pieces as one
+        // batch (its projections, stored together), the groups in a shuffled order, pages dropped before
         // each pass; the median of 5 passes (a run meets the disk's typical speed, not its best: on a
         // virtual machine the host's own cache makes some passes much faster than others).
         func secondsPerRead(_ pieceBytes: Int) throws -> Double {
-            var buffer = [UInt8](repeating: 0, count: pieceBytes)
             let pieces = size / pieceBytes, group = min(3, pieces)
+            var buffer = [UInt8](repeating: 0, count: group * pieceBytes)
             var order = Array(0..<(pieces / group))
             var passes: [Double] = []
             for _ in 0..<5 {
@@ -93,8 +93,12 @@ public struct HardwareProbe: Sendable {
                 for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(random.next() % UInt64(i + 1))) }
                 let start = DispatchTime.now().uptimeNanoseconds
                 for first in order {
-                    for piece in (first * group)..<(first * group + group) {
-                        try buffer.withUnsafeMutableBytes { try file.read(into: $0, at: piece * pieceBytes) }
+                    // one batch, as `ExpertSlot.fill` reads an expert's projections
+                    try buffer.withUnsafeMutableBytes { raw in
+                        try file.read((0..<group).map { k in
+                            ExpertFile.Piece(UnsafeMutableRawBufferPointer(rebasing: raw[(k * pieceBytes)..<((k + 1) * pieceBytes)]),
+                                             at: (first * group + k) * pieceBytes)
+                        })
                     }
                 }
                 passes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(order.count * group))

@@ -9,13 +9,19 @@ import Tracing
 /// `finishForward()` after each forward call.
 ///
 /// The clock follows the real engine (`DiskExpertProvider`), with `CostModel`'s formulas:
-/// - A layer's attention and router run first; then the step's reads into slots — demand misses in order
-///   of first use, then prefetches for later layers — queue on one link (the engine's one I/O thread),
-///   each starting when the link is free.
+/// - A layer's attention and router run first; then the step's reads queue on one link (the engine's one
+///   I/O thread), each starting when the link is free: its demand reads — into slots and into the
+///   transient buffers — in ascending expert index (the order the experts run), then its prefetches for
+///   later layers. They are queued in that order, each as soon as it can be: a read into a slot at once,
+///   a transient read when one of the `RAMBudget.transientBuffers` (two) buffers is free; a read behind a
+///   transient read that waits for a buffer waits with it.
 /// - The experts run one after another in ascending expert index (as `MixtralModel.mixtureOfExperts`
 ///   asks for them); each starts when the previous one finished and its own read (demand or prefetch) has
-///   arrived — the wait is a stall. A transient miss is read when its turn comes (the engine has one
-///   transient buffer), after the link's queued reads.
+///   arrived — the wait is a stall. A transient expert's buffer is freed when the next expert is asked
+///   for (its compute has finished), and the reads waiting for a buffer are queued then.
+/// - Every read queued is reported to `onReadQueued` with the number of the step's experts the forward
+///   pass had asked for by then: the real engine reports the same (`DiskExpertProvider.onReadQueued`),
+///   and on the same routing both report the same reads in the same order at the same points.
 /// - A prefetch used by its step but not arrived when the step's router finished is *late* (it still
 ///   counts as a prefetch hit); a prefetched expert evicted before its transfer would have started is
 ///   *not read* (the real engine skips such a read; the simulated link still carries it).
@@ -37,6 +43,16 @@ public final class OffloadingSimulator {
     private var callStallUs = 0.0
     private var callPhase: Phase?
     public private(set) var summary: OffloadingSummary
+    /// Called for every read as it is queued on the link, in order.
+    public var onReadQueued: ((QueuedRead) -> Void)?
+
+    /// A read the step decided, before it is queued on the link; `record` is the token whose record it is charged to.
+    private struct PlannedRead {
+        var layer: Int
+        var expert: Int
+        var kind: QueuedRead.Kind
+        var record: Int
+    }
 
     /// The transfer that brought a resident expert, on the simulated clock.
     private struct Arrival {
@@ -108,6 +124,7 @@ public final class OffloadingSimulator {
         let routerUs = layerStartUs + attentionUs
         var transfers: [TransferRecord] = []
         var transient: Set<Int> = []
+        var demand: [PlannedRead] = [], prefetches: [PlannedRead] = []
         for event in decision.events {
             switch event {
             case .prefetchUsed(let e):
@@ -124,49 +141,77 @@ public final class OffloadingSimulator {
                     evict(eviction, layer: l, atUs: routerUs)
                     records[t].evicted.append(eviction.expert)
                 }
-                let transfer = enqueueTransfer(expert: e, layer: l, kind: .demand, notBeforeUs: routerUs)
-                transfers.append(transfer)
-                arrivals[l][e] = Arrival(startUs: transfer.startUs, endUs: transfer.startUs + transfer.durationUs, prefetch: false)
+                demand.append(PlannedRead(layer: l, expert: e, kind: .slot, record: t))
                 records[t].misses.append(e)
-                records[t].bytesMoved += transfer.bytes
-                records[t].transferUs += transfer.durationUs
             case .transientMiss(let e):
                 transient.insert(e)
                 records[firstUser[e]!].misses.append(e)
-                if onHost(layer: l, expert: e, rows: rows[e]!) { summary.hostComputed += 1 } else { summary.transientMisses += 1 }
+                if onHost(layer: l, expert: e, rows: rows[e]!) {
+                    summary.hostComputed += 1
+                } else {
+                    summary.transientMisses += 1
+                    demand.append(PlannedRead(layer: l, expert: e, kind: .transient, record: firstUser[e]!))
+                }
             case .prefetch(let target, let e, let eviction):
                 if let eviction {
                     evict(eviction, layer: target, atUs: routerUs)
                     records[0].prefetchEvicted.append(LayerExpert(layer: target, expert: eviction.expert))
                 }
-                let transfer = enqueueTransfer(expert: e, layer: target, kind: .prefetch, notBeforeUs: routerUs)
-                transfers.append(transfer)
-                arrivals[target][e] = Arrival(startUs: transfer.startUs, endUs: transfer.startUs + transfer.durationUs, prefetch: true)
+                prefetches.append(PlannedRead(layer: target, expert: e, kind: .prefetch, record: 0))
                 records[0].prefetched.append(LayerExpert(layer: target, expert: e))
-                records[0].bytesMoved += transfer.bytes
-                records[0].transferUs += transfer.durationUs
                 summary.prefetched += 1
             }
         }
 
+        // the reads, queued in plan order as the engine queues them (see the type's description)
+        let plan = demand.sorted { $0.expert < $1.expert } + prefetches
+        var queued = 0, freeBuffers = RAMBudget.transientBuffers, expertsAsked = 0
+        var transientArrivals: [Int: Double] = [:]
+        func queueReads(atUs now: Double) {
+            while queued < plan.count {
+                let read = plan[queued]
+                if read.kind == .transient {
+                    guard freeBuffers > 0 else { return }
+                    freeBuffers -= 1
+                }
+                let transfer = enqueueTransfer(expert: read.expert, layer: read.layer, kind: read.kind == .prefetch ? .prefetch : .demand,
+                                               notBeforeUs: now)
+                transfers.append(transfer)
+                let endUs = transfer.startUs + transfer.durationUs
+                if read.kind == .transient {
+                    transientArrivals[read.expert] = endUs
+                } else {
+                    arrivals[read.layer][read.expert] = Arrival(startUs: transfer.startUs, endUs: endUs, prefetch: read.kind == .prefetch)
+                }
+                records[read.record].bytesMoved += transfer.bytes
+                records[read.record].transferUs += transfer.durationUs
+                onReadQueued?(QueuedRead(layer: read.layer, expert: read.expert, kind: read.kind, afterExperts: expertsAsked))
+                queued += 1
+            }
+        }
+        queueReads(atUs: routerUs)
+
         // the experts, in ascending index, each once its weights are in
         var clockUs = routerUs, stallUs = 0.0
+        var heldBuffer = false
         for e in decision.distinct.sorted() {
+            // asking for the next expert frees the previous one's transient buffer, and queues what waited for it
+            if heldBuffer {
+                freeBuffers += 1
+                heldBuffer = false
+            }
+            queueReads(atUs: clockUs)
+            expertsAsked += 1
             if transient.contains(e), onHost(layer: l, expert: e, rows: rows[e]!) {
                 clockUs += cost.hostExpertUs(layer: l, expert: e, rows: rows[e]!)!
                 continue
             }
-            var readyUs = arrivals[l][e]?.endUs ?? 0
-            if transient.contains(e) {
-                let transfer = enqueueTransfer(expert: e, layer: l, kind: .demand, notBeforeUs: clockUs)
-                transfers.append(transfer)
-                records[firstUser[e]!].bytesMoved += transfer.bytes
-                records[firstUser[e]!].transferUs += transfer.durationUs
-                readyUs = transfer.startUs + transfer.durationUs
-            }
+            let readyUs = transient.contains(e) ? transientArrivals[e]! : arrivals[l][e]?.endUs ?? 0
+            heldBuffer = transient.contains(e)
             stallUs += max(0, readyUs - clockUs)
             clockUs = max(clockUs, readyUs) + cost.expertUs(layer: l, expert: e, rows: rows[e]!)
         }
+        precondition(queued == plan.count, "OffloadingSimulator: reads left unqueued after the layer's last expert")
         let expertsUs = clockUs - routerUs - stallUs
         nowUs = clockUs
         callStallUs += stallUs

@@ -41,4 +41,12 @@ struct BudgetPolicyFlagTests {
     @Test func lruRunsInTheSameBudget() {
         #expect(failure(["generate", "--max-tokens", "2", "--ram-budget", "14MiB", "--policy", "lru"] + store) == nil)
     }
+
+    @Test func anOffloadStoreThatIsAFileIsRefused() throws {
+        let file = scratch.url.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: file)
+        let result = failure(["generate", "--max-tokens", "2", "--ram-budget", "14MiB", "--offload-store", file.path])
+        #expect(result?.code == 2)
+        #expect(result?.message.hasPrefix("--offload-store \(file.path): is a file, not a folder") == true, "\(String(describing: result))")
+    }
 }

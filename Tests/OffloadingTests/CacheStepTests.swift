@@ -63,12 +63,14 @@ struct CacheStepTests {
     /// The real engine's reads on `calls`, driven as the forward pass drives it: `layerRouted`, then each
     /// distinct expert in ascending index. Checks each expert handed over holds that expert's weights.
     private func realReads(_ calls: [[LayerStep]], policy: PolicySpec, slots: [Int], source: ExpertSource,
-                           model: MixtralModel) throws -> ([RealReads], DiskOffloadingSummary) {
+                           model: MixtralModel) throws -> ([RealReads], DiskOffloadingSummary, [QueuedRead]) {
         let topK = calls[0][0].tokens[0].experts.count
         let provider = try DiskExpertProvider(source: source, policy: policy, topK: topK)
         try provider.allocateSlots(LayerSlots(slots))
         var reads: [RealReads] = []
+        var queued: [QueuedRead] = []
         provider.onStep = { _, _, _, step in reads.append(step) }
+        provider.onReadQueued = { queued.append($0) }
         let routerInput = [Float](repeating: 0, count: model.config.hiddenSize)
         for call in calls {
             for step in call {
@@ -83,24 +85,32 @@ struct CacheStepTests {
             }
         }
         let summary = provider.finish()
-        return (reads, summary)
+        return (reads, summary, queued)
     }
 
     /// The simulator's decisions on `calls`.
     private func simulated(_ calls: [[LayerStep]], policy: PolicySpec, slots: [Int], footprint: ModelFootprint)
-        throws -> ([CacheStep], OffloadingSummary) {
+        throws -> ([CacheStep], OffloadingSummary, [QueuedRead]) {
         let simulator = try OffloadingSimulator(policy: policy, slots: slots, cost: CostModel(hardware: roundHardware, footprint: footprint))
         var steps: [CacheStep] = []
+        var queued: [QueuedRead] = []
+        simulator.onReadQueued = { queued.append($0) }
         for call in calls {
             for step in call { steps.append(simulator.process(step)) }
             simulator.finishForward()
         }
-        return (steps, simulator.summary)
+        return (steps, simulator.summary, queued)
     }
 
-    /// Compares the two step by step and in total.
+    /// Compares the two step by step and in total, and the reads each queued: the same reads in the same
+    /// order, each queued at the same point of the forward pass (the simulator's clock for the transient
+    /// buffers is the engine's).
     private func expectSame(_ simulated: [CacheStep], _ real: [RealReads], _ s: OffloadingSummary, _ r: DiskOffloadingSummary,
-                            _ label: String) {
+                            _ simulatedQueue: [QueuedRead], _ realQueue: [QueuedRead], _ label: String) {
+        #expect(simulatedQueue.count == realQueue.count, "\(label): reads queued")
+        if let i = zip(simulatedQueue, realQueue).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+            Issue.record("\(label): read \(i) queued as \(simulatedQueue[i]) in the simulator, \(realQueue[i]) in the engine")
+        }
         #expect(simulated.count == real.count, "\(label): step count")
         for (index, (sim, reads)) in zip(simulated, real).enumerated() {
             let same = sim.hits == reads.hits && sim.misses == reads.misses && sim.transientMisses == reads.transient
@@ -128,9 +138,13 @@ struct CacheStepTests {
             for perLayer in 1...experts {
                 // equal slots, and one slot more in layer 0 (a budget's remainder)
                 for slots in [Array(repeating: perLayer, count: layers), [min(experts, perLayer + 1)] + Array(repeating: perLayer, count: layers - 1)] {
-                    let (simSteps, simSummary) = try simulated(calls, policy: policy, slots: slots, footprint: footprint)
-                    let (realSteps, realSummary) = try realReads(calls, policy: policy, slots: slots, source: source, model: model)
-                    expectSame(simSteps, realSteps, simSummary, realSummary, "\(policy) seed \(seed) slots \(slots)")
+                    let (simSteps, simSummary, simQueue) = try simulated(calls, policy: policy, slots: slots, footprint: footprint)
+                    let (realSteps, realSummary, realQueue) = try realReads(calls, policy: policy, slots: slots, source: source, model: model)
+                    expectSame(simSteps, realSteps, simSummary, realSummary, simQueue, realQueue, "\(policy) seed \(seed) slots \(slots)")
+                    // with one slot, a prompt of 7 or 10 tokens has transient reads that wait for the two buffers
+                    if perLayer == 1 && seed >= 2 {
+                        #expect(realQueue.contains { $0.kind == .transient && $0.afterExperts > 0 }, "\(policy) seed \(seed): no read waited for a buffer")
+                    }
                     // the engine read every miss and nothing else (no prefetching policy here)
                     #expect(realSummary.bytesRead == realSummary.misses * source.layout.byteCount)
                 }
@@ -153,14 +167,16 @@ struct CacheStepTests {
             let model = try MixtralModel(checkpoint: checkpoint, precision: spec, experts: .streamed(provider))
             try provider.allocateSlots(perLayer: perLayer)
             var reads: [RealReads] = []
+            var realQueue: [QueuedRead] = []
             provider.onStep = { _, _, _, step in reads.append(step) }
+            provider.onReadQueued = { realQueue.append($0) }
             let run = try RecordedRun.record(model: model, prompt: [1, 17, 42, 5, 88, 23, 61, 9, 30, 7], maxTokens: 24,
                                              lookahead: policy.lookahead)
             let real = provider.finish()
-            let (simSteps, simSummary) = try simulated(run.forwards.map(\.steps), policy: policy,
-                                                       slots: Array(repeating: perLayer, count: c.numHiddenLayers),
-                                                       footprint: ModelFootprint(model: model))
-            expectSame(simSteps, reads, simSummary, real, "\(policy) slots \(perLayer)")
+            let (simSteps, simSummary, simQueue) = try simulated(run.forwards.map(\.steps), policy: policy,
+                                                                 slots: Array(repeating: perLayer, count: c.numHiddenLayers),
+                                                                 footprint: ModelFootprint(model: model))
+            expectSame(simSteps, reads, simSummary, real, simQueue, realQueue, "\(policy) slots \(perLayer)")
             if policy.lookahead > 0 && perLayer < c.numExperts { #expect(real.prefetched > 0, "slots \(perLayer)") }
         }
     }

@@ -84,6 +84,10 @@ struct GGUFInPlaceTests {
             }
         }
 
+        // every read bypasses the page cache
+        for file in source.files {
+            #expect(file.readsDirect, "O_DIRECT refused on the test's file system: the direct path goes untested")
+        }
         let resident = try MixtralModel(checkpoint: checkpoint, precision: spec)
         let provider = try DiskExpertProvider(source: source, policy: .lru, topK: c.numExpertsPerToken)
         let streamed = try MixtralModel(checkpoint: checkpoint, precision: spec, experts: .streamed(provider))

@@ -57,6 +57,8 @@ struct FullSizeExperiment: Experiment {
             let prefillRatio: Double
             let accounting: String
             let prefillSentence: String
+            /// The engine's read, wait and compute times per decoded token, in words.
+            let decodeSentence: String
             let llamaAccounting: String
             let missesPerToken: Double
             let prefetchesPerToken: Double
@@ -70,7 +72,7 @@ struct FullSizeExperiment: Experiment {
 
             enum CodingKeys: String, CodingKey {
                 case budgetGiB = "budget_gib", ours, llama, decodeRatio = "decode_ratio", prefillRatio = "prefill_ratio", accounting,
-                     prefillSentence = "prefill_sentence", llamaAccounting = "llama_accounting", missesPerToken = "misses_per_token",
+                     prefillSentence = "prefill_sentence", decodeSentence = "decode_sentence", llamaAccounting = "llama_accounting", missesPerToken = "misses_per_token",
                      prefetchesPerToken = "prefetches_per_token", readsPerToken = "reads_per_token", readGbps = "read_gbps",
                      predictedReadPerTokenGB = "predicted_read_per_token_gb", predictedReadS = "predicted_read_s",
                      predictedTps = "predicted_tps", measuredReadShare = "measured_read_share", shareSentence = "share_sentence"
@@ -238,6 +240,9 @@ struct FullSizeBenchmark: Decodable {
         let prefill_s: Double?
         let prefill_read_s: Double?
         let prefill_wait_s: Double?
+        /// The decode steps' expert reads (I/O thread time) and the layers' wait for reads, seconds.
+        let decode_read_s: Double?
+        let decode_wait_s: Double?
         let ram_budget_bytes: Int?
     }
 
@@ -321,6 +326,15 @@ struct FullSizeBenchmark: Decodable {
                           + "layers waited %.1f s for reads, so about %.1f s went to computing, with the reads running alongside.",
                           budget, total, read, wait, total - wait)
         } ?? "This run predates the prefill's read and wait times."
+        let decodeSentence = ours.flatMap { run -> String? in
+            guard let read = run.decode_read_s, let wait = run.decode_wait_s, let n = run.decode_tokens, n > 0,
+                  let rate = run.decode_tok_s, rate > 0 else { return nil }
+            let perToken = 1 / rate, waited = wait / Double(n)
+            return String(format: "The engine's own clocks, per decoded token at %g GiB (%.2f s each): the I/O thread read experts for %.2f s, the layers "
+                          + "waited %.2f s for reads, and %.2f s went to everything else — attention, the experts' products, "
+                          + "the output head and sampling — with the reads running alongside.",
+                          budget, perToken, read / Double(n), waited, perToken - waited)
+        } ?? "(The run at \(String(format: "%g", budget)) GiB predates the engine's clocks of its decode steps' reads.)"
         let llamaAccounting = llama.map { run in
             String(format: "llama.cpp read %.1f GB for the same tokens: %.1f times the %.1f GB file", Double(run.bytes_read) / 1e9,
                    Double(run.bytes_read) / Double(file_bytes), Double(file_bytes) / 1e9)
@@ -341,7 +355,7 @@ struct FullSizeBenchmark: Decodable {
             : String(format: "Reading alone is predicted to take %.0f %% of the measured time per token: the decode steps' reads ran faster than the prefill's, whose rate the prediction takes (the prefill's compute took turns with them on the two cores), and prefetching overlaps them with the computing.", share * 100)
         return .init(budgetGiB: budget, ours: ours.map(figures), llama: llama.map(figures),
                      decodeRatio: ratio(ours?.decode_tok_s, llama?.decode_tok_s), prefillRatio: ratio(ours?.prefill_tok_s, llama?.prefill_tok_s),
-                     accounting: ours.map(byteAccounting) ?? "The mixtral-lab run is missing.", prefillSentence: prefillSentence,
+                     accounting: ours.map(byteAccounting) ?? "The mixtral-lab run is missing.", prefillSentence: prefillSentence, decodeSentence: decodeSentence,
                      llamaAccounting: llamaAccounting, missesPerToken: missesPerToken, prefetchesPerToken: prefetchesPerToken,
                      readsPerToken: readsPerToken, readGbps: readRate / 1e9,
                      predictedReadPerTokenGB: readsPerToken * Double(expert_bytes) / 1e9, predictedReadS: predictedRead,
@@ -365,6 +379,7 @@ struct FullSizeBenchmark: Decodable {
             + "\(run.decode_tokens ?? 0) decode steps (\(decodeDemand / max(1, expert_bytes)) experts not in memory when needed); "
             + "\(gb(prefetchBytes)) of prefetches (\(prefetches) reads, \(run.prefetch_used ?? 0) of them used in time or later); "
             + "and \(gb(rest)) besides (\(String(format: "%.1f", Double(rest) / Double(max(1, run.bytes_read)) * 100)) %: "
-            + "the binary, the GGUF header and vocabulary, and the kernel's readahead past the ranges read)."
+            + "the binary and its libraries, the GGUF header and vocabulary, and what the reads brought in beyond the ranges "
+            + "asked for: the kernel's readahead for buffered reads, whole 4 KiB blocks at the ends of direct ones)."
     }
 }

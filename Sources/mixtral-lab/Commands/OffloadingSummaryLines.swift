@@ -36,6 +36,7 @@ func diskSummaryLine(_ s: DiskOffloadingSummary, numExperts: Int, decodeTokensPe
         + " · read \(ByteSize.format(s.bytesRead)) in " + String(format: "%.2f s (%.0f MiB/s)", s.readSeconds, s.readBytesPerSecond / 1_048_576)
         + String(format: " · stall %.2f s", s.stallSeconds)
         + " · prefill read \(ByteSize.format(s.prefillBytesRead)) in " + String(format: "%.2f s, waited %.2f s for it", s.prefillReadSeconds, s.prefillStallSeconds)
+        + " · decode read \(ByteSize.format(s.decodeBytesRead)) in " + String(format: "%.2f s, waited %.2f s for it", s.decodeReadSeconds, s.decodeStallSeconds)
         + " · \(counted(s.misses, "demand read")), \(counted(s.prefetched - s.prefetchesNotRead, "prefetch read")) (\(s.prefetchHits) used)"
         + " · \(s.bytesRead) B read, \(s.prefillBytesRead) B of them in the prefill"
         + (decodeTokensPerSecond.map { String(format: " · decode %.2f tokens/s", $0) } ?? "")

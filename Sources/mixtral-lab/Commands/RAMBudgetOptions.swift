@@ -12,13 +12,17 @@ struct RAMBudgetOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Run within this much RAM for weights and caches, e.g. 512MiB, 6GiB: non-expert weights stay resident, experts are streamed from disk into the slots the rest holds (--policy decides which stay).", valueName: "size"),
             transform: SizeArgument.parser(flag: "--ram-budget"))
     var ramBudget: SizeArgument?
-    @Option(help: ArgumentHelp("With --ram-budget: folder for the expert stores written when the checkpoint's experts are not already at the run's precision, one subfolder per expert precision (default: under ~/.cache/mixtral-lab/expert-stores).", valueName: "dir"))
+    @Option(help: ArgumentHelp("With --ram-budget: folder for the expert stores written when the checkpoint's experts are not already at the run's precision, one subfolder per expert precision, created in it (default: under ~/.cache/mixtral-lab/expert-stores).", valueName: "dir"))
     var offloadStore: String?
     @Flag(help: "Benchmark baseline: compute fp32 experts straight from the memory-mapped checkpoint, no budget (the page cache decides what stays in RAM).")
     var mmapExperts = false
 
     func validate() throws {
         if offloadStore != nil && ramBudget == nil { throw ValidationError("--offload-store needs --ram-budget") }
+        var isFolder: ObjCBool = false
+        if let offloadStore, FileManager.default.fileExists(atPath: offloadStore, isDirectory: &isFolder), !isFolder.boolValue {
+            throw ValidationError("--offload-store \(offloadStore): is a file, not a folder")
+        }
         if mmapExperts && ramBudget != nil { throw ValidationError("give --ram-budget or --mmap-experts, not both") }
     }
 
