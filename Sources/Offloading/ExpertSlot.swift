@@ -99,7 +99,12 @@ private final class ProjectionSlot {
         switch layout.format {
         case .fp32: try fill(&values)
         case .bf16, .f16: try fill(&halves)
-        case .q8_0, .q4_0: try fill(&packed)
+        case .q8_0:   // read in the GGUF layout, then put into the kernels' layout in place (GGMLMatrix)
+            try fill(&packed)
+            packed.withUnsafeMutableBytes { Q8_0Matrix.interleave($0, rows: layout.rows, cols: layout.cols) }
+        case .q4_0:
+            try fill(&packed)
+            packed.withUnsafeMutableBytes { Q4_0Matrix.interleave($0, rows: layout.rows, cols: layout.cols) }
         case .nf4:
             try fill(&packed)
             try fill(&scales)
@@ -131,8 +136,8 @@ private final class ProjectionSlot {
         case .fp32: return Matrix(rows: rows, cols: cols, values: values)
         case .bf16: return BF16Matrix(rows: rows, cols: cols, storage: halves)
         case .f16: return F16Matrix(rows: rows, cols: cols, storage: halves)
-        case .q8_0: return Q8_0Matrix(rows: rows, cols: cols, blocks: packed)
-        case .q4_0: return Q4_0Matrix(rows: rows, cols: cols, blocks: packed)
+        case .q8_0: return Q8_0Matrix(rows: rows, cols: cols, interleaved: packed)
+        case .q4_0: return Q4_0Matrix(rows: rows, cols: cols, interleaved: packed)
         case .nf4: return NF4Matrix(rows: rows, cols: cols, blocksize: layout.blocksize, packed: packed, absmax: .plain(scales))
         case .nf4dq:
             return NF4Matrix(rows: rows, cols: cols, blocksize: layout.blocksize, packed: packed,
