@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import Tensors
 @testable import Quantization
 
 /// `KernelThreads`: every chunk runs exactly once, on more than one thread when there are cores to
