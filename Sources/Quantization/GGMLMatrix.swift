@@ -257,12 +257,12 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
         self.init(rows: rows, cols: cols, interleaved: bytes)
     }
 
-    /// Wraps blocks in the GGUF layout (e.g. a GGUF tensor's data), interleaving a copy. Preconditions:
+    /// Wraps blocks in the GGUF layout (e.g. a GGUF tensor's data), interleaving them — in place when the
+    /// caller hands over its only reference (a temporary), else in a copy. Preconditions:
     /// `cols % 32 == 0`, `blocks.count == rows · cols/32 · typeSize`.
-    public init(rows: Int, cols: Int, blocks: [UInt8]) {
-        var bytes = blocks
-        bytes.withUnsafeMutableBytes { Self.interleave($0, rows: rows, cols: cols) }
-        self.init(rows: rows, cols: cols, interleaved: bytes)
+    public init(rows: Int, cols: Int, blocks: consuming [UInt8]) {
+        blocks.withUnsafeMutableBytes { Self.interleave($0, rows: rows, cols: cols) }
+        self.init(rows: rows, cols: cols, interleaved: blocks)
     }
 
     /// Wraps blocks already in the interleaved layout (`interleave`), without copying. Preconditions as

@@ -103,11 +103,12 @@ private func referenceProducts<Format: GGMLBlockFormat>(_ w: GGMLMatrix<Format>,
 }
 
 /// (rows, blocks, tokens): one block; row counts that neither the thread count nor the kernels' groups
-/// of 8 rows divide; 1- and 33-token batches; more blocks than the x86 kernel packs at a time (32) and
-/// more tokens than it takes per pass (64). Shapes with ≥ 2¹⁸ weights × tokens are split across the
-/// kernel threads.
-private let shapes = [(1, 1, 1), (3, 1, 33), (7, 3, 1), (13, 5, 33), (5, 32, 4), (9, 33, 2), (1029, 8, 1),
-                      (301, 8, 33), (11, 40, 70), (203, 24, 67)]
+/// of 8 rows divide (a last group stored as in GGUF); 1- and 33-token batches; 1–4 tokens (the x86
+/// kernel's decode path, unpacking in registers) and more (its packed path); more blocks than it packs at
+/// a time (32) and more tokens than one tile (64). Shapes with ≥ 2¹⁸ weights × tokens are split across
+/// the kernel threads.
+private let shapes = [(1, 1, 1), (3, 1, 33), (7, 3, 1), (13, 5, 33), (5, 32, 4), (9, 33, 2), (17, 2, 3), (16, 3, 5),
+                      (1029, 8, 1), (301, 8, 33), (11, 40, 70), (203, 24, 67)]
 
 /// Gaussian activations `[n, cols]` with a different spread per token, and one all-zero block.
 private func randomActivations(tokens n: Int, cols: Int, random: inout SplitMix) -> [Float] {
