@@ -37,6 +37,7 @@ final class ExpertSlot {
         for (projection, location) in zip(projections, locations) {
             bytes += try projection.read(from: files[location.file], at: location.offset)
         }
+        for projection in projections { projection.interleaveGGMLBlocks() }
         let operators = projections.map { $0.makeOperator() }
         weights = ExpertWeights(w1: operators[0], w2: operators[1], w3: operators[2])
         self.expert = expert
@@ -99,12 +100,7 @@ private final class ProjectionSlot {
         switch layout.format {
         case .fp32: try fill(&values)
         case .bf16, .f16: try fill(&halves)
-        case .q8_0:   // read in the GGUF layout, then put into the kernels' layout in place (GGMLMatrix)
-            try fill(&packed)
-            packed.withUnsafeMutableBytes { Q8_0Matrix.interleave($0, rows: layout.rows, cols: layout.cols) }
-        case .q4_0:
-            try fill(&packed)
-            packed.withUnsafeMutableBytes { Q4_0Matrix.interleave($0, rows: layout.rows, cols: layout.cols) }
+        case .q8_0, .q4_0: try fill(&packed)
         case .nf4:
             try fill(&packed)
             try fill(&scales)
@@ -127,6 +123,16 @@ private final class ProjectionSlot {
             }
         }
         return at - start
+    }
+
+    /// Puts Q8_0/Q4_0 blocks, read in the GGUF layout, into the layout the matrices hold in RAM
+    /// (`GGMLMatrix.interleave`, in place); other formats are left as read.
+    func interleaveGGMLBlocks() {
+        switch layout.format {
+        case .q8_0: packed.withUnsafeMutableBytes { Q8_0Matrix.interleave($0, rows: layout.rows, cols: layout.cols) }
+        case .q4_0: packed.withUnsafeMutableBytes { Q4_0Matrix.interleave($0, rows: layout.rows, cols: layout.cols) }
+        default: break
+        }
     }
 
     /// The projection as an operator sharing the slot's arrays.
