@@ -23,6 +23,32 @@ CK_PRODUCTS(ck_q8_0_products_neon_dot);
 CK_PRODUCTS(ck_q4_0_products_neon_dot);
 #endif
 
+/// Rows per group of the interleaved layout (CKernels.h).
+#define CK_GROUP_ROWS 8
+
+/// One group block of the interleaved layout (8 · blockBytes bytes at `out`) from the GGUF-layout blocks
+/// `block[0…7]` of the group's 8 rows (interleave.c).
+void ck_interleave_block(int blockBytes, const uint8_t *const block[CK_GROUP_ROWS], uint8_t *out);
+
+/// Row r's block b in the GGUF layout (fp16 scale, then codes: `blockBytes` bytes to `out`), for a row r
+/// of a whole group of the interleaved layout (r < rows rounded down to a multiple of 8).
+static inline void ck_gguf_block(int blockBytes, const uint8_t *weights, int blocks, int r, int b, uint8_t *out) {
+    const uint8_t *group = weights + ((long)(r / CK_GROUP_ROWS) * blocks + b) * CK_GROUP_ROWS * blockBytes;
+    const int i = r % CK_GROUP_ROWS, words = (blockBytes - 2) / 4;
+    memcpy(out, group + 2 * i, 2);
+    for (int k = 0; k < words; k++) memcpy(out + 2 + 4 * k, group + 16 + 32 * k + 4 * i, 4);
+}
+
+/// Row r's block b in the GGUF layout, from weights in the interleaved layout: a pointer into `weights`
+/// for the rows past the last whole group (stored as in GGUF), else the block gathered into `buffer`
+/// (`blockBytes` bytes).
+static inline const uint8_t *ck_row_block(int blockBytes, const uint8_t *weights, int rows, int blocks, int r, int b,
+                                          uint8_t *buffer) {
+    if (r >= rows / CK_GROUP_ROWS * CK_GROUP_ROWS) return weights + ((long)r * blocks + b) * blockBytes;
+    ck_gguf_block(blockBytes, weights, blocks, r, b, buffer);
+    return buffer;
+}
+
 /// A block's little-endian fp16 scale (its first two bytes) as fp32, exactly (IEEE 754 binary16).
 static inline float ck_fp16_to_fp32(const uint8_t *block) {
     const uint32_t h = (uint32_t)block[0] | (uint32_t)block[1] << 8;

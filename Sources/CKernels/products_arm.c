@@ -4,6 +4,8 @@
 // partial sums, two pairwise additions (`addp`) put the 4 rows' exact sums S in the lanes of one vector,
 // and `acc = fma(float(S), d_w · d_x, acc)` continues each row's chain over the blocks in order — the
 // arithmetic of products_scalar.c, bit for bit. Q4_0's nibbles are shifted to −8…7 before the `sdot`.
+// Each row's blocks are gathered from the interleaved layout (CKernels.h) back to GGUF blocks first: not
+// yet a kernel that reads the layout's vectors directly (no ARM CPU was at hand to time one).
 #if defined(__aarch64__)
 #include <arm_neon.h>
 #include "products.h"
@@ -26,23 +28,20 @@ int32x4_t block_sum(const int isQ4, const uint8_t *block, const int8_t *x) {
 static inline __attribute__((always_inline, target("dotprod")))
 void products(const int isQ4, const uint8_t *weights, int rows, int blocks, const int8_t *codes,
               const float *scales, int n, float *y, long yStride) {
-    const long blockBytes = isQ4 ? 18 : 34;
+    const int blockBytes = isQ4 ? 18 : 34;
     const uint8_t zeroBlock[34] = {0};   // stands in for the missing rows of a last, partial group
+    uint8_t buffer[4][34];
     for (int r0 = 0; r0 < rows; r0 += 4) {
         const int count = rows - r0 < 4 ? rows - r0 : 4;
-        const uint8_t *row[4];
-        long step[4];
-        for (int i = 0; i < 4; i++) {
-            row[i] = i < count ? weights + (r0 + i) * blocks * blockBytes : zeroBlock;
-            step[i] = i < count ? blockBytes : 0;
-        }
         for (int t = 0; t < n; t++) {
             const int8_t *x = codes + (long)t * blocks * 32;
             const float *dx = scales + (long)t * blocks;
             float32x4_t acc = vdupq_n_f32(0);
             for (int b = 0; b < blocks; b++) {
-                const uint8_t *block[4] = {row[0] + step[0] * b, row[1] + step[1] * b,
-                                           row[2] + step[2] * b, row[3] + step[3] * b};
+                const uint8_t *block[4];
+                for (int i = 0; i < 4; i++) {
+                    block[i] = i < count ? ck_row_block(blockBytes, weights, rows, blocks, r0 + i, b, buffer[i]) : zeroBlock;
+                }
                 const int32x4_t sums = vpaddq_s32(vpaddq_s32(block_sum(isQ4, block[0], x + 32 * b),
                                                              block_sum(isQ4, block[1], x + 32 * b)),
                                                   vpaddq_s32(block_sum(isQ4, block[2], x + 32 * b),

@@ -1,5 +1,6 @@
 // Plain C products of Q8_0/Q4_0 weights with 8-bit activations: the path of CPUs without AVX2 or the
-// dot-product extension (most of the time is spent here on those), and the reference of the tests.
+// dot-product extension (most of the time is spent here on those), and the reference of the tests. Each
+// row's blocks are gathered from the interleaved layout (CKernels.h) back to GGUF blocks, one at a time.
 //
 // The arithmetic every path follows (CKernels.h): per row, token and block the exact integer sum
 // S = Σ w·x (Q4_0: w = q − 8), then `y = fmaf((float)S, d_w · d_x, y)` over the blocks in order, from 0 —
@@ -26,13 +27,13 @@ static int32_t block_sum(const int isQ4, const uint8_t *block, const int8_t *x) 
 
 static void products(const int isQ4, const uint8_t *weights, int rows, int blocks, const int8_t *codes,
                      const float *scales, int n, float *y, long yStride) {
-    const long blockBytes = isQ4 ? 18 : 34;
+    const int blockBytes = isQ4 ? 18 : 34;
+    uint8_t buffer[34];
     for (int r = 0; r < rows; r++) {
-        const uint8_t *row = weights + r * blocks * blockBytes;
         for (int t = 0; t < n; t++) {
             float total = 0.0f;
             for (int b = 0; b < blocks; b++) {
-                const uint8_t *block = row + b * blockBytes;
+                const uint8_t *block = ck_row_block(blockBytes, weights, rows, blocks, r, b, buffer);
                 const long at = (long)t * blocks + b;
                 const float scale = ck_fp16_to_fp32(block) * scales[at];
                 total = fmaf((float)block_sum(isQ4, block, codes + 32 * at), scale, total);

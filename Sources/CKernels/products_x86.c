@@ -3,6 +3,7 @@
 // the binary needs neither; dispatch.c checks the CPU before calling them.
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <stdlib.h>
 #include <string.h>
 #include "products.h"
 
@@ -13,11 +14,10 @@
 #undef CK_TARGET
 #undef CK_NAME
 #undef CK_DOT_ADD
-#undef GROUP_ROWS
 #undef CHUNK_BLOCKS
 #undef TOKEN_TILE
 #undef TOKENS_PER_PASS
-#undef PREFETCH_GROUPS
+#undef PREFETCH_BYTES
 
 #define CK_TARGET "avx2,fma,f16c,avxvnni"
 #define CK_NAME(f) f##_avxvnni

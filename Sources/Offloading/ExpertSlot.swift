@@ -52,6 +52,7 @@ final class ExpertSlot {
                 }
             }
         }
+        for projection in projections { projection.interleaveGGMLBlocks() }
         let operators = projections.map { $0.makeOperator() }
         weights = ExpertWeights(w1: operators[0], w2: operators[1], w3: operators[2])
         self.expert = expert
@@ -138,6 +139,16 @@ private final class ProjectionSlot {
         }
     }
 
+    /// Puts Q8_0/Q4_0 blocks, read in the GGUF layout, into the layout the matrices hold in RAM
+    /// (`GGMLMatrix.interleave`, in place); other formats are left as read.
+    func interleaveGGMLBlocks() {
+        switch layout.format {
+        case .q8_0: packed.withUnsafeMutableBytes { Q8_0Matrix.interleave($0, rows: layout.rows, cols: layout.cols) }
+        case .q4_0: packed.withUnsafeMutableBytes { Q4_0Matrix.interleave($0, rows: layout.rows, cols: layout.cols) }
+        default: break
+        }
+    }
+
     /// The projection as an operator sharing the slot's arrays.
     func makeOperator() -> any LinearOperator {
         let rows = layout.rows, cols = layout.cols
@@ -145,8 +156,8 @@ private final class ProjectionSlot {
         case .fp32: return Matrix(rows: rows, cols: cols, values: values)
         case .bf16: return BF16Matrix(rows: rows, cols: cols, storage: halves)
         case .f16: return F16Matrix(rows: rows, cols: cols, storage: halves)
-        case .q8_0: return Q8_0Matrix(rows: rows, cols: cols, blocks: packed)
-        case .q4_0: return Q4_0Matrix(rows: rows, cols: cols, blocks: packed)
+        case .q8_0: return Q8_0Matrix(rows: rows, cols: cols, interleaved: packed)
+        case .q4_0: return Q4_0Matrix(rows: rows, cols: cols, interleaved: packed)
         case .nf4: return NF4Matrix(rows: rows, cols: cols, blocksize: layout.blocksize, packed: packed, absmax: .plain(scales))
         case .nf4dq:
             return NF4Matrix(rows: rows, cols: cols, blocksize: layout.blocksize, packed: packed,

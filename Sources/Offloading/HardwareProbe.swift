@@ -173,7 +173,7 @@ public struct HardwareProbe: Sendable {
         let bytesPerMatrix = Double(rows * cols) * precision.nominalBitsPerWeight / 8
         let count = min(16, max(2, Int((Double(64 << 20) / bytesPerMatrix).rounded(.up))))
         // fp32 runs on OpenBLAS with `threads` threads; the packed kernels split a product over every core
-        // from 2^18 weights and 2 rows per core on (`forEachRowRange` in Quantization/RowDrivers.swift)
+        // from 2^18 weights and 2 rows per core on (`forEachRowRange` in Tensors/KernelThreads.swift)
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let kernelThreads = precision == .fp32 ? threads : (rows * cols >= 1 << 18 && rows >= 2 * cores ? cores : 1)
         var random = SplitMix64(seed: 7)

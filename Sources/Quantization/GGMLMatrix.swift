@@ -1,4 +1,5 @@
 import Tensors
+import CKernels
 
 /// Weights per block in GGML's Q8_0 and Q4_0 (`QK8_0 = QK4_0 = 32`, ggml-common.h).
 public let ggmlBlockSize = 32
@@ -38,7 +39,8 @@ public protocol GGMLBlockFormat: Sendable {
     /// specialised copy of the loop and the generic matrix code pays one protocol call per row.
     static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>,
                        xBlockSums: UnsafePointer<Float>) -> SIMD8<Float>
-    /// `y[t · yStride + r] = Σ_b d_w · d_x · Σ_j w·x` for `rows` rows of `blocks` blocks at `weights` and
+    /// `y[t · yStride + r] = Σ_b d_w · d_x · Σ_j w·x` for `rows` rows of `blocks` blocks at `weights` (in
+    /// the interleaved layout, `GGMLMatrix.interleaved`) and
     /// `n` tokens of rounded activations (`--activations q8`): `ck_q8_0_products` / `ck_q4_0_products`
     /// in Sources/CKernels, through `kernel`.
     static func roundedProducts(_ kernel: IntegerKernel, _ weights: UnsafeRawPointer, rows: Int, blocks: Int,
@@ -193,13 +195,27 @@ public typealias Q8_0Matrix = GGMLMatrix<Q8_0>
 /// Weights stored as GGML Q4_0 blocks (precision `q4`).
 public typealias Q4_0Matrix = GGMLMatrix<Q4_0>
 
-/// A weight `[rows, cols]` stored as GGML blocks: row `r` is `cols/32` consecutive blocks, exactly the
-/// layout of a GGUF tensor of that type. Products decode blocks on the fly; nothing is kept in fp32.
+/// A weight `[rows, cols]` stored as GGML blocks: the bytes of a GGUF tensor of that type, held in RAM
+/// in the interleaved layout (`interleaved`): groups of 8 rows interleaved block by block, so that the
+/// integer kernels read one stream per group of rows (the layout is described in
+/// Sources/CKernels/include/CKernels.h). Files — GGUF exports, expert stores — get the GGUF layout
+/// (`blocks`). Products decode blocks on the fly; nothing is kept in fp32.
 public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
     public let rows: Int
     public let cols: Int
-    /// `rows · cols/32` blocks of `Format.typeSize` bytes, row-major.
-    public let blocks: [UInt8]
+    /// `rows · cols/32` blocks of `Format.typeSize` bytes in the interleaved layout: per group of 8 rows
+    /// and block column, 8 · typeSize bytes (the 8 fp16 scales, then code word k of row i at
+    /// 16 + 32k + 4i); the `rows % 8` rows after the last whole group as in GGUF.
+    public let interleaved: [UInt8]
+
+    /// The blocks in the GGUF layout (row after row: `rows · cols/32` blocks of `Format.typeSize` bytes),
+    /// rebuilt from `interleaved` on every access: for writing files, not for products.
+    public var blocks: [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: interleaved.count) { out, initialized in
+            copyGGUFRows(0..<rows, into: UnsafeMutableRawPointer(out.baseAddress!))
+            initialized = interleaved.count
+        }
+    }
 
     /// Quantizes `weight` block by block (rows split across cores for large tensors).
     /// - Throws: `QuantizeError.rowLengthNotMultipleOfBlock` when `cols % 32 != 0`,
@@ -213,7 +229,7 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
         let rowBytes = cols / ggmlBlockSize * Format.typeSize
         // `quantizeBlock` writes every byte of its block, so the storage is not zeroed first (a serial
         // pass over it, and its page faults, would take about a fifth of the time of quantizing)
-        let bytes = [UInt8](unsafeUninitializedCapacity: rows * rowBytes) { out, initialized in
+        var bytes = [UInt8](unsafeUninitializedCapacity: rows * rowBytes) { out, initialized in
             weight.values.withUnsafeBufferPointer { w in
                 guard let input = w.baseAddress, let output = out.baseAddress else { return }
                 forEachRowRange(rows: rows, cols: cols) { range in
@@ -237,17 +253,50 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
                                          column: largest % cols, value: weight.values[largest],
                                          limit: Format.largestAbsmax)
         }
-        self.init(rows: rows, cols: cols, blocks: bytes)
+        bytes.withUnsafeMutableBytes { Self.interleave($0, rows: rows, cols: cols) }
+        self.init(rows: rows, cols: cols, interleaved: bytes)
     }
 
-    /// Wraps existing blocks (e.g. a GGUF tensor's data). Preconditions: `cols % 32 == 0`,
-    /// `blocks.count == rows · cols/32 · typeSize`.
-    public init(rows: Int, cols: Int, blocks: [UInt8]) {
-        precondition(cols % ggmlBlockSize == 0 && blocks.count == rows * cols / ggmlBlockSize * Format.typeSize,
-                     "\(Format.ggmlName): \(blocks.count) bytes do not hold [\(rows), \(cols)]")
+    /// Wraps blocks in the GGUF layout (e.g. a GGUF tensor's data), interleaving them — in place when the
+    /// caller hands over its only reference (a temporary), else in a copy. Preconditions:
+    /// `cols % 32 == 0`, `blocks.count == rows · cols/32 · typeSize`.
+    public init(rows: Int, cols: Int, blocks: consuming [UInt8]) {
+        blocks.withUnsafeMutableBytes { Self.interleave($0, rows: rows, cols: cols) }
+        self.init(rows: rows, cols: cols, interleaved: blocks)
+    }
+
+    /// Wraps blocks already in the interleaved layout (`interleave`), without copying. Preconditions as
+    /// `init(rows:cols:blocks:)`.
+    public init(rows: Int, cols: Int, interleaved: [UInt8]) {
+        precondition(cols % ggmlBlockSize == 0 && interleaved.count == rows * cols / ggmlBlockSize * Format.typeSize,
+                     "\(Format.ggmlName): \(interleaved.count) bytes do not hold [\(rows), \(cols)]")
         self.rows = rows
         self.cols = cols
-        self.blocks = blocks
+        self.interleaved = interleaved
+    }
+
+    /// Puts the blocks of a weight `[rows, cols]` at `bytes`, in the GGUF layout, into the interleaved
+    /// layout, in place (`ck_interleave_rows`): one pass over the bytes, 8 rows at a time through a
+    /// buffer of 8 rows. Used when a matrix is made, and by expert cache slots after a read from disk.
+    /// Precondition: `bytes.count == rows · cols/32 · typeSize`, `cols % 32 == 0`.
+    public static func interleave(_ bytes: UnsafeMutableRawBufferPointer, rows: Int, cols: Int) {
+        let blocksPerRow = cols / ggmlBlockSize
+        precondition(cols % ggmlBlockSize == 0 && bytes.count == rows * blocksPerRow * Format.typeSize,
+                     "\(Format.ggmlName): \(bytes.count) bytes do not hold [\(rows), \(cols)]")
+        guard rows >= 8 else { return }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8 * blocksPerRow * Format.typeSize) { scratch in
+            ck_interleave_rows(Int32(Format.typeSize), bytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                               Int32(rows), Int32(blocksPerRow), scratch.baseAddress!)
+        }
+    }
+
+    /// Rows `range` in the GGUF layout (`range.count · cols/32 · typeSize` bytes) to `out`.
+    func copyGGUFRows(_ range: Range<Int>, into out: UnsafeMutableRawPointer) {
+        interleaved.withUnsafeBytes { raw in
+            ck_gguf_rows(Int32(Format.typeSize), raw.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(rows),
+                         Int32(cols / ggmlBlockSize), Int32(range.lowerBound), Int32(range.count),
+                         out.assumingMemoryBound(to: UInt8.self))
+        }
     }
 
     /// Index of the first block whose fp16 scale is ±Inf or NaN.
@@ -261,7 +310,7 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
 
     public var outFeatures: Int { rows }
     public var inFeatures: Int { cols }
-    public var byteCount: Int { blocks.count }
+    public var byteCount: Int { interleaved.count }
     public var formatName: String { Format.precision.rawValue }
 
     public func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
@@ -271,11 +320,17 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: blocksPerRow) { sums in
             let xBlockSums = sums.baseAddress!
             if Format.codeOffset != 0 { blockSums(x, blocks: blocksPerRow, into: xBlockSums) }
-            blocks.withUnsafeBytes { packed in
-                let base = packed.baseAddress!
-                forEachRowRange(rows: rows, cols: cols) { range in
-                    for r in range {
-                        y[r] = horizontalSum(Format.dotRow(base + r * rowBytes, blocks: blocksPerRow, x, xBlockSums: xBlockSums))
+            // each group of 8 rows is put back into the GGUF layout (in cache) and multiplied row by row
+            forEachRowRange(rows: rows, cols: cols, rowMultiple: 8) { range in
+                withUnsafeTemporaryAllocation(byteCount: 8 * rowBytes, alignment: 64) { buffer in
+                    let rowsGGUF = buffer.baseAddress!
+                    for start in stride(from: range.lowerBound, to: range.upperBound, by: 8) {
+                        let group = start..<min(start + 8, range.upperBound)
+                        copyGGUFRows(group, into: rowsGGUF)
+                        for r in group {
+                            y[r] = horizontalSum(Format.dotRow(rowsGGUF + (r - start) * rowBytes, blocks: blocksPerRow, x,
+                                                               xBlockSums: xBlockSums))
+                        }
                     }
                 }
             }
@@ -300,7 +355,7 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
         let blocksPerRow = cols / ggmlBlockSize
         let rowBytes = blocksPerRow * Format.typeSize
         RoundedActivations.with(x, tokens: n, cols: cols) { rounded in
-            blocks.withUnsafeBytes { packed in
+            interleaved.withUnsafeBytes { packed in
                 let base = packed.baseAddress!
                 // the work is n times a matrix–vector product's, hence `cols: n · cols` for the threshold
                 forEachRowRange(rows: rows, cols: n * cols, rowMultiple: 8) { range in
@@ -316,10 +371,14 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
 
     /// Rows `range` decoded to fp32 `[range.count, cols]` at `out` (also an embedding-row lookup).
     public func decodeRows(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
-        let blocksPerRow = cols / ggmlBlockSize
-        blocks.withUnsafeBytes { packed in
-            Format.decodeBlocks(packed.baseAddress! + range.lowerBound * blocksPerRow * Format.typeSize,
-                                count: range.count * blocksPerRow, into: out)
+        let blocksPerRow = cols / ggmlBlockSize, rowBytes = blocksPerRow * Format.typeSize
+        withUnsafeTemporaryAllocation(byteCount: min(8, range.count) * rowBytes, alignment: 64) { buffer in
+            for start in stride(from: range.lowerBound, to: range.upperBound, by: 8) {
+                let group = start..<min(start + 8, range.upperBound)
+                copyGGUFRows(group, into: buffer.baseAddress!)
+                Format.decodeBlocks(buffer.baseAddress!, count: group.count * blocksPerRow,
+                                    into: out + (start - range.lowerBound) * cols)
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// HQQ, Half-Quadratic Quantization (Badri & Shaji 2023, "Half-Quadratic Quantization of Large Machine
 /// Learning Models", https://mobiusml.github.io/hqq_blog/), as the `hqq` library 0.2.8 implements it

@@ -4,24 +4,6 @@ import Tensors
 // Drivers shared by every packed format: they split work into row ranges and call the format's own
 // kernels (`dotRow`, `decodeRows`), which read the packed bytes directly.
 
-/// Calls `body` on contiguous row ranges covering `0..<rows`, concurrently on all cores
-/// (`KernelThreads`) when the matrix has at least `parallelWeightThreshold` (Tensors) weights (each range writes
-/// disjoint rows of the output). Every range but the last starts and ends on a multiple of `rowMultiple`
-/// (the integer kernels work on groups of 8 rows).
-func forEachRowRange(rows: Int, cols: Int, rowMultiple: Int = 1, _ body: (Range<Int>) -> Void) {
-    let threads = KernelThreads.shared.workers + 1
-    guard rows * cols >= parallelWeightThreshold, threads > 1, rows >= 2 * threads else { return body(0..<rows) }
-    // several chunks per thread, so that a core held up by another process hands its share to the others
-    let wanted = max(1, min(4 * threads, rows / 8))
-    let rowsPerChunk = ((rows + wanted - 1) / wanted + rowMultiple - 1) / rowMultiple * rowMultiple
-    let chunks = (rows + rowsPerChunk - 1) / rowsPerChunk
-    KernelThreads.shared.run(chunks: chunks) { chunk in
-        let start = chunk * rowsPerChunk
-        let end = min(rows, start + rowsPerChunk)
-        if start < end { body(start..<end) }
-    }
-}
-
 /// With fp32 activations, batches of at most this many tokens are multiplied one token at a time on the
 /// packed blocks (with `--activations q8` every batch goes to `GGMLMatrix.applyRounded`); above it,
 /// decoding tiles to fp32 once for OpenBLAS pays off. Bench preset, 2 cores, prefill tok/s one token at a

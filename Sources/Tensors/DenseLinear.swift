@@ -1,6 +1,5 @@
 import CBLAS
 import CKernels
-import Dispatch
 import Foundation
 
 /// Weights (`rows · cols`) from which a product is split across cores; below it the dispatch (some
@@ -39,18 +38,16 @@ extension Matrix: LinearOperator {
     }
 
     /// `Y[n, rows] = X[n, cols] · Wᵀ` for 2 … `smallBatchLimit` tokens with `ck_f32_products`, rows split
-    /// across the cores (`DispatchQueue.concurrentPerform`) when the weight has at least
-    /// `parallelWeightThreshold` values.
+    /// across the cores by the kernel threads (`forEachRowRange`, ranges of multiples of 4 rows) when the
+    /// weight has at least `parallelWeightThreshold` values. (`DispatchQueue.concurrentPerform`, used
+    /// before, woke its workers for every product and gave each core one half: a core held up by OpenBLAS's
+    /// spinning worker or another process held up the product.)
     func applySmallBatch(_ n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        let parts = rows * cols >= parallelWeightThreshold ? max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows / 4)) : 1
-        let rowsPerPart = ((rows + parts - 1) / parts + 3) / 4 * 4
         values.withUnsafeBufferPointer { w in
             let base = w.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                let start = part * rowsPerPart, end = min(rows, start + rowsPerPart)
-                if start < end {
-                    ck_f32_products(base + start * cols, Int32(end - start), Int32(cols), x, Int32(n), y + start, rows)
-                }
+            forEachRowRange(rows: rows, cols: cols, rowMultiple: 4) { range in
+                ck_f32_products(base + range.lowerBound * cols, Int32(range.count), Int32(cols), x, Int32(n),
+                                y + range.lowerBound, rows)
             }
         }
     }

@@ -74,6 +74,7 @@ private func randomBlocks<Format: GGMLBlockFormat>(_: Format.Type, rows: Int, bl
 /// rounded activations, then `y = fma(Float(S), d_w · d_x, y)` over the blocks in order, from 0.
 private func referenceProducts<Format: GGMLBlockFormat>(_ w: GGMLMatrix<Format>, _ x: [Float], tokens n: Int) -> [Float] {
     let blocks = w.cols / 32
+    let bytes = w.blocks   // the GGUF layout: the reference does not read the kernels' interleaved layout
     var y = [Float](repeating: 0, count: n * w.rows)
     for t in 0..<n {
         let rounded = (0..<blocks).map { referenceRounding(x[(t * w.cols + 32 * $0)..<(t * w.cols + 32 * $0 + 32)]) }
@@ -81,15 +82,15 @@ private func referenceProducts<Format: GGMLBlockFormat>(_ w: GGMLMatrix<Format>,
             var total: Float = 0
             for b in 0..<blocks {
                 let block = (r * blocks + b) * Format.typeSize
-                let dw = Float(Float16(bitPattern: UInt16(w.blocks[block]) | UInt16(w.blocks[block + 1]) << 8))
+                let dw = Float(Float16(bitPattern: UInt16(bytes[block]) | UInt16(bytes[block + 1]) << 8))
                 var sum = 0
                 for j in 0..<32 {
                     let code: Int
                     if Format.self == Q4_0.self {
-                        let byte = Int(w.blocks[block + 2 + j % 16])
+                        let byte = Int(bytes[block + 2 + j % 16])
                         code = (j < 16 ? byte & 15 : byte >> 4) - 8
                     } else {
-                        code = Int(Int8(bitPattern: w.blocks[block + 2 + j]))
+                        code = Int(Int8(bitPattern: bytes[block + 2 + j]))
                     }
                     sum += code * Int(rounded[b].codes[j])
                 }
@@ -102,11 +103,12 @@ private func referenceProducts<Format: GGMLBlockFormat>(_ w: GGMLMatrix<Format>,
 }
 
 /// (rows, blocks, tokens): one block; row counts that neither the thread count nor the kernels' groups
-/// of 8 rows divide; 1- and 33-token batches; more blocks than the x86 kernel packs at a time (32) and
-/// more tokens than it takes per pass (64). Shapes with ≥ 2¹⁸ weights × tokens are split across the
-/// kernel threads.
-private let shapes = [(1, 1, 1), (3, 1, 33), (7, 3, 1), (13, 5, 33), (5, 32, 4), (9, 33, 2), (1029, 8, 1),
-                      (301, 8, 33), (11, 40, 70), (203, 24, 67)]
+/// of 8 rows divide (a last group stored as in GGUF); 1- and 33-token batches; 1–4 tokens (the x86
+/// kernel's decode path, unpacking in registers) and more (its packed path); more blocks than it packs at
+/// a time (32) and more tokens than one tile (64). Shapes with ≥ 2¹⁸ weights × tokens are split across
+/// the kernel threads.
+private let shapes = [(1, 1, 1), (3, 1, 33), (7, 3, 1), (13, 5, 33), (5, 32, 4), (9, 33, 2), (17, 2, 3), (16, 3, 5),
+                      (1029, 8, 1), (301, 8, 33), (11, 40, 70), (203, 24, 67)]
 
 /// Gaussian activations `[n, cols]` with a different spread per token, and one all-zero block.
 private func randomActivations(tokens n: Int, cols: Int, random: inout SplitMix) -> [Float] {

@@ -36,12 +36,35 @@ ck_path ck_best_path(void);
 /// - sums: `[blocks]` out, each block's Σ codes (Q4_0 takes its −8 off with it).
 void ck_quantize_activations(const float *x, int blocks, int8_t *codes, float *scales, int32_t *sums);
 
+/// Interleaved layout: how the products find Q8_0/Q4_0 weights in RAM (mixtral-lab's own; GGUF files keep
+/// GGML's layout, row after row of blocks). Rows go in groups of 8 (rows 8g … 8g + 7), stored one after
+/// the other; a group is `blocks` group blocks, one per block column b, of 8 · blockBytes bytes each
+/// (Q8_0 272, Q4_0 144 — the same bytes as the 8 rows' blocks, reordered):
+///   bytes 0…15           the 8 rows' fp16 scales d, row i at 2i;
+///   bytes 16 + 32k + 4i  code word k of row i: the block's code bytes 4k … 4k + 3 as stored in GGUF
+///                        (Q8_0: 8 words, int8 codes 4k…4k+3; Q4_0: 4 words, the nibble bytes 4k…4k+3,
+///                        i.e. elements 4k…4k+3 in the low nibbles and 16 + 4k… in the high ones).
+/// So one 32-byte vector at 16 + 32k holds word k of all 8 rows, row i in 32-bit lane i: what the AVX2
+/// kernels multiply with a token's broadcast codes to get the 8 rows' sums in the lanes of one vector
+/// (llama.cpp repacks Q4_0 likewise at load, `block_q4_0x8` in ggml-cpu/repack.cpp, with 8-byte words).
+/// A group block is read as one stream; the 8 rows of the GGUF layout are 8 streams. The rows after the
+/// last whole group (rows mod 8 of them) stay as in GGUF, row after row. Whole-group row ranges of the
+/// layout are themselves in the layout, so threads take ranges starting at multiples of 8 rows.
+
+/// Puts `rows` rows of `blocks` GGUF-layout blocks of `blockBytes` bytes (34 Q8_0, 18 Q4_0) at `bytes`
+/// into the interleaved layout, in place. `scratch`: 8 · blocks · blockBytes bytes of working memory.
+void ck_interleave_rows(int blockBytes, uint8_t *bytes, int rows, int blocks, uint8_t *scratch);
+
+/// Rows `first … first + count − 1` of interleaved weights (`rows` rows of `blocks` blocks) in the GGUF
+/// layout, to `out` (count · blocks · blockBytes bytes).
+void ck_gguf_rows(int blockBytes, const uint8_t *weights, int rows, int blocks, int first, int count, uint8_t *out);
+
 /// `y[t · yStride + r] = Σ_b d_w(r, b) · d_x(t, b) · Σ_j w(r, b, j) · x(t, b, j)` for rows `r < rows` of
 /// a Q8_0 weight and tokens `t < n` of rounded activations — the int8 matrix product. Computed as: per
 /// block the exact integer S = Σ_j w·x, then `y = fmaf((float)S, d_w · d_x, y)` over the blocks in order,
 /// starting from 0 (d_w · d_x rounded to fp32 first) — the arithmetic of llama.cpp's repacked Q4_0
 /// kernels on AVX2 (ggml-cpu arch/x86/repack.cpp, `ggml_gemv_q4_0_8x8_q8_0`/`ggml_gemm_q4_0_8x8_q8_0`).
-/// - weights: `rows` rows of `blocks` blocks of 34 bytes (fp16 d, 32 int8 codes), the GGUF layout.
+/// - weights: `rows` rows of `blocks` blocks of 34 bytes (fp16 d, 32 int8 codes) in the interleaved layout.
 /// - codes, scales, sums: `n` tokens of `ck_quantize_activations` output, token t at `t · 32 · blocks`,
 ///   `t · blocks`; `sums` is not read for Q8_0.
 void ck_q8_0_products(ck_path path, const uint8_t *weights, int rows, int blocks,

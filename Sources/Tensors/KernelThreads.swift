@@ -12,9 +12,9 @@ import Synchronization
 ///
 /// A job is split into chunks that threads claim one at a time (an atomic counter), so a core that
 /// another process holds up does not hold up the product: the caller takes its chunks.
-final class KernelThreads: @unchecked Sendable {
+public final class KernelThreads: @unchecked Sendable {
     /// One thread per core besides the caller's (none on a single core).
-    static let shared = KernelThreads(workers: ProcessInfo.processInfo.activeProcessorCount - 1)
+    public static let shared = KernelThreads(workers: ProcessInfo.processInfo.activeProcessorCount - 1)
 
     /// How long an idle worker keeps polling before it sleeps (µs): longer than the gap between two
     /// products of a decode step (attention, norms, routing: some µs), short enough that the workers
@@ -35,10 +35,10 @@ final class KernelThreads: @unchecked Sendable {
     /// Written only while `generation` is odd and no worker is counted in `readers`.
     private var job: (chunks: Int, body: (Int) -> Void)?
 
-    let workers: Int
+    public let workers: Int
 
     /// Starts `workers` threads, which live as long as the process (sleeping when idle).
-    init(workers: Int) {
+    public init(workers: Int) {
         self.workers = max(0, workers)
         for _ in 0..<self.workers {
             let thread = Thread { self.work() }
@@ -49,7 +49,7 @@ final class KernelThreads: @unchecked Sendable {
 
     /// Calls `body(chunk)` once for every chunk in `0..<chunks`, on this thread and the workers, and
     /// returns when all have returned. `body` must be safe to call concurrently for different chunks.
-    func run(chunks: Int, _ body: (Int) -> Void) {
+    public func run(chunks: Int, _ body: (Int) -> Void) {
         guard workers > 0, chunks > 1, callerLock.try() else {
             for chunk in 0..<chunks { body(chunk) }
             return
@@ -119,5 +119,23 @@ final class KernelThreads: @unchecked Sendable {
             if current != seen, current % 2 == 0 { return current }
             wake.wait()
         }
+    }
+}
+
+/// Calls `body` on contiguous row ranges covering `0..<rows`, concurrently on all cores
+/// (`KernelThreads`) when the matrix has at least `parallelWeightThreshold` weights (each range writes
+/// disjoint rows of the output). Every range but the last starts and ends on a multiple of `rowMultiple`
+/// (the integer kernels work on groups of 8 rows).
+public func forEachRowRange(rows: Int, cols: Int, rowMultiple: Int = 1, _ body: (Range<Int>) -> Void) {
+    let threads = KernelThreads.shared.workers + 1
+    guard rows * cols >= parallelWeightThreshold, threads > 1, rows >= 2 * threads else { return body(0..<rows) }
+    // several chunks per thread, so that a core held up by another process hands its share to the others
+    let wanted = max(1, min(4 * threads, rows / 8))
+    let rowsPerChunk = ((rows + wanted - 1) / wanted + rowMultiple - 1) / rowMultiple * rowMultiple
+    let chunks = (rows + rowsPerChunk - 1) / rowsPerChunk
+    KernelThreads.shared.run(chunks: chunks) { chunk in
+        let start = chunk * rowsPerChunk
+        let end = min(rows, start + rowsPerChunk)
+        if start < end { body(start..<end) }
     }
 }

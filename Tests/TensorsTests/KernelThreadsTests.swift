@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import Quantization
+@testable import Tensors
 
 /// `KernelThreads`: every chunk runs exactly once, on more than one thread when there are cores to
 /// spare, also for back-to-back jobs, concurrent callers, nested calls and jobs after the workers slept.

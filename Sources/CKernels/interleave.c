@@ -1,0 +1,102 @@
+// The in-RAM layout of Q8_0/Q4_0 weights: groups of 8 rows interleaved block by block, so that the
+// integer kernels read one stream per group of rows instead of 8 (CKernels.h, "Interleaved layout").
+// Weights are interleaved once, when a matrix is made (from a quantizer, a GGUF file or an expert read
+// into a cache slot), and turned back into the GGUF layout only for writing files.
+#include <string.h>
+#include "CKernels.h"
+#include "products.h"
+
+void ck_interleave_block(int blockBytes, const uint8_t *const block[CK_GROUP_ROWS], uint8_t *out) {
+    for (int i = 0; i < CK_GROUP_ROWS; i++) memcpy(out + 2 * i, block[i], 2);
+    const int words = (blockBytes - 2) / 4;   // 8 for Q8_0, 4 for Q4_0
+    for (int k = 0; k < words; k++) {
+        for (int i = 0; i < CK_GROUP_ROWS; i++) memcpy(out + 16 + 32 * k + 4 * i, block[i] + 2 + 4 * k, 4);
+    }
+}
+
+void ck_interleave_rows(int blockBytes, uint8_t *bytes, int rows, int blocks, uint8_t *scratch) {
+    const long rowBytes = (long)blocks * blockBytes, groupBytes = CK_GROUP_ROWS * rowBytes;
+    for (int g = 0; g < rows / CK_GROUP_ROWS; g++) {
+        uint8_t *group = bytes + g * groupBytes;
+        memcpy(scratch, group, groupBytes);
+        for (int b = 0; b < blocks; b++) {
+            const uint8_t *block[CK_GROUP_ROWS];
+            for (int i = 0; i < CK_GROUP_ROWS; i++) block[i] = scratch + i * rowBytes + (long)b * blockBytes;
+            ck_interleave_block(blockBytes, block, group + (long)b * CK_GROUP_ROWS * blockBytes);
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/// The 4×4 transposes of 32-bit elements within each 128-bit half of v[0…3].
+static inline __attribute__((always_inline, target("avx2")))
+void transpose_4x4(__m256i v[4]) {
+    const __m256i t0 = _mm256_unpacklo_epi32(v[0], v[1]), t1 = _mm256_unpackhi_epi32(v[0], v[1]);
+    const __m256i t2 = _mm256_unpacklo_epi32(v[2], v[3]), t3 = _mm256_unpackhi_epi32(v[2], v[3]);
+    v[0] = _mm256_unpacklo_epi64(t0, t2);
+    v[1] = _mm256_unpackhi_epi64(t0, t2);
+    v[2] = _mm256_unpacklo_epi64(t1, t3);
+    v[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
+/// A whole group (8 rows starting at `group`) back to the GGUF layout at `out`, with AVX2 transposes of
+/// the code words: the fp32-activation products put each group back before their row-by-row kernel, so
+/// this runs once per group and product (a word-by-word copy cost them more than their own work).
+__attribute__((target("avx2")))
+static void gguf_group_avx2(int blockBytes, const uint8_t *group, int blocks, uint8_t *out) {
+    const long rowBytes = (long)blocks * blockBytes;
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *at = group + (long)b * CK_GROUP_ROWS * blockBytes;
+        uint8_t *block = out + (long)b * blockBytes;
+        for (int i = 0; i < CK_GROUP_ROWS; i++) memcpy(block + i * rowBytes, at + 2 * i, 2);
+        if (blockBytes == 18) {
+            // v[m] = word m of rows 0…3 | 4…7; transposed: v[j] = the 4 words of row j | row j + 4
+            __m256i v[4];
+            for (int m = 0; m < 4; m++) v[m] = _mm256_loadu_si256((const __m256i *)(at + 16 + 32 * m));
+            transpose_4x4(v);
+            for (int j = 0; j < 4; j++) {
+                _mm_storeu_si128((__m128i *)(block + j * rowBytes + 2), _mm256_castsi256_si128(v[j]));
+                _mm_storeu_si128((__m128i *)(block + (j + 4) * rowBytes + 2), _mm256_extracti128_si256(v[j], 1));
+            }
+        } else {
+            // lo[m], hi[m] = words m, m + 4 of rows 0…3 | 4…7; transposed: words 0…3, 4…7 of row j | j + 4
+            __m256i lo[4], hi[4];
+            for (int m = 0; m < 4; m++) {
+                lo[m] = _mm256_loadu_si256((const __m256i *)(at + 16 + 32 * m));
+                hi[m] = _mm256_loadu_si256((const __m256i *)(at + 16 + 32 * (m + 4)));
+            }
+            transpose_4x4(lo);
+            transpose_4x4(hi);
+            for (int j = 0; j < 4; j++) {
+                _mm256_storeu_si256((__m256i *)(block + j * rowBytes + 2), _mm256_permute2x128_si256(lo[j], hi[j], 0x20));
+                _mm256_storeu_si256((__m256i *)(block + (j + 4) * rowBytes + 2), _mm256_permute2x128_si256(lo[j], hi[j], 0x31));
+            }
+        }
+    }
+}
+#endif
+
+void ck_gguf_rows(int blockBytes, const uint8_t *weights, int rows, int blocks, int first, int count, uint8_t *out) {
+    const long rowBytes = (long)blocks * blockBytes;
+#if defined(__x86_64__)
+    static int hasAVX2 = -1;   // racing first calls all store the same value
+    if (hasAVX2 < 0) hasAVX2 = ck_path_available(CK_PATH_AVX2);
+    // whole groups at the start of the range, on AVX2 CPUs
+    while (hasAVX2 && first % CK_GROUP_ROWS == 0 && count >= CK_GROUP_ROWS && first + CK_GROUP_ROWS <= rows / CK_GROUP_ROWS * CK_GROUP_ROWS) {
+        gguf_group_avx2(blockBytes, weights + first * rowBytes, blocks, out);
+        first += CK_GROUP_ROWS;
+        count -= CK_GROUP_ROWS;
+        out += CK_GROUP_ROWS * rowBytes;
+    }
+#endif
+    for (int r = first; r < first + count; r++) {
+        uint8_t *row = out + (r - first) * rowBytes;
+        if (r >= rows / CK_GROUP_ROWS * CK_GROUP_ROWS) {   // past the last whole group: as in GGUF
+            memcpy(row, weights + r * rowBytes, rowBytes);
+            continue;
+        }
+        for (int b = 0; b < blocks; b++) ck_gguf_block(blockBytes, weights, blocks, r, b, row + (long)b * blockBytes);
+    }
+}
