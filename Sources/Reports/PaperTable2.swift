@@ -211,16 +211,16 @@ public struct PaperTable2: Sendable, Encodable {
         let used = pairs.compactMap(\.1)
         let usedText = used.isEmpty ? "" : String(format: "; with hqq2 experts %.0f–%.0f %% of the prefetched experts were used (a random guess of %d of %d: %.0f %%)",
                                                   100 * used.min()!, 100 * used.max()!, topK, experts, 100 * Double(topK) / Double(experts))
-        let ratio = String(format: "%.2f–%.2f× over the %d machine × precision cells", low, high, pairs.count)
+        let ratio = String(format: "%.2f–%.2f×", low, high), cells = " over the \(pairs.count) machine × precision cells"
         let paper = PaperFigures.gainRange(.full, over: .noPrefetch)
         let measured = String(format: " On Mixtral-8x7B the paper measured %.2f–%.2f× (full ÷ without pre-loading, ", paper.lowerBound, paper.upperBound)
             + "\(PaperFigures.citation), Table 2, all eight columns)."
         if high < 1 {
-            return "On this routing prefetching slows every machine (full algorithm \(ratio) the speed without it)\(usedText): "
+            return "On this routing prefetching slows every machine (full algorithm \(ratio) the speed without it\(cells))\(usedText): "
                 + "a wrong guess spends link time and can evict a cached expert. Prefetching pays only where the next layer's guess is far better than chance." + measured
         }
-        if low > 1 { return "On this routing prefetching speeds every machine up (full algorithm \(ratio) the speed without it)\(usedText)." + measured }
-        return "On this routing prefetching helps some machines and slows others (full algorithm \(ratio) the speed without it)\(usedText)." + measured
+        if low > 1 { return "On this routing prefetching speeds every machine up (full algorithm \(ratio) the speed without it\(cells))\(usedText)." + measured }
+        return "On this routing prefetching helps some machines and slows others (full algorithm \(ratio) the speed without it\(cells))\(usedText)." + measured
     }
 
     /// One row's simulated tokens/s.
