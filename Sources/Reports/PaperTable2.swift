@@ -202,16 +202,12 @@ public struct PaperTable2: Sendable, Encodable {
     /// every machine × expert precision cell, and the share of prefetched experts that were used in the
     /// hqq2 rows (the table's column), beside a random guess's (top-k of the experts).
     public func prefetchVerdict(topK: Int, experts: Int) -> String {
-        let pairs = rows.filter { $0.algorithm == .full }.compactMap { full -> (Double, Double?)? in
-            guard let precision = Precision(rawValue: full.experts),
-                  let without = tokensPerSecond(machine: full.machine, experts: precision, .noPrefetch) else { return nil }
-            return (full.tokensPerSecond / without, full.experts == Precision.hqq2.rawValue ? full.usefulPrefetches : nil)
-        }
-        guard let low = pairs.map(\.0).min(), let high = pairs.map(\.0).max() else { return "" }
-        let used = pairs.compactMap(\.1)
+        let ratios = prefetchRatios
+        guard let low = ratios.min(), let high = ratios.max() else { return "" }
+        let used = rows.filter { $0.algorithm == .full && $0.experts == Precision.hqq2.rawValue }.compactMap(\.usefulPrefetches)
         let usedText = used.isEmpty ? "" : String(format: "; with hqq2 experts %.0f–%.0f %% of the prefetched experts were used (a random guess of %d of %d: %.0f %%)",
                                                   100 * used.min()!, 100 * used.max()!, topK, experts, 100 * Double(topK) / Double(experts))
-        let ratio = String(format: "%.2f–%.2f×", low, high), cells = " over the \(pairs.count) machine × precision cells"
+        let ratio = String(format: "%.2f–%.2f×", low, high), cells = " over the \(ratios.count) machine × precision cells"
         let paper = PaperFigures.gainRange(.full, over: .noPrefetch)
         let measured = String(format: " On Mixtral-8x7B the paper measured %.2f–%.2f× (full ÷ without pre-loading, ", paper.lowerBound, paper.upperBound)
             + "\(PaperFigures.citation), Table 2, all eight columns)."
@@ -264,10 +260,15 @@ public struct PaperTable2: Sendable, Encodable {
     /// The ranges of full ÷ without-prefetch tokens/s: the paper's over its eight columns and the
     /// simulation's over the same eight machine × precision cells.
     public var prefetchGains: (paper: ClosedRange<Double>, simulated: ClosedRange<Double>) {
-        let ratios = rows.filter { $0.algorithm == .full }.compactMap { full -> Double? in
+        let ratios = prefetchRatios
+        return (PaperFigures.gainRange(.full, over: .noPrefetch), ratios.min()!...ratios.max()!)
+    }
+
+    /// Full algorithm ÷ without-prefetch tokens/s, one per machine × expert precision cell that has both rows.
+    private var prefetchRatios: [Double] {
+        rows.filter { $0.algorithm == .full }.compactMap { full -> Double? in
             tokensPerSecond(machine: full.machine, experts: Precision(rawValue: full.experts)!, .noPrefetch).map { full.tokensPerSecond / $0 }
         }
-        return (PaperFigures.gainRange(.full, over: .noPrefetch), ratios.min()!...ratios.max()!)
     }
 
     /// The range of cheaper ÷ cpu-compute and cheaper ÷ full-algorithm tokens/s over the eight cells.
