@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "LessonsTests", dependencies: ["Lessons", "Reports", "TestSupport"]),
         .testTarget(name: "MixtralLabTests", dependencies: ["mixtral-lab", "TestSupport", "FileChecks", "UserInput"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )
 
 // libFuzzer targets, one per parser of outside input (Fuzz/README.md). They have no `main` (libFuzzer's is

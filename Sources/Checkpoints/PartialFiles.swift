@@ -1,5 +1,6 @@
 import Foundation
 import FileChecks
+import Synchronization
 
 /// Writes a file through `<url>.partial` in the same folder, renamed over `url` once `body` has written
 /// everything, so a reader never sees half a file and a file mapped from `url` stays valid. A `.partial`
@@ -53,10 +54,15 @@ public func checkOutputFile(_ url: URL, overwrite: Bool) throws {
 public enum PartialFiles {
     /// At most this many partial files at once (one per writer; more are not removed on interrupt).
     static let capacity = 16
-    private static let lock = NSLock()
-    private static var registered = 0
-    /// The handlers of SIGINT and SIGTERM before `register` installed its own (nil: the default action).
-    private static var previousHandlers: [(signal: Int32, handler: sighandler_t?)] = []
+
+    /// How many partial files are registered and the handlers of SIGINT and SIGTERM before the first
+    /// registration installed its own (nil: the default action). Changed only under `registry`'s lock,
+    /// as is `partialPaths`.
+    private struct Registry {
+        var registered = 0
+        var previousHandlers: [(signal: Int32, handler: sighandler_t?)] = []
+    }
+    private static let registry = Mutex(Registry())
 
     /// `<url>.partial`.
     public static func partialURL(for url: URL) -> URL { url.appendingPathExtension("partial") }
@@ -69,40 +75,43 @@ public enum PartialFiles {
     }
 
     private static func register(_ path: String) -> Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let slot = (0..<capacity).first(where: { partialPaths[$0] == nil }) else { return nil }
-        partialPaths[slot] = strdup(path)
-        registered += 1
-        if registered == 1 {
-            previousHandlers = [SIGINT, SIGTERM].map { signalNumber in
-                let previous = signal(signalNumber, removePartialFilesAndExit)
-                // an ignored signal (a background job's SIGINT, nohup) stays ignored
-                if let previous, unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) {
-                    signal(signalNumber, previous)
+        registry.withLock { registry in
+            guard let slot = (0..<capacity).first(where: { partialPaths[$0] == nil }) else { return nil }
+            partialPaths[slot] = strdup(path)
+            registry.registered += 1
+            if registry.registered == 1 {
+                registry.previousHandlers = [SIGINT, SIGTERM].map { signalNumber in
+                    let previous = signal(signalNumber, removePartialFilesAndExit)
+                    // an ignored signal (a background job's SIGINT, nohup) stays ignored
+                    if let previous, unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) {
+                        signal(signalNumber, previous)
+                    }
+                    return (signalNumber, previous)
                 }
-                return (signalNumber, previous)
             }
+            return slot
         }
-        return slot
     }
 
     private static func unregister(_ slot: Int?) {
         guard let slot else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        registered -= 1
-        if registered == 0 {
-            for (signalNumber, handler) in previousHandlers { signal(signalNumber, handler) }
+        registry.withLock { registry in
+            registry.registered -= 1
+            if registry.registered == 0 {
+                for (signalNumber, handler) in registry.previousHandlers { signal(signalNumber, handler) }
+            }
+            let path = partialPaths[slot]
+            partialPaths[slot] = nil
+            free(path)
         }
-        let path = partialPaths[slot]
-        partialPaths[slot] = nil
-        free(path)
     }
 }
 
 /// The registered partial files' paths (nil: free slot), allocated once before any handler is installed.
-private let partialPaths: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+/// Unchecked (`nonisolated(unsafe)`): written only under `PartialFiles.registry`'s lock; the signal handler
+/// reads it without the lock, as it must (a handler may not take a lock), and a torn read cannot happen —
+/// each entry is one pointer-sized store.
+nonisolated(unsafe) private let partialPaths: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
     let table = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: PartialFiles.capacity)
     table.initialize(repeating: nil, count: PartialFiles.capacity)
     return table

@@ -5,7 +5,7 @@ import UserInput
 /// One experiment of the fixed catalogue a lesson's lab blocks can name: it reads the lab block's parameters,
 /// runs the engine, the quantizers, the offloading simulator or a `Reports` measurement, and returns a typed
 /// result (numbers, text, Markdown tables, charts) whose coding keys the lesson's placeholders name.
-public protocol Experiment {
+public protocol Experiment: SendableMetatype {
     /// What it measured. Its coding keys are the placeholders lesson prose may name (`{{ name.key.subkey }}`),
     /// its `ChartFile` fields the charts it wrote (keys `chart_…`). `Decodable` only so that `lesson check`
     /// can read the keys from the type (`ResultKeys`).
@@ -50,19 +50,44 @@ extension Experiment {
 }
 
 /// A parameter an experiment accepts.
-public struct ParameterSpec {
-    public enum Kind: String { case int = "an integer", number = "a number", text = "text", list = "a list" }
+public struct ParameterSpec: Sendable {
+    public enum Kind: String, Sendable { case int = "an integer", number = "a number", text = "text", list = "a list" }
     public let name: String
     public let kind: Kind
     public let help: String
     /// Default when the lab block omits it; nil = required.
-    public let defaultValue: Any?
+    public let defaultValue: ParameterValue?
 
-    public init(_ name: String, _ kind: Kind, _ help: String, default defaultValue: Any? = nil) {
+    public init(_ name: String, _ kind: Kind, _ help: String, default defaultValue: ParameterValue? = nil) {
         self.name = name
         self.kind = kind
         self.help = help
         self.defaultValue = defaultValue
+    }
+}
+
+/// A parameter's default value, written as a literal in the spec (`default: 64`, `"lru"`, `[4, 3]`). A lab
+/// block's own values arrive from YAML untyped and are checked against the spec's `Kind` like these.
+public enum ParameterValue: Sendable, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByStringLiteral,
+                            ExpressibleByArrayLiteral {
+    case int(Int)
+    case number(Double)
+    case text(String)
+    case list([ParameterValue])
+
+    public init(integerLiteral value: Int) { self = .int(value) }
+    public init(floatLiteral value: Double) { self = .number(value) }
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(arrayLiteral elements: ParameterValue...) { self = .list(elements) }
+
+    /// The value as YAML would give it (`Int`, `Double`, `String`, `[Any]`).
+    var untyped: Any {
+        switch self {
+        case .int(let value): return value
+        case .number(let value): return value
+        case .text(let value): return value
+        case .list(let values): return values.map(\.untyped)
+        }
     }
 }
 
@@ -95,7 +120,7 @@ public struct ExperimentParameters {
         }
         var values: [String: Any] = [:]
         for spec in specs {
-            guard let value = raw[spec.name] ?? spec.defaultValue else { throw ExperimentParameterError.missing(spec.name) }
+            guard let value = raw[spec.name] ?? spec.defaultValue?.untyped else { throw ExperimentParameterError.missing(spec.name) }
             switch spec.kind {
             case .int: guard value is Int else { throw ExperimentParameterError.wrongType(spec.name, expected: .int) }
             case .number: guard value is Double || value is Int else { throw ExperimentParameterError.wrongType(spec.name, expected: .number) }

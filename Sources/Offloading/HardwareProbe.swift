@@ -140,12 +140,12 @@ public struct HardwareProbe: Sendable {
         let values = [Float](repeating: 1, count: count)
         let parts = ProcessInfo.processInfo.activeProcessorCount
         var best = 0.0
-        values.withUnsafeBufferPointer { buffer in
-            let base = buffer.baseAddress!
-            for _ in 0..<3 {
-                let start = DispatchTime.now().uptimeNanoseconds
-                DispatchQueue.concurrentPerform(iterations: parts) { part in
-                    let lower = count / parts * part, upper = part == parts - 1 ? count : count / parts * (part + 1)
+        for _ in 0..<3 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let lower = count / parts * part, upper = part == parts - 1 ? count : count / parts * (part + 1)
+                values.withUnsafeBufferPointer { buffer in
+                    let base = buffer.baseAddress!
                     var sums = SIMD16<Float>()
                     var i = lower
                     while i + 16 <= upper {
@@ -154,9 +154,9 @@ public struct HardwareProbe: Sendable {
                     }
                     blackHole(sums.sum())
                 }
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                best = max(best, Double(count * 4) / seconds)
             }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            best = max(best, Double(count * 4) / seconds)
         }
         return best
     }

@@ -21,7 +21,7 @@ struct SizeArgument: CustomStringConvertible {
     var description: String { text }
 
     /// The option's transform: `ByteSize.parse`, whose error names the flag and the value.
-    static func parser(flag: String) -> (String) throws -> SizeArgument {
+    static func parser(flag: String) -> @Sendable (String) throws -> SizeArgument {
         { text in SizeArgument(bytes: try ByteSize.parse(text, flag: flag), text: text) }
     }
 }

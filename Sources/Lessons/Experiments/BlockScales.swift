@@ -11,7 +11,7 @@ struct BlockScalesExperiment: Experiment {
     static let loadsModel = false
     static let parameters = [
         ParameterSpec("tensor", .text, "checkpoint tensor name", default: "model.layers.0.block_sparse_moe.experts.0.w2.weight"),
-        ParameterSpec("blocksizes", .list, "NF4 block sizes to sweep", default: BlockScales.defaultBlocksizes),
+        ParameterSpec("blocksizes", .list, "NF4 block sizes to sweep", default: .list(BlockScales.defaultBlocksizes.map { .int($0) })),
     ]
     let tensor: String
     let blocksizes: [Int]

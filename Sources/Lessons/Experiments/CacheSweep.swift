@@ -40,13 +40,6 @@ struct CacheSweepExperiment: Experiment {
             }
         }
 
-        /// One policy's hit rate at one cache size over all prompts: mean, lowest and highest prompt.
-        struct Spread: Codable {
-            let mean: Double
-            let min: Double
-            let max: Double
-        }
-
         /// The traced run of the timeline policy.
         struct Timeline: Codable {
             let stallMs: Double
@@ -184,20 +177,13 @@ struct CacheSweepExperiment: Experiment {
             sweeps.map { one in one.first { $0.policy == policy.description && $0.cacheExperts == size }!.hitRate }
         }
         var spreadTable = MarkdownTable(["cache (experts/layer)"] + policies.map { "\($0) hit rate: mean (lowest – highest prompt)" })
-        func spread(_ policy: PolicySpec, _ size: Int) -> Result.Spread {
-            let rates = hitRates(policy, size)
-            return Result.Spread(mean: rates.reduce(0, +) / Double(rates.count), min: rates.min()!, max: rates.max()!)
-        }
-        var spreadAtK: [String: Result.Spread] = [:], spreadAtCache: [String: Result.Spread] = [:]
+        var spreadAtK: [String: Spread] = [:], spreadAtCache: [String: Spread] = [:]
         for policy in policies {
-            spreadAtK[Self.key(policy)] = spread(policy, c.numExpertsPerToken)
-            spreadAtCache[Self.key(policy)] = spread(policy, cacheExperts)
+            spreadAtK[Self.key(policy)] = Spread(hitRates(policy, c.numExpertsPerToken))
+            spreadAtCache[Self.key(policy)] = Spread(hitRates(policy, cacheExperts))
         }
         for size in sizes {
-            spreadTable.rows.append(["\(size)"] + policies.map { policy in
-                let rates = hitRates(policy, size)
-                return String(format: "%.1f %% (%.1f – %.1f)", rates.reduce(0, +) / Double(rates.count) * 100, rates.min()! * 100, rates.max()! * 100)
-            })
+            spreadTable.rows.append(["\(size)"] + policies.map { Spread(hitRates($0, size)).percentText })
         }
         // LRU against the frequency baseline (static: pin the experts the prompt used most), prompt by prompt,
         // at top-k slots and at the timeline's cache size.
@@ -205,8 +191,8 @@ struct CacheSweepExperiment: Experiment {
             let differences = zip(hitRates(.lru, size), hitRates(.staticPrompt, size)).map { $0 - $1 }
             let wins = differences.filter { $0 > 0 }.count, losses = differences.filter { $0 < 0 }.count
             let ties = differences.count - wins - losses
-            let mean = differences.reduce(0, +) / Double(differences.count)
-            let detail = String(format: "%+.1f points on average, %+.1f to %+.1f", mean * 100, differences.min()! * 100, differences.max()! * 100)
+            let spread = Spread(differences)
+            let detail = String(format: "%+.1f points on average, %+.1f to %+.1f", spread.mean * 100, spread.min * 100, spread.max * 100)
             let tied = ties > 0 ? ", tied on \(ties)" : ""
             let slots = counted(size, "slot")
             if wins > 0 && losses == 0 { return "with \(slots) LRU beat static on \(wins) of \(differences.count) prompts\(tied) (\(detail))" }

@@ -104,30 +104,16 @@ struct PaperRecipeExperiment: Experiment {
             let ours: Double
         }
 
-        /// A range, lowest and highest.
-        struct Range: Codable {
-            let low: Double
-            let high: Double
-        }
-
         /// Full algorithm ÷ without prefetch: the paper's range over machines and ours.
         struct PrefetchGain: Codable {
-            let paperLow: Double
-            let paperHigh: Double
-            let simLow: Double
-            let simHigh: Double
-
-            enum CodingKeys: String, CodingKey { case paperLow = "paper_low", paperHigh = "paper_high", simLow = "sim_low", simHigh = "sim_high" }
+            let paper: ValueRange
+            let simulated: ValueRange
         }
 
         /// `cheaper` ÷ cpu-compute and ÷ the full algorithm, over the machines.
         struct CheaperGain: Codable {
-            let cpuLow: Double
-            let cpuHigh: Double
-            let fullLow: Double
-            let fullHigh: Double
-
-            enum CodingKeys: String, CodingKey { case cpuLow = "cpu_low", cpuHigh = "cpu_high", fullLow = "full_low", fullHigh = "full_high" }
+            let cpu: ValueRange
+            let full: ValueRange
         }
 
         /// What was quantized, in words.
@@ -142,7 +128,7 @@ struct PaperRecipeExperiment: Experiment {
         let table1: String
         let paperRecipe: RecipeCost
         /// The paper's GB ÷ ours over Table 1's cells.
-        let paperSizes: Range
+        let paperSizes: ValueRange
         let tokens: Int
         let windows: Int
         let cells: [String: Cell]
@@ -296,13 +282,11 @@ struct PaperRecipeExperiment: Experiment {
             optimizer: optimizer.description, groupSizes: byGroup, groups: groups.description, table1: table.text,
             paperRecipe: Result.RecipeCost(wiki2: 100 * table.recipeCost.paperWiki2, c4: 100 * table.recipeCost.paperC4,
                                            ours: 100 * table.recipeCost.ours),
-            paperSizes: Result.Range(low: table.sizeAgreement.lowerBound, high: table.sizeAgreement.upperBound),
+            paperSizes: ValueRange(table.sizeAgreement),
             tokens: table.tokens, windows: table.windows, cells: cells, table2: table2.text, table2Tokens: table2.decodeTokens,
             machines: machines,
-            prefetchGain: Result.PrefetchGain(paperLow: gains.paper.lowerBound, paperHigh: gains.paper.upperBound,
-                                              simLow: gains.simulated.lowerBound, simHigh: gains.simulated.upperBound),
-            cheaperGain: Result.CheaperGain(cpuLow: overCPU.lowerBound, cpuHigh: overCPU.upperBound,
-                                            fullLow: overFull.lowerBound, fullHigh: overFull.upperBound),
+            prefetchGain: Result.PrefetchGain(paper: ValueRange(gains.paper), simulated: ValueRange(gains.simulated)),
+            cheaperGain: Result.CheaperGain(cpu: ValueRange(overCPU), full: ValueRange(overFull)),
             cpuVerdict: cpuVerdict, t4Prefetch: t4Prefetch,
             chartPerplexityVsSize: try lab.write(chart, file: "perplexity-vs-size.png",
                                                  caption: "Perplexity against model size, one point per Table 1 cell (differences within the table's 95% intervals are noise)"))

@@ -31,19 +31,12 @@ struct PrefetchRecallExperiment: Experiment {
         /// Guessing `d` layers ahead, over all prompts: the router's recall (mean, lowest and highest prompt),
         /// the frequency guess's, how often the router's guess held the top-1 expert, guessed/chosen pairs.
         struct Lookahead: Codable {
-            let recall: Double
-            let recallMin: Double
-            let recallMax: Double
-            let frequencyRecall: Double
-            let frequencyMin: Double
-            let frequencyMax: Double
+            let recall: Spread
+            let frequency: Spread
             let top1Recall: Double
             let pairs: Int
 
-            enum CodingKeys: String, CodingKey {
-                case recall, recallMin = "recall_min", recallMax = "recall_max", frequencyRecall = "frequency_recall",
-                     frequencyMin = "frequency_min", frequencyMax = "frequency_max", top1Recall = "top1_recall", pairs
-            }
+            enum CodingKeys: String, CodingKey { case recall, frequency, top1Recall = "top1_recall", pairs }
         }
 
         /// One simulated policy's decode steps on the `prompt` run.
@@ -182,22 +175,18 @@ struct PrefetchRecallExperiment: Experiment {
         for d in lookaheads where d <= maxLookahead {
             let perRun = runs.map { guessRecall($0, d: d, m: m, layers: c.numHiddenLayers, experts: c.numExperts) }
             let router = perRun.map(\.router), frequency = perRun.map(\.frequency)
-            let recall = mean(router), frequencyRecall = mean(frequency)
+            let recall = Spread(router), frequencyRecall = Spread(frequency)
             let top1 = mean(perRun.map(\.top1)), pairs = perRun.map(\.pairs).reduce(0, +)
-            recalls.append(recall)
-            frequencyRecalls.append(frequencyRecall)
+            recalls.append(recall.mean)
+            frequencyRecalls.append(frequencyRecall.mean)
             let differences = zip(router, frequency).map { $0 - $1 }
             let wins = differences.filter { $0 > 0 }.count
             let verdict = wins == differences.count ? "the router's guess beats the frequency guess on all \(runs.count) prompts"
                 : (wins == 0 ? "the frequency guess is as good or better on all \(runs.count) prompts"
                              : "the router's guess beats the frequency guess on \(wins) of \(runs.count) prompts only")
             verdicts.append("\(d == 1 ? "one layer ahead" : "\(d) layers ahead"), \(verdict)")
-            byLookahead["d\(d)"] = Result.Lookahead(recall: recall, recallMin: router.min()!, recallMax: router.max()!,
-                                                     frequencyRecall: frequencyRecall, frequencyMin: frequency.min()!,
-                                                     frequencyMax: frequency.max()!, top1Recall: top1, pairs: pairs)
-            table.rows.append(["\(d)", "\(pairs)",
-                               String(format: "%.1f %% (%.1f – %.1f)", recall * 100, router.min()! * 100, router.max()! * 100),
-                               String(format: "%.1f %% (%.1f – %.1f)", frequencyRecall * 100, frequency.min()! * 100, frequency.max()! * 100),
+            byLookahead["d\(d)"] = Result.Lookahead(recall: recall, frequency: frequencyRecall, top1Recall: top1, pairs: pairs)
+            table.rows.append(["\(d)", "\(pairs)", recall.percentText, frequencyRecall.percentText,
                                String(format: "%.1f %%", Double(m) / Double(c.numExperts) * 100), String(format: "%.1f %%", top1 * 100)])
         }
 
@@ -213,9 +202,9 @@ struct PrefetchRecallExperiment: Experiment {
             if plain.tokensPerSecondEst > 0 { ratios.append(guessed.tokensPerSecondEst / plain.tokensPerSecondEst) }
         }
         if lru.tokensPerSecondEst > 0 { ratios.insert(prefetching.tokensPerSecondEst / lru.tokensPerSecondEst, at: 0) }
-        let faster = ratios.filter { $0 > 1 }.count
+        let faster = ratios.filter { $0 > 1 }.count, ratio = Spread(ratios)
         let stallVerdict = String(format: "Over all %d prompts, lru+prefetch ran at %.2f× plain LRU's estimated speed on average (%.2f× to %.2f×) and was faster on %d of them",
-                                         ratios.count, mean(ratios), ratios.min() ?? .nan, ratios.max() ?? .nan, faster)
+                                         ratios.count, ratio.mean, ratio.min, ratio.max, faster)
         let fewer = lru.decodeMisses - prefetching.decodeMisses
         let missesEffect = fewer > 0
             ? "good guesses turned \(counted(fewer, "miss", plural: "misses")) into hits"

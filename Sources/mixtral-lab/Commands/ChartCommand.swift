@@ -155,7 +155,6 @@ func makeLab(_ model: ModelOptions, _ output: ChartCommand.Output, precision: Pr
     let folder = URL(fileURLWithPath: output.out)
     try createOutputFolder(folder, flag: "--out", force: output.force)
     return LabContext(checkpoint: try model.checkpoint(), tokenizer: try model.tokenizer(), outputDirectory: folder,
-                      basePrecision: precision, commandLine: CommandLine.arguments.joined(separator: " "), overwrite: output.force) { message in
-        FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)
-    }
+                      basePrecision: precision, commandLine: CommandLine.arguments.joined(separator: " "), overwrite: output.force,
+                      progress: { message in FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!) })
 }
