@@ -7,7 +7,7 @@ import Tensors
 /// GGUF file (llama.cpp / Ollama; recognised by its magic "GGUF", whatever its name). Both are served
 /// under the Hugging Face tensor names and shapes (`GGUFTensorNames`), so everything that takes a
 /// `Checkpoint` runs on either. Weights stay memory-mapped; a tensor is converted to fp32 only when asked for.
-public final class Checkpoint: @unchecked Sendable {
+public final class Checkpoint: Sendable {
     /// The checkpoint directory, or the GGUF file.
     public let directory: URL
     public let config: MixtralConfig

@@ -7,6 +7,7 @@ import Glibc
 /// A read-only memory mapping of a whole file (`mmap(PROT_READ, MAP_PRIVATE)`), so a multi-GB checkpoint
 /// costs address space, not RAM, until its pages are touched. Foundation's `.mappedIfSafe` reads the file
 /// into memory on Linux, hence this type. The mapping lives as long as the object.
+// @unchecked Sendable: `base` is a read-only mapping (PROT_READ) that never changes and is unmapped only in deinit.
 public final class MappedFile: @unchecked Sendable {
     public let path: String
     /// Size of the file in bytes.

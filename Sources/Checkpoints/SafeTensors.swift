@@ -31,7 +31,7 @@ public struct TensorInfo: Sendable {
 /// "Format"): 8-byte little-endian header length N, N bytes of JSON
 /// `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {…}}`, then the data buffer.
 /// Offsets are relative to the buffer; tensors must tile it contiguously without gaps or overlaps.
-public final class SafeTensorsFile: @unchecked Sendable {
+public final class SafeTensorsFile: Sendable {
     public let path: String
     public let tensors: [String: TensorInfo]
     /// The `__metadata__` string map (may be empty).

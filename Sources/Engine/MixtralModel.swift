@@ -6,7 +6,7 @@ import UserInput
 
 /// A Mixtral model held in memory: embedding table, decoder layers, final norm and LM head, each
 /// projection at its own storage precision. Immutable; per-sequence state lives in a `Session`.
-public final class MixtralModel: @unchecked Sendable {
+public final class MixtralModel: Sendable {
     public let config: MixtralConfig
     /// Token embeddings `[vocab, hidden]` (looked up row by row).
     public let embedding: any LinearOperator

@@ -25,6 +25,7 @@ import Tracing
 ///   is reading at the same time (`adviseWillNeedAllButExperts`) — dropping them re-read them from the disk.
 ///
 /// A model may run one forward pass at a time on a provider; `allocateSlots` must be called before it runs.
+// @unchecked Sendable: bookkeeping used by one forward pass at a time; the I/O thread only fills a queued read's slot (awaited via its `ReadJob`).
 public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
     public let policy: PolicySpec
     public let source: ExpertSource

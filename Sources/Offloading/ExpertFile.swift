@@ -17,6 +17,7 @@ import Glibc
 /// be the read's target itself: `O_DIRECT` needs the memory and the file offset aligned to the device's
 /// block (512 B here), and a GGUF tensor is only 32-byte aligned.
 /// Where the file system refuses `O_DIRECT` (some network file systems, older tmpfs), reads are buffered.
+// @unchecked Sendable: descriptors used only by positioned reads (`pread`, no shared offset); the two `var`s are set before any read.
 public final class ExpertFile: @unchecked Sendable {
     public let path: String
     /// Size in bytes when opened.
@@ -218,6 +219,7 @@ private let directOpenFlag: Int32? = nil
 
 /// One error slot per reader thread of a direct read, each written by its own thread only, read after all
 /// have finished.
+// @unchecked Sendable: each reader thread writes only its own slot; the slots are read after every reader has finished.
 private final class ReaderErrors: @unchecked Sendable {
     private let errors: UnsafeMutableBufferPointer<Error?>
     init(count: Int) {

@@ -9,8 +9,7 @@ import Quantization
 /// Swift arrays are copy-on-write: the operators share the slot's arrays, so `fill` first drops them
 /// (`weights = nil`) and the arrays are written in place, uniquely referenced. Callers must not keep the
 /// `weights` of a slot across a refill (a kept copy would make the refill copy the array instead).
-// @unchecked Sendable: it crosses to the I/O thread only inside a `ReadJob`; the forward pass empties it before
-// queuing the read and touches it again only after that job's `wait()` (its semaphore orders the accesses).
+// @unchecked Sendable: filled on the I/O thread only inside a `ReadJob`, which the forward pass waits for before touching it again.
 final class ExpertSlot: @unchecked Sendable {
     let layout: ExpertLayout
     private let projections: [ProjectionSlot]

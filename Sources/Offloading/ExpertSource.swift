@@ -6,7 +6,7 @@ import Quantization
 /// Where every expert of a model lies on disk, at the precision of a run: the files, the one layout all
 /// experts share, and per expert the file and offset of each projection. Either the checkpoint itself
 /// (when its expert tensors are already stored in the run's format) or an `ExpertStore`.
-public final class ExpertSource: @unchecked Sendable {
+public final class ExpertSource: Sendable {
     /// A projection's first byte: file index into `files` and byte offset.
     public struct Location: Sendable, Equatable {
         public let file: Int

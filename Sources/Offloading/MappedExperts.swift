@@ -7,7 +7,7 @@ import Tensors
 /// checkpoint, with no budget and no slots — the kernel's page cache decides what is in RAM, and every
 /// page of an expert touched stays in the process's resident set (as file-backed pages) until memory runs
 /// short. Only for checkpoints whose experts are untagged F32 tensors, run at fp32.
-public final class MappedExperts: ExpertProvider, @unchecked Sendable {
+public final class MappedExperts: ExpertProvider, Sendable {
     private let checkpoint: Checkpoint
     /// `[layer][expert]` weights over the mapping.
     private let experts: [[ExpertWeights]]
@@ -40,6 +40,7 @@ public final class MappedExperts: ExpertProvider, @unchecked Sendable {
 
 /// An fp32 weight `[rows, cols]` read in place from a mapping that outlives it (`MappedExperts` keeps the
 /// checkpoint). Products go through `cblas_sgemv` row of input by row of input.
+// @unchecked Sendable: `base` points into the checkpoint's read-only mapping, which `MappedExperts` keeps alive.
 private struct MappedMatrix: LinearOperator, @unchecked Sendable {
     let rows: Int
     let cols: Int

@@ -2,6 +2,7 @@ import Foundation
 
 /// One expert read queued on the provider's I/O thread: it runs unless cancelled before it starts, and
 /// anyone may wait for it to finish (any number of times). Its results are read after `wait()`.
+// @unchecked Sendable: `cancelled`/`done` behind `lock`; results written before `finished` is signalled, read after `wait()`.
 final class ReadJob: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false

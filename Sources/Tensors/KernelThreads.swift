@@ -12,6 +12,7 @@ import Synchronization
 ///
 /// A job is split into chunks that threads claim one at a time (an atomic counter), so a core that
 /// another process holds up does not hold up the product: the caller takes its chunks.
+// @unchecked Sendable: `job` is written only while `generation` is odd and `readers` is 0 (atomics); a Mutex would cost the polling's µs.
 public final class KernelThreads: @unchecked Sendable {
     /// One thread per core besides the caller's (none on a single core).
     public static let shared = KernelThreads(workers: ProcessInfo.processInfo.activeProcessorCount - 1)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FileChecks
 import Foundation
+import Synchronization
 
 /// Creates the folder an output flag names (with its parents) and locks it for the rest of the run, or
 /// fails with a message naming the flag and the path: a path (or a parent) that is a file, or a place
@@ -62,36 +63,34 @@ func finishOutputFolders(failed: Bool) {
 /// The output folders each command holds and the ones it created, by the thread that runs the command
 /// (tests run several commands at once in one process, and a command runs on one thread); held folders
 /// by their real path (so `--out d --charts d/.` is one).
-private final class HeldOutputFolders: @unchecked Sendable {
+private final class HeldOutputFolders: Sendable {
     static let shared = HeldOutputFolders()
-    private let lock = NSLock()
-    private var held: [(thread: pthread_t, path: String, lock: OutputFolderLock)] = []
-    private var createdBy: [(thread: pthread_t, folder: URL)] = []
+    private struct Table {
+        var held: [(thread: pthread_t, path: String, lock: OutputFolderLock)] = []
+        var createdBy: [(thread: pthread_t, folder: URL)] = []
+    }
+    private let table = Mutex(Table())
 
     func created(_ folder: URL) {
-        lock.lock()
-        defer { lock.unlock() }
-        createdBy.append((pthread_self(), folder))
+        table.withLock { $0.createdBy.append((pthread_self(), folder)) }
     }
 
     /// This thread's locks and created folders, forgotten here.
     func takeThisThreads() -> (locks: [OutputFolderLock], created: [URL]) {
-        lock.lock()
-        defer { lock.unlock() }
-        let mine = { (thread: pthread_t) in pthread_equal(thread, pthread_self()) != 0 }
-        let locks = held.filter { mine($0.thread) }.map(\.lock)
-        let created = createdBy.filter { mine($0.thread) }.map(\.folder)
-        held.removeAll { mine($0.thread) }
-        createdBy.removeAll { mine($0.thread) }
-        return (locks, created)
+        table.withLock { table in
+            let mine = { (thread: pthread_t) in pthread_equal(thread, pthread_self()) != 0 }
+            let locks = table.held.filter { mine($0.thread) }.map(\.lock)
+            let created = table.createdBy.filter { mine($0.thread) }.map(\.folder)
+            table.held.removeAll { mine($0.thread) }
+            table.createdBy.removeAll { mine($0.thread) }
+            return (locks, created)
+        }
     }
 
     /// Locks `folder` for this thread's command; false when the command holds it already.
     func hold(_ folder: URL, flag: String, force: Bool) throws -> Bool {
         let key = folder.resolvingSymlinksInPath().standardizedFileURL.path
-        lock.lock()
-        let already = held.contains { pthread_equal($0.thread, pthread_self()) != 0 && $0.path == key }
-        lock.unlock()
+        let already = table.withLock { table in table.held.contains { pthread_equal($0.thread, pthread_self()) != 0 && $0.path == key } }
         guard !already else { return false }
         // waiting happens outside the table's lock: other commands of this process go on meanwhile
         let folderLock: OutputFolderLock
@@ -104,9 +103,7 @@ private final class HeldOutputFolders: @unchecked Sendable {
         } catch OutputFolderLock.Failure.cannotOpen(let reason) {
             throw ValidationError("\(flag) \(folder.path): cannot open the folder (\(reason))")
         }
-        lock.lock()
-        held.append((pthread_self(), key, folderLock))
-        lock.unlock()
+        table.withLock { $0.held.append((pthread_self(), key, folderLock)) }
         return true
     }
 }

@@ -3,13 +3,13 @@ import Foundation
 @testable import Checkpoints
 import TestSupport
 
-private let baseConfig: [String: Any] = [
+private var baseConfig: [String: Any] { [
     "model_type": "mixtral", "vocab_size": 10, "hidden_size": 4, "intermediate_size": 6,
     "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1,
     "num_local_experts": 2, "num_experts_per_tok": 1, "rms_norm_eps": 1e-5, "rope_theta": 1e6,
     "max_position_embeddings": 32, "sliding_window": NSNull(), "tie_word_embeddings": false,
     "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "float32",
-]
+] }
 
 private func parse(_ json: [String: Any]) throws -> MixtralConfig {
     try MixtralConfig(json: JSONSerialization.data(withJSONObject: json), path: "config.json")

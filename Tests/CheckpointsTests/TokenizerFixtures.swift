@@ -20,8 +20,8 @@ enum TokenizerFixtures {
     /// The Mixtral tokenizer as converted by transformers (Replace + Metaspace, merges as pairs).
     static let mixtral: Tokenizer = try! Tokenizer(contentsOf: mixtralURL)
 
-    /// mixtral-tokenizer.json parsed once, for the variants.
-    static let mixtralRoot = try! TokenizerJSON.jsonObject(from: Data(contentsOf: mixtralURL)) as! [String: Any]
+    /// mixtral-tokenizer.json parsed, for the variants (`[String: Any]` is not `Sendable`, so not a stored static).
+    static var mixtralRoot: [String: Any] { try! TokenizerJSON.jsonObject(from: Data(contentsOf: mixtralURL)) as! [String: Any] }
 
     static func load<T: Decodable>(_ name: String) -> T {
         try! JSONDecoder().decode(T.self, from: Data(contentsOf: directory.appendingPathComponent(name)))

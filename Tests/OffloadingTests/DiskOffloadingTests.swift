@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import Synchronization
 import Checkpoints
 import Engine
 import Quantization
@@ -155,30 +156,30 @@ struct DiskOffloadingTests {
         let q4 = PrecisionSpec(uniform: .q4)
         let firstIsBuilding = DispatchSemaphore(value: 0), secondIsWaiting = DispatchSemaphore(value: 0)
         /// What each of the two runs did, written from their threads.
-        final class Runs: @unchecked Sendable {
-            let lock = NSLock()
+        struct Runs {
             var built = [0, 0], waited = [false, false]
             var sources: [ExpertSource?] = [nil, nil]
             var errors: [Error] = []
         }
-        let runs = Runs()
+        final class Shared: Sendable { let runs = Mutex(Runs()) }
+        let shared = Shared()
         @Sendable func run(_ i: Int) {
             do {
                 let source = try ExpertStore.openOrBuild(store, checkpoint: random, precision: q4, waiting: { line in
-                    runs.lock.withLock { runs.waited[i] = true }
+                    shared.runs.withLock { $0.waited[i] = true }
                     #expect(line.contains("waiting for another mixtral-lab process building the store"))
                     secondIsWaiting.signal()
                 }, progress: { done, _ in
-                    runs.lock.withLock { runs.built[i] += 1 }
+                    shared.runs.withLock { $0.built[i] += 1 }
                     // hold the build until the other run has found it underway
                     if i == 0 && done == 1 {
                         firstIsBuilding.signal()
                         #expect(secondIsWaiting.wait(timeout: .now() + 60) == .success)
                     }
                 })
-                runs.lock.withLock { runs.sources[i] = source }
+                shared.runs.withLock { $0.sources[i] = source }
             } catch {
-                runs.lock.withLock { runs.errors.append(error) }
+                shared.runs.withLock { $0.errors.append(error) }
             }
         }
         let group = DispatchGroup()
@@ -187,7 +188,7 @@ struct DiskOffloadingTests {
         DispatchQueue.global().async(group: group) { run(1) }
         #expect(group.wait(timeout: .now() + 120) == .success)
 
-        let (built, waited, sources, errors) = (runs.built, runs.waited, runs.sources, runs.errors)
+        let (built, waited, sources, errors) = shared.runs.withLock { ($0.built, $0.waited, $0.sources, $0.errors) }
         #expect(errors.isEmpty, "\(errors)")
         #expect(built[0] > 0 && built[1] == 0 && waited == [false, true])
         let size = try #require(sources[0]?.files[0].byteCount)

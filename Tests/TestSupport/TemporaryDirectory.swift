@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A test's scratch folder under the system's temporary directory, named `prefix-<UUID>` (so a leftover
 /// shows which test made it): created by `init`, removed with everything in it when the object goes away.
@@ -7,7 +8,7 @@ import Foundation
 /// (and each argument of a parameterized test), so each test has its own folder, removed when it ends.
 /// Outside a suite, use `withTemporaryDirectory(_:_:)`; for a fixture built once and shared by many tests
 /// (a `static let`), `TemporaryDirectory.untilExit(_:)`.
-public final class TemporaryDirectory: @unchecked Sendable {
+public final class TemporaryDirectory: Sendable {
     /// The folder; it exists from `init` until this object is released.
     public let url: URL
 
@@ -32,7 +33,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
     public static func untilExit(_ prefix: String) throws -> URL {
         let directory = try TemporaryDirectory(prefix)
         _ = registerExitCleanup
-        keptUntilExitLock.withLock { keptUntilExit.append(directory) }
+        keptUntilExit.withLock { $0.append(directory) }
         return directory.url
     }
 }
@@ -44,8 +45,7 @@ public func withTemporaryDirectory<T>(_ prefix: String, _ body: (URL) throws -> 
     return try withExtendedLifetime(directory) { try body(directory.url) }
 }
 
-private let keptUntilExitLock = NSLock()
-nonisolated(unsafe) private var keptUntilExit: [TemporaryDirectory] = []
+private let keptUntilExit = Mutex<[TemporaryDirectory]>([])
 private let registerExitCleanup: Void = {
-    atexit { keptUntilExitLock.withLock { keptUntilExit.removeAll() } }
+    atexit { keptUntilExit.withLock { $0.removeAll() } }
 }()

@@ -32,7 +32,7 @@ public struct GGUFTensorInfo: Sendable, Equatable {
 /// tensor names, `general.alignment` not a u32 power of two, more than 4 dimensions, a row that is not
 /// whole blocks, element or byte counts that overflow, data misaligned or (with its padding to the
 /// alignment, as ggml reads it) past the end of the file.
-public final class GGUFFile: @unchecked Sendable {
+public final class GGUFFile: Sendable {
     /// "GGUF" read as a little-endian u32 (gguf-py `GGUF_MAGIC`).
     public static let magic: UInt32 = 0x4655_4747
     /// `general.alignment` when the file does not set it (gguf-py `GGUF_DEFAULT_ALIGNMENT`).

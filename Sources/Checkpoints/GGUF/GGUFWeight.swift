@@ -3,6 +3,7 @@ import Quantization
 
 /// One Hugging Face tensor inside a GGUF file: a whole GGUF tensor, or one expert's slice of a stacked
 /// `ffn_*_exps` tensor (the expert index is the slowest dimension, so each expert is contiguous).
+// @unchecked Sendable: `storedBytes` points into its GGUF file's read-only mapping, which the checkpoint keeps alive.
 public struct GGUFWeight: @unchecked Sendable {
     /// The Hugging Face name (`model.layers.0.self_attn.q_proj.weight`), or the GGUF name for a tensor
     /// outside the Mixtral set.
@@ -105,7 +106,7 @@ public struct GGUFWeight: @unchecked Sendable {
 
 /// The tensors of a GGUF Mixtral under their Hugging Face names, so `Checkpoint` serves a GGUF file as it
 /// serves a safetensors directory.
-final class GGUFTensorSource {
+final class GGUFTensorSource: Sendable {
     let file: GGUFFile
     /// Hugging Face name → weight.
     let weights: [String: GGUFWeight]

@@ -21,7 +21,7 @@ import FileChecks
 /// its merges are derived from the token scores and its normalizer and decoder are the Hub's.
 /// The tokenizer keeps no cache and no mutable state after loading, so one instance may be shared
 /// across threads (its only reference-type member, `NSRegularExpression`, is documented thread-safe).
-public final class Tokenizer: @unchecked Sendable {
+public final class Tokenizer: Sendable {
     private let model: BPEModel
     private let addedVocabulary: AddedVocabulary
     private let normalizer: Normalizer?
