@@ -15,6 +15,11 @@ import Foundation
 ///   The header's `__metadata__` has `"mixtral-lab.format": "ggml"` and, per such tensor, its name →
 ///   GGML type name (`"Q8_0"`, `"Q4_0"`, `"BF16"`, `"F16"`, the names of gguf-py `GGMLQuantizationType`).
 ///   A BF16 tensor without that entry is an ordinary bf16 checkpoint weight.
+/// - Calibrated experts (`gptq4`, `awq4`): Q4_0 blocks as above, and the file's `__metadata__` holds a
+///   `CalibrationRecord` (what the experts were calibrated on, and the method) under `mixtral-lab.calibration`.
+///   `gptq4` stores nothing else (GPTQ chooses the codes; the format is Q4_0's). `awq4` stores the blocks of
+///   `W·diag(s)` and `X.weight.awq_input_scale` F32 `[cols]`, `1/s`, which the loader multiplies into the
+///   input before the Q4_0 product (`InputScaledMatrix`).
 /// - HQQ (`hqq2` … `hqq4`, `hqq2-f16meta` …, mixtral-lab's own layout): `X.weight` U8
 ///   `[rows, cols · bits/8]`, the codes packed group by group as `HQQMatrix` describes, with a
 ///   `__metadata__` entry as for GGML naming the settings, `HQQ<bits>_G<group>_S<scale group>` (8-bit
@@ -34,6 +39,8 @@ public enum QuantizedTensorLayout {
     public static func hqqZero(_ weight: String) -> String { weight + ".hqq_zero" }
     public static func hqqScaleMeta(_ weight: String) -> String { weight + ".hqq_scale_meta" }
     public static func hqqZeroMeta(_ weight: String) -> String { weight + ".hqq_zero_meta" }
+    /// AWQ's per-input-channel scale `1/s` of an `awq4` weight.
+    public static func awqInputScale(_ weight: String) -> String { weight + ".awq_input_scale" }
 
     /// The `__metadata__` type name of HQQ settings (`HQQ2_G16_S128`, `HQQ4_G64_F16`).
     public static func hqqTypeName(bits: Int, groupSize: Int, scaleGroupSize: Int?) -> String {

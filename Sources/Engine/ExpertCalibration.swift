@@ -108,28 +108,13 @@ public struct ExpertCalibrationInputs {
 }
 
 extension MixtralModel {
-    /// Held-out tokens calibrated precisions use by default: the last 4,096 tokens of `heldout.txt` beside the
-    /// checkpoint (lesson 11: GPTQ and AWQ beat round-to-nearest on the default model only from about this size).
-    public static let calibrationTokens = 4096
-
     /// This model (experts resident at fp32) with its experts quantized by `precision` (`gptq4` or `awq4`),
-    /// calibrated on the last `calibrationTokens` tokens of the checkpoint's `heldout.txt` in 256-token windows.
+    /// calibrated on `calibration`'s windows.
     /// `progress(steps done)` is called after the calibration inputs are recorded (1) and after each expert
     /// (1 + layers × experts in all): GPTQ takes seconds even on the default model.
-    /// - Throws: `CheckpointError.unreadable` without `heldout.txt` or `tokenizer.json` beside the checkpoint;
-    ///   `QuantizeError` (a scaled block that overflows Q4_0's fp16 scale); `EngineError`.
-    func calibratingExperts(_ precision: Precision, checkpoint: Checkpoint, progress: ((Int) -> Void)? = nil) throws -> MixtralModel {
-        let folder = checkpoint.folder
-        let textURL = folder.appendingPathComponent("heldout.txt"), tokenizerURL = folder.appendingPathComponent("tokenizer.json")
-        guard let text = try? String(contentsOf: textURL, encoding: .utf8) else {
-            throw CheckpointError.unreadable(path: textURL.path, reason: "\(precision) calibrates the experts on held-out text beside the checkpoint, and there is none")
-        }
-        guard let json = try? Data(contentsOf: tokenizerURL) else {
-            throw CheckpointError.unreadable(path: tokenizerURL.path, reason: "\(precision) needs the checkpoint's tokenizer.json to tokenize its calibration text")
-        }
-        let tokens = try Tokenizer(json: json, source: tokenizerURL.path).encode(text, addBOS: false).suffix(Self.calibrationTokens)
-        let windows = Perplexity.windows(of: Array(tokens), length: min(256, config.maxPositionEmbeddings), bos: config.bosTokenID)
-        let inputs = try ExpertCalibrationInputs(model: self, windows: windows)
+    /// - Throws: `QuantizeError` (a scaled block that overflows Q4_0's fp16 scale); `EngineError`.
+    func calibratingExperts(_ precision: Precision, calibration: CalibrationText, progress: ((Int) -> Void)? = nil) throws -> MixtralModel {
+        let inputs = try ExpertCalibrationInputs(model: self, windows: calibration.windows(config))
         progress?(1)
         var projections = 0
         let experts = try inputs.quantize(self) { weight, x -> any LinearOperator in

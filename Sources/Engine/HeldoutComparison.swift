@@ -85,9 +85,7 @@ public struct HeldoutComparison {
             index += 1
         }
         let referenceNLL = reference.negativeLogLikelihoods
-        func chunked(_ x: [Double]) -> [Double] {
-            stride(from: 0, to: x.count, by: chunk).map { x[$0..<min($0 + chunk, x.count)].reduce(0, +) }
-        }
+        func chunked(_ x: [Double]) -> [Double] { chunkSums(x, chunk) }
         chunkTokens = chunked([Double](repeating: 1, count: nll.count))
         chunkNLL = chunked(nll)
         chunkReferenceNLL = chunked(referenceNLL)
@@ -96,10 +94,7 @@ public struct HeldoutComparison {
         referencePerplexity = exp(referenceNLL.reduce(0, +) / Double(max(referenceNLL.count, 1)))
         let (tokens, candidateNLL, baseNLL) = (chunkTokens, chunkNLL, chunkReferenceNLL)
         perplexity = Bootstrap.estimate(units: tokens.count) { exp(weighted(candidateNLL, $0) / weighted(tokens, $0)) }
-        deltaPerplexity = Bootstrap.estimate(units: tokens.count) { counts in
-            let n = weighted(tokens, counts)
-            return exp(weighted(candidateNLL, counts) / n) - exp(weighted(baseNLL, counts) / n)
-        }
+        deltaPerplexity = Self.pairedPerplexityChange(tokens: tokens, candidateNLL: candidateNLL, referenceNLL: baseNLL)
         let (klSums, agreements) = (chunkKL, chunkAgreements)
         meanKL = Bootstrap.estimate(units: tokens.count) { weighted(klSums, $0) / weighted(tokens, $0) }
         top1Agreement = Bootstrap.estimate(units: tokens.count) { weighted(agreements, $0) / weighted(tokens, $0) }
@@ -118,12 +113,31 @@ public struct HeldoutComparison {
     /// Paired interval of `a`'s perplexity minus `b`'s.
     public static func perplexityDifference(_ a: HeldoutComparison, _ b: HeldoutComparison) -> Estimate {
         precondition(a.chunkTokens == b.chunkTokens, "perplexityDifference: comparisons on different tokens")
-        let (tokens, nllA, nllB) = (a.chunkTokens, a.chunkNLL, b.chunkNLL)
-        return Bootstrap.estimate(units: tokens.count) { counts in
+        return pairedPerplexityChange(tokens: a.chunkTokens, candidateNLL: a.chunkNLL, referenceNLL: b.chunkNLL)
+    }
+
+    /// Perplexity from `candidateNLL` minus perplexity from `referenceNLL` (per predicted token, nats, the same
+    /// tokens in the same order: `Perplexity.negativeLogLikelihoods`), with the paired 95 % bootstrap interval
+    /// over chunks of `chunk` consecutive tokens that `deltaPerplexity` has — without keeping the reference's
+    /// distributions (`HeldoutReference`), so it costs nothing at a large vocabulary.
+    public static func perplexityChange(candidateNLL: [Double], referenceNLL: [Double], chunkTokens chunk: Int = defaultChunkTokens) -> Estimate {
+        precondition(candidateNLL.count == referenceNLL.count && chunk >= 1, "perplexityChange: \(candidateNLL.count) against \(referenceNLL.count) tokens")
+        return pairedPerplexityChange(tokens: chunkSums([Double](repeating: 1, count: candidateNLL.count), chunk),
+                                      candidateNLL: chunkSums(candidateNLL, chunk), referenceNLL: chunkSums(referenceNLL, chunk))
+    }
+
+    /// exp(mean candidate NLL) − exp(mean reference NLL) over chunk sums, resampling the same chunks for both.
+    private static func pairedPerplexityChange(tokens: [Double], candidateNLL: [Double], referenceNLL: [Double]) -> Estimate {
+        Bootstrap.estimate(units: tokens.count) { counts in
             let n = weighted(tokens, counts)
-            return exp(weighted(nllA, counts) / n) - exp(weighted(nllB, counts) / n)
+            return exp(weighted(candidateNLL, counts) / n) - exp(weighted(referenceNLL, counts) / n)
         }
     }
+}
+
+/// Sums of consecutive runs of `chunk` values (the last run may be shorter).
+private func chunkSums(_ x: [Double], _ chunk: Int) -> [Double] {
+    stride(from: 0, to: x.count, by: chunk).map { x[$0..<min($0 + chunk, x.count)].reduce(0, +) }
 }
 
 /// Σ values[i] · counts[i].

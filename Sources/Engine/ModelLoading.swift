@@ -15,7 +15,8 @@ extension MixtralModel {
     /// Loads a checkpoint and stores every projection at the precision the spec gives its tensor class.
     /// A weight the checkpoint stores quantized (written by `mixtral-lab quantize`, or bitsandbytes NF4)
     /// is used as stored, whatever the spec says for its class. Experts at `gptq4` or `awq4` are loaded at fp32
-    /// and then calibrated and quantized (`calibratingExperts`); streamed experts at those precisions fail
+    /// and then calibrated and quantized (`calibratingExperts`) on `calibration`, by default the last 4,096
+    /// tokens of the checkpoint's `heldout.txt` (`CalibrationText.heldout`); streamed experts at those precisions fail
     /// with `QuantizeError.needsCalibration` when their store is built. Norm weights always stay fp32. Embeddings
     /// and head are looked up / applied through the same `LinearOperator` as every other weight.
     ///
@@ -27,17 +28,22 @@ extension MixtralModel {
     ///   - checkpoint: an opened checkpoint directory.
     ///   - precision: per-class precision (`PrecisionSpec(parsing: "fp32")` for the exact model).
     ///   - experts: `.resident` (default) or `.streamed(provider)`.
+    ///   - calibration: the text `gptq4`/`awq4` experts are calibrated on (nil: `CalibrationText.heldout`).
     ///   - progress: called with (tensors done, tensors in all) while loading.
     /// - Throws: `CheckpointError` for missing tensors, shape mismatches, NaN/Inf weights or malformed
-    ///   quantized tensors; quantization errors (scale overflow) naming the tensor.
+    ///   quantized tensors; quantization errors (scale overflow) naming the tensor; `CalibrationTextError` and
+    ///   `CheckpointError.unreadable` for a calibration text that cannot be used (gptq4/awq4 only).
     public convenience init(checkpoint: Checkpoint, precision: PrecisionSpec, experts residency: ExpertResidency = .resident,
-                            progress: ((Int, Int) -> Void)? = nil) throws {
+                            calibration: CalibrationText? = nil, progress: ((Int, Int) -> Void)? = nil) throws {
         // gptq4 / awq4 (experts only): load the experts at fp32, then calibrate and quantize them.
         if let other = TensorClass.allCases.first(where: { $0 != .experts && precision.precision(for: $0).needsCalibration }) {
             throw QuantizeError.needsCalibration(tensor: "the \(other.rawValue) class", precision: precision.precision(for: other).rawValue)
         }
         let expertPrecision = precision.precision(for: .experts)
-        if expertPrecision.needsCalibration, case .resident = residency {
+        // Experts the checkpoint stores quantized run as stored: nothing to calibrate.
+        let expertsStored = checkpoint.storedPrecision(WeightNames.expert(0, 0, "w1")) != nil
+        if expertPrecision.needsCalibration, !expertsStored, case .resident = residency {
+            let calibration = try calibration ?? CalibrationText.heldout(beside: checkpoint, for: expertPrecision)
             var precisions = precision.precisions
             precisions[.experts] = .fp32
             // One progress count runs on through the calibration: a step for recording the calibration inputs
@@ -47,7 +53,7 @@ extension MixtralModel {
             let model = try MixtralModel(checkpoint: checkpoint, precision: PrecisionSpec(precisions)) { done, total in
                 loaded = total
                 progress?(done, total + calibrationSteps)
-            }.calibratingExperts(expertPrecision, checkpoint: checkpoint) { done in progress?(loaded + done, loaded + calibrationSteps) }
+            }.calibratingExperts(expertPrecision, calibration: calibration) { done in progress?(loaded + done, loaded + calibrationSteps) }
             self.init(config: model.config, embedding: model.embedding, layers: model.layers, finalNorm: model.finalNorm, lmHead: model.lmHead)
             return
         }

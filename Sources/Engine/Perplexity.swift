@@ -10,20 +10,27 @@ public enum Perplexity {
     /// - Throws: `EngineError` (a window longer than the context, an id outside the vocabulary).
     public static func evaluate(model: MixtralModel, windows: [[Int]],
                                 progress: ((Int, Int) -> Void)? = nil) throws -> (perplexity: Double, tokens: Int) {
-        var negativeLogLikelihood = 0.0
-        var count = 0
+        let nll = try negativeLogLikelihoods(model: model, windows: windows, progress: progress)
+        return (nll.isEmpty ? .nan : exp(nll.reduce(0, +) / Double(nll.count)), nll.count)
+    }
+
+    /// The negative log-likelihood (nats) of every predicted token, in window order: what `evaluate`
+    /// averages, kept per token for paired intervals (`HeldoutComparison.perplexityChange`).
+    /// - Throws: `EngineError` (a window longer than the context, an id outside the vocabulary).
+    public static func negativeLogLikelihoods(model: MixtralModel, windows: [[Int]],
+                                              progress: ((Int, Int) -> Void)? = nil) throws -> [Double] {
+        var nll: [Double] = []
         let vocab = model.config.vocabSize
         let session = Session(model: model, capacity: windows.map(\.count).max() ?? 1)
         for (w, window) in windows.enumerated() where window.count >= 2 {
             session.cache.reset()
             let logits = try model.forward(window, session: session, allLogits: true)
             for position in 0..<(window.count - 1) {
-                negativeLogLikelihood -= logSoftmax(logits, row: position, vocab: vocab, at: window[position + 1])
-                count += 1
+                nll.append(-logSoftmax(logits, row: position, vocab: vocab, at: window[position + 1]))
             }
             progress?(w + 1, windows.count)
         }
-        return (count > 0 ? exp(negativeLogLikelihood / Double(count)) : .nan, count)
+        return nll
     }
 
     /// Splits a token stream into windows of at most `length` tokens, each starting with `bos` followed by

@@ -57,13 +57,21 @@ public enum QuantizedCheckpointWriter {
     ///
     /// With tied embeddings and different embed and head precisions, an explicit `lm_head.weight` at the
     /// head's precision is added (the loader then uses it instead of the embedding).
-    /// - Parameter overwrite: replace files of the same names in `output`; otherwise refuse.
+    ///
+    /// Experts at `gptq4` or `awq4` are the ones `MixtralModel(checkpoint:precision:calibration:)` makes in
+    /// memory (the whole model is loaded, its experts at fp32, and calibrated on `calibration`), stored as Q4_0
+    /// blocks (awq4 with its input scales), with a `CalibrationRecord` of `calibration` in `__metadata__`.
+    /// - Parameters:
+    ///   - overwrite: replace files of the same names in `output`; otherwise refuse.
+    ///   - calibration: the text gptq4/awq4 experts are calibrated on (nil: `CalibrationText.heldout`); unused
+    ///     at other precisions.
     /// - Throws: `CheckpointWriteError.unusableSource` (`checkSource`), `.wouldOverwrite` naming the first existing file, `.outputIsInput`,
     ///   `.notAFolder` (`output` is a file), `.isAFolder` (a folder where a file goes), `.cannotWrite`;
     ///   `CheckpointError.badTensor` for an input tensor that is already U8 (quantized);
-    ///   `QuantizeError` for a weight the precision cannot store (NaN, row length not a multiple of 32).
+    ///   `QuantizeError` for a weight the precision cannot store (NaN, row length not a multiple of 32);
+    ///   `CalibrationTextError` and the loading errors of `MixtralModel(checkpoint:…)` (gptq4/awq4).
     public static func write(_ checkpoint: Checkpoint, precision: PrecisionSpec, to output: URL, overwrite: Bool,
-                             progress: ((Int, Int) -> Void)? = nil) throws -> Report {
+                             calibration: CalibrationText? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> Report {
         try checkSource(checkpoint)
         let source = checkpoint.directory.standardizedFileURL.resolvingSymlinksInPath()
         if output.standardizedFileURL.resolvingSymlinksInPath().path == source.path {
@@ -78,11 +86,35 @@ public enum QuantizedCheckpointWriter {
             try checkOutputFile(output.appendingPathComponent(name), overwrite: overwrite)
         }
 
+        let names = checkpoint.tensorNames
+        for name in names where checkpoint.info(name)!.dtype == .u8 {
+            let file = checkpoint.files.first { $0.tensors[name] != nil }!
+            throw CheckpointError.badTensor(path: file.path, tensor: name, reason: "is already quantized (U8); quantize a float checkpoint")
+        }
+
         // {"format": "pt"} as transformers' save_pretrained writes it (4.x loaders refuse files without it).
         var writer = SafeTensorsWriter(metadata: ["format": "pt"])
         var totals: [String: ClassTotal] = [:]
         var weights = 0
-        let names = checkpoint.tensorNames
+        // gptq4 / awq4 experts: calibrated as loading does, then stored as they are in memory.
+        var calibrated: [String: any LinearOperator] = [:]
+        var calibrationSteps = 0
+        let expertPrecision = precision.precision(for: .experts)
+        if expertPrecision.needsCalibration {
+            let text = try calibration ?? CalibrationText.heldout(beside: checkpoint, for: expertPrecision)
+            let model = try MixtralModel(checkpoint: checkpoint, precision: precision, calibration: text) { done, total in
+                calibrationSteps = total
+                progress?(done, total + names.count)
+            }
+            for (l, layer) in model.layers.enumerated() {
+                for (e, expert) in layer.experts.enumerated() {
+                    calibrated[WeightNames.expert(l, e, "w1")] = expert.w1
+                    calibrated[WeightNames.expert(l, e, "w2")] = expert.w2
+                    calibrated[WeightNames.expert(l, e, "w3")] = expert.w3
+                }
+            }
+            writer.metadata[CalibrationRecord.metadataKey] = text.record(method: expertPrecision, config: checkpoint.config).json
+        }
         func account(_ tensorClass: TensorClass?, weights count: Int, since before: Int) {
             let key = tensorClass?.rawValue ?? "norm"
             var total = totals[key] ?? ClassTotal(tensorClass: tensorClass, precision: tensorClass.map { precision.precision(for: $0) } ?? .fp32)
@@ -92,17 +124,12 @@ public enum QuantizedCheckpointWriter {
             totals[key] = total
         }
         func addQuantized(_ name: String, from source: String, rows: Int, cols: Int, _ tensorClass: TensorClass) throws {
-            let weight = try quantize(checkpoint.matrix(source, rows: rows, cols: cols),
+            let weight = try calibrated[name] ?? quantize(checkpoint.matrix(source, rows: rows, cols: cols),
                                       to: precision.precision(for: tensorClass), tensorName: name)
             QuantizedWeights.add(weight, as: name, to: &writer)
         }
         for (i, name) in names.enumerated() {
             let info = checkpoint.info(name)!
-            guard info.dtype != .u8 else {
-                let file = checkpoint.files.first { $0.tensors[name] != nil }!
-                throw CheckpointError.badTensor(path: file.path, tensor: name,
-                                                reason: "is already quantized (U8); quantize a float checkpoint")
-            }
             let before = writer.dataByteCount
             let tensorClass = info.shape.count == 2 ? TensorClass(tensorName: name) : nil
             if let tensorClass {
@@ -112,7 +139,7 @@ public enum QuantizedCheckpointWriter {
             }
             account(tensorClass, weights: info.elementCount, since: before)
             weights += info.elementCount
-            progress?(i + 1, names.count)
+            progress?(calibrationSteps + i + 1, calibrationSteps + names.count)
         }
         let c = checkpoint.config
         if c.tieWordEmbeddings && checkpoint.info(WeightNames.lmHead) == nil

@@ -10,8 +10,9 @@ public enum QuantizedWeights {
     /// The torch dtype recorded in an NF4 quant_state: the weights are quantized from fp32.
     static let sourceDType = "float32"
 
-    /// Adds `weight` (a `Matrix`, `NF4Matrix`, `Q8_0Matrix`, `Q4_0Matrix`, `BF16Matrix`, `F16Matrix` or
-    /// `HQQMatrix`)
+    /// Adds `weight` (a `Matrix`, `NF4Matrix`, `Q8_0Matrix`, `Q4_0Matrix`, `BF16Matrix`, `F16Matrix`,
+    /// `HQQMatrix`, `GPTQMatrix` or an `InputScaledMatrix` over a `Q4_0Matrix` (awq4); the calibrated ones
+    /// need the file's `CalibrationRecord`, which the caller adds)
     /// under the tensor name `name` (e.g. `model.layers.0.self_attn.q_proj.weight`), with its
     /// bitsandbytes companion tensors or its `__metadata__` type entry.
     /// Precondition: `weight` is one of those types.
@@ -34,6 +35,11 @@ public enum QuantizedWeights {
             tag(name, GGMLTypeName.f16, in: &writer)
         case let hqq as HQQMatrix:
             addHQQ(hqq, as: name, to: &writer)
+        case let gptq as GPTQMatrix:
+            addGGML(gptq.blocks.blocks, type: Q4_0.ggmlName, typeSize: Q4_0.typeSize, shape: shape, as: name, to: &writer)
+        case let awq as InputScaledMatrix where awq.inner is Q4_0Matrix:
+            addGGML((awq.inner as! Q4_0Matrix).blocks, type: Q4_0.ggmlName, typeSize: Q4_0.typeSize, shape: shape, as: name, to: &writer)
+            writer.add(QuantizedTensorLayout.awqInputScale(name), shape: [awq.inFeatures], floats: awq.inputScale)
         default:
             preconditionFailure("QuantizedWeights: no stored form for \(type(of: weight)) (\(name))")
         }
@@ -147,9 +153,20 @@ extension Checkpoint {
     public func storedPrecision(_ name: String) -> Precision? {
         if let weight = ggufWeight(name) { return QuantizedWeights.ggufRunAsStored[weight.type] }
         guard let file = files.first(where: { $0.tensors[name] != nil }) else { return nil }
-        if let type = file.metadata[name] { return QuantizedWeights.taggedRunAsStored[type] }
+        if let type = file.metadata[name] {
+            if type == Q4_0.ggmlName, let method = try? calibratedPrecision(name) { return method }
+            return QuantizedWeights.taggedRunAsStored[type]
+        }
         guard info(QuantizedTensorLayout.quantState(name, quantType: "nf4")) != nil else { return nil }
         return info(QuantizedTensorLayout.nestedAbsmax(name)) != nil ? .nf4dq : .nf4
+    }
+
+    /// `gptq4` or `awq4` for an expert weight of a checkpoint with a `CalibrationRecord` (its Q4_0 blocks
+    /// were chosen by that method), nil for any other weight.
+    /// - Throws: `CheckpointError.malformedHeader` for a record that does not parse.
+    func calibratedPrecision(_ name: String) throws -> Precision? {
+        guard TensorClass(tensorName: name) == .experts else { return nil }
+        return try calibrationRecord()?.method
     }
 
     /// The stored weight a companion tensor belongs to (`X.weight` for `X.weight.absmax`,
@@ -231,12 +248,36 @@ private struct StoredTensorReader {
         }
         switch type {
         case Q8_0.ggmlName: return Q8_0Matrix(rows: rows, cols: cols, blocks: try blocks(Q8_0.typeSize))
-        case Q4_0.ggmlName: return Q4_0Matrix(rows: rows, cols: cols, blocks: try blocks(Q4_0.typeSize))
+        case Q4_0.ggmlName: return try calibrated(Q4_0Matrix(rows: rows, cols: cols, blocks: try blocks(Q4_0.typeSize)))
         case QuantizedWeights.GGMLTypeName.bf16: return BF16Matrix(rows: rows, cols: cols, storage: try halves(.bf16))
         case QuantizedWeights.GGMLTypeName.f16: return F16Matrix(rows: rows, cols: cols, storage: try halves(.f16))
         default:
             if let hqq = QuantizedTensorLayout.hqqSettings(typeName: type) { return try self.hqq(info, type: type, hqq, rows: rows, cols: cols) }
             throw bad("__metadata__ names unknown format \"\(type)\" (known: Q8_0, Q4_0, BF16, F16, HQQ<bits>_G<group>_S<group>|F16)")
+        }
+    }
+
+    /// A Q4_0 weight as its checkpoint's calibration record says it was made: `GPTQMatrix` (gptq4),
+    /// `InputScaledMatrix` with the stored `awq_input_scale` (awq4), or as it is.
+    func calibrated(_ q4: Q4_0Matrix) throws -> any LinearOperator {
+        let scaleName = QuantizedTensorLayout.awqInputScale(weight)
+        switch try checkpoint.calibratedPrecision(weight) {
+        case .gptq4?:
+            guard checkpoint.info(scaleName) == nil else { throw bad("has an AWQ input scale but the calibration record says gptq4", tensor: scaleName) }
+            return GPTQMatrix(blocks: q4)
+        case .awq4?:
+            guard let scaleInfo = checkpoint.info(scaleName) else { throw bad("is awq4 (calibration record) but its input-scale tensor \(scaleName) is missing") }
+            guard scaleInfo.dtype == .f32, scaleInfo.elementCount == q4.inFeatures else {
+                throw bad("input scale is \(scaleInfo.dtype.rawValue) \(scaleInfo.shape), expected F32 [\(q4.inFeatures)]", tensor: scaleName)
+            }
+            let scales = try checkpoint.floats(scaleName)
+            guard scales.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw bad("holds a scale that is not a positive finite number", tensor: scaleName) }
+            return InputScaledMatrix(inner: q4, inputScale: scales)
+        default:
+            guard checkpoint.info(scaleName) == nil else {
+                throw bad("has an AWQ input scale but the checkpoint has no awq4 calibration record (\(CalibrationRecord.metadataKey))", tensor: scaleName)
+            }
+            return q4
         }
     }
 

@@ -74,6 +74,10 @@ public enum GPTQ {
     /// Reference default `percdamp`.
     public static let dampening = 0.01
 
+    /// The settings a checkpoint records beside GPTQ's weights (`CalibrationRecord.parameters`).
+    public static let parameters = ["dampening": "\(dampening) of the mean diagonal of H", "order": "columns in order (no act-order)",
+                                    "block": "\(BlockGrid.blockSize) weights, Q4_0 grid", "dead_columns": "zeroed"]
+
     /// - Parameters:
     ///   - weight: `[out, in]`, `in` a multiple of 32.
     ///   - inputs: calibration inputs `[n, in]` (rows are tokens). With no rows, round-to-nearest is returned.
@@ -169,6 +173,8 @@ public enum GPTQ {
 public struct GPTQMatrix: LinearOperator {
     public let blocks: Q4_0Matrix
 
+    public init(blocks: Q4_0Matrix) { self.blocks = blocks }
+
     public var outFeatures: Int { blocks.outFeatures }
     public var inFeatures: Int { blocks.inFeatures }
     public var byteCount: Int { blocks.byteCount }
@@ -190,6 +196,13 @@ public struct GPTQMatrix: LinearOperator {
 public enum AWQ {
     /// AutoAWQ `n_grid`.
     public static let gridPoints = 20
+    /// AutoAWQ's lower clamp of the scales before normalising.
+    public static let scaleFloor: Float = 1e-4
+
+    /// The settings a checkpoint records beside AWQ's weights (`CalibrationRecord.parameters`).
+    public static let parameters = ["alpha_grid": "\(gridPoints) points in [0, 1)", "scale_floor": "\(scaleFloor)",
+                                    "loss": "this layer's output error", "clipping_search": "none",
+                                    "block": "\(BlockGrid.blockSize) weights, Q4_0 grid"]
 
     public struct Result: Sendable {
         /// The effective weight `Q(W·diag(s)) · diag(1/s)`, `[out, in]`.
@@ -215,7 +228,7 @@ public enum AWQ {
         var bestLoss = Double.infinity
         for step in 0..<gridPoints {
             let alpha = Double(step) / Double(gridPoints)
-            var s = meanMagnitude.map { max(pow($0, Float(alpha)), 1e-4) }
+            var s = meanMagnitude.map { max(pow($0, Float(alpha)), scaleFloor) }
             let norm = (s.max()! * s.min()!).squareRoot()
             s = s.map { $0 / norm }
             var scaled = weight.values

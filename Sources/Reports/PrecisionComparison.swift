@@ -19,6 +19,9 @@ public struct PrecisionComparison {
         public let firstDivergence: Int?
         public let comparison: ModelComparison
         public let perplexity: Double
+        /// Perplexity minus fp32's on the same held-out tokens, with its paired 95 % bootstrap interval over
+        /// chunks of 64 tokens (`HeldoutComparison.perplexityChange`); nil for fp32 itself and without held-out text.
+        public let perplexityChange: Estimate?
         /// The offloading simulation of this precision's continuation, when one was asked for.
         public let offloading: OffloadingSummary?
     }
@@ -56,6 +59,7 @@ public struct PrecisionComparison {
         self.heldoutTokens = windows.reduce(0) { $0 + $1.count - 1 }
         var rows: [Row] = []
         var referenceTokens: [Int] = []
+        var referenceNLL: [Double] = []
         for spec in specs {
             let model = try lab.model(spec)
             lab.progress("running \(spec)")
@@ -68,7 +72,10 @@ public struct PrecisionComparison {
             let decodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - max(firstTokenAt, started)) / 1e9
             if spec == fp32 { referenceTokens = continuation }
             let comparison = try ModelComparison(reference: reference, candidate: model, tokens: promptIDs + referenceTokens)
-            let perplexity = windows.isEmpty ? Double.nan : try Perplexity.evaluate(model: model, windows: windows).perplexity
+            let nll = try Perplexity.negativeLogLikelihoods(model: model, windows: windows)
+            if spec == fp32 { referenceNLL = nll }
+            let perplexity = nll.isEmpty ? Double.nan : exp(nll.reduce(0, +) / Double(nll.count))
+            let change = nll.isEmpty || spec == fp32 ? nil : HeldoutComparison.perplexityChange(candidateNLL: nll, referenceNLL: referenceNLL)
             var simulated: OffloadingSummary?
             if let offloading {
                 // A second greedy run, with the routing recorded: the timed run above stays free of recording.
@@ -81,7 +88,7 @@ public struct PrecisionComparison {
                             decodeTokensPerSecond: decodeSeconds > 0 ? Double(max(continuation.count - 1, 0)) / decodeSeconds : .nan,
                             continuation: continuation,
                             firstDivergence: zip(continuation, referenceTokens).enumerated().first { $0.element.0 != $0.element.1 }?.offset,
-                            comparison: comparison, perplexity: perplexity, offloading: simulated))
+                            comparison: comparison, perplexity: perplexity, perplexityChange: change, offloading: simulated))
         }
         self.rows = rows
     }
@@ -89,7 +96,8 @@ public struct PrecisionComparison {
     /// Markdown table: memory, bits, speed, agreement, KL, perplexity per precision; with offloading, also
     /// each precision's cache slots, hit rate, bytes moved and simulated tokens/s.
     public func table() -> MarkdownTable {
-        var columns = ["precision", "weights", "expert bits/weight", "decode tok/s", "top-1 agreement", "mean KL (nats)", "perplexity"]
+        var columns = ["precision", "weights", "expert bits/weight", "decode tok/s", "top-1 agreement", "mean KL (nats)", "perplexity",
+                       "perplexity − fp32 [95 % interval]"]
         if let offloading {
             columns += ["slots/layer", "\(offloading.policy) hit rate", "moved", "est. tok/s on \(offloading.hardware.name)"]
         }
@@ -98,7 +106,8 @@ public struct PrecisionComparison {
             var cells = [row.precision.description, formatBytes(Double(row.weightBytes)), String(format: "%.2f", row.bitsPerWeight),
                          String(format: "%.0f", row.decodeTokensPerSecond), String(format: "%.1f %%", row.comparison.top1Agreement * 100),
                          String(format: "%.5f", row.comparison.meanKL),
-                         row.perplexity.isNaN ? "—" : String(format: "%.3f", row.perplexity)]
+                         row.perplexity.isNaN ? "—" : String(format: "%.3f", row.perplexity),
+                         row.perplexityChange?.formatted("%+.3f") ?? "—"]
             if let s = row.offloading {
                 cells += ["\(s.cacheExperts)", String(format: "%.1f %%", s.hitRate * 100), formatBytes(Double(s.bytesTransferred)),
                           String(format: "%.1f", s.tokensPerSecondEst)]

@@ -4,6 +4,7 @@ import Quantization
 import Charts
 import Offloading
 import Reports
+import Engine
 
 /// `mixtral-lab compare`: the same prompt at several precisions, side by side with fp32.
 struct Compare: ParsableCommand {
@@ -60,6 +61,7 @@ struct Compare: ParsableCommand {
         }
         let checkpoint = try modelOptions.checkpoint()
         try offloading.check(checkpoint.config)
+        try ramBudget.checkLabFloor(checkpoint, policy: offloading.policySpec)
         var streamers: [(PrecisionSpec, DiskExpertProvider)] = []
         let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(),
                              outputDirectory: output, basePrecision: PrecisionSpec(uniform: .fp32),
@@ -82,6 +84,8 @@ struct Compare: ParsableCommand {
                 var fields: [String: Any] = ["precision": row.precision.description, "weight_bytes": row.weightBytes, "expert_bits_per_weight": row.bitsPerWeight,
                  "decode_tokens_per_second": row.decodeTokensPerSecond, "top1_agreement": row.comparison.top1Agreement,
                  "mean_kl": row.comparison.meanKL, "perplexity": row.perplexity.isNaN ? NSNull() : row.perplexity,
+                 "perplexity_change": row.perplexityChange.map { $0.value as Any } ?? NSNull(),
+                 "perplexity_change_interval": row.perplexityChange.map { [$0.interval.low, $0.interval.high] as Any } ?? NSNull(),
                  "continuation": text.text, "first_divergence": row.firstDivergence.map { $0 as Any } ?? NSNull(),
                  "residual_relative_error": row.comparison.residualRelativeError]
                 if let summary = row.offloading { fields["offloading"] = try snakeCaseJSONObject(summary) }
@@ -104,6 +108,9 @@ struct Compare: ParsableCommand {
             out("")
             out(comparison.table().description)
             out("\nagreement and KL: next-token distributions along fp32's continuation (\(comparison.rows.first?.comparison.positions ?? 0) positions); perplexity on \(comparison.heldoutTokens) held-out tokens")
+            if comparison.heldoutTokens > 0 {
+                out("perplexity − fp32: 95 % interval of a paired bootstrap over chunks of \(HeldoutComparison.defaultChunkTokens) held-out tokens (the same chunks for both); a change whose interval includes 0 is noise on this text")
+            }
             out(activationsLine(activationOptions.activations))
             if let setup = comparison.offloading, let assumptions = comparison.rows.first?.offloading?.assumptions {
                 out("offloading: \(setup.policy), \(setup.cache) on \(setup.hardware.name), simulated on each precision's own routing; assumptions:")

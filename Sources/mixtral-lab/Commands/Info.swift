@@ -82,6 +82,7 @@ struct Info: ParsableCommand {
         out(String(format: "            %.1f MiB stored, %.1f MiB resident at %@ (scales included)", Double(total) / 1_048_576,
                     atPrecision / 1_048_576, held.description as NSString))
         if held != spec { out("            (" + runAsStoredNote(flag: "--precision") + ": \(spec) asked)") }
+        if let record = try checkpoint.calibrationRecord() { out("calibration  experts \(record.summary)") }
     }
 
     /// Weights of a stored tensor of a safetensors checkpoint: its rows and columns from the config

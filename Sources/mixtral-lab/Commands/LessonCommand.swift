@@ -74,6 +74,7 @@ struct LessonCommand: ParsableCommand {
             try overrides(cacheBytesSlots: { 1 }).checkUsed(by: lesson)
             let checkpoint = try modelOptions.checkpoint()
             try offloading.check(checkpoint.config)
+            try ramBudget.checkLabFloor(checkpoint, policy: offloading.policySpec)
             let output = URL(fileURLWithPath: out ?? "lesson-output/\(lesson.name)")
             try createOutputFolder(output, flag: "--out", force: force, requireEmpty: true)
             var streamers: [(PrecisionSpec, DiskExpertProvider)] = []

@@ -58,6 +58,35 @@ struct RAMBudgetOptions: ParsableArguments {
         return (model, provider)
     }
 
+    /// For `lesson run` and `compare`, before anything is printed or written: refuses a `--ram-budget` that no
+    /// model their blocks could load fits — the `RAMBudget` minimum with every weight at the fewest bits per
+    /// weight any precision stores (`Precision.nominalBitsPerWeight`, norms included at that rate) and the
+    /// session `labLoader` counts. A budget above it may still be too small for a block's own precision, which
+    /// that block then reports.
+    /// - Throws: `ValidationError` naming `--ram-budget` and the floor.
+    func checkLabFloor(_ checkpoint: Checkpoint, policy: PolicySpec) throws {
+        guard let ramBudget else { return }
+        let c = checkpoint.config
+        let fewest = Precision.allCases.min { $0.nominalBitsPerWeight < $1.nominalBitsPerWeight }!
+        func bytes(_ parameters: Int) -> Int { Int((Double(parameters) * fewest.nominalBitsPerWeight / 8).rounded(.down)) }
+        let expertParameters = c.numHiddenLayers * c.numExperts * c.parametersPerExpert
+        let capacity = Self.labCapacity(c)
+        do {
+            _ = try RAMBudget(budget: ramBudget.bytes, residentBytes: bytes(c.parameterCount - expertParameters),
+                              sessionBytes: Session.memoryBytes(config: c, capacity: capacity.positions, tokens: capacity.forwardTokens),
+                              expertBytes: bytes(c.parametersPerExpert), numLayers: c.numHiddenLayers, numExperts: c.numExperts,
+                              topK: c.numExpertsPerToken, policy: policy)
+        } catch ExpertStoreError.budgetTooSmall(_, let minimum, _) {
+            throw ValidationError("--ram-budget \(ramBudget.text) is below what any model of this lab needs: at least \(ByteSize.format(minimum)) even with every weight at \(fewest) (\(String(format: "%.2f", fewest.nominalBitsPerWeight)) bits per weight), a KV cache of \(capacity.positions) positions and scratch for \(capacity.forwardTokens)-token forward calls")
+        }
+    }
+
+    /// The session `labLoader` budgets for: the context (at most 4096 positions), forward calls of at most 512 tokens.
+    static func labCapacity(_ c: MixtralConfig) -> (positions: Int, forwardTokens: Int) {
+        let positions = min(c.maxPositionEmbeddings, 4096)
+        return (positions, min(positions, 512))
+    }
+
     /// For commands that load models through a `LabContext` (compare, lesson run): a loader that streams
     /// each precision's experts under the budget — the budget holds for each model on its own, and a run
     /// comparing precisions keeps every model it loaded — or nil without `--ram-budget`. Sessions are
@@ -66,7 +95,7 @@ struct RAMBudgetOptions: ParsableArguments {
     func labLoader(_ checkpoint: Checkpoint, policy: PolicySpec,
                    streaming: @escaping (PrecisionSpec, DiskExpertProvider) -> Void) -> ((PrecisionSpec) throws -> MixtralModel)? {
         guard ramBudget != nil || mmapExperts else { return nil }
-        let capacity = min(checkpoint.config.maxPositionEmbeddings, 4096), forwardTokens = min(capacity, 512)
+        let (capacity, forwardTokens) = Self.labCapacity(checkpoint.config)
         return { precision in
             let loaded: (model: MixtralModel, provider: DiskExpertProvider?)
             do {
