@@ -6,6 +6,8 @@ enum Swatch: Equatable {
     case hatched(Color)
     /// A line, optionally dashed (lengths in 1600×1000 pixels), with an optional marker in its middle.
     case line(Color, dash: [Double] = [], marker: MarkerShape? = nil)
+    /// A marker alone (a series drawn as one point, with no line through it).
+    case point(Color, MarkerShape)
 }
 
 /// One legend item: a swatch and the series name.
@@ -69,6 +71,8 @@ extension ChartCanvas {
             line(from: Point(x: rect.minX, y: rect.midY), to: Point(x: rect.maxX, y: rect.midY), color,
                  width: 3, dash: dash)
             if let marker { self.marker(marker, at: Point(x: rect.midX, y: rect.midY), size: 13, color) }
+        case .point(let color, let marker):
+            self.marker(marker, at: Point(x: rect.midX, y: rect.midY), size: 13, color)
         }
     }
 }

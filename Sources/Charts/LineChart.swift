@@ -63,10 +63,15 @@ public struct LineChart: Chart {
     /// Some point of some series can be drawn.
     var hasData: Bool { series.contains { points($0).contains { $0 != nil } } }
 
-    /// One entry per series: its name, colour and marker.
+    /// One entry per series: its name, colour and marker — the marker alone for a series of one point,
+    /// which is drawn with no line.
     var legend: [LegendEntry] {
         series.enumerated().map { index, line in
-            LegendEntry(label: line.name, swatch: .line(Color.series(index), marker: showMarkers ? MarkerShape.forSeries(index) : nil))
+            let marker = MarkerShape.forSeries(index)
+            if showMarkers && points(line).compactMap({ $0 }).count == 1 {
+                return LegendEntry(label: line.name, swatch: .point(Color.series(index), marker))
+            }
+            return LegendEntry(label: line.name, swatch: .line(Color.series(index), marker: showMarkers ? marker : nil))
         }
     }
 

@@ -26,26 +26,28 @@ struct NumericScale: Equatable {
                             labels: TickFormat.labels(for: ticks, step: step))
     }
 
-    /// A log10 scale covering `lower…upper` (both > 0). Short ranges get ticks at 1, 2 and 5 × 10^k and
-    /// are widened to the nearest such ticks; longer ones get powers of ten (every n-th when there are
-    /// many) and are widened to whole decades.
+    /// A log10 scale covering `lower…upper` (both > 0). Short ranges get ticks at 1, 2 and 5 × 10^k (also 3
+    /// × 10^k when the range is within one factor of ten, so that a narrow range is not widened to several
+    /// times its width) and are widened to the nearest such ticks, when those are at most `maxTickCount`;
+    /// longer ones get powers of ten (every n-th when there are many) and are widened to whole decades.
     static func logarithmic(lower: Double, upper: Double, maxTickCount: Int) -> NumericScale {
         let lo = Int(log10(lower).rounded(.down))
         var hi = Int(log10(upper).rounded(.up))
         if hi <= lo { hi = lo + 1 }
         let decades = hi - lo
-        if decades * 3 <= maxTickCount {
-            let candidates = (lo...hi).flatMap { e in [1.0, 2, 5].map { $0 * pow(10, Double(e)) } }
-            let first = candidates.last { $0 <= lower * (1 + 1e-9) } ?? candidates[0]
-            let last = candidates.first { $0 >= upper * (1 - 1e-9) } ?? candidates[candidates.count - 1]
-            let ticks = candidates.filter { $0 >= first && $0 <= last }
+        let multiples: [Double] = upper <= 10 * lower ? [1, 2, 3, 5] : [1, 2, 5]
+        let candidates = (lo...hi).flatMap { e in multiples.map { $0 * pow(10, Double(e)) } }
+        let first = candidates.last { $0 <= lower * (1 + 1e-9) } ?? candidates[0]
+        let last = candidates.first { $0 >= upper * (1 - 1e-9) } ?? candidates[candidates.count - 1]
+        let ticks = candidates.filter { $0 >= first && $0 <= last }
+        if ticks.count <= maxTickCount {
             return NumericScale(lower: first, upper: last, isLogarithmic: true, ticks: ticks,
                                 labels: ticks.map(TickFormat.logTick))
         }
         let decadeStep = max(1, Int((Double(decades) / Double(max(1, maxTickCount - 1))).rounded(.up)))
-        let ticks = stride(from: lo, through: hi, by: decadeStep).map { pow(10, Double($0)) }
-        return NumericScale(lower: pow(10, Double(lo)), upper: pow(10, Double(hi)), isLogarithmic: true, ticks: ticks,
-                            labels: ticks.map(TickFormat.logTick))
+        let powers = stride(from: lo, through: hi, by: decadeStep).map { pow(10, Double($0)) }
+        return NumericScale(lower: pow(10, Double(lo)), upper: pow(10, Double(hi)), isLogarithmic: true, ticks: powers,
+                            labels: powers.map(TickFormat.logTick))
     }
 
     /// Where `value` falls between `lower` (0) and `upper` (1); nil for NaN, or for values ≤ 0 on a log scale.

@@ -132,7 +132,10 @@ extension ChartCanvas {
     /// Vertical space the x tick labels take.
     private func xLabelExtent(_ axis: ResolvedAxis) -> Double {
         let lh = lineHeight(.tick)
-        guard case .bands(let labels, _, let degrees) = axis, degrees != 0 else { return lh }
+        guard case .bands(let labels, _, let degrees) = axis, degrees != 0 else {
+            guard case .bands(let labels, _, _) = axis else { return lh }
+            return lh * Double(labels.map { $0.split(separator: "\n").count }.max() ?? 1)
+        }
         let longest = labels.map { measure($0, .tick).width }.max() ?? 0
         let radians = degrees * Double.pi / 180
         return longest * sin(radians) + lh * cos(radians)
@@ -168,12 +171,32 @@ extension ChartCanvas {
             if (raw.map { measure($0, .tick).width }.max() ?? 0) + 12 * unit <= bandWidth {
                 return .bands(labels: raw, every: 1, degrees: 0)
             }
+            // Labels that are lists ("attn=int8,experts=q4,…") wrap after their commas, up to 3 lines each.
+            let wrapped = raw.map { wrapAtCommas($0, width: bandWidth - 12 * unit) }
+            if wrapped.allSatisfy({ $0.count <= 3 && $0.allSatisfy { measure($0, .tick).width + 12 * unit <= bandWidth } }) {
+                return .bands(labels: wrapped.map { $0.joined(separator: "\n") }, every: 1, degrees: 0)
+            }
             let labels = raw.map { truncated($0, .tick, maxWidth: Spacing.maxBandLabel * unit) }
             let lh = lineHeight(.tick)
             if bandWidth * sin(Double.pi / 4) >= lh * 1.05 { return .bands(labels: labels, every: 1, degrees: 45) }
             let every = max(1, Int((lh * 1.1 / bandWidth).rounded(.up)))
             return .bands(labels: labels, every: every, degrees: 90)
         }
+    }
+
+    /// `label` split after its commas into lines of at most `width` pixels (a piece wider than that keeps a
+    /// line of its own).
+    private func wrapAtCommas(_ label: String, width: Double) -> [String] {
+        var lines: [String] = []
+        for piece in label.split(separator: ",", omittingEmptySubsequences: false).enumerated().map({ $0.offset == 0 ? String($0.element) : "," + $0.element }) {
+            if let last = lines.last, measure(last + piece, .tick).width <= width {
+                lines[lines.count - 1] = last + piece
+            } else {
+                lines.append(lines.isEmpty ? piece : String(piece.dropFirst()))
+                if lines.count > 1 { lines[lines.count - 2] += "," }
+            }
+        }
+        return lines
     }
 
     private func numericLabelsOverlap(_ scale: NumericScale, length: Double) -> Bool {
@@ -227,7 +250,9 @@ extension ChartCanvas {
                 line(from: Point(x: x, y: plot.maxY), to: Point(x: x, y: plot.maxY + tick), .ink, width: 1.5)
                 let at = Point(x: x, y: plot.maxY + tick + 4 * unit)
                 if degrees == 0 {
-                    text(label, at: at, .tick, anchor: .top)
+                    for (line, part) in label.split(separator: "\n").enumerated() {
+                        text(String(part), at: Point(x: at.x, y: at.y + Double(line) * lineHeight(.tick)), .tick, anchor: .top)
+                    }
                 } else {
                     text(label, at: at, .tick, anchor: degrees == 90 ? .right : TextAnchor(x: 1, y: 0.3),
                          degrees: degrees)

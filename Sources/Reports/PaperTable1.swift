@@ -199,7 +199,7 @@ public struct PaperTable1: Sendable, Encodable {
         }
         return SideBySideLineCharts(
             metadata: metadata,
-            left: panel("ours: \(modelName)", ours,
+            left: panel("ours: \(modelName) (overlapping bars: no ranking)", ours,
                         "weights (MiB, logarithmic)", "perplexity, \(tokens) held-out tokens (bars: 95%)"),
             right: panel("\(PaperFigures.citation), Table 1: Mixtral-8x7B", paper,
                          "model size (the paper's GB, logarithmic)", "WikiText-2 perplexity"))

@@ -111,7 +111,10 @@ private func noDataCharts() -> [(label: String, chart: any Chart)] {
     #expect(NumericScale.linear(lower: 0, upper: 48_000, maxTickCount: 6).labels == ["0", "10k", "20k", "30k", "40k", "50k"])
     #expect(NumericScale.linear(lower: 0, upper: 9e-5, maxTickCount: 4).labels == ["0", "5×10⁻⁵", "10⁻⁴"])
     #expect(NumericScale.logarithmic(lower: 1, upper: 11_000, maxTickCount: 6).labels == ["1", "10", "100", "1k", "10k", "100k"])
-    #expect(NumericScale.logarithmic(lower: 1, upper: 8, maxTickCount: 6).labels == ["1", "2", "5", "10"])
+    #expect(NumericScale.logarithmic(lower: 1, upper: 8, maxTickCount: 6).labels == ["1", "2", "3", "5", "10"])
+    // Within a factor of ten, 3 × 10^k is a tick too: Table 1's 4.65–23.5 MiB stays 3–30, not 1–100.
+    #expect(NumericScale.logarithmic(lower: 4.65, upper: 23.5, maxTickCount: 5).labels == ["3", "5", "10", "20", "30"])
+    #expect(NumericScale.logarithmic(lower: 2, upper: 700, maxTickCount: 4).labels == ["1", "10", "100", "1k"])
     #expect(NumericScale.linear(lower: 3, upper: 3, maxTickCount: 5).ticks.count >= 2)
     #expect(TickFormat.compact(64) == "64" && TickFormat.compact(25.43) == "25.4" && TickFormat.compact(174_000) == "174k")
     #expect(TickFormat.grouped(16384) == "16,384" && TickFormat.grouped(512) == "512")
