@@ -138,3 +138,8 @@ public struct ExperimentParameters {
     /// A list parameter as strings (`[fp32, q4]` or `[1, 2]`).
     public func list(_ name: String) -> [String] { (values[name] as! [Any]).map { "\($0)" } }
 }
+
+/// Names as prose: "a", "a and b", "a, b and c".
+func spokenList(_ names: [String]) -> String {
+    names.count <= 1 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names.last!
+}

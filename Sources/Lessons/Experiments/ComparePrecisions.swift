@@ -1,6 +1,7 @@
 import Foundation
 import Quantization
 import Reports
+import Engine
 
 /// Lesson 3's experiment: post-training quantization of the whole model, compared with fp32.
 struct ComparePrecisionsExperiment: Experiment {
@@ -45,6 +46,8 @@ struct ComparePrecisionsExperiment: Experiment {
 
         /// Markdown: every precision's row.
         let table: String
+        /// Which perplexity changes from fp32 are noise (their 95 % interval includes 0) and which are not.
+        let pplVerdict: String
         let heldoutTokens: Int
         /// Per precision spec (`fp32`, `q4`, `attn=int8,experts=q4`).
         let precisions: [String: Row]
@@ -54,7 +57,7 @@ struct ComparePrecisionsExperiment: Experiment {
         let chartPerplexity: ChartFile
 
         enum CodingKeys: String, CodingKey {
-            case table, heldoutTokens = "heldout_tokens", precisions, continuations, chartResidualError = "chart_residual_error",
+            case table, pplVerdict = "ppl_verdict", heldoutTokens = "heldout_tokens", precisions, continuations, chartResidualError = "chart_residual_error",
                  chartPerplexity = "chart_perplexity"
         }
     }
@@ -86,7 +89,25 @@ struct ComparePrecisionsExperiment: Experiment {
         let continuations = comparison.continuations(tokenizer: lab.tokenizer)
             .map { "**\($0.precision)**\n\n```\n\(prompt)\($0.text)\n```" }.joined(separator: "\n\n")
         let charts = try comparison.writeCharts(lab: lab)
-        return Result(table: comparison.table().description, heldoutTokens: comparison.heldoutTokens, precisions: rows,
+        return Result(table: comparison.table().description, pplVerdict: Self.perplexityVerdict(comparison), heldoutTokens: comparison.heldoutTokens, precisions: rows,
                       continuations: continuations, chartResidualError: charts.residualError, chartPerplexity: charts.perplexity)
+    }
+
+    /// "The changes of int8 and q4 from fp32 lie within their 95 % intervals …; nf4's +0.460 [+0.141, +0.766] does not: …".
+    static func perplexityVerdict(_ comparison: PrecisionComparison) -> String {
+        let changes = comparison.rows.compactMap { row in row.perplexityChange.map { (row.precision.description, $0) } }
+        let noisy = changes.filter { $0.1.includesZero }.map(\.0)
+        let clear = changes.filter { !$0.1.includesZero }
+        var parts: [String] = []
+        if !noisy.isEmpty {
+            parts.append("The perplexity change\(noisy.count > 1 ? "s" : "") of \(spokenList(noisy)) from fp32 include\(noisy.count > 1 ? "" : "s") 0 in \(noisy.count > 1 ? "their" : "its") 95 % interval (the table's last column): noise on these \(comparison.heldoutTokens) tokens, which ranks none of them")
+        }
+        if !clear.isEmpty {
+            let worse = clear.filter { $0.1.value > 0 }, better = clear.filter { $0.1.value < 0 }
+            func described(_ items: [(String, Estimate)]) -> String { spokenList(items.map { "\($0.0)'s \($0.1.formatted("%+.3f"))" }) }
+            if !worse.isEmpty { parts.append("\(described(worse)) lie\(worse.count > 1 ? "" : "s") above 0: worse than fp32 beyond the noise") }
+            if !better.isEmpty { parts.append("\(described(better)) lie\(better.count > 1 ? "" : "s") below 0, which quantization noise can do on one text") }
+        }
+        return parts.isEmpty ? "No held-out text was scored" : parts.joined(separator: "; ")
     }
 }

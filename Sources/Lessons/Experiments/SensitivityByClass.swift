@@ -145,8 +145,8 @@ struct SensitivityByClassExperiment: Experiment {
         let clear = classes.filter { !$0.comparison.deltaPerplexity.includesZero }
             .map { "\($0.name) (\($0.comparison.deltaPerplexity.formatted("%+.3f")))" }
         let pplVerdict = (noisy.isEmpty ? "No class's perplexity change includes 0 in its interval"
-                                    : "For \(list(noisy)) the perplexity change includes 0 in its interval: it is noise on this text, and says nothing about which is better")
-            + (clear.isEmpty ? "; no class moves perplexity by more than its interval." : "; only \(list(clear)) moved it by more than the interval.")
+                                    : "For \(spokenList(noisy)) the perplexity change includes 0 in its interval: it is noise on this text, and says nothing about which is better")
+            + (clear.isEmpty ? "; no class moves perplexity by more than its interval." : "; only \(spokenList(clear)) moved it by more than the interval.")
         let recipeDelta = recipeComparison.deltaPerplexity
         let recipeVerdict = recipeDelta.includesZero
             ? "Its perplexity cannot be told apart from fp32's on these \(reference.tokens) tokens (Δ \(recipeDelta.formatted("%+.3f"))) — not better, not worse; its KL of \(String(format: "%.4f", recipeComparison.meanKL.value)) nats says it is not the same model"
@@ -171,10 +171,5 @@ struct SensitivityByClassExperiment: Experiment {
                       table: table.description, klRanking: ranking, mostSensitive: ranked[0].name, pplVerdict: pplVerdict,
                       recipeVerdict: recipeVerdict, recipeVsAll: recipeVsAll,
                       chartKlVsMemory: try lab.write(chart, file: "kl-vs-memory.png", caption: "KL against memory saved, per tensor class quantized"))
-    }
-
-    /// "a", "a and b", "a, b and c".
-    private func list(_ names: [String]) -> String {
-        names.count <= 1 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names.last!
     }
 }
