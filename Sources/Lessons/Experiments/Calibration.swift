@@ -191,8 +191,8 @@ struct CalibrationExperiment: Experiment {
             for (name, last) in [("AWQ", awqLast!), ("GPTQ", gptqLast!)] {
                 let difference = HeldoutComparison.klDifference(rtn, last)
                 verdicts.append(difference.includesZero
-                    ? "at \(b) bits \(name) cannot be told apart from round-to-nearest (KL difference \(difference.formatted("%+.4f")))"
-                    : "at \(b) bits \(name) \(difference.value > 0 ? "lowers" : "raises") KL by \(String(format: "%.4f", abs(difference.value))) nats (\(String(format: "%.0f", abs(difference.value) / rtn.meanKL.value * 100)) % of round-to-nearest's; paired interval \(difference.interval.formatted("%+.4f")))")
+                    ? "at \(b) bits \(name) cannot be told apart from round-to-nearest (KL difference \(difference.formatted("%+.5f")))"
+                    : "at \(b) bits \(name) \(difference.value > 0 ? "lowers" : "raises") KL by \(String(format: "%.4f", abs(difference.value))) nats (\(String(format: "%.0f", abs(difference.value) / rtn.meanKL.value * 100)) % of round-to-nearest's; paired interval \(difference.interval.formatted("%+.5f")))")
             }
             byBits["b\(b)"] = perBits
         }

@@ -145,14 +145,21 @@ struct PredictedMeasuredExperiment: Experiment {
                                                   measured: real.decodeTokensPerSecond, ratio: ratio)
         }
         let within = ratios.filter { $0 >= 0.75 && $0 <= 1.25 }.count
+        let lowest = ratios.min() ?? .nan, highest = ratios.max() ?? .nan
         let worst = ratios.max { abs(log($0)) < abs(log($1)) } ?? .nan
         let verdict: String
         if within == ratios.count {
             verdict = "Every row is within 25 % of its prediction: on this machine, the simulator's clock is a usable guide."
-        } else if worst > 1 {
-            verdict = String(format: "The measured speed is up to %.1f× the predicted one: the disk served the runs faster than it served the probe a moment before (other processes share it, and one probe pass is a small sample), or the clock charged more for the small steps of this model than they cost.", worst)
         } else {
-            verdict = String(format: "The measured speed is down to %.2f of the predicted one: the probe times the kernels as if the process had its cores to itself, so other processes on the machine slow the runs but not the prediction; and the clock leaves out attention over the KV cache, norms, sampling and thread wake-ups, a large share of a step on a model this small.", worst)
+            var reasons: [String] = []
+            if highest > 1.25 {
+                reasons.append("faster than predicted: the disk served the runs faster than it served the probe a moment before (other processes share it, and one probe pass is a small sample), or the clock charged more for the small steps of this model than they cost")
+            }
+            if lowest < 0.75 {
+                reasons.append("slower than predicted: the probe times the kernels as if the process had its cores to itself, so other processes on the machine slow the runs but not the prediction; and the clock leaves out attention over the KV cache, norms, sampling and thread wake-ups, a large share of a step on a model this small")
+            }
+            verdict = String(format: "Measured ÷ predicted runs from %.2f to %.2f over the rows, %d of %d within 25 %%. ", lowest, highest, within, ratios.count)
+                + reasons.map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(separator: ". ") + "."
         }
         let readSeconds = profile.linkLatencyUs / 1e6 + Double(projectionBytes) / profile.linkBandwidth
         return Result(table: table.description, machine: profile.measured ?? profile.name,
