@@ -81,12 +81,6 @@ static void products_scalar(const int isQ4, const uint8_t *weights, int rows, in
 
 #define CK_TARGET "avx2,fma,f16c"
 
-/// Row state of the AVX2 pass: the two accumulators and Q4_0's two scaled block sums (4 rows in lanes).
-typedef struct {
-    __m256 acc[PASS_ROWS][2];
-    __m128 e[2];
-} pass_state;
-
 /// One block of one row: `bytes` its code bytes as stored (Q4_0: the 16 nibble bytes in `a`; Q8_0:
 /// codes 0…15 in `a`, 16…31 in `c`), `d` its scale broadcast, `xb` the token's 32 values.
 static inline __attribute__((always_inline, target(CK_TARGET)))
@@ -130,64 +124,84 @@ void transpose_words(__m128i v[4]) {
     v[3] = _mm_unpackhi_epi64(t1, t3);
 }
 
+/// Block b of rows 4h … 4h + 3 of the group at `group` (interleaved layout): acc[i] continued for row i,
+/// and Q4_0's scaled block sums `e` (row i in lane i). Called with the even blocks' accumulators and the
+/// odd blocks' in turn, so that both sets stay in registers.
+static inline __attribute__((always_inline, target(CK_TARGET)))
+void group_block(const int isQ4, const uint8_t *group, int b, int h, const float *x, const float *xBlockSums,
+                 __m256 acc[PASS_ROWS], __m128 *e) {
+    const int blockBytes = isQ4 ? 18 : 34;
+    const uint8_t *at = group + (long)b * CK_GROUP_ROWS * blockBytes;
+    _mm_prefetch((const char *)at + 1024, _MM_HINT_T0);
+    const __m128 d4 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(at + 8 * h)));
+    __m128i lo[4], hi[4];
+    for (int k = 0; k < 4; k++) lo[k] = _mm_loadu_si128((const __m128i *)(at + 16 + 32 * k + 16 * h));
+    transpose_words(lo);
+    if (!isQ4) {
+        for (int k = 0; k < 4; k++) hi[k] = _mm_loadu_si128((const __m128i *)(at + 16 + 32 * (k + 4) + 16 * h));
+        transpose_words(hi);
+    } else {
+        for (int k = 0; k < 4; k++) hi[k] = lo[k];
+    }
+    const float *xb = x + 32L * b;
+    const __m256 d8 = _mm256_castps128_ps256(d4);
+    acc[0] = block_step(isQ4, lo[0], hi[0], _mm256_permute_ps(_mm256_permute2f128_ps(d8, d8, 0), 0x00), xb, acc[0]);
+    acc[1] = block_step(isQ4, lo[1], hi[1], _mm256_permute_ps(_mm256_permute2f128_ps(d8, d8, 0), 0x55), xb, acc[1]);
+    acc[2] = block_step(isQ4, lo[2], hi[2], _mm256_permute_ps(_mm256_permute2f128_ps(d8, d8, 0), 0xAA), xb, acc[2]);
+    acc[3] = block_step(isQ4, lo[3], hi[3], _mm256_permute_ps(_mm256_permute2f128_ps(d8, d8, 0), 0xFF), xb, acc[3]);
+    if (isQ4) *e = _mm_fmadd_ps(d4, _mm_set1_ps(xBlockSums[b]), *e);
+}
+
 /// Rows 4h … 4h + 3 of the group at `group` (interleaved layout) times one token `x`, to `out[0…3]`.
 static inline __attribute__((always_inline, target(CK_TARGET)))
 void half_group(const int isQ4, const uint8_t *group, int blocks, int h, const float *x, const float *xBlockSums,
                 float out[PASS_ROWS]) {
-    const int blockBytes = isQ4 ? 18 : 34;
-    pass_state s;
-    for (int i = 0; i < PASS_ROWS; i++) s.acc[i][0] = s.acc[i][1] = _mm256_setzero_ps();
-    s.e[0] = s.e[1] = _mm_setzero_ps();
-    for (int b = 0; b < blocks; b++) {
-        const uint8_t *at = group + (long)b * CK_GROUP_ROWS * blockBytes;
-        _mm_prefetch((const char *)at + 1024, _MM_HINT_T0);
-        const __m128 d4 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(at + 8 * h)));
-        __m128i lo[4], hi[4];
-        for (int k = 0; k < 4; k++) lo[k] = _mm_loadu_si128((const __m128i *)(at + 16 + 32 * k + 16 * h));
-        transpose_words(lo);
-        if (!isQ4) {
-            for (int k = 0; k < 4; k++) hi[k] = _mm_loadu_si128((const __m128i *)(at + 16 + 32 * (k + 4) + 16 * h));
-            transpose_words(hi);
-        } else {
-            for (int k = 0; k < 4; k++) hi[k] = lo[k];
-        }
-        const int p = b & 1;
-        const float *xb = x + 32L * b;
-        float d[PASS_ROWS];
-        _mm_storeu_ps(d, d4);
-        for (int i = 0; i < PASS_ROWS; i++) s.acc[i][p] = block_step(isQ4, lo[i], hi[i], _mm256_set1_ps(d[i]), xb, s.acc[i][p]);
-        if (isQ4) s.e[p] = _mm_fmadd_ps(d4, _mm_set1_ps(xBlockSums[b]), s.e[p]);
+    __m256 even[PASS_ROWS], odd[PASS_ROWS];
+    for (int i = 0; i < PASS_ROWS; i++) even[i] = odd[i] = _mm256_setzero_ps();
+    __m128 e0 = _mm_setzero_ps(), e1 = _mm_setzero_ps();
+    int b = 0;
+    for (; b + 1 < blocks; b += 2) {
+        group_block(isQ4, group, b, h, x, xBlockSums, even, &e0);
+        group_block(isQ4, group, b + 1, h, x, xBlockSums, odd, &e1);
     }
-    float e0[PASS_ROWS], e1[PASS_ROWS];
-    _mm_storeu_ps(e0, s.e[0]);
-    _mm_storeu_ps(e1, s.e[1]);
+    if (b < blocks) group_block(isQ4, group, b, h, x, xBlockSums, even, &e0);
+    float s0[PASS_ROWS], s1[PASS_ROWS];
+    _mm_storeu_ps(s0, e0);
+    _mm_storeu_ps(s1, e1);
     for (int i = 0; i < PASS_ROWS; i++) {
         float a0[8], a1[8];
-        _mm256_storeu_ps(a0, s.acc[i][0]);
-        _mm256_storeu_ps(a1, s.acc[i][1]);
-        out[i] = finish(a0, a1, isQ4, e0[i], e1[i]);
+        _mm256_storeu_ps(a0, even[i]);
+        _mm256_storeu_ps(a1, odd[i]);
+        out[i] = finish(a0, a1, isQ4, s0[i], s1[i]);
     }
+}
+
+/// Block b of one row in the GGUF layout (`row`: `blocks` blocks): acc and Q4_0's scaled sum e continued.
+static inline __attribute__((always_inline, target(CK_TARGET)))
+void gguf_block(const int isQ4, const uint8_t *row, int b, const float *x, const float *xBlockSums, __m256 *acc, float *e) {
+    const uint8_t *block = row + (long)b * (isQ4 ? 18 : 34);
+    const float d = ck_fp16_to_fp32(block);
+    const __m128i a = _mm_loadu_si128((const __m128i *)(block + 2));
+    const __m128i c = isQ4 ? a : _mm_loadu_si128((const __m128i *)(block + 18));
+    *acc = block_step(isQ4, a, c, _mm256_set1_ps(d), x + 32L * b, *acc);
+    if (isQ4) *e = fmaf(d, xBlockSums[b], *e);
 }
 
 /// One row in the GGUF layout (`row`: `blocks` blocks) times one token.
 static inline __attribute__((always_inline, target(CK_TARGET)))
 float gguf_row(const int isQ4, const uint8_t *row, int blocks, const float *x, const float *xBlockSums) {
-    const int blockBytes = isQ4 ? 18 : 34;
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    float e[2] = {0, 0};
-    for (int b = 0; b < blocks; b++) {
-        const uint8_t *block = row + (long)b * blockBytes;
-        const float d = ck_fp16_to_fp32(block);
-        const __m128i a = _mm_loadu_si128((const __m128i *)(block + 2));
-        const __m128i c = isQ4 ? a : _mm_loadu_si128((const __m128i *)(block + 18));
-        const int p = b & 1;
-        acc[p] = block_step(isQ4, a, c, _mm256_set1_ps(d), x + 32L * b, acc[p]);
-        if (isQ4) e[p] = fmaf(d, xBlockSums[b], e[p]);
+    __m256 even = _mm256_setzero_ps(), odd = _mm256_setzero_ps();
+    float e0 = 0, e1 = 0;
+    int b = 0;
+    for (; b + 1 < blocks; b += 2) {
+        gguf_block(isQ4, row, b, x, xBlockSums, &even, &e0);
+        gguf_block(isQ4, row, b + 1, x, xBlockSums, &odd, &e1);
     }
+    if (b < blocks) gguf_block(isQ4, row, b, x, xBlockSums, &even, &e0);
     float a0[8], a1[8];
-    _mm256_storeu_ps(a0, acc[0]);
-    _mm256_storeu_ps(a1, acc[1]);
-    return finish(a0, a1, isQ4, e[0], e[1]);
+    _mm256_storeu_ps(a0, even);
+    _mm256_storeu_ps(a1, odd);
+    return finish(a0, a1, isQ4, e0, e1);
 }
 
 /// Each half group is computed for all n tokens in turn, so its bytes come from memory once per batch
