@@ -18,21 +18,31 @@
 #include <string.h>
 #include "CKernels.h"
 
-/// `count` bytes at `in` (count ≤ 8) as the low bytes of a 64-bit word.
-static inline uint64_t load_bytes(const uint8_t *in, int count) {
-    uint64_t v = 0;
-    memcpy(&v, in, (size_t)count);
-    return v;
+/// Puts field `(byte >> shift) & mask` of each of `count` bytes at `in` into `out`: 8 bytes at a time as
+/// one 64-bit word, the rest (groups of 8 or 16 have 2–4-byte quarters) byte by byte.
+static inline void spread(const uint8_t *in, int count, int shift, uint8_t mask, uint8_t *out) {
+    const uint64_t masks = mask * 0x0101010101010101ull;
+    int j = 0;
+    for (; j + 8 <= count; j += 8) {
+        uint64_t v;
+        memcpy(&v, in + j, 8);
+        v = (v >> shift) & masks;
+        memcpy(out + j, &v, 8);
+    }
+    for (; j < count; j++) out[j] = (uint8_t)((in[j] >> shift) & mask);
 }
 
-static inline void store_bytes(uint8_t *out, uint64_t v, int count) { memcpy(out, &v, (size_t)count); }
-
-/// Puts field `(byte >> shift) & mask` of each of `count` bytes at `in` into `out` (8 bytes at a time).
-static inline void spread(const uint8_t *in, int count, int shift, uint64_t mask, uint8_t *out) {
-    for (int j = 0; j < count; j += 8) {
-        const int w = count - j < 8 ? count - j : 8;
-        store_bytes(out + j, (load_bytes(in + j, w) >> shift) & mask, w);
+/// Adds bit i of each of `count` bytes at `in`, as 4, to the bytes at `out` (3-bit codes' third bit).
+static inline void add_third_bit(const uint8_t *in, int count, int i, uint8_t *out) {
+    int j = 0;
+    for (; j + 8 <= count; j += 8) {
+        uint64_t v, o;
+        memcpy(&v, in + j, 8);
+        memcpy(&o, out + j, 8);
+        o |= ((v >> i) & 0x0101010101010101ull) << 2;
+        memcpy(out + j, &o, 8);
     }
+    for (; j < count; j++) out[j] |= (uint8_t)(((in[j] >> i) & 1) << 2);
 }
 
 void ck_hqq_unpack(int bits, int groupSize, const uint8_t *packed, int count, uint8_t *codes) {
@@ -41,22 +51,15 @@ void ck_hqq_unpack(int bits, int groupSize, const uint8_t *packed, int count, ui
         const uint8_t *in = packed + (long)start / g * groupBytes;
         uint8_t *out = codes + start;
         if (bits == 4) {
-            spread(in, g / 2, 0, 0x0F0F0F0F0F0F0F0Full, out);
-            spread(in, g / 2, 4, 0x0F0F0F0F0F0F0F0Full, out + g / 2);
+            spread(in, g / 2, 0, 15, out);
+            spread(in, g / 2, 4, 15, out + g / 2);
             continue;
         }
         const int quarter = g / 4;
-        for (int i = 0; i < 4; i++) spread(in, quarter, 2 * i, 0x0303030303030303ull, out + i * quarter);
+        for (int i = 0; i < 4; i++) spread(in, quarter, 2 * i, 3, out + i * quarter);
         if (bits == 3) {
             const int eighth = g / 8;
-            for (int i = 0; i < 8; i++) {
-                for (int j = 0; j < eighth; j += 8) {
-                    const int w = eighth - j < 8 ? eighth - j : 8;
-                    const uint64_t third = ((load_bytes(in + quarter + j, w) >> i) & 0x0101010101010101ull) << 2;
-                    uint8_t *at = out + i * eighth + j;
-                    store_bytes(at, load_bytes(at, w) | third, w);
-                }
-            }
+            for (int i = 0; i < 8; i++) add_third_bit(in + quarter, eighth, i, out + i * eighth);
         }
     }
 }
@@ -111,22 +114,15 @@ static void segment_dots_avx2(const uint8_t *q, const int8_t *a, int cols, int L
 }
 #endif
 
-void ck_hqq_q8_products(ck_path path, const uint8_t *codes, int cols, int groupSize, const float *scales,
-                        const float *zeros, const int8_t *x, const float *xScales, const int32_t *xSums,
-                        int n, float *y, long yStride, int32_t *dots) {
+/// `ck_hqq_q8_products` with `segment_dots` the inner sums' implementation: the float combination is the
+/// same code on every path (compiled with FMA where the path has it; fmaf's result is the same either way).
+static inline __attribute__((always_inline))
+void products(void (*segment_dots)(const uint8_t *, const int8_t *, int, int, int32_t *), const uint8_t *codes,
+              int cols, int groupSize, const float *scales, const float *zeros, const int8_t *x, const float *xScales,
+              const int32_t *xSums, int n, float *y, long yStride, int32_t *dots) {
     const int g = groupSize, L = g < 32 ? g : 32, segments = g / L, groups = cols / g;
-#if defined(__x86_64__)
-    const int avx2 = (path == CK_PATH_AVX2 || path == CK_PATH_AVX_VNNI) && ck_path_available(path);
-#endif
     for (int t = 0; t < n; t++) {
-        const int8_t *a = x + (long)t * cols;
-#if defined(__x86_64__)
-        if (avx2) segment_dots_avx2(codes, a, cols, L, dots);
-        else segment_dots_scalar(codes, a, cols, L, dots);
-#else
-        (void)path;
-        segment_dots_scalar(codes, a, cols, L, dots);
-#endif
+        segment_dots(codes, x + (long)t * cols, cols, L, dots);
         const float *d = xScales + (long)t * (cols / 32);
         const int32_t *sums = xSums + (long)t * (cols / L);
         float total = 0.0f;
@@ -142,4 +138,26 @@ void ck_hqq_q8_products(ck_path path, const uint8_t *codes, int cols, int groupS
         }
         y[t * yStride] = total;
     }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma")))
+static void products_avx2(const uint8_t *codes, int cols, int groupSize, const float *scales, const float *zeros,
+                          const int8_t *x, const float *xScales, const int32_t *xSums, int n, float *y, long yStride,
+                          int32_t *dots) {
+    products(segment_dots_avx2, codes, cols, groupSize, scales, zeros, x, xScales, xSums, n, y, yStride, dots);
+}
+#endif
+
+void ck_hqq_q8_products(ck_path path, const uint8_t *codes, int cols, int groupSize, const float *scales,
+                        const float *zeros, const int8_t *x, const float *xScales, const int32_t *xSums,
+                        int n, float *y, long yStride, int32_t *dots) {
+#if defined(__x86_64__)
+    if ((path == CK_PATH_AVX2 || path == CK_PATH_AVX_VNNI) && ck_path_available(path)) {
+        return products_avx2(codes, cols, groupSize, scales, zeros, x, xScales, xSums, n, y, yStride, dots);
+    }
+#else
+    (void)path;
+#endif
+    products(segment_dots_scalar, codes, cols, groupSize, scales, zeros, x, xScales, xSums, n, y, yStride, dots);
 }
