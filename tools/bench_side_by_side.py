@@ -39,12 +39,17 @@ and precision the table reports the best round for decode and the best for each 
 1-minute load average (os.getloadavg) at the start of the best decode round's run. Ratios mixtral-lab /
 llama.cpp follow per precision, best vs best and per round.
 
-Bandwidth: numpy copy of a 1 GB float32 array into a pre-touched one, split over N threads (numpy
-releases the GIL in copies), and on one thread, best of 5 each; counted as bytes read + bytes written per
-second (STREAM's "Copy" convention). The roofline uses the larger of the two. Bytes read per decode token:
-fp32 from config.json (every weight except the idle experts and the embedding table, 4 bytes each); int8
-and q4 from mixtral-lab's own report (its "weights read GB/s" over its decode tokens/s), also used for
-llama.cpp's Q8_0 and Q4_0 rows (the same GGML blocks). Roofline tokens/s = bandwidth / bytes per token.
+Bandwidth (the roofline's yardstick): what decode needs is to stream weights it only reads, so the run
+measures a read-only stream on the engines' thread count — a float32 matrix–vector product (OpenBLAS
+sgemv through numpy, one thread per part, each part a contiguous slice) over a 1 GB matrix, much larger
+than the caches, counted as matrix bytes read per second; best of 5, at the start of the run and again at
+the end (the larger is used; both are printed). A copy (bytes read + bytes written) is printed beside it
+for comparison with earlier runs, which used it: it counts writes, which decode does not do, and on this
+machine it swung 1.6× between runs at unchanged decode speeds. Bytes read per decode token: fp32 from
+config.json (every weight except the idle experts and the embedding table, 4 bytes each); int8 and q4
+from mixtral-lab's own report (its "weights read GB/s" over its decode tokens/s), also used for
+llama.cpp's Q8_0 and Q4_0 rows (the same GGML blocks). Weights read = decode tokens/s × bytes per token;
+% of roofline = weights read / read bandwidth.
 
 Prints the per-run log on stderr and the tables on stdout. Needs the model's RAM once per engine at a time
 (about 3.2 GB for the `bench` preset at fp32; the engines never run concurrently), plus 2 GB for the copy.
@@ -59,7 +64,11 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
+# The read stream below runs one sgemv per Python thread: numpy's OpenBLAS must not start threads of its
+# own for them (set before numpy loads it). The engines get their own settings (ENGINE_ENV).
+ENGINE_ENV = dict(os.environ)
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import numpy as np  # noqa: E402
 
 TRANSFORMERS_SCRIPT = Path(__file__).with_name("bench_transformers.py")
 
@@ -103,6 +112,29 @@ def copy_bandwidth(gigabytes: float, threads: int, repeats: int = 5) -> float:
     return 2 * count * 4 / best
 
 
+def read_bandwidth(gigabytes: float, threads: int, repeats: int = 5) -> float:
+    """Best read bandwidth in bytes/s of a float32 matrix–vector product over a `gigabytes` matrix split
+    into `threads` contiguous parts, one OpenBLAS sgemv per part on its own thread (numpy releases the GIL)."""
+    cols = 1024
+    rows = int(gigabytes * 1e9) // (4 * cols)
+    matrix = np.ones((rows, cols), dtype=np.float32)   # written, so every page is in RAM before timing
+    vector = np.ones(cols, dtype=np.float32)
+    bounds = np.linspace(0, rows, threads + 1, dtype=np.int64)
+    best = float("inf")
+    for attempt in range(repeats + 1):  # the first pass is not counted
+        workers = [threading.Thread(target=np.dot, args=(matrix[a:b], vector))
+                   for a, b in zip(bounds[:-1], bounds[1:])]
+        start = time.perf_counter()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        elapsed = time.perf_counter() - start
+        if attempt > 0:
+            best = min(best, elapsed)
+    return rows * cols * 4 / best
+
+
 def run_json(command: list[str], env: dict) -> dict:
     out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -126,7 +158,7 @@ def mixtral_lab_row(args, report: dict, precision: str) -> dict:
 def mixtral_lab_engine(activations: str):
     """The mixtral-lab engine at `activations`: on the GGUF files when given, else on MODEL_DIR."""
     def run(args) -> list[dict]:
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
+        env = dict(ENGINE_ENV, OPENBLAS_NUM_THREADS=str(args.threads))
         common = ["--threads", str(args.threads), "--prompt-tokens", args.prompt_tokens,
                   "--decode-tokens", str(args.decode_steps), "--repeats", str(args.repeats),
                   "--activations", activations, "--format", "json"]
@@ -145,7 +177,7 @@ def mixtral_lab_engine(activations: str):
 def run_transformers(args) -> list[dict]:
     # Passive OpenMP waiting: with the default spin-waiting, torch's threads burn the cores other processes
     # on this shared machine need, and 2-thread decode fell to half of its 1-thread speed.
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OMP_WAIT_POLICY="PASSIVE")
+    env = dict(ENGINE_ENV, OMP_NUM_THREADS=str(args.threads), OMP_WAIT_POLICY="PASSIVE")
     first = int(args.prompt_tokens.split(",")[0])
     r = run_json([sys.executable, str(TRANSFORMERS_SCRIPT), str(args.model_dir), "--threads", str(args.threads),
                   "--prompt-tokens", str(first), "--decode-steps", str(args.decode_steps),
@@ -159,7 +191,7 @@ def run_llama_cpp(args) -> list[dict]:
     for precision, path in gguf_files(args):
         out = subprocess.run([args.llama_bench, "-m", str(path), "-t", str(args.threads), "-p", args.prompt_tokens,
                               "-n", str(args.decode_steps), "-r", str(args.repeats), "-o", "json"],
-                             check=True, capture_output=True, text=True).stdout
+                             check=True, capture_output=True, text=True, env=ENGINE_ENV).stdout
         tests = json.loads(out)
         decode = next(t for t in tests if t["n_gen"] > 0 and t["n_prompt"] == 0)
         prefill = {t["n_prompt"]: t["avg_ts"] for t in tests if t["n_prompt"] > 0 and t["n_gen"] == 0}
@@ -179,7 +211,8 @@ def main() -> int:
     parser.add_argument("--decode-steps", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2, help="timed repetitions inside each engine run")
     parser.add_argument("--activations", default="fp32,q8", help="mixtral-lab's --activations to run, comma-separated")
-    parser.add_argument("--copy-gb", type=float, default=1.0, help="size of the array the bandwidth copy moves")
+    parser.add_argument("--bandwidth-gb", type=float, default=1.0,
+                        help="size of the matrix the read stream reads (and of the array the copy moves)")
     parser.add_argument("--llama-bench", help="llama.cpp's llama-bench binary (with --gguf-dir)")
     parser.add_argument("--gguf-dir", type=Path, help="folder with f32.gguf, q8_0.gguf, q4_0.gguf of MODEL_DIR")
     parser.add_argument("--transformers", action="store_true", help="also run tools/bench_transformers.py (fp32)")
@@ -204,12 +237,17 @@ def main() -> int:
     def log(text):
         print(text, file=sys.stderr, flush=True)
 
-    load_copy = os.getloadavg()[0]
-    bandwidth_n = copy_bandwidth(args.copy_gb, args.threads)
-    bandwidth_1 = bandwidth_n if args.threads == 1 else copy_bandwidth(args.copy_gb, 1)
-    bandwidth = max(bandwidth_n, bandwidth_1)  # on a busy machine the extra thread can lose more than it gains
-    log(f"copy bandwidth: {bandwidth_n / 1e9:.1f} GB/s ({args.threads} thread(s)), {bandwidth_1 / 1e9:.1f} GB/s "
-        f"(1 thread), load {load_copy:.2f}")
+    def measure_bandwidth():
+        """(read on N threads, read on 1, copy on N, load)."""
+        load = os.getloadavg()[0]
+        read_n = read_bandwidth(args.bandwidth_gb, args.threads)
+        read_1 = read_n if args.threads == 1 else read_bandwidth(args.bandwidth_gb, 1)
+        copy_n = copy_bandwidth(args.bandwidth_gb, args.threads)
+        log(f"read bandwidth {read_n / 1e9:.1f} GB/s ({args.threads} thread(s)), {read_1 / 1e9:.1f} GB/s (1 thread); "
+            f"copy {copy_n / 1e9:.1f} GB/s ({args.threads} thread(s)); load {load:.2f}")
+        return read_n, read_1, copy_n, load
+
+    bandwidth_start = measure_bandwidth()
 
     engines = {("mixtral-lab" if a == "fp32" else f"mixtral-lab {a}"): mixtral_lab_engine(a) for a in activations}
     if args.llama_bench:
@@ -243,6 +281,9 @@ def main() -> int:
                     best[key] = dict(row)
                 best[key]["prefill"] = prefill
     load_end = os.getloadavg()[0]
+    bandwidth_end = measure_bandwidth()
+    # on a busy machine the extra thread can lose more than it gains: the larger of N threads and 1
+    bandwidth = max(bandwidth_start[0], bandwidth_start[1], bandwidth_end[0], bandwidth_end[1])
 
     fp32_bytes = fp32_decode_bytes_per_token(args.model_dir)
     source = f"GGUF files in {args.gguf_dir}" if args.gguf_dir else f"{args.model_dir}"
@@ -252,13 +293,16 @@ def main() -> int:
           f"starts, {load_end:.2f} at the end")
     versions = sorted({row["version"] for row in best.values() if "version" in row})
     print("; ".join([f"mixtral-lab {args.mixtral_lab}"] + versions))
-    print(f"copy bandwidth {bandwidth_n / 1e9:.1f} GB/s on {args.threads} thread(s), {bandwidth_1 / 1e9:.1f} GB/s on 1 "
-          f"(load {load_copy:.2f}; the roofline uses the larger); fp32 weights read per decode token "
+    for when, (read_n, read_1, copy_n, load) in (("start", bandwidth_start), ("end", bandwidth_end)):
+        print(f"read bandwidth at the {when}: {read_n / 1e9:.1f} GB/s on {args.threads} thread(s), {read_1 / 1e9:.1f} "
+              f"GB/s on 1 (float32 sgemv over {args.bandwidth_gb:g} GB; copy, read + write: {copy_n / 1e9:.1f} GB/s); "
+              f"load {load:.2f}")
+    print(f"roofline: {bandwidth / 1e9:.1f} GB/s read (the largest above); fp32 weights read per decode token "
           f"{fp32_bytes / 1e9:.3f} GB → fp32 roofline {bandwidth / fp32_bytes:.1f} tok/s")
     print()
     prefill_titles = "".join(f"{'prefill ' + str(n):>13s}" for n in lengths)
     print(f"{'engine':16s} {'precision':9s}{prefill_titles} {'decode tok/s':>12s} {'GB/token':>9s} "
-          f"{'roofline tok/s':>14s} {'% roofline':>10s} {'round':>5s} {'load 1m':>7s}")
+          f"{'weights GB/s':>12s} {'roofline tok/s':>14s} {'% roofline':>10s} {'round':>5s} {'load 1m':>7s}")
     ours = {precision: row for (engine, precision), row in best.items() if engine.startswith("mixtral-lab")}
     for (engine, precision), row in sorted(best.items(), key=lambda item: (list(GGUF_FILES).index(item[0][1])
                                                                            if item[0][1] in GGUF_FILES else 9, item[0][0])):
@@ -266,7 +310,7 @@ def main() -> int:
         roofline = bandwidth / per_token
         prefill = "".join(f"{row['prefill'][n]:13.1f}" if n in row["prefill"] else f"{'–':>13s}" for n in lengths)
         print(f"{engine:16s} {precision:9s}{prefill} {row['decode']:12.1f} {per_token / 1e9:9.3f} "
-              f"{roofline:14.1f} {100 * row['decode'] / roofline:9.0f}% {row['round']:5d} {row['load']:7.2f}")
+              f"{row['decode'] * per_token / 1e9:12.1f} {roofline:14.1f} {100 * row['decode'] / roofline:9.0f}% {row['round']:5d} {row['load']:7.2f}")
     if "llama.cpp" in engines:
         print()
         print("mixtral-lab / llama.cpp, best vs best (per round in brackets):")

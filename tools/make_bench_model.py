@@ -176,8 +176,11 @@ def write_model_numpy(out_dir: str) -> int:
 
 
 def main() -> int:
+    if any(a in ("-h", "--help") for a in sys.argv[1:]):
+        print(__doc__)
+        return 0
     arguments = [a for a in sys.argv[1:] if a != "--numpy"]
-    if len(arguments) != 1:
+    if len(arguments) != 1 or arguments[0].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 2
     out_dir = arguments[0]

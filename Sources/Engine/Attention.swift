@@ -45,6 +45,20 @@ extension MixtralModel {
             let m = min(queryTile, n - t0)
             let first = firstVisible(start + t0), last = start + t0 + m - 1
             let keys = last - first + 1   // cache rows first…last: columns of `scores`
+            if m == 1 {
+                // one query (a decode step): it sees every key first…last; the heads are spread over the
+                // kernel threads, each with its own row of `scores` (`queryAttention`)
+                forEachRowRange(rows: heads, cols: 2 * keys * hd) { range in
+                    for h in range {
+                        let kvOffset = (h / group) * hd
+                        queryAttention(ws.queries + t0 * qWidth + h * hd, keys: cacheKeys + first * kvWidth + kvOffset,
+                                       values: cacheValues + first * kvWidth + kvOffset, count: keys, headDim: hd,
+                                       rowStride: kvWidth, scale: scale, scores: scores + h * keys,
+                                       into: ws.attention + t0 * qWidth + h * hd)
+                    }
+                }
+                continue
+            }
             for h in 0..<heads {
                 let kvOffset = (h / group) * hd
                 stridedMatMul(rows: m, cols: keys, inner: hd, alpha: scale, ws.queries + t0 * qWidth + h * hd, aStride: qWidth,

@@ -16,8 +16,8 @@ final class Workspace {
     let values: UnsafeMutablePointer<Float>
     /// `[tokens, hidden]` output of o_proj or of the MoE block.
     let projected: UnsafeMutablePointer<Float>
-    /// `[min(tokens, attentionQueryTile), maxPositions]` attention scores of one query head for a tile of
-    /// queries (`attend`).
+    /// `[max(min(tokens, attentionQueryTile), heads), maxPositions]` attention scores of one query head for
+    /// a tile of queries, or of every head for one query (`attend`).
     let scores: UnsafeMutablePointer<Float>
     /// `[tokens, numExperts]` raw router logits; `[numExperts]` softmax scratch.
     let routerLogits: UnsafeMutablePointer<Float>
@@ -61,7 +61,7 @@ final class Workspace {
         keys = floats(n * c.keyValueWidth)
         values = floats(n * c.keyValueWidth)
         projected = floats(n * c.hidden)
-        scores = floats(min(n, MixtralModel.attentionQueryTile) * c.maxPositions)
+        scores = floats(max(min(n, MixtralModel.attentionQueryTile), c.heads) * c.maxPositions)
         routerLogits = floats(n * c.numExperts)
         probabilities = floats(c.numExperts)
         chosen = ints(n * c.topK)

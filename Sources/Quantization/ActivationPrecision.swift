@@ -6,9 +6,10 @@ import CKernels
 ///   the fp32 activations, so a quantized model's error is its weights' error alone.
 /// - `q8`: each token's activations are first rounded per block of 32 to Q8_0, exactly as llama.cpp
 ///   does before its Q8_0/Q4_0 dot products (`quantize_row_q8_0`, ggml-cpu arch/x86/quants.c), then
-///   multiplied as integers (`IntegerKernel`) and scaled per block by `d_w · d_x`. Faster, and adds the
-///   activations' rounding error (≤ d_x / 2 per value) on top of the weights'. Other formats (fp32, bf16,
-///   f16, NF4) ignore it.
+///   multiplied as integers (`IntegerKernel`) and scaled per block by `d_w · d_x` (HQQ: per group by its
+///   scale, the fractional zero-point taken off with the activations' code sums, `HQQMatrix.applyRounded`).
+///   Faster, and adds the activations' rounding error (≤ d_x / 2 per value) on top of the weights'.
+///   Other formats (fp32, bf16, f16, NF4, and HQQ with group sizes that do not tile blocks of 32) ignore it.
 public enum ActivationPrecision: String, CaseIterable, Sendable {
     case fp32
     case q8

@@ -24,21 +24,20 @@ public protocol GGMLBlockFormat: Sendable {
     static func quantizeBlock(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer)
     /// The offset subtracted from a stored code to give the weight over d: 8 for Q4_0, 0 for Q8_0.
     static var codeOffset: Float { get }
-    /// The 32 stored codes of one block (without `codeOffset` taken off) as fp32, to `w`. Inlined into the
-    /// loops below, where LLVM vectorises it.
+    /// The 32 stored codes of one block (without `codeOffset` taken off) as fp32, to `w`. Inlined into
+    /// `decodeBlocksOneByOne`, where LLVM vectorises it.
     static func codes(_ block: UnsafeRawPointer, into w: UnsafeMutablePointer<Float>)
     /// Decodes `count` consecutive blocks at `blocks` (e.g. rows of a weight) to `32·count` values at `x`
     /// (`decodeBlocksOneByOne`).
     static func decodeBlocks(_ blocks: UnsafeRawPointer, count: Int, into x: UnsafeMutablePointer<Float>)
-    /// `Σ w·x` over one row of `blocks` consecutive blocks, left as eight lane sums (their total is the
-    /// dot product): the hot loop of int8/q4 decode (`dotRowBlockByBlock`). `x: [32·blocks]`;
-    /// `xBlockSums: [blocks]`, the sum of each block of 32 values of x (`blockSums`), read only when
-    /// `codeOffset` is not 0.
-    ///
-    /// Both are requirements implemented in each format, not inlined, so that every format gets its own
-    /// specialised copy of the loop and the generic matrix code pays one protocol call per row.
-    static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>,
-                       xBlockSums: UnsafePointer<Float>) -> SIMD8<Float>
+    /// `y[t · yStride + r] = Σ_b d_w · Σ_j w·x` for `rows` rows of `blocks` blocks at `weights` (in the
+    /// interleaved layout, `GGMLMatrix.interleaved`) and `n` tokens of fp32 activations `x: [n, 32·blocks]`
+    /// (the default and reference path): `ck_q8_0_products_f32` / `ck_q4_0_products_f32` in
+    /// Sources/CKernels, through `kernel`. `xBlockSums: [n, blocks]`, each block's Σ x (`blockSums`), read
+    /// only when `codeOffset` is not 0.
+    static func fp32Products(_ kernel: IntegerKernel, _ weights: UnsafeRawPointer, rows: Int, blocks: Int,
+                             _ x: UnsafePointer<Float>, xBlockSums: UnsafePointer<Float>, tokens n: Int,
+                             into y: UnsafeMutablePointer<Float>, yStride: Int)
     /// `y[t · yStride + r] = Σ_b d_w · d_x · Σ_j w·x` for `rows` rows of `blocks` blocks at `weights` (in
     /// the interleaved layout, `GGMLMatrix.interleaved`) and
     /// `n` tokens of rounded activations (`--activations q8`): `ck_q8_0_products` / `ck_q4_0_products`
@@ -65,53 +64,9 @@ extension GGMLBlockFormat {
     static func scale(_ block: UnsafeRawPointer) -> Float {
         Float(Float16(bitPattern: block.loadUnaligned(as: UInt16.self)))
     }
-
-    /// `dotRow`: per block, the codes go to a 32-float buffer that LLVM keeps in registers, multiply x
-    /// 8 lanes at a time in two chains of fused multiply-adds, and the block's sum is scaled by d (one
-    /// multiply-add per block instead of one per weight). The offset is taken off once per row rather
-    /// than once per weight: Σ d·(q − offset)·x = Σ d·(q·x) − offset · Σ d·(Σ x), with Σ x per block from
-    /// `xBlockSums`. Even and odd blocks go to separate accumulators, so that consecutive blocks do not
-    /// wait on each other's multiply-add.
-    @inline(__always)
-    static func dotRowBlockByBlock(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>,
-                                   xBlockSums: UnsafePointer<Float>) -> SIMD8<Float> {
-        var acc = (SIMD8<Float>(repeating: 0), SIMD8<Float>(repeating: 0))
-        var scaledSums: (Float, Float) = (0, 0)   // Σ d·(Σ x) over the blocks
-        var b = 0
-        while b + 1 < blocks {
-            accumulateBlock(row, b, x, xBlockSums, into: &acc.0, &scaledSums.0)
-            accumulateBlock(row, b + 1, x, xBlockSums, into: &acc.1, &scaledSums.1)
-            b += 2
-        }
-        if b < blocks { accumulateBlock(row, b, x, xBlockSums, into: &acc.0, &scaledSums.0) }
-        var total = acc.0 + acc.1
-        if codeOffset != 0 { total[0] -= codeOffset * (scaledSums.0 + scaledSums.1) }
-        return total
-    }
-
-    /// One block of `dotRowBlockByBlock`: `acc += d · (codes · x)` lane-wise, `scaledSums += d · Σ x`.
-    @inline(__always)
-    static func accumulateBlock(_ row: UnsafeRawPointer, _ b: Int, _ x: UnsafePointer<Float>,
-                                _ xBlockSums: UnsafePointer<Float>,
-                                into acc: inout SIMD8<Float>, _ scaledSums: inout Float) {
-        var buffer = (SIMD16<Float>(), SIMD16<Float>())
-        withUnsafeMutableBytes(of: &buffer) { raw in
-            let w = raw.baseAddress!
-            let block = row + b * typeSize
-            codes(block, into: w.assumingMemoryBound(to: Float.self))
-            let xb = UnsafeRawPointer(x + 32 * b)
-            var s0 = w.load(as: SIMD8<Float>.self) * xb.loadUnaligned(as: SIMD8<Float>.self)
-            var s1 = w.load(fromByteOffset: 32, as: SIMD8<Float>.self) * xb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-            s0.addProduct(w.load(fromByteOffset: 64, as: SIMD8<Float>.self), xb.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
-            s1.addProduct(w.load(fromByteOffset: 96, as: SIMD8<Float>.self), xb.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
-            let d = scale(block)
-            acc.addProduct(s0 + s1, SIMD8(repeating: d))
-            if codeOffset != 0 { scaledSums.addProduct(d, xBlockSums[b]) }
-        }
-    }
 }
 
-/// The sum of each block of 32 values of `x: [32·blocks]` to `sums: [blocks]` (for `dotRow`).
+/// The sum of each block of 32 values of `x: [32·blocks]` to `sums: [blocks]` (for `fp32Products`).
 @inline(__always)
 func blockSums(_ x: UnsafePointer<Float>, blocks: Int, into sums: UnsafeMutablePointer<Float>) {
     let raw = UnsafeRawPointer(x)
@@ -315,31 +270,40 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
 
     public func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         if ActivationPrecision.current == .q8 { return applyRounded(batch: 1, x, into: y) }
-        let blocksPerRow = cols / ggmlBlockSize
-        let rowBytes = blocksPerRow * Format.typeSize
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: blocksPerRow) { sums in
-            let xBlockSums = sums.baseAddress!
-            if Format.codeOffset != 0 { blockSums(x, blocks: blocksPerRow, into: xBlockSums) }
-            // each group of 8 rows is put back into the GGUF layout (in cache) and multiplied row by row
-            forEachRowRange(rows: rows, cols: cols, rowMultiple: 8) { range in
-                withUnsafeTemporaryAllocation(byteCount: 8 * rowBytes, alignment: 64) { buffer in
-                    let rowsGGUF = buffer.baseAddress!
-                    for start in stride(from: range.lowerBound, to: range.upperBound, by: 8) {
-                        let group = start..<min(start + 8, range.upperBound)
-                        copyGGUFRows(group, into: rowsGGUF)
-                        for r in group {
-                            y[r] = horizontalSum(Format.dotRow(rowsGGUF + (r - start) * rowBytes, blocks: blocksPerRow, x,
-                                                               xBlockSums: xBlockSums))
-                        }
-                    }
-                }
-            }
-        }
+        applyExact(batch: 1, x, into: y)
     }
 
     public func apply(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         if ActivationPrecision.current == .q8 { return applyRounded(batch: n, x, into: y) }
-        applyBatch(rows: rows, cols: cols, n: n, x, into: y, matvec: apply, decodeRows: decodeRows)
+        if n <= perTokenBatchLimit { return applyExact(batch: n, x, into: y) }
+        applyByTiles(rows: rows, cols: cols, n: n, x, into: y, decodeRows: decodeRows)
+    }
+
+    /// `Y[n, rows] = X[n, cols] · Wᵀ` with the exact fp32 activations (`ActivationPrecision.fp32`, the
+    /// reference): each thread takes ranges of rows (multiples of 8, the layout's row groups) for all n
+    /// tokens, and `Format.fp32Products` reads each group once for the n tokens. Every kernel and row range
+    /// gives the same bits per token, whatever n (Sources/CKernels/products_f32_activations.c).
+    /// - Parameters:
+    ///   - x: `[n, cols]` row-major; y: `[n, rows]` row-major, overwritten.
+    ///   - kernel: `.scalar` for the plain C loops, else the CPU's vector path (default: the fastest).
+    public func applyExact(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                           kernel: IntegerKernel = .best) {
+        let blocksPerRow = cols / ggmlBlockSize
+        let rowBytes = blocksPerRow * Format.typeSize
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: n * blocksPerRow) { sums in
+            let xBlockSums = sums.baseAddress!
+            if Format.codeOffset != 0 {
+                for t in 0..<n { blockSums(x + t * cols, blocks: blocksPerRow, into: xBlockSums + t * blocksPerRow) }
+            }
+            interleaved.withUnsafeBytes { packed in
+                let base = packed.baseAddress!
+                forEachRowRange(rows: rows, cols: n * cols, rowMultiple: 8) { range in
+                    Format.fp32Products(kernel, base + range.lowerBound * rowBytes, rows: range.count,
+                                        blocks: blocksPerRow, x, xBlockSums: xBlockSums, tokens: n,
+                                        into: y + range.lowerBound, yStride: rows)
+                }
+            }
+        }
     }
 
     /// `Y[n, rows] = X[n, cols] · Wᵀ` with X rounded to 8 bits per block of 32 and integer block

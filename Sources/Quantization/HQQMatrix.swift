@@ -1,4 +1,5 @@
 import Tensors
+import CKernels
 
 /// A weight `[rows, cols]` stored in HQQ (precisions `hqq2`…`hqq4`, `hqq2-f16meta`…): `bits`-bit codes in
 /// groups of `groupSize` consecutive weights of a row, one scale and zero-point per group
@@ -77,6 +78,7 @@ public struct HQQMatrix: LinearOperator {
     /// `y[r] = Σ_groups scale · (Σ code·x − zero · Σ x)`: per group the codes are unpacked to fp32 and
     /// dotted with x, and the zero-point is taken off once per group with the group's sum of x.
     public func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        if ActivationPrecision.current == .q8, takesRoundedActivations { return applyRounded(batch: 1, x, into: y) }
         let g = settings.groupSize, groupsPerRow = cols / g, groupBytes = g * settings.bits / 8
         withUnsafeTemporaryAllocation(of: Float.self, capacity: groupsPerRow) { sums in
             for k in 0..<groupsPerRow {
@@ -108,7 +110,57 @@ public struct HQQMatrix: LinearOperator {
     }
 
     public func apply(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        if ActivationPrecision.current == .q8, takesRoundedActivations { return applyRounded(batch: n, x, into: y) }
         applyBatch(rows: rows, cols: cols, n: n, x, into: y, matvec: apply, decodeRows: decodeRows)
+    }
+
+    /// Whether `--activations q8` takes the integer path (`applyRounded`): groups that tile the activations'
+    /// blocks of 32 (group size a multiple of 32, or 8 or 16 — every HQQ precision's). Other group sizes
+    /// keep fp32 activations.
+    public var takesRoundedActivations: Bool {
+        let g = settings.groupSize
+        return cols % ggmlBlockSize == 0 && (g % ggmlBlockSize == 0 || ggmlBlockSize % g == 0)
+    }
+
+    /// `Y[n, rows] = X[n, cols] · Wᵀ` with X rounded to 8 bits per block of 32 (`ActivationPrecision.q8`, as
+    /// for Q8_0/Q4_0) and integer inner sums: per row, token and group `s · Σ_segments d · (Σ q·a − z · Σ a)`
+    /// over the group's segments of min(g, 32) values (`ck_hqq_q8_products`, Sources/CKernels/hqq_products.c,
+    /// which states the arithmetic; every kernel gives the same bits). The activations are rounded and their
+    /// code sums per segment taken once per product; each row is unpacked to one byte per code once for the
+    /// n tokens. Precondition: `takesRoundedActivations`.
+    /// - Parameters:
+    ///   - x: `[n, cols]` row-major; y: `[n, rows]` row-major, overwritten.
+    ///   - kernel: `.scalar` for plain C inner sums, else the CPU's vector path (default: the fastest).
+    public func applyRounded(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                             kernel: IntegerKernel = .best) {
+        precondition(takesRoundedActivations, "HQQMatrix: group size \(settings.groupSize) does not tile blocks of 32")
+        let g = settings.groupSize, groupsPerRow = cols / g, groupBytes = g * settings.bits / 8
+        let segment = min(g, ggmlBlockSize), segmentsPerRow = cols / segment
+        RoundedActivations.with(x, tokens: n, cols: cols) { rounded in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: n * segmentsPerRow) { codeSums in
+                let xSums = codeSums.baseAddress!
+                ck_code_sums(rounded.codes, n * cols, Int32(segment), xSums)
+                packed.withUnsafeBufferPointer { bytes in
+                    forEachRowRange(rows: rows, cols: n * cols) { range in
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * groupsPerRow) { parameterBuffer in
+                            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: cols) { codes in
+                                withUnsafeTemporaryAllocation(of: Int32.self, capacity: segmentsPerRow) { dots in
+                                    let scales = parameterBuffer.baseAddress!, zeros = scales + groupsPerRow
+                                    for r in range {
+                                        parameters.decode((r * groupsPerRow)..<((r + 1) * groupsPerRow), scales: scales, zeros: zeros)
+                                        ck_hqq_unpack(Int32(settings.bits), Int32(g), bytes.baseAddress! + r * groupsPerRow * groupBytes,
+                                                      Int32(cols), codes.baseAddress!)
+                                        ck_hqq_q8_products(kernel.path, codes.baseAddress!, Int32(cols), Int32(g), scales, zeros,
+                                                           rounded.codes, rounded.scales, xSums, Int32(n), y + r, rows,
+                                                           dots.baseAddress!)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     public func dequantized() -> Matrix { decodeAll(rows: rows, cols: cols, decodeRows: decodeRows) }

@@ -110,8 +110,8 @@ public enum NF4 {
 
     /// `Σ w·x` over `blocks` whole blocks of packed codes starting at `codes`, with their absmax values
     /// and `x: [blocks · blocksize]`, as four lane sums. Hot loop of NF4 decode: each byte looks up its
-    /// two codebook values at once (`pairTable`); not inlined, returning lanes, for the reason given at
-    /// `GGMLBlockFormat.dotRow`.
+    /// two codebook values at once (`pairTable`); not inlined, returning lanes, so that the caller pays one
+    /// call per row and the loop gets its own specialised copy.
     @inline(never)
     static func dotRow(_ codes: UnsafePointer<UInt8>, blocks: Int, blocksize: Int, absmax: UnsafePointer<Float>,
                        _ x: UnsafePointer<Float>) -> SIMD4<Float> {

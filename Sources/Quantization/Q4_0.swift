@@ -54,10 +54,11 @@ public enum Q4_0: GGMLBlockFormat {
         decodeBlocksOneByOne(blocks, count: count, into: x)
     }
 
-    @inline(never)
-    public static func dotRow(_ row: UnsafeRawPointer, blocks: Int, _ x: UnsafePointer<Float>,
-                              xBlockSums: UnsafePointer<Float>) -> SIMD8<Float> {
-        dotRowBlockByBlock(row, blocks: blocks, x, xBlockSums: xBlockSums)
+    public static func fp32Products(_ kernel: IntegerKernel, _ weights: UnsafeRawPointer, rows: Int, blocks: Int,
+                                    _ x: UnsafePointer<Float>, xBlockSums: UnsafePointer<Float>, tokens n: Int,
+                                    into y: UnsafeMutablePointer<Float>, yStride: Int) {
+        ck_q4_0_products_f32(kernel.path, weights.assumingMemoryBound(to: UInt8.self), Int32(rows), Int32(blocks), x, xBlockSums,
+                             Int32(n), y, yStride)
     }
 
     public static func roundedProducts(_ kernel: IntegerKernel, _ weights: UnsafeRawPointer, rows: Int, blocks: Int,

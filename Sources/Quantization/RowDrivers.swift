@@ -2,11 +2,12 @@ import Foundation
 import Tensors
 
 // Drivers shared by every packed format: they split work into row ranges and call the format's own
-// kernels (`dotRow`, `decodeRows`), which read the packed bytes directly.
+// kernels (matrix–vector products, `decodeRows`), which read the packed bytes directly.
 
-/// With fp32 activations, batches of at most this many tokens are multiplied one token at a time on the
-/// packed blocks (with `--activations q8` every batch goes to `GGMLMatrix.applyRounded`); above it,
-/// decoding tiles to fp32 once for OpenBLAS pays off. Bench preset, 2 cores, prefill tok/s one token at a
+/// With fp32 activations, batches of at most this many tokens are multiplied on the packed blocks (one
+/// token at a time; Q8_0/Q4_0 all of them per group of rows read, `GGMLMatrix.applyExact`); above it,
+/// decoding tiles to fp32 once for OpenBLAS pays off (with `--activations q8` every Q8_0/Q4_0 batch goes to
+/// `GGMLMatrix.applyRounded`). Bench preset, 2 cores, prefill tok/s one token at a
 /// time against by tiles: q4 60 against 10 for an 8-token prompt, 33 against 30 for 32 tokens, 32 against
 /// 64 for 128 (the experts' batches are about a quarter of the prompt).
 let perTokenBatchLimit = 32
@@ -26,6 +27,14 @@ func applyBatch(rows: Int, cols: Int, n: Int, _ x: UnsafePointer<Float>, into y:
         for i in 0..<n { matvec(x + i * cols, y + i * rows) }
         return
     }
+    applyByTiles(rows: rows, cols: cols, n: n, x, into: y, decodeRows: decodeRows)
+}
+
+/// `Y[n, rows] = X[n, cols] · Wᵀ` by tiles of rows (about 1 MiB of fp32) decoded with `decodeRows` and
+/// multiplied with OpenBLAS through `Matrix.apply(batch:)`, the tile's columns scattered into `y`
+/// (`applyBatch` above `perTokenBatchLimit` tokens).
+func applyByTiles(rows: Int, cols: Int, n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                  decodeRows: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
     let tileRows = max(1, min(rows, (1 << 18) / max(cols, 1)))
     var tile = Matrix(zeros: tileRows, cols)
     var tileOutput = [Float](repeating: 0, count: n * tileRows)

@@ -76,19 +76,25 @@ public func stridedMatVec(_ a: UnsafePointer<Float>, rows: Int, cols: Int, rowSt
 /// `C[m, n] = alpha · A[m, k] · B` for row-major matrices whose rows are `aStride`, `bStride`, `cStride`
 /// floats apart, where B is `Bᵀ` of a row-major `[n, k]` (`transposedB`, e.g. the cached keys of one KV
 /// head: C = attention scores) or a row-major `[k, n]` (e.g. its cached values: C = attention output).
-/// `cblas_sgemm`, or `cblas_sgemv` when m = 1 (one query: a decode step).
+/// `cblas_sgemm` (one query, a decode step, takes `queryAttention`).
 /// - Parameters: `a`: `[m, k]`; `b`: `[n, k]` or `[k, n]`; `c`: `[m, n]`, overwritten.
 public func stridedMatMul(rows m: Int, cols n: Int, inner k: Int, alpha: Float = 1,
                           _ a: UnsafePointer<Float>, aStride: Int, _ b: UnsafePointer<Float>, bStride: Int,
                           transposedB: Bool, into c: UnsafeMutablePointer<Float>, cStride: Int) {
-    if m == 1 {
-        if transposedB {
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), alpha, b, Int32(bStride), a, 1, 0, c, 1)
-        } else {
-            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), alpha, b, Int32(bStride), a, 1, 0, c, 1)
-        }
-        return
-    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, transposedB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
                 alpha, a, Int32(aStride), b, Int32(bStride), 0, c, Int32(cStride))
+}
+
+/// One query's attention against `count` cached keys and values of one head (a decode step):
+/// `scores[j] = scale · q·k_j`, softmax over them, then `out = Σ_j p_j · v_j` (`ck_query_scores`,
+/// `softmax`, `ck_weighted_values`), on the calling thread. Rows of keys and values are `rowStride` floats
+/// apart. OpenBLAS's sgemv would wake its threads above about 144 keys, and they then spin in
+/// `sched_yield` beside the kernel threads (Sources/CKernels/attention_products.c).
+/// - Parameters: `q`, `out`: `[headDim]`; `scores`: `[count]` working memory, left holding the probabilities.
+public func queryAttention(_ q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                           count: Int, headDim: Int, rowStride: Int, scale: Float,
+                           scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    ck_query_scores(keys, Int32(count), Int32(headDim), rowStride, q, scale, scores)
+    softmax(scores, count)
+    ck_weighted_values(values, Int32(count), Int32(headDim), rowStride, scores, out)
 }

@@ -77,10 +77,10 @@ func noteWhenRunAsStored(_ model: MixtralModel, requested: PrecisionSpec) {
     if let stored = runAsStoredNote(model, requested: requested, flag: "--precision") { note("note: " + stored) }
 }
 
-/// `--activations`: how activations meet int8/q4 weights in the products (`ActivationPrecision`).
+/// `--activations`: how activations meet int8/q4/HQQ weights in the products (`ActivationPrecision`).
 struct ActivationOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "fp32 (default: exact activations, so the error is the weights' alone) or q8 (activations rounded to 8 bits per block of 32 as llama.cpp does, then integer dot products; affects int8/q4 weights only).",
+        "fp32 (default: exact activations, so the error is the weights' alone) or q8 (activations rounded to 8 bits per block of 32 as llama.cpp does, then integer dot products; affects int8, q4 and HQQ weights only).",
         valueName: "fp32|q8"))
     var activations: ActivationPrecision = .fp32
 

@@ -13,8 +13,8 @@ import Testing
     }
 
     @Test func tableNamesTheActivations() throws {
-        #expect(try compare([]).contains("\nactivations: fp32 (int8/q4 errors are the weights' alone"))
-        #expect(try compare(["--activations", "q8"]).contains("\nactivations: q8 — int8/q4 products on activations rounded to 8 bits"))
+        #expect(try compare([]).contains("\nactivations: fp32 (int8/q4/hqq errors are the weights' alone"))
+        #expect(try compare(["--activations", "q8"]).contains("\nactivations: q8 — int8/q4/hqq products on activations rounded to 8 bits"))
     }
 
     @Test func jsonNamesTheActivationsAndQ4ResultsDependOnThem() throws {

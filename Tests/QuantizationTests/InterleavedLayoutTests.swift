@@ -64,8 +64,8 @@ private let rowCounts = [1, 7, 8, 9, 16, 23, 203]
     }
 }
 
-/// With fp32 activations each row is the one-row kernel (`dotRow`) on the row's GGUF blocks, bit for bit
-/// (the layout changes where the bytes are, not the arithmetic); `decodeRows` of any range is
+/// With fp32 activations the products are those of the GGUF layout's bytes (`referenceFP32Products`), bit
+/// for bit (the layout changes where the bytes are, not the arithmetic); `decodeRows` of any range is
 /// `dequantize` of those rows' GGUF blocks.
 @Test func fp32ProductsAndDecodedRowsAreThoseOfTheGGUFLayout() throws {
     func check<Format: GGMLBlockFormat>(_: Format.Type) throws {
@@ -75,13 +75,7 @@ private let rowCounts = [1, 7, 8, 9, 16, 23, 203]
                                            tensorName: "w")
             let gguf = m.blocks
             let x = randomWeights(cols, seed: 5, scale: 1)
-            var sums = [Float](repeating: 0, count: blocksPerRow)
-            x.withUnsafeBufferPointer { blockSums($0.baseAddress!, blocks: blocksPerRow, into: &sums) }
-            let expected: [Float] = gguf.withUnsafeBytes { raw in
-                (0..<rows).map { r in
-                    horizontalSum(Format.dotRow(raw.baseAddress! + r * rowBytes, blocks: blocksPerRow, x, xBlockSums: sums))
-                }
-            }
+            let expected = referenceFP32Products(m, x, tokens: 1)
             #expect(m.apply(x).map(\.bitPattern) == expected.map(\.bitPattern), "\(Format.ggmlName) \(rows) rows")
             for range in [0..<rows, 3..<4, 5..<(rows - 1), (rows - 2)..<rows] {
                 var out = [Float](repeating: .nan, count: range.count * cols)

@@ -1,5 +1,6 @@
 // Integer dot products of GGML Q8_0/Q4_0 weights with activations rounded to 8 bits per block of 32
-// (mixtral-lab's `--activations q8`), and fp32 weights times a few tokens (`ck_f32_products`). The Swift side (Sources/Quantization/IntegerProducts.swift) rounds
+// (mixtral-lab's `--activations q8`), the same weights times fp32 activations (`ck_q8_0_products_f32`), and fp32
+// weights times a few tokens (`ck_f32_products`). The Swift side (Sources/Quantization/IntegerProducts.swift) rounds
 // the activations with `ck_quantize_activations`, then calls `ck_q8_0_products` / `ck_q4_0_products`
 // on row ranges from its kernel threads. Most of the time of a q8-activation run is spent in
 // products_x86.h (x86-64), products_arm.c (ARM) or products_scalar.c (elsewhere).
@@ -76,9 +77,49 @@ void ck_q4_0_products(ck_path path, const uint8_t *weights, int rows, int blocks
                       const int8_t *codes, const float *scales, const int32_t *sums,
                       int n, float *y, long yStride);
 
+/// `y[t · yStride + r] = Σ_b d_w(r, b) · Σ_j w(r, b, j) · x(t, b, j)` for rows `r < rows` of a Q8_0 weight in
+/// the interleaved layout and tokens `t < n` of fp32 activations — the int8 product with fp32 activations
+/// (the default and reference), in the fixed arithmetic products_f32_activations.c states (eight fp32 lanes
+/// per row, even and odd blocks in two accumulators, the lanes added in a fixed order), so every path and
+/// every row range gives the same bits. `path`: AVX2 (also taken for AVX-VNNI) or else plain C.
+/// - x: `[n, 32 · blocks]` row-major. xBlockSums: `[n, blocks]`, each block's Σ x (read for Q4_0 only).
+void ck_q8_0_products_f32(ck_path path, const uint8_t *weights, int rows, int blocks, const float *x,
+                          const float *xBlockSums, int n, float *y, long yStride);
+
+/// The same for a Q4_0 weight (weight = d · (q − 8); the −8 is taken off once per row as 8 · Σ_b d · Σx_b).
+void ck_q4_0_products_f32(ck_path path, const uint8_t *weights, int rows, int blocks, const float *x,
+                          const float *xBlockSums, int n, float *y, long yStride);
+
+/// HQQ codes of `count` values (whole groups of `groupSize`; `bits` 2, 3 or 4) from HQQMatrix's packed layout
+/// (hqq_products.c) to one byte each, in order, at `codes`.
+void ck_hqq_unpack(int bits, int groupSize, const uint8_t *packed, int count, uint8_t *codes);
+
+/// `sums[s] = Σ codes[s · segment … s · segment + segment − 1]` for the `count / segment` segments.
+void ck_code_sums(const int8_t *codes, long count, int segment, int32_t *sums);
+
+/// One HQQ row times `n` tokens of rounded activations (`ck_quantize_activations`), to `y[t · yStride]`:
+/// `Σ_g s_g · Σ_segments d · (Σ q·a − z_g · Σ a)` in the fixed arithmetic hqq_products.c states (integer
+/// inner sums; every path the same bits). `groupSize` a multiple of 32, or 8 or 16; segments of
+/// L = min(groupSize, 32) values.
+/// - codes: the row's `cols` codes unpacked (`ck_hqq_unpack`); scales, zeros: its `cols / groupSize` decoded
+///   scales s (1/hqq's s: the dequantization scale) and zero-points z.
+/// - x, xScales: `n` tokens of codes `[n, cols]` and block scales `[n, cols / 32]`; xSums: `[n, cols / L]`,
+///   `ck_code_sums` of x with segment L. dots: `cols / L` int32 of working memory.
+void ck_hqq_q8_products(ck_path path, const uint8_t *codes, int cols, int groupSize, const float *scales,
+                        const float *zeros, const int8_t *x, const float *xScales, const int32_t *xSums,
+                        int n, float *y, long yStride, int32_t *dots);
+
 /// `y[t · yStride + r] = Σ_c w[r, c] · x[t, c]` for an fp32 weight `w: [rows, cols]` (row-major) and `n`
 /// tokens `x: [n, cols]` — the products of a small batch (products_f32.c); each row is read once for all
 /// n tokens. Deterministic: the same bits for the same inputs whatever the row range a thread takes.
 void ck_f32_products(const float *w, int rows, int cols, const float *x, int n, float *y, long yStride);
+
+/// `y[j] = alpha · Σ_c q[c] · keys[j · rowStride + c]` for `j < count`: one query's scores against `count`
+/// cached keys of `headDim` values, rows `rowStride` floats apart (attention_products.c).
+void ck_query_scores(const float *keys, int count, int headDim, long rowStride, const float *q, float alpha, float *y);
+
+/// `out[c] = Σ_j p[j] · values[j · rowStride + c]` for `c < headDim`: one query's probability-weighted sum of
+/// `count` cached values.
+void ck_weighted_values(const float *values, int count, int headDim, long rowStride, const float *p, float *out);
 
 #endif

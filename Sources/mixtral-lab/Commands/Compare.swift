@@ -126,11 +126,11 @@ struct Compare: ParsableCommand {
     }
 }
 
-/// The table's note on `--activations`: which activations the int8/q4 products used.
+/// The table's note on `--activations`: which activations the int8/q4/HQQ products used.
 func activationsLine(_ activations: ActivationPrecision) -> String {
     switch activations {
-    case .fp32: return "activations: fp32 (int8/q4 errors are the weights' alone; --activations q8 rounds them as llama.cpp does)"
-    case .q8: return "activations: q8 — int8/q4 products on activations rounded to 8 bits per block of 32 as llama.cpp does "
+    case .fp32: return "activations: fp32 (int8/q4/hqq errors are the weights' alone; --activations q8 rounds them as llama.cpp does)"
+    case .q8: return "activations: q8 — int8/q4/hqq products on activations rounded to 8 bits per block of 32 as llama.cpp does "
         + "(integer dot products); their error adds to the weights'. fp32 and the other formats keep fp32 activations."
     }
 }
