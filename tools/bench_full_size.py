@@ -207,7 +207,7 @@ def parse_mixtral_lab(stderr):
                      r" · hit rate ([\d.]+) \(decode ([\d.]+)\).* · stall ([\d.]+) s \(([\d.]+) s queued behind other reads, ([\d.]+) s waking after the read\)"
                      r" · prefill read \S+ \S+ in ([\d.]+) s, waited ([\d.]+) s for it"
                      r"(?: · decode read (\S+ \S+) in ([\d.]+) s, waited ([\d.]+) s for it)?"
-                     r" · (\d+) demand reads?, (\d+) prefetch reads? \((\d+) used\) · (\d+) B read, (\d+) B of them in the prefill", stderr)
+                     r" · (\d+) demand reads?, (\d+) prefetch reads? \((\d+) used, (\d+) in the prefill\) · (\d+) B read, (\d+) B of them in the prefill", stderr)
     startup = re.search(r"start-up ([\d.]+) s", stderr)
     budget = re.search(r"ram budget .* = .* \((\d+) B\)", stderr)
     if not timing or not real:
@@ -221,7 +221,7 @@ def parse_mixtral_lab(stderr):
                 decode_read_s=float(real.group(13)) if real.group(13) else None,
                 decode_wait_s=float(real.group(14)) if real.group(14) else None,
                 demand_reads=int(real.group(15)), prefetch_reads=int(real.group(16)), prefetch_used=int(real.group(17)),
-                expert_bytes_read=int(real.group(18)), prefill_bytes_read=int(real.group(19)), budget_used_bytes=int(budget.group(1)) if budget else None,
+                prefill_prefetch_reads=int(real.group(18)), expert_bytes_read=int(real.group(19)), prefill_bytes_read=int(real.group(20)), budget_used_bytes=int(budget.group(1)) if budget else None,
                 startup_s=float(startup.group(1)) if startup else None)
 
 

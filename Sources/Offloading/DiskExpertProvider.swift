@@ -182,6 +182,7 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         totals.transientMisses += step.transientMisses.count
         totals.evictions += step.evictions.count
         totals.prefetched += step.prefetched.count
+        if phase == .prefill { totals.prefillPrefetched += step.prefetched.count }
         totals.prefetchHits += step.prefetchHits.count
         totals.prefetchWasted += step.prefetchesWasted.count
         totals.prefetchCancelled += step.evictions.filter(\.unusedPrefetch).count

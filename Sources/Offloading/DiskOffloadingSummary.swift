@@ -22,6 +22,8 @@ public struct DiskOffloadingSummary: Codable, Sendable, Equatable {
     /// declined): read into the transient buffer, used once and dropped.
     public var transientMisses = 0
     public var prefetched = 0
+    /// The prefill's share of `prefetched` (a long prompt's next-layer experts, `ExpertCache.prefillPrefetchTokens`).
+    public var prefillPrefetched = 0
     /// Prefetched experts used at the step they were read for.
     public var prefetchHits = 0
     /// Prefetched experts not used at that step.

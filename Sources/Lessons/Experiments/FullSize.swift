@@ -189,8 +189,9 @@ struct FullSizeExperiment: Experiment {
         if let disk = model.layers.first?.expertProvider as? DiskExpertProvider {
             let s = disk.finish()
             let c = model.config
-            // per decoded token: the demand misses and every prefetch read (a prefetch hit counts as a hit, but was read)
-            let prefetchReads = s.prefetched - s.prefetchesNotRead
+            // per decoded token: the demand misses and every decode step's prefetch read (a prefetch hit counts as a
+            // hit, but was read)
+            let prefetchReads = s.prefetched - s.prefillPrefetched - s.prefetchesNotRead
             let readsPerToken = Double(s.decodeMisses + prefetchReads) / Double(maxTokens)
             let readPerToken = readsPerToken * Double(disk.slotBytes)
             lines.append("The experts streamed under the budget: \(s.slotsPerLayer) of \(c.numExperts) per layer in RAM, decode hit rate "
@@ -198,7 +199,7 @@ struct FullSizeExperiment: Experiment {
                 + "The prefill read \(formatBytes(Double(s.prefillBytesRead))) of experts; each decoded token read "
                 + String(format: "%.1f experts (%@): %.1f demand misses and %.1f prefetches (%d of the run's %d prefetches were used). ",
                          readsPerToken, formatBytes(readPerToken), Double(s.decodeMisses) / Double(maxTokens),
-                         Double(prefetchReads) / Double(maxTokens), s.prefetchHits, prefetchReads)
+                         Double(prefetchReads) / Double(maxTokens), s.prefetchHits, s.prefetched - s.prefetchesNotRead)
                 + String(format: "The reads ran at %.0f MiB/s, which alone would allow %@ tokens/s against the %@ measured. ",
                          s.readBytesPerSecond / 1_048_576,
                          FullSizeBenchmark.threeDigits(s.readBytesPerSecond > 0 && readPerToken > 0 ? s.readBytesPerSecond / readPerToken : 0),
@@ -236,6 +237,8 @@ struct FullSizeBenchmark: Decodable {
         let prefill_bytes_read: Int?
         let demand_reads: Int?
         let prefetch_reads: Int?
+        /// The prefill's share of `prefetch_reads` (absent before the prefill prefetched).
+        let prefill_prefetch_reads: Int?
         let prefetch_used: Int?
         let prefill_s: Double?
         let prefill_read_s: Double?
@@ -342,7 +345,7 @@ struct FullSizeBenchmark: Decodable {
         // per decoded token: the demand misses ((1 − decode hit rate) of top-k × layers; a prefetch hit is a
         // hit) and every prefetch read, used or not
         let missesPerToken = (1 - (ours?.decode_hit_rate ?? 0)) * Double(layers * top_k)
-        let prefetchesPerToken = Double(ours?.prefetch_reads ?? 0) / Double(max(1, ours?.decode_tokens ?? 1))
+        let prefetchesPerToken = Double((ours?.prefetch_reads ?? 0) - (ours?.prefill_prefetch_reads ?? 0)) / Double(max(1, ours?.decode_tokens ?? 1))
         let readsPerToken = missesPerToken + prefetchesPerToken
         // the rate the engine's own expert reads ran at (the prefill's: every expert once, while the layers
         // computed), else the cold read of the resident tensors
@@ -370,14 +373,16 @@ struct FullSizeBenchmark: Decodable {
             return "This run predates the engine's own count of its expert reads, so its bytes cannot be split up."
         }
         let gb = { (bytes: Int) in String(format: "%.1f GB", Double(bytes) / 1e9) }
-        let prefetchBytes = prefetches * expert_bytes
+        // the prefill's prefetches are in its bytes
+        let decodePrefetches = prefetches - (run.prefill_prefetch_reads ?? 0)
+        let prefetchBytes = decodePrefetches * expert_bytes
         let decodeDemand = experts - prefill - prefetchBytes
         let rest = run.bytes_read - resident_bytes - experts
         return "mixtral-lab read \(gb(run.bytes_read)): \(gb(resident_bytes)) of resident tensors, once at start; "
             + "\(gb(prefill)) of experts for the prefill (\(prefill / max(1, expert_bytes)) expert reads: every expert the "
             + "\(run.prompt_tokens ?? 0)-token prompt routed to, once per layer); \(gb(decodeDemand)) of demand reads in the "
             + "\(run.decode_tokens ?? 0) decode steps (\(decodeDemand / max(1, expert_bytes)) experts not in memory when needed); "
-            + "\(gb(prefetchBytes)) of prefetches (\(prefetches) reads, \(run.prefetch_used ?? 0) of them used in time or later); "
+            + "\(gb(prefetchBytes)) of the decode steps' prefetches (\(decodePrefetches) reads; \(run.prefetch_used ?? 0) prefetches of the run used in time or later); "
             + "and \(gb(rest)) besides (\(String(format: "%.1f", Double(rest) / Double(max(1, run.bytes_read)) * 100)) %: "
             + "the binary and its libraries, the GGUF header and vocabulary, and what the reads brought in beyond the ranges "
             + "asked for: the kernel's readahead for buffered reads, whole 4 KiB blocks at the ends of direct ones)."
