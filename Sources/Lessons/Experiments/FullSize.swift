@@ -239,6 +239,9 @@ struct FullSizeBenchmark: Decodable {
         let prefetch_reads: Int?
         /// The prefill's share of `prefetch_reads` (absent before the prefill prefetched).
         let prefill_prefetch_reads: Int?
+        /// The disk's speed measured just before the run (`disk_probe`: 512 MiB read with O_DIRECT), bytes/s;
+        /// absent in runs before it was measured.
+        let disk_probe_bytes_s: Double?
         let prefetch_used: Int?
         let prefill_s: Double?
         let prefill_read_s: Double?
@@ -276,7 +279,7 @@ struct FullSizeBenchmark: Decodable {
                 + String(format: "load average %.1f–%.1f at the runs' starts; one run per row, so expect noise of several percent).",
                          results.map(\.load).min() ?? 0, results.map(\.load).max() ?? 0)
                 + (note.map { " " + $0 } ?? "")
-        var table = MarkdownTable(["machine memory", "engine", "prefill tok/s", "decode tok/s", "read from disk", "read per token", "peak RSS", "experts/layer", "hit rate (decode)"])
+        var table = MarkdownTable(["machine memory", "engine", "prefill tok/s", "decode tok/s", "read from disk", "read per token", "peak RSS", "experts/layer", "hit rate (decode)", "disk just before"])
         for run in results {
             let ours = run.engine == "mixtral-lab"
             let tokens = (run.prompt_tokens ?? 0) + (run.decode_tokens ?? 0)
@@ -293,6 +296,7 @@ struct FullSizeBenchmark: Decodable {
                     } ?? ""),
                 ours ? run.slots_per_layer.map { "\($0) of \(experts)" } ?? "—" : "page cache",
                 ours ? run.hit_rate.map { String(format: "%.3f (%.3f)", $0, run.decode_hit_rate ?? 0) } ?? "—" : "—",
+                run.disk_probe_bytes_s.map { String(format: "%.0f MB/s", $0 / 1e6) } ?? "—",
             ])
         }
         let budgets = Set(results.map(\.budget_gib)).sorted()
