@@ -79,6 +79,7 @@ struct ExpertFileTests {
 }
 
 /// The sizes a placement was called with, from the reader threads.
+// @unchecked Sendable: `list` is only touched under `lock`.
 private final class PlacementCalls: @unchecked Sendable {
     private let lock = NSLock()
     private var list: [Int] = []
