@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import Synchronization
 import Tensors
 @testable import Offloading
 import TestSupport
@@ -79,10 +80,8 @@ struct ExpertFileTests {
 }
 
 /// The sizes a placement was called with, from the reader threads.
-// @unchecked Sendable: `list` is only touched under `lock`.
-private final class PlacementCalls: @unchecked Sendable {
-    private let lock = NSLock()
-    private var list: [Int] = []
-    func append(_ size: Int) { lock.withLock { list.append(size) } }
-    var sizes: [Int] { lock.withLock { list } }
+private final class PlacementCalls: Sendable {
+    private let list = Mutex<[Int]>([])
+    func append(_ size: Int) { list.withLock { $0.append(size) } }
+    var sizes: [Int] { list.withLock { $0 } }
 }
