@@ -23,10 +23,14 @@ order alternates from one budget to the next), each:
   so that all it holds fits in the cgroup; `--activations q8` by default, which rounds the activations to
   Q8_0 and multiplies 8-bit integers as llama.cpp's Q4_0/Q8_0 products do (`fp32` keeps them exact).
 
+Before each run, the disk's speed that minute: 512 MiB of the file read with O_DIRECT by 4 threads in 4 MiB
+reads (as mixtral-lab reads experts), from an offset that moves from run to run (`disk_probe`).
+
 Per run: prefill and decode tokens/s (each engine's own timers), wall time, bytes read from the disk and
 peak RSS (wait4's rusage: ru_inblock × 512, the /proc/PID/io read_bytes counter at exit, and ru_maxrss),
 the cgroup's peak charge (memory.max_usage_in_bytes, page cache included); for mixtral-lab also its
-start-up (process start to the first prompt token), slots per layer, hit rate, stall time, the bytes its
+start-up (process start to the first prompt token), slots per layer, hit rate, stall time (and its parts
+queued behind other reads and waking after the read), its expert reads' bytes per second of read time, the bytes its
 expert reads fetched (demand and prefetch reads, counted apart) and the prefill's read and wait times.
 Before the runs, the time to read the file's resident (non-expert) tensors cold is measured, as the
 start-up's floor.
@@ -94,6 +98,35 @@ class MemoryCgroup:
             except OSError:
                 time.sleep(0.1)
         print(f"bench_full_size.py: could not remove {self.path}", file=sys.stderr)
+
+
+def disk_probe(path, readers=4, chunk=4 * MiB, total=512 * MiB):
+    """The disk's speed that minute, in bytes/s: `total` bytes of `path` read with O_DIRECT (no page cache)
+    by `readers` threads in `chunk`-byte positioned reads (as mixtral-lab reads experts, ExpertFile), from
+    an offset that moves with every call so no storage cache below the page cache holds them."""
+    import mmap
+    import threading
+    size = os.path.getsize(path)
+    disk_probe.calls = getattr(disk_probe, "calls", 0) + 1
+    start_offset = (disk_probe.calls * 7919 * chunk) % max(chunk, size - total - chunk) // chunk * chunk
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+    chunks = [start_offset + i * chunk for i in range(total // chunk)]
+
+    def reader(r):
+        buffer = mmap.mmap(-1, chunk)   # page-aligned, as O_DIRECT needs
+        for offset in chunks[r::readers]:
+            os.preadv(fd, [buffer], offset)
+        buffer.close()
+
+    threads = [threading.Thread(target=reader, args=(r,)) for r in range(readers)]
+    begin = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.monotonic() - begin
+    os.close(fd)
+    return total / seconds
 
 
 def run_in_cgroup(command, budget, label, log_dir):
@@ -171,10 +204,10 @@ def parse_llama(stderr):
 def parse_mixtral_lab(stderr):
     timing = re.search(r"timing: prefill (\d+) tokens in ([\d.]+) s · decode (\d+) tokens in ([\d.]+) s", stderr)
     real = re.search(r"real offloading: \S+, (\d+) of (\d+) experts per layer(?: \((\d+) in layers? ([^)]*)\))? in RAM"
-                     r" · hit rate ([\d.]+) \(decode ([\d.]+)\).* · stall ([\d.]+) s"
+                     r" · hit rate ([\d.]+) \(decode ([\d.]+)\).* · stall ([\d.]+) s \(([\d.]+) s queued behind other reads, ([\d.]+) s waking after the read\)"
                      r" · prefill read \S+ \S+ in ([\d.]+) s, waited ([\d.]+) s for it"
                      r"(?: · decode read (\S+ \S+) in ([\d.]+) s, waited ([\d.]+) s for it)?"
-                     r" · (\d+) demand reads?, (\d+) prefetch reads? \((\d+) used\) · (\d+) B read, (\d+) B of them in the prefill", stderr)
+                     r" · (\d+) demand reads?, (\d+) prefetch reads? \((\d+) used, (\d+) in the prefill\) · (\d+) B read, (\d+) B of them in the prefill", stderr)
     startup = re.search(r"start-up ([\d.]+) s", stderr)
     budget = re.search(r"ram budget .* = .* \((\d+) B\)", stderr)
     if not timing or not real:
@@ -183,11 +216,12 @@ def parse_mixtral_lab(stderr):
     return dict(prompt_tokens=p_n, prefill_tok_s=p_n / p_s, prefill_s=p_s, decode_tokens=d_n, decode_tok_s=d_n / d_s if d_s else 0,
                 slots_per_layer=int(real.group(1)), extra_slot_layers=real.group(4) or "",
                 hit_rate=float(real.group(5)), decode_hit_rate=float(real.group(6)), stall_s=float(real.group(7)),
-                prefill_read_s=float(real.group(8)), prefill_wait_s=float(real.group(9)),
-                decode_read_s=float(real.group(11)) if real.group(11) else None,
-                decode_wait_s=float(real.group(12)) if real.group(12) else None,
-                demand_reads=int(real.group(13)), prefetch_reads=int(real.group(14)), prefetch_used=int(real.group(15)),
-                expert_bytes_read=int(real.group(16)), prefill_bytes_read=int(real.group(17)), budget_used_bytes=int(budget.group(1)) if budget else None,
+                stall_queued_s=float(real.group(8)), stall_wake_s=float(real.group(9)),
+                prefill_read_s=float(real.group(10)), prefill_wait_s=float(real.group(11)),
+                decode_read_s=float(real.group(13)) if real.group(13) else None,
+                decode_wait_s=float(real.group(14)) if real.group(14) else None,
+                demand_reads=int(real.group(15)), prefetch_reads=int(real.group(16)), prefetch_used=int(real.group(17)),
+                prefill_prefetch_reads=int(real.group(18)), expert_bytes_read=int(real.group(19)), prefill_bytes_read=int(real.group(20)), budget_used_bytes=int(budget.group(1)) if budget else None,
                 startup_s=float(startup.group(1)) if startup else None)
 
 
@@ -248,6 +282,7 @@ def main():
         for engine, command in engines:
             label = f"{engine}-{budget_gib:g}GiB"
             print(f"running {label} …", file=sys.stderr)
+            disk = disk_probe(args.model)
             run = run_in_cgroup(command, budget, label, args.logs)
             figures = parse_llama(run["stderr"]) if engine == "llama.cpp" else parse_mixtral_lab(run["stderr"])
             if run["status"] != 0 or figures is None:
@@ -255,7 +290,9 @@ def main():
             row = dict(engine=engine, budget_gib=budget_gib, command=" ".join(command), status=run["status"],
                        ram_budget_bytes=budget - args.overhead * MiB if engine == "mixtral-lab" else None,
                        wall_s=run["wall_s"], bytes_read=run["bytes_read"], peak_rss=run["peak_rss"],
-                       cgroup_peak=run["cgroup_peak"], load=run["load"], **(figures or {}))
+                       cgroup_peak=run["cgroup_peak"], load=run["load"], disk_probe_bytes_s=disk, **(figures or {}))
+            if figures and engine == "mixtral-lab":
+                row["expert_read_bytes_s"] = figures["expert_bytes_read"] / (figures["prefill_read_s"] + (figures["decode_read_s"] or 0))
             results.append(row)
             print(f"  {json.dumps({k: v for k, v in row.items() if k != 'command'})}", file=sys.stderr)
             if args.json:   # after every run, so that an interrupted benchmark keeps what it measured
@@ -272,8 +309,8 @@ def main():
           f"prompt {results[0].get('prompt_tokens', '?')} tokens, {args.decode_tokens} decoded (temperature 1, seed {args.seed}); "
           f"resident tensors {resident_bytes / GiB:.2f} GiB read cold in {resident_s:.2f} s")
     print()
-    print("| budget | engine | prefill tok/s | decode tok/s | wall s | read GB | peak RSS GiB | RSS over --ram-budget MiB | slots/layer | hit rate (decode) | stall s | prefill read / wait s | decode s/token: read / wait / rest | start-up s | load |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| budget | engine | prefill tok/s | decode tok/s | wall s | read GB | disk MB/s (probe; expert reads) | peak RSS GiB | RSS over --ram-budget MiB | slots/layer | hit rate (decode) | stall s (queued / waking) | prefill read / wait s | decode s/token: read / wait / rest | start-up s | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         def f(key, fmt):
             return format(r[key], fmt) if r.get(key) is not None else "—"
@@ -289,13 +326,15 @@ def main():
         slots = f"{r['slots_per_layer']}" + (f" ({r['slots_per_layer'] + 1} in {r['extra_slot_layers']})" if r.get("extra_slot_layers") else "") \
             if r.get("slots_per_layer") is not None else "—"
         prefill_io = f"{r['prefill_read_s']:.1f} / {r['prefill_wait_s']:.1f}" if r.get("prefill_read_s") is not None else "—"
+        disk = f"{r['disk_probe_bytes_s'] / 1e6:.0f}" + (f"; {r['expert_read_bytes_s'] / 1e6:.0f}" if r.get("expert_read_bytes_s") else "")
+        stall = f"{r['stall_s']:.1f} ({r['stall_queued_s']:.1f} / {r['stall_wake_s']:.1f})" if r.get("stall_s") is not None else "—"
         decode_io = "—"
         if r.get("decode_read_s") is not None and r.get("decode_tok_s"):
             n, per_token = r["decode_tokens"], 1 / r["decode_tok_s"]
             decode_io = f"{r['decode_read_s'] / n:.2f} / {r['decode_wait_s'] / n:.2f} / {per_token - r['decode_wait_s'] / n:.2f}"
         print(f"| {r['budget_gib']:g} GiB | {r['engine']} | {f('prefill_tok_s', '.3g')}{pratio} | {f('decode_tok_s', '.3g')}{ratio} | "
-              f"{r['wall_s']:.0f} | {r['bytes_read'] / 1e9:.1f} | {r['peak_rss'] / GiB:.2f} | {over} | "
-              f"{slots} | {hit} | {f('stall_s', '.1f')} | {prefill_io} | {decode_io} | {f('startup_s', '.2f')} | {r['load']:.1f} |")
+              f"{r['wall_s']:.0f} | {r['bytes_read'] / 1e9:.1f} | {disk} | {r['peak_rss'] / GiB:.2f} | {over} | "
+              f"{slots} | {hit} | {stall} | {prefill_io} | {decode_io} | {f('startup_s', '.2f')} | {r['load']:.1f} |")
 
 
 if __name__ == "__main__":

@@ -14,21 +14,46 @@ void ck_interleave_block(int blockBytes, const uint8_t *const block[CK_GROUP_ROW
     }
 }
 
-void ck_interleave_rows(int blockBytes, uint8_t *bytes, int rows, int blocks, uint8_t *scratch) {
-    const long rowBytes = (long)blocks * blockBytes, groupBytes = CK_GROUP_ROWS * rowBytes;
-    for (int g = 0; g < rows / CK_GROUP_ROWS; g++) {
-        uint8_t *group = bytes + g * groupBytes;
-        memcpy(scratch, group, groupBytes);
-        for (int b = 0; b < blocks; b++) {
-            const uint8_t *block[CK_GROUP_ROWS];
-            for (int i = 0; i < CK_GROUP_ROWS; i++) block[i] = scratch + i * rowBytes + (long)b * blockBytes;
-            ck_interleave_block(blockBytes, block, group + (long)b * CK_GROUP_ROWS * blockBytes);
-        }
+#if defined(__x86_64__)
+#include <immintrin.h>
+static void interleave_group_avx2(int blockBytes, const uint8_t *rows, int blocks, uint8_t *out);
+#endif
+
+/// One whole group (8 rows in the GGUF layout at `rows`) into the interleaved layout at `out`.
+static void interleave_group(int blockBytes, const uint8_t *rows, int blocks, uint8_t *out) {
+#if defined(__x86_64__)
+    static int hasAVX2 = -1;   // racing first calls all store the same value
+    if (hasAVX2 < 0) hasAVX2 = ck_path_available(CK_PATH_AVX2);
+    if (hasAVX2) {
+        interleave_group_avx2(blockBytes, rows, blocks, out);
+        return;
+    }
+#endif
+    const long rowBytes = (long)blocks * blockBytes;
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *block[CK_GROUP_ROWS];
+        for (int i = 0; i < CK_GROUP_ROWS; i++) block[i] = rows + i * rowBytes + (long)b * blockBytes;
+        ck_interleave_block(blockBytes, block, out + (long)b * CK_GROUP_ROWS * blockBytes);
     }
 }
 
+void ck_interleave_rows(int blockBytes, uint8_t *bytes, int rows, int blocks, uint8_t *scratch) {
+    const long groupBytes = CK_GROUP_ROWS * (long)blocks * blockBytes;
+    for (int g = 0; g < rows / CK_GROUP_ROWS; g++) {
+        uint8_t *group = bytes + g * groupBytes;
+        memcpy(scratch, group, groupBytes);
+        interleave_group(blockBytes, scratch, blocks, group);
+    }
+}
+
+void ck_interleave_rows_from(int blockBytes, const uint8_t *source, uint8_t *destination, int rows, int blocks) {
+    const long rowBytes = (long)blocks * blockBytes, groupBytes = CK_GROUP_ROWS * rowBytes;
+    const int groups = rows / CK_GROUP_ROWS;
+    for (int g = 0; g < groups; g++) interleave_group(blockBytes, source + g * groupBytes, blocks, destination + g * groupBytes);
+    memcpy(destination + groups * groupBytes, source + groups * groupBytes, (rows - groups * CK_GROUP_ROWS) * rowBytes);
+}
+
 #if defined(__x86_64__)
-#include <immintrin.h>
 
 /// The 4×4 transposes of 32-bit elements within each 128-bit half of v[0…3].
 static inline __attribute__((always_inline, target("avx2")))
@@ -39,6 +64,44 @@ void transpose_4x4(__m256i v[4]) {
     v[1] = _mm256_unpackhi_epi64(t0, t2);
     v[2] = _mm256_unpacklo_epi64(t1, t3);
     v[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
+/// A whole group (8 rows in the GGUF layout at `rows`) into the interleaved layout at `out`, with the AVX2
+/// transposes of `gguf_group_avx2` the other way round: the fill of an expert slot read from disk runs this
+/// once per group (ck_interleave_block's word-by-word copies took 3× a memcpy of the same bytes).
+__attribute__((target("avx2")))
+static void interleave_group_avx2(int blockBytes, const uint8_t *rows, int blocks, uint8_t *out) {
+    const long rowBytes = (long)blocks * blockBytes;
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *block = rows + (long)b * blockBytes;
+        uint8_t *at = out + (long)b * CK_GROUP_ROWS * blockBytes;
+        for (int i = 0; i < CK_GROUP_ROWS; i++) memcpy(at + 2 * i, block + i * rowBytes, 2);
+        if (blockBytes == 18) {
+            // v[j] = the 4 words of row j | row j + 4; transposed: v[m] = word m of rows 0…3 | 4…7
+            __m256i v[4];
+            for (int j = 0; j < 4; j++) {
+                v[j] = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(block + (j + 4) * rowBytes + 2)),
+                                        _mm_loadu_si128((const __m128i *)(block + j * rowBytes + 2)));
+            }
+            transpose_4x4(v);
+            for (int m = 0; m < 4; m++) _mm256_storeu_si256((__m256i *)(at + 16 + 32 * m), v[m]);
+        } else {
+            // lo[j], hi[j] = words 0…3, 4…7 of row j | row j + 4; transposed: words m, m + 4 of rows 0…3 | 4…7
+            __m256i lo[4], hi[4];
+            for (int j = 0; j < 4; j++) {
+                const __m256i a = _mm256_loadu_si256((const __m256i *)(block + j * rowBytes + 2));
+                const __m256i c = _mm256_loadu_si256((const __m256i *)(block + (j + 4) * rowBytes + 2));
+                lo[j] = _mm256_permute2x128_si256(a, c, 0x20);
+                hi[j] = _mm256_permute2x128_si256(a, c, 0x31);
+            }
+            transpose_4x4(lo);
+            transpose_4x4(hi);
+            for (int m = 0; m < 4; m++) {
+                _mm256_storeu_si256((__m256i *)(at + 16 + 32 * m), lo[m]);
+                _mm256_storeu_si256((__m256i *)(at + 16 + 32 * (m + 4)), hi[m]);
+            }
+        }
+    }
 }
 
 /// A whole group (8 rows starting at `group`) back to the GGUF layout at `out`, with AVX2 transposes of

@@ -30,7 +30,8 @@ extension CachePolicy {
 
 /// Speculative prefetch (Eliseev & Mazur 2023, section 3.2): while layer L runs, apply the routers of layers
 /// L+1 … L+lookahead to the hidden state entering layer L's MoE block and load each one's top-`experts`
-/// guesses. Only decode steps prefetch: a prefill streams every expert the prompt needs anyway.
+/// guesses — at decode steps. A prefill long enough to use every expert prefetches the next layer's first
+/// `experts` instead, without guessing (`ExpertCache.prefillPrefetchTokens`).
 public struct PrefetchSettings: Sendable, Equatable {
     /// Guesses per layer (`--prefetch M`), 1…numExperts.
     public var experts: Int

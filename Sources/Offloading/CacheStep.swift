@@ -1,3 +1,4 @@
+import Foundation
 import Engine
 import Tracing
 
@@ -29,7 +30,8 @@ public enum CacheEvent: Sendable, Equatable, Hashable {
     /// expert belongs to the step, or the policy keeps them) or the policy declined: read into the
     /// transient buffer, used once and dropped.
     case transientMiss(expert: Int)
-    /// A speculative read of `expert` into a slot of the later layer `layer` (decode only).
+    /// A speculative read of `expert` into a slot of the later layer `layer` (decode; and a long prefill's
+    /// next layer).
     case prefetch(layer: Int, expert: Int, evicting: Eviction?)
 }
 
@@ -94,7 +96,11 @@ public struct CacheStep: Sendable, Equatable {
 ///   many experts), or one the policy declines to store, goes through the transient buffer.
 /// - Prefetched experts waiting for this step are resolved first: used by the step (a prefetch hit, also
 ///   counted as a hit) or not (wasted; the expert stays resident).
-/// - Speculative prefetch (policies with `prefetch`, decode steps only): the routers of layers
+/// - Prefill prefetch (policies with `prefetch`): a prefill of at least `prefillPrefetchTokens(numExperts:
+///   topK:)` tokens (17 for top-2 of 8) will use every expert of the next layer, so it stores that layer's
+///   first `experts` (at most its slots) not resident — experts 0, 1, … in the order its forward pass runs
+///   them — admitted as any prefetch, so that their reads follow this layer's and run while it computes.
+/// - Speculative prefetch (policies with `prefetch`, decode steps): the routers of layers
 ///   L+1 … L+lookahead, applied to layer L's router input, guess their top-m experts (m at most the target
 ///   layer's slots); each guess not resident is stored in the target layer, never evicting another guess of
 ///   the same target in this step; a guess the policy will not store is skipped. Evicting a prefetched
@@ -105,12 +111,15 @@ public final class ExpertCache {
     public let capacities: [Int]
     private var layers: [LayerCache]
     private var steps: [Int]
+    /// The fewest tokens of a prefill that prefetches the next layer's first experts (`prefillPrefetchTokens(numExperts:topK:)`).
+    private let prefillPrefetchTokens: Int
 
     /// - Parameters:
     ///   - capacities: slots per layer (`resident` holds every expert whatever is given).
+    ///   - topK: experts per token (the prefill prefetch's rule needs it).
     ///   - future: `[layer][step][experts]`, the whole run's distinct experts (for `optimal`; nil otherwise).
     /// - Throws: `OffloadingError.needsRecordedRouting` for `optimal` without `future`.
-    public init(policy: PolicySpec, capacities: [Int], numExperts: Int, future: [[[Int]]]? = nil) throws {
+    public init(policy: PolicySpec, capacities: [Int], numExperts: Int, topK: Int, future: [[[Int]]]? = nil) throws {
         self.policy = policy
         let slots = capacities.map { policy.capacity(cacheExperts: $0, numExperts: numExperts) }
         self.capacities = slots
@@ -119,6 +128,16 @@ public final class ExpertCache {
                        numExperts: numExperts)
         }
         steps = Array(repeating: 0, count: slots.count)
+        prefillPrefetchTokens = Self.prefillPrefetchTokens(numExperts: numExperts, topK: topK)
+    }
+
+    /// The rule for prefetching in a prefill: a prompt of n tokens, each routed to `topK` of `numExperts`
+    /// experts, leaves a given expert of a layer unused with probability (1 − topK/numExperts)ⁿ when the
+    /// routing is uniform; from the smallest n that makes this at most 1 % on, the next layer is taken to
+    /// need every expert (17 tokens for Mixtral's top-2 of 8: 0.75¹⁷ = 0.75 %).
+    public static func prefillPrefetchTokens(numExperts: Int, topK: Int) -> Int {
+        guard topK < numExperts else { return 1 }
+        return Int((log(0.01) / log(1 - Double(topK) / Double(numExperts))).rounded(.up))
     }
 
     /// Experts resident in `layer`'s slots now (before the first step: the policy's initial residents).
@@ -158,6 +177,19 @@ public final class ExpertCache {
             let admission = layers[l].admit(e, step: index, protecting: seen)
             policy.accessed(e, step: index)
             events.append(admission.stored ? .miss(expert: e, evicting: admission.evicted) : .transientMiss(expert: e))
+        }
+
+        // a prompt long enough to use every expert: the next layer's first experts, read while this layer computes
+        if phase == .prefill, let settings = policy.prefetch, tokens.count >= prefillPrefetchTokens, l + 1 < layers.count {
+            let target = l + 1
+            var issued: Set<Int> = []
+            for e in 0..<min(settings.experts, layers[target].capacity) where !layers[target].contains(e) {
+                let admission = layers[target].admit(e, step: steps[target], protecting: issued)
+                guard admission.stored else { continue }
+                layers[target].prefetchedUnused.insert(e)
+                issued.insert(e)
+                events.append(.prefetch(layer: target, expert: e, evicting: admission.evicted))
+            }
         }
 
         // speculative prefetch for the next layers (decode only)

@@ -10,8 +10,11 @@ import Tracing
 ///   is read into one of two transient buffers, used once, and dropped.
 /// - Reads run in order on one background I/O thread: the layer's demand reads in the order the forward
 ///   pass uses the experts (ascending expert index, `ExpertProvider`), then its prefetches for later layers
-///   (`lru+prefetch`, decode only). So while expert e computes, the next one is being read: a prefill
-///   that needs every expert of a layer reads each once and computes it while the next is read. The two
+///   (`lru+prefetch`: at decode steps the guessed experts of the next layers; in a prefill of enough tokens
+///   to use every expert, the next layer's first experts, `ExpertCache.prefillPrefetchTokens`). So while
+///   expert e computes, the next one is being read: a prefill that needs every expert of a layer reads each
+///   once and computes it while the next is read, and the next layer's first experts are read while this
+///   layer's last ones compute and the next layer's attention runs. The two
 ///   transient buffers alternate — one used by the compute, the next transient expert read into the
 ///   other — and a transient read waits for a buffer only when both are taken (the compute is behind).
 ///   The forward pass waits for an expert's read when it needs that expert (a stall).
@@ -113,7 +116,7 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
     /// - Throws: read errors for `resident`'s initial experts.
     public func allocateSlots(_ slots: LayerSlots) throws {
         precondition(slots.counts.count == source.numLayers, "DiskExpertProvider: \(slots.counts.count) slot counts for \(source.numLayers) layers")
-        let cache = try ExpertCache(policy: policy, capacities: slots.counts, numExperts: numExperts)
+        let cache = try ExpertCache(policy: policy, capacities: slots.counts, numExperts: numExperts, topK: topK)
         self.cache = cache
         self.slots = LayerSlots(cache.capacities)
         totals.slotsPerLayer = self.slots.fewest
@@ -179,6 +182,7 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         totals.transientMisses += step.transientMisses.count
         totals.evictions += step.evictions.count
         totals.prefetched += step.prefetched.count
+        if phase == .prefill { totals.prefillPrefetched += step.prefetched.count }
         totals.prefetchHits += step.prefetchHits.count
         totals.prefetchWasted += step.prefetchesWasted.count
         totals.prefetchCancelled += step.evictions.filter(\.unusedPrefetch).count
@@ -283,16 +287,25 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         return job
     }
 
-    /// Waits for `job`, charging the wait to layer `l`'s open step as stall time.
+    /// Waits for `job`, charging the wait to layer `l`'s open step as stall time, and its parts before the
+    /// read started (queued behind other reads on the I/O thread) and after it finished (until this thread
+    /// ran again) to `stallQueuedSeconds` and `stallWakeSeconds`.
     private func waitForRead(_ job: ReadJob, layer l: Int) throws {
         let start = DispatchTime.now().uptimeNanoseconds
         job.wait()
-        let stall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let end = DispatchTime.now().uptimeNanoseconds
+        let stall = Double(end - start) / 1e9
+        let queued = job.startedAt > start ? Double(min(job.startedAt, end) - start) / 1e9 : 0
+        let wake = Double(end - min(end, max(start, job.finishedAt))) / 1e9
         openSteps[l]!.reads.stallUs += stall * 1e6
         totals.stallSeconds += stall
+        totals.stallQueuedSeconds += queued
+        totals.stallWakeSeconds += wake
         switch openSteps[l]!.phase {
         case .prefill: totals.prefillStallSeconds += stall
-        case .decode: totals.decodeStallSeconds += stall
+        case .decode:
+            totals.decodeStallSeconds += stall
+            totals.decodeStallQueuedSeconds += queued
         }
         if let error = job.error { throw error }
     }

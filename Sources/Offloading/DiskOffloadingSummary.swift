@@ -22,6 +22,8 @@ public struct DiskOffloadingSummary: Codable, Sendable, Equatable {
     /// declined): read into the transient buffer, used once and dropped.
     public var transientMisses = 0
     public var prefetched = 0
+    /// The prefill's share of `prefetched` (a long prompt's next-layer experts, `ExpertCache.prefillPrefetchTokens`).
+    public var prefillPrefetched = 0
     /// Prefetched experts used at the step they were read for.
     public var prefetchHits = 0
     /// Prefetched experts not used at that step.
@@ -39,6 +41,13 @@ public struct DiskOffloadingSummary: Codable, Sendable, Equatable {
     public var readSeconds = 0.0
     /// Time the forward pass waited for reads.
     public var stallSeconds = 0.0
+    /// The part of `stallSeconds` during which the read waited for had not started: it was queued behind
+    /// other reads on the I/O thread (an earlier layer's prefetches or transient reads, this layer's reads
+    /// of experts that run before it). So one layer's stall can exceed the time of the reads it issued.
+    public var stallQueuedSeconds = 0.0
+    /// The part of `stallSeconds` after the read waited for had finished, until the waiting thread ran again
+    /// (the scheduler's delay in waking it: small on an idle machine, up to a time slice when every core is busy).
+    public var stallWakeSeconds = 0.0
     /// The prefill's (first forward call's) share: bytes read for it, the I/O thread's time reading them, and
     /// the time the forward pass waited for them. Its compute is about the prefill's wall time less the wait.
     public var prefillBytesRead = 0
@@ -50,6 +59,8 @@ public struct DiskOffloadingSummary: Codable, Sendable, Equatable {
     public var decodeBytesRead = 0
     public var decodeReadSeconds = 0.0
     public var decodeStallSeconds = 0.0
+    /// The decode steps' part of `stallQueuedSeconds`.
+    public var decodeStallQueuedSeconds = 0.0
     /// Decode forward calls and their wall-clock time, measured by the command that ran them (0 when it
     /// did not), and decodeTokens / decodeSeconds.
     public var decodeTokens = 0

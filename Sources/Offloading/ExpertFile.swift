@@ -33,9 +33,12 @@ public final class ExpertFile: @unchecked Sendable {
     /// page cache, from which they were then "read" (a `--policy cpu-compute` run on the default model
     /// reported 5–16 GB/s). Tests raise it to cover the buffered path.
     var directReadMinimumBytes = 0
-    /// The direct reads' bounce buffers (`directReaders` × `directChunkBytes`, 16 MiB, allocated at the
+    /// The direct reads' bounce buffers (`directReaders` of `bounceBytes`: about 16 MiB, allocated at the
     /// first direct read and kept: part of the process's overhead outside `--ram-budget`).
     private var bounceBuffers: [UnsafeMutableRawPointer] = []
+    /// Bytes of each bounce buffer: the largest chunk read so far (`directChunkBytes` plus at most a unit
+    /// of a placement and an aligned block).
+    private var bounceBytes = 0
     private let bounceLock = NSLock()
 
     /// Bytes of one direct chunk (4 MiB: `max_sectors_kb` of the development machine's disk, one request).
@@ -72,14 +75,32 @@ public final class ExpertFile: @unchecked Sendable {
     /// Whether a read of `bytes` bypasses the page cache.
     public func readsDirect(bytes: Int) -> Bool { directDescriptor >= 0 && bytes >= directReadMinimumBytes }
 
-    /// A range of the file and the memory it is read into.
+    /// A range of the file and the memory it is read into: copied as it is, or put in place by `placement`.
     public struct Piece {
         public var buffer: UnsafeMutableRawBufferPointer
         public var offset: Int
+        public var placement: Placement?
 
-        public init(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int) {
+        public init(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int, placement: Placement? = nil) {
             self.buffer = buffer
             self.offset = offset
+            self.placement = placement
+        }
+    }
+
+    /// How a piece's bytes are put into its buffer other than by a copy — rearranged into the layout the
+    /// engine computes with (Q4_0/Q8_0 rows interleaved, `ExpertSlot`) — a whole number of `unitBytes` at a
+    /// time: `place(source, destination)` gets the file's bytes of some whole units of the piece and the
+    /// same span of its buffer, on the reader thread that read them (so the rearranging of one chunk runs
+    /// while the other readers' reads are under way).
+    public struct Placement: Sendable {
+        public var unitBytes: Int
+        public var place: @Sendable (UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer) -> Void
+
+        public init(unitBytes: Int, place: @escaping @Sendable (UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer) -> Void) {
+            precondition(unitBytes > 0, "ExpertFile.Placement: unit of \(unitBytes) bytes")
+            self.unitBytes = unitBytes
+            self.place = place
         }
     }
 
@@ -98,43 +119,77 @@ public final class ExpertFile: @unchecked Sendable {
     /// - Throws: `ExpertStoreError.truncated` when the file ends first, `.io` on a read error.
     public func read(_ pieces: [Piece]) throws {
         for piece in pieces where !readsDirect(bytes: piece.buffer.count) {
-            try readFully(descriptor, into: piece.buffer.baseAddress!, count: piece.buffer.count, at: piece.offset, asked: piece.buffer.count)
+            if let placement = piece.placement {
+                // read as stored, then put in place
+                let stored = UnsafeMutableRawBufferPointer.allocate(byteCount: piece.buffer.count, alignment: 64)
+                defer { stored.deallocate() }
+                try readFully(descriptor, into: stored.baseAddress!, count: stored.count, at: piece.offset, asked: stored.count)
+                placement.place(UnsafeRawBufferPointer(stored), piece.buffer)
+            } else {
+                try readFully(descriptor, into: piece.buffer.baseAddress!, count: piece.buffer.count, at: piece.offset, asked: piece.buffer.count)
+            }
             if dropsPagesAfterRead { posix_fadvise(descriptor, off_t(piece.offset), off_t(piece.buffer.count), Int32(POSIX_FADV_DONTNEED)) }
         }
         let direct = pieces.filter { readsDirect(bytes: $0.buffer.count) }
         if !direct.isEmpty { try readDirect(direct) }
     }
 
-    /// One chunk of a direct read: `count` bytes at the aligned `offset` of the file, of which the piece's
-    /// bytes go to `target` (an address, so that it crosses to the reader threads).
+    /// One chunk of a direct read: `count` bytes at the aligned `offset` of the file, holding the piece's
+    /// bytes `[from, to)` (offsets in the piece), which go to the piece's buffer at `target` (an address,
+    /// so that it crosses to the reader threads).
     private struct DirectChunk: Sendable {
         var offset: Int
         var count: Int
         var pieceOffset: Int
-        var pieceCount: Int
+        var from: Int
+        var to: Int
         var target: UInt
+        var placement: Placement?
     }
 
-    /// `read` through `O_DIRECT`: each piece's aligned range in chunks of `directChunkBytes`; chunk i goes
-    /// to reader i mod `directReaders` (the calling thread is reader 0), each through its own aligned bounce
-    /// buffer.
-    private func readDirect(_ pieces: [Piece]) throws {
-        let a = Self.directAlignment, size = Self.directChunkBytes
-        let chunks = pieces.flatMap { piece in
-            let start = piece.offset / a * a, end = (piece.offset + piece.buffer.count + a - 1) / a * a
-            return stride(from: start, to: end, by: size).map { chunkStart in
-                DirectChunk(offset: chunkStart, count: min(size, end - chunkStart), pieceOffset: piece.offset,
-                            pieceCount: piece.buffer.count, target: UInt(bitPattern: piece.buffer.baseAddress!))
-            }
+    /// The chunks of a direct read of `piece`: its bytes split where the aligned file offsets
+    /// `directChunkBytes` apart fall, each boundary moved back to a whole unit of the piece's placement
+    /// (none: a byte, so the chunks are the aligned range cut into `directChunkBytes`), each chunk read as
+    /// the aligned range around its bytes. A boundary inside an aligned block has that block read by both
+    /// chunks: at most `directAlignment` bytes more per chunk (0.1 % at 4 MiB chunks).
+    private func directChunks(_ piece: Piece) -> [DirectChunk] {
+        let a = Self.directAlignment, unit = piece.placement?.unitBytes ?? 1, count = piece.buffer.count
+        let start = piece.offset / a * a
+        var bounds = [0]
+        var next = start + Self.directChunkBytes
+        while next < piece.offset + count {
+            let bound = (next - piece.offset) / unit * unit
+            if bound > bounds.last! { bounds.append(bound) }
+            next += Self.directChunkBytes
         }
+        bounds.append(count)
+        return zip(bounds, bounds.dropFirst()).map { from, to in
+            let readStart = (piece.offset + from) / a * a, readEnd = (piece.offset + to + a - 1) / a * a
+            return DirectChunk(offset: readStart, count: readEnd - readStart, pieceOffset: piece.offset, from: from, to: to,
+                               target: UInt(bitPattern: piece.buffer.baseAddress!), placement: piece.placement)
+        }
+    }
+
+    /// `read` through `O_DIRECT`: each piece in chunks (`directChunks`); chunk i goes to reader i mod
+    /// `directReaders` (the calling thread is reader 0), each through its own aligned bounce buffer, from
+    /// which the reader copies or places the chunk's bytes.
+    private func readDirect(_ pieces: [Piece]) throws {
+        let a = Self.directAlignment
+        let chunks = pieces.flatMap(directChunks)
         let readers = min(Self.directReaders, chunks.count)
+        let size = chunks.map(\.count).max() ?? 0
         // one direct read at a time uses the file's bounce buffers (the engine reads on one thread anyway)
         bounceLock.lock()
         defer { bounceLock.unlock() }
+        if size > bounceBytes {
+            for buffer in bounceBuffers { free(buffer) }
+            bounceBuffers = []
+            bounceBytes = size
+        }
         while bounceBuffers.count < readers {
             var memory: UnsafeMutableRawPointer?
-            guard posix_memalign(&memory, a, size) == 0, let bounce = memory else {
-                throw ExpertStoreError.io(path: path, reason: "no memory for a \(size)-byte read buffer")
+            guard posix_memalign(&memory, a, bounceBytes) == 0, let bounce = memory else {
+                throw ExpertStoreError.io(path: path, reason: "no memory for a \(bounceBytes)-byte read buffer")
             }
             bounceBuffers.append(bounce)
         }
@@ -148,10 +203,16 @@ public final class ExpertFile: @unchecked Sendable {
                 for chunk in stride(from: r, to: chunks.count, by: readers).map({ chunks[$0] }) {
                     // the file may end inside the last aligned block: the whole block is asked for, what is
                     // needed must come
-                    let from = max(chunk.offset, chunk.pieceOffset), to = min(chunk.offset + chunk.count, chunk.pieceOffset + chunk.pieceCount)
-                    try readFully(directDescriptor, into: bounce, count: chunk.count, at: chunk.offset, asked: to - chunk.offset)
-                    UnsafeMutableRawPointer(bitPattern: chunk.target + UInt(from - chunk.pieceOffset))!
-                        .copyMemory(from: bounce + (from - chunk.offset), byteCount: to - from)
+                    let fileFrom = chunk.pieceOffset + chunk.from, fileTo = chunk.pieceOffset + chunk.to
+                    try readFully(directDescriptor, into: bounce, count: chunk.count, at: chunk.offset, asked: fileTo - chunk.offset)
+                    let source = UnsafeRawBufferPointer(start: bounce + (fileFrom - chunk.offset), count: chunk.to - chunk.from)
+                    let destination = UnsafeMutableRawBufferPointer(
+                        start: UnsafeMutableRawPointer(bitPattern: chunk.target + UInt(chunk.from)), count: chunk.to - chunk.from)
+                    if let placement = chunk.placement {
+                        placement.place(source, destination)
+                    } else {
+                        destination.copyMemory(from: source)
+                    }
                 }
             } catch {
                 errors.set(r, error)

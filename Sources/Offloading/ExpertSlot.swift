@@ -30,7 +30,8 @@ final class ExpertSlot: @unchecked Sendable {
     }
 
     /// Reads `expert` into the slot: projection p from `locations[p]`, all of it as one batch per file
-    /// (`ExpertFile.read(_:)`). The slot must be empty.
+    /// (`ExpertFile.read(_:)`), Q8_0/Q4_0 blocks put into the interleaved layout as each chunk arrives
+    /// (`ProjectionSlot.placement`). The slot must be empty.
     /// - Returns: bytes read.
     /// - Throws: `ExpertStoreError.io` / `.truncated` from the reads.
     func fill(expert: Int, from locations: [ExpertSource.Location], files: [ExpertFile]) throws -> Int {
@@ -41,10 +42,10 @@ final class ExpertSlot: @unchecked Sendable {
                 try projections[2].withSegments { w3 in
                     // each projection's segments lie one after another from its location
                     var pieces: [Int: [ExpertFile.Piece]] = [:]
-                    for (segments, location) in zip([w1, w2, w3], locations) {
+                    for (p, (segments, location)) in zip([w1, w2, w3], locations).enumerated() {
                         var at = location.offset
                         for segment in segments {
-                            pieces[location.file, default: []].append(ExpertFile.Piece(segment, at: at))
+                            pieces[location.file, default: []].append(ExpertFile.Piece(segment, at: at, placement: projections[p].placement))
                             at += segment.count
                         }
                         bytes += at - location.offset
@@ -53,7 +54,6 @@ final class ExpertSlot: @unchecked Sendable {
                 }
             }
         }
-        for projection in projections { projection.interleaveGGMLBlocks() }
         let operators = projections.map { $0.makeOperator() }
         weights = ExpertWeights(w1: operators[0], w2: operators[1], w3: operators[2])
         self.expert = expert
@@ -140,13 +140,23 @@ private final class ProjectionSlot {
         }
     }
 
-    /// Puts Q8_0/Q4_0 blocks, read in the GGUF layout, into the layout the matrices hold in RAM
-    /// (`GGMLMatrix.interleave`, in place); other formats are left as read.
-    func interleaveGGMLBlocks() {
+    /// How Q8_0/Q4_0 blocks, read in the GGUF layout, go into the layout the matrices hold in RAM: each
+    /// chunk of whole 8-row groups interleaved from the read buffer into the array (`GGMLMatrix.interleave
+    /// (from:into:rows:cols:)`, one pass, on the reader thread); nil for other formats (copied as read).
+    var placement: ExpertFile.Placement? {
+        let cols = layout.cols
         switch layout.format {
-        case .q8_0: packed.withUnsafeMutableBytes { Q8_0Matrix.interleave($0, rows: layout.rows, cols: layout.cols) }
-        case .q4_0: packed.withUnsafeMutableBytes { Q4_0Matrix.interleave($0, rows: layout.rows, cols: layout.cols) }
-        default: break
+        case .q8_0:
+            let rowBytes = cols / ggmlBlockSize * Q8_0.typeSize
+            return ExpertFile.Placement(unitBytes: 8 * rowBytes) { source, destination in
+                Q8_0Matrix.interleave(from: source, into: destination, rows: source.count / rowBytes, cols: cols)
+            }
+        case .q4_0:
+            let rowBytes = cols / ggmlBlockSize * Q4_0.typeSize
+            return ExpertFile.Placement(unitBytes: 8 * rowBytes) { source, destination in
+                Q4_0Matrix.interleave(from: source, into: destination, rows: source.count / rowBytes, cols: cols)
+            }
+        default: return nil
         }
     }
 

@@ -79,7 +79,7 @@ public final class OffloadingSimulator {
         self.policy = policy
         self.cost = cost
         self.sinks = sinks
-        cache = try ExpertCache(policy: policy, capacities: slots, numExperts: f.numExperts, future: future)
+        cache = try ExpertCache(policy: policy, capacities: slots, numExperts: f.numExperts, topK: f.topK, future: future)
         arrivals = Array(repeating: [:], count: f.numLayers)
         let capacities = cache.capacities
         summary = OffloadingSummary(policy: policy.description, slots: capacities, cacheBytes: f.cacheBytes(slots: capacities),

@@ -11,6 +11,11 @@ final class ReadJob: @unchecked Sendable {
     /// Bytes read and the time the read took (0 when cancelled before it started).
     private(set) var bytes = 0
     private(set) var seconds = 0.0
+    /// When the read started on the I/O thread (`DispatchTime` uptime, ns; 0 until then), written before
+    /// `isFinished` turns true, so a waiter reads it after `wait()`.
+    private(set) var startedAt: UInt64 = 0
+    /// When it had run or been skipped (uptime, ns), likewise.
+    private(set) var finishedAt: UInt64 = 0
     private(set) var error: Error?
     /// Whether it was cancelled before it started (nothing read).
     private(set) var skipped = false
@@ -23,10 +28,12 @@ final class ReadJob: @unchecked Sendable {
         skipped = skip
         if !skip {
             let start = DispatchTime.now().uptimeNanoseconds
+            startedAt = start
             do { bytes = try read() } catch { self.error = error }
             seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
         lock.lock()
+        finishedAt = DispatchTime.now().uptimeNanoseconds
         done = true
         lock.unlock()
         finished.signal()

@@ -245,6 +245,19 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
         }
     }
 
+    /// `interleave(_:rows:cols:)` from `source` to `destination` (`ck_interleave_rows_from`): the rows of
+    /// `source` in the GGUF layout, `destination` the same bytes in the interleaved layout, one pass (an
+    /// expert slot's fill places each chunk read from disk so). Precondition: both hold `rows · cols/32 ·
+    /// typeSize` bytes, `cols % 32 == 0`, and do not overlap.
+    public static func interleave(from source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer, rows: Int, cols: Int) {
+        let blocksPerRow = cols / ggmlBlockSize
+        precondition(cols % ggmlBlockSize == 0 && source.count == rows * blocksPerRow * Format.typeSize && destination.count == source.count,
+                     "\(Format.ggmlName): \(source.count) → \(destination.count) bytes do not hold [\(rows), \(cols)]")
+        guard rows > 0 else { return }
+        ck_interleave_rows_from(Int32(Format.typeSize), source.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                destination.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(rows), Int32(blocksPerRow))
+    }
+
     /// Rows `range` in the GGUF layout (`range.count · cols/32 · typeSize` bytes) to `out`.
     func copyGGUFRows(_ range: Range<Int>, into out: UnsafeMutableRawPointer) {
         interleaved.withUnsafeBytes { raw in

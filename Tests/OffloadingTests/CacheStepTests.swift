@@ -152,6 +152,39 @@ struct CacheStepTests {
         }
     }
 
+    /// A prompt long enough for the prefill to prefetch (`ExpertCache.prefillPrefetchTokens`): both queue the
+    /// next layer's first experts as prefetches after each layer's demand reads, read for read; a shorter
+    /// prompt queues none.
+    @Test func aLongPromptPrefetchesTheNextLayersFirstExpertsInSimulatorAndEngine() throws {
+        let policy = try PolicySpec(name: "lru+prefetch", prefetch: PrefetchSettings(experts: 2, lookahead: 1))
+        let model = try fixtureModel()
+        let layers = 3, experts = 8, topK = 2
+        let threshold = ExpertCache.prefillPrefetchTokens(numExperts: experts, topK: topK)
+        #expect(threshold == 17)
+        let source = try source(layers: layers, experts: experts)
+        let footprint = tinyFootprint(layers: layers, experts: experts, topK: topK)
+        for (seed, promptTokens) in [(UInt64(1), threshold - 1), (2, threshold), (3, 31)] {
+            let calls = randomRouting(seed: seed, layers: layers, experts: experts, topK: topK, promptTokens: promptTokens, decodeTokens: 0)
+            for perLayer in 1...experts {
+                let slots = [min(experts, perLayer + 1)] + Array(repeating: perLayer, count: layers - 1)
+                let (simSteps, simSummary, simQueue) = try simulated(calls, policy: policy, slots: slots, footprint: footprint)
+                let (realSteps, realSummary, realQueue) = try realReads(calls, policy: policy, slots: slots, source: source, model: model)
+                expectSame(simSteps, realSteps, simSummary, realSummary, simQueue, realQueue, "prompt \(promptTokens) slots \(slots)")
+                let prefetches = realQueue.filter { $0.kind == .prefetch }
+                if promptTokens < threshold {
+                    #expect(prefetches.isEmpty, "prompt \(promptTokens): \(prefetches)")
+                } else {
+                    // layers 1 and 2 each get their first min(2, slots) experts, read after the layer before's demand reads
+                    let expected = (1..<layers).flatMap { l in (0..<min(2, slots[l])).map { QueuedRead(layer: l, expert: $0, kind: .prefetch, afterExperts: 0) } }
+                    #expect(prefetches.map { QueuedRead(layer: $0.layer, expert: $0.expert, kind: $0.kind, afterExperts: 0) } == expected,
+                            "prompt \(promptTokens) slots \(slots)")
+                    #expect(realSummary.prefetchHits == expected.count, "prompt \(promptTokens) slots \(slots): every expert used")
+                    #expect(realSummary.bytesRead == (realSummary.misses + expected.count) * source.layout.byteCount)
+                }
+            }
+        }
+    }
+
     /// Recorded routing: the fixture model runs with its experts streamed by the engine (as `trace
     /// --ram-budget` runs it), and the simulator replays the routing that run recorded.
     @Test(arguments: ["lru", "lfu", "static", "lru+prefetch"])
@@ -163,21 +196,23 @@ struct CacheStepTests {
             ?? ExpertStore.openOrBuild(scratch.url.appendingPathComponent("store"), checkpoint: checkpoint, precision: spec)
         let c = checkpoint.config
         for perLayer in 1...c.numExperts {
-            let provider = try DiskExpertProvider(source: source, policy: policy, topK: c.numExpertsPerToken)
-            let model = try MixtralModel(checkpoint: checkpoint, precision: spec, experts: .streamed(provider))
-            try provider.allocateSlots(perLayer: perLayer)
-            var reads: [RealReads] = []
-            var realQueue: [QueuedRead] = []
-            provider.onStep = { _, _, _, step in reads.append(step) }
-            provider.onReadQueued = { realQueue.append($0) }
-            let run = try RecordedRun.record(model: model, prompt: [1, 17, 42, 5, 88, 23, 61, 9, 30, 7], maxTokens: 24,
-                                             lookahead: policy.lookahead)
-            let real = provider.finish()
-            let (simSteps, simSummary, simQueue) = try simulated(run.forwards.map(\.steps), policy: policy,
-                                                                 slots: Array(repeating: perLayer, count: c.numHiddenLayers),
-                                                                 footprint: ModelFootprint(model: model))
-            expectSame(simSteps, reads, simSummary, real, simQueue, realQueue, "\(policy) slots \(perLayer)")
-            if policy.lookahead > 0 && perLayer < c.numExperts { #expect(real.prefetched > 0, "slots \(perLayer)") }
+            // 10 prompt tokens (no prefill prefetch) and 20 (the prefill prefetches: `ExpertCache.prefillPrefetchTokens`)
+            for prompt in [[1, 17, 42, 5, 88, 23, 61, 9, 30, 7], [1, 17, 42, 5, 88, 23, 61, 9, 30, 7, 64, 3, 77, 12, 50, 91, 2, 38, 70, 15]] {
+                let provider = try DiskExpertProvider(source: source, policy: policy, topK: c.numExpertsPerToken)
+                let model = try MixtralModel(checkpoint: checkpoint, precision: spec, experts: .streamed(provider))
+                try provider.allocateSlots(perLayer: perLayer)
+                var reads: [RealReads] = []
+                var realQueue: [QueuedRead] = []
+                provider.onStep = { _, _, _, step in reads.append(step) }
+                provider.onReadQueued = { realQueue.append($0) }
+                let run = try RecordedRun.record(model: model, prompt: prompt, maxTokens: 24, lookahead: policy.lookahead)
+                let real = provider.finish()
+                let (simSteps, simSummary, simQueue) = try simulated(run.forwards.map(\.steps), policy: policy,
+                                                                     slots: Array(repeating: perLayer, count: c.numHiddenLayers),
+                                                                     footprint: ModelFootprint(model: model))
+                expectSame(simSteps, reads, simSummary, real, simQueue, realQueue, "\(policy) slots \(perLayer) prompt \(prompt.count)")
+                if policy.lookahead > 0 && perLayer < c.numExperts { #expect(real.prefetched > 0, "slots \(perLayer)") }
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import Synchronization
 import Tensors
 @testable import Offloading
 import TestSupport
@@ -55,4 +56,32 @@ struct ExpertFileTests {
             #expect(Array(out[starts[i]..<(starts[i] + count)]) == Array(bytes[offset..<(offset + count)]), "piece \(i): \(count) bytes at \(offset)")
         }
     }
+
+    /// A piece with a placement: every byte goes through `place`, each call gets whole units (the last
+    /// may end with the piece), and the chunks of a direct read together cover the piece once.
+    @Test(arguments: [1, Int.max])
+    func aPlacementGetsWholeUnitsOfEveryByte(minimum: Int) throws {
+        let file = try ExpertFile(path: url.path)
+        file.directReadMinimumBytes = minimum
+        let unit = 64_512, offset = 4_096 + 32, count = 140 * unit + 700   // three direct chunks, a part unit at the end
+        let calls = PlacementCalls()
+        let placement = ExpertFile.Placement(unitBytes: unit) { source, destination in
+            calls.append(source.count)
+            for i in 0..<source.count { destination[i] = source[i] &+ 1 }
+        }
+        var out = [UInt8](repeating: 0, count: count)
+        try out.withUnsafeMutableBytes { try file.read([ExpertFile.Piece($0, at: offset, placement: placement)]) }
+        #expect(out == bytes[offset..<(offset + count)].map { $0 &+ 1 })
+        let sizes = calls.sizes
+        // the calls come from the reader threads in any order: one (the piece's end) is not whole units
+        #expect(sizes.reduce(0, +) == count && sizes.filter { $0 % unit != 0 } == [minimum == Int.max ? count : count - 130 * unit], "\(sizes)")
+        #expect(sizes.count == (minimum == Int.max ? 1 : 3), "\(sizes)")
+    }
+}
+
+/// The sizes a placement was called with, from the reader threads.
+private final class PlacementCalls: Sendable {
+    private let list = Mutex<[Int]>([])
+    func append(_ size: Int) { list.withLock { $0.append(size) } }
+    var sizes: [Int] { list.withLock { $0 } }
 }

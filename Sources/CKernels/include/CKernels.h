@@ -56,6 +56,10 @@ void ck_quantize_activations(const float *x, int blocks, int8_t *codes, float *s
 /// into the interleaved layout, in place. `scratch`: 8 · blocks · blockBytes bytes of working memory.
 void ck_interleave_rows(int blockBytes, uint8_t *bytes, int rows, int blocks, uint8_t *scratch);
 
+/// `ck_interleave_rows` from `source` to `destination` (`rows · blocks · blockBytes` bytes each, not
+/// overlapping): whole groups interleaved, the rows after the last whole group copied as they are.
+void ck_interleave_rows_from(int blockBytes, const uint8_t *source, uint8_t *destination, int rows, int blocks);
+
 /// Rows `first … first + count − 1` of interleaved weights (`rows` rows of `blocks` blocks) in the GGUF
 /// layout, to `out` (count · blocks · blockBytes bytes).
 void ck_gguf_rows(int blockBytes, const uint8_t *weights, int rows, int blocks, int first, int count, uint8_t *out);

@@ -53,8 +53,12 @@ struct FullSizeExperiment: Experiment {
             let budgetGiB: Double
             let ours: Figures?
             let llama: Figures?
+            /// Ours ÷ llama.cpp in the budget's first run.
             let decodeRatio: Double
             let prefillRatio: Double
+            /// Ours ÷ llama.cpp in every run at the budget, in the order they ran ("1.42×, 1.92× and 2.08×").
+            let decodeRatios: String
+            let prefillRatios: String
             let accounting: String
             let prefillSentence: String
             /// The engine's read, wait and compute times per decoded token, in words.
@@ -71,7 +75,8 @@ struct FullSizeExperiment: Experiment {
             let shareSentence: String
 
             enum CodingKeys: String, CodingKey {
-                case budgetGiB = "budget_gib", ours, llama, decodeRatio = "decode_ratio", prefillRatio = "prefill_ratio", accounting,
+                case budgetGiB = "budget_gib", ours, llama, decodeRatio = "decode_ratio", prefillRatio = "prefill_ratio",
+                     decodeRatios = "decode_ratios", prefillRatios = "prefill_ratios", accounting,
                      prefillSentence = "prefill_sentence", decodeSentence = "decode_sentence", llamaAccounting = "llama_accounting", missesPerToken = "misses_per_token",
                      prefetchesPerToken = "prefetches_per_token", readsPerToken = "reads_per_token", readGbps = "read_gbps",
                      predictedReadPerTokenGB = "predicted_read_per_token_gb", predictedReadS = "predicted_read_s",
@@ -99,6 +104,8 @@ struct FullSizeExperiment: Experiment {
         let diskGbps: Double
         /// Markdown: every run.
         let table: String
+        /// The spread between the runs of one budget, in words (the noise to read every ratio against).
+        let noise: String
         /// The smallest and the largest budget.
         let low: Budget?
         let high: Budget?
@@ -111,7 +118,7 @@ struct FullSizeExperiment: Experiment {
         enum CodingKeys: String, CodingKey {
             case source, machine, date, command, modelGB = "model_gb", expertBytes = "expert_bytes", layers, topK = "top_k", experts,
                  decodeTokens = "decode_tokens", allMissBytes = "all_miss_bytes", residentBytes = "resident_bytes",
-                 residentReadS = "resident_read_s", diskGbps = "disk_gbps", table, low, high, startupS = "startup_s", live,
+                 residentReadS = "resident_read_s", diskGbps = "disk_gbps", table, noise, low, high, startupS = "startup_s", live,
                  chartFullSizeDecode = "chart_full_size_decode"
         }
     }
@@ -139,19 +146,18 @@ struct FullSizeExperiment: Experiment {
             throw ExperimentParameterError.invalid("measurements", reason: "\(url.path) is not tools/bench_full_size.py's JSON: \(error)")
         }
         let liveText = try isDefaultModel(lab) ? Self.howToRunLive : live(lab, bench: bench)
+        // every run: a budget run k times has k pairs of bars, in the order they ran
         let budgets = Set(bench.results.map(\.budget_gib)).sorted()
-        func decode(_ engine: String) -> [Double] {
-            budgets.map { b in bench.results.first { $0.budget_gib == b && $0.engine == engine }?.decode_tok_s ?? 0 }
-        }
+        let runs = budgets.flatMap { b in bench.pairs(at: b).enumerated().map { (budget: b, k: $0.offset, count: bench.pairs(at: b).count, pair: $0.element) } }
         let chart = GroupedBarChart(
             metadata: lab.metadata(title: "Decode speed of a 26 GB Mixtral-8x7B-shaped file, held to less memory",
-                                   description: "tools/bench_full_size.py on \(bench.machine), \(bench.date): tokens/s sampled after the prompt, each engine in a memory cgroup of the budget, page cache dropped before each run."),
-            categories: budgets.map { String(format: "%g GiB", $0) },
-            series: [BarSeries(name: "llama.cpp (mmap, page cache)", values: decode("llama.cpp")),
-                     BarSeries(name: "mixtral-lab (--ram-budget, expert cache)", values: decode("mixtral-lab"))],
+                                   description: "tools/bench_full_size.py on \(bench.machine), \(bench.date): tokens/s sampled after the prompt, each engine in a memory cgroup of the budget, page cache dropped before each run; every run, a budget's runs in the order they ran."),
+            categories: runs.map { $0.count > 1 ? String(format: "%g GiB, run %d", $0.budget, $0.k + 1) : String(format: "%g GiB", $0.budget) },
+            series: [BarSeries(name: "llama.cpp (mmap, page cache)", values: runs.map { $0.pair.llama?.decode_tok_s ?? 0 }),
+                     BarSeries(name: "mixtral-lab (--ram-budget, expert cache)", values: runs.map { $0.pair.ours?.decode_tok_s ?? 0 })],
             xLabel: "machine memory (cgroup limit)", yLabel: "decode tokens/s")
         return bench.result(live: liveText, chart: try lab.write(chart, file: "full-size-decode.png",
-                                                                 caption: "Decode tokens/s of both engines per memory budget"))
+                                                                 caption: "Decode tokens/s of both engines per memory budget, every run"))
     }
 
     private func isDefaultModel(_ lab: LabContext) throws -> Bool {
@@ -189,8 +195,9 @@ struct FullSizeExperiment: Experiment {
         if let disk = model.layers.first?.expertProvider as? DiskExpertProvider {
             let s = disk.finish()
             let c = model.config
-            // per decoded token: the demand misses and every prefetch read (a prefetch hit counts as a hit, but was read)
-            let prefetchReads = s.prefetched - s.prefetchesNotRead
+            // per decoded token: the demand misses and every decode step's prefetch read (a prefetch hit counts as a
+            // hit, but was read)
+            let prefetchReads = s.prefetched - s.prefillPrefetched - s.prefetchesNotRead
             let readsPerToken = Double(s.decodeMisses + prefetchReads) / Double(maxTokens)
             let readPerToken = readsPerToken * Double(disk.slotBytes)
             lines.append("The experts streamed under the budget: \(s.slotsPerLayer) of \(c.numExperts) per layer in RAM, decode hit rate "
@@ -198,7 +205,7 @@ struct FullSizeExperiment: Experiment {
                 + "The prefill read \(formatBytes(Double(s.prefillBytesRead))) of experts; each decoded token read "
                 + String(format: "%.1f experts (%@): %.1f demand misses and %.1f prefetches (%d of the run's %d prefetches were used). ",
                          readsPerToken, formatBytes(readPerToken), Double(s.decodeMisses) / Double(maxTokens),
-                         Double(prefetchReads) / Double(maxTokens), s.prefetchHits, prefetchReads)
+                         Double(prefetchReads) / Double(maxTokens), s.prefetchHits, s.prefetched - s.prefetchesNotRead)
                 + String(format: "The reads ran at %.0f MiB/s, which alone would allow %@ tokens/s against the %@ measured. ",
                          s.readBytesPerSecond / 1_048_576,
                          FullSizeBenchmark.threeDigits(s.readBytesPerSecond > 0 && readPerToken > 0 ? s.readBytesPerSecond / readPerToken : 0),
@@ -236,6 +243,11 @@ struct FullSizeBenchmark: Decodable {
         let prefill_bytes_read: Int?
         let demand_reads: Int?
         let prefetch_reads: Int?
+        /// The prefill's share of `prefetch_reads` (absent before the prefill prefetched).
+        let prefill_prefetch_reads: Int?
+        /// The disk's speed measured just before the run (`disk_probe`: 512 MiB read with O_DIRECT), bytes/s;
+        /// absent in runs before it was measured.
+        let disk_probe_bytes_s: Double?
         let prefetch_used: Int?
         let prefill_s: Double?
         let prefill_read_s: Double?
@@ -270,10 +282,10 @@ struct FullSizeBenchmark: Decodable {
     func result(live: String, chart: ChartFile) -> FullSizeExperiment.Result {
         let gib = Double(1 << 30)
         let source = "Measured by `\(bench_command)` on \(machine), \(date) (\(threads) threads, \(decode_tokens) tokens sampled after the prompt; "
-                + String(format: "load average %.1f–%.1f at the runs' starts; one run per row, so expect noise of several percent).",
+                + String(format: "load average %.1f–%.1f at the runs' starts; one run per row).",
                          results.map(\.load).min() ?? 0, results.map(\.load).max() ?? 0)
                 + (note.map { " " + $0 } ?? "")
-        var table = MarkdownTable(["machine memory", "engine", "prefill tok/s", "decode tok/s", "read from disk", "read per token", "peak RSS", "experts/layer", "hit rate (decode)"])
+        var table = MarkdownTable(["machine memory", "engine", "prefill tok/s", "decode tok/s", "read from disk", "read per token", "peak RSS", "experts/layer", "hit rate (decode)", "disk just before"])
         for run in results {
             let ours = run.engine == "mixtral-lab"
             let tokens = (run.prompt_tokens ?? 0) + (run.decode_tokens ?? 0)
@@ -290,6 +302,7 @@ struct FullSizeBenchmark: Decodable {
                     } ?? ""),
                 ours ? run.slots_per_layer.map { "\($0) of \(experts)" } ?? "—" : "page cache",
                 ours ? run.hit_rate.map { String(format: "%.3f (%.3f)", $0, run.decode_hit_rate ?? 0) } ?? "—" : "—",
+                run.disk_probe_bytes_s.map { String(format: "%.0f MB/s", $0 / 1e6) } ?? "—",
             ])
         }
         let budgets = Set(results.map(\.budget_gib)).sorted()
@@ -297,9 +310,43 @@ struct FullSizeBenchmark: Decodable {
             source: source, machine: machine, date: date, command: bench_command, modelGB: Double(file_bytes) / 1e9,
             expertBytes: expert_bytes, layers: layers, topK: top_k, experts: experts, decodeTokens: decode_tokens,
             allMissBytes: layers * top_k * expert_bytes, residentBytes: resident_bytes, residentReadS: resident_read_s,
-            diskGbps: diskBytesPerSecond / 1e9, table: table.description, low: budgets.first.map(atBudget),
+            diskGbps: diskBytesPerSecond / 1e9, table: table.description, noise: noise(budgets), low: budgets.first.map(atBudget),
             high: budgets.last.map(atBudget), startupS: results.compactMap(\.startup_s).min() ?? 0, live: live,
             chartFullSizeDecode: chart)
+    }
+
+    /// The runs at `budget` paired in the order they ran: the k-th run of each engine at that budget (one
+    /// invocation of the benchmark runs both engines once per budget).
+    func pairs(at budget: Double) -> [(ours: Run?, llama: Run?)] {
+        let ours = results.filter { $0.budget_gib == budget && $0.engine == "mixtral-lab" }
+        let llama = results.filter { $0.budget_gib == budget && $0.engine == "llama.cpp" }
+        return (0..<max(ours.count, llama.count)).map { k in (k < ours.count ? ours[k] : nil, k < llama.count ? llama[k] : nil) }
+    }
+
+    /// For every budget run more than once, each engine's decode and prefill speeds from slowest to fastest
+    /// and that spread in percent of the slowest, in words; or that every budget ran once.
+    func noise(_ budgets: [Double]) -> String {
+        var parts: [String] = []
+        for budget in budgets where pairs(at: budget).count > 1 {
+            for engine in ["mixtral-lab", "llama.cpp"] {
+                let runs = results.filter { $0.budget_gib == budget && $0.engine == engine }
+                func range(_ values: [Double], _ what: String) -> String? {
+                    guard let low = values.min(), let high = values.max(), low > 0 else { return nil }
+                    return "\(what) \(Self.threeDigits(low))–\(Self.threeDigits(high)) tok/s (\(String(format: "%.0f", (high / low - 1) * 100)) % apart)"
+                }
+                let ranges = [range(runs.compactMap(\.decode_tok_s), "decode"), range(runs.compactMap(\.prefill_tok_s), "prefill")].compactMap { $0 }
+                if !ranges.isEmpty { parts.append("\(engine) at \(String(format: "%g", budget)) GiB over \(runs.count) runs: " + ranges.joined(separator: ", ")) }
+            }
+        }
+        return parts.isEmpty ? "Every budget ran once, so these rows show no spread to judge the noise by; a rerun minutes later can differ by tens of percent (the disk's speed changes)."
+            : "The same command, rerun minutes apart, gave " + parts.joined(separator: "; ") + ". That spread is the noise: a difference smaller than it is not a result."
+    }
+
+    /// Ratios in the order they ran: "1.42×", "1.42× and 1.92×", "1.42×, 1.92× and 2.08×".
+    static func ratioList(_ ratios: [Double]) -> String {
+        let texts = ratios.map { String(format: "%.2f×", $0) }
+        guard texts.count > 1 else { return texts.first ?? "—" }
+        return texts.dropLast().joined(separator: ", ") + " and " + texts.last!
     }
 
     /// A speed with three significant digits (0.0711, 1.60): the runs' speeds span two orders of magnitude.
@@ -342,7 +389,7 @@ struct FullSizeBenchmark: Decodable {
         // per decoded token: the demand misses ((1 − decode hit rate) of top-k × layers; a prefetch hit is a
         // hit) and every prefetch read, used or not
         let missesPerToken = (1 - (ours?.decode_hit_rate ?? 0)) * Double(layers * top_k)
-        let prefetchesPerToken = Double(ours?.prefetch_reads ?? 0) / Double(max(1, ours?.decode_tokens ?? 1))
+        let prefetchesPerToken = Double((ours?.prefetch_reads ?? 0) - (ours?.prefill_prefetch_reads ?? 0)) / Double(max(1, ours?.decode_tokens ?? 1))
         let readsPerToken = missesPerToken + prefetchesPerToken
         // the rate the engine's own expert reads ran at (the prefill's: every expert once, while the layers
         // computed), else the cold read of the resident tensors
@@ -353,8 +400,11 @@ struct FullSizeBenchmark: Decodable {
         let shareSentence = share <= 0 ? "The run did not finish, so there is no measured time to compare."
             : share < 1 ? String(format: "Reading is predicted to take %.0f %% of the measured time per token; the rest is computing the layers and the reads that prefetching did not hide.", share * 100)
             : String(format: "Reading alone is predicted to take %.0f %% of the measured time per token: the decode steps' reads ran faster than the prefill's, whose rate the prediction takes (the prefill's compute took turns with them on the two cores), and prefetching overlaps them with the computing.", share * 100)
+        let runs = pairs(at: budget)
         return .init(budgetGiB: budget, ours: ours.map(figures), llama: llama.map(figures),
                      decodeRatio: ratio(ours?.decode_tok_s, llama?.decode_tok_s), prefillRatio: ratio(ours?.prefill_tok_s, llama?.prefill_tok_s),
+                     decodeRatios: Self.ratioList(runs.map { ratio($0.ours?.decode_tok_s, $0.llama?.decode_tok_s) }),
+                     prefillRatios: Self.ratioList(runs.map { ratio($0.ours?.prefill_tok_s, $0.llama?.prefill_tok_s) }),
                      accounting: ours.map(byteAccounting) ?? "The mixtral-lab run is missing.", prefillSentence: prefillSentence, decodeSentence: decodeSentence,
                      llamaAccounting: llamaAccounting, missesPerToken: missesPerToken, prefetchesPerToken: prefetchesPerToken,
                      readsPerToken: readsPerToken, readGbps: readRate / 1e9,
@@ -370,14 +420,16 @@ struct FullSizeBenchmark: Decodable {
             return "This run predates the engine's own count of its expert reads, so its bytes cannot be split up."
         }
         let gb = { (bytes: Int) in String(format: "%.1f GB", Double(bytes) / 1e9) }
-        let prefetchBytes = prefetches * expert_bytes
+        // the prefill's prefetches are in its bytes
+        let decodePrefetches = prefetches - (run.prefill_prefetch_reads ?? 0)
+        let prefetchBytes = decodePrefetches * expert_bytes
         let decodeDemand = experts - prefill - prefetchBytes
         let rest = run.bytes_read - resident_bytes - experts
         return "mixtral-lab read \(gb(run.bytes_read)): \(gb(resident_bytes)) of resident tensors, once at start; "
             + "\(gb(prefill)) of experts for the prefill (\(prefill / max(1, expert_bytes)) expert reads: every expert the "
             + "\(run.prompt_tokens ?? 0)-token prompt routed to, once per layer); \(gb(decodeDemand)) of demand reads in the "
             + "\(run.decode_tokens ?? 0) decode steps (\(decodeDemand / max(1, expert_bytes)) experts not in memory when needed); "
-            + "\(gb(prefetchBytes)) of prefetches (\(prefetches) reads, \(run.prefetch_used ?? 0) of them used in time or later); "
+            + "\(gb(prefetchBytes)) of the decode steps' prefetches (\(decodePrefetches) reads; \(run.prefetch_used ?? 0) prefetches of the run used in time or later); "
             + "and \(gb(rest)) besides (\(String(format: "%.1f", Double(rest) / Double(max(1, run.bytes_read)) * 100)) %: "
             + "the binary and its libraries, the GGUF header and vocabulary, and what the reads brought in beyond the ranges "
             + "asked for: the kernel's readahead for buffered reads, whole 4 KiB blocks at the ends of direct ones)."

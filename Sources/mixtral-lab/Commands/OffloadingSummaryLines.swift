@@ -34,10 +34,10 @@ func diskSummaryLine(_ s: DiskOffloadingSummary, numExperts: Int, decodeTokensPe
     "real offloading: \(s.policy), \(slotsText(s.slotsPerLayer, extraSlotLayers: s.extraSlotLayers, numExperts: numExperts)) in RAM · "
         + String(format: "hit rate %.3f (decode %.3f)", s.hitRate, s.decodeHitRate)
         + " · read \(ByteSize.format(s.bytesRead)) in " + String(format: "%.2f s (%.0f MiB/s)", s.readSeconds, s.readBytesPerSecond / 1_048_576)
-        + String(format: " · stall %.2f s", s.stallSeconds)
+        + String(format: " · stall %.2f s (%.2f s queued behind other reads, %.2f s waking after the read)", s.stallSeconds, s.stallQueuedSeconds, s.stallWakeSeconds)
         + " · prefill read \(ByteSize.format(s.prefillBytesRead)) in " + String(format: "%.2f s, waited %.2f s for it", s.prefillReadSeconds, s.prefillStallSeconds)
         + " · decode read \(ByteSize.format(s.decodeBytesRead)) in " + String(format: "%.2f s, waited %.2f s for it", s.decodeReadSeconds, s.decodeStallSeconds)
-        + " · \(counted(s.misses, "demand read")), \(counted(s.prefetched - s.prefetchesNotRead, "prefetch read")) (\(s.prefetchHits) used)"
+        + " · \(counted(s.misses, "demand read")), \(counted(s.prefetched - s.prefetchesNotRead, "prefetch read")) (\(s.prefetchHits) used, \(s.prefillPrefetched) in the prefill)"
         + " · \(s.bytesRead) B read, \(s.prefillBytesRead) B of them in the prefill"
         + (decodeTokensPerSecond.map { String(format: " · decode %.2f tokens/s", $0) } ?? "")
         + (peakResidentBytes().map { " · peak RSS \(ByteSize.format($0))" } ?? "")
