@@ -28,13 +28,15 @@ let package = Package(
         .package(url: "https://github.com/stencilproject/Stencil", exact: "0.15.1"),
     ],
     targets: [
-        // System-library shims (Debian: libopenblas-dev, libpng-dev, libcairo2-dev).
+        // System-library shims (Debian: libopenblas-dev, libpng-dev, libcairo2-dev, libssl-dev).
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CCairo", pkgConfig: "cairo",
                        providers: [.apt(["libcairo2-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
         // libpng's full API reports errors by longjmp; this C target wraps it in setjmp.
         .target(name: "PNGWrite", dependencies: ["CPNG"]),
 
@@ -45,7 +47,7 @@ let package = Package(
         // The mark of an error caused by the user's input (exit code 2), adopted by every module's errors.
         .target(name: "UserInput"),
         .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "Checkpoints", dependencies: ["Tensors", "Quantization", "FileChecks", "UserInput"]),
+        .target(name: "Checkpoints", dependencies: ["Tensors", "Quantization", "FileChecks", "UserInput", "CCrypto"]),
         // Integer dot products for `--activations q8`, and fp32 weights times small batches (C; each function
         // carries its own target attribute and the CPU is checked at run time, so no flags here).
         .target(name: "CKernels", linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),

@@ -3,9 +3,10 @@
 #   libopenblas-dev  BLAS for matrix products (linked as openblas, not the generic blas)
 #   libpng-dev       PNG encoding of charts
 #   libcairo2-dev    2-D drawing of charts; fonts-dejavu-core for their text
-#   pkg-config       how SwiftPM finds the three libraries
+#   libssl-dev       SHA-256 (libcrypto) of the calibration text a checkpoint records
+#   pkg-config       how SwiftPM finds the four libraries
 set -euo pipefail
-packages=(libopenblas-dev libpng-dev libcairo2-dev fonts-dejavu-core pkg-config)
+packages=(libopenblas-dev libpng-dev libcairo2-dev libssl-dev fonts-dejavu-core pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
