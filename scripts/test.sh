@@ -9,4 +9,6 @@ cd "$root"
 # process, and lessons set the count to the default model's recommendation (1); a count that changed while
 # another test was computing could change sgemm's blocking and so the last bits of its sums.
 export OPENBLAS_NUM_THREADS=1
-swift test -c release -Xswiftc -enable-testing "$@"
+# Its own build folder: -enable-testing changes every module's compiler flags, so in .build it would
+# rebuild everything that ./mixtral-lab built there, and ./mixtral-lab would then rebuild it all again.
+swift test -c release --scratch-path "$root/.build/testing" -Xswiftc -enable-testing "$@"

@@ -27,6 +27,18 @@ public func renderPNGData(_ chart: some Chart, width: Int = defaultChartSize.wid
     try renderImage(chart, width: width, height: height).pngData(metadata: chart.metadata)
 }
 
+/// The refusals of `writePNG`, for commands that check their chart files before they start the work
+/// the charts show: nothing when `url` is free (or a regular file and `overwrite` is true).
+/// - Throws: `ChartError.fileExists` (a file, without `overwrite`), `.notARegularFile` (anything else).
+public func checkChartFile(_ url: URL, overwrite: Bool) throws {
+    switch outputFileRefusal(url.path, overwrite: overwrite) {
+    case nil: break
+    case .exists: throw ChartError.fileExists(path: url.path)
+    case .isAFolder: throw ChartError.notARegularFile(path: url.path, kind: FileKind.folder.description)
+    case .notARegularFile(let kind): throw ChartError.notARegularFile(path: url.path, kind: kind.description)
+    }
+}
+
 /// Renders `chart` and writes it as a PNG file at `url`.
 ///
 /// Refuses to replace an existing file unless `overwrite` is true (`ChartError.fileExists` naming the
@@ -34,12 +46,7 @@ public func renderPNGData(_ chart: some Chart, width: Int = defaultChartSize.wid
 /// written.
 public func writePNG(_ chart: some Chart, to url: URL, width: Int = defaultChartSize.width,
                      height: Int = defaultChartSize.height, overwrite: Bool = false) throws {
-    switch outputFileRefusal(url.path, overwrite: overwrite) {
-    case nil: break
-    case .exists: throw ChartError.fileExists(path: url.path)
-    case .isAFolder: throw ChartError.notARegularFile(path: url.path, kind: FileKind.folder.description)
-    case .notARegularFile(let kind): throw ChartError.notARegularFile(path: url.path, kind: kind.description)
-    }
+    try checkChartFile(url, overwrite: overwrite)
     let data = try renderPNGData(chart, width: width, height: height)
     do {
         try data.write(to: url, options: overwrite ? [.atomic] : [.withoutOverwriting])

@@ -8,26 +8,32 @@ public enum ByteSize {
         ("kb", 1e3), ("mb", 1e6), ("gb", 1e9), ("tb", 1e12), ("b", 1),
     ]
 
-    /// Parses a size: a non-negative number with an optional unit (`B` when absent).
+    /// Parses a size: a non-negative number with a unit, or a whole number of bytes without one. Sizes
+    /// are whole bytes: a fractional number of a unit (`1.5GB`, `1.3KiB`) is rounded down to whole bytes,
+    /// but a size that is not zero and rounds down to no byte at all (`0.0001KiB`, `0.5B`) is refused.
     /// - Parameters:
     ///   - text: e.g. `"512MiB"`, `"2GiB"`, `"1.5GB"`, `"4096"`.
     ///   - flag: the flag or field it came from, for the error message.
     /// - Returns: bytes, rounded down.
-    /// - Throws: `OffloadingError.invalidSize`.
+    /// - Throws: `OffloadingError.invalidSize` (not a number, negative, too large, or a fraction without a
+    ///   unit), `.sizeBelowOneByte`.
     public static func parse(_ text: String, flag: String) throws -> Int {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         var number = Substring(trimmed)
-        var multiplier = 1.0
+        var multiplier: Double?
         for unit in units where trimmed.hasSuffix(unit.suffix) {
             number = trimmed.dropLast(unit.suffix.count)
             multiplier = unit.multiplier
             break
         }
-        guard let value = Double(number.trimmingCharacters(in: .whitespaces)), value.isFinite, value >= 0,
-              value * multiplier < 9e18 else {
+        let digits = number.trimmingCharacters(in: .whitespaces)
+        guard let value = Double(digits), value.isFinite, value >= 0, value * (multiplier ?? 1) < 9e18,
+              multiplier != nil || Int(digits) != nil else {
             throw OffloadingError.invalidSize(text, flag: flag)
         }
-        return Int(value * multiplier)
+        let bytes = value * (multiplier ?? 1)
+        guard bytes == 0 || bytes >= 1 else { throw OffloadingError.sizeBelowOneByte(text, flag: flag) }
+        return Int(bytes)
     }
 
     /// `bytes` in the largest IEC unit that keeps the number ≥ 1, two decimals: `"1.50 GiB"`, `"512 B"`.

@@ -117,11 +117,13 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
         } catch DecodingError.keyNotFound(let key, _) {
             throw OffloadingError.malformedHardwareFile(path: path, field: key.stringValue, reason: "missing")
         } catch DecodingError.typeMismatch(let type, let context) {
-            throw OffloadingError.malformedHardwareFile(path: path, field: context.codingPath.map(\.stringValue).joined(separator: "."),
-                                                        reason: "expected \(type)")
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw OffloadingError.malformedHardwareFile(path: path, field: field.isEmpty ? nil : field,
+                                                        reason: field.isEmpty ? "expected one JSON object ({\"name\": …, …}) holding the profile"
+                                                                              : "expected \(jsonWords(type))")
         } catch DecodingError.valueNotFound(let type, let context) {
             throw OffloadingError.malformedHardwareFile(path: path, field: context.codingPath.map(\.stringValue).joined(separator: "."),
-                                                        reason: "expected \(type), found null")
+                                                        reason: "expected \(jsonWords(type)), found null")
         } catch {
             throw OffloadingError.malformedHardwareFile(path: path, field: nil, reason: "not valid JSON")
         }
@@ -179,5 +181,19 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
                          + rates.sorted { $0.key < $1.key }.map { String(format: "\($0.key) %.2f G weights/s", $0.value / 1e9) }.joined(separator: ", "))
         }
         return lines
+    }
+}
+
+/// What a JSON value of Swift type `type` is, in the words of the README's profile table: "a number",
+/// "text (a JSON string)", "an object" …, for messages about a profile file.
+private func jsonWords(_ type: Any.Type) -> String {
+    switch type {
+    case is Double.Type, is Float.Type: return "a number"
+    case is Int.Type: return "a whole number"
+    case is String.Type: return "text (a JSON string)"
+    case is Bool.Type: return "true or false"
+    case is [String: Double].Type, is [String: Any].Type: return "a JSON object"
+    case is [Any].Type: return "a JSON array"
+    default: return String(describing: type).hasPrefix("Dictionary") ? "a JSON object" : "another kind of JSON value"
     }
 }

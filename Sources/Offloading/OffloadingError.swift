@@ -6,8 +6,11 @@ public enum OffloadingError: UserInputError, Equatable {
     case unknownHardware(String, known: [String])
     /// A hardware profile file that cannot be read or decoded; `field` names the offending key when known.
     case malformedHardwareFile(path: String, field: String?, reason: String)
-    /// A size such as `2GiB` that cannot be parsed; `flag` names where it came from.
+    /// A size such as `2GiB` that cannot be parsed (or a number of bytes that is not whole); `flag`
+    /// names where it came from.
     case invalidSize(String, flag: String)
+    /// A size that is not zero but less than one byte, e.g. `0.0001KiB`: sizes are whole bytes.
+    case sizeBelowOneByte(String, flag: String)
     /// A setting out of range, e.g. `--prefetch 0` with `lru+prefetch`.
     case invalidSetting(flag: String, reason: String)
     /// `optimal` needs the whole routing in advance; it runs only on a recorded run.
@@ -27,7 +30,9 @@ public enum OffloadingError: UserInputError, Equatable {
             if let field { return "hardware profile \(path): field '\(field)': \(reason)" }
             return "hardware profile \(path): \(reason)"
         case .invalidSize(let text, let flag):
-            return "\(flag) \(text): not a size; write a number with a unit, e.g. 512MiB, 2GiB, 1.5GB (KiB/MiB/GiB/TiB are powers of 1024, KB/MB/GB/TB powers of 1000)"
+            return "\(flag) \(text): not a size; write a number with a unit, e.g. 512MiB, 2GiB, 1.5GB (KiB/MiB/GiB/TiB are powers of 1024, KB/MB/GB/TB powers of 1000), or a whole number of bytes"
+        case .sizeBelowOneByte(let text, let flag):
+            return "\(flag) \(text): less than one byte; sizes are whole bytes (give 0 or at least 1B)"
         case .invalidSetting(let flag, let reason):
             return "\(flag): \(reason)"
         case .needsRecordedRouting(let policy):

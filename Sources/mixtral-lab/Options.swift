@@ -31,10 +31,17 @@ struct ModelOptions: ParsableArguments {
 /// `--precision`: one precision for every weight, or one per tensor class.
 struct PrecisionOptions: ParsableArguments {
     /// Parsed when the command line is: a bad spec is a usage error naming the flag, before anything loads.
-    @Option(name: .long, help: ArgumentHelp(
-        "Weight precision: fp32|bf16|f16|int8|q4|nf4|nf4-dq|hqq4|hqq3|hqq2|hqq4-f16meta|hqq3-f16meta|hqq2-f16meta, or per tensor class, e.g. attn=hqq4,experts=hqq2 (unnamed classes fp32). Default: fp32.",
+    @Option(name: .customLong("precision"), help: ArgumentHelp(
+        "Weight precision: fp32|bf16|f16|int8|q4|nf4|nf4-dq|hqq4|hqq3|hqq2|hqq4-f16meta|hqq3-f16meta|hqq2-f16meta, or per tensor class, e.g. attn=hqq4,experts=hqq2 (unnamed classes fp32). Default: fp32 (a checkpoint that stores quantized or 16-bit weights runs them as stored).",
         valueName: "spec"), transform: PrecisionSpec.init(parsing:))
-    var precision = PrecisionSpec(uniform: .fp32)
+    var precisionFlag: PrecisionSpec?
+
+    /// `--precision`, default fp32.
+    var precision: PrecisionSpec { precisionFlag ?? PrecisionSpec(uniform: .fp32) }
+
+    /// What `model`, loaded at `precision`, runs: its stored precisions when the checkpoint stores
+    /// quantized or 16-bit weights (`heldPrecision()`), else `precision`. For labels.
+    func running(_ model: MixtralModel) -> PrecisionSpec { model.heldPrecision() ?? precision }
 }
 
 /// Parses "1,2,3" into token ids for `--token-ids` and `--decode`.
@@ -63,18 +70,20 @@ func runAsStoredNote(flag: String) -> String {
     "the checkpoint stores weights quantized or at 16 bits; they run as stored whatever \(flag) asks"
 }
 
-/// `runAsStoredNote(flag:)` with what runs instead, when `model` holds other precisions than `requested`;
-/// nil when it holds what was asked (or streams its experts, so `heldPrecision()` cannot tell).
-func runAsStoredNote(_ model: MixtralModel, requested: PrecisionSpec, flag: String) -> String? {
-    guard let held = model.heldPrecision(), held != requested else { return nil }
-    return runAsStoredNote(flag: flag) + " (asked: \(requested), by \(flag) or its default; running: \(held))"
+/// `runAsStoredNote(flag:)` with what runs instead, when `--precision` asked for other precisions than
+/// `model` holds; nil when it was not given (the checkpoint then runs as stored, and commands label their
+/// numbers with what ran: `PrecisionOptions.running`), when the model holds what was asked, or when it
+/// streams its experts (so `heldPrecision()` cannot tell).
+func runAsStoredNote(_ model: MixtralModel, precision options: PrecisionOptions) -> String? {
+    guard let asked = options.precisionFlag, let held = model.heldPrecision(), held != asked else { return nil }
+    return runAsStoredNote(flag: "--precision") + " (asked: \(asked); running: \(held))"
 }
 
 /// For the commands with one `--precision` (generate, logits, perplexity, step, trace): a note on
-/// standard error when `model` runs stored weights instead of `requested`, so no number is silently
-/// labelled with a precision that did not run.
-func noteWhenRunAsStored(_ model: MixtralModel, requested: PrecisionSpec) {
-    if let stored = runAsStoredNote(model, requested: requested, flag: "--precision") { note("note: " + stored) }
+/// standard error when `model` runs stored weights instead of the `--precision` given, so no number is
+/// silently labelled with a precision that did not run.
+func noteWhenRunAsStored(_ model: MixtralModel, precision options: PrecisionOptions) {
+    if let stored = runAsStoredNote(model, precision: options) { note("note: " + stored) }
 }
 
 /// `--activations`: how activations meet int8/q4/HQQ weights in the products (`ActivationPrecision`).

@@ -2,6 +2,7 @@ import ArgumentParser
 import FileChecks
 import Foundation
 import Synchronization
+import UserInput
 
 /// Creates the folder an output flag names (with its parents) and locks it for the rest of the run, or
 /// fails with a message naming the flag and the path: a path (or a parent) that is a file, or a place
@@ -20,7 +21,8 @@ import Synchronization
 /// --out`): without `force` a folder that already holds files is refused (checked under the lock, so of two
 /// runs started together the second finds the first's files), so one run's files never end up beside
 /// another's. A folder this command already holds (`--out d --charts d`) is not checked again.
-/// - Throws: `ValidationError`.
+/// - Throws: `ValidationError`; `OutputFolderTaken` for a folder that holds files (with `requireEmpty`) or
+///   that another run is writing into.
 func createOutputFolder(_ folder: URL, flag: String, force: Bool, requireEmpty: Bool = false) throws {
     var missing: [URL] = []
     var place = folder.standardizedFileURL
@@ -45,8 +47,43 @@ func createOutputFolder(_ folder: URL, flag: String, force: Bool, requireEmpty: 
     }
     let newlyHeld = try HeldOutputFolders.shared.hold(folder, flag: flag, force: force)
     if requireEmpty && newlyHeld && !force, let contents = try? FileManager.default.contentsOfDirectory(atPath: folder.path), !contents.isEmpty {
-        throw ValidationError("\(flag) \(folder.path) is not empty; choose another folder or pass --force to overwrite")
+        throw OutputFolderTaken("\(flag) \(folder.path) is not empty; choose another folder or pass --force to overwrite")
     }
+}
+
+/// A folder `createOutputFolder` refuses because another run's files are in it, or another run is writing
+/// there: bad input (exit 2) for a folder the user named, the cue to try the next one for a default folder
+/// (`createNumberedOutputFolder`).
+struct OutputFolderTaken: UserInputError {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The default output folder of a command that writes one set of results per run (`lesson run` without
+/// `--out`): `base` when it is new or empty, otherwise the first of `base-2`, `base-3`, … that is, so a
+/// second run neither overwrites nor mixes with the first; with `force`, `base` itself, replacing its files.
+/// Says on standard error when it moves on from `base`. Created and locked as `createOutputFolder` does.
+/// - Parameter label: names the folder in messages (the user gave no flag).
+/// - Throws: `ValidationError` as `createOutputFolder`; `OutputFolderTaken` when `base` … `base-999` all hold runs.
+func createNumberedOutputFolder(_ base: URL, label: String, force: Bool) throws -> URL {
+    if force {
+        try createOutputFolder(base, flag: label, force: true, requireEmpty: true)
+        return base
+    }
+    for number in 1...999 {
+        let folder = number == 1 ? base : base.deletingLastPathComponent().appendingPathComponent("\(base.lastPathComponent)-\(number)")
+        if let contents = try? FileManager.default.contentsOfDirectory(atPath: folder.path), !contents.isEmpty { continue }
+        do {
+            try createOutputFolder(folder, flag: label, force: false, requireEmpty: true)
+        } catch is OutputFolderTaken {
+            continue   // filled or held by a run that started at the same time
+        }
+        if number > 1 {
+            note("\(base.relativePath) holds an earlier run, so this one writes to \(folder.relativePath) (--force replaces the earlier run; --out DIR writes elsewhere)")
+        }
+        return folder
+    }
+    throw OutputFolderTaken("\(base.relativePath) and \(base.relativePath)-2 … -999 all hold earlier runs; remove some, pass --force to replace \(base.relativePath), or give --out DIR")
 }
 
 /// Ends the command's hold on its output folders (called when a command returns or fails): releases their
@@ -99,7 +136,7 @@ private final class HeldOutputFolders: Sendable {
                 FileHandle.standardError.write("mixtral-lab: waiting for another mixtral-lab run writing into \(folder.path) to finish …\n".data(using: .utf8)!)
             }
         } catch OutputFolderLock.Failure.busy {
-            throw ValidationError("\(flag) \(folder.path): another mixtral-lab run is writing into this folder; wait for it, choose another folder, or pass --force to wait and then overwrite")
+            throw OutputFolderTaken("\(flag) \(folder.path): another mixtral-lab run is writing into this folder; wait for it, choose another folder, or pass --force to wait and then overwrite")
         } catch OutputFolderLock.Failure.cannotOpen(let reason) {
             throw ValidationError("\(flag) \(folder.path): cannot open the folder (\(reason))")
         }

@@ -22,6 +22,18 @@ struct HardwareProbeTests {
         #expect(device?.code == 2 && device?.message.contains("not a regular file") == true, "\(device?.message ?? "")")
     }
 
+    /// The reviewer's probe on a loaded ext4 machine wrote link_bandwidth 6.52 GB/s above memory_bandwidth
+    /// 6.03 GB/s without a word: a disk read cannot outrun the memory it lands in.
+    @Test func aLinkFasterThanMemoryIsWarnedAbout() {
+        var profile = HardwareProfile.laptop16GBNVMe
+        profile.memoryBandwidth = 6.03e9
+        profile.linkBandwidth = 6.52e9
+        let warning = HardwareCommand.Probe.linkAboveMemoryWarning(profile)
+        #expect(warning?.hasPrefix("warning: link_bandwidth 6.52 GB/s measured above memory_bandwidth 6.03 GB/s") == true, "\(warning ?? "none")")
+        profile.linkBandwidth = 2.25e9
+        #expect(HardwareCommand.Probe.linkAboveMemoryWarning(profile) == nil)
+    }
+
     @Test func badSizesAndFoldersAreNamed() {
         for (arguments, words) in [(["--read-size", "1KiB"], "--read-size"), (["--file-size", "1MiB", "--read-size", "8MiB"], "--file-size"),
                                    (["--dir", "/nonexistent-folder"], "--dir"), (["--file-size", "lots"], "--file-size")] {

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import TestSupport
+@testable import mixtral_lab
 
 /// Messages that name the flag, file or id a user gave, and the real problem.
 struct MessageTests {
@@ -9,6 +10,16 @@ struct MessageTests {
         let result = failure(arguments)
         #expect(result?.code == 2)
         #expect(result?.message.hasPrefix("no lesson \"-1\"; available: 01-") == true, "\(result?.message ?? "no error")")
+    }
+
+    /// The usage line says what the command takes: one id (a second one is refused), not `[<id> ...]`.
+    @Test func lessonRunAndShowHelpShowOneID() {
+        let run = MixtralLab.helpMessage(for: LessonCommand.Run.self)
+        #expect(run.contains("USAGE: mixtral-lab lesson run <id> [<options>]"), "\(run)")
+        #expect(!run.contains("<id> ..."), "\(run)")
+        let show = MixtralLab.helpMessage(for: LessonCommand.Show.self)
+        #expect(show.contains("USAGE: mixtral-lab lesson show <id>"), "\(show)")
+        #expect(!show.contains("<id> ..."), "\(show)")
     }
 
     @Test func lessonRunStillRefusesAnUnknownOptionAndASecondID() {

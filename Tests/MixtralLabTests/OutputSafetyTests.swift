@@ -2,6 +2,7 @@ import FileChecks
 import Foundation
 import Testing
 import TestSupport
+@testable import mixtral_lab
 
 /// Class 3 of issue #18: a named pipe, a device or a link to one where an output file would go is never
 /// replaced, even with --force; every writer (export, quantize, trace, chart, lesson) makes the same check.
@@ -122,6 +123,30 @@ struct ConcurrentOutputFolderTests {
         // the charts may go into the --out folder the same run fills
         let folder = try scratch.newFolder()
         #expect(failure(["trace", "--max-tokens", "1", "--out", folder.path, "--charts", folder.path]) == nil)
+    }
+
+    /// Without --out (the quick start run twice), a lesson's second run writes to a new numbered folder
+    /// beside the first and says so, never into the first; --force replaces the first run's files.
+    @Test func aDefaultOutputFolderHoldingAnEarlierRunGetsANumberedSibling() throws {
+        let base = try scratch.newFolder().appendingPathComponent("01-what-quantization-is")
+        #expect(try createNumberedOutputFolder(base, label: "the output folder", force: false) == base)
+        finishOutputFolders(failed: false)
+        try Data("first run".utf8).write(to: base.appendingPathComponent("report.md"))
+        var second: URL?
+        let errors = try standardError {
+            second = try createNumberedOutputFolder(base, label: "the output folder", force: false)
+        }
+        finishOutputFolders(failed: false)
+        #expect(second?.lastPathComponent == "01-what-quantization-is-2")
+        #expect(errors.contains("01-what-quantization-is holds an earlier run, so this one writes to \(second?.relativePath ?? "?")"), "\(errors)")
+        #expect(!errors.contains("--out \(base.path)"), "\(errors)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: base.path) == ["report.md"])
+        try Data("second run".utf8).write(to: base.deletingLastPathComponent().appendingPathComponent("01-what-quantization-is-2/report.md"))
+        let third = try createNumberedOutputFolder(base, label: "the output folder", force: false)
+        finishOutputFolders(failed: false)
+        #expect(third.lastPathComponent == "01-what-quantization-is-3")
+        #expect(try createNumberedOutputFolder(base, label: "the output folder", force: true) == base)
+        finishOutputFolders(failed: false)
     }
 
     @Test func aSecondLessonRunFindsTheFirstOnesFiles() throws {

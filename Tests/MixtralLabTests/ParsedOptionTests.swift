@@ -14,6 +14,9 @@ import Offloading
         (["plan", "--ram", "many"], "The value 'many' is invalid for '--ram <size>': "),
         (["plan", "--reserve", "-1GiB"], "The value '-1GiB' is invalid for '--reserve <size>': "),
         (["hardware", "probe", "--file-size", "lots"], "The value 'lots' is invalid for '--file-size <size>': "),
+        // sizes are whole bytes (the message says: a number with a unit, or a whole number of bytes)
+        (["generate", "--cache-bytes", "1.5"], "The value '1.5' is invalid for '--cache-bytes <size>': --cache-bytes 1.5: not a size; "),
+        (["generate", "--cache-bytes", "0.0001KiB"], "The value '0.0001KiB' is invalid for '--cache-bytes <size>': --cache-bytes 0.0001KiB: less than one byte"),
     ])
     func aBadValueIsAUsageErrorNamingTheFlag(arguments: [String], expected: String) {
         let result = failure(arguments)

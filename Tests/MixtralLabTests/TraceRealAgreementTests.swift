@@ -36,4 +36,24 @@ struct TraceRealAgreementTests {
         #expect((real["misses"] as? Int ?? 0) > 0)
         #expect((simulated["tokens_per_second_est"] as? Double ?? 0) > 0 && (real["decode_tokens_per_second"] as? Double ?? 0) > 0)
     }
+
+    /// The simulation's estimate is a decode speed, so the real run's line prints the measured decode speed
+    /// (real-summary.json's decode_tokens_per_second) before the whole run's, prefill included.
+    @Test func theRealLinePrintsTheMeasuredDecodeSpeedBesideThePrediction() throws {
+        let out = scratch.url.appendingPathComponent("printed")
+        var result: (code: Int32, message: String)?
+        let printed = try standardOutput {
+            result = failure(["trace", "--ram-budget", "14MiB", "--hardware", "colab-t4", "--max-tokens", "12", "--out", out.path,
+                              "--offload-store", scratch.url.appendingPathComponent("store").path])
+        }
+        #expect(result == nil, "\(result?.message ?? "")")
+        let data = try Data(contentsOf: out.appendingPathComponent("real-summary.json"))
+        let real = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let decode = String(format: "%.2f", try #require(real["decode_tokens_per_second"] as? Double))
+        let line = try #require(printed.split(separator: "\n").first { $0.hasPrefix("real offloading: lru") }, "\(printed)")
+        #expect(line.contains(" · decode \(decode) tokens/s · "), "\(line)")
+        #expect(line.contains("tokens/s, prefill included)"), "\(line)")
+        #expect(printed.contains("decode tokens/s: predicted "), "\(printed)")
+        #expect(printed.contains("measured \(decode) (measured / predicted "), "\(printed)")
+    }
 }

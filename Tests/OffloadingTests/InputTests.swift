@@ -17,8 +17,14 @@ struct InputTests {
         #expect(try ByteSize.parse("16gib", flag: "--ram") == 16 << 30)
         #expect(try ByteSize.parse("4096", flag: "--ram") == 4096)
         #expect(try ByteSize.parse("0", flag: "--vram") == 0)
-        for bad in ["", "GiB", "2XB", "-1GiB", "1e30GB", "two"] {
+        for bad in ["", "GiB", "2XB", "-1GiB", "1e30GB", "two", "1.5", "0.5"] {
             #expect(throws: OffloadingError.invalidSize(bad, flag: "--ram")) { try ByteSize.parse(bad, flag: "--ram") }
+        }
+        // sizes are whole bytes: a fraction of a unit rounds down, but not to nothing
+        #expect(try ByteSize.parse("1.3KiB", flag: "--ram") == 1331)
+        #expect(try ByteSize.parse("0KiB", flag: "--ram") == 0)
+        for tiny in ["0.0001KiB", "0.5B"] {
+            #expect(throws: OffloadingError.sizeBelowOneByte(tiny, flag: "--cache-bytes")) { try ByteSize.parse(tiny, flag: "--cache-bytes") }
         }
         #expect(ByteSize.format(1536 << 20) == "1.50 GiB")
         #expect(ByteSize.format(512) == "512 B")
@@ -44,8 +50,21 @@ struct InputTests {
             try HardwareProfile.named(missing.path)
         }
         let wrongType = try write(#"{"name": "x", "fast_memory_bytes": "lots", "slow_memory_bytes": 1, "compute_flops": 1, "memory_bandwidth": 1, "link_bandwidth": 1, "link_latency_us": 1}"#)
-        #expect(throws: OffloadingError.malformedHardwareFile(path: wrongType.path, field: "fast_memory_bytes", reason: "expected Int")) {
+        #expect(throws: OffloadingError.malformedHardwareFile(path: wrongType.path, field: "fast_memory_bytes", reason: "expected a whole number")) {
             try HardwareProfile.named(wrongType.path)
+        }
+        // the reasons are in JSON's words, not Swift's type names ("expected Double", "Dictionary<String, Any>")
+        let textForNumber = try write(#"{"name": "x", "fast_memory_bytes": 1, "slow_memory_bytes": 1, "compute_flops": "fast", "memory_bandwidth": 1, "link_bandwidth": 1, "link_latency_us": 1}"#)
+        #expect(throws: OffloadingError.malformedHardwareFile(path: textForNumber.path, field: "compute_flops", reason: "expected a number")) {
+            try HardwareProfile.named(textForNumber.path)
+        }
+        let array = try write("[1,2]")
+        #expect(throws: OffloadingError.malformedHardwareFile(path: array.path, field: nil, reason: #"expected one JSON object ({"name": …, …}) holding the profile"#)) {
+            try HardwareProfile.named(array.path)
+        }
+        let rates = try write(#"{"name": "x", "fast_memory_bytes": 1, "slow_memory_bytes": 1, "compute_flops": 1, "memory_bandwidth": 1, "link_bandwidth": 1, "link_latency_us": 1, "decode_weights_per_second": 5}"#)
+        #expect(throws: OffloadingError.malformedHardwareFile(path: rates.path, field: "decode_weights_per_second", reason: "expected a JSON object")) {
+            try HardwareProfile.named(rates.path)
         }
         let zero = try write(#"{"name": "x", "fast_memory_bytes": 1, "slow_memory_bytes": 1, "compute_flops": 1, "memory_bandwidth": 1, "link_bandwidth": 0, "link_latency_us": 1}"#)
         #expect(throws: OffloadingError.malformedHardwareFile(path: zero.path, field: "link_bandwidth", reason: "must be a positive number, got 0.0")) {

@@ -51,14 +51,8 @@ struct Compare: ParsableCommand {
     private func compare(printing out: (String) -> Void) throws {
         let specs = try parsePrecisionList(precisions)
         let output = URL(fileURLWithPath: charts ?? FileManager.default.temporaryDirectory.appendingPathComponent("mixtral-lab-compare").path)
-        if charts != nil {
-            try createOutputFolder(output, flag: "--charts", force: force)
-            // Refuse before the (slow) comparison runs, not after.
-            for file in PrecisionComparison.chartFiles where !force {
-                let url = output.appendingPathComponent(file)
-                if FileManager.default.fileExists(atPath: url.path) { throw ChartError.fileExists(path: url.path) }
-            }
-        }
+        // Refuse before the (slow) comparison runs, not after.
+        if charts != nil { try createChartFolder(output, files: PrecisionComparison.chartFiles, force: force) }
         let checkpoint = try modelOptions.checkpoint()
         try offloading.check(checkpoint.config)
         try ramBudget.checkLabFloor(checkpoint, policy: offloading.policySpec)

@@ -54,7 +54,7 @@ struct Generate: ParsableCommand {
         let policy = offloading.policySpec
         let (model, streamer) = try ramBudget.loadModel(checkpoint, precision: precision, policy: policy,
                                                         capacity: promptIDs.count + maxTokens, promptTokens: promptIDs.count)
-        noteWhenRunAsStored(model, requested: precision)
+        noteWhenRunAsStored(model, precision: precisionOptions)
         let simulator = try offloadingSimulator(model, policy: policy, realSlots: streamer?.slots)
         let session = Session(model: model, capacity: promptIDs.count + maxTokens,
                               observer: simulator.map { simulator in

@@ -70,6 +70,8 @@ struct HardwareCommand: ParsableCommand {
             let profile = try probe.run(name: name, precisions: kernels, progress: { note("probing " + $0) })
             if HardwareProbe.fileSystem(of: directory.path) == "tmpfs" {
                 note("note: \(directory.path) is on tmpfs (RAM): its 'disk' figures are memory copies; give --dir on the disk the experts are read from")
+            } else if let warning = Self.linkAboveMemoryWarning(profile) {
+                note(warning)
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -81,6 +83,15 @@ struct HardwareCommand: ParsableCommand {
             }
             try writeThroughPartialFile(outURL) { $0.write(Data(json.utf8)) }
             emit("wrote \(outURL.path)")
+        }
+
+        /// A disk read cannot outrun memory, into which it is read: a link measured faster than memory
+        /// means the probe file's reads were served from a cache (a virtual disk's host cache, or pages
+        /// the drop did not reach), or the memory figure was depressed by other processes' load.
+        static func linkAboveMemoryWarning(_ profile: HardwareProfile) -> String? {
+            guard profile.linkBandwidth > profile.memoryBandwidth else { return nil }
+            return String(format: "warning: link_bandwidth %.2f GB/s measured above memory_bandwidth %.2f GB/s: the probe's reads were likely served from a cache (a virtual disk's host cache, say) or other processes slowed the memory pass; probe again on a quiet machine, with a larger --file-size, before trusting either figure",
+                          profile.linkBandwidth / 1e9, profile.memoryBandwidth / 1e9)
         }
     }
 }

@@ -25,7 +25,8 @@ struct LessonCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a lesson's text and the experiments it runs, without running them.")
+        static let configuration = CommandConfiguration(abstract: "Print a lesson's text and the experiments it runs, without running them.",
+                                                        usage: "mixtral-lab lesson show <id>")
         @OptionGroup var lessonID: LessonID
         func run() throws {
             let lesson = try lessonID.lesson()
@@ -51,6 +52,7 @@ struct LessonCommand: ParsableCommand {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a lesson: measured numbers, tables and charts, and a report.md.",
+            usage: "mixtral-lab lesson run <id> [<options>]",
             discussion: """
             The offloading flags replace the lesson's own settings in every experiment that takes them: \
             --policy (the traced run's policy), --cache-experts or --cache-bytes (cache size), --prefetch, \
@@ -58,11 +60,15 @@ struct LessonCommand: ParsableCommand {
             --ram-budget or --mmap-experts for a lesson whose experiments run no model. With --ram-budget, \
             report.md ends with each loaded precision's real offloading totals. Example: \
             mixtral-lab lesson run 6 --cache-experts 2 --hardware colab-t4
+
+            Without --out, the files go to lesson-output/NN-slug; when an earlier run's files are there, to \
+            the first of NN-slug-2, NN-slug-3, … that is free (said on standard error), so runs never mix; \
+            --force replaces the earlier run's files instead.
             """)
         @OptionGroup var lessonID: LessonID
         @Flag(help: "Wait for Enter between steps (q quits). Ignored without a terminal.") var step = false
-        @Option(help: "Output folder (default lesson-output/NN-slug/).") var out: String?
-        @Flag(help: "Overwrite a non-empty output folder.") var force = false
+        @Option(help: "Output folder (default: lesson-output/NN-slug, or NN-slug-2, -3, … when an earlier run's files are there).") var out: String?
+        @Flag(help: "Overwrite the files in a non-empty output folder (without --out: lesson-output/NN-slug itself).") var force = false
         @OptionGroup var modelOptions: ModelOptions
         @OptionGroup var precisionOptions: PrecisionOptions
         @OptionGroup var offloading: OffloadingOptions
@@ -75,8 +81,15 @@ struct LessonCommand: ParsableCommand {
             let checkpoint = try modelOptions.checkpoint()
             try offloading.check(checkpoint.config)
             try ramBudget.checkLabFloor(checkpoint, policy: offloading.policySpec)
-            let output = URL(fileURLWithPath: out ?? "lesson-output/\(lesson.name)")
-            try createOutputFolder(output, flag: "--out", force: force, requireEmpty: true)
+            let output: URL
+            if let out {
+                output = URL(fileURLWithPath: out)
+                try createOutputFolder(output, flag: "--out", force: force, requireEmpty: true)
+            } else {
+                // a re-run goes to a new numbered folder beside the earlier one, never into it
+                output = try createNumberedOutputFolder(URL(fileURLWithPath: "lesson-output/\(lesson.name)"),
+                                                        label: "the output folder", force: force)
+            }
             var streamers: [(PrecisionSpec, DiskExpertProvider)] = []
             let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(), outputDirectory: output,
                                  basePrecision: precisionOptions.precision,
@@ -137,7 +150,8 @@ struct LessonCommand: ParsableCommand {
 /// The `ID` of `lesson show ID` and `lesson run ID`: a lesson number or slug. ArgumentParser reads a
 /// negative number such as `-1` as an unknown short flag, and a plain positional argument would then be
 /// reported missing; taking every input no option claims lets `-1` reach `LessonLibrary.lesson(_:)`,
-/// whose error names it and lists the lessons.
+/// whose error names it and lists the lessons. Such an argument is a list, which the generated usage
+/// line would show as `[<id> ...]`: both commands give their own usage line, with one `<id>`.
 struct LessonID: ParsableArguments {
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Lesson number or slug.", valueName: "id"))
     var inputs: [String] = []

@@ -21,7 +21,7 @@ struct Logits: ParsableCommand {
         guard !ids.isEmpty else { throw ValidationError("--token-ids is empty") }
         let precision = precisionOptions.precision
         let model = try loadModel(try modelOptions.checkpoint(), precision: precision)
-        noteWhenRunAsStored(model, requested: precision)
+        noteWhenRunAsStored(model, precision: precisionOptions)
         if let bad = ids.first(where: { $0 >= model.config.vocabSize }) {
             throw ValidationError("--token-ids: \(bad) is outside the vocabulary (0..<\(model.config.vocabSize))")
         }

@@ -31,6 +31,15 @@ func hitRateChart(_ sweep: [OffloadingSummary], source: String, model: String?, 
     return OffloadingCharts.hitRate(sweep, metadata: metadata)
 }
 
+/// Creates and locks the `--charts` folder (`createOutputFolder`) and refuses, before any work, each of
+/// `files` in it that exists (without `force`) or is not a regular file — the refusals `writeChart` would
+/// otherwise make after the run.
+/// - Throws: `ValidationError`, `ChartError.fileExists`, `ChartError.notARegularFile`.
+func createChartFolder(_ folder: URL, files: [String], force: Bool) throws {
+    try createOutputFolder(folder, flag: "--charts", force: force)
+    for file in files { try checkChartFile(folder.appendingPathComponent(file), overwrite: force) }
+}
+
 /// Writes `chart` as `file` in `directory` and prints its path.
 /// - Throws: `ChartError.fileExists` when it exists and `force` is false, `.writeFailed` when it cannot be written.
 func writeChart(_ chart: some Chart, file: String, in directory: URL, force: Bool) throws {

@@ -62,9 +62,10 @@ struct OffloadingOptions: ParsableArguments {
         return policy ?? .lru
     }
 
-    /// Whether the user asked for a simulation (`--policy`, `--cache-experts` or `--cache-bytes` given);
-    /// commands that run without one (`generate`) simulate only then.
-    var requested: Bool { policy != nil || cacheExperts != nil || cacheBytes != nil }
+    /// Whether the user asked for a simulation (`--policy`, `--cache-experts`, `--cache-bytes` or
+    /// `--hardware` given); commands that run without one (`generate`, `compare`) simulate only then.
+    /// (`--prefetch` and `--lookahead` need `--policy lru+prefetch`: `checkPrefetchFlagsApply`.)
+    var requested: Bool { policy != nil || cacheExperts != nil || cacheBytes != nil || hardwareFlag != nil }
 
     func hardwareProfile() throws -> HardwareProfile {
         try validating { try HardwareProfile.named(hardware) }

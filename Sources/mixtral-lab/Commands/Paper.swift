@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoints
 import Foundation
+import Offloading
 import Reports
 import Quantization
 
@@ -18,7 +19,7 @@ struct Paper: ParsableCommand {
             abstract: "Table 1: attention × experts at fp32, hqq4, hqq3, hqq2 — weights, bits/weight, held-out perplexity (plus q4, nf4, int8 rows).")
 
         @OptionGroup var modelOptions: ModelOptions
-        @Option(parsing: .unconditional, help: "Held-out tokens each of the 19 models predicts.") var heldoutTokens: Int = 4096
+        @Option(parsing: .unconditional, help: "Held-out tokens each of the 19 models predicts (enough for at least two windows: the intervals resample windows; the default model's windows hold 255 tokens).") var heldoutTokens: Int = 4096
         @Option(help: "Folder for the chart perplexity-vs-size.png (created if needed).") var charts: String?
         @Flag(help: "Replace an existing chart.") var force = false
         @Option(help: "Output: table or json.") var format: OutputFormat = .table
@@ -27,10 +28,14 @@ struct Paper: ParsableCommand {
             guard heldoutTokens >= 2 else { throw ValidationError("--heldout-tokens must be at least 2") }
         }
 
+        static let chartFile = "perplexity-vs-size.png"
+
         func run() throws {
             let folder = URL(fileURLWithPath: charts ?? FileManager.default.currentDirectoryPath)
-            if charts != nil { try createOutputFolder(folder, flag: "--charts", force: force) }
             let lab = try paperLab(checkpoint: try modelOptions.checkpoint(), modelOptions: modelOptions, outputDirectory: folder, overwrite: force)
+            // Refuse before the 19 models are measured, not after.
+            try checkEnoughWindows(lab)
+            if charts != nil { try createChartFolder(folder, files: [Self.chartFile], force: force) }
             let table = try PaperTable1.measure(in: lab, heldoutTokens: heldoutTokens)
             switch format {
             case .json:
@@ -49,14 +54,47 @@ struct Paper: ParsableCommand {
                             table.cells[0].mixtralGB, sizes.lowerBound, sizes.upperBound))
                 emit(String(format: "The paper's recipe (attention 4-bit, experts 2-bit) raises Mixtral-8x7B's perplexity by %.0f %% (WikiText-2) and %.0f %% (C4);",
                             100 * cost.paperWiki2, 100 * cost.paperC4)
-                     + " on \(table.modelName) it raises ours by " + String(format: "%.0f %%.", 100 * cost.ours))
+                     + " on \(table.modelName) " + recipeCostText(table))
             }
             if charts != nil {
                 let chart = table.chart(metadata: lab.metadata(
                     title: "Paper's Table 1 on \(table.modelName): perplexity against size, attention × experts",
                     description: "Held-out perplexity against weight bytes for attention and experts at fp32, hqq4, hqq3, hqq2."))
-                try writeChart(chart, file: "perplexity-vs-size.png", in: folder, force: force)
+                try writeChart(chart, file: Self.chartFile, in: folder, force: force)
             }
+        }
+
+        /// Refuses a `--heldout-tokens` that cuts the held-out text into fewer than two windows: the
+        /// table's intervals come from a paired bootstrap over windows (`PaperTable1.pairedBootstrap`),
+        /// which has nothing to resample in one. Names the smallest value that gives two.
+        /// - Throws: `ValidationError`; `CheckpointError` when the model has no held-out text.
+        private func checkEnoughWindows(_ lab: LabContext) throws {
+            func windows(_ tokens: Int) throws -> Int { try lab.heldoutWindows(limit: tokens).filter { $0.count >= 2 }.count }
+            guard try windows(heldoutTokens) < 2 else { return }
+            // the windows are cut from the start of the text, so the count only grows with the prefix
+            let all = try lab.heldoutTokens().count
+            guard try windows(all) >= 2 else {
+                throw ValidationError("--heldout-tokens: the model's held-out text (\(all) tokens) makes fewer than two windows, so Table 1 has no intervals to give")
+            }
+            var low = heldoutTokens, high = all   // windows(low) < 2 ≤ windows(high)
+            while high - low > 1 {
+                let middle = (low + high) / 2
+                if try windows(middle) >= 2 { high = middle } else { low = middle }
+            }
+            throw ValidationError("--heldout-tokens \(heldoutTokens) gives \(counted(try windows(heldoutTokens), "held-out window")); the 95% intervals resample windows and need at least two: give at least \(high)")
+        }
+
+        /// "it raises ours by 12 % (95% interval +8 … +16 %)." — the recipe cell's change over all-fp32 with
+        /// its interval; "changes … by" with a sign when the interval does not lie above zero.
+        private func recipeCostText(_ table: PaperTable1) -> String {
+            let ours = 100 * table.recipeCost.ours
+            guard let cell = table.cells.first(where: { $0.attention == "hqq4" && $0.experts == "hqq2" }),
+                  let low = cell.deltaLow, let high = cell.deltaHigh else {
+                return String(format: "it changes ours by %+.0f %% (no interval).", ours)
+            }
+            let base = cell.perplexity - cell.deltaPerplexity
+            let interval = String(format: " (95%% interval %+.0f … %+.0f %%).", 100 * low / base, 100 * high / base)
+            return (low > 0 ? String(format: "it raises ours by %.0f %%", ours) : String(format: "it changes ours by %+.0f %%", ours)) + interval
         }
     }
 

@@ -43,7 +43,7 @@ struct PerplexityCommand: ParsableCommand {
         let tokenizer = try modelOptions.tokenizer()
         let precision = precisionOptions.precision
         let model = try loadModel(checkpoint, precision: precision)
-        noteWhenRunAsStored(model, requested: precision)
+        noteWhenRunAsStored(model, precision: precisionOptions)
         var tokens = tokenizer.encode(text, addBOS: false)
         if maxTokens > 0 && tokens.count > maxTokens { tokens = Array(tokens[..<maxTokens]) }
         guard !tokens.isEmpty else { throw ValidationError("--text-file \(textURL.path) has no tokens") }

@@ -38,7 +38,9 @@ struct Plan: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Fast-tier memory kept free for the OS, runtime and activations.", valueName: "size"),
             transform: SizeArgument.parser(flag: "--reserve"))
     var reserve = SizeArgument("2GiB")
-    @Option(parsing: .unconditional, help: "Context positions of KV cache to plan for.") var context: Int = 4096
+    @Option(name: .customLong("context"), parsing: .unconditional,
+            help: "Context positions of KV cache to plan for, up to the model's max_position_embeddings (default: 4096, or the model's maximum when smaller).")
+    var contextFlag: Int?
     @Option(help: ArgumentHelp("Also draw memory-plan.png (bytes per tensor class per precision mix against the memory lines) into this folder.", valueName: "dir"))
     var charts: String?
     @Flag(help: "Replace an existing chart file.") var force = false
@@ -49,7 +51,19 @@ struct Plan: ParsableCommand {
     func validate() throws {
         if let hitRate, !(0...1).contains(hitRate) { throw ValidationError("--hit-rate must be between 0 and 1") }
         if hitRate != nil && measured != nil { throw ValidationError("give --hit-rate or --measured, not both") }
-        guard context >= 1 else { throw ValidationError("--context must be at least 1") }
+        if let contextFlag, contextFlag < 1 { throw ValidationError("--context must be at least 1") }
+    }
+
+    /// `--context`, at most the positions the model has (a KV cache longer than the model's context plans
+    /// for nothing it can run); default 4096, or the model's maximum when smaller.
+    /// - Throws: `ValidationError` naming the flag and the model's limit.
+    private func contextPositions(_ config: MixtralConfig, name: String) throws -> Int {
+        let limit = config.maxPositionEmbeddings
+        guard let contextFlag else { return min(4096, limit) }
+        guard contextFlag <= limit else {
+            throw ValidationError("--context \(contextFlag): \(name) has \(limit) positions (max_position_embeddings); give 1…\(limit)")
+        }
+        return contextFlag
     }
 
     func run() throws { try run(printing: { emit($0) }) }
@@ -57,6 +71,10 @@ struct Plan: ParsableCommand {
     /// Prints the plan, handing each line of standard output to `out` (tests read it there).
     func run(printing out: (String) -> Void) throws {
         let (name, config) = try MixtralShapes.named(model)
+        let context = try contextPositions(config, name: name)
+        // Refuse an unusable --charts before the plan is printed, not after.
+        let chartFolder = charts.map { URL(fileURLWithPath: $0) }
+        if let chartFolder { try createChartFolder(chartFolder, files: ["memory-plan.png"], force: force) }
         let vramBytes = vram.bytes
         let ramBytes = ram?.bytes
         let reserveBytes = reserve.bytes
@@ -81,10 +99,6 @@ struct Plan: ParsableCommand {
         out("machine: \(fastName) \(ByteSize.format(fast)) (\(ByteSize.format(reserveBytes)) kept free), \(slowName) \(ByteSize.format(slow)); speeds from profile \(profile.name)")
         out("")
 
-        let chartFile = charts.map { URL(fileURLWithPath: $0).appendingPathComponent("memory-plan.png") }
-        if let chartFile, !force, FileManager.default.fileExists(atPath: chartFile.path) {
-            throw ValidationError(ChartError.fileExists(path: chartFile.path).description)
-        }
         let chosen: MemoryPlan
         let plans: [MemoryPlan]
         if let precision {
@@ -110,9 +124,7 @@ struct Plan: ParsableCommand {
         }
         describe(chosen, hitRate: rate(chosen), hitRateSource: hitRate != nil ? "--hit-rate" : measuredRate != nil ? "measured in \(measured!)" : "uniform routing: slots / experts",
                  fastName: fastName, slowName: slowName, modelName: name, printing: out)
-        if let charts {
-            let folder = URL(fileURLWithPath: charts)
-            try createOutputFolder(folder, flag: "--charts", force: force)
+        if let chartFolder {
             let metadata = PNGMetadata(
                 title: "\(name) memory per precision mix, on \(profile.name)",
                 description: "Stacked bytes per tensor class for each precision mix (router fp32 throughout) and the KV cache for \(context) positions; "
@@ -121,7 +133,7 @@ struct Plan: ParsableCommand {
                 source: model, command: CommandLine.arguments.joined(separator: " "), model: name,
                 precision: plans.map(\.precision.description).joined(separator: "; "))
             try writeChart(OffloadingCharts.memoryPlan(plans.map { (mix: OffloadingCharts.mixLabel($0.precision), plan: $0) }, metadata: metadata),
-                           file: "memory-plan.png", in: folder, force: force)
+                           file: "memory-plan.png", in: chartFolder, force: force)
         }
     }
 

@@ -8,7 +8,7 @@ import Tensors
 /// `mixtral-lab quantize`: writes a quantized copy of a checkpoint that `--model DIR` loads directly.
 struct Quantize: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a quantized safetensors checkpoint (NF4 in bitsandbytes' layout, int8/q4 as GGML blocks) that --model loads as stored.",
+        abstract: "Write a quantized safetensors checkpoint (NF4 in bitsandbytes' layout, int8/q4 as GGML blocks, HQQ as packed codes with their scales and zero-points) that --model loads as stored.",
         discussion: "experts=gptq4 and experts=awq4 calibrate the experts on the last --calibration-tokens tokens of --calibration-text (default: heldout.txt beside the checkpoint, 4096 tokens) and record that text (path, SHA-256, bytes), its size in tokens and the method's settings in the checkpoint; `mixtral-lab info --model OUTPUT` shows them.")
 
     @OptionGroup var modelOptions: ModelOptions

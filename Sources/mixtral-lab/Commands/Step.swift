@@ -16,8 +16,8 @@ struct Step: ParsableCommand {
         The run is computed first (greedy), its routing replayed through --policy on --hardware exactly as \
         `trace` does, and then walked from the trace records: one stop per MoE layer of each forward call \
         (the prompt's prefill is one call), and after each call the token it produced with running totals. \
-        With a terminal: Enter = next layer, t = finish this token, c = run to the end, q = quit. Without one \
-        (piped), every stop is printed.
+        With a terminal, answer each stop with a key and Enter: Enter alone = next layer, t⏎ = finish this \
+        token, c⏎ = run to the end, q⏎ = quit. Without one (piped), every stop is printed.
         """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -38,7 +38,7 @@ struct Step: ParsableCommand {
         let precision = precisionOptions.precision
         let policy = offloading.policySpec
         let model = try loadModel(checkpoint, precision: precision)
-        noteWhenRunAsStored(model, requested: precision)
+        noteWhenRunAsStored(model, precision: precisionOptions)
         let promptIDs = try promptOptions.tokens(tokenizer: tokenizer, checkpoint: checkpoint, maxTokens: maxTokens,
                                                  context: model.config.maxPositionEmbeddings)
         let footprint = ModelFootprint(model: model)
@@ -53,11 +53,11 @@ struct Step: ParsableCommand {
         let errors = precision == PrecisionSpec(uniform: .fp32) ? nil
             : try ModelComparison(reference: loadModel(checkpoint, precision: PrecisionSpec(uniform: .fp32)), candidate: model, tokens: fed)
 
-        emit("model \(checkpoint.directory.lastPathComponent) at \(precision) · policy \(summary.policy), "
+        emit("model \(checkpoint.directory.lastPathComponent) at \(precisionOptions.running(model)) · policy \(summary.policy), "
              + "\(summary.cacheExperts) of \(footprint.numExperts) experts per layer in the fast tier · hardware \(summary.hardware)")
         emit("prompt: \(counted(promptIDs.count, "token")) · \(counted(footprint.numLayers, "MoE layer")) · top-\(footprint.topK) of \(footprint.numExperts) experts · caches start empty")
         let interactive = isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
-        if interactive { emit("keys: Enter = next layer · t = finish this token · c = run to the end · q = quit") }
+        if interactive { emit("keys (each followed by Enter): Enter alone = next layer · t⏎ = finish this token · c⏎ = run to the end · q⏎ = quit") }
         emit("")
 
         var narrator = StepNarrator(numExperts: footprint.numExperts, topK: footprint.topK)
@@ -92,7 +92,7 @@ struct Step: ParsableCommand {
 
         /// Waits for a key line on standard input; end of input runs to the end.
         static func ask() -> Pace {
-            emit("  [Enter] next layer · t finish token · c to the end · q quit › ", newline: false)
+            emit("  [Enter] next layer · t⏎ finish token · c⏎ to the end · q⏎ quit › ", newline: false)
             guard let line = readLine() else { return .toEnd }
             switch line.trimmingCharacters(in: .whitespaces).lowercased() {
             case "t": return .toTokenEnd

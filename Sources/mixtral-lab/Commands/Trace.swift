@@ -55,7 +55,7 @@ struct Trace: ParsableCommand {
         let precision = precisionOptions.precision
         let (model, streamer) = try ramBudget.loadModel(checkpoint, precision: precision, policy: policy,
                                                         capacity: promptIDs.count + maxTokens, promptTokens: promptIDs.count)
-        noteWhenRunAsStored(model, requested: precision)
+        noteWhenRunAsStored(model, precision: precisionOptions)
         let footprint = ModelFootprint(model: model)
         let cost = CostModel(hardware: hardware, footprint: footprint)
         // --out holds one run's files: a folder with files in it is refused before the run, unless --force.
@@ -82,7 +82,7 @@ struct Trace: ParsableCommand {
             ?? Array(repeating: offloading.slots(footprint: footprint), count: footprint.numLayers)
         let capacities = slots.map { policy.capacity(cacheExperts: $0, numExperts: footprint.numExperts) }
         let header = TraceHeader(
-            model: checkpoint.directory.lastPathComponent, precision: precision.description,
+            model: checkpoint.directory.lastPathComponent, precision: precisionOptions.running(model).description,
             policy: policy.description, cacheExperts: capacities.min() ?? 0, cacheBytes: footprint.cacheBytes(slots: capacities),
             hardware: hardware.name, prompt: promptOptions.tokenIds == nil ? promptOptions.text : "", promptTokens: promptIDs, seed: sampling.seed,
             toolVersion: Self.toolVersion, numLayers: footprint.numLayers, numExperts: footprint.numExperts,
@@ -139,9 +139,10 @@ struct Trace: ParsableCommand {
         }
     }
 
-    /// The real run's totals (`--ram-budget`); tokens/s counts the whole run, prefill included.
+    /// The real run's totals (`--ram-budget`): the measured decode speed (the one the simulation's
+    /// estimate predicts), then the whole run's tokens/s, prefill included.
     private func realRunLine(_ real: DiskOffloadingSummary, numExperts: Int, tokens: Int, seconds: Double) -> String {
-        diskSummaryLine(real, numExperts: numExperts, decodeTokensPerSecond: nil)
+        diskSummaryLine(real, numExperts: numExperts, decodeTokensPerSecond: real.decodeTokensPerSecond)
             + String(format: " · %d tokens in %.2f s (%.2f tokens/s, prefill included)", tokens, seconds, Double(tokens) / max(seconds, 1e-9))
     }
 
