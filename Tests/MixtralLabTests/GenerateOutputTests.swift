@@ -17,6 +17,8 @@ struct GenerateOutputTests {
         #expect(statistics.count == 2, "standard error: \(errors)")
         for line in statistics { #expect(!output.contains(line), "on standard output: \(line)") }
         #expect(output.contains("ROMEO:\n"), "standard output: \(output)")
+        // the text ends its line, so what follows on either stream starts on a line of its own
+        #expect(output.hasSuffix("\n"), "standard output: \(output)")
     }
 }
 
