@@ -11,7 +11,7 @@ struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Greedy continuations per precision beside fp32 (first divergent token marked ⟦ ⟧), with memory, speed, agreement, KL and perplexity.",
         discussion: """
-        With --policy, --cache-experts or --cache-bytes, each precision's routing is also replayed through \
+        With --policy, --cache-experts, --cache-bytes or --hardware, each precision's routing is also replayed through \
         that expert cache on the --hardware profile's simulated clock, with the experts' real sizes at that \
         precision: the table gains slots per layer, hit rate, bytes moved and estimated tokens/s. \
         --cache-bytes is the fair comparison: the same budget holds more experts at fewer bits. With \

@@ -12,7 +12,7 @@ struct Generate: ParsableCommand {
         Standard output gets the text alone; every statistic (offloading totals, --timing) goes to standard \
         error, so `generate > out.txt` keeps only the text.
 
-        With --policy (other than resident), --cache-experts or --cache-bytes, the run's routing also goes \
+        With --policy (other than resident), --cache-experts, --cache-bytes or --hardware, the run's routing also goes \
         through the expert-offloading simulation, and one line of its totals follows on standard error. The \
         text is the same whatever the policy: the model always computes with every weight resident.
 
