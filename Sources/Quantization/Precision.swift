@@ -153,6 +153,10 @@ public struct PrecisionSpec: Sendable, Equatable, CustomStringConvertible {
         }
         var map = PrecisionSpec(uniform: defaultPrecision ?? .fp32).precisions
         for (tensorClass, precision) in named { map[tensorClass] = precision }
+        // gptq4 and awq4 are calibrated on the experts' recorded inputs: the experts' precisions only.
+        if let calibrated = map.first(where: { $0.key != .experts && $0.value.needsCalibration })?.value {
+            throw PrecisionSpecError.calibratedOutsideExperts(calibrated.rawValue, spec: text)
+        }
         self.precisions = map
     }
 
@@ -185,6 +189,7 @@ public enum PrecisionSpecError: UserInputError, Equatable {
     case duplicateClass(String, spec: String)
     case twoDefaults(spec: String)
     case malformedItem(String, spec: String)
+    case calibratedOutsideExperts(String, spec: String)
 
     public var description: String {
         // gptq4 and awq4 are calibrated on the experts' recorded inputs, so they are offered for that class only.
@@ -204,6 +209,8 @@ public enum PrecisionSpecError: UserInputError, Equatable {
             return "more than one bare precision; give one, plus CLASS=PRECISION pairs"
         case .malformedItem(let item, _):
             return "'\(item)' is neither a precision nor CLASS=PRECISION"
+        case .calibratedOutsideExperts(let name, _):
+            return "\(name) is calibrated on the experts' recorded inputs, so it is for the experts only: write experts=\(name) (with other classes' precisions beside it, e.g. attn=int8,experts=\(name))"
         }
     }
 }

@@ -31,7 +31,10 @@ import Tensors
 
     @Test func calibratedPrecisionsAreRefusedOutsideTheExperts() throws {
         let checkpoint = try Checkpoint(directory: try DefaultModel.locate())
-        #expect(throws: QuantizeError.self) { try MixtralModel(checkpoint: checkpoint, precision: PrecisionSpec(parsing: "attn=gptq4")) }
+        #expect(throws: QuantizeError.self) { try MixtralModel(checkpoint: checkpoint, precision: PrecisionSpec([.attention: .gptq4])) }
+        #expect(throws: PrecisionSpecError.calibratedOutsideExperts("gptq4", spec: "attn=gptq4")) { try PrecisionSpec(parsing: "attn=gptq4") }
+        #expect(throws: PrecisionSpecError.calibratedOutsideExperts("awq4", spec: "awq4")) { try PrecisionSpec(parsing: "awq4") }
+        #expect(try PrecisionSpec(parsing: "attn=int8,experts=awq4").precision(for: .experts) == .awq4)
         #expect(throws: QuantizeError.self) { try quantize(Matrix(rows: 1, cols: 32, values: [Float](repeating: 1, count: 32)), to: .awq4, tensorName: "w") }
     }
 }
