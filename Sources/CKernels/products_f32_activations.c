@@ -10,17 +10,21 @@
 // and odd blocks in two accumulators); Q4_0 also sums e_p = fma(d, Σx_b, e_p) and takes 8·(e_0 + e_1)
 // off lane 0 of acc_0 + acc_1 (its codes are stored without the −8). The result is the lanes added as
 // (l0 + l4) + (l2 + l6) and (l1 + l5) + (l3 + l7): ((h0 + h2) + (h1 + h3)) with h = low half + high half.
-// The AVX2 path reads a group of 8 rows as one stream and computes 4 rows per pass; the scalar path is
-// the fallback and the tests' reference. No multiply and add here may be fused other than the ones named
-// (hence FP_CONTRACT OFF): they would change the bits.
+// The AVX2 path reads a group of 8 rows as one stream, widening 8 code bytes at a time — 4 consecutive
+// codes of two rows, as the interleaved layout stores them — and multiplying them with the token's 4
+// matching values in both halves of a vector, so that each fp32 lane still runs one row's lane chain
+// above without any transposing of code words; the scalar path is the fallback and the tests' reference.
+// No multiply and add here may be fused other than the ones named (hence FP_CONTRACT OFF): they would
+// change the bits.
 #pragma STDC FP_CONTRACT OFF
 #include <math.h>
 #include <string.h>
 #include "CKernels.h"
 #include "products.h"
 
-/// Rows computed per pass over a group's blocks (half a group: registers hold 4 rows' two accumulators).
-#define PASS_ROWS 4
+/// Row pairs × tokens computed per pass over a group's blocks (2 × 1 or 1 × 2): registers hold their 8
+/// accumulators (per pair and token: lanes 0…3 and 4…7 of both rows, for even and for odd blocks).
+#define PASS_PAIR_TOKENS 2
 
 /// The finish of one row: acc_0 + acc_1, Q4_0's offset off lane 0, the lanes added in the fixed order.
 static inline float finish(const float acc0[8], const float acc1[8], const int isQ4, const float e0, const float e1) {
@@ -113,66 +117,105 @@ __m256 block_step(const int isQ4, __m128i a, __m128i c, __m256 d, const float *x
     return _mm256_fmadd_ps(_mm256_add_ps(s0, s1), d, acc);
 }
 
-/// The 4×4 transpose of 32-bit elements: v[i] = word i of rows 0…3 becomes row i's words 0…3.
+/// Elements 4c … 4c + 3 ("chunk" c, c < 8) of a block of two rows of a group, from the 8 bytes at `pair`
+/// (the pair's words in the group block's vector of word c, CKernels.h): the first row's four in the low
+/// half, the second's in the high half, as fp32 (Q4_0: without its offset). Q8_0's chunk c is word c;
+/// Q4_0's is word c mod 4, low nibbles for c < 4, high ones after.
 static inline __attribute__((always_inline, target(CK_TARGET)))
-void transpose_words(__m128i v[4]) {
-    const __m128i t0 = _mm_unpacklo_epi32(v[0], v[1]), t1 = _mm_unpackhi_epi32(v[0], v[1]);
-    const __m128i t2 = _mm_unpacklo_epi32(v[2], v[3]), t3 = _mm_unpackhi_epi32(v[2], v[3]);
-    v[0] = _mm_unpacklo_epi64(t0, t2);
-    v[1] = _mm_unpackhi_epi64(t0, t2);
-    v[2] = _mm_unpacklo_epi64(t1, t3);
-    v[3] = _mm_unpackhi_epi64(t1, t3);
+__m256 pair_chunk(const int isQ4, const uint8_t *pair, int c) {
+    if (!isQ4) return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(pair + 32 * c))));
+    const __m256i bytes = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(pair + 32 * (c & 3))));
+    const __m256i codes = c < 4 ? _mm256_and_si256(bytes, _mm256_set1_epi32(15)) : _mm256_srli_epi32(bytes, 4);
+    return _mm256_cvtepi32_ps(codes);
 }
 
-/// Block b of rows 4h … 4h + 3 of the group at `group` (interleaved layout): acc[i] continued for row i,
-/// and Q4_0's scaled block sums `e` (row i in lane i). Called with the even blocks' accumulators and the
-/// odd blocks' in turn, so that both sets stay in registers.
+/// One group block (`at`, interleaved layout) of row pairs firstPair … firstPair + pairs − 1 (pair p: rows
+/// 2p and 2p + 1 of the group) times `tokens` tokens, without transposing the code words. Lane j of a row
+/// takes the elements j, j + 8, j + 16, j + 24: chunks (4 elements) q, 2 + q, 4 + q, 6 + q with q = j / 4.
+/// So acc[(t · pairs + m) · 2 + q] continues lanes 4q … 4q + 3 of pair m's first row in its low half and of
+/// its second row in its high half, for token t, each lane the same chain of the same operations as in
+/// `block_step`. Q4_0's scaled block sums: e[t], row i in lane i. `xb`: token 0's 32 values of this block
+/// (token t at xb + t · cols); `sums`: token 0's Σx of this block (token t at sums + t · blocks). Called
+/// with the even blocks' accumulators and the odd blocks' in turn, so that both sets stay in registers.
 static inline __attribute__((always_inline, target(CK_TARGET)))
-void group_block(const int isQ4, const uint8_t *group, int b, int h, const float *x, const float *xBlockSums,
-                 __m256 acc[PASS_ROWS], __m128 *e) {
-    const int blockBytes = isQ4 ? 18 : 34;
-    const uint8_t *at = group + (long)b * CK_GROUP_ROWS * blockBytes;
-    _mm_prefetch((const char *)at + 1024, _MM_HINT_T0);
-    const __m128 d4 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(at + 8 * h)));
-    __m128i lo[4], hi[4];
-    for (int k = 0; k < 4; k++) lo[k] = _mm_loadu_si128((const __m128i *)(at + 16 + 32 * k + 16 * h));
-    transpose_words(lo);
-    if (!isQ4) {
-        for (int k = 0; k < 4; k++) hi[k] = _mm_loadu_si128((const __m128i *)(at + 16 + 32 * (k + 4) + 16 * h));
-        transpose_words(hi);
-    } else {
-        for (int k = 0; k < 4; k++) hi[k] = lo[k];
+void group_block(const int isQ4, const uint8_t *at, int firstPair, int pairs, int tokens, const float *xb, long cols,
+                 const float *sums, int blocks, __m256 *acc, __m256 *e) {
+    if (firstPair == 0) {
+        // The next group's block b, into L2 while this group is read (pass 1) and read again from cache
+        // (passes 2…): one address per 64 bytes of the stream, so every cache line gets one.
+        const char *next = (const char *)at + (long)blocks * CK_GROUP_ROWS * (isQ4 ? 18 : 34);
+        for (int line = 0; line < (isQ4 ? 3 : 5); line++) _mm_prefetch(next + 64 * line, _MM_HINT_T1);
     }
-    const float *xb = x + 32L * b;
-    const __m256 d8 = _mm256_castps128_ps256(d4);
-    acc[0] = block_step(isQ4, lo[0], hi[0], _mm256_permute_ps(_mm256_permute2f128_ps(d8, d8, 0), 0x00), xb, acc[0]);
-    acc[1] = block_step(isQ4, lo[1], hi[1], _mm256_permute_ps(_mm256_permute2f128_ps(d8, d8, 0), 0x55), xb, acc[1]);
-    acc[2] = block_step(isQ4, lo[2], hi[2], _mm256_permute_ps(_mm256_permute2f128_ps(d8, d8, 0), 0xAA), xb, acc[2]);
-    acc[3] = block_step(isQ4, lo[3], hi[3], _mm256_permute_ps(_mm256_permute2f128_ps(d8, d8, 0), 0xFF), xb, acc[3]);
-    if (isQ4) *e = _mm_fmadd_ps(d4, _mm_set1_ps(xBlockSums[b]), *e);
+    const __m256 d8 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)at));   // the group's 8 scales
+    for (int m = 0; m < pairs; m++) {
+        const int p = firstPair + m;
+        const uint8_t *pair = at + 16 + 8 * p;
+        const __m256 d = _mm256_permutevar8x32_ps(d8, _mm256_setr_epi32(2 * p, 2 * p, 2 * p, 2 * p,
+                                                                        2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1));
+        for (int q = 0; q < 2; q++) {
+            const __m256 w0 = pair_chunk(isQ4, pair, q), w1 = pair_chunk(isQ4, pair, 2 + q);
+            const __m256 w2 = pair_chunk(isQ4, pair, 4 + q), w3 = pair_chunk(isQ4, pair, 6 + q);
+            for (int t = 0; t < tokens; t++) {
+                const float *xt = xb + t * cols + 4 * q;
+                __m256 s0 = _mm256_mul_ps(w0, _mm256_broadcast_ps((const __m128 *)xt));
+                __m256 s1 = _mm256_mul_ps(w1, _mm256_broadcast_ps((const __m128 *)(xt + 8)));
+                s0 = _mm256_fmadd_ps(w2, _mm256_broadcast_ps((const __m128 *)(xt + 16)), s0);
+                s1 = _mm256_fmadd_ps(w3, _mm256_broadcast_ps((const __m128 *)(xt + 24)), s1);
+                __m256 *a = &acc[(t * pairs + m) * 2 + q];
+                *a = _mm256_fmadd_ps(_mm256_add_ps(s0, s1), d, *a);
+            }
+        }
+    }
+    if (isQ4) {
+        for (int t = 0; t < tokens; t++) e[t] = _mm256_fmadd_ps(d8, _mm256_set1_ps(sums[(long)t * blocks]), e[t]);
+    }
 }
 
-/// Rows 4h … 4h + 3 of the group at `group` (interleaved layout) times one token `x`, to `out[0…3]`.
+/// Row pairs firstPair … firstPair + pairs − 1 of the group at `group` (interleaved layout; `blocks` group
+/// blocks) times tokens t < `tokens` (x: `[tokens, cols]`, xBlockSums `[tokens, blocks]`), to the group's
+/// rows of y (token t's row i at y[t · yStride + i]). pairs · tokens ≤ PASS_PAIR_TOKENS.
 static inline __attribute__((always_inline, target(CK_TARGET)))
-void half_group(const int isQ4, const uint8_t *group, int blocks, int h, const float *x, const float *xBlockSums,
-                float out[PASS_ROWS]) {
-    __m256 even[PASS_ROWS], odd[PASS_ROWS];
-    for (int i = 0; i < PASS_ROWS; i++) even[i] = odd[i] = _mm256_setzero_ps();
-    __m128 e0 = _mm_setzero_ps(), e1 = _mm_setzero_ps();
+void group_pass(const int isQ4, const uint8_t *group, int blocks, int firstPair, int pairs, int tokens,
+                const float *x, const float *xBlockSums, float *y, long yStride) {
+    const int blockBytes = isQ4 ? 18 : 34, vectors = 2 * pairs * tokens;
+    const long cols = 32L * blocks;
+    __m256 even[2 * PASS_PAIR_TOKENS], odd[2 * PASS_PAIR_TOKENS], e0[PASS_PAIR_TOKENS], e1[PASS_PAIR_TOKENS];
+    for (int v = 0; v < vectors; v++) even[v] = odd[v] = _mm256_setzero_ps();
+    for (int t = 0; t < tokens; t++) e0[t] = e1[t] = _mm256_setzero_ps();
     int b = 0;
     for (; b + 1 < blocks; b += 2) {
-        group_block(isQ4, group, b, h, x, xBlockSums, even, &e0);
-        group_block(isQ4, group, b + 1, h, x, xBlockSums, odd, &e1);
+        const uint8_t *at = group + (long)b * CK_GROUP_ROWS * blockBytes;
+        group_block(isQ4, at, firstPair, pairs, tokens, x + 32L * b, cols, xBlockSums + b, blocks, even, e0);
+        group_block(isQ4, at + CK_GROUP_ROWS * blockBytes, firstPair, pairs, tokens, x + 32L * (b + 1), cols,
+                    xBlockSums + b + 1, blocks, odd, e1);
     }
-    if (b < blocks) group_block(isQ4, group, b, h, x, xBlockSums, even, &e0);
-    float s0[PASS_ROWS], s1[PASS_ROWS];
-    _mm_storeu_ps(s0, e0);
-    _mm_storeu_ps(s1, e1);
-    for (int i = 0; i < PASS_ROWS; i++) {
-        float a0[8], a1[8];
-        _mm256_storeu_ps(a0, even[i]);
-        _mm256_storeu_ps(a1, odd[i]);
-        out[i] = finish(a0, a1, isQ4, s0[i], s1[i]);
+    if (b < blocks) {
+        group_block(isQ4, group + (long)b * CK_GROUP_ROWS * blockBytes, firstPair, pairs, tokens, x + 32L * b, cols,
+                    xBlockSums + b, blocks, even, e0);
+    }
+    float evenLanes[2 * PASS_PAIR_TOKENS][8], oddLanes[2 * PASS_PAIR_TOKENS][8];
+    for (int v = 0; v < vectors; v++) {
+        _mm256_storeu_ps(evenLanes[v], even[v]);
+        _mm256_storeu_ps(oddLanes[v], odd[v]);
+    }
+    for (int t = 0; t < tokens; t++) {
+        float s0[8], s1[8];
+        _mm256_storeu_ps(s0, e0[t]);
+        _mm256_storeu_ps(s1, e1[t]);
+        for (int m = 0; m < pairs; m++) {
+            for (int second = 0; second < 2; second++) {
+                // The pair's first row in the low halves of its two vectors (lanes 0…3, 4…7), the second in the high.
+                const int v = (t * pairs + m) * 2, i = 2 * (firstPair + m) + second;
+                float a0[8], a1[8];
+                for (int j = 0; j < 4; j++) {
+                    a0[j] = evenLanes[v][4 * second + j];
+                    a0[j + 4] = evenLanes[v + 1][4 * second + j];
+                    a1[j] = oddLanes[v][4 * second + j];
+                    a1[j + 4] = oddLanes[v + 1][4 * second + j];
+                }
+                y[t * yStride + i] = finish(a0, a1, isQ4, s0[i], s1[i]);
+            }
+        }
     }
 }
 
@@ -204,8 +247,9 @@ float gguf_row(const int isQ4, const uint8_t *row, int blocks, const float *x, c
     return finish(a0, a1, isQ4, e0, e1);
 }
 
-/// Each half group is computed for all n tokens in turn, so its bytes come from memory once per batch
-/// (then from L1/L2: a half group of a 3584-column Q8_0 row is 15 KiB).
+/// Each group is computed for all n tokens in turn, so its bytes come from memory once per batch (then
+/// from L1/L2: a group of 3584-column Q8_0 rows is 30 KiB): one token as two passes of two row pairs,
+/// two tokens as four passes of one row pair (the pair's codes widened to fp32 once for both tokens).
 static inline __attribute__((always_inline, target(CK_TARGET)))
 void products_avx2(const int isQ4, const uint8_t *weights, int rows, int blocks, const float *x,
                    const float *xBlockSums, int n, float *y, long yStride) {
@@ -213,11 +257,16 @@ void products_avx2(const int isQ4, const uint8_t *weights, int rows, int blocks,
     const long cols = 32L * blocks, rowBytes = (long)blocks * blockBytes;
     const int wholeRows = rows / CK_GROUP_ROWS * CK_GROUP_ROWS;
     for (int r = 0; r < wholeRows; r += CK_GROUP_ROWS) {
-        for (int h = 0; h < 2; h++) {
-            for (int t = 0; t < n; t++) {
-                float out[PASS_ROWS];
-                half_group(isQ4, weights + r * rowBytes, blocks, h, x + t * cols, xBlockSums + (long)t * blocks, out);
-                for (int i = 0; i < PASS_ROWS; i++) y[t * yStride + r + PASS_ROWS * h + i] = out[i];
+        const uint8_t *group = weights + r * rowBytes;
+        int t = 0;
+        for (; t + 1 < n; t += 2) {
+            for (int p = 0; p < CK_GROUP_ROWS / 2; p++) {
+                group_pass(isQ4, group, blocks, p, 1, 2, x + t * cols, xBlockSums + (long)t * blocks, y + t * yStride + r, yStride);
+            }
+        }
+        if (t < n) {
+            for (int p = 0; p < CK_GROUP_ROWS / 2; p += 2) {
+                group_pass(isQ4, group, blocks, p, 2, 1, x + t * cols, xBlockSums + (long)t * blocks, y + t * yStride + r, yStride);
             }
         }
     }
