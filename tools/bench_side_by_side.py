@@ -91,16 +91,12 @@ def fp32_decode_bytes_per_token(model_dir: Path) -> int:
     return 4 * (c["num_hidden_layers"] * per_layer + hidden + lm_head + hidden)  # final norm + one embedding row
 
 
-def copy_bandwidth(gigabytes: float, threads: int, repeats: int = 5) -> float:
-    """Best copy bandwidth in bytes/s (read + write) of a `gigabytes` float32 array over `threads` threads."""
-    count = int(gigabytes * 1e9) // 4
-    src = np.ones(count, dtype=np.float32)
-    dst = np.zeros(count, dtype=np.float32)  # np.zeros maps lazily: the first copy below touches it
-    bounds = np.linspace(0, count, threads + 1, dtype=np.int64)
+def best_parallel_seconds(work, bounds, repeats: int) -> float:
+    """Best wall time of `work(a, b)` run on one thread per part [a, b) of `bounds`, over `repeats` timed
+    passes after one untimed pass (which faults pages in). numpy releases the GIL in the work used here."""
     best = float("inf")
-    for attempt in range(repeats + 1):  # the first pass faults dst's pages in and is not counted
-        workers = [threading.Thread(target=np.copyto, args=(dst[a:b], src[a:b]))
-                   for a, b in zip(bounds[:-1], bounds[1:])]
+    for attempt in range(repeats + 1):
+        workers = [threading.Thread(target=work, args=(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
         start = time.perf_counter()
         for w in workers:
             w.start()
@@ -109,6 +105,16 @@ def copy_bandwidth(gigabytes: float, threads: int, repeats: int = 5) -> float:
         elapsed = time.perf_counter() - start
         if attempt > 0:
             best = min(best, elapsed)
+    return best
+
+
+def copy_bandwidth(gigabytes: float, threads: int, repeats: int = 5) -> float:
+    """Best copy bandwidth in bytes/s (read + write) of a `gigabytes` float32 array over `threads` threads."""
+    count = int(gigabytes * 1e9) // 4
+    src = np.ones(count, dtype=np.float32)
+    dst = np.zeros(count, dtype=np.float32)  # np.zeros maps lazily: the untimed first copy touches it
+    bounds = np.linspace(0, count, threads + 1, dtype=np.int64)
+    best = best_parallel_seconds(lambda a, b: np.copyto(dst[a:b], src[a:b]), bounds, repeats)
     return 2 * count * 4 / best
 
 
@@ -120,18 +126,7 @@ def read_bandwidth(gigabytes: float, threads: int, repeats: int = 5) -> float:
     matrix = np.ones((rows, cols), dtype=np.float32)   # written, so every page is in RAM before timing
     vector = np.ones(cols, dtype=np.float32)
     bounds = np.linspace(0, rows, threads + 1, dtype=np.int64)
-    best = float("inf")
-    for attempt in range(repeats + 1):  # the first pass is not counted
-        workers = [threading.Thread(target=np.dot, args=(matrix[a:b], vector))
-                   for a, b in zip(bounds[:-1], bounds[1:])]
-        start = time.perf_counter()
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-        elapsed = time.perf_counter() - start
-        if attempt > 0:
-            best = min(best, elapsed)
+    best = best_parallel_seconds(lambda a, b: np.dot(matrix[a:b], vector), bounds, repeats)
     return rows * cols * 4 / best
 
 
