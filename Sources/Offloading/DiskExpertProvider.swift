@@ -68,6 +68,8 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
     private var openSteps: [OpenStep?]
     private var totals: DiskOffloadingSummary
     private let reads = DispatchQueue(label: "mixtral-lab.expert-reads")
+    /// Faults in the slots' memory ahead of their first reads (`SlotPrefault`), from `allocateSlots` on.
+    private var prefault: SlotPrefault?
 
     /// A read decided at `layerRouted`: into a slot already claimed (`slot`), or (nil) a transient buffer.
     private struct PlannedRead {
@@ -127,6 +129,11 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         slotOf = Array(repeating: [:], count: source.numLayers)
         freeSlots = cache.capacities.map { Array((0..<$0).reversed()) }
         pending = Array(repeating: [:], count: source.numLayers)
+        // in the order the prefill's first reads fill them: the transient buffers, then layer by layer
+        prefault?.cancel()
+        if ProcessInfo.processInfo.environment["MIXTRAL_LAB_EXPERIMENT_NO_PREFAULT"] == nil {
+            prefault = SlotPrefault(slots: transients + pool.joined())
+        }
         for l in 0..<source.numLayers {
             for e in cache.residents(layer: l).sorted() {
                 let slot = freeSlots[l].removeLast()
@@ -219,6 +226,15 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         for l in openSteps.indices { closeStep(l) }
         totals.finalize()
         return totals
+    }
+
+    deinit { prefault?.cancel() }
+
+    /// Waits until the slots' memory has been faulted in; the arrays faulted and the calls the kernel refused.
+    func waitForPrefault() -> (arrays: Int, refused: Int) {
+        guard let prefault else { return (0, 0) }
+        prefault.wait()
+        return (prefault.arraysFaulted, prefault.refused)
     }
 
     /// Base addresses of every slot's arrays and the transient buffers' (tests check they never move).

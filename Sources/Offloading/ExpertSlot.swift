@@ -62,6 +62,15 @@ final class ExpertSlot: @unchecked Sendable {
 
     /// Base addresses of the slot's arrays (tests check a refill writes in place).
     var storageAddresses: [UnsafeRawPointer?] { projections.flatMap(\.storageAddresses) }
+
+    /// Where one of the slot's arrays lies: its address (an integer, so that it crosses threads) and bytes.
+    struct StorageRange: Sendable {
+        var address: UInt
+        var count: Int
+    }
+
+    /// The slot's non-empty arrays (their memory never moves: `fill` writes in place).
+    var storageRanges: [StorageRange] { projections.flatMap(\.storageRanges) }
 }
 
 /// The arrays of one projection; only those its format uses are non-empty.
@@ -185,6 +194,15 @@ private final class ProjectionSlot {
             }
             return HQQMatrix(rows: rows, cols: cols, settings: settings, packed: packed, parameters: parameters)
         }
+    }
+
+    var storageRanges: [ExpertSlot.StorageRange] {
+        func range(_ bytes: UnsafeRawBufferPointer) -> ExpertSlot.StorageRange? {
+            bytes.baseAddress.map { ExpertSlot.StorageRange(address: UInt(bitPattern: $0), count: bytes.count) }
+        }
+        return [values.withUnsafeBytes(range), halves.withUnsafeBytes(range), packed.withUnsafeBytes(range), codes.withUnsafeBytes(range),
+                scales.withUnsafeBytes(range), zeroHalves.withUnsafeBytes(range), zeroCodes.withUnsafeBytes(range),
+                zeroRange.withUnsafeBytes(range)].compactMap { $0 }.filter { $0.count > 0 }
     }
 
     var storageAddresses: [UnsafeRawPointer?] {
