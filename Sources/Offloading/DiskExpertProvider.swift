@@ -27,6 +27,10 @@ import Tracing
 ///   byte ranges are dropped: a GGUF read in place also holds the resident tensors, whose pages the model
 ///   is reading at the same time (`adviseWillNeedAllButExperts`) — dropping them re-read them from the disk.
 ///
+/// - The slots' memory is faulted in on a thread of its own from `allocateSlots` on (`SlotPrefault`), in the
+///   order the prefill fills them, so the reader threads do not take ~4 million page faults between their
+///   reads at a 16 GiB budget (prefill's expert reads 30 % faster in an A/B on the full-size file, README).
+///
 /// A model may run one forward pass at a time on a provider; `allocateSlots` must be called before it runs.
 // @unchecked Sendable: bookkeeping used by one forward pass at a time; the I/O thread only fills a queued read's slot (awaited via its `ReadJob`).
 public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
@@ -131,9 +135,7 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         pending = Array(repeating: [:], count: source.numLayers)
         // in the order the prefill's first reads fill them: the transient buffers, then layer by layer
         prefault?.cancel()
-        if ProcessInfo.processInfo.environment["MIXTRAL_LAB_EXPERIMENT_NO_PREFAULT"] == nil {
-            prefault = SlotPrefault(slots: transients + pool.joined())
-        }
+        prefault = SlotPrefault(slots: transients + pool.joined())
         for l in 0..<source.numLayers {
             for e in cache.residents(layer: l).sorted() {
                 let slot = freeSlots[l].removeLast()

@@ -42,9 +42,9 @@ public final class ExpertFile: @unchecked Sendable {
     private let bounceLock = NSLock()
 
     /// Bytes of one direct chunk (4 MiB: `max_sectors_kb` of the development machine's disk, one request).
-    static let directChunkBytes = (Int(ProcessInfo.processInfo.environment["MIXTRAL_LAB_EXPERIMENT_CHUNK_KIB"] ?? "") ?? 4096) << 10
+    static let directChunkBytes = 4 << 20
     /// Chunks read at once (4: the fastest of 2–4 threads × 2–8 MiB measured as above).
-    static let directReaders = Int(ProcessInfo.processInfo.environment["MIXTRAL_LAB_EXPERIMENT_READERS"] ?? "") ?? 4
+    static let directReaders = 4
     /// Alignment of a direct read's offset, length and memory (the largest logical block size in use).
     static let directAlignment = 4096
 

@@ -216,7 +216,8 @@ private final class ProjectionSlot {
 /// read before its operator is made (`ExpertSlot.fill`), so zeroing it first would only cost start-up time
 /// — writing gigabytes of slots touches every page (measured on Mixtral-8x7B's shape at 6 GiB: 7.9 s of a
 /// 14 s start-up on a busy 2-core machine). A large allocation is fresh anonymous memory (glibc maps it),
-/// whose pages the kernel provides on the first write — here, the first read into the slot.
+/// whose pages the kernel provides on the first write: `SlotPrefault` takes those faults on a thread of
+/// its own after start-up, ahead of the first reads into the slots.
 private func unfilled<T: BitwiseCopyable>(_ count: Int) -> [T] {
     [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
 }
