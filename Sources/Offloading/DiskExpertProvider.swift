@@ -29,7 +29,7 @@ import Tracing
 ///
 /// - The slots' memory is faulted in on a thread of its own from `allocateSlots` on (`SlotPrefault`), in the
 ///   order the prefill fills them, so the reader threads do not take ~4 million page faults between their
-///   reads at a 16 GiB budget (prefill's expert reads 30 % faster in an A/B on the full-size file, README).
+///   reads at a 16 GiB budget (the prefill's reads took 20–40 % less time in an A/B on the full-size file, README).
 ///
 /// A model may run one forward pass at a time on a provider; `allocateSlots` must be called before it runs.
 // @unchecked Sendable: bookkeeping used by one forward pass at a time; the I/O thread only fills a queued read's slot (awaited via its `ReadJob`).

@@ -16,10 +16,10 @@ import Glibc
 /// unknown (older kernels, other systems) nothing is done: the reads fault the pages in as before.
 ///
 /// Measured on the 26 GB full-size file at a 16 GiB budget (prefill of 31 tokens, memory cgroup of 16 GiB,
-/// page cache dropped, three alternating pairs, 2026-12-07 14:18–14:24 UTC while other sessions built, load
-/// 3.6–11.8): with it the I/O thread read the prefill's 25.4 GB of experts in 32.1–36.5 s, without it in
-/// 42.6–50.7 s, and the layers waited 0.5–3.3 s for reads against 4.0–7.3 s; both took 4.14 million minor
-/// faults (15.8 GB of 4 KiB pages). Huge pages (`MADV_HUGEPAGE`; this machine's THP mode is `madvise`) made
+/// page cache dropped, five alternating pairs, 2026-12-07 14:18–14:45 UTC while other sessions built, load
+/// 3.6–11.8): with it the I/O thread read the prefill's 25.4 GB of experts in 14.2–36.5 s, without it in
+/// 23.6–50.7 s (20–40 % less time with it in every pair), and the layers waited 0.4–3.3 s for reads against 3.9–7.3 s;
+/// both took 4.14 million minor faults (15.8 GB of 4 KiB pages). Huge pages (`MADV_HUGEPAGE`; this machine's THP mode is `madvise`) made
 /// first writes slower, not faster, in a test of 1 GiB mappings on the same machine: 0.57–0.84 s of CPU per
 /// GiB against 0.23–0.26 s with 4 KiB pages.
 // @unchecked Sendable: `cancelled` is behind `lock`; the counts are written by the thread and read after `wait()`.
