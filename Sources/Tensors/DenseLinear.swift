@@ -7,13 +7,26 @@ import Foundation
 /// smallest: k/v, 256 × 1024) on both cores.
 public let parallelWeightThreshold = 1 << 18
 
-/// Batches of 2 to this many tokens multiply fp32 weights with `ck_f32_products` (each weight row read
-/// once for all the tokens), larger ones with OpenBLAS's sgemm. CPU time of a bench-preset expert
-/// (3584 × 1024, weights from memory, one core, 2026-12-07): 2 tokens 7.4 ms against sgemm's 17.8, 4 tokens
-/// 11.0 against 17.1, 8 tokens 17.4 against 20.9.
-public let smallBatchLimit = 8
+/// Batches of 2 to this many tokens multiply fp32 weights with `ck_f32_products` on the kernel threads, as
+/// long as their activations are at most `batchActivationLimit`; larger ones take OpenBLAS's sgemm, whose
+/// copy of the weight then pays off. One core, CPU time, bench-preset shapes, weights from memory
+/// (2026-12-07, busy machine, load 9–13), GMAC/s ours against sgemm: 3584 × 1024 at 16 / 32 / 64 tokens
+/// 25.8 / 30.4 / 34.8 against 14.8 / 19.9 / 27.7; 1024 × 1024 26.9 / 33.2 / 37.9 against 19.7 / 27.1 /
+/// 35.9; 1024 × 3584 28.3 / 29.4 / 28.9 against 22.1 / 29.7 / 36.9 (there sgemm wins above 32 tokens);
+/// 128 tokens: sgemm 37–38 against 29–38.
+public let f32BatchLimit = 64
 
-/// fp32 weights applied with OpenBLAS (`cblas_sgemv` for one token, `cblas_sgemm` for a batch).
+/// Largest `tokens · cols` (fp32 activations) for which a batch takes `ck_f32_products`: 2¹⁷ values
+/// (512 KiB): 64 tokens of 1024 columns, 36 of 3584 (see `f32BatchLimit`).
+public let batchActivationLimit = 1 << 17
+
+/// The CPU's fastest `ck_f32_products` path (read once).
+private let productPath = ck_best_path()
+
+/// fp32 weights: one token with OpenBLAS's `cblas_sgemv`, batches of 2 to `f32BatchLimit` tokens with
+/// `ck_f32_products` on the kernel threads, larger batches with OpenBLAS's `cblas_sgemm`. (One token on
+/// the kernel threads, as `ck_f32_products` can: the same speed as sgemv on one core, but bench-preset fp32
+/// decode on two ran 15.3–16.1 tok/s against sgemv's 19.7–20.6 in alternating runs, 2026-12-07, load 3–4.)
 extension Matrix: LinearOperator {
     public var outFeatures: Int { rows }
     public var inFeatures: Int { cols }
@@ -29,7 +42,7 @@ extension Matrix: LinearOperator {
 
     public func apply(batch n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         if n == 1 { return apply(x, into: y) }
-        if n <= smallBatchLimit { return applySmallBatch(n, x, into: y) }
+        if n <= f32BatchLimit && n * cols <= batchActivationLimit { return products(n, x, into: y) }
         values.withUnsafeBufferPointer { w in
             // Y[n, rows] = X[n, cols] · Wᵀ[cols, rows]
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(cols),
@@ -37,16 +50,17 @@ extension Matrix: LinearOperator {
         }
     }
 
-    /// `Y[n, rows] = X[n, cols] · Wᵀ` for 2 … `smallBatchLimit` tokens with `ck_f32_products`, rows split
-    /// across the cores by the kernel threads (`forEachRowRange`, ranges of multiples of 4 rows) when the
-    /// weight has at least `parallelWeightThreshold` values. (`DispatchQueue.concurrentPerform`, used
-    /// before, woke its workers for every product and gave each core one half: a core held up by OpenBLAS's
-    /// spinning worker or another process held up the product.)
-    func applySmallBatch(_ n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+    /// `Y[n, rows] = X[n, cols] · Wᵀ` with `ck_f32_products`, rows split across the cores by the kernel
+    /// threads (`forEachRowRange`, ranges of multiples of 4 rows) when the weight has at least
+    /// `parallelWeightThreshold` values. (`DispatchQueue.concurrentPerform`, used before, woke its workers
+    /// for every product and gave each core one half: a core held up by OpenBLAS's spinning worker or
+    /// another process held up the product.)
+    func products(_ n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let path = productPath
         values.withUnsafeBufferPointer { w in
             let base = w.baseAddress!
             forEachRowRange(rows: rows, cols: cols, rowMultiple: 4) { range in
-                ck_f32_products(base + range.lowerBound * cols, Int32(range.count), Int32(cols), x, Int32(n),
+                ck_f32_products(path, base + range.lowerBound * cols, Int32(range.count), Int32(cols), x, Int32(n),
                                 y + range.lowerBound, rows)
             }
         }

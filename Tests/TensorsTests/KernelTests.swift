@@ -20,29 +20,64 @@ import CKernels
     }
 }
 
-/// Batches of 2…`smallBatchLimit` tokens (`ck_f32_products`): within rounding of the formula on shapes
-/// whose rows are no multiple of 4 and columns no multiple of 8, and the same bits whether the rows are
-/// split across cores (1029 × 256 ≥ `parallelWeightThreshold`) or not.
-@Test func smallBatchesMatchTheFormulaAndDoNotDependOnTheSplit() {
-    for (rows, cols) in [(13, 37), (1029, 256)] {
+/// `ck_f32_products` on the given path, all rows in one call (no split across threads).
+private func f32Products(_ path: ck_path, _ w: Matrix, _ x: [Float], tokens n: Int) -> [Float] {
+    var y = [Float](repeating: .nan, count: n * w.rows)
+    w.values.withUnsafeBufferPointer { wp in x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer {
+        ck_f32_products(path, wp.baseAddress!, Int32(w.rows), Int32(w.cols), xp.baseAddress!, Int32(n), $0.baseAddress!, w.rows)
+    } } }
+    return y
+}
+
+/// fp32 products (`ck_f32_products`, Sources/CKernels/products_f32.c, on every path this CPU runs; and
+/// `Matrix.apply`, which splits rows across the kernel threads and takes OpenBLAS's sgemv for one token
+/// and sgemm above `f32BatchLimit` tokens) against the plain formula summed in Double, on odd shapes: one 8-column chunk,
+/// fewer columns than a chunk, rows divisible neither by the 4-row tile nor by the thread count, columns no
+/// multiple of 8, 1/2/7/9/33/65 tokens (tiles of 3 and 2 tokens; 65 tokens of 3001 columns span 4 token
+/// blocks), 1029 × 256 split across the threads. fp32 sums in another order than the reference's are not
+/// bit-identical to it, so the bound is the one of recursive summation: every rounding on a result's
+/// longest chain of additions (cols/8 fused steps per lane, 7 adding the lanes, 2 per column past the last
+/// multiple of 8, one for the product) errs by at most 2⁻²⁴ of Σ|w·x|; twice that is allowed.
+/// Bit for bit: the same path gives the same bits whatever the rows' split across threads, and a token's
+/// result in a batch is the same bits as that token alone (each row and token is its own chain of roundings).
+@Test func f32ProductsMatchTheFormulaOnOddShapes() {
+    var paths = [CK_PATH_SCALAR]
+    if ck_path_available(CK_PATH_AVX2) != 0 { paths.append(CK_PATH_AVX2) }
+    let best = ck_best_path()   // what `Matrix.apply` runs: the AVX2 loop on AVX2 and AVX-VNNI CPUs, else plain C
+    let appliedPath = best == CK_PATH_AVX2 || best == CK_PATH_AVX_VNNI ? CK_PATH_AVX2 : CK_PATH_SCALAR
+    for (rows, cols) in [(1, 8), (2, 5), (3, 7), (13, 37), (7, 264), (6, 3001), (1029, 256)] {
         let w = Matrix(rows: rows, cols: cols, values: (0..<(rows * cols)).map { Float(($0 * 7919) % 201) / 100 - 1 })
-        for n in [2, 5, smallBatchLimit] {
+        for n in [1, 2, 7, 9, 33, 65] {
             let x: [Float] = (0..<(n * cols)).map { Float(($0 * 104729) % 97) / 50 - 1 }
-            var y = [Float](repeating: .nan, count: n * rows), whole = y
-            x.withUnsafeBufferPointer { xp in
-                y.withUnsafeMutableBufferPointer { w.apply(batch: n, xp.baseAddress!, into: $0.baseAddress!) }
-                w.values.withUnsafeBufferPointer { wp in
-                    whole.withUnsafeMutableBufferPointer {
-                        ck_f32_products(wp.baseAddress!, Int32(rows), Int32(cols), xp.baseAddress!, Int32(n), $0.baseAddress!, rows)
-                    }
+            var applied = [Float](repeating: .nan, count: n * rows)
+            x.withUnsafeBufferPointer { xp in applied.withUnsafeMutableBufferPointer { w.apply(batch: n, xp.baseAddress!, into: $0.baseAddress!) } }
+            let ours = n > 1 && n <= f32BatchLimit && n * cols <= batchActivationLimit   // else sgemv or sgemm
+            let chain = cols / 8 + 7 + 2 * (cols % 8) + 1
+            var outputs = [("apply", applied, ours ? chain : cols + 1)]   // OpenBLAS: at worst one chain of cols additions
+            for path in paths {
+                let y = f32Products(path, w, x, tokens: n)
+                outputs.append(("path \(path.rawValue)", y, chain))
+                if path == appliedPath, ours {
+                    #expect(applied.map(\.bitPattern) == y.map(\.bitPattern), "[\(rows) × \(cols)] × \(n): split across threads")
+                }
+                if n > 1 {   // a batch's token 1 alone: the same bits
+                    let alone = f32Products(path, w, Array(x[cols..<(2 * cols)]), tokens: 1)
+                    #expect(alone.map(\.bitPattern) == Array(y[rows..<(2 * rows)]).map(\.bitPattern), "[\(rows) × \(cols)] × \(n): token 1 alone")
                 }
             }
-            #expect(y.map(\.bitPattern) == whole.map(\.bitPattern), "[\(rows) × \(cols)] × \(n)")
             for t in 0..<n {
                 for r in 0..<rows {
-                    var expected = 0.0
-                    for c in 0..<cols { expected += Double(w.values[r * cols + c]) * Double(x[t * cols + c]) }
-                    #expect(abs(Double(y[t * rows + r]) - expected) <= 1e-5 * Double(cols), "[\(rows) × \(cols)] × \(n): token \(t) row \(r)")
+                    var expected = 0.0, magnitude = 0.0
+                    for c in 0..<cols {
+                        let product = Double(w.values[r * cols + c]) * Double(x[t * cols + c])
+                        expected += product
+                        magnitude += abs(product)
+                    }
+                    for (name, y, chain) in outputs {
+                        let bound = 2 * Double(chain) * 0x1p-24 * magnitude
+                        let error = abs(Double(y[t * rows + r]) - expected)
+                        #expect(error <= bound, "\(name) [\(rows) × \(cols)] × \(n): token \(t) row \(r) off by \(error) > \(bound)")
+                    }
                 }
             }
         }

@@ -116,7 +116,7 @@ void ck_hqq_q8_products(ck_path path, const uint8_t *codes, int cols, int groupS
 /// `y[t · yStride + r] = Σ_c w[r, c] · x[t, c]` for an fp32 weight `w: [rows, cols]` (row-major) and `n`
 /// tokens `x: [n, cols]` — the products of a small batch (products_f32.c); each row is read once for all
 /// n tokens. Deterministic: the same bits for the same inputs whatever the row range a thread takes.
-void ck_f32_products(const float *w, int rows, int cols, const float *x, int n, float *y, long yStride);
+void ck_f32_products(ck_path path, const float *w, int rows, int cols, const float *x, int n, float *y, long yStride);
 
 /// `y[j] = alpha · Σ_c q[c] · keys[j · rowStride + c]` for `j < count`: one query's scores against `count`
 /// cached keys of `headDim` values, rows `rowStride` floats apart (attention_products.c).
