@@ -30,9 +30,10 @@ func applyBatch(rows: Int, cols: Int, n: Int, _ x: UnsafePointer<Float>, into y:
     applyByTiles(rows: rows, cols: cols, n: n, x, into: y, decodeRows: decodeRows)
 }
 
-/// `Y[n, rows] = X[n, cols] · Wᵀ` by tiles of rows (about 1 MiB of fp32) decoded with `decodeRows` and
-/// multiplied with OpenBLAS through `Matrix.apply(batch:)`, the tile's columns scattered into `y`
-/// (`applyBatch` above `perTokenBatchLimit` tokens).
+/// `Y[n, rows] = X[n, cols] · Wᵀ` by tiles of rows (about 1 MiB of fp32) decoded with `decodeRows` on
+/// all cores and multiplied through `Matrix.apply(batch:)` (`ck_f32_products` up to `f32BatchLimit`
+/// tokens, OpenBLAS above), the tile's columns scattered into `y` (`applyBatch` above `perTokenBatchLimit`
+/// tokens).
 func applyByTiles(rows: Int, cols: Int, n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
                   decodeRows: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
     let tileRows = max(1, min(rows, (1 << 18) / max(cols, 1)))
@@ -42,13 +43,25 @@ func applyByTiles(rows: Int, cols: Int, n: Int, _ x: UnsafePointer<Float>, into 
     while start < rows {
         let count = min(tileRows, rows - start)
         if count != tile.rows { tile = Matrix(zeros: count, cols) }
-        tile.values.withUnsafeMutableBufferPointer { decodeRows(start..<(start + count), $0.baseAddress!) }
+        tile.values.withUnsafeMutableBufferPointer { decodeRowsOnAllCores(start..<(start + count), into: $0.baseAddress!, cols: cols, decodeRows) }
         tileOutput.withUnsafeMutableBufferPointer { out in
             let t = out.baseAddress!
             tile.apply(batch: n, x, into: t)   // t: [n, count]
             for i in 0..<n { (y + i * rows + start).update(from: t + i * count, count: count) }
         }
         start += count
+    }
+}
+
+/// Rows `range` decoded with `decodeRows` into `out` (`[range.count, cols]`), the rows shared out among
+/// the cores (`KernelThreads`, two chunks per core) whatever the tile's size: a tile holds the same values
+/// however it is split (the calling thread alone used to decode while the other cores waited).
+func decodeRowsOnAllCores(_ range: Range<Int>, into out: UnsafeMutablePointer<Float>, cols: Int,
+                          _ decodeRows: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+    let chunks = min(range.count, 2 * (KernelThreads.shared.workers + 1))
+    KernelThreads.shared.run(chunks: chunks) { chunk in
+        let lower = range.count * chunk / chunks, upper = range.count * (chunk + 1) / chunks
+        if lower < upper { decodeRows((range.lowerBound + lower)..<(range.lowerBound + upper), out + lower * cols) }
     }
 }
 
