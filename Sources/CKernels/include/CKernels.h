@@ -114,8 +114,10 @@ void ck_hqq_q8_products(ck_path path, const uint8_t *codes, int cols, int groupS
                         int n, float *y, long yStride, int32_t *dots);
 
 /// `y[t · yStride + r] = Σ_c w[r, c] · x[t, c]` for an fp32 weight `w: [rows, cols]` (row-major) and `n`
-/// tokens `x: [n, cols]` — the products of a small batch (products_f32.c); each row is read once for all
-/// n tokens. Deterministic: the same bits for the same inputs whatever the row range a thread takes.
+/// tokens `x: [n, cols]` — the products of a batch (products_f32.c, tiles of 4 rows × 3 tokens); each row is
+/// read once per block of tokens (256 KiB of activations). `path`: CK_PATH_AVX2 or CK_PATH_AVX_VNNI run the
+/// AVX2 + FMA loop, any other path the plain C one. Deterministic: per row and token the same bits whatever
+/// the row range a thread takes, the batch's size or the token's place in it.
 void ck_f32_products(ck_path path, const float *w, int rows, int cols, const float *x, int n, float *y, long yStride);
 
 /// `y[j] = alpha · Σ_c q[c] · keys[j · rowStride + c]` for `j < count`: one query's scores against `count`
