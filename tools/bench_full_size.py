@@ -36,8 +36,11 @@ Before the runs, the time to read the file's resident (non-expert) tensors cold 
 start-up's floor.
 
 Needs root (drop_caches, cgroups). Prints a Markdown table on stdout (ratios mixtral-lab ÷ llama.cpp),
-and with --json FILE writes every figure. The machine is shared: its 1-minute load average is recorded
-at each run's start; compare within one run of this script, not across runs.
+and with --json FILE writes every figure; the commands it records (the benchmark's own and each run's)
+say FILE, BIN, LLAMA_CPP, LOGS and OUT for the paths given, and the model by its file name only, so that
+no path of the measuring machine is recorded (`placeholders` in the JSON says what each stands for). The
+machine is shared: its 1-minute load average is recorded at each run's start; compare within one run of
+this script, not across runs.
 """
 import argparse
 import datetime
@@ -45,6 +48,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -59,6 +63,17 @@ DEFAULT_PROMPT = ("In 1887 the harbour froze solid; ships waited for weeks while
 def fail(message):
     print(f"bench_full_size.py: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+# What the recorded commands say instead of this machine's paths (the JSON's `placeholders` explains them).
+PLACEHOLDERS = {"FILE": "the GGUF file (tools/make_full_size_model.py)", "BIN": "mixtral-lab's release binary",
+                "LLAMA_CPP": "llama.cpp's build/bin folder", "LOGS": "the --logs folder", "OUT": "the --json file"}
+
+
+def recorded(command, paths):
+    """`command` (a list of arguments) as one shell line, each argument that is one of `paths` (a path →
+    placeholder dict) replaced by its placeholder, so that no path of this machine is recorded."""
+    return shlex.join(paths.get(a, a) for a in command)
 
 
 def drop_page_cache():
@@ -260,6 +275,10 @@ def main():
     if args.decode_tokens < 2:
         fail("--decode-tokens must be at least 2")
     os.makedirs(args.logs, exist_ok=True)
+    paths = {args.model: "FILE", args.mixtral_lab: "BIN", args.llama_cpp: "LLAMA_CPP", completion: "LLAMA_CPP/llama-completion",
+             args.logs: "LOGS"}
+    if args.json:
+        paths[args.json] = "OUT"
 
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.machine())
     machine = f"{cpu}, {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / GiB:.0f} GiB RAM"
@@ -287,7 +306,7 @@ def main():
             figures = parse_llama(run["stderr"]) if engine == "llama.cpp" else parse_mixtral_lab(run["stderr"])
             if run["status"] != 0 or figures is None:
                 print(f"  {label} failed (exit {run['status']}); see {args.logs}/{label}.err", file=sys.stderr)
-            row = dict(engine=engine, budget_gib=budget_gib, command=" ".join(command), status=run["status"],
+            row = dict(engine=engine, budget_gib=budget_gib, command=recorded(command, paths), status=run["status"],
                        ram_budget_bytes=budget - args.overhead * MiB if engine == "mixtral-lab" else None,
                        wall_s=run["wall_s"], bytes_read=run["bytes_read"], peak_rss=run["peak_rss"],
                        cgroup_peak=run["cgroup_peak"], load=run["load"], disk_probe_bytes_s=disk, **(figures or {}))
@@ -298,7 +317,8 @@ def main():
             if args.json:   # after every run, so that an interrupted benchmark keeps what it measured
                 date = f"{started:%Y-%m-%d %H:%M}–{datetime.datetime.now(datetime.timezone.utc):%H:%M} UTC"
                 with open(args.json, "w") as f:
-                    json.dump(dict(model=args.model, bench_command=" ".join(["tools/bench_full_size.py"] + sys.argv[1:]),
+                    json.dump(dict(model=os.path.basename(args.model), placeholders=PLACEHOLDERS,
+                                   bench_command=recorded(["tools/bench_full_size.py"] + sys.argv[1:], paths),
                                    file_bytes=os.path.getsize(args.model), layers=layers, experts=experts, top_k=top_k,
                                    expert_bytes=expert_bytes, machine=machine, date=date, threads=args.threads, prompt=args.prompt,
                                    decode_tokens=args.decode_tokens, seed=args.seed, resident_bytes=resident_bytes,

@@ -27,6 +27,10 @@ import Tracing
 ///   byte ranges are dropped: a GGUF read in place also holds the resident tensors, whose pages the model
 ///   is reading at the same time (`adviseWillNeedAllButExperts`) — dropping them re-read them from the disk.
 ///
+/// - The slots' memory is faulted in on a thread of its own from `allocateSlots` on (`SlotPrefault`), in the
+///   order the prefill fills them, so the reader threads do not take ~4 million page faults between their
+///   reads at a 16 GiB budget (the prefill's reads took 20–40 % less time in an A/B on the full-size file, README).
+///
 /// A model may run one forward pass at a time on a provider; `allocateSlots` must be called before it runs.
 // @unchecked Sendable: bookkeeping used by one forward pass at a time; the I/O thread only fills a queued read's slot (awaited via its `ReadJob`).
 public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
@@ -68,6 +72,8 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
     private var openSteps: [OpenStep?]
     private var totals: DiskOffloadingSummary
     private let reads = DispatchQueue(label: "mixtral-lab.expert-reads")
+    /// Faults in the slots' memory ahead of their first reads (`SlotPrefault`), from `allocateSlots` on.
+    private var prefault: SlotPrefault?
 
     /// A read decided at `layerRouted`: into a slot already claimed (`slot`), or (nil) a transient buffer.
     private struct PlannedRead {
@@ -127,6 +133,9 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         slotOf = Array(repeating: [:], count: source.numLayers)
         freeSlots = cache.capacities.map { Array((0..<$0).reversed()) }
         pending = Array(repeating: [:], count: source.numLayers)
+        // in the order the prefill's first reads fill them: the transient buffers, then layer by layer
+        prefault?.cancel()
+        prefault = SlotPrefault(slots: transients + pool.joined())
         for l in 0..<source.numLayers {
             for e in cache.residents(layer: l).sorted() {
                 let slot = freeSlots[l].removeLast()
@@ -219,6 +228,15 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         for l in openSteps.indices { closeStep(l) }
         totals.finalize()
         return totals
+    }
+
+    deinit { prefault?.cancel() }
+
+    /// Waits until the slots' memory has been faulted in; the arrays faulted and the calls the kernel refused.
+    func waitForPrefault() -> (arrays: Int, refused: Int) {
+        guard let prefault else { return (0, 0) }
+        prefault.wait()
+        return (prefault.arraysFaulted, prefault.refused)
     }
 
     /// Base addresses of every slot's arrays and the transient buffers' (tests check they never move).

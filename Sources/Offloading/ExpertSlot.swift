@@ -62,6 +62,15 @@ final class ExpertSlot: @unchecked Sendable {
 
     /// Base addresses of the slot's arrays (tests check a refill writes in place).
     var storageAddresses: [UnsafeRawPointer?] { projections.flatMap(\.storageAddresses) }
+
+    /// Where one of the slot's arrays lies: its address (an integer, so that it crosses threads) and bytes.
+    struct StorageRange: Sendable {
+        var address: UInt
+        var count: Int
+    }
+
+    /// The slot's non-empty arrays (their memory never moves: `fill` writes in place).
+    var storageRanges: [StorageRange] { projections.flatMap(\.storageRanges) }
 }
 
 /// The arrays of one projection; only those its format uses are non-empty.
@@ -187,6 +196,15 @@ private final class ProjectionSlot {
         }
     }
 
+    var storageRanges: [ExpertSlot.StorageRange] {
+        func range(_ bytes: UnsafeRawBufferPointer) -> ExpertSlot.StorageRange? {
+            bytes.baseAddress.map { ExpertSlot.StorageRange(address: UInt(bitPattern: $0), count: bytes.count) }
+        }
+        return [values.withUnsafeBytes(range), halves.withUnsafeBytes(range), packed.withUnsafeBytes(range), codes.withUnsafeBytes(range),
+                scales.withUnsafeBytes(range), zeroHalves.withUnsafeBytes(range), zeroCodes.withUnsafeBytes(range),
+                zeroRange.withUnsafeBytes(range)].compactMap { $0 }.filter { $0.count > 0 }
+    }
+
     var storageAddresses: [UnsafeRawPointer?] {
         [values.withUnsafeBytes(\.baseAddress), halves.withUnsafeBytes(\.baseAddress), packed.withUnsafeBytes(\.baseAddress),
          codes.withUnsafeBytes(\.baseAddress), scales.withUnsafeBytes(\.baseAddress), zeroHalves.withUnsafeBytes(\.baseAddress),
@@ -198,7 +216,8 @@ private final class ProjectionSlot {
 /// read before its operator is made (`ExpertSlot.fill`), so zeroing it first would only cost start-up time
 /// — writing gigabytes of slots touches every page (measured on Mixtral-8x7B's shape at 6 GiB: 7.9 s of a
 /// 14 s start-up on a busy 2-core machine). A large allocation is fresh anonymous memory (glibc maps it),
-/// whose pages the kernel provides on the first write — here, the first read into the slot.
+/// whose pages the kernel provides on the first write: `SlotPrefault` takes those faults on a thread of
+/// its own after start-up, ahead of the first reads into the slots.
 private func unfilled<T: BitwiseCopyable>(_ count: Int) -> [T] {
     [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
 }

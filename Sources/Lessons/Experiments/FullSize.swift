@@ -262,6 +262,9 @@ struct FullSizeBenchmark: Decodable {
     let machine: String
     let date: String
     let bench_command: String
+    /// What the recorded commands say instead of the measuring machine's paths ("FILE": "the GGUF file …");
+    /// absent in measurements made before.
+    let placeholders: [String: String]?
     let file_bytes: Int
     let expert_bytes: Int
     let layers: Int
@@ -281,7 +284,10 @@ struct FullSizeBenchmark: Decodable {
     /// The lesson's figures from these measurements, with the live run's text and the chart.
     func result(live: String, chart: ChartFile) -> FullSizeExperiment.Result {
         let gib = Double(1 << 30)
-        let source = "Measured by `\(bench_command)` on \(machine), \(date) (\(threads) threads, \(decode_tokens) tokens sampled after the prompt; "
+        let words = Set(bench_command.split(whereSeparator: { $0 == " " || $0 == "/" }).map(String.init))
+        let used = (placeholders ?? [:]).filter { words.contains($0.key) }.sorted { $0.key < $1.key }
+        let legend = used.isEmpty ? "" : " (" + used.map { "\($0.key): \($0.value)" }.joined(separator: "; ") + ")"
+        let source = "Measured by `\(bench_command)`\(legend) on \(machine), \(date) (\(threads) threads, \(decode_tokens) tokens sampled after the prompt; "
                 + String(format: "load average %.1f–%.1f at the runs' starts; one run per row).",
                          results.map(\.load).min() ?? 0, results.map(\.load).max() ?? 0)
                 + (note.map { " " + $0 } ?? "")
