@@ -52,6 +52,11 @@ struct ChartCommand: ParsableCommand {
         }
 
         func run() throws {
+            // before the output folder is made and the model loaded
+            let layers = try modelOptions.checkpoint().config.numHiddenLayers
+            guard (0..<layers).contains(layer) else {
+                throw ValidationError("--layer \(layer): \(RoutingReport.Error.noSuchLayer(layer, layers: layers))")
+            }
             let lab = try makeLab(modelOptions, output)
             let routing: RoutingReport
             do { routing = try RoutingReport(prompt: prompt, layer: layer, token: -1, maxTokens: maxTokens, in: lab) } catch let error as RoutingReport.Error {
@@ -156,5 +161,5 @@ func makeLab(_ model: ModelOptions, _ output: ChartCommand.Output, precision: Pr
     try createOutputFolder(folder, flag: "--out", force: output.force)
     return LabContext(checkpoint: try model.checkpoint(), tokenizer: try model.tokenizer(), outputDirectory: folder,
                       basePrecision: precision, commandLine: CommandLine.arguments.joined(separator: " "), overwrite: output.force,
-                      progress: { message in FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!) })
+                      progress: { message in note("  … \(message)") })
 }

@@ -37,7 +37,8 @@ struct Info: ParsableCommand {
         for (key, value) in rows { out(key.padding(toLength: 26, withPad: " ", startingAt: 0) + value) }
         out("")
         out("parameters   \(grouped(c.parameterCount)) (\(String(format: "%.2f", Double(c.parameterCount) / 1e6)) M)")
-        out("active/token \(grouped(c.activeParameterCount)) (top-\(c.numExpertsPerToken) of \(c.numExperts) experts)")
+        out("active/token \(grouped(c.activeParameterCount)) (top-\(c.numExpertsPerToken) of \(c.numExperts) experts"
+            + (c.tieWordEmbeddings ? ")" : "; of the embedding only the token's own row, where Mixtral's \"13 B per token\" counts it all)"))
         out("")
         let spec = precisionOptions.precision
         // What runs: the spec, except classes whose weights the checkpoint stores in a form that runs as stored
@@ -48,7 +49,6 @@ struct Info: ParsableCommand {
             guard let info = checkpoint.info(name) else { continue }
             let tensorClass = TensorClass(tensorName: name)?.rawValue ?? (name.contains("norm") ? "norm" : "other")
             var entry = byClass[tensorClass] ?? (0, 0, [], 0, 0)
-            entry.count += 1
             entry.bytes += info.byteCount
             // Norm weights and other vectors stay fp32; weight matrices take their class's precision,
             // except stored weights, which run as stored with their companions (absmax, quant_map, …).
@@ -56,9 +56,11 @@ struct Info: ParsableCommand {
                 entry.atPrecision += Double(info.byteCount)
                 entry.elements += checkpoint.ggufWeight(name)?.shape.reduce(1, *) ?? storedElements(checkpoint, name, info)
                 if let weightClass = TensorClass(tensorName: name) { storedPrecisions[weightClass] = stored }
+                entry.count += 1
             } else if checkpoint.storedWeightName(ofCompanion: name) != nil {
-                entry.atPrecision += Double(info.byteCount)
+                entry.atPrecision += Double(info.byteCount)   // part of its weight: not a tensor of its own here
             } else {
+                entry.count += 1
                 entry.elements += info.elementCount
                 let bits = TensorClass(tensorName: name).map { spec.precision(for: $0).nominalBitsPerWeight } ?? 32
                 entry.atPrecision += Double(info.elementCount) * bits / 8

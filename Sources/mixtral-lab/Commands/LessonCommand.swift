@@ -90,12 +90,14 @@ struct LessonCommand: ParsableCommand {
                 output = try createNumberedOutputFolder(URL(fileURLWithPath: "lesson-output/\(lesson.name)"),
                                                         label: "the output folder", force: force)
             }
+            if force { LessonRunFiles.removeEarlierRun(in: output) }
+            let started = Date()
             var streamers: [(PrecisionSpec, DiskExpertProvider)] = []
             let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(), outputDirectory: output,
                                  basePrecision: precisionOptions.precision,
                                  commandLine: CommandLine.arguments.joined(separator: " "),
                                  loadModel: ramBudget.labLoader(checkpoint, policy: offloading.policySpec) { streamers.append(($0, $1)) }) { message in
-                FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)
+                note("  … \(message)")
             }
             let interactive = step && isatty(STDIN_FILENO) == 1
             let runner = LessonRunner(lesson: lesson, lab: lab, overrides: try overrides(cacheBytesSlots: { try slots(cacheBytesFor: lab) }),
@@ -107,6 +109,7 @@ struct LessonCommand: ParsableCommand {
                 return answer.trimmingCharacters(in: .whitespaces).lowercased() != "q"
             }
             try runner.run()
+            try LessonRunFiles.record(in: output, since: started)
         }
 
         /// With `--ram-budget`, the report's closing section: each precision's real offloading totals.
