@@ -20,7 +20,7 @@ struct Bench: ParsableCommand {
                                valueName: "n[,n…]")) var promptTokens: String = "8"
     @Option(parsing: .unconditional, help: "Greedy decode steps.") var decodeTokens: Int = 64
     @Option(parsing: .unconditional, help: "Timed repetitions; the best is reported.") var repeats: Int = 3
-    @Option(parsing: .unconditional, help: "OpenBLAS threads (default: one per core for large models, one for small ones); the kernels of packed weights (int8, q4, nf4, bf16, f16) use every core.") var threads: Int?
+    @Option(parsing: .unconditional, help: "OpenBLAS threads, for fp32 decode, fp32 batches above 64 tokens and prefill attention (default: one per core for large models, one for small ones); the kernels of packed weights (int8, q4, nf4, bf16, f16) and fp32 batches of 2–64 tokens use every core.") var threads: Int?
     @Option(help: ArgumentHelp("Time quantizing the checkpoint's weights to this precision spec (e.g. q4) instead of running the model.",
                                valueName: "spec")) var quantize: String?
     @Option(help: "Output: table or json.") var format: OutputFormat = .table
