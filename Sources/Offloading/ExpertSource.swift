@@ -44,17 +44,20 @@ public final class ExpertSource: Sendable {
     /// The checkpoint's own file(s), when every expert tensor is stored exactly as the run holds it, so
     /// each projection is one contiguous byte range read in place with `pread` and no store is written:
     ///
-    /// - safetensors: untagged F32 when the spec gives experts fp32, or GGML Q8_0/Q4_0 blocks tagged in
-    ///   `__metadata__` (used as stored, whatever the spec says, as `MixtralModel(checkpoint:precision:)`
-    ///   does);
+    /// - safetensors: untagged F32 when the spec gives experts fp32, or the tensors `quantize` writes that
+    ///   run as stored, whatever the spec says, as `MixtralModel(checkpoint:precision:)` does
+    ///   (`Checkpoint.storedPrecision`): GGML Q8_0/Q4_0 blocks (int8, q4 and gptq4, whose products are
+    ///   Q4_0's) and BF16/F16 tagged in `__metadata__`. GGML blocks are stored U8 `[rows, cols/32 · typeSize]`
+    ///   (`QuantizedTensorLayout`): the same bytes, row after row, as a GGUF tensor's;
     /// - GGUF: Q8_0, Q4_0, F16 and BF16 experts (run as stored, whatever the spec says), F32 experts when
     ///   the spec gives experts fp32; stacked `ffn_*_exps` tensors (expert e is the e-th contiguous slice)
     ///   and per-expert `ffn_*.E` tensors alike (`GGUFWeight.fileOffset`). Expert rows are never
     ///   permuted (only attn_q/attn_k are), so the stored bytes are the slot's bytes: GGML blocks as
     ///   `GGMLMatrix` holds them, F16/BF16 as little-endian UInt16, F32 as little-endian Float.
     ///
-    /// Nil otherwise (NF4, safetensors 16-bit, other GGUF types, a conversion needed, or experts whose
-    /// layouts differ between layers): the experts then come from an `ExpertStore`.
+    /// Nil otherwise (NF4, HQQ, awq4 — its input scale multiplies the input before the product, which a
+    /// slot does not hold —, untagged safetensors 16-bit, other GGUF types, a conversion needed, or experts
+    /// whose layouts differ between layers): the experts then come from an `ExpertStore`.
     /// - Throws: `ExpertStoreError.io` when a weights file cannot be opened.
     public static func inPlace(_ checkpoint: Checkpoint, precision: PrecisionSpec) throws -> ExpertSource? {
         let c = checkpoint.config
@@ -97,8 +100,23 @@ public final class ExpertSource: Sendable {
             return (weight.path, weight.fileOffset, weight.storedBytes.count, weight.shape, format)
         }
         guard let file = checkpoint.files.first(where: { $0.tensors[name] != nil }), let info = file.tensors[name],
-              let format = inPlaceFormat(info, tag: file.metadata[name], file: file, precision: precision) else { return nil }
-        return (file.path, info.fileOffset, info.byteCount, info.shape, format)
+              let format = inPlaceFormat(checkpoint, name, info, file: file, precision: precision),
+              let shape = weightShape(stored: info.shape, format) else { return nil }
+        return (file.path, info.fileOffset, info.byteCount, shape, format)
+    }
+
+    /// The weight's `[rows, cols]` from a safetensors tensor's stored shape: GGML blocks are stored U8
+    /// `[rows, cols/32 · typeSize]` (`QuantizedTensorLayout`), so their columns are counted back from whole
+    /// blocks; any other format is stored `[rows, cols]`. Nil when a stored row is not whole blocks.
+    private static func weightShape(stored shape: [Int], _ format: ProjectionLayout.Format) -> [Int]? {
+        let typeSize: Int
+        switch format {
+        case .q8_0: typeSize = Q8_0.typeSize
+        case .q4_0: typeSize = Q4_0.typeSize
+        default: return shape
+        }
+        guard shape.count == 2, shape[1] % typeSize == 0 else { return nil }
+        return [shape[0], shape[1] / typeSize * ggmlBlockSize]
     }
 
     /// The streamed format of a GGUF tensor type read in place, or nil: the types `QuantizedWeights.stored`
@@ -114,16 +132,19 @@ public final class ExpertSource: Sendable {
         }
     }
 
-    /// The streamed format of a checkpoint tensor read in place, or nil.
-    private static func inPlaceFormat(_ info: TensorInfo, tag: String?, file: SafeTensorsFile, precision: Precision) -> ProjectionLayout.Format? {
-        if let tag {
-            guard info.dtype == .u8, file.metadata[QuantizedTensorLayout.formatKey] == QuantizedTensorLayout.ggmlFormat else { return nil }
-            switch tag {
-            case Q8_0.ggmlName: return .q8_0
-            case Q4_0.ggmlName: return .q4_0
-            default: return nil
-            }
+    /// The streamed format of a safetensors tensor read in place, or nil: a tensor tagged in `__metadata__`
+    /// by the precision it runs as stored (`Checkpoint.storedPrecision`), when its bytes are one contiguous
+    /// run of that format; an untagged F32 tensor when the run holds experts at fp32.
+    private static func inPlaceFormat(_ checkpoint: Checkpoint, _ name: String, _ info: TensorInfo, file: SafeTensorsFile,
+                                      precision: Precision) -> ProjectionLayout.Format? {
+        guard file.metadata[name] != nil else { return info.dtype == .f32 && precision == .fp32 ? .fp32 : nil }
+        guard file.metadata[QuantizedTensorLayout.formatKey] == QuantizedTensorLayout.ggmlFormat else { return nil }
+        switch (checkpoint.storedPrecision(name), info.dtype) {
+        case (.int8?, .u8): return .q8_0
+        case (.q4?, .u8), (.gptq4?, .u8): return .q4_0   // GPTQ chose the codes; GPTQMatrix runs Q4_0's products
+        case (.bf16?, .bf16): return .bf16
+        case (.f16?, .f16): return .f16
+        default: return nil   // awq4 (an input scale beside the blocks), HQQ (codes, scales and zero-points apart)
         }
-        return info.dtype == .f32 && precision == .fp32 ? .fp32 : nil
     }
 }

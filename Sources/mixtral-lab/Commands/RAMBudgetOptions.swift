@@ -111,12 +111,25 @@ struct RAMBudgetOptions: ParsableArguments {
     }
 
     /// The checkpoint itself when its experts are already stored at the run's precision (safetensors F32
-    /// or GGML blocks, GGUF Q8_0/Q4_0/F16/BF16/F32: read in place, nothing written), else the expert
-    /// store for the experts' precision (built, with a progress bar, when missing or made for another model
-    /// or precision; a run finding another process building it waits for that build and uses its store).
+    /// or what `quantize` writes at int8/q4/gptq4/bf16/f16, GGUF Q8_0/Q4_0/F16/BF16/F32: read in place,
+    /// nothing written), else the expert store for the experts' precision (built, with a progress bar, when
+    /// missing or made for another model or precision; a run finding another process building it waits for
+    /// that build and uses its store).
+    /// - Throws: `ValidationError` naming `--ram-budget` for gptq4/awq4 experts that would need a store
+    ///   (calibrated at load, or stored awq4), before any store folder is made.
     private func expertSource(_ checkpoint: Checkpoint, precision spec: PrecisionSpec) throws -> ExpertSource {
         if let inPlace = try ExpertSource.inPlace(checkpoint, precision: spec) { return inPlace }
         let precision = try ExpertStore.heldExpertPrecision(checkpoint, spec: spec)
+        let experts = precision.precision(for: .experts)
+        if experts.needsCalibration {
+            let stored = checkpoint.storedPrecision(WeightNames.expert(0, 0, "w1")) != nil
+            let why = "experts=\(experts) is calibrated when the whole model loads, and streamed experts are never loaded whole"
+            throw ValidationError(stored
+                ? "--ram-budget: the experts of \(checkpoint.directory.path) are stored \(experts), with AWQ's per-input-channel scales, which cannot be streamed from disk; run it without --ram-budget, or quantize the float checkpoint with --precision experts=gptq4 or q4, whose experts --ram-budget reads in place"
+                : experts == .gptq4
+                ? "--ram-budget: \(why); write a gptq4 checkpoint first (mixtral-lab quantize --precision experts=gptq4 --output DIR), whose experts --ram-budget reads in place, or run without --ram-budget"
+                : "--ram-budget: \(why), and AWQ's per-input-channel scales cannot be streamed from disk; run without --ram-budget, or use gptq4 experts from a checkpoint written by quantize, which --ram-budget reads in place")
+        }
         let directory = try offloadStore.map { ExpertStore.directory(in: URL(fileURLWithPath: $0), precision: precision) }
             ?? ExpertStore.defaultDirectory(for: checkpoint, precision: precision)
         let progress = Progress(label: "writing the expert store \(directory.lastPathComponent)")
