@@ -137,6 +137,14 @@ public final class ChartCanvas {
         polyline([a, b], color, width: width, dash: dash)
     }
 
+    /// A vertical error bar at `x` from `y0` to `y1` (pixels) with a horizontal cap `capWidth` wide at each end.
+    func errorBar(x: Double, from y0: Double, to y1: Double, capWidth: Double, _ color: Color = .ink) {
+        line(from: Point(x: x, y: y0), to: Point(x: x, y: y1), color, width: 2)
+        for y in [y0, y1] {
+            line(from: Point(x: x - capWidth / 2, y: y), to: Point(x: x + capWidth / 2, y: y), color, width: 2)
+        }
+    }
+
     func polyline(_ points: [Point], _ color: Color, width: Double = 1, dash: [Double] = []) {
         guard let first = points.first, points.count > 1 else { return }
         setColor(color)

@@ -1,13 +1,24 @@
-/// One series of bars: a value per category (NaN = missing, drawn as "n/a").
+/// One series of bars: a value per category (NaN = missing, drawn as "n/a"), optionally with an interval
+/// around each value (e.g. a 95 % bootstrap interval), drawn as an error bar.
 public struct BarSeries: Sendable, Equatable {
     /// Legend text, e.g. "q4_0" or "experts w1/w3/w2".
     public var name: String
     /// One value per category, in category order.
     public var values: [Double]
+    /// One interval per category, in category order (empty: none; nil or a non-finite end: none for that bar).
+    public var intervals: [ClosedRange<Double>?]
 
-    public init(name: String, values: [Double]) {
+    public init(name: String, values: [Double], intervals: [ClosedRange<Double>?] = []) {
         self.name = name
         self.values = values
+        self.intervals = intervals
+    }
+
+    /// The interval of `category` when it has finite ends.
+    func interval(_ category: Int) -> ClosedRange<Double>? {
+        guard category < intervals.count, let range = intervals[category],
+              range.lowerBound.isFinite, range.upperBound.isFinite else { return nil }
+        return range
     }
 }
 
@@ -25,15 +36,18 @@ public struct GroupedBarChart: Chart {
     public var yLabel: String
     /// Log10 value axis (only positive values are drawn).
     public var logScale: Bool
+    /// Legend text of the error bars when a series has intervals, e.g. "95 % interval (bootstrap over chunks)".
+    public var intervalLabel: String
 
     public init(metadata: PNGMetadata, categories: [String], series: [BarSeries], xLabel: String, yLabel: String,
-                logScale: Bool = false) {
+                logScale: Bool = false, intervalLabel: String = "95 % interval") {
         self.metadata = metadata
         self.categories = categories
         self.series = series
         self.xLabel = xLabel
         self.yLabel = yLabel
         self.logScale = logScale
+        self.intervalLabel = intervalLabel
     }
 
     private func value(_ seriesIndex: Int, _ category: Int) -> Double {
@@ -43,11 +57,15 @@ public struct GroupedBarChart: Chart {
 
     public func draw(on canvas: ChartCanvas) {
         let shown = series.flatMap { $0.values.prefix(categories.count) }.filter { $0.isFinite && (!logScale || $0 > 0) }
-        guard !categories.isEmpty, let range = finiteRange(shown) else {
+        guard !categories.isEmpty, finiteRange(shown) != nil else {
             canvas.drawNoData(title: metadata.title, reason: "no finite values to show (empty input or only NaN)")
             return
         }
-        let legend = series.enumerated().map { LegendEntry(label: $1.name, swatch: .box(Color.series($0))) }
+        // the axis holds every bar and every interval end
+        let intervalEnds = series.flatMap { s in categories.indices.compactMap { s.interval($0) }.flatMap { [$0.lowerBound, $0.upperBound] } }
+        let range = finiteRange(shown + intervalEnds.filter { !logScale || $0 > 0 })!
+        var legend = series.enumerated().map { LegendEntry(label: $1.name, swatch: .box(Color.series($0))) }
+        if !intervalEnds.isEmpty { legend.append(LegendEntry(label: intervalLabel, swatch: .errorBar(.ink))) }
         let area = canvas.drawHeader(title: metadata.title, legend: legend)
         let yKind: AxisSpec.Kind
         if logScale {
@@ -76,7 +94,14 @@ public struct GroupedBarChart: Chart {
                 }
                 canvas.fill(Rect(x: x + 0.5, y: min(y, baseline), width: max(1, barWidth - 1), height: abs(baseline - y)),
                             Color.series(seriesIndex))
-                drawLabel(labels[seriesIndex * categories.count + category], x: x + barWidth / 2, y: y, above: y <= baseline,
+                // the value label goes beyond the bar's end and its interval's, on the bar's side of the baseline
+                var labelY = y
+                if let interval = series[seriesIndex].interval(category),
+                   let low = frame.pyClamped(interval.lowerBound), let high = frame.pyClamped(interval.upperBound) {
+                    canvas.errorBar(x: x + barWidth / 2, from: low, to: high, capWidth: min(barWidth * 0.4, 24 * canvas.unit))
+                    labelY = y <= baseline ? min(y, high, low) : max(y, high, low)
+                }
+                drawLabel(labels[seriesIndex * categories.count + category], x: x + barWidth / 2, y: labelY, above: y <= baseline,
                           maxWidth: barWidth, on: canvas)
             }
         }

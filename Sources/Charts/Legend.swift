@@ -8,6 +8,8 @@ enum Swatch: Equatable {
     case line(Color, dash: [Double] = [], marker: MarkerShape? = nil)
     /// A marker alone (a series drawn as one point, with no line through it).
     case point(Color, MarkerShape)
+    /// An error bar: a vertical line with a cap at each end (intervals around bars).
+    case errorBar(Color)
 }
 
 /// One legend item: a swatch and the series name.
@@ -73,6 +75,8 @@ extension ChartCanvas {
             if let marker { self.marker(marker, at: Point(x: rect.midX, y: rect.midY), size: 13, color) }
         case .point(let color, let marker):
             self.marker(marker, at: Point(x: rect.midX, y: rect.midY), size: 13, color)
+        case .errorBar(let color):
+            errorBar(x: rect.midX, from: rect.minY - 2 * unit, to: rect.maxY + 2 * unit, capWidth: rect.height * 0.8, color)
         }
     }
 }

@@ -31,9 +31,13 @@ public struct LineChart: Chart {
     public var showMarkers: Bool
     /// The smallest step between x ticks (1 when x counts something, such as layers); 0: any.
     public var minimumXTickStep: Double
+    /// Share of the data's range added beyond each end of a linear axis fitted to the data, so that points at
+    /// the extremes sit inside the axes rather than on them (e.g. 0.05); 0: the axes may end at the data.
+    public var dataMargin: Double
 
     public init(metadata: PNGMetadata, series: [LineSeries], xLabel: String, yLabel: String, logX: Bool = false,
-                logY: Bool = false, yRange: ClosedRange<Double>? = nil, showMarkers: Bool = true, minimumXTickStep: Double = 0) {
+                logY: Bool = false, yRange: ClosedRange<Double>? = nil, showMarkers: Bool = true, minimumXTickStep: Double = 0,
+                dataMargin: Double = 0) {
         self.metadata = metadata
         self.series = series
         self.xLabel = xLabel
@@ -43,6 +47,7 @@ public struct LineChart: Chart {
         self.yRange = yRange
         self.showMarkers = showMarkers
         self.minimumXTickStep = minimumXTickStep
+        self.dataMargin = dataMargin
     }
 
     /// The drawable points of a series: both coordinates finite, and positive on a log axis.
@@ -81,8 +86,14 @@ public struct LineChart: Chart {
         let intervalEnds = series.flatMap { ($0.yIntervals ?? []).flatMap { [$0.lowerBound, $0.upperBound] } }
             .filter { $0.isFinite && (!logY || $0 > 0) }
         guard let xRange = finiteRange(all.map(\.x)), let dataY = finiteRange(all.map(\.y) + intervalEnds) else { return }
-        let x = widened(xRange, minimumHalfWidth: logX ? xRange.lower * 0.5 : 1)
-        let y = yRange.map { (lower: $0.lowerBound, upper: $0.upperBound) } ?? widened(dataY, minimumHalfWidth: logY ? dataY.lower * 0.5 : 1e-6)
+        func margined(_ range: (lower: Double, upper: Double), logarithmic: Bool) -> (lower: Double, upper: Double) {
+            guard !logarithmic else { return range }
+            let margin = (range.upper - range.lower) * dataMargin
+            return (range.lower - margin, range.upper + margin)
+        }
+        let x = margined(widened(xRange, minimumHalfWidth: logX ? xRange.lower * 0.5 : 1), logarithmic: logX)
+        let y = yRange.map { (lower: $0.lowerBound, upper: $0.upperBound) }
+            ?? margined(widened(dataY, minimumHalfWidth: logY ? dataY.lower * 0.5 : 1e-6), logarithmic: logY)
         let frame = canvas.layoutPlot(in: area,
                                       x: AxisSpec(label: xLabel, kind: .numeric(lower: x.lower, upper: x.upper, logarithmic: logX),
                                                   minimumTickStep: minimumXTickStep),
@@ -119,10 +130,7 @@ public struct LineChart: Chart {
             canvas.polyline(segment, color, width: width)
             for (i, interval) in (line.yIntervals ?? []).enumerated() where i < line.x.count {
                 guard let px = frame.px(line.x[i]), let low = frame.py(interval.lowerBound), let high = frame.py(interval.upperBound) else { continue }
-                let cap = 6 * canvas.unit
-                canvas.line(from: Point(x: px, y: low), to: Point(x: px, y: high), color, width: 2)
-                canvas.line(from: Point(x: px - cap, y: low), to: Point(x: px + cap, y: low), color, width: 2)
-                canvas.line(from: Point(x: px - cap, y: high), to: Point(x: px + cap, y: high), color, width: 2)
+                canvas.errorBar(x: px, from: low, to: high, capWidth: 12 * canvas.unit, color)
             }
             if showMarkers {
                 for marker in markers { canvas.marker(.forSeries(index), at: marker, size: markerSize, color) }

@@ -56,6 +56,7 @@ public struct MemoryPlanChart: Chart {
                                       y: AxisSpec(label: "memory (GiB)", kind: .numeric(lower: 0, upper: top, logarithmic: false)),
                                       rightMargin: max(40, labelWidth + 30))
         canvas.drawGrid(frame)
+        var totalLabels: [(text: String, at: Point)] = []
         for (mix, total) in totals.enumerated() {
             let band = frame.xBand(mix)
             let barWidth = (band.upper - band.lower) * 0.6
@@ -68,11 +69,19 @@ public struct MemoryPlanChart: Chart {
                 stacked += size
             }
             if let y = frame.py(total) {
-                canvas.text(TickFormat.compact(total) + " GiB", at: Point(x: x + barWidth / 2, y: y - 4 * canvas.unit),
-                            .annotation, anchor: .bottom)
+                totalLabels.append((TickFormat.compact(total) + " GiB", Point(x: x + barWidth / 2, y: y - 4 * canvas.unit)))
             }
         }
         drawLimits(shownLimits, frame: frame, on: canvas)
+        // Each bar's total just above the bar, or, where a limit line crosses that place, just above the
+        // line, so that no line runs through its digits.
+        let lineYs = shownLimits.compactMap { frame.py($0.bytes / Self.gibibyte) }.sorted(by: >)
+        let height = canvas.lineHeight(.annotation), gap = 4 * canvas.unit
+        for label in totalLabels {
+            var bottom = label.at.y
+            for y in lineYs where y <= bottom + gap && y >= bottom - height - gap { bottom = y - gap }
+            canvas.text(label.text, at: Point(x: label.at.x, y: bottom), .annotation, anchor: .bottom)
+        }
         canvas.drawAxes(frame)
     }
 

@@ -25,10 +25,14 @@ public struct RoutingHeatmap: Chart {
     public var columnAxisLabel: String
     /// What an empty cell (NaN or nil) means, shown next to a light grey swatch, e.g. "not chosen".
     public var emptyCellLabel: String
+    /// How many of the first columns are the prompt, when generated tokens follow it: a black line is drawn
+    /// between the prompt's last column and the first generated one (nil, or not inside the columns: none).
+    /// Say what the line means in `columnAxisLabel`.
+    public var promptTokens: Int?
 
     public init(metadata: PNGMetadata, rowLabels: [String], tokens: [String], cells: Cells,
                 rowAxisLabel: String = "expert", columnAxisLabel: String = "prompt token (in order)",
-                emptyCellLabel: String = "not chosen") {
+                emptyCellLabel: String = "not chosen", promptTokens: Int? = nil) {
         self.metadata = metadata
         self.rowLabels = rowLabels
         self.tokens = tokens
@@ -36,6 +40,7 @@ public struct RoutingHeatmap: Chart {
         self.rowAxisLabel = rowAxisLabel
         self.columnAxisLabel = columnAxisLabel
         self.emptyCellLabel = emptyCellLabel
+        self.promptTokens = promptTokens
     }
 
     private static let emptyCellColor = Color(hex: 0xEDEDED)
@@ -113,6 +118,10 @@ public struct RoutingHeatmap: Chart {
                     canvas.text(label, at: Point(x: rect.midX, y: rect.midY), .annotation, color: color.contrastingText)
                 }
             }
+        }
+        if let promptTokens, promptTokens > 0, promptTokens < tokens.count {
+            let x = frame.xBand(promptTokens).lower
+            canvas.line(from: Point(x: x, y: frame.plot.minY), to: Point(x: x, y: frame.plot.maxY), .ink, width: 4)
         }
         canvas.drawAxes(frame)
         if case .continuous(_, let label, _) = cells {

@@ -75,9 +75,12 @@ public struct TransferTimeline: Chart {
         ]
         let area = canvas.drawHeader(title: metadata.title, legend: legend)
         let x = widened((range.lower / divisor, range.upper / divisor))
+        // The bands are named on the time axis, since a band too narrow for "token N" stays unlabelled.
+        let tokenCount = Set(shown.map(\.token)).count
+        let timeLabel = (inMilliseconds ? "time (ms)" : "time (µs)")
+            + (tokenCount > 1 ? "; white and grey bands alternate token by token (named where wide enough)" : "")
         let frame = canvas.layoutPlot(in: area,
-                                      x: AxisSpec(label: inMilliseconds ? "time (ms)" : "time (µs)",
-                                                  kind: .numeric(lower: x.lower, upper: x.upper, logarithmic: false)),
+                                      x: AxisSpec(label: timeLabel, kind: .numeric(lower: x.lower, upper: x.upper, logarithmic: false)),
                                       y: AxisSpec(label: "lane", kind: .bands(Self.lanes)))
         let px = { (microseconds: Double) in frame.px(microseconds / divisor) ?? frame.plot.minX }
         drawTokenBands(shown, px: px, frame: frame, on: canvas)
@@ -104,7 +107,8 @@ public struct TransferTimeline: Chart {
         canvas.drawAxes(frame)
     }
 
-    /// Alternating light bands behind each token's time span, with "token N" (or "N") along the top when it fits.
+    /// Alternating light bands behind each token's time span, with "token N" along the top when it fits (a
+    /// bare number there would read as a layer or a time).
     private func drawTokenBands(_ events: [TimelineEvent], px: (Double) -> Double, frame: PlotFrame, on canvas: ChartCanvas) {
         let tokens = Dictionary(grouping: events, by: \.token).sorted { $0.key < $1.key }
         for (index, (token, tokenEvents)) in tokens.enumerated() {
@@ -113,8 +117,8 @@ public struct TransferTimeline: Chart {
             if index % 2 == 1 {
                 canvas.fill(Rect(x: start, y: frame.plot.minY, width: end - start, height: frame.plot.height), Color(hex: 0xF0F0F0))
             }
-            // "token N", or just "N" in a band too narrow for the word
-            if let label = ["token \(token)", "\(token)"].first(where: { canvas.measure($0, .annotation).width + 8 <= end - start }) {
+            let label = "token \(token)"
+            if canvas.measure(label, .annotation).width + 8 <= end - start {
                 canvas.text(label, at: Point(x: (start + end) / 2, y: frame.plot.minY + 4 * canvas.unit), .annotation,
                             color: .mutedInk, anchor: .top)
             }

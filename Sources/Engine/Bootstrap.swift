@@ -17,6 +17,9 @@ public struct Interval: Sendable, Equatable, CustomStringConvertible {
     /// Whether the two intervals share at least one value.
     public func overlaps(_ other: Interval) -> Bool { low <= other.high && other.low <= high }
 
+    /// `low...high` (for a chart's error bar), or nil when an end is NaN or `low > high`.
+    public var range: ClosedRange<Double>? { low <= high ? low...high : nil }
+
     /// `"[low, high]"` with `format` (a `String(format:)` pattern) for each end (`formatNumber`: an end
     /// that rounds to zero prints without a minus sign).
     public func formatted(_ format: String) -> String {

@@ -110,6 +110,15 @@ public struct HeldoutComparison {
         }
     }
 
+    /// Paired interval of `a`'s top-1 agreement minus `b`'s (a share, 0…1; same reference and chunks).
+    public static func top1Difference(_ a: HeldoutComparison, _ b: HeldoutComparison) -> Estimate {
+        precondition(a.chunkTokens == b.chunkTokens, "top1Difference: comparisons on different tokens")
+        let (tokens, agreeA, agreeB) = (a.chunkTokens, a.chunkAgreements, b.chunkAgreements)
+        return Bootstrap.estimate(units: tokens.count) { counts in
+            (weighted(agreeA, counts) - weighted(agreeB, counts)) / weighted(tokens, counts)
+        }
+    }
+
     /// Paired interval of `a`'s perplexity minus `b`'s.
     public static func perplexityDifference(_ a: HeldoutComparison, _ b: HeldoutComparison) -> Estimate {
         precondition(a.chunkTokens == b.chunkTokens, "perplexityDifference: comparisons on different tokens")

@@ -156,11 +156,13 @@ public struct PrecisionComparison {
         let baseline = rows.first?.perplexity ?? .nan
         let perplexity = GroupedBarChart(
             metadata: lab.metadata(title: "Held-out perplexity above fp32's \(String(format: "%.3f", baseline))",
-                                   description: "Perplexity on \(heldoutTokens) held-out tokens minus fp32's; lower is better.",
+                                   description: "Perplexity on \(heldoutTokens) held-out tokens minus fp32's, with its paired 95 % bootstrap interval over chunks; lower is better only where the interval excludes 0.",
                                    precision: names.joined(separator: ", ")),
             categories: Array(names.dropFirst()),
-            series: [BarSeries(name: "perplexity − fp32 perplexity", values: rows.dropFirst().map { $0.perplexity - baseline })],
-            xLabel: "precision", yLabel: "increase in perplexity over fp32 (lower is better)")
+            series: [BarSeries(name: "perplexity − fp32 perplexity", values: rows.dropFirst().map { $0.perplexity - baseline },
+                               intervals: rows.dropFirst().map { $0.perplexityChange?.interval.range })],
+            xLabel: "precision", yLabel: "increase in perplexity over fp32 (lower is better)",
+            intervalLabel: "95 % interval (paired bootstrap over chunks; one that includes 0 is noise)")
         return (try lab.write(residual, file: "residual-error.png", caption: "Residual-stream error per layer"),
                 try lab.write(perplexity, file: "perplexity.png", caption: "Held-out perplexity above fp32's, per precision"))
     }

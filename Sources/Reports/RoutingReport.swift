@@ -145,7 +145,10 @@ public struct RoutingReport: Codable {
                                    precision: lab.basePrecision.description),
             rowLabels: (0..<e).map { "expert \($0)" }, tokens: tokens,
             cells: .continuous(values: cells, label: "router weight after top-\(k) (0–1)", range: 0...1),
-            rowAxisLabel: "expert (layer \(layer))", columnAxisLabel: "token (prompt, then generated), in order")
+            rowAxisLabel: "expert (layer \(layer))",
+            columnAxisLabel: shown > promptIDs.count ? "token in order: the prompt left of the black line, generated tokens right of it"
+                                                     : "prompt token (in order)",
+            promptTokens: promptIDs.count)
         tokenText = RoutingHeatmap.displayText(ofToken: displayPiece(ids[index], lab.tokenizer))
         self.tokenTable = tokenTable.description
         self.layer = layer

@@ -139,10 +139,11 @@ enum ExampleCharts {
         }()
         return RoutingHeatmap(
             metadata: metadata("Example: router weights of layer 16 per token (top-2 of 8 experts)",
-                               "Softmax weight of each chosen expert per prompt token; empty cells: the router did not choose the expert."),
+                               "Softmax weight of each chosen expert per token, a 12-token prompt then generated tokens; empty cells: the router did not choose the expert."),
             rowLabels: (0..<experts).map { "expert \($0)" }, tokens: exampleTokens,
             cells: .continuous(values: values, label: "router weight after top-2 softmax", range: 0...1),
-            rowAxisLabel: "expert (layer 16)")
+            rowAxisLabel: "expert (layer 16)",
+            columnAxisLabel: "token in order: the prompt left of the black line, generated tokens right of it", promptTokens: 12)
     }
 
     static func transferTimeline() -> TransferTimeline {

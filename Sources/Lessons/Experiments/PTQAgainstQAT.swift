@@ -23,7 +23,8 @@ struct PTQAgainstQATExperiment: Experiment {
         ParameterSpec("eval_tokens", .int, "held-out tokens for KL, top-1 and perplexity", default: 4096),
     ]
     struct Result: Codable {
-        /// One variant of the experts against fp32 on the held-out text, intervals as text (95 %, bootstrap over chunks).
+        /// One variant of the experts against fp32 on the held-out text, intervals as text (95 %, bootstrap over
+        /// chunks; top-1's in percent, as "[90.1, 93.4]").
         struct Variant: Codable {
             let kl: Double
             let klCI: String
@@ -66,6 +67,8 @@ struct PTQAgainstQATExperiment: Experiment {
         let a8CostQATCI: String
         let qatVerdict: String
         let qatPplVerdict: String
+        /// Top-1 agreement of round-to-nearest and of QAT, each with its interval, and their paired difference.
+        let qatTop1Verdict: String
         let a8Verdict: String
         /// Markdown: every variant.
         let table: String
@@ -77,7 +80,7 @@ struct PTQAgainstQATExperiment: Experiment {
                  qatGainA8 = "qat_gain_a8", qatGainA8CI = "qat_gain_a8_ci", qatPplGain = "qat_ppl_gain",
                  qatPplGainCI = "qat_ppl_gain_ci", a8Cost4 = "a8_cost4", a8Cost4CI = "a8_cost4_ci", a8Cost8 = "a8_cost8",
                  a8Cost8CI = "a8_cost8_ci", a8CostQAT = "a8_cost_qat", a8CostQATCI = "a8_cost_qat_ci", qatVerdict = "qat_verdict",
-                 qatPplVerdict = "qat_ppl_verdict", a8Verdict = "a8_verdict", table, chartPtqQat = "chart_ptq_qat"
+                 qatPplVerdict = "qat_ppl_verdict", qatTop1Verdict = "qat_top1_verdict", a8Verdict = "a8_verdict", table, chartPtqQat = "chart_ptq_qat"
         }
     }
 
@@ -129,7 +132,8 @@ struct PTQAgainstQATExperiment: Experiment {
             }
             comparisons[v.key] = c
             measured[v.key] = Result.Variant(kl: c.meanKL.value, klCI: c.meanKL.interval.formatted("%.5f"),
-                                             top1: c.top1Agreement.value, top1CI: c.top1Agreement.interval.formatted("%.3f"),
+                                             top1: c.top1Agreement.value,
+                                             top1CI: String(format: "[%.1f, %.1f]", c.top1Agreement.interval.low * 100, c.top1Agreement.interval.high * 100),
                                              ppl: c.perplexity.value, deltaPpl: c.deltaPerplexity.value,
                                              deltaPplCI: c.deltaPerplexity.interval.formatted("%+.3f"))
             table.rows.append([v.method, v.bits, v.activations == .fp32 ? "fp32 (weight-only, W·A32)" : "rounded to Q8_0 (W·A8)",
@@ -167,6 +171,12 @@ struct PTQAgainstQATExperiment: Experiment {
         } else {
             qatPplVerdict = "perplexity points the other way: round-to-nearest's is \(formatNumber("%.3f", -pplGain.value)) *lower* than QAT's (paired interval \(pplGain.formatted("%+.3f"))) and \(ptqDelta.interval.high < 0 ? "below fp32's" : ptqDelta.includesZero ? "within noise of fp32's" : "above fp32's") (Δ \(ptqDelta.formatted("%+.3f"))), while \(qatAgainstFP32)"
         }
+        let top1Gain = HeldoutComparison.top1Difference(comparisons["qat4"]!, comparisons["ptq4"]!)
+        func top1(_ key: String) -> String { String(format: "%.1f %% ", measured[key]!.top1 * 100) + measured[key]!.top1CI }
+        let top1Difference = "QAT − round-to-nearest \(formatNumber("%+.1f", top1Gain.value * 100)) points, paired interval [\(formatNumber("%+.1f", top1Gain.interval.low * 100)), \(formatNumber("%+.1f", top1Gain.interval.high * 100))]"
+        let qatTop1Verdict = "\(top1("ptq4")) for round-to-nearest, \(top1("qat4")) for QAT (\(top1Difference)"
+            + (top1Gain.includesZero ? ": noise, top-1 does not tell the two apart on this text)"
+                                     : ": QAT's agreement is \(top1Gain.value > 0 ? "higher" : "lower") beyond the noise)")
         func cost(_ label: String, _ d: Estimate) -> String {
             d.includesZero ? "\(label): no difference measurable (\(d.formatted("%+.5f")))"
                            : "\(label): \(d.value > 0 ? "+" : "−")\(formatNumber("%.5f", abs(d.value))) nats (paired interval \(d.formatted("%+.5f")))"
@@ -176,18 +186,20 @@ struct PTQAgainstQATExperiment: Experiment {
 
         let chart = GroupedBarChart(
             metadata: lab.metadata(title: "PTQ against QAT, weight-only against 8-bit activations",
-                                   description: "Mean KL of next-token distributions from fp32's on \(reference.tokens) held-out tokens, experts quantized (the rest fp32); 95 % intervals in the lesson's table."),
+                                   description: "Mean KL of next-token distributions from fp32's on \(reference.tokens) held-out tokens, experts quantized (the rest fp32), with 95 % bootstrap intervals over chunks."),
             categories: ["4-bit, PTQ (round-to-nearest)", "4-bit, \(qatMethod)", "8-bit, PTQ (round-to-nearest)"],
-            series: [BarSeries(name: "activations fp32 (weight-only)", values: ["ptq4", "qat4", "ptq8"].map { comparisons[$0]!.meanKL.value }),
-                     BarSeries(name: "activations rounded to 8 bits", values: ["ptq4_a8", "qat4_a8", "ptq8_a8"].map { comparisons[$0]!.meanKL.value })],
-            xLabel: "experts' weights", yLabel: "mean KL vs fp32 (nats; lower is better)")
+            series: [("activations fp32 (weight-only)", ["ptq4", "qat4", "ptq8"]), ("activations rounded to 8 bits", ["ptq4_a8", "qat4_a8", "ptq8_a8"])].map { name, keys in
+                BarSeries(name: name, values: keys.map { comparisons[$0]!.meanKL.value }, intervals: keys.map { comparisons[$0]!.meanKL.interval.range })
+            },
+            xLabel: "experts' weights", yLabel: "mean KL vs fp32 (nats; lower is better)",
+            intervalLabel: "95 % interval of each bar (bootstrap over chunks)")
         return Result(tokens: reference.tokens, fp32Ppl: reference.perplexity, qatModel: qatModel,
                       qatSteps: Self.trainingSteps(qatFolder) ?? 0, ptq4: measured["ptq4"]!, ptq4A8: measured["ptq4_a8"]!,
                       qat4: measured["qat4"]!, qat4A8: measured["qat4_a8"]!, ptq8: measured["ptq8"]!, ptq8A8: measured["ptq8_a8"]!,
                       qatGain: gain.value, qatGainCI: gainCI, qatGainA8: gainA8.value, qatGainA8CI: gainA8CI,
                       qatPplGain: pplGain.value, qatPplGainCI: pplGainCI, a8Cost4: cost4.value, a8Cost4CI: cost4CI,
                       a8Cost8: cost8.value, a8Cost8CI: cost8CI, a8CostQAT: costQAT.value, a8CostQATCI: costQATCI,
-                      qatVerdict: qatVerdict, qatPplVerdict: qatPplVerdict, a8Verdict: a8Verdict, table: table.description,
+                      qatVerdict: qatVerdict, qatPplVerdict: qatPplVerdict, qatTop1Verdict: qatTop1Verdict, a8Verdict: a8Verdict, table: table.description,
                       chartPtqQat: try lab.write(chart, file: "ptq-qat.png", caption: "KL from fp32 for PTQ and QAT experts, with and without 8-bit activations"))
     }
 

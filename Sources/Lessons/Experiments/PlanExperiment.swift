@@ -78,6 +78,9 @@ struct PlanExperiment: Experiment {
         let hitRate: String
         /// Parameters, billions.
         let paramsB: Double
+        /// The KV cache of the 4,096 positions planned for (fp32, the same for every mix), GiB: part of
+        /// "always resident" and of the chart's bars, not of the table's "weights".
+        let kvCacheGiB: Double
         /// Per mix, in the lab block's order: `m1`, `m2`, …
         let mixes: [String: Mix]
         let best: Best
@@ -87,7 +90,8 @@ struct PlanExperiment: Experiment {
 
         enum CodingKeys: String, CodingKey {
             case model, hardware, fastTier = "fast_tier", slowTier = "slow_tier", ramGiB = "ram_gib", usableGiB = "usable_gib",
-                 hitRate = "hit_rate", paramsB = "params_b", mixes, best, table, chartMemoryPlan = "chart_memory_plan"
+                 hitRate = "hit_rate", paramsB = "params_b", kvCacheGiB = "kv_cache_gib", mixes, best, table,
+                 chartMemoryPlan = "chart_memory_plan"
         }
     }
 
@@ -157,11 +161,11 @@ struct PlanExperiment: Experiment {
             ?? Result.Best(mix: "none", tokensPerS: 0, cacheExperts: 0, residentGiB: 0, found: "no")
         let chart = OffloadingCharts.memoryPlan(plans, metadata: lab.metadata(
             title: "\(name) on \(hardware.name) with \(ByteSize.format(ram)): bytes per tensor class",
-            description: "Weights per tensor class for each precision mix, against the machine's memory."))
+            description: "Weights per tensor class and the KV cache for each precision mix, against the machine's memory."))
         return Result(model: name, hardware: hardware.name, fastTier: hardware.fastTierName, slowTier: hardware.slowTierName,
                       ramGiB: Double(ram) / gib, usableGiB: Double(ram - reserve) / gib,
                       hitRate: hitRate.map { String(format: "%.0f %%", $0 * 100) } ?? "cached experts ÷ experts",
-                      paramsB: Double(config.parameterCount) / 1e9, mixes: byMix, best: fastest, table: table.description,
+                      paramsB: Double(config.parameterCount) / 1e9, kvCacheGiB: Double(plans.first?.plan.kvCacheBytes ?? 0) / gib, mixes: byMix, best: fastest, table: table.description,
                       chartMemoryPlan: try lab.write(chart, file: "memory-plan.png", caption: "What fits: bytes per tensor class per precision mix"))
     }
 }
