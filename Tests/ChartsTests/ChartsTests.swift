@@ -130,6 +130,18 @@ private func noDataCharts() -> [(label: String, chart: any Chart)] {
     #expect(TickFormat.annotations(for: [174_000, 3]) == ["174k", "3"])
 }
 
+/// Error bars are drawn where a bar has an interval (lessons 3 and 12); bars without one are drawn as before.
+@Test func barIntervalsAreDrawnWhereGiven() throws {
+    let plain = GroupedBarChart(metadata: ExampleCharts.metadata("Intervals", "Two bars."), categories: ["a", "b"],
+                                series: [BarSeries(name: "change", values: [0.2, 0.4])], xLabel: "precision", yLabel: "change")
+    var none = plain
+    none.series[0].intervals = [nil, nil]
+    var some = plain
+    some.series[0].intervals = [(-0.1)...0.5, nil]
+    #expect(try renderImage(none).pixels == renderImage(plain).pixels)
+    #expect(try renderImage(some).pixels != renderImage(plain).pixels)
+}
+
 @Test func tokensAreShownWithVisibleWhitespace() {
     #expect(RoutingHeatmap.displayText(ofToken: "\n") == "↵")
     #expect(RoutingHeatmap.displayText(ofToken: " the") == "␣the")
