@@ -57,6 +57,8 @@ public struct MemoryPlanChart: Chart {
                                       rightMargin: max(40, labelWidth + 30))
         canvas.drawGrid(frame)
         var totalLabels: [(text: String, at: Point)] = []
+        // one decimal on every bar (not "88" beside "47.2"), as the lessons' tables print GiB
+        let totalTexts = totals.map { String(format: largest < 1000 ? "%.1f" : "%.0f", $0) }
         for (mix, total) in totals.enumerated() {
             let band = frame.xBand(mix)
             let barWidth = (band.upper - band.lower) * 0.6
@@ -69,7 +71,7 @@ public struct MemoryPlanChart: Chart {
                 stacked += size
             }
             if let y = frame.py(total) {
-                totalLabels.append((TickFormat.compact(total) + " GiB", Point(x: x + barWidth / 2, y: y - 4 * canvas.unit)))
+                totalLabels.append((totalTexts[mix] + " GiB", Point(x: x + barWidth / 2, y: y - 4 * canvas.unit)))
             }
         }
         drawLimits(shownLimits, frame: frame, on: canvas)

@@ -18,7 +18,7 @@ public enum OffloadingError: UserInputError, Equatable {
     /// A model shape name for `plan` that is not built in and is not a readable path.
     case unknownModelShape(String, known: [String])
     /// `cpu-compute` on a hardware profile without a host CPU's numbers.
-    case noHostCPU(hardware: String)
+    case noHostCPU(hardware: String, policy: String)
 
     public var description: String {
         switch self {
@@ -39,8 +39,8 @@ public enum OffloadingError: UserInputError, Equatable {
             return "policy \(policy) looks into the future (Belady's rule) and needs the whole routing first: record the run, then replay it"
         case .unknownModelShape(let name, let known):
             return "--model \(name): not a built-in shape (\(known.joined(separator: ", "))) and no config.json there"
-        case .noHostCPU(let hardware):
-            return "--policy cpu-compute: hardware profile \(hardware) has no host CPU (host_compute_flops, host_memory_bandwidth); use a GPU profile that has one or add them to the profile's JSON"
+        case .noHostCPU(let hardware, let policy):
+            return "--policy \(policy): hardware profile \(hardware) has no host CPU (host_compute_flops, host_memory_bandwidth); use a GPU profile that has one or add them to the profile's JSON"
         }
     }
 }

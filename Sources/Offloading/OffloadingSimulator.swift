@@ -72,9 +72,7 @@ public final class OffloadingSimulator {
     public init(policy: PolicySpec, slots: [Int], cost: CostModel, future: [[[Int]]]? = nil,
                 sinks: [TraceSink] = []) throws {
         let f = cost.footprint
-        if policy.computesMissesOnHost && cost.hostExpertUs(layer: 0, expert: 0, rows: 1) == nil {
-            throw OffloadingError.noHostCPU(hardware: cost.hardware.name)
-        }
+        try Self.check(policy, runsOn: cost)
         precondition(slots.count == f.numLayers, "OffloadingSimulator: \(slots.count) slot counts for \(f.numLayers) layers")
         self.policy = policy
         self.cost = cost
@@ -85,6 +83,15 @@ public final class OffloadingSimulator {
         summary = OffloadingSummary(policy: policy.description, slots: capacities, cacheBytes: f.cacheBytes(slots: capacities),
                                     hardware: cost.hardware.name)
         summary.assumptions = cost.assumptions
+    }
+
+    /// Refuses a policy the machine cannot run: one that computes misses on the host CPU (`cpu-compute`,
+    /// `cheaper`) on a profile without one. Commands call it before they open any output file.
+    /// - Throws: `OffloadingError.noHostCPU` naming the policy and the profile.
+    public static func check(_ policy: PolicySpec, runsOn cost: CostModel) throws {
+        if policy.computesMissesOnHost && cost.hostExpertUs(layer: 0, expert: 0, rows: 1) == nil {
+            throw OffloadingError.noHostCPU(hardware: cost.hardware.name, policy: policy.description)
+        }
     }
 
     /// The same number of slots, `cacheExperts`, in every MoE layer.

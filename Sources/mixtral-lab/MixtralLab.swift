@@ -20,7 +20,7 @@ struct MixtralLab: ParsableCommand {
     static func main() {
         // Before anything of the Quantization target (compiled for AVX2/FMA/F16C) runs.
         if let unsupported = unsupportedCPUMessage(mixtral_lab_cpu_features()) {
-            FileHandle.standardError.write("mixtral-lab: \(unsupported)\n".data(using: .utf8)!)
+            note("mixtral-lab: \(unsupported)")
             Foundation.exit(2)
         }
         do {
@@ -31,7 +31,7 @@ struct MixtralLab: ParsableCommand {
         } catch {
             if exitCode(for: error) == .success { exit(withError: error) }
             let failure = failure(for: error)
-            FileHandle.standardError.write("mixtral-lab: \(failure.message)\n".data(using: .utf8)!)
+            note("mixtral-lab: \(failure.message)")
             Foundation.exit(failure.code)
         }
     }

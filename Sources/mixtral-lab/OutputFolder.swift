@@ -133,7 +133,7 @@ private final class HeldOutputFolders: Sendable {
         let folderLock: OutputFolderLock
         do {
             folderLock = try OutputFolderLock(folder, wait: force) {
-                FileHandle.standardError.write("mixtral-lab: waiting for another mixtral-lab run writing into \(folder.path) to finish …\n".data(using: .utf8)!)
+                note("mixtral-lab: waiting for another mixtral-lab run writing into \(folder.path) to finish …")
             }
         } catch OutputFolderLock.Failure.busy {
             throw OutputFolderTaken("\(flag) \(folder.path): another mixtral-lab run is writing into this folder; wait for it, choose another folder, or pass --force to wait and then overwrite")

@@ -16,10 +16,10 @@ final class Progress {
         let width = 30
         let filled = total > 0 ? width * done / total : width
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        FileHandle.standardError.write("\r\(label) \(bar) \(done)/\(total)".data(using: .utf8)!)
+        writeToStandardError("\r\(label) \(bar) \(done)/\(total)")
     }
 
     func finish() {
-        if shown { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
+        if shown { writeToStandardError("\r\u{1B}[K") }
     }
 }

@@ -29,6 +29,38 @@ struct ChecksBeforeWorkTests {
         #expect(result?.message == "--heldout-tokens \(tokens) gives 1 held-out window; the 95% intervals resample windows and need at least two: give at least 256")
     }
 
+    /// A policy the profile cannot run is refused before trace opens its files, so the folder stays
+    /// usable for the corrected run; the message names the policy asked for (`cheaper` was reported as
+    /// `cpu-compute`).
+    @Test(arguments: ["cpu-compute", "cheaper"])
+    func traceRefusesAHostPolicyWithoutAHostCPUBeforeWriting(policy: String) throws {
+        let folder = scratch.url.appendingPathComponent("trace-\(policy)")
+        let result = failure(["trace", "--policy", policy, "--hardware", "laptop-16gb-nvme", "--max-tokens", "2", "--out", folder.path])
+        #expect(result?.code == 2)
+        #expect(result?.message.hasPrefix("--policy \(policy): hardware profile laptop-16gb-nvme has no host CPU") == true, "\(String(describing: result))")
+        #expect(!FileManager.default.fileExists(atPath: folder.path))
+        #expect(failure(["trace", "--policy", "lru", "--max-tokens", "2", "--out", folder.path]) == nil)
+    }
+
+    /// `trace --force` replaces an earlier trace: the earlier run's files this run does not rewrite (a real
+    /// run's totals, the other mode's files) are removed, a file of the user's stays.
+    @Test func traceForceLeavesNoFileOfTheEarlierRun() throws {
+        let folder = try scratch.newFolder()
+        for name in ["real-summary.json", "sweep.json", "notes.txt"] { try Data("earlier".utf8).write(to: folder.appendingPathComponent(name)) }
+        #expect(failure(["trace", "--policy", "lru", "--max-tokens", "2", "--out", folder.path, "--force"]) == nil)
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        #expect(files == ["notes.txt", "summary.json", "trace.csv", "trace.jsonl", "trace.perfetto.json"])
+    }
+
+    /// `hardware probe --out` into a missing folder is refused before the minute of probing (after it, the
+    /// write failed naming the internal `.partial` file).
+    @Test func hardwareProbeRefusesAMissingFolderBeforeProbing() {
+        let out = scratch.url.appendingPathComponent("no-such-folder/profile.json")
+        let result = failure(["hardware", "probe", "--out", out.path])
+        #expect(result?.code == 2)
+        #expect(result?.message == "--out \(out.path): \(out.deletingLastPathComponent().path): no such folder; create it first")
+    }
+
     @Test func planRefusesAChartsPathThatIsAFileBeforePrinting() throws {
         let file = scratch.url.appendingPathComponent("existing.txt")
         try Data("notes".utf8).write(to: file)

@@ -40,7 +40,7 @@ struct CPUComputeTests {
     }
 
     @Test func aProfileWithoutAHostCPUIsRefused() throws {
-        #expect(throws: OffloadingError.noHostCPU(hardware: "round")) {
+        #expect(throws: OffloadingError.noHostCPU(hardware: "round", policy: "cpu-compute")) {
             try run(.cpuCompute, slots: 1, forwards([[[0]]]), footprint: tinyFootprint())
         }
         #expect(HardwareProfile.laptop16GBNVMe.hostComputeFlops == nil)

@@ -71,7 +71,7 @@ struct CheaperPolicyTests {
         #expect(try PolicySpec(name: "cheaper") == .cheaper)
         #expect(PolicySpec.cheaper.description == "cheaper" && PolicySpec.cheaper.computesMissesOnHost)
         #expect(!PolicySpec.all(prefetch: PrefetchSettings(experts: 1, lookahead: 1)).contains(.cheaper))
-        #expect(throws: OffloadingError.noHostCPU(hardware: "round")) {
+        #expect(throws: OffloadingError.noHostCPU(hardware: "round", policy: "cheaper")) {
             try run(.cheaper, slots: 1, forwards([[[0]]]), footprint: tinyFootprint())
         }
     }

@@ -46,6 +46,10 @@ struct ComparePrecisionsExperiment: Experiment {
 
         /// Markdown: every precision's row.
         let table: String
+        /// Positions the top-1 agreement and KL are measured at (the prompt and fp32's continuation), and
+        /// what one of them weighs in the top-1 share (1 / positions).
+        let positions: Int
+        let tokenShare: Double
         /// Which perplexity changes from fp32 are noise (their 95 % interval includes 0) and which are not.
         let pplVerdict: String
         let heldoutTokens: Int
@@ -57,7 +61,7 @@ struct ComparePrecisionsExperiment: Experiment {
         let chartPerplexity: ChartFile
 
         enum CodingKeys: String, CodingKey {
-            case table, pplVerdict = "ppl_verdict", heldoutTokens = "heldout_tokens", precisions, continuations, chartResidualError = "chart_residual_error",
+            case table, positions, tokenShare = "token_share", pplVerdict = "ppl_verdict", heldoutTokens = "heldout_tokens", precisions, continuations, chartResidualError = "chart_residual_error",
                  chartPerplexity = "chart_perplexity"
         }
     }
@@ -89,7 +93,8 @@ struct ComparePrecisionsExperiment: Experiment {
         let continuations = comparison.continuations(tokenizer: lab.tokenizer)
             .map { "**\($0.precision)**\n\n```\n\(prompt)\($0.text)\n```" }.joined(separator: "\n\n")
         let charts = try comparison.writeCharts(lab: lab)
-        return Result(table: comparison.table().description, pplVerdict: Self.perplexityVerdict(comparison), heldoutTokens: comparison.heldoutTokens, precisions: rows,
+        let positions = comparison.rows.first?.comparison.positions ?? 0
+        return Result(table: comparison.table().description, positions: positions, tokenShare: 1 / Double(max(positions, 1)), pplVerdict: Self.perplexityVerdict(comparison), heldoutTokens: comparison.heldoutTokens, precisions: rows,
                       continuations: continuations, chartResidualError: charts.residualError, chartPerplexity: charts.perplexity)
     }
 

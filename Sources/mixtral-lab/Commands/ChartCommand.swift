@@ -156,5 +156,5 @@ func makeLab(_ model: ModelOptions, _ output: ChartCommand.Output, precision: Pr
     try createOutputFolder(folder, flag: "--out", force: output.force)
     return LabContext(checkpoint: try model.checkpoint(), tokenizer: try model.tokenizer(), outputDirectory: folder,
                       basePrecision: precision, commandLine: CommandLine.arguments.joined(separator: " "), overwrite: output.force,
-                      progress: { message in FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!) })
+                      progress: { message in note("  … \(message)") })
 }

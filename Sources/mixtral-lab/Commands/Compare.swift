@@ -61,7 +61,7 @@ struct Compare: ParsableCommand {
                              outputDirectory: output, basePrecision: PrecisionSpec(uniform: .fp32),
                              commandLine: CommandLine.arguments.joined(separator: " "), overwrite: force,
                              loadModel: ramBudget.labLoader(checkpoint, policy: offloading.policySpec) { streamers.append(($0, $1)) }) { message in
-            FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)
+            note("  … \(message)")
         }
         let promptIDs = try promptOptions.tokens(tokenizer: lab.tokenizer, checkpoint: checkpoint, maxTokens: maxTokens,
                                                  context: checkpoint.config.maxPositionEmbeddings)

@@ -63,6 +63,12 @@ struct HardwareCommand: ParsableCommand {
                    type != .typeRegular {
                     throw ValidationError("--out \(outURL.path): not a regular file; give the path of a file to write")
                 }
+                // checked before the minute of probing, as export does
+                var isFolder: ObjCBool = false
+                let folder = outURL.deletingLastPathComponent().path
+                guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+                    throw ValidationError("--out \(outURL.path): \(folder): no such folder; create it first")
+                }
             }
             let directory = URL(fileURLWithPath: dir ?? FileManager.default.temporaryDirectory.path)
             let probe = HardwareProbe(directory: directory, fileBytes: fileSize.bytes, readBytes: readSize.bytes)

@@ -95,7 +95,7 @@ struct LessonCommand: ParsableCommand {
                                  basePrecision: precisionOptions.precision,
                                  commandLine: CommandLine.arguments.joined(separator: " "),
                                  loadModel: ramBudget.labLoader(checkpoint, policy: offloading.policySpec) { streamers.append(($0, $1)) }) { message in
-                FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!)
+                note("  … \(message)")
             }
             let interactive = step && isatty(STDIN_FILENO) == 1
             let runner = LessonRunner(lesson: lesson, lab: lab, overrides: try overrides(cacheBytesSlots: { try slots(cacheBytesFor: lab) }),

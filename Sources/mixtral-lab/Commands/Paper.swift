@@ -166,5 +166,5 @@ struct Paper: ParsableCommand {
 private func paperLab(checkpoint: Checkpoint, modelOptions: ModelOptions, outputDirectory: URL, overwrite: Bool) throws -> LabContext {
     LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(), outputDirectory: outputDirectory,
                basePrecision: PrecisionSpec(uniform: .fp32), commandLine: CommandLine.arguments.joined(separator: " "),
-               overwrite: overwrite, progress: { message in FileHandle.standardError.write("  … \(message)\n".data(using: .utf8)!) })
+               overwrite: overwrite, progress: { message in note("  … \(message)") })
 }

@@ -24,6 +24,8 @@ struct Trace: ParsableCommand {
         """)
 
     static let toolVersion = "mixtral-lab trace, format \(TraceHeader.formatVersion)"
+    /// Every file `trace` writes into --out, in either mode.
+    static let files = ["trace.jsonl", "trace.csv", "trace.perfetto.json", "summary.json", "real-summary.json", "sweep.json"]
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var precisionOptions: PrecisionOptions
@@ -58,9 +60,18 @@ struct Trace: ParsableCommand {
         noteWhenRunAsStored(model, precision: precisionOptions)
         let footprint = ModelFootprint(model: model)
         let cost = CostModel(hardware: hardware, footprint: footprint)
+        if !sweep { try OffloadingSimulator.check(policy, runsOn: cost) }
         // --out holds one run's files: a folder with files in it is refused before the run, unless --force.
         let directory = URL(fileURLWithPath: out)
         try createOutputFolder(directory, flag: "--out", force: force, requireEmpty: true)
+        // --force replaces an earlier trace: its files that this run would not rewrite (the other mode's, or a
+        // real run's totals) are removed, so two runs' files never sit side by side. Other files stay.
+        if force {
+            let writes = sweep ? ["sweep.json"] : ["trace.jsonl", "trace.csv", "trace.perfetto.json", "summary.json"] + (streamer == nil ? [] : ["real-summary.json"])
+            for name in Self.files where !writes.contains(name) {
+                try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+            }
+        }
         let chartDirectory = charts.map { URL(fileURLWithPath: $0) }
         let chartFiles = (sweep ? ["hit-rate.png", "transfers.png"] : ["transfers.png"]).compactMap { chartDirectory?.appendingPathComponent($0) }
         if let chartDirectory {
