@@ -125,6 +125,17 @@ struct ConcurrentOutputFolderTests {
         #expect(failure(["trace", "--max-tokens", "1", "--out", folder.path, "--charts", folder.path]) == nil)
     }
 
+    /// `lesson run --force` into a folder of an earlier run replaces that run whole: its charts go even
+    /// when this lesson writes others; a file of the user's stays.
+    @Test func lessonRunForceReplacesTheEarlierRunsFiles() throws {
+        let folder = try scratch.newFolder()
+        _ = try standardOutput { #expect(failure(["lesson", "run", "2", "--out", folder.path]) == nil) }
+        try Data("mine".utf8).write(to: folder.appendingPathComponent("notes.txt"))
+        _ = try standardOutput { #expect(failure(["lesson", "run", "8", "--out", folder.path, "--force"]) == nil) }
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }.sorted()
+        #expect(files == ["memory-plan.png", "notes.txt", "report.md"])
+    }
+
     /// Without --out (the quick start run twice), a lesson's second run writes to a new numbered folder
     /// beside the first and says so, never into the first; --force replaces the first run's files.
     @Test func aDefaultOutputFolderHoldingAnEarlierRunGetsANumberedSibling() throws {

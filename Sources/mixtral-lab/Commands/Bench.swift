@@ -54,12 +54,13 @@ struct Bench: ParsableCommand {
         let prompts = lengths.map { length in (0..<length).map { 3 + ($0 * 7919) % max(1, config.vocabSize - 3) } }
         var results: [[String: Any]] = []
         var runAsStored = false
+        let loadBefore = loadAverage()
         for spec in specs {
             let model = try loadModel(checkpoint, precision: spec)
             // Weights the checkpoint stores quantized or at 16 bits run as stored: label the row by what runs.
             let held = model.heldPrecision() ?? spec
             runAsStored = runAsStored || held != spec
-            var bestPrefill = [Double](repeating: 0, count: lengths.count), bestDecode = 0.0
+            var bestPrefill = [Double](repeating: 0, count: lengths.count), bestDecode = 0.0, worstDecode = Double.infinity
             for _ in 0..<repeats {
                 for (i, prompt) in prompts.enumerated() {
                     let steps = i == 0 ? decodeTokens : 0   // decode follows the first prompt only
@@ -75,36 +76,43 @@ struct Bench: ParsableCommand {
                     }
                     let t2 = DispatchTime.now().uptimeNanoseconds
                     bestDecode = max(bestDecode, Double(steps) / (Double(t2 - t1) / 1e9))
+                    worstDecode = min(worstDecode, Double(steps) / (Double(t2 - t1) / 1e9))
                 }
             }
             results.append([
                 "precision": held.description, "requested_precision": spec.description, "prefill_tokens_per_second": bestPrefill[0],
                 "prefill_tokens_per_second_by_prompt_tokens": Dictionary(uniqueKeysWithValues: zip(lengths.map(String.init), bestPrefill)),
-                "decode_tokens_per_second": bestDecode, "weight_bytes": model.weightBytes,
+"decode_tokens_per_second": bestDecode, "decode_tokens_per_second_worst": decodeTokens > 0 ? worstDecode : 0,
+                "weight_bytes": model.weightBytes,
                 "decode_weight_gb_per_second": Double(decodeWeightBytes(model)) * bestDecode / 1e9,
             ])
         }
+        let loadAfter = loadAverage()
         switch format {
         case .json:
             let data = try JSONSerialization.data(withJSONObject: ["model": checkpoint.directory.path, "threads": threads,
                                                                    "prompt_tokens": lengths, "decode_tokens": decodeTokens,
                                                                    "activations": ActivationPrecision.current.rawValue,
+                                                                   "load_average_before": loadBefore, "load_average_after": loadAfter,
                                                                    "results": results], options: [.sortedKeys])
             emit(String(decoding: data, as: UTF8.self))
         case .table:
             emit("model \(checkpoint.directory.path), \(counted(threads, "thread")), prompts of \(promptTokens) tokens, \(counted(decodeTokens, "decode step")), best of \(repeats), activations \(ActivationPrecision.current.rawValue)")
+            emit(String(format: "load average %.1f before, %.1f after (1 min, %@): other processes slow every figure; decode's worst repeat is in parentheses",
+                        loadBefore, loadAfter, counted(ProcessInfo.processInfo.activeProcessorCount, "core")))
             emit("precision          weights MiB" + lengths.map { length -> String in
                 let title = "prefill \(length) tok/s"
                 return String(repeating: " ", count: max(1, 18 - title.count)) + title
             }.joined()
-                 + "   decode tok/s   weights read GB/s")
+                 + "   decode tok/s (worst)   weights read GB/s")
             for r in results {
                 let prefill = r["prefill_tokens_per_second_by_prompt_tokens"] as! [String: Double]
                 emit((r["precision"] as! String).padding(toLength: 18, withPad: " ", startingAt: 0)
                      + String(format: " %11.1f", Double(r["weight_bytes"] as! Int) / 1_048_576)
                      + lengths.map { String(format: " %17.1f", prefill[String($0)]!) }.joined()
-                     + String(format: " %14.1f %19.1f", r["decode_tokens_per_second"] as! Double,
-                              r["decode_weight_gb_per_second"] as! Double))
+                     + String(format: " %12.1f", r["decode_tokens_per_second"] as! Double)
+                     + { String(repeating: " ", count: max(1, 10 - $0.count)) + $0 }(String(format: "(%.1f)", r["decode_tokens_per_second_worst"] as! Double))
+                     + String(format: " %19.1f", r["decode_weight_gb_per_second"] as! Double))
             }
             if runAsStored {
                 emit("(" + runAsStoredNote(flag: "--precisions") + ", and rows are labelled by what runs)")
@@ -163,6 +171,12 @@ struct Bench: ParsableCommand {
                         spec.description, tensors, Double(weights) / 1e6, seconds, cpuSeconds, cores, repeats,
                         Double(weights) / seconds / 1e6))
         }
+    }
+
+    /// The 1-minute load average (`getloadavg(3)`; 0 where it is not available).
+    private func loadAverage() -> Double {
+        var load = [0.0]
+        return getloadavg(&load, 1) == 1 ? load[0] : 0
     }
 
     /// CPU seconds used by all threads of this process so far (`CLOCK_PROCESS_CPUTIME_ID`).

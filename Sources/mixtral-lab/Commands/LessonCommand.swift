@@ -90,6 +90,8 @@ struct LessonCommand: ParsableCommand {
                 output = try createNumberedOutputFolder(URL(fileURLWithPath: "lesson-output/\(lesson.name)"),
                                                         label: "the output folder", force: force)
             }
+            if force { LessonRunFiles.removeEarlierRun(in: output) }
+            let started = Date()
             var streamers: [(PrecisionSpec, DiskExpertProvider)] = []
             let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(), outputDirectory: output,
                                  basePrecision: precisionOptions.precision,
@@ -107,6 +109,7 @@ struct LessonCommand: ParsableCommand {
                 return answer.trimmingCharacters(in: .whitespaces).lowercased() != "q"
             }
             try runner.run()
+            try LessonRunFiles.record(in: output, since: started)
         }
 
         /// With `--ram-budget`, the report's closing section: each precision's real offloading totals.
