@@ -11,7 +11,8 @@ struct SamplingOptions: ParsableArguments {
 
     /// Refuses a `--temperature` that is not a finite number ≥ 0 (logits are divided by it, so `inf` would
     /// flatten every distribution to uniform and `nan` make every probability nan), a negative `--top-k`
-    /// and a `--top-p` outside (0, 1].
+    /// and a `--top-p` outside (0, 1]; and `--top-k`/`--top-p` without a `--temperature` above 0, where
+    /// greedy decoding would silently ignore them.
     /// - Throws: `ValidationError` naming the flag and the value.
     func validate() throws {
         guard temperature.isFinite, temperature >= 0 else {
@@ -19,6 +20,9 @@ struct SamplingOptions: ParsableArguments {
         }
         guard topK >= 0 else { throw ValidationError("--top-k must be ≥ 0") }
         guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]; got \(topP)") }
+        if temperature == 0, let flag = topK > 0 ? "--top-k \(topK)" : topP < 1 ? "--top-p \(topP)" : nil {
+            throw ValidationError("\(flag) has no effect with --temperature 0 (greedy decoding takes the most likely token); give --temperature above 0 to sample")
+        }
     }
 
     var sampler: Sampler { Sampler(temperature: temperature, topK: topK, topP: topP, seed: seed) }

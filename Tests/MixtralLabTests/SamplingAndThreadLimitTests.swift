@@ -10,6 +10,9 @@ struct SamplingAndThreadLimitTests {
         (["trace", "--temperature", "inf", "--out", "unused"], "--temperature must be ≥ 0 and finite (0 = greedy); got inf"),
         (["generate", "--top-p", "nan"], "--top-p must be in (0, 1]; got nan"),
         (["generate", "--top-p", "inf"], "--top-p must be in (0, 1]; got inf"),
+        // greedy decoding would ignore them silently
+        (["generate", "--top-k", "5"], "--top-k 5 has no effect with --temperature 0 (greedy decoding takes the most likely token); give --temperature above 0 to sample"),
+        (["generate", "--top-p", "0.9"], "--top-p 0.9 has no effect with --temperature 0 (greedy decoding takes the most likely token); give --temperature above 0 to sample"),
     ])
     func aNonFiniteSamplingValueIsRefused(arguments: [String], expected: String) {
         let result = failure(arguments)

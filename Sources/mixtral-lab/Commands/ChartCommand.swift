@@ -52,6 +52,11 @@ struct ChartCommand: ParsableCommand {
         }
 
         func run() throws {
+            // before the output folder is made and the model loaded
+            let layers = try modelOptions.checkpoint().config.numHiddenLayers
+            guard (0..<layers).contains(layer) else {
+                throw ValidationError("--layer \(layer): \(RoutingReport.Error.noSuchLayer(layer, layers: layers))")
+            }
             let lab = try makeLab(modelOptions, output)
             let routing: RoutingReport
             do { routing = try RoutingReport(prompt: prompt, layer: layer, token: -1, maxTokens: maxTokens, in: lab) } catch let error as RoutingReport.Error {

@@ -20,6 +20,11 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let checkpoint = try modelOptions.checkpoint()
+        // packed tensors (what quantize writes) would fail one by one as shapes that do not match the config
+        if checkpoint.gguf == nil, let packed = checkpoint.tensorNames.first(where: { checkpoint.info($0)?.dtype == .u8 }) {
+            let stored = checkpoint.storedPrecision(packed).map { " as \($0)" } ?? ""
+            throw ValidationError("--model \(checkpoint.directory.path): export needs a checkpoint with float weights; this one stores \(packed) packed\(stored) (written by mixtral-lab quantize or bitsandbytes): export the float checkpoint it was made from")
+        }
         let url = URL(fileURLWithPath: output)
         let progress = Progress(label: "exporting \(checkpoint.directory.lastPathComponent) to GGUF at \(precision.rawValue)")
         let report: GGUFExport.Report
