@@ -155,6 +155,12 @@ extension Checkpoint {
         guard let file = files.first(where: { $0.tensors[name] != nil }) else { return nil }
         if let type = file.metadata[name] {
             if type == Q4_0.ggmlName, let method = try? calibratedPrecision(name) { return method }
+            if let hqq = QuantizedTensorLayout.hqqSettings(typeName: type) {
+                // the precision with these settings (nil for settings no precision names)
+                return Precision.allCases.first { precision in
+                    precision.hqqSettings.map { $0.bits == hqq.bits && $0.groupSize == hqq.groupSize && $0.scaleGroupSize == hqq.scaleGroupSize } ?? false
+                }
+            }
             return QuantizedWeights.taggedRunAsStored[type]
         }
         guard info(QuantizedTensorLayout.quantState(name, quantType: "nf4")) != nil else { return nil }

@@ -25,4 +25,22 @@ struct InfoLabelTests {
             #expect(!lines.contains { $0.contains("at fp32") })
         }
     }
+
+    /// A checkpoint `quantize` wrote at hqq4 is described as it runs: hqq4 experts at about 4.25 bits per
+    /// weight, one tensor per weight (codes, scales and zero-points are one weight's parts), as for q4.
+    @Test(arguments: ["hqq4", "q4", "nf4"])
+    func aQuantizedCheckpointIsDescribedAsItRuns(precision: String) throws {
+        try withTemporaryDirectory("info-quantized") { folder in
+            let quantized = folder.appendingPathComponent(precision).path
+            #expect(failure(["quantize", "--precision", precision, "--output", quantized]) == nil)
+            let command = try #require(try MixtralLab.parseAsRoot(["info", "--model", quantized]) as? Info)
+            var lines: [String] = []
+            try command.run(printing: { lines.append($0) })
+            let experts = try #require(lines.first { $0.hasPrefix("experts ") }).split(separator: " ")
+            #expect(experts[1] == "96", "\(experts)")   // 4 layers × 8 experts × 3 projections
+            let bits = try #require(Double(experts.last!))
+            #expect(bits > 4 && bits < 5, "\(experts)")
+            #expect(lines.contains { $0.contains("resident at \(precision)") }, "\(lines.suffix(3))")
+        }
+    }
 }

@@ -48,7 +48,6 @@ struct Info: ParsableCommand {
             guard let info = checkpoint.info(name) else { continue }
             let tensorClass = TensorClass(tensorName: name)?.rawValue ?? (name.contains("norm") ? "norm" : "other")
             var entry = byClass[tensorClass] ?? (0, 0, [], 0, 0)
-            entry.count += 1
             entry.bytes += info.byteCount
             // Norm weights and other vectors stay fp32; weight matrices take their class's precision,
             // except stored weights, which run as stored with their companions (absmax, quant_map, …).
@@ -56,9 +55,11 @@ struct Info: ParsableCommand {
                 entry.atPrecision += Double(info.byteCount)
                 entry.elements += checkpoint.ggufWeight(name)?.shape.reduce(1, *) ?? storedElements(checkpoint, name, info)
                 if let weightClass = TensorClass(tensorName: name) { storedPrecisions[weightClass] = stored }
+                entry.count += 1
             } else if checkpoint.storedWeightName(ofCompanion: name) != nil {
-                entry.atPrecision += Double(info.byteCount)
+                entry.atPrecision += Double(info.byteCount)   // part of its weight: not a tensor of its own here
             } else {
+                entry.count += 1
                 entry.elements += info.elementCount
                 let bits = TensorClass(tensorName: name).map { spec.precision(for: $0).nominalBitsPerWeight } ?? 32
                 entry.atPrecision += Double(info.elementCount) * bits / 8
