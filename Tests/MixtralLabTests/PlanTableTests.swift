@@ -1,4 +1,6 @@
 import Testing
+import Foundation
+import TestSupport
 @testable import mixtral_lab
 
 /// `plan`'s table of precision mixes keeps its columns apart when a mix does not fit (`--ram 2100MiB`, 52 MiB
@@ -25,5 +27,21 @@ struct PlanTableTests {
         let result = failure(["plan", "--model", "mixtral-8x7b"] + flags)
         #expect(result?.code == 2)
         #expect(result?.message.contains("\(flags[0]) ") == true && result?.message.contains("leaves nothing after --reserve") == true, "\(result?.message ?? "no error")")
+    }
+
+    /// `--measured` hit rates come from one run's cache size: a row of 0 slots shows none, and rows of other
+    /// slot counts are said to assume it (the reviewer's 2-slot toy run applied to 4-slot plans, unsaid).
+    @Test func aMeasuredHitRateIsNotShownForZeroSlotsAndIsSaidToBeAssumed() throws {
+        try withTemporaryDirectory("plan-measured") { folder in
+            let trace = folder.appendingPathComponent("trace")
+            _ = try standardOutput { #expect(failure(["trace", "--policy", "lru", "--cache-experts", "2", "--max-tokens", "4", "--out", trace.path]) == nil) }
+            let summary = trace.appendingPathComponent("summary.json").path
+            let command = try #require(try MixtralLab.parseAsRoot(["plan", "--model", "mixtral-8x7b", "--ram", "16GiB", "--measured", summary]) as? Plan)
+            var lines: [String] = []
+            try command.run(printing: { lines.append($0) })
+            let bf16 = try #require(lines.first { $0.hasPrefix("bf16 ") })
+            #expect(bf16.contains("     0         - "), "\(bf16)")
+            #expect(lines.contains { $0.hasPrefix("(the hit rate ") && $0.contains("measured in \(summary) with 2 slots per layer") }, "\(lines)")
+        }
     }
 }

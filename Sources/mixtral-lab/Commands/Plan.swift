@@ -85,7 +85,8 @@ struct Plan: ParsableCommand {
         guard fast > reserveBytes else {
             throw ValidationError("\(vramBytes > 0 ? "--vram" : ram != nil ? "--ram" : "--hardware \(profile.name)'s memory") \(ByteSize.format(fast)) leaves nothing after --reserve \(ByteSize.format(reserveBytes)) kept free")
         }
-        let measuredRate = try measured.map(readMeasuredHitRate)
+        let measuredSummary = try measured.map(readMeasuredSummary)
+        let measuredRate = measuredSummary?.decodeHitRate
 
         func plan(_ spec: PrecisionSpec) -> MemoryPlan {
             MemoryPlan(config: config, precision: spec, hardware: profile, fastBytes: fast, slowBytes: slow,
@@ -113,8 +114,11 @@ struct Plan: ParsableCommand {
                 let best = p.bestRealisticTokensPerSecond(hitRate: rate(p))
                 out(padColumn(p.precision.description, 58) + padColumn(ByteSize.format(p.footprint.residentBytes + p.allExpertBytes), 12, right: true)
                      + padColumn(p.runnable ? "\(p.cacheExperts)" : "-", 7, right: true)
-                     + padColumn(p.runnable ? String(format: "%.2f", rate(p)) : "-", 10, right: true)
+                     + padColumn(p.runnable && p.cacheExperts > 0 ? String(format: "%.2f", rate(p)) : "-", 10, right: true)
                      + padColumn(p.runnable ? String(format: "%.2f", best) : "does not fit", 14, right: true))
+            }
+            if let measuredSummary, let measured, plans.contains(where: { $0.runnable && $0.cacheExperts > 0 && $0.cacheExperts != measuredSummary.cacheExperts }) {
+                out("(the hit rate \(String(format: "%.2f", measuredSummary.decodeHitRate)) was measured in \(measured) with \(counted(measuredSummary.cacheExperts, "slot")) per layer, on that run's model; rows with other slot counts assume it, they do not measure it)")
             }
             out("")
             let runnable = plans.filter(\.runnable)
@@ -122,7 +126,7 @@ struct Plan: ParsableCommand {
                 ?? plans.min { $0.residentBytes < $1.residentBytes }!
             out(runnable.isEmpty ? "nothing fits; the smallest mix in detail:" : "fastest mix that fits, in detail:")
         }
-        describe(chosen, hitRate: rate(chosen), hitRateSource: hitRate != nil ? "--hit-rate" : measuredRate != nil ? "measured in \(measured!)" : "uniform routing: slots / experts",
+        describe(chosen, hitRate: rate(chosen), hitRateSource: hitRate != nil ? "--hit-rate" : measuredSummary.map { "measured in \(measured!) with \(counted($0.cacheExperts, "slot")) per layer" } ?? "uniform routing: slots / experts",
                  fastName: fastName, slowName: slowName, modelName: name, printing: out)
         if let chartFolder {
             let metadata = PNGMetadata(
@@ -137,12 +141,13 @@ struct Plan: ParsableCommand {
         }
     }
 
-    private func readMeasuredHitRate(_ path: String) throws -> Double {
+    /// The summary.json `trace` wrote at `path`.
+    private func readMeasuredSummary(_ path: String) throws -> OffloadingSummary {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         let data = try readInputFile(path, flag: "--measured")
         do {
-            return try decoder.decode(OffloadingSummary.self, from: data).decodeHitRate
+            return try decoder.decode(OffloadingSummary.self, from: data)
         } catch {
             throw ValidationError("--measured \(path): not a summary.json written by `mixtral-lab trace` (\(error.localizedDescription))")
         }
