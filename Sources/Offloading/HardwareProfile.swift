@@ -101,7 +101,14 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
         return try HardwareProfile(contentsOf: URL(fileURLWithPath: nameOrPath))
     }
 
-    /// Reads a profile from JSON and checks every number is positive (the memory sizes may be 0).
+    /// The largest rate a profile may give (bytes/s, FLOP/s, weights/s): 10^18, a thousand times the
+    /// fastest accelerators' memory bandwidth and FLOP/s; anything above is a unit mistake.
+    static let largestRate = 1e18
+    /// The largest link latency a profile may give, µs: 10 s per read.
+    static let largestLatencyUs = 1e7
+
+    /// Reads a profile from JSON and checks every number is positive (the memory sizes may be 0), rates at
+    /// most `largestRate` and the latency at most `largestLatencyUs`.
     /// - Throws: `OffloadingError.malformedHardwareFile` naming the file and the field.
     public init(contentsOf url: URL) throws {
         let path = url.path
@@ -137,14 +144,25 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
         for (key, value) in nonNegative where !(value >= 0 && value.isFinite) {
             throw OffloadingError.malformedHardwareFile(path: path, field: key.rawValue, reason: "must be ≥ 0, got \(value)")
         }
+        // Plausible at all: a rate beyond any machine (or a latency of hours) is a unit mistake, and would
+        // print as hundreds of digits in every estimate.
+        for (key, value) in positive + [(.hostComputeFlops, hostComputeFlops ?? 0), (.hostMemoryBandwidth, hostMemoryBandwidth ?? 0)]
+        where value > Self.largestRate {
+            throw OffloadingError.malformedHardwareFile(path: path, field: key.rawValue,
+                                                        reason: "\(value) is beyond any machine (at most \(Self.largestRate)); rates are in bytes or FLOP per second")
+        }
+        if linkLatencyUs > Self.largestLatencyUs {
+            throw OffloadingError.malformedHardwareFile(path: path, field: CodingKeys.linkLatencyUs.rawValue,
+                                                        reason: "\(linkLatencyUs) µs is more than \(Int(Self.largestLatencyUs / 1e6)) s per read; the latency is in microseconds")
+        }
         for (name, rate) in (decodeWeightsPerSecond ?? [:]).sorted(by: { $0.key < $1.key }) {
             guard Precision(rawValue: name) != nil else {
                 throw OffloadingError.malformedHardwareFile(path: path, field: "\(CodingKeys.decodeWeightsPerSecond.rawValue).\(name)",
                     reason: "not a precision; known: \(Precision.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            guard rate > 0 && rate.isFinite else {
+            guard rate > 0 && rate <= Self.largestRate else {
                 throw OffloadingError.malformedHardwareFile(path: path, field: "\(CodingKeys.decodeWeightsPerSecond.rawValue).\(name)",
-                                                            reason: "must be a positive number, got \(rate)")
+                                                            reason: "must be a positive number of at most \(Self.largestRate), got \(rate)")
             }
         }
         for (key, value) in [(CodingKeys.hostComputeFlops, hostComputeFlops), (.hostMemoryBandwidth, hostMemoryBandwidth)] {

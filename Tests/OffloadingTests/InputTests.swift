@@ -44,6 +44,20 @@ struct InputTests {
         #expect(HardwareProfile.builtInNames == ["colab-t4", "rtx-3060", "rtx-3080-mobile", "a100-80g", "laptop-16gb-nvme"])
     }
 
+    /// The reviewer's profile with a link of 1e300 bytes/s and 1e300 µs printed estimates hundreds of digits long.
+    @Test func implausibleRatesAndLatenciesAreRefused() throws {
+        let fast = try write(#"{"name": "x", "fast_memory_bytes": 1, "slow_memory_bytes": 1, "compute_flops": 1e12, "memory_bandwidth": 1e9, "link_bandwidth": 1e300, "link_latency_us": 1}"#)
+        #expect(throws: OffloadingError.malformedHardwareFile(path: fast.path, field: "link_bandwidth",
+                                                              reason: "1e+300 is beyond any machine (at most 1e+18); rates are in bytes or FLOP per second")) {
+            try HardwareProfile.named(fast.path)
+        }
+        let slow = try write(#"{"name": "x", "fast_memory_bytes": 1, "slow_memory_bytes": 1, "compute_flops": 1e12, "memory_bandwidth": 1e9, "link_bandwidth": 1e9, "link_latency_us": 1e300}"#)
+        #expect(throws: OffloadingError.malformedHardwareFile(path: slow.path, field: "link_latency_us",
+                                                              reason: "1e+300 µs is more than 10 s per read; the latency is in microseconds")) {
+            try HardwareProfile.named(slow.path)
+        }
+    }
+
     @Test func malformedHardwareFilesNameTheField() throws {
         let missing = try write(#"{"name": "x", "fast_memory_bytes": 1, "slow_memory_bytes": 1, "compute_flops": 1, "memory_bandwidth": 1, "link_latency_us": 1}"#)
         #expect(throws: OffloadingError.malformedHardwareFile(path: missing.path, field: "link_bandwidth", reason: "missing")) {
