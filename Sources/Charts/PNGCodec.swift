@@ -25,7 +25,7 @@ public struct RGBAImage: Sendable, Equatable {
                                  &rgba, &width, &height, &message, message.count)
         }
         guard status == 0, let rgba else {
-            throw ChartError.decodingFailed(message: String(cString: message))
+            throw ChartError.decodingFailed(message: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         defer { free(rgba) }
         self.init(width: Int(width), height: Int(height),
@@ -52,7 +52,7 @@ public struct RGBAImage: Sendable, Equatable {
         }
         defer { pngwrite_buffer_free(&out) }
         guard status == 0, let bytes = out.bytes else {
-            throw ChartError.encodingFailed(message: String(cString: message))
+            throw ChartError.encodingFailed(message: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         return Data(bytes: bytes, count: out.count)
     }

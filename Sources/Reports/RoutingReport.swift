@@ -92,7 +92,7 @@ public struct RoutingReport: Codable {
                                         "uniform random routing"])
         let uniformReuse = 1 - binomial(e - k, k) / binomial(e, k)
         var entropies: [Double] = [], reuses: [Double] = [], shuffledMeans: [Double] = [], expertsFor90: [Int] = []
-        var sticky: [Int] = [], explained: [Int] = [], lessThanFrequency: [Int] = []
+        var sticky: [Int] = [], explained: [Int] = [], lessThanFrequency: [Int] = [], edges: [String] = []
         var topExpert = 0, topShare = 0.0
         var shuffler = SplitMix64(seed: 0x5EED_0005)
         for (l, layerDecisions) in decisions.enumerated() {
@@ -117,6 +117,10 @@ public struct RoutingReport: Codable {
             let band = Interval(low: samples[25], high: samples[974])
             let shuffledMean = samples.reduce(0, +) / Double(samples.count)
             if reuse > band.high { sticky.append(l) } else if reuse < band.low { lessThanFrequency.append(l) } else { explained.append(l) }
+            // inside, but at an end as the table prints it (one decimal of a percent): say so
+            if band.contains(reuse), min(abs(reuse - band.high), abs(reuse - band.low)) < 0.0005 {
+                edges.append(String(format: "layer %d's %.1f %% against [%.1f, %.1f]", l, reuse * 100, band.low * 100, band.high * 100))
+            }
             entropies.append(entropy)
             reuses.append(reuse)
             shuffledMeans.append(shuffledMean)
@@ -132,6 +136,7 @@ public struct RoutingReport: Codable {
         }
         var verdict = "Stickier than their own frequencies explain: \(layers(sticky)). Explained by frequency alone (inside the shuffles' 95 % range): \(layers(explained))."
         if !lessThanFrequency.isEmpty { verdict += " Less reuse than a shuffled order gives: \(layers(lessThanFrequency))." }
+        if !edges.isEmpty { verdict += " At an end of that range, so only just inside it: \(edges.joined(separator: "; "))." }
 
         let shown = min(n, 48)
         let tokens = ids.prefix(shown).map { displayPiece($0, lab.tokenizer) }

@@ -52,6 +52,15 @@ struct ChecksBeforeWorkTests {
         #expect(files == ["notes.txt", "summary.json", "trace.csv", "trace.jsonl", "trace.perfetto.json"])
     }
 
+    /// `--mmap-experts` on the default model (BF16 experts) names the flag and the stored type, not an
+    /// "expert store" the user never made.
+    @Test func mmapExpertsNamesTheStoredType() {
+        let result = failure(["generate", "--max-tokens", "1", "--mmap-experts"])
+        #expect(result?.code == 2)
+        #expect(result?.message.hasPrefix("--mmap-experts: the experts of ") == true && result?.message.contains(" are stored as BF16; ") == true,
+                "\(String(describing: result))")
+    }
+
     /// `hardware probe --out` into a missing folder is refused before the minute of probing (after it, the
     /// write failed naming the internal `.partial` file).
     @Test func hardwareProbeRefusesAMissingFolderBeforeProbing() {

@@ -37,7 +37,8 @@ struct Info: ParsableCommand {
         for (key, value) in rows { out(key.padding(toLength: 26, withPad: " ", startingAt: 0) + value) }
         out("")
         out("parameters   \(grouped(c.parameterCount)) (\(String(format: "%.2f", Double(c.parameterCount) / 1e6)) M)")
-        out("active/token \(grouped(c.activeParameterCount)) (top-\(c.numExpertsPerToken) of \(c.numExperts) experts)")
+        out("active/token \(grouped(c.activeParameterCount)) (top-\(c.numExpertsPerToken) of \(c.numExperts) experts"
+            + (c.tieWordEmbeddings ? ")" : "; of the embedding only the token's own row, where Mixtral's \"13 B per token\" counts it all)"))
         out("")
         let spec = precisionOptions.precision
         // What runs: the spec, except classes whose weights the checkpoint stores in a form that runs as stored

@@ -37,6 +37,15 @@ struct RAMBudgetOptions: ParsableArguments {
     func loadModel(_ checkpoint: Checkpoint, precision: PrecisionSpec, policy: PolicySpec, capacity: Int,
                    promptTokens: Int) throws -> (MixtralModel, DiskExpertProvider?) {
         if mmapExperts {
+            // say which of the two conditions fails, naming the flag (not "expert store …")
+            let stored = checkpoint.ggufWeight(WeightNames.expert(0, 0, "w1"))?.type.name
+                ?? checkpoint.info(WeightNames.expert(0, 0, "w1"))?.dtype.rawValue ?? "?"
+            guard checkpoint.storedPrecision(WeightNames.expert(0, 0, "w1")) == nil, stored == "F32" else {
+                throw ValidationError("--mmap-experts: the experts of \(checkpoint.directory.path) are stored as \(stored); computing them from the mapped file needs F32 expert tensors")
+            }
+            guard precision.precision(for: .experts) == .fp32 else {
+                throw ValidationError("--mmap-experts: --precision gives the experts \(precision.precision(for: .experts)); computing them from the mapped file needs experts=fp32")
+            }
             let mapped = try MappedExperts(checkpoint: checkpoint, precision: precision)
             note("experts computed in place from the memory-mapped \(checkpoint.directory.lastPathComponent) (no budget)")
             return (try mixtral_lab.loadModel(checkpoint, precision: precision, experts: .streamed(mapped)), nil)
