@@ -111,16 +111,18 @@ public struct TransferTimeline: Chart {
     /// bare number there would read as a layer or a time).
     private func drawTokenBands(_ events: [TimelineEvent], px: (Double) -> Double, frame: PlotFrame, on canvas: ChartCanvas) {
         let tokens = Dictionary(grouping: events, by: \.token).sorted { $0.key < $1.key }
+        var previousLabelEnd = -Double.infinity   // a token's transfers may run into the next token's span
         for (index, (token, tokenEvents)) in tokens.enumerated() {
             let start = px(tokenEvents.map(\.startMicroseconds).min()!)
             let end = px(tokenEvents.map(\.endMicroseconds).max()!)
             if index % 2 == 1 {
                 canvas.fill(Rect(x: start, y: frame.plot.minY, width: end - start, height: frame.plot.height), Color(hex: 0xF0F0F0))
             }
-            let label = "token \(token)"
-            if canvas.measure(label, .annotation).width + 8 <= end - start {
+            let label = "token \(token)", width = canvas.measure(label, .annotation).width
+            if width + 8 <= end - start, (start + end) / 2 - width / 2 >= previousLabelEnd + 4 * canvas.unit {
                 canvas.text(label, at: Point(x: (start + end) / 2, y: frame.plot.minY + 4 * canvas.unit), .annotation,
                             color: .mutedInk, anchor: .top)
+                previousLabelEnd = (start + end) / 2 + width / 2
             }
         }
     }
