@@ -198,7 +198,7 @@ private let referenceNames = ["weight-histogram", "routing-heatmap", "transfer-t
 private let referenceSize = (width: 800, height: 500)
 
 /// Re-creates the reference PNGs in Tests/ChartsTests/Fixtures/ after a deliberate change to the drawing:
-/// `MIXTRAL_LAB_WRITE_FIXTURES=1 swift test --filter ChartsTests.writeReferencePNGs` (then look at them).
+/// `MIXTRAL_LAB_WRITE_FIXTURES=1 ./scripts/test.sh --filter writeReferencePNGs` (then look at them).
 @Test(.enabled(if: ProcessInfo.processInfo.environment["MIXTRAL_LAB_WRITE_FIXTURES"] == "1"))
 func writeReferencePNGs() throws {
     let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")

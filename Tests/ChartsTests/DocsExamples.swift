@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Writes one example of each chart kind to docs/charts/ when MIXTRAL_LAB_WRITE_DOCS=1:
-/// `MIXTRAL_LAB_WRITE_DOCS=1 swift test --filter ChartsTests.writeDocsExamples`.
+/// `MIXTRAL_LAB_WRITE_DOCS=1 ./scripts/test.sh --filter writeDocsExamples`.
 @Test(.enabled(if: ProcessInfo.processInfo.environment["MIXTRAL_LAB_WRITE_DOCS"] == "1"))
 func writeDocsExamples() throws {
     let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
