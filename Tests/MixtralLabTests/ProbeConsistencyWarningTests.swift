@@ -14,7 +14,7 @@ struct ProbeConsistencyWarningTests {
     }
 
     @Test func theReviewersProfileIsWarnedAbout() {
-        let warnings = HardwareCommand.Probe.kernelsAboveRooflineWarnings(profile(memory: 4e9, compute: 2.35e9, fp32Rate: 9.3e9))
+        let warnings = HardwareCommand.Probe.kernelsAboveRooflineWarnings(profile(memory: 4e9, compute: 2.4e9, fp32Rate: 9.3e9))
         #expect(warnings.count == 2, "\(warnings)")
         #expect(warnings.first?.hasPrefix("warning: the fp32 decode kernels read 37.2 GB/s of weights, above memory_bandwidth 4.0 GB/s") == true, "\(warnings)")
         #expect(warnings.last?.hasPrefix("warning: the fp32 decode kernels do 18.6 GFLOP/s, above compute_flops 2.4 GFLOP/s") == true, "\(warnings)")
