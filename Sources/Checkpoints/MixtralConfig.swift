@@ -79,11 +79,17 @@ public struct MixtralConfig: Sendable, Equatable {
             throw CheckpointError.missingConfigKey(path: path, key: key.stringValue)
         } catch DecodingError.valueNotFound(_, let context) {
             throw CheckpointError.missingConfigKey(path: path, key: context.codingPath.map(\.stringValue).joined(separator: "."))
+        } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {
+            throw CheckpointError.malformedConfig(path: path, reason: "not a JSON object")
         } catch DecodingError.typeMismatch(let type, let context) {
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw CheckpointError.malformedConfig(path: path, reason: "\"\(key)\" must be of type \(type)")
         } catch {
-            throw CheckpointError.malformedConfig(path: path, reason: "not a JSON object")
+            // Python's json.dump writes float('inf') and float('nan') as Infinity and NaN, which JSON lacks
+            let text = String(decoding: data, as: UTF8.self)
+            let literal = ["Infinity", "NaN"].first { text.contains($0) }
+            throw CheckpointError.malformedConfig(path: path, reason: "not valid JSON"
+                + (literal.map { " (it contains \($0), which JSON has no literal for (RFC 8259); write a finite number)" } ?? ""))
         }
         if let modelType = file.modelType, modelType != "mixtral" {
             throw CheckpointError.unsupportedModelType(path: path, modelType: modelType)

@@ -10,6 +10,9 @@ public enum FileKind: Equatable, CustomStringConvertible {
     case missing
     /// A symbolic link whose target does not exist.
     case brokenLink
+    /// A symbolic link to a regular file, where an output would go (`outputFileRefusal`; `init(path:)`
+    /// follows links and never says this).
+    case linkToRegularFile
     case regularFile
     case folder
     case namedPipe
@@ -42,6 +45,7 @@ public enum FileKind: Equatable, CustomStringConvertible {
         switch self {
         case .missing: return "missing"
         case .brokenLink: return "a symbolic link to a file that does not exist"
+        case .linkToRegularFile: return "a symbolic link (to a regular file)"
         case .regularFile: return "a regular file"
         case .folder: return "a folder"
         case .namedPipe: return "a named pipe (FIFO)"
@@ -54,13 +58,17 @@ public enum FileKind: Equatable, CustomStringConvertible {
 }
 
 /// Why a file may not be written at `path`, or nil when it may: a folder is there; something that is not
-/// a regular file is there (a named pipe, device, socket, or a link to one or to nothing) — refused even
-/// with `overwrite`; or a regular file is there and `overwrite` is false. The one check every writer of
-/// an output file makes before writing.
+/// a regular file is there (a named pipe, device, socket, or a symbolic link — to one of those, to
+/// nothing, or to a regular file, since writers replace the path itself and would swap the link for a
+/// file) — refused even with `overwrite`; or a regular file is there and `overwrite` is false. The one
+/// check every writer of an output file makes before writing.
 public func outputFileRefusal(_ path: String, overwrite: Bool) -> OutputFileRefusal? {
     switch FileKind(path: path) {
     case .missing: return nil
-    case .regularFile: return overwrite ? nil : .exists
+    case .regularFile:
+        var linkInfo = stat()
+        if lstat(path, &linkInfo) == 0 && (linkInfo.st_mode & S_IFMT) == S_IFLNK { return .notARegularFile(.linkToRegularFile) }
+        return overwrite ? nil : .exists
     case .folder: return .isAFolder
     case let kind: return .notARegularFile(kind)
     }

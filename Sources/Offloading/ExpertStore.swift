@@ -9,10 +9,14 @@ import Quantization
 ///
 /// A store is a folder holding `experts.bin` and `manifest.json`. The manifest records the model's
 /// identity (a hash of `config.json` and of every safetensors header, which lists each tensor's name,
-/// dtype, shape and offsets), the precision spec, the layout and the file size. `open` refuses a store
-/// made for another model, precision or store format, and a truncated one; `openOrBuild` rebuilds it
-/// then. experts.bin is renamed into place complete and the manifest written last, so an interrupted
-/// build is never taken for a store; processes sharing the folder take turns on a flock of the folder
+/// dtype, shape and offsets), a stamp of every checkpoint file it was built from (`FileStamp`: size,
+/// modification time, inode), the precision spec, the layout, the file size and experts.bin's own stamp.
+/// `open` refuses a store made for another model, precision or store format, one whose checkpoint files
+/// or experts.bin changed since the build (the stamps differ), and a truncated one; `openOrBuild` rebuilds
+/// it then. Not detected (no byte is hashed: that would read the whole checkpoint at every start): bytes
+/// changed with the size, modification time and inode all restored afterwards, and bit rot. experts.bin
+/// is renamed into place complete and the manifest written last, so an interrupted build is never taken
+/// for a store; processes sharing the folder take turns on a flock of the folder
 /// (`StoreLock`), one building while the others wait.
 public enum ExpertStore {
     public static let manifestName = "manifest.json"
@@ -21,12 +25,14 @@ public enum ExpertStore {
     static let extentAlignment = 4096
 
     /// `$XDG_CACHE_HOME/mixtral-lab/expert-stores/<model folder>-<identity>-<precision>`, or under
-    /// `~/.cache` when `XDG_CACHE_HOME` is unset.
+    /// `~/.cache` when `XDG_CACHE_HOME` is unset. `<identity>` (`folderIdentity`) covers the checkpoint's
+    /// real path as well as its `modelIdentity`, so two same-shaped checkpoints in folders of one name
+    /// (`run1/final`, `run2/final`) get a store each instead of rebuilding one store in turns.
     public static func defaultDirectory(for checkpoint: Checkpoint, precision: PrecisionSpec) throws -> URL {
         let environment = ProcessInfo.processInfo.environment
         let cache = environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
-        let name = "\(checkpoint.directory.lastPathComponent)-\(try modelIdentity(checkpoint).prefix(12))-\(folderName(for: precision))"
+        let name = "\(checkpoint.directory.lastPathComponent)-\(try folderIdentity(checkpoint))-\(folderName(for: precision))"
         return cache.appendingPathComponent("mixtral-lab/expert-stores").appendingPathComponent(name)
     }
 
@@ -68,9 +74,14 @@ public enum ExpertStore {
         if let reason = manifest.difference(from: expected) {
             throw ExpertStoreError.mismatch(path: directory.path, reason: reason)
         }
-        let file = try ExpertFile(path: directory.appendingPathComponent(dataName).path)
+        let dataURL = directory.appendingPathComponent(dataName)
+        let file = try ExpertFile(path: dataURL.path)
         guard file.byteCount == manifest.fileBytes else {
             throw ExpertStoreError.truncated(path: file.path, expectedBytes: manifest.fileBytes, actualBytes: file.byteCount)
+        }
+        let dataStamp = try FileStamp(dataURL)
+        if dataStamp != manifest.dataFile {
+            throw ExpertStoreError.mismatch(path: directory.path, reason: "\(dataName) changed since the store was built (\(dataStamp.differences(from: manifest.dataFile)))")
         }
         return manifest.source(file: file, directory: directory)
     }
@@ -102,6 +113,8 @@ public enum ExpertStore {
         let dataURL = directory.appendingPathComponent(dataName)
         let partialURL = PartialFiles.partialURL(for: dataURL)
         let experts = precision.precision(for: .experts)
+        // before reading them: a file changed during the build then differs from the manifest's stamp
+        let sourceStamps = try sourceFiles(checkpoint).map { try FileStamp($0) }
         var layout: ExpertLayout?
         var stride = 0
         try PartialFiles.removingOnInterrupt(partialURL) {
@@ -162,6 +175,8 @@ public enum ExpertStore {
         var manifest = try ExpertStoreManifest(checkpoint: checkpoint, precision: precision, layout: layout!)
         manifest.extentStride = stride
         manifest.fileBytes = stride * c.numHiddenLayers * c.numExperts
+        manifest.sourceFiles = sourceStamps
+        manifest.dataFile = try FileStamp(dataURL)
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -228,6 +243,23 @@ public enum ExpertStore {
         }
     }
 
+    /// The default store folder's identity: 12 hex digits of FNV-1a over `modelIdentity` and the
+    /// checkpoint's real path (symbolic links resolved).
+    static func folderIdentity(_ checkpoint: Checkpoint) throws -> String {
+        var hash = FNV1a()
+        hash.add(Data(try modelIdentity(checkpoint).utf8))
+        hash.add(Data(checkpoint.directory.resolvingSymlinksInPath().standardizedFileURL.path.utf8))
+        return String(String(format: "%016llx", hash.value).prefix(12))
+    }
+
+    /// The files a store for `checkpoint` is built from: config.json and every safetensors file, or the
+    /// GGUF file.
+    static func sourceFiles(_ checkpoint: Checkpoint) -> [URL] {
+        if checkpoint.gguf != nil { return [checkpoint.directory] }
+        return [checkpoint.directory.appendingPathComponent("config.json")]
+            + checkpoint.files.map { URL(fileURLWithPath: $0.path) }.sorted { $0.path < $1.path }
+    }
+
     /// FNV-1a 64 (hex) over `config.json` and, per weights file in path order, its size and its header
     /// (the 8-byte length and the JSON listing every tensor's name, dtype, shape and offsets); for a GGUF
     /// file, over its size and its first MiB (the header: metadata and tensor infos, or their start).
@@ -282,8 +314,9 @@ struct FNV1a {
 
 /// `manifest.json` of an expert store.
 struct ExpertStoreManifest: Codable, Equatable {
-    /// Bumped when the file layout changes; a store of another version is rebuilt.
-    static let currentFormatVersion = 1
+    /// Bumped when the file layout or the manifest changes; a store of another version is rebuilt.
+    /// 2: the stamps of the checkpoint's files and of experts.bin.
+    static let currentFormatVersion = 2
 
     var formatVersion: Int
     /// The checkpoint folder the store was made from (for people; identity is `modelIdentity`).
@@ -299,6 +332,10 @@ struct ExpertStoreManifest: Codable, Equatable {
     var extentStride: Int
     /// Size of experts.bin.
     var fileBytes: Int
+    /// The checkpoint's files (`ExpertStore.sourceFiles`) as they were when the build started.
+    var sourceFiles: [FileStamp]
+    /// experts.bin as the build left it (nil in the manifest a run expects: it is checked on its own).
+    var dataFile: FileStamp?
 
     /// The manifest a store for `checkpoint` at `precision` has (stride and size from `layout`).
     init(checkpoint: Checkpoint, precision: PrecisionSpec, layout: ExpertLayout) throws {
@@ -312,6 +349,8 @@ struct ExpertStoreManifest: Codable, Equatable {
         self.layout = layout
         extentStride = (layout.byteCount + ExpertStore.extentAlignment - 1) / ExpertStore.extentAlignment * ExpertStore.extentAlignment
         fileBytes = extentStride * numLayers * numExperts
+        sourceFiles = try ExpertStore.sourceFiles(checkpoint).map { try FileStamp($0) }
+        dataFile = nil
     }
 
     /// Why a store with this manifest cannot serve a run expecting `expected`, or nil.
@@ -321,6 +360,9 @@ struct ExpertStoreManifest: Codable, Equatable {
         }
         if modelIdentity != expected.modelIdentity || numLayers != expected.numLayers || numExperts != expected.numExperts {
             return "built for another model (\(checkpoint), identity \(modelIdentity)); this is \(expected.checkpoint), identity \(expected.modelIdentity)"
+        }
+        if let changed = expected.sourceFiles.first(where: { !sourceFiles.contains($0) }) {
+            return "\(changed.name) changed since the store was built from it (\(changed.differences(from: sourceFiles.first { $0.name == changed.name })))"
         }
         if precision != expected.precision {
             return "built at precision \(precision); this run uses \(expected.precision)"

@@ -134,38 +134,59 @@ public struct HardwareProbe: Sendable {
                           fileSystem: Self.fileSystem(of: directory.path))
     }
 
-    /// Memory read bandwidth, bytes/s: the best of 3 passes summing a 256 MiB array on every core.
+    /// Memory read bandwidth, bytes/s, read as the decode kernels read weights: a 256 MiB array (larger
+    /// than any last-level cache here) whose pages are all written before timing, summed in 64-byte SIMD
+    /// loads into four independent accumulators by every core at once (`KernelThreads`, the kernels' own
+    /// threads, one contiguous part each). The best of 5 passes after an untimed one, each timed as
+    /// `measureDecode` times the kernels: the smaller of its wall time and the process's CPU time divided by
+    /// the threads, so that other processes' turns on a busy machine do not count as memory time.
     public func measureMemoryBandwidth() -> Double {
         let count = 64 << 20   // floats: 256 MiB
-        let values = [Float](repeating: 1, count: count)
-        let parts = ProcessInfo.processInfo.activeProcessorCount
-        var best = 0.0
-        for _ in 0..<3 {
-            let start = DispatchTime.now().uptimeNanoseconds
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
+        let values = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { values.deallocate() }
+        values.initialize(repeating: 1, count: count)   // every page faulted in before timing
+        let parts = KernelThreads.shared.workers + 1
+        func pass() {
+            KernelThreads.shared.run(chunks: parts) { part in
                 let lower = count / parts * part, upper = part == parts - 1 ? count : count / parts * (part + 1)
-                values.withUnsafeBufferPointer { buffer in
-                    let base = buffer.baseAddress!
-                    var sums = SIMD16<Float>()
-                    var i = lower
-                    while i + 16 <= upper {
-                        sums += UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self)
-                        i += 16
-                    }
-                    blackHole(sums.sum())
+                var sums = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+                var i = lower
+                while i + 64 <= upper {
+                    let at = UnsafeRawPointer(values + i)
+                    sums.0 += at.loadUnaligned(as: SIMD16<Float>.self)
+                    sums.1 += at.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+                    sums.2 += at.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self)
+                    sums.3 += at.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self)
+                    i += 64
                 }
+                var rest: Float = 0
+                while i < upper { rest += values[i]; i += 1 }
+                blackHole((sums.0 + sums.1 + sums.2 + sums.3).sum() + rest)
             }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+        pass()
+        var best = 0.0
+        for _ in 0..<5 {
+            let seconds = Self.ownSeconds(threads: parts, pass)
             best = max(best, Double(count * 4) / seconds)
         }
         return best
     }
 
+    /// The time `body` took as if this process had `threads` cores to itself: the smaller of its wall
+    /// time and the process's CPU time over it divided by `threads`. On a quiet machine the two agree; on
+    /// a busy one the wall time also counts other processes' turns, which would make a figure depend on
+    /// the load of the moment.
+    static func ownSeconds(threads: Int, _ body: () -> Void) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
+        body()
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return min(wall, (processCPUSeconds() - cpuStart) / Double(threads))
+    }
+
     /// Weights per second of the decode kernels (matrix–vector, one token) at `precision` on `kernelShape`
     /// matrices of random weights, as if this process had its cores to itself: the best of 3 passes of
-    /// ≥ 0.2 s, each timed as the smaller of its wall time and the process's CPU time divided by the threads
-    /// the kernel runs on. On a quiet machine the two agree; on a busy one the wall time also counts other
-    /// processes' turns, which would make the figure depend on the load of the moment.
+    /// ≥ 0.2 s, each timed as `ownSeconds` over the threads the kernel runs on.
     /// - Throws: quantization errors (none expected for these shapes).
     public func measureDecode(_ precision: Precision) throws -> Double {
         setBLASThreads(threads)
@@ -188,15 +209,14 @@ public struct HardwareProbe: Sendable {
         var best = 0.0
         for _ in 0..<3 {
             var applied = 0
-            let start = DispatchTime.now().uptimeNanoseconds, cpuStart = Self.processCPUSeconds()
-            var seconds = 0.0
-            repeat {
-                for matrix in matrices { x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { matrix.apply(xp.baseAddress!, into: $0.baseAddress!) } } }
-                applied += matrices.count
-                seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            } while seconds < 0.2
-            let ownSeconds = min(seconds, (Self.processCPUSeconds() - cpuStart) / Double(kernelThreads))
-            best = max(best, Double(applied * rows * cols) / ownSeconds)
+            let seconds = Self.ownSeconds(threads: kernelThreads) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                repeat {
+                    for matrix in matrices { x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { matrix.apply(xp.baseAddress!, into: $0.baseAddress!) } } }
+                    applied += matrices.count
+                } while DispatchTime.now().uptimeNanoseconds - start < 200_000_000
+            }
+            best = max(best, Double(applied * rows * cols) / seconds)
         }
         return best
     }
@@ -208,7 +228,8 @@ public struct HardwareProbe: Sendable {
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
-    /// Peak compute for a prefill, FLOP/s: fp32 matrix–matrix products (OpenBLAS sgemm) on 64 tokens.
+    /// Peak compute for a prefill, FLOP/s: fp32 matrix–matrix products (OpenBLAS sgemm, `threads`
+    /// threads) on 64 tokens; the best of 3 passes, each timed as `ownSeconds`.
     public func measurePrefillFlops() -> Double {
         setBLASThreads(threads)
         let (rows, cols) = kernelShape, tokens = 64
@@ -217,11 +238,11 @@ public struct HardwareProbe: Sendable {
         var y = [Float](repeating: 0, count: tokens * rows)
         var best = 0.0
         for _ in 0..<3 {
-            let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<4 {
-                x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { matrix.apply(batch: tokens, xp.baseAddress!, into: $0.baseAddress!) } }
+            let seconds = Self.ownSeconds(threads: threads) {
+                for _ in 0..<4 {
+                    x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { matrix.apply(batch: tokens, xp.baseAddress!, into: $0.baseAddress!) } }
+                }
             }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             best = max(best, 4 * 2 * Double(rows * cols * tokens) / seconds)
         }
         return best

@@ -16,11 +16,14 @@ struct MixtralLab: ParsableCommand {
         abstract: "A reference Mixtral engine and a lab for quantization and expert offloading.",
         subcommands: [Generate.self, Logits.self, Tokenize.self, Info.self, Bench.self, LessonCommand.self, PerplexityCommand.self, Compare.self, QuantErrorCommand.self, ChartCommand.self, Trace.self, Plan.self, HardwareCommand.self, Step.self, Quantize.self, Export.self, Paper.self])
 
-    /// Exit codes: 0 ok, 2 bad input (one message naming the file or flag and the problem), 1 internal error.
+    /// Exit codes: 0 ok, 2 bad input (one message naming the file or flag and the problem) or an output
+    /// that could not be written (standard output or error included: `endAfterWriteFailure`), 1 internal
+    /// error. The closing message is written without checking: when standard error cannot take it, the
+    /// exit code still says what happened.
     static func main() {
         // Before anything of the Quantization target (compiled for AVX2/FMA/F16C) runs.
         if let unsupported = unsupportedCPUMessage(mixtral_lab_cpu_features()) {
-            note("mixtral-lab: \(unsupported)")
+            _ = writeAll(Array("mixtral-lab: \(unsupported)\n".utf8), to: STDERR_FILENO)
             Foundation.exit(2)
         }
         do {
@@ -31,7 +34,7 @@ struct MixtralLab: ParsableCommand {
         } catch {
             if exitCode(for: error) == .success { exit(withError: error) }
             let failure = failure(for: error)
-            note("mixtral-lab: \(failure.message)")
+            _ = writeAll(Array("mixtral-lab: \(failure.message)\n".utf8), to: STDERR_FILENO)
             Foundation.exit(failure.code)
         }
     }

@@ -4,7 +4,8 @@ import Foundation
 import Synchronization
 import UserInput
 
-/// Creates the folder an output flag names (with its parents) and locks it for the rest of the run, or
+/// Creates the folder an output flag names (with its parents, unless `createParents` is false: then only
+/// the folder itself, in a folder that exists) and locks it for the rest of the run, or
 /// fails with a message naming the flag and the path: a path (or a parent) that is a file, or a place
 /// where no folder can be made, with the system's reason (`mkdir(2)`'s errno, e.g. "Permission denied";
 /// /proc and similar file systems refuse with "No such file or directory" although the parent exists).
@@ -23,7 +24,7 @@ import UserInput
 /// another's. A folder this command already holds (`--out d --charts d`) is not checked again.
 /// - Throws: `ValidationError`; `OutputFolderTaken` for a folder that holds files (with `requireEmpty`) or
 ///   that another run is writing into.
-func createOutputFolder(_ folder: URL, flag: String, force: Bool, requireEmpty: Bool = false) throws {
+func createOutputFolder(_ folder: URL, flag: String, force: Bool, requireEmpty: Bool = false, createParents: Bool = true) throws {
     var missing: [URL] = []
     var place = folder.standardizedFileURL
     var isDirectory: ObjCBool = false
@@ -32,8 +33,12 @@ func createOutputFolder(_ folder: URL, flag: String, force: Bool, requireEmpty: 
         place = place.deletingLastPathComponent()
     }
     guard isDirectory.boolValue else {
-        let what = missing.isEmpty ? "is a file, not a folder" : "\(place.path) is a file, not a folder"
-        throw ValidationError("\(flag) \(folder.path): \(what)")
+        let kind = FileKind(path: place.path)
+        let what = kind == .regularFile ? "a file" : kind.description
+        throw ValidationError("\(flag) \(folder.path): " + (missing.isEmpty ? "" : "\(place.path) ") + "is \(what), not a folder")
+    }
+    if !createParents && missing.count > 1 {
+        throw ValidationError("\(flag) \(folder.path): \(missing[0].path): no such folder; create it first")
     }
     for url in missing {
         if mkdir(url.path, 0o777) == 0 { HeldOutputFolders.shared.created(url); continue }

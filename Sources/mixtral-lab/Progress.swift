@@ -16,10 +16,10 @@ final class Progress {
         let width = 30
         let filled = total > 0 ? width * done / total : width
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        writeToStandardError("\r\(label) \(bar) \(done)/\(total)")
+        send("\r\(label) \(bar) \(done)/\(total)", to: .error)
     }
 
     func finish() {
-        if shown { writeToStandardError("\r\u{1B}[K") }
+        if shown { send("\r\u{1B}[K", to: .error) }
     }
 }

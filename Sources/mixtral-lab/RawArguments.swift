@@ -23,7 +23,7 @@ func invalidUTF8Argument(_ arguments: [[UInt8]]) -> String? {
             return "\(flag): is not UTF-8 text (byte \(hex) at offset \(offset - equals - 1))"
         }
         if index > 0, arguments[index - 1].starts(with: Array("-".utf8)), !arguments[index - 1].contains(UInt8(ascii: "=")),
-           let flag = String(validatingUTF8: arguments[index - 1].map { CChar(bitPattern: $0) } + [0]) {
+           let flag = String(validating: arguments[index - 1], as: UTF8.self) {
             return "\(flag): is not UTF-8 text (byte \(hex) at offset \(offset))"
         }
         return "argument \(index + 1) is not UTF-8 text (byte \(hex) at offset \(offset))"

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 @testable import mixtral_lab
 
 /// Runs `mixtral-lab arguments` as `MixtralLab.main` does, without exiting: nil when the command
@@ -12,33 +13,31 @@ func failure(_ arguments: [String]) -> (code: Int32, message: String)? {
     }
 }
 
-/// What `body` writes to standard error (file descriptor 2), read back from a temporary file; other
-/// tests running at the same time may add lines of their own.
-func standardError(of body: () throws -> Void) throws -> String { try written(to: 2, by: body) }
+/// What `body`'s command writes to standard error (`note`, progress lines), captured for this task alone
+/// (`Output.capture`): lines of other tests running at the same time never land in it.
+func standardError(of body: () throws -> Void) throws -> String { try written(to: .error, by: body) }
 
-/// What `body` writes to standard output (file descriptor 1), as `standardError(of:)` does for 2.
-func standardOutput(of body: () throws -> Void) throws -> String { try written(to: 1, by: body) }
+/// What `body`'s command writes to standard output (`emit`), as `standardError(of:)` does.
+func standardOutput(of body: () throws -> Void) throws -> String { try written(to: .output, by: body) }
 
-/// One redirection at a time: two tests redirecting the same descriptor at once restore each other's
-/// saved descriptor in the wrong order and lose what the other's command wrote. Recursive, because a test
-/// may capture standard error inside a capture of standard output on the same thread.
-private let redirection = NSRecursiveLock()
+/// What `body` writes to `stream`; what it writes to the other stream goes where it went before (the
+/// enclosing capture of this task, if any, else the process's descriptor), so captures nest.
+private func written(to stream: StandardStream, by body: () throws -> Void) throws -> String {
+    let captured = CapturedText()
+    let outer = Output.capture
+    try Output.$capture.withValue(OutputCapture { written, text in
+        if written == stream {
+            captured.text.withLock { $0 += text }
+        } else if let outer {
+            outer.write(written, text)
+        } else {
+            _ = writeAll(Array(text.utf8), to: written.descriptor)
+        }
+    }, operation: body)
+    return captured.text.withLock { $0 }
+}
 
-/// What `body` writes to `descriptor`, redirected to a temporary file while it runs.
-private func written(to descriptor: Int32, by body: () throws -> Void) throws -> String {
-    redirection.lock()
-    defer { redirection.unlock() }
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("mixtral-lab-output-\(UUID().uuidString)")
-    FileManager.default.createFile(atPath: url.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: url) }
-    let file = try FileHandle(forWritingTo: url)
-    let saved = dup(descriptor)
-    dup2(file.fileDescriptor, descriptor)
-    defer {
-        dup2(saved, descriptor)
-        close(saved)
-        try? file.close()
-    }
-    try body()
-    return try String(contentsOf: url, encoding: .utf8)
+/// The text a capture collected (a class: the capturing closure outlives no test but must be @Sendable).
+private final class CapturedText: Sendable {
+    let text = Mutex("")
 }

@@ -128,6 +128,7 @@ public final class GGUFFile: Sendable {
         let dataOffset = (reader.offset + alignment - 1) / alignment * alignment
 
         var tensors: [GGUFTensorInfo] = []
+        var dataEnd = dataOffset   // where the last tensor's padded data ends: the file's size
         for info in infos {
             func bad(_ reason: String) -> CheckpointError { .malformedGGUF(path: path, reason: "tensor \(info.name): \(reason)") }
             var elements = 1
@@ -150,11 +151,12 @@ public final class GGUFFile: Sendable {
             let (end, endOverflow) = start.addingReportingOverflow(byteCount)
             let (paddedEnd, padOverflow) = end.addingReportingOverflow((alignment - byteCount % alignment) % alignment)
             guard !startOverflow, !endOverflow, !padOverflow else { throw bad("data offset \(info.offset) + \(byteCount) bytes overflows") }
-            guard paddedEnd <= file.byteCount else {
-                throw CheckpointError.truncated(path: path, expectedBytes: paddedEnd, actualBytes: file.byteCount)
-            }
+            dataEnd = max(dataEnd, paddedEnd)
             tensors.append(GGUFTensorInfo(name: info.name, type: info.type, dimensions: info.dimensions,
                                           offset: info.offset, fileOffset: start, byteCount: byteCount))
+        }
+        guard dataEnd <= file.byteCount else {
+            throw CheckpointError.truncated(path: path, expectedBytes: dataEnd, actualBytes: file.byteCount)
         }
         self.file = file
         self.path = path

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Checkpoints
 import Offloading
+import Quantization
 
 /// `mixtral-lab hardware`: profiles of the machine the offloading cost model simulates.
 struct HardwareCommand: ParsableCommand {
@@ -79,6 +80,7 @@ struct HardwareCommand: ParsableCommand {
             } else if let warning = Self.linkAboveMemoryWarning(profile) {
                 note(warning)
             }
+            for warning in Self.kernelsAboveRooflineWarnings(profile) { note(warning) }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let json = String(decoding: try encoder.encode(profile), as: UTF8.self) + "\n"
@@ -87,8 +89,35 @@ struct HardwareCommand: ParsableCommand {
                 emit(json, newline: false)
                 return
             }
-            try writeThroughPartialFile(outURL) { $0.write(Data(json.utf8)) }
+            do {
+                try writeThroughPartialFile(outURL) { try $0.write(contentsOf: Data(json.utf8)) }
+            } catch CheckpointWriteError.cannotWrite(_, let reason) {
+                // named as the user gave it, not as the .partial file it is written through
+                throw ValidationError("--out \(outURL.path): cannot write (\(reason))")
+            }
             emit("wrote \(outURL.path)")
+        }
+
+        /// A decode kernel cannot read weights faster than memory delivers them, nor multiply faster than
+        /// the peak: a precision whose measured decode rate implies more bytes/s (rate × its nominal bits
+        /// per weight / 8; the kernels' matrices are ≥ 64 MiB, larger than the caches) than
+        /// `memory_bandwidth`, or more FLOP/s (2 per weight) than `compute_flops`, by over 20 % (two
+        /// probes a minute apart on this 2-core machine put the fp32 kernels 5–15 % above the read stream),
+        /// means one of the two passes was slowed by other processes; the profile's predictions would mix
+        /// the two.
+        static func kernelsAboveRooflineWarnings(_ profile: HardwareProfile) -> [String] {
+            var warnings: [String] = []
+            let rates = (profile.decodeWeightsPerSecond ?? [:]).compactMap { name, rate in Precision(rawValue: name).map { ($0, rate) } }
+            if let (precision, rate) = rates.max(by: { $0.1 * $0.0.nominalBitsPerWeight < $1.1 * $1.0.nominalBitsPerWeight }),
+               rate * precision.nominalBitsPerWeight / 8 > 1.2 * profile.memoryBandwidth {
+                warnings.append("warning: the \(precision.rawValue) decode kernels read " + String(format: "%.1f GB/s of weights, above memory_bandwidth %.1f GB/s", rate * precision.nominalBitsPerWeight / 8e9, profile.memoryBandwidth / 1e9)
+                                + ": other processes likely slowed the memory pass; probe again on a quiet machine before trusting memory_bandwidth")
+            }
+            if let (precision, rate) = rates.max(by: { $0.1 < $1.1 }), 2 * rate > 1.2 * profile.computeFlops {
+                warnings.append("warning: the \(precision.rawValue) decode kernels do " + String(format: "%.1f GFLOP/s, above compute_flops %.1f GFLOP/s", 2 * rate / 1e9, profile.computeFlops / 1e9)
+                                + " (the fp32 matrix–matrix peak): other processes likely slowed the prefill pass; probe again on a quiet machine before trusting compute_flops")
+            }
+            return warnings
         }
 
         /// A disk read cannot outrun memory, into which it is read: a link measured faster than memory
