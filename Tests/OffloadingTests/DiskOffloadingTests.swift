@@ -21,17 +21,6 @@ struct DiskOffloadingTests {
     /// A path in this test's folder where nothing is yet (an expert store creates its own folder).
     private func unusedPath() -> URL { scratch.url.appendingPathComponent(UUID().uuidString) }
 
-    /// Greedy logits after the prompt and after each of 6 decode steps, as bit patterns.
-    private func logits(_ model: MixtralModel, prompt: [Int]) throws -> [[UInt32]] {
-        let session = Session(model: model, capacity: prompt.count + 8)
-        var all = [try model.forward(prompt, session: session)]
-        for _ in 0..<6 {
-            let next = all.last!.indices.max { all.last![$0] < all.last![$1] }!
-            all.append(try model.forward([next], session: session))
-        }
-        return all.map { $0.map(\.bitPattern) }
-    }
-
     /// The model with its experts streamed by a provider with `slots` slots per layer: read in place when
     /// the checkpoint allows, else from a store built in `store`.
     private func streamed(_ directory: URL, precision: String, policy: PolicySpec, slots: Int,
@@ -65,7 +54,7 @@ struct DiskOffloadingTests {
         #expect(model.layers.allSatisfy { $0.experts.isEmpty })
         #expect(model.weightBytes == resident.weightBytes)
         #expect(ModelFootprint(model: model) == footprint)
-        #expect(try logits(model, prompt: prompt) == logits(resident, prompt: prompt), "\(policyName) at \(precision)")
+        #expect(try greedyLogitBits(model, prompt: prompt) == greedyLogitBits(resident, prompt: prompt), "\(policyName) at \(precision)")
 
         let summary = provider.finish()
         #expect(summary.misses > 0 && summary.hits > 0)
@@ -82,7 +71,7 @@ struct DiskOffloadingTests {
         let resident = try MixtralModel(checkpoint: Checkpoint(directory: directory), precision: spec)
         for slots in [1, 3] {
             let (model, _) = try streamed(directory, precision: spec.description, policy: .lru, slots: slots, store: store)
-            #expect(try logits(model, prompt: [1, 9, 33, 2, 60, 17]) == logits(resident, prompt: [1, 9, 33, 2, 60, 17]),
+            #expect(try greedyLogitBits(model, prompt: [1, 9, 33, 2, 60, 17]) == greedyLogitBits(resident, prompt: [1, 9, 33, 2, 60, 17]),
                     "\(slots) slots at \(precision)")
         }
         // fp32 experts of an F32 checkpoint are read in place; the other precisions need a store
@@ -97,7 +86,7 @@ struct DiskOffloadingTests {
         #expect(before.count == 2 * 2 + 2)   // 2 layers × 2 slots, and the two transient buffers
         var steps: [RealReads] = []
         provider.onStep = { _, _, _, reads in steps.append(reads) }
-        _ = try logits(model, prompt: [1, 9, 33, 2, 60, 17, 4, 8, 15, 16, 23, 42])
+        _ = try greedyLogitBits(model, prompt: [1, 9, 33, 2, 60, 17, 4, 8, 15, 16, 23, 42])
         let summary = provider.finish()
         #expect(provider.slotAddresses == before)
         #expect(summary.evictions > 0 && summary.transientMisses > 0)
@@ -247,7 +236,7 @@ struct DiskOffloadingTests {
         let prompt = [1, 9, 33, 2, 60, 17]
         // decode steps are bit-identical (cblas_sgemv on the same bytes); the prefill's batched products
         // go row by row, so compare greedy tokens and logits within rounding
-        let a = try logits(resident, prompt: prompt), b = try logits(mapped, prompt: prompt)
+        let a = try greedyLogitBits(resident, prompt: prompt), b = try greedyLogitBits(mapped, prompt: prompt)
         for (x, y) in zip(a, b) {
             let maxDifference = zip(x, y).map { abs(Float(bitPattern: $0) - Float(bitPattern: $1)) }.max()!
             #expect(maxDifference < 1e-4)

@@ -45,18 +45,6 @@ struct ExpertStoreIdentityTests {
         try handle.close()
     }
 
-    /// Greedy logits of `model` after a short prompt and 3 decode steps, as bit patterns.
-    private func logits(_ model: MixtralModel) throws -> [[UInt32]] {
-        let prompt = [1, 17, 42, 5, 23]
-        let session = Session(model: model, capacity: prompt.count + 4)
-        var all = [try model.forward(prompt, session: session)]
-        for _ in 0..<3 {
-            let next = all.last!.indices.max { all.last![$0] < all.last![$1] }!
-            all.append(try model.forward([next], session: session))
-        }
-        return all.map { $0.map(\.bitPattern) }
-    }
-
     /// Logits with the experts streamed from the store in `store` (built or rebuilt as a run would).
     private func streamedLogits(_ directory: URL, store: URL, rebuilding: (String) -> Void) throws -> [[UInt32]] {
         let checkpoint = try Checkpoint(directory: directory)
@@ -66,11 +54,12 @@ struct ExpertStoreIdentityTests {
         let provider = try DiskExpertProvider(source: source, policy: .lru, topK: checkpoint.config.numExpertsPerToken)
         let model = try MixtralModel(checkpoint: checkpoint, precision: fp32, experts: .streamed(provider))
         try provider.allocateSlots(perLayer: 2)
-        return try logits(model)
+        return try greedyLogitBits(model, prompt: [1, 17, 42, 5, 23], steps: 3)
     }
 
     private func residentLogits(_ directory: URL) throws -> [[UInt32]] {
-        try logits(MixtralModel(checkpoint: Checkpoint(directory: directory), precision: PrecisionSpec(uniform: .fp32)))
+        try greedyLogitBits(MixtralModel(checkpoint: Checkpoint(directory: directory), precision: PrecisionSpec(uniform: .fp32)),
+                        prompt: [1, 17, 42, 5, 23], steps: 3)
     }
 
     @Test func aCheckpointChangedInPlaceGetsItsStoreRebuilt() throws {

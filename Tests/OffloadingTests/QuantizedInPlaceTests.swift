@@ -27,17 +27,6 @@ import TestSupport
         return folder
     }
 
-    /// Logits after the prompt and after each of 6 greedy decode steps, as bit patterns.
-    private func logits(_ model: MixtralModel) throws -> [[UInt32]] {
-        let session = Session(model: model, capacity: prompt.count + 8)
-        var all = [try model.forward(prompt, session: session)]
-        for _ in 0..<6 {
-            let next = all.last!.indices.max { all.last![$0] < all.last![$1] }!
-            all.append(try model.forward([next], session: session))
-        }
-        return all.map { $0.map(\.bitPattern) }
-    }
-
     @Test(arguments: [("int8", ProjectionLayout.Format.q8_0), ("q4", .q4_0), ("experts=gptq4", .q4_0), ("bf16", .bf16), ("f16", .f16)])
     func inPlaceReadsGiveTheResidentLogits(precision: String, format: ProjectionLayout.Format) throws {
         let folder = try quantized(precision)
@@ -66,7 +55,7 @@ import TestSupport
         let streamed = try MixtralModel(checkpoint: checkpoint, precision: spec, experts: .streamed(provider))
         try provider.allocateSlots(perLayer: 2)
         #expect(streamed.layers.allSatisfy { $0.experts.isEmpty })
-        #expect(try logits(streamed) == logits(resident), "\(precision)")
+        #expect(try greedyLogitBits(streamed, prompt: prompt) == greedyLogitBits(resident, prompt: prompt), "\(precision)")
         let summary = provider.finish()
         #expect(summary.misses > 0 && summary.bytesRead == summary.misses * source.layout.byteCount)
         // nothing but what quantize wrote in its folder: no store was written

@@ -63,3 +63,15 @@ let fixtureDirectory = Bundle.module.resourceURL!.appendingPathComponent("Fixtur
 func fixtureModel(precision: String = "fp32") throws -> MixtralModel {
     try MixtralModel(checkpoint: Checkpoint(directory: fixtureDirectory), precision: PrecisionSpec(parsing: precision))
 }
+
+/// Logits after `prompt` and after each of `steps` greedy decode steps, as bit patterns (for comparing
+/// two runs of a model bit for bit: resident against streamed, before against after a change).
+func greedyLogitBits(_ model: MixtralModel, prompt: [Int], steps: Int = 6) throws -> [[UInt32]] {
+    let session = Session(model: model, capacity: prompt.count + steps + 2)
+    var all = [try model.forward(prompt, session: session)]
+    for _ in 0..<steps {
+        let next = all.last!.indices.max { all.last![$0] < all.last![$1] }!
+        all.append(try model.forward([next], session: session))
+    }
+    return all.map { $0.map(\.bitPattern) }
+}
