@@ -234,6 +234,8 @@ struct FullSizeBenchmark: Decodable {
         let decode_tokens: Int?
         let decode_tok_s: Double?
         let slots_per_layer: Int?
+        // the layers the rest of the budget gives one slot more, e.g. "0–30" (absent in older measurements)
+        let extra_slot_layers: String?
         let hit_rate: Double?
         let decode_hit_rate: Double?
         let stall_s: Double?
@@ -306,7 +308,9 @@ struct FullSizeBenchmark: Decodable {
                         let over = Double(run.peak_rss - budget) / 1_048_576
                         return String(format: over < 0 ? " (budget − %.0f MiB)" : " (budget + %.0f MiB)", abs(over))
                     } ?? ""),
-                ours ? run.slots_per_layer.map { "\($0) of \(experts)" } ?? "—" : "page cache",
+                ours ? run.slots_per_layer.map { slots in
+                    "\(slots) of \(experts)" + (run.extra_slot_layers.map { ", \(slots + 1) in layers \($0)" } ?? "")
+                } ?? "—" : "page cache",
                 ours ? run.hit_rate.map { String(format: "%.3f (%.3f)", $0, run.decode_hit_rate ?? 0) } ?? "—" : "—",
                 run.disk_probe_bytes_s.map { String(format: "%.0f MB/s", $0 / 1e6) } ?? "—",
             ])
