@@ -5,7 +5,9 @@
         --mixtral-lab .build/release/mixtral-lab --llama-cpp ../llama.cpp/build/bin --budgets 16,12,8
 
 For each budget (GiB), the two engines run one after the other (llama.cpp first, then mixtral-lab; the
-order alternates from one budget to the next), each:
+order alternates from one budget to the next, and with --rounds N the budgets run N times, each budget's
+order flipping from one round to the next, so that neither engine always runs right after the other's
+heavy reads), each:
 - after `sync; echo 3 > /proc/sys/vm/drop_caches` (so every weight comes from the disk);
 - in a cgroup v1 memory controller of its own with `memory.limit_in_bytes` = the budget, created under
   /sys/fs/cgroup/memory and removed afterwards; the limit counts the process's memory and the page cache
@@ -35,8 +37,9 @@ expert reads fetched (demand and prefetch reads, counted apart) and the prefill'
 Before the runs, the time to read the file's resident (non-expert) tensors cold is measured, as the
 start-up's floor.
 
-Needs root (drop_caches, cgroups). Prints a Markdown table on stdout (ratios mixtral-lab ÷ llama.cpp),
-and with --json FILE writes every figure; the commands it records (the benchmark's own and each run's)
+Needs root (drop_caches, cgroups). Prints a Markdown table on stdout (ratios mixtral-lab ÷ llama.cpp of
+the same round), then per budget every round's ratio with the lowest and the median, and the start-up
+against the resident tensors' cold read; with --json FILE it writes every figure; the commands it records (the benchmark's own and each run's)
 say FILE, BIN, LLAMA_CPP, LOGS and OUT for the paths given, and the model by its file name only, so that
 no path of the measuring machine is recorded (`placeholders` in the JSON says what each stands for). The
 machine is shared: its 1-minute load average is recorded at each run's start; compare within one run of
@@ -49,6 +52,7 @@ import os
 import platform
 import re
 import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -255,6 +259,7 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--logs", default="bench-full-size-logs", help="folder for each run's stdout and stderr")
+    parser.add_argument("--rounds", type=int, default=1, help="run the budgets this many times (each round pairs the two engines once per budget)")
     parser.add_argument("--json", help="write every figure to this file")
     args = parser.parse_args()
 
@@ -272,6 +277,8 @@ def main():
         budgets = [float(b) for b in args.budgets.split(",")]
     except ValueError:
         fail(f"--budgets {args.budgets}: expected GiB numbers separated by commas")
+    if args.rounds < 1:
+        fail("--rounds must be at least 1")
     if args.decode_tokens < 2:
         fail("--decode-tokens must be at least 2")
     os.makedirs(args.logs, exist_ok=True)
@@ -287,7 +294,9 @@ def main():
     resident_bytes, resident_s = resident_read_seconds(args.model)
     print(f"resident tensors: {resident_bytes / GiB:.2f} GiB read cold in {resident_s:.2f} s", file=sys.stderr)
     results = []
-    for i, budget_gib in enumerate(budgets):
+    # llama.cpp first at every other budget, and at each budget the order flips from one round to the next
+    runs = [(r + 1, budget_gib, (r + b) % 2 == 1) for r in range(args.rounds) for b, budget_gib in enumerate(budgets)]
+    for round_number, budget_gib, ours_first in runs:
         budget = int(budget_gib * GiB)
         llama = [completion, "-m", args.model, "-p", args.prompt, "-n", str(args.decode_tokens), "-no-cnv", "--no-repack",
                  "--no-warmup", "-t", str(args.threads), "--temp", "1", "--top-k", "0", "--top-p", "1", "--min-p", "0",
@@ -296,17 +305,17 @@ def main():
                 "--ram-budget", f"{budget // MiB - args.overhead}MiB", "--policy", args.policy, "--activations", args.activations, "--temperature", "1",
                 "--seed", str(args.seed), "--timing"]
         engines = [("llama.cpp", llama), ("mixtral-lab", ours)]
-        if i % 2:
+        if ours_first:
             engines.reverse()
         for engine, command in engines:
-            label = f"{engine}-{budget_gib:g}GiB"
+            label = f"{engine}-{budget_gib:g}GiB" + (f"-round{round_number}" if args.rounds > 1 else "")
             print(f"running {label} …", file=sys.stderr)
             disk = disk_probe(args.model)
             run = run_in_cgroup(command, budget, label, args.logs)
             figures = parse_llama(run["stderr"]) if engine == "llama.cpp" else parse_mixtral_lab(run["stderr"])
             if run["status"] != 0 or figures is None:
                 print(f"  {label} failed (exit {run['status']}); see {args.logs}/{label}.err", file=sys.stderr)
-            row = dict(engine=engine, budget_gib=budget_gib, command=recorded(command, paths), status=run["status"],
+            row = dict(engine=engine, budget_gib=budget_gib, round=round_number, command=recorded(command, paths), status=run["status"],
                        ram_budget_bytes=budget - args.overhead * MiB if engine == "mixtral-lab" else None,
                        wall_s=run["wall_s"], bytes_read=run["bytes_read"], peak_rss=run["peak_rss"],
                        cgroup_peak=run["cgroup_peak"], load=run["load"], disk_probe_bytes_s=disk, **(figures or {}))
@@ -329,12 +338,12 @@ def main():
           f"prompt {results[0].get('prompt_tokens', '?')} tokens, {args.decode_tokens} decoded (temperature 1, seed {args.seed}); "
           f"resident tensors {resident_bytes / GiB:.2f} GiB read cold in {resident_s:.2f} s")
     print()
-    print("| budget | engine | prefill tok/s | decode tok/s | wall s | read GB | disk MB/s (probe; expert reads) | peak RSS GiB | RSS over --ram-budget MiB | slots/layer | hit rate (decode) | stall s (queued / waking) | prefill read / wait s | decode s/token: read / wait / rest | start-up s | load |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| round | budget | engine | prefill tok/s | decode tok/s | wall s | read GB | disk MB/s (probe; expert reads) | peak RSS GiB | RSS over --ram-budget MiB | slots/layer | hit rate (decode) | stall s (queued / waking) | prefill read / wait s | decode s/token: read / wait / rest | start-up s | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         def f(key, fmt):
             return format(r[key], fmt) if r.get(key) is not None else "—"
-        other = next((o for o in results if o["budget_gib"] == r["budget_gib"] and o is not r), None)
+        other = next((o for o in results if o["budget_gib"] == r["budget_gib"] and o["round"] == r["round"] and o is not r), None)
         ratio = ""
         if r["engine"] == "mixtral-lab" and other and other.get("decode_tok_s") and r.get("decode_tok_s"):
             ratio = f" ({r['decode_tok_s'] / other['decode_tok_s']:.2f}×)"
@@ -352,9 +361,24 @@ def main():
         if r.get("decode_read_s") is not None and r.get("decode_tok_s"):
             n, per_token = r["decode_tokens"], 1 / r["decode_tok_s"]
             decode_io = f"{r['decode_read_s'] / n:.2f} / {r['decode_wait_s'] / n:.2f} / {per_token - r['decode_wait_s'] / n:.2f}"
-        print(f"| {r['budget_gib']:g} GiB | {r['engine']} | {f('prefill_tok_s', '.3g')}{pratio} | {f('decode_tok_s', '.3g')}{ratio} | "
+        print(f"| {r['round']} | {r['budget_gib']:g} GiB | {r['engine']} | {f('prefill_tok_s', '.3g')}{pratio} | {f('decode_tok_s', '.3g')}{ratio} | "
               f"{r['wall_s']:.0f} | {r['bytes_read'] / 1e9:.1f} | {disk} | {r['peak_rss'] / GiB:.2f} | {over} | "
               f"{slots} | {hit} | {stall} | {prefill_io} | {decode_io} | {f('startup_s', '.2f')} | {r['load']:.1f} |")
+
+    print()
+    for budget_gib in budgets:
+        pairs = [(o, l) for o in results for l in results
+                 if o["engine"] == "mixtral-lab" and l["engine"] == "llama.cpp" and o["budget_gib"] == l["budget_gib"] == budget_gib
+                 and o["round"] == l["round"]]
+        for key, name in (("prefill_tok_s", "prefill"), ("decode_tok_s", "decode")):
+            ratios = [o[key] / l[key] for o, l in pairs if o.get(key) and l.get(key)]
+            if ratios:
+                print(f"{budget_gib:g} GiB {name}: mixtral-lab ÷ llama.cpp {', '.join(f'{x:.2f}' for x in ratios)} "
+                      f"(lowest {min(ratios):.2f}, median {statistics.median(ratios):.2f}, {len(ratios)} pairs)")
+    startups = [r["startup_s"] for r in results if r.get("startup_s") is not None]
+    if startups:
+        print(f"start-up: {min(startups):.2f}–{max(startups):.2f} s in {len(startups)} runs, against {resident_s:.2f} s to read the "
+              f"resident tensors cold (start-up − that read: {min(startups) - resident_s:.2f}–{max(startups) - resident_s:.2f} s)")
 
 
 if __name__ == "__main__":

@@ -27,8 +27,8 @@ import Tracing
 ///   byte ranges are dropped: a GGUF read in place also holds the resident tensors, whose pages the model
 ///   is reading at the same time (`adviseWillNeedAllButExperts`) — dropping them re-read them from the disk.
 ///
-/// - The slots' memory is faulted in on a thread of its own from `allocateSlots` on (`SlotPrefault`), in the
-///   order the prefill fills them, so the reader threads do not take ~4 million page faults between their
+/// - The slots' memory is faulted in on a thread of its own from the first routed layer on (`SlotPrefault`),
+///   in the order the prefill fills them, so the reader threads do not take ~4 million page faults between their
 ///   reads at a 16 GiB budget (the prefill's reads took 20–40 % less time in an A/B on the full-size file, README).
 ///
 /// A model may run one forward pass at a time on a provider; `allocateSlots` must be called before it runs.
@@ -72,7 +72,7 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
     private var openSteps: [OpenStep?]
     private var totals: DiskOffloadingSummary
     private let reads = DispatchQueue(label: "mixtral-lab.expert-reads")
-    /// Faults in the slots' memory ahead of their first reads (`SlotPrefault`), from `allocateSlots` on.
+    /// Faults in the slots' memory ahead of their first reads (`SlotPrefault`), from the first `layerRouted` on.
     private var prefault: SlotPrefault?
 
     /// A read decided at `layerRouted`: into a slot already claimed (`slot`), or (nil) a transient buffer.
@@ -133,9 +133,8 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         slotOf = Array(repeating: [:], count: source.numLayers)
         freeSlots = cache.capacities.map { Array((0..<$0).reversed()) }
         pending = Array(repeating: [:], count: source.numLayers)
-        // in the order the prefill's first reads fill them: the transient buffers, then layer by layer
         prefault?.cancel()
-        prefault = SlotPrefault(slots: transients + pool.joined())
+        prefault = nil
         for l in 0..<source.numLayers {
             for e in cache.residents(layer: l).sorted() {
                 let slot = freeSlots[l].removeLast()
@@ -153,6 +152,9 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
     public func layerRouted(model: MixtralModel, layer l: Int, tokens: Int, chosen: UnsafePointer<Int>,
                             routerInput: UnsafePointer<Float>, firstPosition: Int) throws {
         guard let cache else { preconditionFailure("DiskExpertProvider: allocateSlots before running the model") }
+        // from the first routing on (not during start-up, whose allocations and first writes it would slow),
+        // in the order the prefill's first reads fill them: the transient buffers, then layer by layer
+        if prefault == nil { prefault = SlotPrefault(slots: transients + pool.joined()) }
         closeStep(l)
         releaseHeldTransient()
         precondition(transientReads.isEmpty && planIssued == plan.count, "DiskExpertProvider: the previous layer's experts were not all used")
@@ -232,7 +234,8 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
 
     deinit { prefault?.cancel() }
 
-    /// Waits until the slots' memory has been faulted in; the arrays faulted and the calls the kernel refused.
+    /// Waits until the slots' memory has been faulted in; the arrays faulted and the calls the kernel refused
+    /// ((0, 0) before the first `layerRouted`, which starts it).
     func waitForPrefault() -> (arrays: Int, refused: Int) {
         guard let prefault else { return (0, 0) }
         prefault.wait()
