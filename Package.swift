@@ -42,8 +42,8 @@ let package = Package(
 
         // CPUID and XCR0: the features the Quantization target needs, checked before it runs (baseline x86-64).
         .target(name: "CPUFeatures"),
-        // What a path names, the output-file check and the output-folder lock every writer uses.
-        .target(name: "FileChecks"),
+        // What a path names, the output-file check, the output-folder lock and the run manifest every writer uses.
+        .target(name: "FileChecks", dependencies: ["UserInput"]),
         // The mark of an error caused by the user's input (exit code 2), adopted by every module's errors.
         .target(name: "UserInput"),
         .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"]),

@@ -43,7 +43,7 @@ public func checkChartFile(_ url: URL, overwrite: Bool) throws {
 ///
 /// Refuses to replace an existing file unless `overwrite` is true (`ChartError.fileExists` naming the
 /// path), and anything but a regular file even then (`.notARegularFile`, `outputFileRefusal`); also throws what `renderPNGData` throws, and `ChartError.writeFailed` when the file cannot be
-/// written.
+/// written. Lists the file in its folder's run manifest (`RunManifest.created`; throws its error).
 public func writePNG(_ chart: some Chart, to url: URL, width: Int = defaultChartSize.width,
                      height: Int = defaultChartSize.height, overwrite: Bool = false) throws {
     try checkChartFile(url, overwrite: overwrite)
@@ -56,4 +56,5 @@ public func writePNG(_ chart: some Chart, to url: URL, width: Int = defaultChart
         }
         throw ChartError.writeFailed(path: url.path, reason: error.localizedDescription)
     }
+    try RunManifest.created(url)
 }

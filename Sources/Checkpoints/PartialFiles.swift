@@ -5,8 +5,9 @@ import Synchronization
 /// Writes a file through `<url>.partial` in the same folder, renamed over `url` once `body` has written
 /// everything, so a reader never sees half a file and a file mapped from `url` stays valid. A `.partial`
 /// file left by an earlier, interrupted run is replaced (it is never a user's file). The partial file is
-/// removed when `body` fails, and when SIGINT or SIGTERM interrupts the write (`PartialFiles`).
-/// - Throws: `CheckpointWriteError.cannotWrite` naming the path and the system's reason.
+/// removed when `body` fails, and when SIGINT or SIGTERM interrupts the write (`PartialFiles`). The file
+/// is listed in its folder's run manifest (`RunManifest.created`).
+/// - Throws: `CheckpointWriteError.cannotWrite` naming the path and the system's reason; `RunManifestError`.
 public func writeThroughPartialFile(_ url: URL, _ body: (FileHandle) throws -> Void) throws {
     let partial = PartialFiles.partialURL(for: url)
     try PartialFiles.removingOnInterrupt(partial) {
@@ -27,6 +28,7 @@ public func writeThroughPartialFile(_ url: URL, _ body: (FileHandle) throws -> V
             try? FileManager.default.removeItem(at: partial)
             throw CheckpointWriteError.cannotWrite(path: url.path, reason: reason)
         }
+        try RunManifest.created(url)
     }
 }
 

@@ -109,6 +109,7 @@ public struct LessonRunner {
             throw LessonError.cannotWrite(path: reportURL.path, reason: refusal.description)
         }
         try report.write(to: reportURL, atomically: true, encoding: .utf8)
+        try RunManifest.created(reportURL)
         write("\nreport: \(reportURL.path)\n")
         return reportURL
     }

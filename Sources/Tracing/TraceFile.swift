@@ -12,7 +12,8 @@ final class TraceFile {
 
     /// Creates (or truncates) the file at `url`.
     /// - Throws: `TraceError.fileExists` when it exists and `overwrite` is false, `.notARegularFile` for
-    ///   a named pipe, device or folder there (`outputFileRefusal`), `.io` when it cannot be created.
+    ///   a named pipe, device or folder there (`outputFileRefusal`), `.io` when it cannot be created;
+    ///   `RunManifestError` when its folder's run manifest cannot list it (`RunManifest.created`).
     init(url: URL, overwrite: Bool) throws {
         path = url.path
         let manager = FileManager.default
@@ -28,6 +29,7 @@ final class TraceFile {
         do { handle = try FileHandle(forWritingTo: url) } catch {
             throw TraceError.io(path: path, reason: error.localizedDescription)
         }
+        try RunManifest.created(url)
     }
 
     func write(_ text: String) {

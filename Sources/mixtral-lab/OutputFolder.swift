@@ -18,12 +18,17 @@ import UserInput
 /// not locked twice. Folders made here that are still empty when the command fails are removed, so a
 /// refused run leaves nothing behind.
 ///
-/// `requireEmpty` is for folders a command fills as one set of results (`lesson run --out`, `trace
+/// `requireEmpty` is for folders a command fills as one set of results (`lesson run`'s folder, `trace
 /// --out`): without `force` a folder that already holds files is refused (checked under the lock, so of two
 /// runs started together the second finds the first's files), so one run's files never end up beside
-/// another's. A folder this command already holds (`--out d --charts d`) is not checked again.
+/// another's; with `force` the files the earlier run listed in the folder's `RunManifest` are removed
+/// (a listed entry that is not a plain regular file in the folder is kept, and said on standard error),
+/// every other file stays. Either way the run's own files are listed there as they are created. A folder
+/// this command already holds (`--out d --charts d`) is not checked again. Folders that many commands'
+/// files share (`--charts`, `chart --out`, quantize's `--output`) get no manifest: `force` there only
+/// lets a command replace the files it writes itself.
 /// - Throws: `ValidationError`; `OutputFolderTaken` for a folder that holds files (with `requireEmpty`) or
-///   that another run is writing into.
+///   that another run is writing into; `RunManifestError` for an earlier run's list that cannot be acted on.
 func createOutputFolder(_ folder: URL, flag: String, force: Bool, requireEmpty: Bool = false, createParents: Bool = true) throws {
     var missing: [URL] = []
     var place = folder.standardizedFileURL
@@ -51,8 +56,12 @@ func createOutputFolder(_ folder: URL, flag: String, force: Bool, requireEmpty: 
         throw ValidationError("\(flag) \(folder.path): cannot create a folder in \(parent): \(reason)")
     }
     let newlyHeld = try HeldOutputFolders.shared.hold(folder, flag: flag, force: force)
-    if requireEmpty && newlyHeld && !force, let contents = try? FileManager.default.contentsOfDirectory(atPath: folder.path), !contents.isEmpty {
+    guard requireEmpty && newlyHeld else { return }
+    if !force, let contents = try? FileManager.default.contentsOfDirectory(atPath: folder.path), !contents.isEmpty {
         throw OutputFolderTaken("\(flag) \(folder.path) is not empty; choose another folder or pass --force to overwrite")
+    }
+    for entry in try RunManifest.begin(in: folder, replacingEarlierRun: force) {
+        note("mixtral-lab: kept \(entry), listed in \(folder.appendingPathComponent(RunManifest.fileName).path)")
     }
 }
 
@@ -91,11 +100,15 @@ func createNumberedOutputFolder(_ base: URL, label: String, force: Bool) throws 
     throw OutputFolderTaken("\(base.relativePath) and \(base.relativePath)-2 … -999 all hold earlier runs; remove some, pass --force to replace \(base.relativePath), or give --out DIR")
 }
 
-/// Ends the command's hold on its output folders (called when a command returns or fails): releases their
-/// locks and, when it `failed`, removes the folders it created that are still empty, deepest first.
+/// Ends the command's hold on its output folders (called when a command returns or fails): ends their run
+/// manifests, releases their locks and, when it `failed`, removes the folders it created that are still
+/// empty, deepest first.
 func finishOutputFolders(failed: Bool) {
-    let (locks, created) = HeldOutputFolders.shared.takeThisThreads()
-    locks.forEach { $0.release() }
+    let (held, created) = HeldOutputFolders.shared.takeThisThreads()
+    for (path, lock) in held {
+        RunManifest.end(folderPath: path)
+        lock.release()
+    }
     guard failed else { return }
     for folder in created.reversed() {
         if (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.isEmpty == true { rmdir(folder.path) }
@@ -117,11 +130,11 @@ private final class HeldOutputFolders: Sendable {
         table.withLock { $0.createdBy.append((pthread_self(), folder)) }
     }
 
-    /// This thread's locks and created folders, forgotten here.
-    func takeThisThreads() -> (locks: [OutputFolderLock], created: [URL]) {
+    /// This thread's held folders (real path, lock) and created folders, forgotten here.
+    func takeThisThreads() -> (held: [(path: String, lock: OutputFolderLock)], created: [URL]) {
         table.withLock { table in
             let mine = { (thread: pthread_t) in pthread_equal(thread, pthread_self()) != 0 }
-            let locks = table.held.filter { mine($0.thread) }.map(\.lock)
+            let locks = table.held.filter { mine($0.thread) }.map { ($0.path, $0.lock) }
             let created = table.createdBy.filter { mine($0.thread) }.map(\.folder)
             table.held.removeAll { mine($0.thread) }
             table.createdBy.removeAll { mine($0.thread) }
@@ -131,7 +144,7 @@ private final class HeldOutputFolders: Sendable {
 
     /// Locks `folder` for this thread's command; false when the command holds it already.
     func hold(_ folder: URL, flag: String, force: Bool) throws -> Bool {
-        let key = folder.resolvingSymlinksInPath().standardizedFileURL.path
+        let key = RunManifest.key(folder)
         let already = table.withLock { table in table.held.contains { pthread_equal($0.thread, pthread_self()) != 0 && $0.path == key } }
         guard !already else { return false }
         // waiting happens outside the table's lock: other commands of this process go on meanwhile

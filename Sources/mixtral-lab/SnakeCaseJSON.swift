@@ -5,8 +5,9 @@ import FileChecks
 // JSON files and objects with snake_case keys, as `--format json` and the trace summaries write them.
 
 /// Writes `value` as pretty JSON with snake_case keys, sorted, and a final newline. The caller has checked
-/// whether an existing file may be replaced; anything but a regular file there is refused.
-/// - Throws: `ValidationError` naming the file when it cannot be written.
+/// whether an existing file may be replaced; anything but a regular file there is refused. Lists the file
+/// in its folder's run manifest (`RunManifest.created`).
+/// - Throws: `ValidationError` naming the file when it cannot be written; `RunManifestError`.
 func writeSnakeCaseJSON<T: Encodable>(_ value: T, to url: URL) throws {
     if let refusal = outputFileRefusal(url.path, overwrite: true) { throw ValidationError("\(url.path) \(refusal)") }
     let encoder = JSONEncoder()
@@ -15,6 +16,7 @@ func writeSnakeCaseJSON<T: Encodable>(_ value: T, to url: URL) throws {
     do { try (encoder.encode(value) + Data("\n".utf8)).write(to: url) } catch {
         throw ValidationError("cannot write \(url.path): \(error.localizedDescription)")
     }
+    try RunManifest.created(url)
 }
 
 /// `value` as a JSON object with snake_case keys (for embedding in a larger JSON document).

@@ -42,14 +42,23 @@ struct ChecksBeforeWorkTests {
         #expect(failure(["trace", "--policy", "lru", "--max-tokens", "2", "--out", folder.path]) == nil)
     }
 
-    /// `trace --force` replaces an earlier trace: the earlier run's files this run does not rewrite (a real
-    /// run's totals, the other mode's files) are removed, a file of the user's stays.
+    /// `trace --force` replaces an earlier trace: the files the earlier run listed in its run manifest (here
+    /// the other mode's sweep.json and its chart) are removed. The user's files stay — one written before
+    /// the earlier run, and one whose modification time lies in the future (a list made by modification
+    /// time took files edited during a run).
     @Test func traceForceLeavesNoFileOfTheEarlierRun() throws {
         let folder = try scratch.newFolder()
-        for name in ["real-summary.json", "sweep.json", "notes.txt"] { try Data("earlier".utf8).write(to: folder.appendingPathComponent(name)) }
+        try Data("mine".utf8).write(to: folder.appendingPathComponent("notes.txt"))
+        #expect(failure(["trace", "--sweep", "--max-tokens", "2", "--out", folder.path, "--charts", folder.path, "--force"]) == nil)
+        let edited = folder.appendingPathComponent("edited.txt")
+        try Data("mine".utf8).write(to: edited)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(3600)], ofItemAtPath: edited.path)
+        let manifest = folder.appendingPathComponent(".mixtral-lab-run")
+        #expect(try String(contentsOf: manifest, encoding: .utf8).split(separator: "\n").dropFirst().sorted()
+                == ["hit-rate.png", "sweep.json", "transfers.png"])
         #expect(failure(["trace", "--policy", "lru", "--max-tokens", "2", "--out", folder.path, "--force"]) == nil)
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
-        #expect(files == ["notes.txt", "summary.json", "trace.csv", "trace.jsonl", "trace.perfetto.json"])
+        #expect(files == [".mixtral-lab-run", "edited.txt", "notes.txt", "summary.json", "trace.csv", "trace.jsonl", "trace.perfetto.json"])
     }
 
     /// `--mmap-experts` on the default model (BF16 experts) names the flag and the stored type, not an

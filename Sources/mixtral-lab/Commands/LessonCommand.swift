@@ -63,12 +63,13 @@ struct LessonCommand: ParsableCommand {
 
             Without --out, the files go to lesson-output/NN-slug; when an earlier run's files are there, to \
             the first of NN-slug-2, NN-slug-3, … that is free (said on standard error), so runs never mix; \
-            --force replaces the earlier run's files instead.
+            --force replaces the earlier run's files instead: those it listed in the folder's .mixtral-lab-run \
+            are removed, other files stay.
             """)
         @OptionGroup var lessonID: LessonID
         @Flag(help: "Wait for Enter between steps (q quits). Ignored without a terminal.") var step = false
         @Option(help: "Output folder (default: lesson-output/NN-slug, or NN-slug-2, -3, … when an earlier run's files are there).") var out: String?
-        @Flag(help: "Overwrite the files in a non-empty output folder (without --out: lesson-output/NN-slug itself).") var force = false
+        @Flag(help: "Replace the earlier run's files in a non-empty output folder (without --out: lesson-output/NN-slug itself); other files stay.") var force = false
         @OptionGroup var modelOptions: ModelOptions
         @OptionGroup var precisionOptions: PrecisionOptions
         @OptionGroup var offloading: OffloadingOptions
@@ -90,8 +91,6 @@ struct LessonCommand: ParsableCommand {
                 output = try createNumberedOutputFolder(URL(fileURLWithPath: "lesson-output/\(lesson.name)"),
                                                         label: "the output folder", force: force)
             }
-            if force { LessonRunFiles.removeEarlierRun(in: output) }
-            let started = Date()
             var streamers: [(PrecisionSpec, DiskExpertProvider)] = []
             let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(), outputDirectory: output,
                                  basePrecision: precisionOptions.precision,
@@ -109,7 +108,6 @@ struct LessonCommand: ParsableCommand {
                 return answer.trimmingCharacters(in: .whitespaces).lowercased() != "q"
             }
             try runner.run()
-            try LessonRunFiles.record(in: output, since: started)
         }
 
         /// With `--ram-budget`, the report's closing section: each precision's real offloading totals.

@@ -24,8 +24,6 @@ struct Trace: ParsableCommand {
         """)
 
     static let toolVersion = "mixtral-lab trace, format \(TraceHeader.formatVersion)"
-    /// Every file `trace` writes into --out, in either mode.
-    static let files = ["trace.jsonl", "trace.csv", "trace.perfetto.json", "summary.json", "real-summary.json", "sweep.json"]
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var precisionOptions: PrecisionOptions
@@ -35,7 +33,7 @@ struct Trace: ParsableCommand {
     @OptionGroup var sampling: SamplingOptions
     @Option(parsing: .unconditional, help: "Most new tokens.") var maxTokens: Int = 32
     @Option(help: "Directory for the trace files (created if missing; must be empty unless --force).") var out: String
-    @Flag(help: "Write into a non-empty --out and overwrite existing files in --out and --charts.") var force = false
+    @Flag(help: "Write into a non-empty --out, replacing the earlier run's files there (those listed in its .mixtral-lab-run; other files stay), and overwrite existing files in --charts.") var force = false
     @Flag(help: "Run every policy at cache sizes 1…num_experts on the same routing; write sweep.json.") var sweep = false
     @Option(help: ArgumentHelp("Also draw charts into this folder: transfers.png (the decode timeline), and with --sweep hit-rate.png.", valueName: "dir"))
     var charts: String?
@@ -61,17 +59,10 @@ struct Trace: ParsableCommand {
         let footprint = ModelFootprint(model: model)
         let cost = CostModel(hardware: hardware, footprint: footprint)
         if !sweep { try OffloadingSimulator.check(policy, runsOn: cost) }
-        // --out holds one run's files: a folder with files in it is refused before the run, unless --force.
+        // --out holds one run's files: a folder with files in it is refused before the run; --force
+        // replaces the earlier run's files (those its run manifest lists), other files stay.
         let directory = URL(fileURLWithPath: out)
         try createOutputFolder(directory, flag: "--out", force: force, requireEmpty: true)
-        // --force replaces an earlier trace: its files that this run would not rewrite (the other mode's, or a
-        // real run's totals) are removed, so two runs' files never sit side by side. Other files stay.
-        if force {
-            let writes = sweep ? ["sweep.json"] : ["trace.jsonl", "trace.csv", "trace.perfetto.json", "summary.json"] + (streamer == nil ? [] : ["real-summary.json"])
-            for name in Self.files where !writes.contains(name) {
-                try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
-            }
-        }
         let chartDirectory = charts.map { URL(fileURLWithPath: $0) }
         let chartFiles = (sweep ? ["hit-rate.png", "transfers.png"] : ["transfers.png"]).compactMap { chartDirectory?.appendingPathComponent($0) }
         if let chartDirectory {
