@@ -26,6 +26,17 @@ struct ModelOptions: ParsableArguments {
         }
         return try Tokenizer(contentsOf: url.appendingPathComponent("tokenizer.json"))
     }
+
+    /// `tokenizer()`, or nil when a checkpoint directory has no tokenizer.json (the commands that take
+    /// `--token-ids` run without one). A tokenizer.json that is there but cannot be read is an error.
+    /// - Throws: what `tokenizer()` throws.
+    func tokenizerIfPresent() throws -> Tokenizer? {
+        let url = try directory()
+        if !GGUFFile.hasMagic(url) && !FileManager.default.fileExists(atPath: url.appendingPathComponent("tokenizer.json").path) {
+            return nil
+        }
+        return try tokenizer()
+    }
 }
 
 /// `--precision`: one precision for every weight, or one per tensor class.

@@ -5,7 +5,7 @@ import Offloading
 /// `--prompt`, `--token-ids`: what a generating command continues (generate, trace, step, compare).
 struct PromptOptions: ParsableArguments {
     @Option(help: "Text to continue (default: \"ROMEO:\\n\").") var prompt: String?
-    @Option(parsing: .unconditional, help: "Prompt as comma-separated token ids instead of --prompt, e.g. 1,2,3 (trace and step also run checkpoints without tokenizer.json this way; generate and compare need it to print text).")
+    @Option(parsing: .unconditional, help: "Prompt as comma-separated token ids instead of --prompt, e.g. 1,2,3 (runs checkpoints without tokenizer.json on generate, trace and step — generate then prints token ids; compare needs it).")
     var tokenIds: String?
 
     /// The text continued: `--prompt`, or the default prompt when neither flag is given.

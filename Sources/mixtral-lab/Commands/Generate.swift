@@ -47,7 +47,13 @@ struct Generate: ParsableCommand {
         // (on another thread: the advice itself takes a few hundred ms to queue a GB of reads).
         if ramBudget.ramBudget != nil { DispatchQueue.global().async { checkpoint.adviseWillNeedAllButExperts() } }
         try offloading.check(checkpoint.config)
-        let tokenizer = try modelOptions.tokenizer()
+        let tokenizer = try modelOptions.tokenizerIfPresent()
+        if tokenizer == nil && promptOptions.tokenIds != nil {
+            note("note: \(checkpoint.directory.path) has no tokenizer.json, so the prompt and the new tokens print as token ids, as --token-ids takes them")
+        }
+        // The printed text of token ids: decoded, or without a tokenizer the ids themselves ("1,2,3").
+        let decode: ([Int]) -> String = tokenizer.map { tokenizer in { tokenizer.decode($0, skipSpecialTokens: true) } }
+            ?? { $0.map(String.init).joined(separator: ",") }
         let promptIDs = try promptOptions.tokens(tokenizer: tokenizer, checkpoint: checkpoint, maxTokens: maxTokens,
                                                  context: checkpoint.config.maxPositionEmbeddings)
         let precision = precisionOptions.precision
@@ -63,7 +69,7 @@ struct Generate: ParsableCommand {
         var generator = Generator(model: model, sampler: sampling.sampler)
         // Decode the growing suffix so multi-byte characters split across byte tokens print whole.
         let stopToken = generator.stopToken
-        let promptText = tokenizer.decode(promptIDs, skipSpecialTokens: true)
+        let promptText = decode(promptIDs)
         emit(promptOptions.tokenIds == nil ? promptOptions.text : promptText, newline: false)
         var produced: [Int] = []
         var printed = ""
@@ -75,7 +81,7 @@ struct Generate: ParsableCommand {
             simulator?.finishForward()
             if token == stopToken { return }
             produced.append(token)
-            let text = tokenizer.decode(promptIDs + produced, skipSpecialTokens: true)
+            let text = decode(promptIDs + produced)
             let continuation = String(text.dropFirst(promptText.count))
             if continuation.hasPrefix(printed), !continuation.hasSuffix("\u{FFFD}") {
                 emit(String(continuation.dropFirst(printed.count)), newline: false)

@@ -34,7 +34,7 @@ struct Step: ParsableCommand {
     func run() throws {
         let checkpoint = try modelOptions.checkpoint()
         try offloading.check(checkpoint.config)
-        let tokenizer = try? modelOptions.tokenizer()
+        let tokenizer = try modelOptions.tokenizerIfPresent()
         let precision = precisionOptions.precision
         let policy = offloading.policySpec
         let model = try loadModel(checkpoint, precision: precision)

@@ -47,7 +47,7 @@ struct Trace: ParsableCommand {
     func run() throws {
         let checkpoint = try modelOptions.checkpoint()
         try offloading.check(checkpoint.config)
-        let tokenizer = try? modelOptions.tokenizer()
+        let tokenizer = try modelOptions.tokenizerIfPresent()
         let policy = offloading.policySpec
         let hardware = try offloading.hardwareProfile()
         let promptIDs = try promptOptions.tokens(tokenizer: tokenizer, checkpoint: checkpoint, maxTokens: maxTokens,
