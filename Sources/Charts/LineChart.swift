@@ -31,13 +31,15 @@ public struct LineChart: Chart {
     public var showMarkers: Bool
     /// The smallest step between x ticks (1 when x counts something, such as layers); 0: any.
     public var minimumXTickStep: Double
-    /// Share of the data's range added beyond each end of a linear axis fitted to the data, so that points at
-    /// the extremes sit inside the axes rather than on them (e.g. 0.05); 0: the axes may end at the data.
+    /// Share of the range added beyond each end of a linear axis (fitted to the data, or `yRange`), so that
+    /// points at the extremes — a hit rate of 1, the smallest and largest cache size — sit inside the axes
+    /// rather than on them; the ticks stay within the range (`NumericScale.linear`'s margin). Default 0.05,
+    /// matplotlib's default axes margin; 0: the axes are widened to whole tick steps and may end at the data.
     public var dataMargin: Double
 
     public init(metadata: PNGMetadata, series: [LineSeries], xLabel: String, yLabel: String, logX: Bool = false,
                 logY: Bool = false, yRange: ClosedRange<Double>? = nil, showMarkers: Bool = true, minimumXTickStep: Double = 0,
-                dataMargin: Double = 0) {
+                dataMargin: Double = 0.05) {
         self.metadata = metadata
         self.series = series
         self.xLabel = xLabel
@@ -86,18 +88,13 @@ public struct LineChart: Chart {
         let intervalEnds = series.flatMap { ($0.yIntervals ?? []).flatMap { [$0.lowerBound, $0.upperBound] } }
             .filter { $0.isFinite && (!logY || $0 > 0) }
         guard let xRange = finiteRange(all.map(\.x)), let dataY = finiteRange(all.map(\.y) + intervalEnds) else { return }
-        func margined(_ range: (lower: Double, upper: Double), logarithmic: Bool) -> (lower: Double, upper: Double) {
-            guard !logarithmic else { return range }
-            let margin = (range.upper - range.lower) * dataMargin
-            return (range.lower - margin, range.upper + margin)
-        }
-        let x = margined(widened(xRange, minimumHalfWidth: logX ? xRange.lower * 0.5 : 1), logarithmic: logX)
+        let x = widened(xRange, minimumHalfWidth: logX ? xRange.lower * 0.5 : 1)
         let y = yRange.map { (lower: $0.lowerBound, upper: $0.upperBound) }
-            ?? margined(widened(dataY, minimumHalfWidth: logY ? dataY.lower * 0.5 : 1e-6), logarithmic: logY)
+            ?? widened(dataY, minimumHalfWidth: logY ? dataY.lower * 0.5 : 1e-6)
         let frame = canvas.layoutPlot(in: area,
-                                      x: AxisSpec(label: xLabel, kind: .numeric(lower: x.lower, upper: x.upper, logarithmic: logX),
+                                      x: AxisSpec(label: xLabel, kind: .numeric(lower: x.lower, upper: x.upper, logarithmic: logX, margin: dataMargin),
                                                   minimumTickStep: minimumXTickStep),
-                                      y: AxisSpec(label: yLabel, kind: .numeric(lower: y.lower, upper: y.upper, logarithmic: logY)))
+                                      y: AxisSpec(label: yLabel, kind: .numeric(lower: y.lower, upper: y.upper, logarithmic: logY, margin: dataMargin)))
         canvas.drawGrid(frame)
         // Clip to the plot plus room for a marker, so points on the edges stay whole.
         let pad = 10 * canvas.unit

@@ -11,7 +11,11 @@ struct NumericScale: Equatable {
 
     /// A linear scale covering `lower…upper`, widened to whole tick steps, with at most about
     /// `maxTickCount` ticks, at least `minimumStep` apart. A zero-width range is widened around its value.
-    static func linear(lower: Double, upper: Double, maxTickCount: Int, minimumStep: Double = 0) -> NumericScale {
+    /// With `margin` > 0 the range is instead extended by that share of its width beyond each end and no
+    /// further, its ticks the whole steps inside it: values at `lower` and `upper` then lie inside the axis,
+    /// off its ends, and no tick stands for a value outside the data (as matplotlib's axes margins do) —
+    /// unless fewer than two ticks would fall inside (a very short axis): then it is widened as without.
+    static func linear(lower: Double, upper: Double, maxTickCount: Int, minimumStep: Double = 0, margin: Double = 0) -> NumericScale {
         var lo = lower, hi = upper
         if hi <= lo {
             let pad = lo == 0 ? 1 : abs(lo) * 0.1
@@ -19,6 +23,16 @@ struct NumericScale: Equatable {
             hi += pad
         }
         let step = max(niceStep((hi - lo) / Double(max(1, maxTickCount - 1))), minimumStep)
+        if margin > 0 {
+            let pad = (hi - lo) * margin
+            let (lower, upper) = (lo - pad, hi + pad)
+            // + 0 turns a tick of -0 (a range starting just below zero) into 0
+            let ticks = stride(from: (lower / step).rounded(.up), through: (upper / step).rounded(.down), by: 1).map { $0 * step + 0 }
+            if ticks.count >= 2 {
+                return NumericScale(lower: lower, upper: upper, isLogarithmic: false, ticks: ticks,
+                                    labels: TickFormat.labels(for: ticks, step: step))
+            }
+        }
         let first = (lo / step).rounded(.down)
         let last = (hi / step).rounded(.up)
         let ticks = stride(from: first, through: last, by: 1).map { $0 * step }

@@ -3,8 +3,9 @@ import Foundation
 /// One axis of a plot before layout: its label (with unit) and what runs along it.
 struct AxisSpec {
     enum Kind {
-        /// Numbers from `lower` to `upper`; a log10 axis needs `lower > 0`.
-        case numeric(lower: Double, upper: Double, logarithmic: Bool)
+        /// Numbers from `lower` to `upper`; a log10 axis needs `lower > 0`. `margin` > 0 extends a linear
+        /// axis by that share of its width beyond each end, not to whole tick steps (`NumericScale.linear`).
+        case numeric(lower: Double, upper: Double, logarithmic: Bool, margin: Double = 0)
         /// Equal-width bands, one per label, in order (left to right, or top to bottom).
         case bands([String])
     }
@@ -143,10 +144,10 @@ extension ChartCanvas {
 
     private func resolveY(_ kind: AxisSpec.Kind, minimumStep: Double, length: Double) -> ResolvedAxis {
         switch kind {
-        case .numeric(let lower, let upper, let logarithmic):
+        case .numeric(let lower, let upper, let logarithmic, let margin):
             let count = max(2, Int(length / (70 * unit)))
             return .numeric(logarithmic ? .logarithmic(lower: lower, upper: upper, maxTickCount: count)
-                                        : .linear(lower: lower, upper: upper, maxTickCount: count, minimumStep: minimumStep))
+                                        : .linear(lower: lower, upper: upper, maxTickCount: count, minimumStep: minimumStep, margin: margin))
         case .bands(let raw):
             let labels = raw.map { truncated($0, .tick, maxWidth: Spacing.maxBandLabel * unit) }
             let bandHeight = length / Double(max(1, labels.count))
@@ -157,12 +158,12 @@ extension ChartCanvas {
 
     private func resolveX(_ kind: AxisSpec.Kind, minimumStep: Double, length: Double) -> ResolvedAxis {
         switch kind {
-        case .numeric(let lower, let upper, let logarithmic):
+        case .numeric(let lower, let upper, let logarithmic, let margin):
             // Fewer ticks until neighbouring labels have at least 20 px between them.
             var count = max(2, Int(length / (110 * unit)))
             while true {
                 let scale = logarithmic ? NumericScale.logarithmic(lower: lower, upper: upper, maxTickCount: count)
-                                        : NumericScale.linear(lower: lower, upper: upper, maxTickCount: count, minimumStep: minimumStep)
+                                        : NumericScale.linear(lower: lower, upper: upper, maxTickCount: count, minimumStep: minimumStep, margin: margin)
                 if count == 2 || !numericLabelsOverlap(scale, length: length) { return .numeric(scale) }
                 count -= 1
             }

@@ -141,8 +141,7 @@ public struct BlockScales: Codable {
             series: [LineSeries(name: "NF4, block sizes \(blocksizes.max()!) … \(blocksizes.min()!) (left to right)", x: bits, y: snr),
                      LineSeries(name: "Q4_0 (block 32)", x: [q4Error.bitsPerWeight], y: [q4Error.snrDB]),
                      LineSeries(name: "int4, one scale", x: [perTensorError.bitsPerWeight], y: [perTensorError.snrDB])],
-            xLabel: "bits per weight (codes + scales)", yLabel: "SNR (dB, higher is better)",
-            dataMargin: 0.05)   // int4 and NF4's smallest block are the extremes of both axes: keep them off the axis lines
+            xLabel: "bits per weight (codes + scales)", yLabel: "SNR (dB, higher is better)")
         chartBlockLevels = try lab.write(histogram, file: "block-levels.png", caption: "One block of real weights with Q4_0 and NF4 levels")
         chartSnrVsBits = try lab.write(tradeChart, file: "snr-vs-bits.png", caption: "SNR against bits per weight: NF4 by block size, Q4_0, one-scale int4")
     }
