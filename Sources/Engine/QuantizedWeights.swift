@@ -45,6 +45,45 @@ public enum QuantizedWeights {
         }
     }
 
+    /// The bytes `add` stores for a `[rows, cols]` weight quantized at `precision` (by `quantize(_:to:tensorName:)`,
+    /// or calibrated for gptq4/awq4): the tensor and its companions — NF4's absmax, quant_map and
+    /// quant_state, HQQ's scales and zero-points with their fp32 ranges, awq4's input scales — without the
+    /// file's header. Computed from the shape alone, so `info` can say what `quantize` will write without
+    /// quantizing. Exact for every precision but nf4-dq, whose quant_state holds the data's mean absmax as a
+    /// shortest decimal: it is counted at the 20 characters of a typical one (`0.012299999594688416`, an
+    /// fp32 value widened to a double), so nf4-dq may be a few bytes per tensor off.
+    /// A shape `quantize` refuses (`cols` not a multiple of the block or group size) gets an approximate count.
+    public static func storedByteCount(rows: Int, cols: Int, precision: Precision) -> Int {
+        let weights = rows * cols
+        if let settings = precision.hqqSettings {
+            let groups = weights / settings.groupSize
+            let codes = weights * settings.bits / 8
+            guard let scaleGroupSize = settings.scaleGroupSize else { return codes + 2 * groups * 2 }   // fp16 scale and zero
+            // 8-bit scale and zero codes; the scales' fp32 range per group of scales, the zeros' one range
+            let scaleGroups = HQQByteQuantized.groupCount(values: groups, groupSize: scaleGroupSize)
+            return codes + 2 * groups + 2 * 4 * scaleGroups + 2 * 4
+        }
+        switch precision {
+        case .fp32: return 4 * weights
+        case .bf16, .f16: return 2 * weights
+        case .int8: return weights / ggmlBlockSize * Q8_0.typeSize
+        case .q4, .gptq4: return weights / ggmlBlockSize * Q4_0.typeSize
+        case .awq4: return weights / ggmlBlockSize * Q4_0.typeSize + 4 * cols
+        case .nf4, .nf4dq:
+            let blocks = (weights + NF4.defaultBlocksize - 1) / NF4.defaultBlocksize
+            let nested = precision == .nf4dq
+                ? BitsAndBytesQuantState.Nested(blocksize: DoubleQuantizedAbsmax.blocksize, dtype: sourceDType, offset: 0) : nil
+            let state = BitsAndBytesQuantState(quantType: "nf4", blocksize: NF4.defaultBlocksize, dtype: sourceDType,
+                                               shape: [rows, cols], nested: nested).jsonBytes.count
+            let absmax = nested == nil ? 4 * blocks
+                : blocks + 4 * ((blocks + DoubleQuantizedAbsmax.blocksize - 1) / DoubleQuantizedAbsmax.blocksize)
+                    + 4 * DynamicMap.signed.count + ("0.012299999594688416".count - "0.0".count)   // the offset 0 prints as 0.0
+            return (weights + 1) / 2 + absmax + 4 * NF4.codebook.count + state
+        case .hqq4, .hqq3, .hqq2, .hqq4HalfMetadata, .hqq3HalfMetadata, .hqq2HalfMetadata:
+            preconditionFailure("HQQ precisions are handled above")
+        }
+    }
+
     /// GGUF types that load as stored (`stored(_:rows:cols:)`), and the precision each runs at; F32 and the
     /// other decodable types become fp32 and take the class's --precision.
     public static let ggufRunAsStored: [GGMLType: Precision] = [.q8_0: .int8, .q4_0: .q4, .f16: .f16, .bf16: .bf16]

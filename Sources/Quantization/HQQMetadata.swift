@@ -71,7 +71,7 @@ public struct HQQByteQuantized: Sendable, Equatable {
     /// Quantizes `values` (finite) in strided groups of about `groupSize` values, or as one group when
     /// `groupSize` is nil.
     public init(quantizing values: [Float], groupSize: Int?) {
-        let groups = groupSize.map { max(1, (values.count + $0 - 1) / $0) } ?? 1
+        let groups = Self.groupCount(values: values.count, groupSize: groupSize)
         var codes = [UInt8](repeating: 0, count: values.count)
         var scales: [Float] = [], zeros: [Float] = []
         var members = [Float]()
@@ -88,6 +88,11 @@ public struct HQQByteQuantized: Sendable, Equatable {
             zeros.append(zero)
         }
         self.init(codes: codes, scales: scales, zeros: zeros)
+    }
+
+    /// Groups of `values` values quantized in groups of about `groupSize` (nil: one group): at least one.
+    public static func groupCount(values: Int, groupSize: Int?) -> Int {
+        groupSize.map { max(1, (values + $0 - 1) / $0) } ?? 1
     }
 
     /// Number of groups (`scales.count`).

@@ -23,6 +23,8 @@ public enum NF4 {
 
     /// Blocksizes bitsandbytes accepts for `quantize_4bit`.
     public static let validBlocksizes = [32, 64, 128, 256, 512, 1024, 2048, 4096]
+    /// The block size used unless one is given: bitsandbytes `quantize_4bit`'s default, 64.
+    public static let defaultBlocksize = 64
 
     /// `[15]` midpoints `(codebook[i] + codebook[i+1]) / 2` in fp32 (`_get_4bit_quantize_bounds`).
     static let midpoints: [Float] = (0..<15).map { (codebook[$0] + codebook[$0 + 1]) / 2 }
@@ -36,7 +38,7 @@ public enum NF4 {
     /// Packs `values` (flattened tensor) as bitsandbytes does.
     /// - Returns: `packed`: `(values.count + 1) / 2` bytes; `absmax`: one per block (tail included).
     /// Preconditions: finite values, `blocksize` in `validBlocksizes`.
-    public static func quantize(_ values: [Float], blocksize: Int = 64) -> (packed: [UInt8], absmax: [Float]) {
+    public static func quantize(_ values: [Float], blocksize: Int = defaultBlocksize) -> (packed: [UInt8], absmax: [Float]) {
         let blocks = (values.count + blocksize - 1) / blocksize
         var packed = [UInt8](repeating: 0, count: (values.count + 1) / 2)
         var absmax = [Float](repeating: 0, count: blocks)
@@ -52,7 +54,7 @@ public enum NF4 {
     }
 
     /// Unpacks `count` values from `packed` and per-block `absmax` (`dequantize_4bit`).
-    public static func dequantize(packed: [UInt8], absmax: [Float], count: Int, blocksize: Int = 64) -> [Float] {
+    public static func dequantize(packed: [UInt8], absmax: [Float], count: Int, blocksize: Int = defaultBlocksize) -> [Float] {
         precondition(packed.count == (count + 1) / 2 && absmax.count == (count + blocksize - 1) / blocksize,
                      "NF4: \(packed.count) bytes and \(absmax.count) absmax do not hold \(count) values")
         var values = [Float](repeating: 0, count: count)

@@ -50,7 +50,7 @@ public struct NF4Matrix: LinearOperator {
     /// Quantizes `weight` as `quantize_4bit(weight, blocksize, quant_type="nf4",
     /// compress_statistics=doubleQuantization)`.
     /// - Throws: `QuantizeError.invalidBlocksize`, `.nonFiniteWeight`.
-    public init(quantizing weight: Matrix, tensorName: String, blocksize: Int = 64,
+    public init(quantizing weight: Matrix, tensorName: String, blocksize: Int = NF4.defaultBlocksize,
                 doubleQuantization: Bool = false) throws {
         guard NF4.validBlocksizes.contains(blocksize) else {
             throw QuantizeError.invalidBlocksize(tensor: tensorName, blocksize: blocksize)

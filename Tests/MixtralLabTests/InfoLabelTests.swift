@@ -27,7 +27,9 @@ struct InfoLabelTests {
     }
 
     /// A checkpoint `quantize` wrote at hqq4 is described as it runs: hqq4 experts at about 4.25 bits per
-    /// weight, one tensor per weight (codes, scales and zero-points are one weight's parts), as for q4.
+    /// weight, one tensor per weight (codes, scales and zero-points are one weight's parts), as for q4. And
+    /// `info --precision` on the original says beforehand, to the byte, how much data `quantize` writes
+    /// (it counted hqq4 768 B short: nominal bits leave out each tensor's 8-byte zero-point range).
     @Test(arguments: ["hqq4", "q4", "nf4"])
     func aQuantizedCheckpointIsDescribedAsItRuns(precision: String) throws {
         try withTemporaryDirectory("info-quantized") { folder in
@@ -41,6 +43,15 @@ struct InfoLabelTests {
             let bits = try #require(Double(experts.last!))
             #expect(bits > 4 && bits < 5, "\(experts)")
             #expect(lines.contains { $0.contains("resident at \(precision)") }, "\(lines.suffix(3))")
+
+            let estimate = try #require(try MixtralLab.parseAsRoot(["info", "--precision", precision]) as? Info)
+            var estimateLines: [String] = []
+            try estimate.run(printing: { estimateLines.append($0) })
+            let total = try #require(estimateLines.first { $0.hasPrefix("total") }?.split(separator: " ").last.flatMap { Int($0) })
+            // the data bytes of model.safetensors: its size without the 8-byte length and the JSON header
+            let file = try Data(contentsOf: URL(fileURLWithPath: quantized).appendingPathComponent("model.safetensors"))
+            let headerBytes = file.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+            #expect(total == file.count - 8 - headerBytes, "\(precision): info says \(total), quantize wrote \(file.count - 8 - headerBytes)")
         }
     }
 }

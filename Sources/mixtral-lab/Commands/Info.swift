@@ -62,8 +62,13 @@ struct Info: ParsableCommand {
             } else {
                 entry.count += 1
                 entry.elements += info.elementCount
-                let bits = TensorClass(tensorName: name).map { spec.precision(for: $0).nominalBitsPerWeight } ?? 32
-                entry.atPrecision += Double(info.elementCount) * bits / 8
+                // what quantize stores for it at the spec, companions included (norms and vectors: fp32)
+                if let weightClass = TensorClass(tensorName: name), info.shape.count == 2 {
+                    entry.atPrecision += Double(QuantizedWeights.storedByteCount(rows: info.shape[0], cols: info.shape[1],
+                                                                                 precision: spec.precision(for: weightClass)))
+                } else {
+                    entry.atPrecision += Double(4 * info.elementCount)
+                }
             }
             entry.dtypes.insert(checkpoint.ggufWeight(name)?.type.name ?? info.dtype.rawValue)
             byClass[tensorClass] = entry
