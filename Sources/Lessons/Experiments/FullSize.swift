@@ -359,8 +359,13 @@ struct FullSizeBenchmark: Decodable {
         return texts.dropLast().joined(separator: ", ") + " and " + texts.last!
     }
 
-    /// A speed with three significant digits (0.0711, 1.60): the runs' speeds span two orders of magnitude.
-    static func threeDigits(_ value: Double) -> String { String(format: "%.3g", value) }
+    /// A speed with three significant digits, trailing zeros kept and never an exponent (0.0711, 1.60, 12.0,
+    /// 1230): the runs' speeds span two orders of magnitude, and `1.6` beside `1.94` reads as a rougher figure.
+    static func threeDigits(_ value: Double) -> String {
+        guard value.isFinite, value != 0 else { return String(format: "%g", value) }
+        let rounded = Double(String(format: "%.3g", value))!   // 9.996 → 10.0: the digits after rounding count
+        return String(format: "%.*f", max(0, 2 - Int(log10(abs(rounded)).rounded(.down))), rounded)
+    }
 
     /// Both engines' figures at one budget, their ratios and the disk-bound prediction for mixtral-lab.
     private func atBudget(_ budget: Double) -> FullSizeExperiment.Result.Budget {
