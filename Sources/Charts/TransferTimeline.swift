@@ -3,8 +3,10 @@ public struct TimelineEvent: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
         /// The layer's compute (attention and the chosen experts).
         case compute
-        /// Expert weights moving host → device (a miss or a prefetch).
+        /// Expert weights moving host → device because a layer needs them now (a miss: demand).
         case transfer
+        /// Expert weights read ahead for a later layer (a prefetch), overlapping compute.
+        case prefetch
         /// Compute waiting for a transfer to finish.
         case stall
     }
@@ -38,9 +40,10 @@ public struct TimelineEvent: Sendable, Equatable {
     var isDrawable: Bool { startMicroseconds.isFinite && durationMicroseconds.isFinite && durationMicroseconds >= 0 }
 }
 
-/// Expert-offloading timeline: compute and transfer bars on separate lanes against time, stalls hatched
-/// in vermillion on the compute lane, and each layer's cache hits and misses as stacked squares (one per
-/// expert) on a third lane. Tokens are shaded in alternating bands and labelled along the top.
+/// Expert-offloading timeline: compute and transfer bars on separate lanes against time — demand transfers
+/// (misses) in orange, prefetches in reddish purple —, stalls hatched in vermillion on the compute lane, and
+/// each layer's cache hits and misses as stacked squares (one per expert) on a third lane. Tokens are shaded
+/// in alternating bands and labelled along the top.
 public struct TransferTimeline: Chart {
     public var metadata: PNGMetadata
     public var events: [TimelineEvent]
@@ -53,6 +56,7 @@ public struct TransferTimeline: Chart {
     private static let lanes = ["compute", "transfer", "expert cache"]
     private static let computeColor = Color.blue
     private static let transferColor = Color.orange
+    private static let prefetchColor = Color.reddishPurple
     private static let stallColor = Color.vermillion
     private static let hitColor = Color.bluishGreen
     private static let missColor = Color.vermillion
@@ -66,13 +70,6 @@ public struct TransferTimeline: Chart {
         // Milliseconds unless the whole run is shorter than 2 ms.
         let inMilliseconds = range.upper - range.lower >= 2000
         let divisor = inMilliseconds ? 1000.0 : 1.0
-        let legend = [
-            LegendEntry(label: "compute", swatch: .box(Self.computeColor)),
-            LegendEntry(label: "expert transfer", swatch: .box(Self.transferColor)),
-            LegendEntry(label: "stall (compute waits for a transfer)", swatch: .hatched(Self.stallColor)),
-            LegendEntry(label: "cache hit (1 expert)", swatch: .box(Self.hitColor)),
-            LegendEntry(label: "cache miss (1 expert)", swatch: .box(Self.missColor)),
-        ]
         let area = canvas.drawHeader(title: metadata.title, legend: legend)
         let x = widened((range.lower / divisor, range.upper / divisor))
         // The bands are named on the time axis, since a band too narrow for "token N" stays unlabelled.
@@ -86,13 +83,13 @@ public struct TransferTimeline: Chart {
         drawTokenBands(shown, px: px, frame: frame, on: canvas)
         canvas.drawGrid(frame)
         for event in shown {
-            let lane = frame.yBand(event.kind == .transfer ? 1 : 0)
+            let lane = frame.yBand(event.kind == .transfer || event.kind == .prefetch ? 1 : 0)
             let laneHeight = lane.upper - lane.lower
             let rect = Rect(x: px(event.startMicroseconds), y: lane.lower + laneHeight * 0.2,
                             width: max(1, px(event.endMicroseconds) - px(event.startMicroseconds)), height: laneHeight * 0.6)
             switch event.kind {
-            case .compute, .transfer:
-                let color = event.kind == .compute ? Self.computeColor : Self.transferColor
+            case .compute, .transfer, .prefetch:
+                let color = event.kind == .compute ? Self.computeColor : event.kind == .prefetch ? Self.prefetchColor : Self.transferColor
                 // A 1 px gap separates neighbouring bars unless that would wash out a thin bar.
                 canvas.fill(Rect(x: rect.x, y: rect.y, width: rect.width >= 4 ? rect.width - 1 : rect.width, height: rect.height), color)
                 let label = "L\(event.layer)"
@@ -107,18 +104,33 @@ public struct TransferTimeline: Chart {
         canvas.drawAxes(frame)
     }
 
+    /// The legend; the prefetch entry only when the timeline has prefetches (a policy without them would
+    /// otherwise seem to have made none by accident).
+    var legend: [LegendEntry] {
+        let prefetches = events.contains { $0.kind == .prefetch && $0.isDrawable }
+        return [LegendEntry(label: "compute", swatch: .box(Self.computeColor)),
+                LegendEntry(label: prefetches ? "expert transfer (a miss)" : "expert transfer", swatch: .box(Self.transferColor))]
+            + (prefetches ? [LegendEntry(label: "prefetch (read ahead for a later layer)", swatch: .box(Self.prefetchColor))] : [])
+            + [LegendEntry(label: "stall (compute waits for a transfer)", swatch: .hatched(Self.stallColor)),
+               LegendEntry(label: "cache hit (1 expert)", swatch: .box(Self.hitColor)),
+               LegendEntry(label: "cache miss (1 expert)", swatch: .box(Self.missColor))]
+    }
+
     /// Alternating light bands behind each token's time span, with "token N" along the top when it fits (a
     /// bare number there would read as a layer or a time).
     private func drawTokenBands(_ events: [TimelineEvent], px: (Double) -> Double, frame: PlotFrame, on canvas: ChartCanvas) {
-        let tokens = Dictionary(grouping: events, by: \.token).sorted { $0.key < $1.key }
-        var previousLabelEnd = -Double.infinity   // a token's transfers may run into the next token's span
-        for (index, (token, tokenEvents)) in tokens.enumerated() {
-            let start = px(tokenEvents.map(\.startMicroseconds).min()!)
-            let end = px(tokenEvents.map(\.endMicroseconds).max()!)
-            if index % 2 == 1 {
-                canvas.fill(Rect(x: start, y: frame.plot.minY, width: end - start, height: frame.plot.height), Color(hex: 0xF0F0F0))
-            }
-            let label = "token \(token)", width = canvas.measure(label, .annotation).width
+        let spans = Dictionary(grouping: events, by: \.token).sorted { $0.key < $1.key }.map { token, tokenEvents in
+            (token: token, start: px(tokenEvents.map(\.startMicroseconds).min()!), end: px(tokenEvents.map(\.endMicroseconds).max()!))
+        }
+        for (index, span) in spans.enumerated() where index % 2 == 1 {
+            canvas.fill(Rect(x: span.start, y: frame.plot.minY, width: span.end - span.start, height: frame.plot.height), Color(hex: 0xF0F0F0))
+        }
+        // Labels after every band (a token's transfers may run into the next token's span, whose band would
+        // cover them), centred on the part of the span before the next token starts.
+        var previousLabelEnd = -Double.infinity
+        for (index, span) in spans.enumerated() {
+            let start = span.start, end = index + 1 < spans.count ? min(span.end, spans[index + 1].start) : span.end
+            let label = "token \(span.token)", width = canvas.measure(label, .annotation).width
             if width + 8 <= end - start, (start + end) / 2 - width / 2 >= previousLabelEnd + 4 * canvas.unit {
                 canvas.text(label, at: Point(x: (start + end) / 2, y: frame.plot.minY + 4 * canvas.unit), .annotation,
                             color: .mutedInk, anchor: .top)

@@ -33,7 +33,8 @@ public enum OffloadingCharts {
     ///
     /// Per decode record with a timeline: a compute bar for attention, a stall bar while the layer waits
     /// for its experts (only when it waits), a compute bar for the experts, and one transfer bar per expert
-    /// transfer the layer issued (labelled with the receiving layer). The record's hits and misses ride on
+    /// transfer the layer issued (labelled with the receiving layer), a prefetch (`TransferRecord.Kind`) told
+    /// apart from a demand transfer. The record's hits and misses ride on
     /// the longest of the layer's three bars. Events are keyed by the token's absolute position (`LayerRecord.position`), as in the trace
     /// files. The prefill is left out: its one long forward call would squeeze the decode steps to slivers.
     public static func transfers(_ records: [LayerRecord], metadata: PNGMetadata, maxTokens: Int = 6) -> TransferTimeline {
@@ -62,7 +63,7 @@ public enum OffloadingCharts {
             layerEvents[widest].misses = record.misses.count
             events += layerEvents
             for transfer in timeline.transfers {
-                events.append(TimelineEvent(token: token, layer: transfer.layer, kind: .transfer,
+                events.append(TimelineEvent(token: token, layer: transfer.layer, kind: transfer.kind == .prefetch ? .prefetch : .transfer,
                                             startMicroseconds: transfer.startUs, durationMicroseconds: transfer.durationUs))
             }
         }

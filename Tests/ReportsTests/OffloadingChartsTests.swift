@@ -43,6 +43,15 @@ struct OffloadingChartsTests {
                            timeline: LayerTimeline(startUs: start, attentionUs: 10, stallUs: stall, expertsUs: 20, transfers: transfers))
     }
 
+    /// A prefetch the layer issued is drawn as a prefetch, a demand transfer as a transfer.
+    @Test func prefetchTransfersStayPrefetches() {
+        var record = decodeRecord(position: 3, layer: 0, start: 100, hits: [1], misses: [2], stall: 0)
+        record.timeline!.transfers.append(TransferRecord(expert: 5, layer: 1, kind: .prefetch, bytes: 1000, startUs: 120, durationUs: 5))
+        let transfers = OffloadingCharts.transfers([record], metadata: metadata).events.filter { $0.kind != .compute && $0.kind != .stall }
+        #expect(transfers.map(\.kind) == [.transfer, .prefetch])
+        #expect(transfers.map(\.layer) == [0, 1])
+    }
+
     @Test func transfersShowsTheFirstDecodeStepsOnly() {
         let prefill = LayerRecord(position: 0, layer: 0, phase: .prefill, routerLogits: [0, 0, 0, 0], experts: [0, 1],
                                   weights: [0.5, 0.5], misses: [0, 1],

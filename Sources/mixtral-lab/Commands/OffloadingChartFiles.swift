@@ -16,7 +16,7 @@ func transferTimelineChart(header: TraceHeader, layers: [LayerRecord], source: S
     let metadata = PNGMetadata(
         title: "Expert transfers, \(span): \(header.policy), \(header.cacheExperts) of \(header.numExperts) experts/layer, \(header.hardware)",
         description: "Simulated time of each decode step (one band per token position): attention and expert compute per layer, "
-            + "stalls waiting for experts, expert transfers labelled with the layer they go to, and cache hits and misses (one square per expert).",
+            + "stalls waiting for experts, expert transfers (misses and prefetches apart) labelled with the layer they go to, and cache hits and misses (one square per expert).",
         source: source, command: CommandLine.arguments.joined(separator: " "), model: header.model, precision: header.precision)
     return OffloadingCharts.transfers(layers, metadata: metadata, maxTokens: steps)
 }
