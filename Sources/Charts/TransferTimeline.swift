@@ -104,8 +104,8 @@ public struct TransferTimeline: Chart {
         canvas.drawAxes(frame)
     }
 
-    /// The legend; the prefetch entry only when the timeline has prefetches (a policy without them would
-    /// otherwise seem to have made none by accident).
+    /// The legend: the prefetch entry only when the timeline has prefetches, so a policy that prefetches
+    /// nothing shows no colour it never uses (and its transfers keep the plain name "expert transfer").
     var legend: [LegendEntry] {
         let prefetches = events.contains { $0.kind == .prefetch && $0.isDrawable }
         return [LegendEntry(label: "compute", swatch: .box(Self.computeColor)),
