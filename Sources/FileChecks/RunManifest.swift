@@ -51,22 +51,20 @@ public enum RunManifest {
     /// the file exists under its final name.
     /// - Throws: `RunManifestError.cannotWrite` naming the manifest and the system's reason.
     public static func created(_ file: URL) throws {
-        let folder = file.deletingLastPathComponent()
-        let name = file.lastPathComponent
-        let names: [String]? = filling.withLock { table in
-            let folderKey = key(folder)
-            guard var names = table[folderKey], !names.contains(name) else { return nil }
+        let folder = file.deletingLastPathComponent(), name = file.lastPathComponent
+        let folderKey = key(folder)
+        try filling.withLock { table throws(RunManifestError) in
+            guard var names = table[folderKey], !names.contains(name) else { return }
             names.append(name)
             table[folderKey] = names
-            return names
-        }
-        guard let names else { return }
-        let manifest = folder.appendingPathComponent(fileName)
-        do {
-            // atomic: written beside it and renamed over it, so a reader (or a crash) never sees half a list
-            try Data(([heading] + names).map { $0 + "\n" }.joined().utf8).write(to: manifest, options: .atomic)
-        } catch {
-            throw RunManifestError.cannotWrite(path: manifest.path, reason: error.localizedDescription)
+            // Written under the lock, so two files created at once never leave the shorter list last; atomic
+            // (written beside it and renamed over it), so a reader or a crash never sees half a list.
+            let manifest = folder.appendingPathComponent(fileName)
+            do {
+                try Data(([heading] + names).map { $0 + "\n" }.joined().utf8).write(to: manifest, options: .atomic)
+            } catch {
+                throw RunManifestError.cannotWrite(path: manifest.path, reason: error.localizedDescription)
+            }
         }
     }
 
