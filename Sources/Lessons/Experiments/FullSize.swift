@@ -167,7 +167,7 @@ struct FullSizeExperiment: Experiment {
 
     static let howToRunLive = """
         This report ran on the default model, so the figures above are the committed ones. To measure this \
-        machine, make the file (`tools/make_full_size_model.py FILE`, 26 GB, 15 minutes on a busy 2-core machine) — or take a real \
+        machine, make the file (`tools/make_full_size_model.py FILE`, 26 GB: 2 minutes on a quiet 2-core machine, 30 on a busy one) — or take a real \
         Mixtral-8x7B GGUF or an Ollama blob — and run `mixtral-lab lesson run 9 --model FILE --ram-budget 12GiB`.
         """
 
