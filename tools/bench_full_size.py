@@ -6,8 +6,10 @@
 
 For each budget (GiB), the two engines run one after the other (llama.cpp first, then mixtral-lab; the
 order alternates from one budget to the next, and with --rounds N the budgets run N times, each budget's
-order flipping from one round to the next, so that neither engine always runs right after the other's
-heavy reads), each:
+order flipping from one round to the next, so that neither engine always runs right after the other).
+What ran before matters on a virtual machine whose host takes back the memory the guest frees: a
+mixtral-lab run right after another one's exit gets its expert slots in memory the host (presumably) must provide
+again, and its 16 GiB prefill ran about 30 % slower there than after a llama.cpp run (README). Each run:
 - after `sync; echo 3 > /proc/sys/vm/drop_caches` (so every weight comes from the disk);
 - in a cgroup v1 memory controller of its own with `memory.limit_in_bytes` = the budget, created under
   /sys/fs/cgroup/memory and removed afterwards; the limit counts the process's memory and the page cache
