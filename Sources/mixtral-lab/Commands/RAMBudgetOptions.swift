@@ -9,7 +9,7 @@ import Quantization
 /// and the experts are streamed from disk into as many slots per layer as the budget holds, with
 /// `--policy` deciding which stay (`DiskExpertProvider`).
 struct RAMBudgetOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: ArgumentHelp("Run within this much RAM for weights and caches, e.g. 512MiB, 6GiB: non-expert weights stay resident, experts are streamed from disk into the slots the rest holds (--policy decides which stay).", valueName: "size"),
+    @Option(parsing: .unconditional, help: ArgumentHelp("Run within this much RAM for weights and caches, e.g. 512MiB, 6GiB: non-expert weights stay resident, experts are streamed from disk into the slots the rest holds (--policy decides which stay). compare and lesson run give each precision's model its own budget and keep them all.", valueName: "size"),
             transform: SizeArgument.parser(flag: "--ram-budget"))
     var ramBudget: SizeArgument?
     @Option(help: ArgumentHelp("With --ram-budget: folder for the expert stores written when the checkpoint's experts are not already at the run's precision, one subfolder per expert precision, created in it (default: under ~/.cache/mixtral-lab/expert-stores).", valueName: "dir"))
