@@ -86,9 +86,8 @@ public final class ExpertSource: Sendable {
         }
         guard let layout else { return nil }
         let files = try paths.map { try ExpertFile(path: $0) }
-        let formats = Set(layout.projections.map(\.format.rawValue)).sorted().joined(separator: "/")
         return ExpertSource(files: files, layout: layout, locations: locations,
-                            description: "\(paths.joined(separator: ", ")) (read in place, \(formats))")
+                            description: "\(paths.joined(separator: ", ")) (read in place, \(layout.formatNames))")
     }
 
     /// Where a tensor's bytes lie when they are read in place at `precision`, or nil.

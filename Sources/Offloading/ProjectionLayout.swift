@@ -155,7 +155,10 @@ public struct ExpertLayout: Codable, Sendable, Equatable {
         self.w3 = w3
     }
 
-    var projections: [ProjectionLayout] { [w1, w2, w3] }
+    public var projections: [ProjectionLayout] { [w1, w2, w3] }
+
+    /// The projections' formats as stored, e.g. "q4_0", or "f16/q8_0" when they differ.
+    public var formatNames: String { Set(projections.map(\.format.rawValue)).sorted().joined(separator: "/") }
 
     /// Bytes of one expert.
     public var byteCount: Int { w1.byteCount + w2.byteCount + w3.byteCount }

@@ -171,6 +171,16 @@ struct FullSizeExperiment: Experiment {
         Mixtral-8x7B GGUF or an Ollama blob — and run `mixtral-lab lesson run 9 --model FILE --ram-budget 12GiB`.
         """
 
+    /// What ran, in words: the model's precision spec, or with streamed experts (whose precision the model
+    /// cannot tell) the attention's format and the experts' as read — "attention q4, experts q4_0 as stored",
+    /// not the --precision asked for, which a quantized GGUF does not follow.
+    static func weightsAsRun(_ model: MixtralModel) -> String {
+        if let held = model.heldPrecision() { return "\(held)" }
+        let attention = model.layers.first.map { $0.attention.q.formatName } ?? "?"
+        guard let disk = model.layers.first?.expertProvider as? DiskExpertProvider else { return "attention \(attention)" }
+        return "attention \(attention), experts \(disk.source.layout.formatNames) as stored"
+    }
+
     /// Runs the lab's model on `prompt` and `maxTokens` sampled tokens; Markdown with its figures.
     private func live(_ lab: LabContext, bench: FullSizeBenchmark) throws -> String {
         let started = DispatchTime.now().uptimeNanoseconds
@@ -187,7 +197,7 @@ struct FullSizeExperiment: Experiment {
         func seconds(_ a: UInt64, _ b: UInt64) -> Double { Double(b - a) / 1e9 }
         let decodeRate = Double(maxTokens) / seconds(prefilled, decoded)
         var lines = [
-            "Measured just now on \(lab.checkpoint.directory.lastPathComponent) (\(lab.basePrecision)): loading took "
+            "Measured just now on \(lab.checkpoint.directory.lastPathComponent) (\(Self.weightsAsRun(model))): loading took "
                 + String(format: "%.1f s, prefill of %@ %@ tokens/s, decode %@ tokens/s over %@ sampled at temperature 1.",
                          seconds(started, loaded), counted(ids.count, "token"), FullSizeBenchmark.threeDigits(Double(ids.count) / seconds(loaded, prefilled)),
                          FullSizeBenchmark.threeDigits(decodeRate), counted(maxTokens, "token")),
