@@ -117,10 +117,11 @@ public struct PrecisionComparison {
         return table
     }
 
-    /// Each precision's continuation, the first token that differs from fp32 marked with ⟦ ⟧.
-    public func continuations(tokenizer: Tokenizer) -> [(precision: String, text: String)] {
+    /// Each precision's continuation, with `marked` the first token that differs from fp32 between ⟦ ⟧
+    /// (for reading; data keeps the text as generated and the index apart).
+    public func continuations(tokenizer: Tokenizer, marked: Bool = true) -> [(precision: String, text: String)] {
         rows.map { row in
-            let split = row.firstDivergence ?? row.continuation.count
+            let split = marked ? row.firstDivergence ?? row.continuation.count : row.continuation.count
             let same = tokenizer.decode(promptIDs + Array(row.continuation[..<split]), skipSpecialTokens: true)
             let promptText = tokenizer.decode(promptIDs, skipSpecialTokens: true)
             var text = String(same.dropFirst(promptText.count))

@@ -71,7 +71,8 @@ struct Compare: ParsableCommand {
                                                  heldoutTokens: heldoutTokens, offloading: offloading.requested ? try offloading.setup() : nil)
         let realOffloading = finishStreaming(streamers)
         let realOffloadingLines = diskSummaryLines(realOffloading, numExperts: checkpoint.config.numExperts)
-        let continuations = comparison.continuations(tokenizer: lab.tokenizer)
+        // the JSON keeps each continuation as generated, its first divergent token given by index
+        let continuations = comparison.continuations(tokenizer: lab.tokenizer, marked: format != .json)
         switch format {
         case .json:
             let rows: [[String: Any]] = try zip(comparison.rows, continuations).map { row, text in
