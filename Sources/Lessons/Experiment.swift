@@ -106,6 +106,16 @@ public enum ExperimentParameterError: UserInputError {
         case .invalid(let name, let reason): return "parameter \"\(name)\": \(reason)"
         }
     }
+
+    /// The parameter a wrong type or value was given for (nil for an unknown or missing one), and what is
+    /// wrong with it — for naming the command-line flag that set it instead (`LessonRunner`).
+    var wrongValue: (parameter: String, problem: String)? {
+        switch self {
+        case .wrongType(let name, let kind): return (name, "must be \(kind.rawValue)")
+        case .invalid(let name, let reason): return (name, reason)
+        case .unknown, .missing: return nil
+        }
+    }
 }
 
 /// A lab block's parameters checked against the experiment's specs, with typed access.

@@ -9,6 +9,8 @@ public enum LessonError: UserInputError {
     case experimentFailed(file: String, line: Int, experiment: String, problem: String)
     /// A command-line flag that no experiment of the lesson takes.
     case overrideUnused(flag: String, lesson: Int, experiments: [String])
+    /// A command-line flag's value that an experiment it reaches refuses.
+    case overrideRefused(flag: String, value: String, experiment: String, problem: String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,8 @@ public enum LessonError: UserInputError {
             return "\(path) \(reason)"
         case .experimentFailed(let file, let line, let experiment, let problem):
             return "\(file):\(line): experiment \(experiment) failed: \(problem)"
+        case .overrideRefused(let flag, let value, let experiment, let problem):
+            return "\(flag) \(value): \(problem) for this lesson's experiment \(experiment)"
         case .overrideUnused(let flag, let lesson, let experiments):
             return "\(flag) has no effect on lesson \(lesson): none of its experiments takes it (experiments that do, in other lessons: \(experiments.joined(separator: ", ")))"
         }

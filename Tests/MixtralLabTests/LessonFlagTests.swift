@@ -17,4 +17,13 @@ struct LessonFlagTests {
                 "\(result?.message ?? "no error")")
         #expect(!FileManager.default.fileExists(atPath: output.path))
     }
+
+    /// A value a flag put into a lab block, refused by the experiment, is reported as the flag's, not as
+    /// the lesson file's parameter.
+    @Test func aRefusedFlagValueNamesTheFlag() {
+        let output = scratch.url.appendingPathComponent("out-cache")
+        let result = failure(["lesson", "run", "6", "--out", output.path, "--cache-experts", "0"])
+        #expect(result?.code == 2)
+        #expect(result?.message == "--cache-experts 0: must be 1…8 for this lesson's experiment cache-sweep", "\(result?.message ?? "no error")")
+    }
 }
