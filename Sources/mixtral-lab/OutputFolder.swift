@@ -16,7 +16,7 @@ import UserInput
 /// folder (`--out`, `--charts`, quantize's `--output`) comes through here; the lock is held until the
 /// command ends (`finishOutputFolders`, or the process's end), and a folder the command already holds is
 /// not locked twice. Folders made here that are still empty when the command fails are removed, so a
-/// refused run leaves nothing behind.
+/// refused run leaves nothing behind — unless another run holds them (`finishOutputFolders`).
 ///
 /// `requireEmpty` is for folders a command fills as one set of results (`lesson run`'s folder, `trace
 /// --out`): without `force` a folder that already holds files is refused (checked under the lock, so of two
@@ -101,18 +101,26 @@ func createNumberedOutputFolder(_ base: URL, label: String, force: Bool) throws 
 }
 
 /// Ends the command's hold on its output folders (called when a command returns or fails): ends their run
-/// manifests, releases their locks and, when it `failed`, removes the folders it created that are still
-/// empty, deepest first.
+/// manifests, when it `failed` removes the folders it created that are still empty (deepest first), then
+/// releases their locks. A folder is removed only under its lock — the one the command holds, or one taken
+/// here without waiting — so a folder another run holds is never pulled from under it: two runs started
+/// together into one new folder both `mkdir` it, one of them creates it and the other may win the lock.
 func finishOutputFolders(failed: Bool) {
     let (held, created) = HeldOutputFolders.shared.takeThisThreads()
-    for (path, lock) in held {
-        RunManifest.end(folderPath: path)
-        lock.release()
+    for (path, _) in held { RunManifest.end(folderPath: path) }
+    if failed {
+        let heldPaths = Set(held.map(\.path))
+        for folder in created.reversed() {
+            guard (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.isEmpty == true else { continue }
+            if heldPaths.contains(RunManifest.key(folder)) {
+                rmdir(folder.path)
+            } else if let lock = try? OutputFolderLock(folder, wait: false) {
+                rmdir(folder.path)
+                lock.release()
+            }   // else another run holds it: it stays
+        }
     }
-    guard failed else { return }
-    for folder in created.reversed() {
-        if (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.isEmpty == true { rmdir(folder.path) }
-    }
+    for (_, lock) in held { lock.release() }
 }
 
 /// The output folders each command holds and the ones it created, by the thread that runs the command

@@ -160,6 +160,20 @@ struct ConcurrentOutputFolderTests {
         finishOutputFolders(failed: false)
     }
 
+    /// A failed run removes the empty folders it created, but never one another run holds: of two runs
+    /// started together into one new folder, the one whose mkdir made it may lose the lock to the other
+    /// (review 9, F1), and here the run for `x/y` made `x`, which a run for `x` holds.
+    @Test func aFailedRunKeepsAFolderItCreatedThatAnotherRunHolds() throws {
+        let root = try scratch.newFolder()
+        let outer = root.appendingPathComponent("x"), inner = outer.appendingPathComponent("y")
+        try createOutputFolder(inner, flag: "--out", force: false)
+        let other = try OutputFolderLock(outer, wait: false)
+        defer { other.release() }
+        finishOutputFolders(failed: true)
+        #expect(!FileManager.default.fileExists(atPath: inner.path))
+        #expect(FileManager.default.fileExists(atPath: outer.path))
+    }
+
     @Test func aSecondLessonRunFindsTheFirstOnesFiles() throws {
         let folder = try scratch.newFolder()
         #expect(failure(["lesson", "run", "1", "--out", folder.path]) == nil)
