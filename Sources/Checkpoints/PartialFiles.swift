@@ -2,19 +2,24 @@ import Foundation
 import FileChecks
 import Synchronization
 
-/// Writes a file through `<url>.partial` in the same folder, renamed over `url` once `body` has written
-/// everything, so a reader never sees half a file and a file mapped from `url` stays valid. A `.partial`
-/// file left by an earlier, interrupted run is replaced (it is never a user's file). The partial file is
-/// removed when `body` fails, and when SIGINT or SIGTERM interrupts the write (`PartialFiles`). The file
-/// is listed in its folder's run manifest (`RunManifest.created`).
-/// - Throws: `CheckpointWriteError.cannotWrite` naming the path and the system's reason; `RunManifestError`.
-public func writeThroughPartialFile(_ url: URL, _ body: (FileHandle) throws -> Void) throws {
-    let partial = PartialFiles.partialURL(for: url)
+/// Writes a file through a partial file in the same folder (`PartialFiles.uniquePartialURL`: this write's
+/// own, so two runs writing one file at once never share it), moved to `url` once `body` has written
+/// everything, so a reader never sees half a file and a file mapped from `url` stays valid. Without
+/// `overwrite` the move refuses a file that appeared at `url` meanwhile (another run's; `link(2)` fails
+/// with EEXIST, atomically), so of two runs writing one new file one fails instead of both reporting
+/// success. The partial file is removed when `body` or the move fails, and when SIGINT or SIGTERM
+/// interrupts the write (`PartialFiles`). The file is listed in its folder's run manifest
+/// (`RunManifest.created`).
+/// - Throws: `CheckpointWriteError.cannotWrite` naming the path and the system's reason; `.wouldOverwrite`
+///   when `url` appeared during the write and `overwrite` is false; `RunManifestError`.
+public func writeThroughPartialFile(_ url: URL, overwrite: Bool, _ body: (FileHandle) throws -> Void) throws {
+    let partial = PartialFiles.uniquePartialURL(for: url)
     try PartialFiles.removingOnInterrupt(partial) {
-        guard FileManager.default.createFile(atPath: partial.path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: partial.path) else {
+        let descriptor = open(partial.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard descriptor >= 0 else {
             throw CheckpointWriteError.cannotWrite(path: partial.path, reason: String(cString: strerror(errno)))
         }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         do {
             try body(handle)
             try handle.close()
@@ -23,12 +28,35 @@ public func writeThroughPartialFile(_ url: URL, _ body: (FileHandle) throws -> V
             try? FileManager.default.removeItem(at: partial)
             throw CheckpointWriteError.cannotWrite(path: partial.path, reason: error.localizedDescription)
         }
-        guard rename(partial.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
+        do {
+            try moveIntoPlace(partial, url, overwrite: overwrite)
+        } catch {
             try? FileManager.default.removeItem(at: partial)
-            throw CheckpointWriteError.cannotWrite(path: url.path, reason: reason)
+            throw error
         }
         try RunManifest.created(url)
+    }
+}
+
+/// Moves the finished `partial` to `url`: `rename(2)` with `overwrite`, else `link(2)` (which never
+/// replaces a file) and then removes `partial`; on a file system without hard links, a check for `url`
+/// followed by `rename(2)`.
+private func moveIntoPlace(_ partial: URL, _ url: URL, overwrite: Bool) throws {
+    if !overwrite {
+        if link(partial.path, url.path) == 0 {
+            unlink(partial.path)
+            return
+        }
+        let code = errno
+        if code == EEXIST { throw CheckpointWriteError.wouldOverwrite(path: url.path) }
+        guard code == EPERM || code == ENOTSUP || code == EOPNOTSUPP || code == EXDEV else {
+            throw CheckpointWriteError.cannotWrite(path: url.path, reason: String(cString: strerror(code)))
+        }
+        var info = stat()
+        if lstat(url.path, &info) == 0 { throw CheckpointWriteError.wouldOverwrite(path: url.path) }
+    }
+    guard rename(partial.path, url.path) == 0 else {
+        throw CheckpointWriteError.cannotWrite(path: url.path, reason: String(cString: strerror(errno)))
     }
 }
 
@@ -66,8 +94,15 @@ public enum PartialFiles {
     }
     private static let registry = Mutex(Registry())
 
-    /// `<url>.partial`.
+    /// `<url>.partial`: the one partial file of a writer that holds a lock on its folder (`ExpertStore`).
     public static func partialURL(for url: URL) -> URL { url.appendingPathExtension("partial") }
+
+    /// `<url>.<pid>-<random>.partial`: a partial file no other write of `url` uses, in this process or
+    /// another (the pid tells processes apart, 64 random bits the writes of one process).
+    public static func uniquePartialURL(for url: URL) -> URL {
+        let tag = "\(getpid())-\(String(UInt64.random(in: .min ... .max), radix: 16))"
+        return url.appendingPathExtension(tag).appendingPathExtension("partial")
+    }
 
     /// Runs `body` with `partial` registered for removal on SIGINT/SIGTERM.
     public static func removingOnInterrupt<T>(_ partial: URL, _ body: () throws -> T) rethrows -> T {

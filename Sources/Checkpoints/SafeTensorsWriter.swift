@@ -56,15 +56,16 @@ public struct SafeTensorsWriter {
         return json
     }
 
-    /// Writes the file: first to `<url>.partial` in the same folder, then renamed over `url`, so a reader
-    /// never sees half a file and a file mapped from `url` stays valid.
+    /// Writes the file through a partial file of its own in the same folder, then moved to `url`
+    /// (`writeThroughPartialFile`), so a reader never sees half a file and a file mapped from `url` stays valid.
+    /// - Parameter overwrite: replace a file at `url`; otherwise refuse one, also one that appears during the write.
     /// - Returns: bytes written.
-    /// - Throws: `CheckpointWriteError.cannotWrite` naming the path and the system's reason.
+    /// - Throws: `CheckpointWriteError.cannotWrite` naming the path and the system's reason; `.wouldOverwrite`.
     @discardableResult
-    public func write(to url: URL) throws -> Int {
+    public func write(to url: URL, overwrite: Bool = true) throws -> Int {
         let headerBytes = header()
         var length = UInt64(headerBytes.count).littleEndian
-        try writeThroughPartialFile(url) { handle in
+        try writeThroughPartialFile(url, overwrite: overwrite) { handle in
             try handle.write(contentsOf: Data(bytes: &length, count: 8))
             try handle.write(contentsOf: headerBytes)
             for entry in entries { try handle.write(contentsOf: entry.bytes) }

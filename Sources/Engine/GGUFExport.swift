@@ -134,7 +134,7 @@ public enum GGUFExport {
             let stored = try weight(name, rows: info.shape[0], cols: info.shape[1], in: checkpoint, precision: precision, permutedHeads: heads)
             add(ggufName, stored.type, dimensions: info.shape.reversed(), bytes: stored.bytes)
         }
-        let bytes = try writer.write(to: url)
+        let bytes = try writer.write(to: url, overwrite: overwrite)
         return Report(url: url, bytes: bytes, tensorsByType: counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     }
 

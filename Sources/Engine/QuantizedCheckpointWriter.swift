@@ -155,15 +155,15 @@ public enum QuantizedCheckpointWriter {
             throw CheckpointWriteError.cannotWrite(path: output.path, reason: error.localizedDescription)
         }
         // The weights first, the small files after them (config.json last): an interrupted or failed run
-        // leaves at most model.safetensors.partial, never a folder that looks like a checkpoint.
+        // leaves at most the weights' partial file, never a folder that looks like a checkpoint.
         let weightsURL = output.appendingPathComponent(weightsFile)
-        var files = [(url: weightsURL, bytes: try writer.write(to: weightsURL))]
+        var files = [(url: weightsURL, bytes: try writer.write(to: weightsURL, overwrite: overwrite))]
         for name in copies.reversed() {
             let from = checkpoint.directory.appendingPathComponent(name), to = output.appendingPathComponent(name)
             guard let bytes = FileManager.default.contents(atPath: from.path) else {
                 throw CheckpointError.fileNotFound(path: from.path)
             }
-            try writeThroughPartialFile(to) { try $0.write(contentsOf: bytes) }
+            try writeThroughPartialFile(to, overwrite: overwrite) { try $0.write(contentsOf: bytes) }
             files.append((to, bytes.count))
         }
         let order = TensorClass.allCases.map(\.rawValue) + ["norm"]

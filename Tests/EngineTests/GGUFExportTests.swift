@@ -107,6 +107,23 @@ import TestSupport
         }
     }
 
+    /// Two exports to one new file (review 9, F32): the one that finishes second finds the first's file at
+    /// the output, which appeared after its check, and refuses it (exit 2) instead of replacing it and
+    /// reporting success; it leaves no partial file.
+    @Test func aFileThatAppearsDuringTheExportIsNotReplacedWithoutForce() throws {
+        try withTemporaryDirectory("gguf-export") { (folder: URL) throws in
+            let url = folder.appendingPathComponent("race.gguf")
+            let other = Data("the other run's export".utf8)
+            #expect(throws: CheckpointWriteError.wouldOverwrite(path: url.path)) {
+                try GGUFExport.write(Checkpoint(directory: Self.tiny), precision: .q4, to: url, overwrite: false) { done, _ in
+                    if done == 1 { try? other.write(to: url) }
+                }
+            }
+            #expect(try Data(contentsOf: url) == other)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["race.gguf"])
+        }
+    }
+
     @Test func aMissingFolderIsRefusedBeforeExporting() throws {
         try withTemporaryDirectory("gguf-export") { folder in
             let missing = folder.appendingPathComponent("missing/sub")

@@ -203,22 +203,23 @@ import TestSupport
         let partial = output.appendingPathComponent(QuantizedCheckpointWriter.weightsFile + ".partial")
         try Data("half a file from an interrupted run".utf8).write(to: partial)
         _ = try QuantizedCheckpointWriter.write(checkpoint, precision: PrecisionSpec(uniform: .q4), to: output, overwrite: false)
+        // each write has a partial file of its own, so another run's (or a killed run's) is left alone
         #expect(try FileManager.default.contentsOfDirectory(atPath: output.path).sorted()
-                == ["config.json", "model.safetensors"])
+                == ["config.json", "model.safetensors", "model.safetensors.partial"])
         _ = try MixtralModel(checkpoint: Checkpoint(directory: output), precision: PrecisionSpec(parsing: "fp32"))
     }
 
     @Test func aFailedWeightsWriteLeavesNoSmallFiles() throws {
         let checkpoint = try randomCheckpoint()
         let output = try scratch.newFolder()
-        // the weights' partial file cannot be created: the write fails after quantizing, before any rename
-        let partial = output.appendingPathComponent(QuantizedCheckpointWriter.weightsFile + ".partial")
-        try FileManager.default.createDirectory(at: partial.appendingPathComponent("in-the-way"), withIntermediateDirectories: true)
-        #expect { try QuantizedCheckpointWriter.write(checkpoint, precision: PrecisionSpec(uniform: .q4), to: output, overwrite: false) } throws: { error in
-            guard case CheckpointWriteError.cannotWrite(let path, _) = error else { return false }
-            return path == partial.path
+        // a weights file appears while quantizing: the write fails after quantizing, before any small file
+        let weights = output.appendingPathComponent(QuantizedCheckpointWriter.weightsFile)
+        #expect(throws: CheckpointWriteError.wouldOverwrite(path: weights.path)) {
+            try QuantizedCheckpointWriter.write(checkpoint, precision: PrecisionSpec(uniform: .q4), to: output, overwrite: false) { done, _ in
+                if done == 1 { try? Data("another run's".utf8).write(to: weights) }
+            }
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: output.path) == [partial.lastPathComponent])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output.path) == [weights.lastPathComponent])
     }
 
     /// Copies the written checkpoint at `spec` with `edit` applied to its tensors and metadata, then

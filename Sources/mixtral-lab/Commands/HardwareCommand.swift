@@ -90,7 +90,7 @@ struct HardwareCommand: ParsableCommand {
                 return
             }
             do {
-                try writeThroughPartialFile(outURL) { try $0.write(contentsOf: Data(json.utf8)) }
+                try writeThroughPartialFile(outURL, overwrite: force) { try $0.write(contentsOf: Data(json.utf8)) }
             } catch CheckpointWriteError.cannotWrite(_, let reason) {
                 // named as the user gave it, not as the .partial file it is written through
                 throw ValidationError("--out \(outURL.path): cannot write (\(reason))")
