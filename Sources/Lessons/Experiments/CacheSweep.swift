@@ -59,6 +59,8 @@ struct CacheSweepExperiment: Experiment {
         let fastTier: String
         let slowTier: String
         let expertBytes: Int
+        /// The experts' storage precision in this run (`fp32`, `q4`, …), the one `expert_bytes` is counted in.
+        let expertPrecision: String
         let cacheExperts: Int
         let policy: String
         /// With uniformly random routing a cache of C of E experts holds a requested one with probability C/E:
@@ -96,7 +98,7 @@ struct CacheSweepExperiment: Experiment {
 
         enum CodingKeys: String, CodingKey {
             case tokens, experts, k, hardware, fastTier = "fast_tier", slowTier = "slow_tier", expertBytes = "expert_bytes",
-                 cacheExperts = "cache_experts", policy, chanceK = "chance_k", chanceCache = "chance_cache", chanceK2 = "chance_k2",
+                 expertPrecision = "expert_precision", cacheExperts = "cache_experts", policy, chanceK = "chance_k", chanceCache = "chance_cache", chanceK2 = "chance_k2",
                  skew, skewEven = "skew_even", lastLayer = "last_layer", atCache = "at_cache", atK = "at_k", table,
                  lruVsOptimal = "lru_vs_optimal", spreadAtK = "spread_at_k", spreadAtCache = "spread_at_cache",
                  spreadTable = "spread_table", promptCount = "prompt_count", staticVsLru = "static_vs_lru", traceFile = "trace_file",
@@ -229,7 +231,7 @@ struct CacheSweepExperiment: Experiment {
         return Result(
             tokens: run.forwards.count, experts: c.numExperts, k: c.numExpertsPerToken, hardware: hardware.name,
             fastTier: hardware.fastTierName, slowTier: hardware.slowTierName, expertBytes: model.layers[0].expertBytes[0],
-            cacheExperts: cacheExperts, policy: policy.description,
+            expertPrecision: lab.basePrecision.precision(for: .experts).rawValue, cacheExperts: cacheExperts, policy: policy.description,
             chanceK: Double(c.numExpertsPerToken) / Double(c.numExperts), chanceCache: Double(cacheExperts) / Double(c.numExperts),
             chanceK2: Double(c.numExpertsPerToken) / Double(c.numExperts),
             skew: spelledList(expertsTaking(0.9, of: run, experts: c.numExperts)), skewEven: Int((0.9 * Double(c.numExperts)).rounded(.up)),

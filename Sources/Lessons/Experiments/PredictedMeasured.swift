@@ -144,23 +144,9 @@ struct PredictedMeasuredExperiment: Experiment {
             rows[policy.description] = Result.Row(hitRate: real.hitRate, predicted: simulated.tokensPerSecondEst,
                                                   measured: real.decodeTokensPerSecond, ratio: ratio)
         }
-        let within = ratios.filter { $0 >= 0.75 && $0 <= 1.25 }.count
-        let lowest = ratios.min() ?? .nan, highest = ratios.max() ?? .nan
+        let within = ratios.filter(Self.withinBand.contains).count
         let worst = ratios.max { abs(log($0)) < abs(log($1)) } ?? .nan
-        let verdict: String
-        if within == ratios.count {
-            verdict = "Every row is within 25 % of its prediction: on this machine, the simulator's clock is a usable guide."
-        } else {
-            var reasons: [String] = []
-            if highest > 1.25 {
-                reasons.append("faster than predicted: the disk served the runs faster than it served the probe a moment before (other processes share it, and one probe pass is a small sample), or the clock charged more for the small steps of this model than they cost")
-            }
-            if lowest < 0.75 {
-                reasons.append("slower than predicted: the probe times the kernels as if the process had its cores to itself, so other processes on the machine slow the runs but not the prediction; and the clock leaves out attention over the KV cache, norms, sampling and thread wake-ups, a large share of a step on a model this small")
-            }
-            verdict = String(format: "Measured ÷ predicted runs from %.2f to %.2f over the rows, %d of %d within 25 %%. ", lowest, highest, within, ratios.count)
-                + reasons.map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(separator: ". ") + "."
-        }
+        let verdict = Self.verdict(ratios: ratios)
         let readSeconds = profile.linkLatencyUs / 1e6 + Double(projectionBytes) / profile.linkBandwidth
         return Result(table: table.description, machine: profile.measured ?? profile.name,
                       diskMiBS: profile.linkBandwidth / 1_048_576, latencyUs: profile.linkLatencyUs,
@@ -169,5 +155,30 @@ struct PredictedMeasuredExperiment: Experiment {
                       kernelGweightsS: (profile.decodeWeightsPerSecond?[expertPrecision.rawValue] ?? 0) / 1e9,
                       precision: expertPrecision.rawValue, cacheExperts: cacheExperts, tokens: maxTokens, within: within,
                       rows: rows, verdict: verdict, bestRatio: ratios.min { abs(log($0)) < abs(log($1)) } ?? .nan, worstRatio: worst)
+    }
+
+    /// Measured ÷ predicted ratios the lesson counts as "within 25 %" of the prediction.
+    static let withinBand = 0.75...1.25
+
+    /// The sentence under the table, following the rows' measured ÷ predicted `ratios`: all within 25 %
+    /// (the band the lesson calls a usable guide) → the clock is a usable guide; all at or below 1 →
+    /// slower than predicted, and why; all at or above 1 → faster, and why; some each side of 1 → the
+    /// spread is run-to-run noise, not a bias of the clock in one direction (one short run per policy).
+    static func verdict(ratios: [Double]) -> String {
+        let within = ratios.filter(withinBand.contains).count
+        if within == ratios.count {
+            return "Every row is within 25 % of its prediction: on this machine, the simulator's clock is a usable guide."
+        }
+        let lowest = ratios.min() ?? .nan, highest = ratios.max() ?? .nan
+        let reason: String
+        if lowest < 1 && highest > 1 {
+            reason = "Some rows ran faster than predicted and some slower, so the spread is noise — one short run per policy on a machine other processes share — not a bias of the clock in one direction"
+        } else if highest <= 1 {
+            reason = "Slower than predicted: the probe times the kernels as if the process had its cores to itself, so other processes on the machine slow the runs but not the prediction; and the clock leaves out attention over the KV cache, norms, sampling and thread wake-ups, a large share of a step on a model this small"
+        } else {
+            reason = "Faster than predicted: the disk served the runs faster than it served the probe a moment before (other processes share it, and one probe pass is a small sample), or the clock charged more for the small steps of this model than they cost"
+        }
+        return String(format: "Measured ÷ predicted runs from %.2f to %.2f over the rows, %d of %d within 25 %%. ", lowest, highest, within, ratios.count)
+            + reason + "."
     }
 }
