@@ -87,8 +87,11 @@ extension LabContext {
     /// windows of at most 256 tokens that each start with `<s>` — the input of perplexity measurements.
     public func heldoutWindows(limit: Int) throws -> [[Int]] {
         let tokens = Array(try heldoutTokens().prefix(limit))
-        return Perplexity.windows(of: tokens, length: min(256, checkpoint.config.maxPositionEmbeddings), bos: checkpoint.config.bosTokenID)
+        return Perplexity.windows(of: tokens, length: heldoutWindowLength, bos: checkpoint.config.bosTokenID)
     }
+
+    /// Tokens in a full window of `heldoutWindows` (with its `<s>`): 256, or the model's context if shorter.
+    public var heldoutWindowLength: Int { min(256, checkpoint.config.maxPositionEmbeddings) }
 
     /// Every token of the model's held-out text (`heldout.txt` beside the checkpoint), without BOS.
     /// - Throws: `CheckpointError.unreadable` when there is no such file.

@@ -13,20 +13,21 @@ struct ChecksBeforeWorkTests {
         let chart = folder.appendingPathComponent("perplexity-vs-size.png")
         try Data("earlier".utf8).write(to: chart)
         var result: (code: Int32, message: String)?
-        let output = try standardOutput { result = failure(["paper", "table1", "--charts", folder.path, "--heldout-tokens", "256"]) }
+        let output = try standardOutput { result = failure(["paper", "table1", "--charts", folder.path, "--heldout-tokens", "2550"]) }
         #expect(result?.code == 2)
         #expect(result?.message == "\(chart.path) already exists; pass --force to replace it")
         #expect(!output.contains("Table 1 of"), "\(output)")
         #expect(try Data(contentsOf: chart) == Data("earlier".utf8))
     }
 
-    /// Fewer held-out tokens than two windows leave the bootstrap nothing to resample: refused, naming
-    /// the smallest value that gives intervals (the default model's windows hold 255 tokens after <s>).
-    @Test(arguments: [10, 64, 255])
-    func paperTable1RefusesTooFewHeldOutTokensForIntervals(tokens: Int) {
+    /// Fewer held-out tokens than ten full windows give the bootstrap too few windows to resample (two give
+    /// three distinct resamples; review 9, F2): refused, naming the smallest value that gives intervals
+    /// (the default model's windows hold 255 tokens after <s>).
+    @Test(arguments: [(10, "0 full held-out windows"), (256, "1 full held-out window"), (2549, "9 full held-out windows")])
+    func paperTable1RefusesTooFewHeldOutTokensForIntervals(tokens: Int, windows: String) {
         let result = failure(["paper", "table1", "--heldout-tokens", "\(tokens)"])
         #expect(result?.code == 2)
-        #expect(result?.message == "--heldout-tokens \(tokens) gives 1 held-out window; the 95% intervals resample windows and need at least two: give at least 256")
+        #expect(result?.message == "--heldout-tokens \(tokens) gives \(windows); the 95% intervals resample windows and need at least 10: give at least 2550")
     }
 
     /// A policy the profile cannot run is refused before trace opens its files, so the folder stays

@@ -19,7 +19,7 @@ struct Paper: ParsableCommand {
             abstract: "Table 1: attention × experts at fp32, hqq4, hqq3, hqq2 — weights, bits/weight, held-out perplexity (plus q4, nf4, int8 rows).")
 
         @OptionGroup var modelOptions: ModelOptions
-        @Option(parsing: .unconditional, help: "Held-out tokens each of the 19 models predicts (enough for at least two windows: the intervals resample windows; the default model's windows hold 255 tokens).") var heldoutTokens: Int = 4096
+        @Option(parsing: .unconditional, help: "Held-out tokens each of the 19 models predicts (enough for at least 10 full windows: the intervals resample windows; the default model's windows hold 255 tokens, so at least 2550).") var heldoutTokens: Int = 4096
         @Option(help: "Folder for the chart perplexity-vs-size.png (created if needed).") var charts: String?
         @Flag(help: "Replace an existing chart.") var force = false
         @Option(help: "Output: table or json.") var format: OutputFormat = .table
@@ -64,24 +64,30 @@ struct Paper: ParsableCommand {
             }
         }
 
-        /// Refuses a `--heldout-tokens` that cuts the held-out text into fewer than two windows: the
-        /// table's intervals come from a paired bootstrap over windows (`PaperTable1.pairedBootstrap`),
-        /// which has nothing to resample in one. Names the smallest value that gives two.
+        /// The fewest full held-out windows Table 1 accepts. Its 95 % intervals are percentile intervals of a
+        /// paired bootstrap over windows (`PaperTable1.pairedBootstrap`), and n windows have only C(2n − 1, n)
+        /// distinct resamples — 3 for two windows, 92,378 for ten — so with a handful the "interval" is a few
+        /// resampled values, not a 95 % interval. Ten is this project's floor, not a published constant.
+        static let minimumWindows = 10
+
+        /// Refuses a `--heldout-tokens` that cuts the held-out text into fewer than `minimumWindows` full
+        /// windows (a shorter last window does not count). Names the smallest value that gives enough.
         /// - Throws: `ValidationError`; `CheckpointError` when the model has no held-out text.
         private func checkEnoughWindows(_ lab: LabContext) throws {
-            func windows(_ tokens: Int) throws -> Int { try lab.heldoutWindows(limit: tokens).filter { $0.count >= 2 }.count }
-            guard try windows(heldoutTokens) < 2 else { return }
+            let length = lab.heldoutWindowLength
+            func fullWindows(_ tokens: Int) throws -> Int { try lab.heldoutWindows(limit: tokens).filter { $0.count == length }.count }
+            guard try fullWindows(heldoutTokens) < Self.minimumWindows else { return }
             // the windows are cut from the start of the text, so the count only grows with the prefix
             let all = try lab.heldoutTokens().count
-            guard try windows(all) >= 2 else {
-                throw ValidationError("--heldout-tokens: the model's held-out text (\(all) tokens) makes fewer than two windows, so Table 1 has no intervals to give")
+            guard try fullWindows(all) >= Self.minimumWindows else {
+                throw ValidationError("--heldout-tokens: the model's held-out text (\(all) tokens) makes fewer than \(Self.minimumWindows) full windows of \(length) tokens, so Table 1 has no meaningful intervals to give")
             }
-            var low = heldoutTokens, high = all   // windows(low) < 2 ≤ windows(high)
+            var low = heldoutTokens, high = all   // fullWindows(low) < minimum ≤ fullWindows(high)
             while high - low > 1 {
                 let middle = (low + high) / 2
-                if try windows(middle) >= 2 { high = middle } else { low = middle }
+                if try fullWindows(middle) >= Self.minimumWindows { high = middle } else { low = middle }
             }
-            throw ValidationError("--heldout-tokens \(heldoutTokens) gives \(counted(try windows(heldoutTokens), "held-out window")); the 95% intervals resample windows and need at least two: give at least \(high)")
+            throw ValidationError("--heldout-tokens \(heldoutTokens) gives \(counted(try fullWindows(heldoutTokens), "full held-out window")); the 95% intervals resample windows and need at least \(Self.minimumWindows): give at least \(high)")
         }
 
         /// "it raises ours by 12 % (95% interval +8 … +16 %)." — the recipe cell's change over all-fp32 with
