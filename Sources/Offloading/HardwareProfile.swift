@@ -104,11 +104,16 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
     /// The largest rate a profile may give (bytes/s, FLOP/s, weights/s): 10^18, a thousand times the
     /// fastest accelerators' memory bandwidth and FLOP/s; anything above is a unit mistake.
     static let largestRate = 1e18
+    /// The smallest rate a profile may give: 1000 (bytes/s, FLOP/s, weights/s), below any disk, link or
+    /// processor a model runs on; anything below is a unit mistake (GB/s written as a count of GB). It
+    /// also keeps every simulated time finite: a time is bytes (or FLOP) ÷ rate, and the largest models'
+    /// 10^12 bytes at 1000 B/s are 10^9 s, where a rate of 1e-300 made them infinite.
+    static let smallestRate = 1e3
     /// The largest link latency a profile may give, µs: 10 s per read.
     static let largestLatencyUs = 1e7
 
-    /// Reads a profile from JSON and checks every number is positive (the memory sizes may be 0), rates at
-    /// most `largestRate` and the latency at most `largestLatencyUs`.
+    /// Reads a profile from JSON and checks every number is positive (the memory sizes may be 0), rates
+    /// from `smallestRate` to `largestRate` and the latency at most `largestLatencyUs`.
     /// - Throws: `OffloadingError.malformedHardwareFile` naming the file and the field.
     public init(contentsOf url: URL) throws {
         let path = url.path
@@ -151,6 +156,11 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
             throw OffloadingError.malformedHardwareFile(path: path, field: key.rawValue,
                                                         reason: "\(value) is beyond any machine (at most \(Self.largestRate)); rates are in bytes or FLOP per second")
         }
+        for (key, value) in positive + [(.hostComputeFlops, hostComputeFlops ?? .infinity), (.hostMemoryBandwidth, hostMemoryBandwidth ?? .infinity)]
+        where value > 0 && value < Self.smallestRate {
+            throw OffloadingError.malformedHardwareFile(path: path, field: key.rawValue,
+                                                        reason: "\(value) is below any machine (at least \(Self.smallestRate)); rates are in bytes or FLOP per second")
+        }
         if linkLatencyUs > Self.largestLatencyUs {
             throw OffloadingError.malformedHardwareFile(path: path, field: CodingKeys.linkLatencyUs.rawValue,
                                                         reason: "\(linkLatencyUs) µs is more than \(Int(Self.largestLatencyUs / 1e6)) s per read; the latency is in microseconds")
@@ -160,9 +170,9 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
                 throw OffloadingError.malformedHardwareFile(path: path, field: "\(CodingKeys.decodeWeightsPerSecond.rawValue).\(name)",
                     reason: "not a precision; known: \(Precision.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            guard rate > 0 && rate <= Self.largestRate else {
+            guard rate >= Self.smallestRate && rate <= Self.largestRate else {
                 throw OffloadingError.malformedHardwareFile(path: path, field: "\(CodingKeys.decodeWeightsPerSecond.rawValue).\(name)",
-                                                            reason: "must be a positive number of at most \(Self.largestRate), got \(rate)")
+                                                            reason: "must be a number of weights per second from \(Self.smallestRate) to \(Self.largestRate), got \(rate)")
             }
         }
         for (key, value) in [(CodingKeys.hostComputeFlops, hostComputeFlops), (.hostMemoryBandwidth, hostMemoryBandwidth)] {
