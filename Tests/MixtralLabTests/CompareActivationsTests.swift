@@ -5,11 +5,7 @@ import Testing
 /// `compare --activations q8` says which activations the int8/q4 products used, and uses them.
 @Suite struct CompareActivationsTests {
     private func compare(_ flags: [String]) throws -> String {
-        let arguments = ["compare", "--precisions", "q4", "--max-tokens", "2", "--heldout-tokens", "0"] + flags
-        let command = try #require(try MixtralLab.parseAsRoot(arguments) as? Compare)
-        var printed: [String] = []
-        try command.run { printed.append($0) }
-        return printed.joined(separator: "\n")
+        try compareOutput(["--precisions", "q4", "--max-tokens", "2", "--heldout-tokens", "0"] + flags)
     }
 
     @Test func tableNamesTheActivations() throws {

@@ -7,11 +7,7 @@ import Testing
 @Suite struct CompareJSONContinuationTests {
     private func compare(_ flags: [String]) throws -> String {
         // nf4 diverges from fp32 within 30 tokens on the embedded model (at token 8)
-        let arguments = ["compare", "--precisions", "nf4", "--max-tokens", "30", "--heldout-tokens", "0"] + flags
-        let command = try #require(try MixtralLab.parseAsRoot(arguments) as? Compare)
-        var printed: [String] = []
-        try command.run { printed.append($0) }
-        return printed.joined(separator: "\n")
+        try compareOutput(["--precisions", "nf4", "--max-tokens", "30", "--heldout-tokens", "0"] + flags)
     }
 
     @Test func jsonContinuationHasNoMarkerAndTheTextOutputHasIt() throws {
