@@ -128,14 +128,12 @@ public struct LessonRunner {
             return result
         } catch let error as LessonError {
             throw error
-        } catch let error as ExperimentParameterError {
+        } catch {
             // a value the command line put there is the flag's fault, not the lesson file's
-            if let wrong = error.wrongValue, let override = overrides.all.first(where: { $0.parameter == wrong.parameter }),
-               type.overridableParameters.contains(wrong.parameter) {
+            if let wrong = (error as? ExperimentParameterError)?.wrongValue, type.overridableParameters.contains(wrong.parameter),
+               let override = overrides.all.first(where: { $0.parameter == wrong.parameter }) {
                 throw LessonError.overrideRefused(flag: override.flag, value: "\(override.value)", experiment: block.experiment, problem: wrong.problem)
             }
-            throw LessonError.experimentFailed(file: lesson.file.path, line: block.line, experiment: block.experiment, problem: "\(error)")
-        } catch {
             throw LessonError.experimentFailed(file: lesson.file.path, line: block.line, experiment: block.experiment, problem: "\(error)")
         }
     }

@@ -28,8 +28,9 @@ import Tracing
 ///   is reading at the same time (`adviseWillNeedAllButExperts`) — dropping them re-read them from the disk.
 ///
 /// - The slots' memory is faulted in on a thread of its own from the first routed layer on (`SlotPrefault`),
-///   in the order the prefill fills them, so the reader threads do not take ~4 million page faults between their
-///   reads at a 16 GiB budget (the prefill's reads took 20–40 % less time in an A/B on the full-size file, README).
+///   in the order the prefill fills them, so the reader threads take fewer of the ~4 million page faults of a
+///   16 GiB budget between their reads (the prefill's reads took 20–40 % less time in an A/B on the full-size
+///   file; with both cores busy the thread falls behind and the readers still take about half: README).
 ///
 /// A model may run one forward pass at a time on a provider; `allocateSlots` must be called before it runs.
 // @unchecked Sendable: bookkeeping used by one forward pass at a time; the I/O thread only fills a queued read's slot (awaited via its `ReadJob`).

@@ -16,9 +16,13 @@ struct SlotPrefaultTests {
         prefault.wait()
         #expect(prefault.refused == 0, "madvise(MADV_POPULATE_WRITE) refused (a kernel before Linux 5.14?)")
         #expect(prefault.arraysFaulted == 9)
-        for range in slots.flatMap(\.storageRanges) {
-            let (resident, pages) = try residentPages(range)
-            #expect(pages > 100 && resident == pages, "\(resident) of \(pages) pages mapped")
+        // the slots must outlive the check: released after their last use, their arrays would be unmapped
+        // (and the prefault thread may already have dropped its reference)
+        try withExtendedLifetime(slots) {
+            for range in slots.flatMap(\.storageRanges) {
+                let (resident, pages) = try residentPages(range)
+                #expect(pages > 100 && resident == pages, "\(resident) of \(pages) pages mapped")
+            }
         }
     }
 
