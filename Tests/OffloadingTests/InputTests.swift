@@ -46,27 +46,23 @@ struct InputTests {
 
     /// The reviewer's profile with a link of 1e300 bytes/s and 1e300 µs printed estimates hundreds of digits long.
     @Test func implausibleRatesAndLatenciesAreRefused() throws {
-        let fast = try write(#"{"name": "x", "fast_memory_bytes": 1, "slow_memory_bytes": 1, "compute_flops": 1e12, "memory_bandwidth": 1e9, "link_bandwidth": 1e300, "link_latency_us": 1}"#)
-        #expect(throws: OffloadingError.malformedHardwareFile(path: fast.path, field: "link_bandwidth",
-                                                              reason: "1e+300 is beyond any machine (at most 1e+18); rates are in bytes or FLOP per second")) {
-            try HardwareProfile.named(fast.path)
+        let base = #""name": "x", "fast_memory_bytes": 1, "slow_memory_bytes": 1, "compute_flops": 1e12, "memory_bandwidth": 1e9"#
+        /// A profile of `base` plus `fields` is refused, naming `field` with `reason`.
+        func expectRefused(_ fields: String, field: String, reason: String) throws {
+            let file = try self.write("{\(base), \(fields)}")
+            #expect(throws: OffloadingError.malformedHardwareFile(path: file.path, field: field, reason: reason)) {
+                try HardwareProfile.named(file.path)
+            }
         }
+        try expectRefused(#""link_bandwidth": 1e300, "link_latency_us": 1"#, field: "link_bandwidth",
+                          reason: "1e+300 is beyond any machine (at most 1e+18); rates are in bytes or FLOP per second")
         // review 9, F8: a link of 1e-300 bytes/s made every simulated time infinite
-        let tiny = try write(#"{"name": "x", "fast_memory_bytes": 1, "slow_memory_bytes": 1, "compute_flops": 1e12, "memory_bandwidth": 1e9, "link_bandwidth": 1e-300, "link_latency_us": 1}"#)
-        #expect(throws: OffloadingError.malformedHardwareFile(path: tiny.path, field: "link_bandwidth",
-                                                              reason: "1e-300 is below any machine (at least 1000.0); rates are in bytes or FLOP per second")) {
-            try HardwareProfile.named(tiny.path)
-        }
-        let tinyKernel = try write(#"{"name": "x", "fast_memory_bytes": 1, "slow_memory_bytes": 1, "compute_flops": 1e12, "memory_bandwidth": 1e9, "link_bandwidth": 1e9, "link_latency_us": 1, "decode_weights_per_second": {"fp32": 1e-300}}"#)
-        #expect(throws: OffloadingError.malformedHardwareFile(path: tinyKernel.path, field: "decode_weights_per_second.fp32",
-                                                              reason: "must be a number of weights per second from 1000.0 to 1e+18, got 1e-300")) {
-            try HardwareProfile.named(tinyKernel.path)
-        }
-        let slow = try write(#"{"name": "x", "fast_memory_bytes": 1, "slow_memory_bytes": 1, "compute_flops": 1e12, "memory_bandwidth": 1e9, "link_bandwidth": 1e9, "link_latency_us": 1e300}"#)
-        #expect(throws: OffloadingError.malformedHardwareFile(path: slow.path, field: "link_latency_us",
-                                                              reason: "1e+300 µs is more than 10 s per read; the latency is in microseconds")) {
-            try HardwareProfile.named(slow.path)
-        }
+        try expectRefused(#""link_bandwidth": 1e-300, "link_latency_us": 1"#, field: "link_bandwidth",
+                          reason: "1e-300 is below any machine (at least 1000.0); rates are in bytes or FLOP per second")
+        try expectRefused(#""link_bandwidth": 1e9, "link_latency_us": 1, "decode_weights_per_second": {"fp32": 1e-300}"#,
+                          field: "decode_weights_per_second.fp32", reason: "must be a number of weights per second from 1000.0 to 1e+18, got 1e-300")
+        try expectRefused(#""link_bandwidth": 1e9, "link_latency_us": 1e300"#, field: "link_latency_us",
+                          reason: "1e+300 µs is more than 10 s per read; the latency is in microseconds")
     }
 
     @Test func malformedHardwareFilesNameTheField() throws {
