@@ -100,8 +100,8 @@ static void check_integer_path(ck_path path, const char *name, int isQ4) {
         float *expected = malloc(sizeof(float) * rows * n), *y = malloc(sizeof(float) * rows * n);
         reference(isQ4, gguf, rows, blocks, codes, scales, n, expected);
         for (long i = 0; i < (long)rows * n; i++) y[i] = NAN;
-        if (isQ4) ck_q4_0_products(path, interleaved, rows, blocks, codes, scales, sums, n, y, rows);
-        else ck_q8_0_products(path, interleaved, rows, blocks, codes, scales, sums, n, y, rows);
+        if (isQ4) ck_q4_0_products(path, CK_LAYOUT_INTERLEAVED, interleaved, rows, blocks, codes, scales, sums, n, y, rows);
+        else ck_q8_0_products(path, CK_LAYOUT_INTERLEAVED, interleaved, rows, blocks, codes, scales, sums, n, y, rows);
         for (long i = 0; i < (long)rows * n; i++) {
             compared++;
             if (memcmp(&y[i], &expected[i], 4) != 0) {

@@ -37,38 +37,59 @@ ck_path ck_best_path(void) {
     return CK_PATH_SCALAR;
 }
 
-void ck_q8_0_products(ck_path path, const uint8_t *weights, int rows, int blocks, const int8_t *codes,
-                      const float *scales, const int32_t *sums, int n, float *y, long yStride) {
+/// The products of weights in the interleaved layout on `path`.
+static void interleaved_products(ck_path path, int isQ4, const uint8_t *weights, int rows, int blocks, const int8_t *codes,
+                                 const float *scales, const int32_t *sums, int n, float *y, long yStride) {
     switch (path) {
 #if defined(__x86_64__)
     case CK_PATH_AVX2:
-        return ck_q8_0_products_avx2(weights, rows, blocks, codes, scales, sums, n, y, yStride);
+        return (isQ4 ? ck_q4_0_products_avx2 : ck_q8_0_products_avx2)(0, weights, rows, blocks, codes, scales, sums, n, y, yStride);
     case CK_PATH_AVX_VNNI:
-        return ck_q8_0_products_avxvnni(weights, rows, blocks, codes, scales, sums, n, y, yStride);
+        return (isQ4 ? ck_q4_0_products_avxvnni : ck_q8_0_products_avxvnni)(0, weights, rows, blocks, codes, scales, sums, n, y, yStride);
 #endif
 #if defined(__aarch64__)
     case CK_PATH_NEON_DOT:
-        return ck_q8_0_products_neon_dot(weights, rows, blocks, codes, scales, sums, n, y, yStride);
+        return (isQ4 ? ck_q4_0_products_neon_dot : ck_q8_0_products_neon_dot)(weights, rows, blocks, codes, scales, sums, n, y, yStride);
 #endif
     default:
-        return ck_q8_0_products_scalar(weights, rows, blocks, codes, scales, sums, n, y, yStride);
+        return (isQ4 ? ck_q4_0_products_scalar : ck_q8_0_products_scalar)(weights, rows, blocks, codes, scales, sums, n, y, yStride);
     }
 }
 
-void ck_q4_0_products(ck_path path, const uint8_t *weights, int rows, int blocks, const int8_t *codes,
-                      const float *scales, const int32_t *sums, int n, float *y, long yStride) {
-    switch (path) {
+/// One call's arguments, for the groups of `ck_for_each_interleaved_group`.
+typedef struct {
+    ck_path path;
+    int isQ4, blocks, n;
+    const int8_t *codes;
+    const float *scales;
+    const int32_t *sums;
+    float *y;
+    long yStride;
+} group_call;
+
+static void group_products(void *context, const uint8_t *group, int count, int first) {
+    const group_call *c = context;
+    interleaved_products(c->path, c->isQ4, group, count, c->blocks, c->codes, c->scales, c->sums, c->n, c->y + first, c->yStride);
+}
+
+static void products(ck_path path, ck_layout layout, int isQ4, const uint8_t *weights, int rows, int blocks, const int8_t *codes,
+                     const float *scales, const int32_t *sums, int n, float *y, long yStride) {
+    if (layout == CK_LAYOUT_INTERLEAVED) return interleaved_products(path, isQ4, weights, rows, blocks, codes, scales, sums, n, y, yStride);
 #if defined(__x86_64__)
-    case CK_PATH_AVX2:
-        return ck_q4_0_products_avx2(weights, rows, blocks, codes, scales, sums, n, y, yStride);
-    case CK_PATH_AVX_VNNI:
-        return ck_q4_0_products_avxvnni(weights, rows, blocks, codes, scales, sums, n, y, yStride);
+    // the x86-64 vector paths read the GGUF layout directly
+    if (path == CK_PATH_AVX2) return (isQ4 ? ck_q4_0_products_avx2 : ck_q8_0_products_avx2)(1, weights, rows, blocks, codes, scales, sums, n, y, yStride);
+    if (path == CK_PATH_AVX_VNNI) return (isQ4 ? ck_q4_0_products_avxvnni : ck_q8_0_products_avxvnni)(1, weights, rows, blocks, codes, scales, sums, n, y, yStride);
 #endif
-#if defined(__aarch64__)
-    case CK_PATH_NEON_DOT:
-        return ck_q4_0_products_neon_dot(weights, rows, blocks, codes, scales, sums, n, y, yStride);
-#endif
-    default:
-        return ck_q4_0_products_scalar(weights, rows, blocks, codes, scales, sums, n, y, yStride);
-    }
+    group_call call = {path, isQ4, blocks, n, codes, scales, sums, y, yStride};
+    ck_for_each_interleaved_group(isQ4 ? 18 : 34, weights, rows, blocks, group_products, &call);
+}
+
+void ck_q8_0_products(ck_path path, ck_layout layout, const uint8_t *weights, int rows, int blocks, const int8_t *codes,
+                      const float *scales, const int32_t *sums, int n, float *y, long yStride) {
+    products(path, layout, 0, weights, rows, blocks, codes, scales, sums, n, y, yStride);
+}
+
+void ck_q4_0_products(ck_path path, ck_layout layout, const uint8_t *weights, int rows, int blocks, const int8_t *codes,
+                      const float *scales, const int32_t *sums, int n, float *y, long yStride) {
+    products(path, layout, 1, weights, rows, blocks, codes, scales, sums, n, y, yStride);
 }

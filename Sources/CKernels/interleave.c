@@ -2,6 +2,7 @@
 // integer kernels read one stream per group of rows instead of 8 (CKernels.h, "Interleaved layout").
 // Weights are interleaved once, when a matrix is made (from a quantizer, a GGUF file or an expert read
 // into a cache slot), and turned back into the GGUF layout only for writing files.
+#include <stdlib.h>
 #include <string.h>
 #include "CKernels.h"
 #include "products.h"
@@ -51,6 +52,22 @@ void ck_interleave_rows_from(int blockBytes, const uint8_t *source, uint8_t *des
     const int groups = rows / CK_GROUP_ROWS;
     for (int g = 0; g < groups; g++) interleave_group(blockBytes, source + g * groupBytes, blocks, destination + g * groupBytes);
     memcpy(destination + groups * groupBytes, source + groups * groupBytes, (rows - groups * CK_GROUP_ROWS) * rowBytes);
+}
+
+void ck_for_each_interleaved_group(int blockBytes, const uint8_t *weights, int rows, int blocks,
+                                   void (*apply)(void *context, const uint8_t *group, int count, int first), void *context) {
+    const long rowBytes = (long)blocks * blockBytes, groupBytes = CK_GROUP_ROWS * rowBytes;
+    const int wholeRows = rows / CK_GROUP_ROWS * CK_GROUP_ROWS;
+    if (wholeRows > 0) {
+        uint8_t *group = malloc(groupBytes);
+        if (group == NULL) abort();
+        for (int r = 0; r < wholeRows; r += CK_GROUP_ROWS) {
+            interleave_group(blockBytes, weights + r * rowBytes, blocks, group);
+            apply(context, group, CK_GROUP_ROWS, r);
+        }
+        free(group);
+    }
+    if (wholeRows < rows) apply(context, weights + wholeRows * rowBytes, rows - wholeRows, wholeRows);
 }
 
 #if defined(__x86_64__)

@@ -13,10 +13,14 @@
 CK_PRODUCTS(ck_q8_0_products_scalar);
 CK_PRODUCTS(ck_q4_0_products_scalar);
 #if defined(__x86_64__)
-CK_PRODUCTS(ck_q8_0_products_avx2);
-CK_PRODUCTS(ck_q4_0_products_avx2);
-CK_PRODUCTS(ck_q8_0_products_avxvnni);
-CK_PRODUCTS(ck_q4_0_products_avxvnni);
+/// The x86-64 paths read both layouts (`gguf`: 1 for CK_LAYOUT_GGUF).
+#define CK_PRODUCTS_X86(name) \
+    void name(int gguf, const uint8_t *weights, int rows, int blocks, const int8_t *codes, const float *scales, \
+              const int32_t *sums, int n, float *y, long yStride)
+CK_PRODUCTS_X86(ck_q8_0_products_avx2);
+CK_PRODUCTS_X86(ck_q4_0_products_avx2);
+CK_PRODUCTS_X86(ck_q8_0_products_avxvnni);
+CK_PRODUCTS_X86(ck_q4_0_products_avxvnni);
 #endif
 #if defined(__aarch64__)
 CK_PRODUCTS(ck_q8_0_products_neon_dot);
@@ -29,6 +33,14 @@ CK_PRODUCTS(ck_q4_0_products_neon_dot);
 /// One group block of the interleaved layout (8 · blockBytes bytes at `out`) from the GGUF-layout blocks
 /// `block[0…7]` of the group's 8 rows (interleave.c).
 void ck_interleave_block(int blockBytes, const uint8_t *const block[CK_GROUP_ROWS], uint8_t *out);
+
+/// For the paths that read only the interleaved layout, weights in the GGUF layout (`rows` rows of `blocks`
+/// blocks at `weights`): `apply(context, group, count, first)` for each whole group of 8 rows put into the
+/// interleaved layout in a buffer (count 8, first its first row), then for the rows after the last whole
+/// group as they are (the interleaved layout stores those as in GGUF). Aborts if the 8-row buffer cannot be
+/// allocated (at most 8 rows of one weight).
+void ck_for_each_interleaved_group(int blockBytes, const uint8_t *weights, int rows, int blocks,
+                                   void (*apply)(void *context, const uint8_t *group, int count, int first), void *context);
 
 /// Row r's block b in the GGUF layout (fp16 scale, then codes: `blockBytes` bytes to `out`), for a row r
 /// of a whole group of the interleaved layout (r < rows rounded down to a multiple of 8).

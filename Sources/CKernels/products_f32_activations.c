@@ -300,18 +300,44 @@ static int use_avx2(ck_path path) {
 #endif
 }
 
-void ck_q8_0_products_f32(ck_path path, const uint8_t *weights, int rows, int blocks, const float *x,
-                          const float *xBlockSums, int n, float *y, long yStride) {
+/// The products of weights in the interleaved layout on `path`'s loops.
+static void interleaved_products(ck_path path, int isQ4, const uint8_t *weights, int rows, int blocks, const float *x,
+                                 const float *xBlockSums, int n, float *y, long yStride) {
 #if defined(__x86_64__)
-    if (use_avx2(path)) return q8_0_products_f32_avx2(weights, rows, blocks, x, xBlockSums, n, y, yStride);
+    if (use_avx2(path)) return (isQ4 ? q4_0_products_f32_avx2 : q8_0_products_f32_avx2)(weights, rows, blocks, x, xBlockSums, n, y, yStride);
 #endif
-    products_scalar(0, weights, rows, blocks, x, xBlockSums, n, y, yStride);
+    products_scalar(isQ4, weights, rows, blocks, x, xBlockSums, n, y, yStride);
 }
 
-void ck_q4_0_products_f32(ck_path path, const uint8_t *weights, int rows, int blocks, const float *x,
+/// One call's arguments, for the groups of `ck_for_each_interleaved_group`.
+typedef struct {
+    ck_path path;
+    int isQ4, blocks, n;
+    const float *x, *xBlockSums;
+    float *y;
+    long yStride;
+} group_call;
+
+static void group_products(void *context, const uint8_t *group, int count, int first) {
+    const group_call *c = context;
+    interleaved_products(c->path, c->isQ4, group, count, c->blocks, c->x, c->xBlockSums, c->n, c->y + first, c->yStride);
+}
+
+/// GGUF-layout weights go through the interleaved layout one group at a time (no fp32-activation loop
+/// reads the GGUF layout directly yet: the mapped experts of the full-size benchmark run `--activations q8`).
+static void products(ck_path path, ck_layout layout, int isQ4, const uint8_t *weights, int rows, int blocks, const float *x,
+                     const float *xBlockSums, int n, float *y, long yStride) {
+    if (layout == CK_LAYOUT_INTERLEAVED) return interleaved_products(path, isQ4, weights, rows, blocks, x, xBlockSums, n, y, yStride);
+    group_call call = {path, isQ4, blocks, n, x, xBlockSums, y, yStride};
+    ck_for_each_interleaved_group(isQ4 ? 18 : 34, weights, rows, blocks, group_products, &call);
+}
+
+void ck_q8_0_products_f32(ck_path path, ck_layout layout, const uint8_t *weights, int rows, int blocks, const float *x,
                           const float *xBlockSums, int n, float *y, long yStride) {
-#if defined(__x86_64__)
-    if (use_avx2(path)) return q4_0_products_f32_avx2(weights, rows, blocks, x, xBlockSums, n, y, yStride);
-#endif
-    products_scalar(1, weights, rows, blocks, x, xBlockSums, n, y, yStride);
+    products(path, layout, 0, weights, rows, blocks, x, xBlockSums, n, y, yStride);
+}
+
+void ck_q4_0_products_f32(ck_path path, ck_layout layout, const uint8_t *weights, int rows, int blocks, const float *x,
+                          const float *xBlockSums, int n, float *y, long yStride) {
+    products(path, layout, 1, weights, rows, blocks, x, xBlockSums, n, y, yStride);
 }

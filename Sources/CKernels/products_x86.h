@@ -11,7 +11,8 @@
 // `acc = fma(float(S), d_w · d_x, acc)`: blocks are combined in block order, one fused multiply-add each,
 // exactly as products_scalar.c does — so every path gives the same fp32 result bit for bit.
 //
-// The weights are in the interleaved layout (CKernels.h): per group of 8 rows and block, the 8 scales,
+// The weights are in the interleaved layout (CKernels.h) — or in the GGUF layout, whose 8 rows' blocks
+// `unpack_gguf` puts into the same registers as they are read — : per group of 8 rows and block, the 8 scales,
 // then vector k (k = 0…7 for Q8_0, 0…3 for Q4_0) holding code bytes 4k…4k+3 of the 8 rows (row i in lane
 // i). Per token and block, the token's 4 codes at 4k…4k+3 are broadcast to all lanes and multiplied with
 // vector k: 8 multiplies give the 8 rows' sums, without horizontal additions, and a group is read as one
@@ -68,6 +69,65 @@ void CK_NAME(unpack)(const int isQ4, const uint8_t *at, CK_NAME(unpacked_block) 
     }
 }
 
+/// The 4×4 transposes of 32-bit elements within each 128-bit half of v[0…3] (as interleave.c's).
+static inline __attribute__((always_inline, target(CK_TARGET)))
+void CK_NAME(transpose_4x4)(__m256i v[4]) {
+    const __m256i t0 = _mm256_unpacklo_epi32(v[0], v[1]), t1 = _mm256_unpackhi_epi32(v[0], v[1]);
+    const __m256i t2 = _mm256_unpacklo_epi32(v[2], v[3]), t3 = _mm256_unpackhi_epi32(v[2], v[3]);
+    v[0] = _mm256_unpacklo_epi64(t0, t2);
+    v[1] = _mm256_unpackhi_epi64(t0, t2);
+    v[2] = _mm256_unpacklo_epi64(t1, t3);
+    v[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
+/// `unpack` for weights in the GGUF layout: block b of 8 consecutive rows, row i's at `at + i · rowBytes`.
+/// The code words are put into the interleaved order in registers (row j and row j + 4 in the two halves
+/// of a vector, then 4×4 transposes: vector m = word m of rows 0…7), the same operands `unpack` loads.
+static inline __attribute__((always_inline, target(CK_TARGET)))
+void CK_NAME(unpack_gguf)(const int isQ4, const uint8_t *at, long rowBytes, CK_NAME(unpacked_block) *p) {
+    uint16_t d[CK_GROUP_ROWS];
+    for (int i = 0; i < CK_GROUP_ROWS; i++) memcpy(&d[i], at + i * rowBytes, 2);
+    p->d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)d));
+    if (isQ4) {
+        __m256i v[4];
+        for (int j = 0; j < 4; j++) {
+            v[j] = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(at + (j + 4) * rowBytes + 2)),
+                                    _mm_loadu_si128((const __m128i *)(at + j * rowBytes + 2)));
+        }
+        CK_NAME(transpose_4x4)(v);
+        const __m256i low4 = _mm256_set1_epi8(15);
+        for (int m = 0; m < 4; m++) {
+            p->u[m] = _mm256_and_si256(v[m], low4);
+            p->u[m + 4] = _mm256_and_si256(_mm256_srli_epi16(v[m], 4), low4);
+        }
+    } else {
+        // lo[j], hi[j] = words 0…3, 4…7 of row j | row j + 4; transposed: words m, m + 4 of rows 0…3 | 4…7
+        __m256i lo[4], hi[4];
+        for (int j = 0; j < 4; j++) {
+            const __m256i a = _mm256_loadu_si256((const __m256i *)(at + j * rowBytes + 2));
+            const __m256i c = _mm256_loadu_si256((const __m256i *)(at + (j + 4) * rowBytes + 2));
+            lo[j] = _mm256_permute2x128_si256(a, c, 0x20);
+            hi[j] = _mm256_permute2x128_si256(a, c, 0x31);
+        }
+        CK_NAME(transpose_4x4)(lo);
+        CK_NAME(transpose_4x4)(hi);
+        for (int m = 0; m < 4; m++) {
+            p->sign[m] = lo[m];
+            p->sign[m + 4] = hi[m];
+        }
+        for (int k = 0; k < 8; k++) p->u[k] = _mm256_abs_epi8(p->sign[k]);
+    }
+}
+
+/// Group block b of the group at `group` in either layout: `gguf` 0 — the interleaved layout (`group`
+/// its first group block); 1 — the GGUF layout (`group` its first row, rows `rowBytes` apart).
+static inline __attribute__((always_inline, target(CK_TARGET)))
+void CK_NAME(unpack_at)(const int isQ4, const int gguf, const uint8_t *group, long rowBytes, int b, CK_NAME(unpacked_block) *p) {
+    const int blockBytes = isQ4 ? 18 : 34;
+    if (gguf) CK_NAME(unpack_gguf)(isQ4, group + (long)b * blockBytes, rowBytes, p);
+    else CK_NAME(unpack)(isQ4, group + (long)b * CK_GROUP_ROWS * blockBytes, p);
+}
+
 /// The codes x[j…j+3] (4 bytes) in every 32-bit lane.
 static inline __attribute__((always_inline, target(CK_TARGET)))
 __m256i CK_NAME(broadcast4)(const int8_t *x) {
@@ -111,18 +171,18 @@ void CK_NAME(block_times_tokens)(const int isQ4, const int nt, const CK_NAME(unp
     }
 }
 
-/// `acc[0…nt−1]` for one group of 8 rows (`blocks` group blocks at `group`) and `nt` ≤ TOKENS_PER_PASS
+/// `acc[0…nt−1]` for one group of 8 rows (`blocks` group blocks at `group`, `unpack_at`'s layouts) and `nt` ≤ TOKENS_PER_PASS
 /// tokens (token k's codes at `codes + k · 32 · blocks`, its scales and code sums at `k · blocks`): each
 /// group block unpacked in registers as it is read (decode).
 static inline __attribute__((always_inline, target(CK_TARGET)))
-void CK_NAME(group_times_few_tokens)(const int isQ4, const int nt, const uint8_t *group, int blocks,
+void CK_NAME(group_times_few_tokens)(const int isQ4, const int gguf, const int nt, const uint8_t *group, int blocks,
                                      const int8_t *codes, const float *scales, const int32_t *sums,
                                      __m256 acc[TOKENS_PER_PASS]) {
-    const long groupBlockBytes = isQ4 ? 144 : 272;
+    const long rowBytes = (long)blocks * (isQ4 ? 18 : 34);
     for (int k = 0; k < nt; k++) acc[k] = _mm256_setzero_ps();
     for (int b = 0; b < blocks; b++) {
         CK_NAME(unpacked_block) block;
-        CK_NAME(unpack)(isQ4, group + b * groupBlockBytes, &block);
+        CK_NAME(unpack_at)(isQ4, gguf, group, rowBytes, b, &block);
         CK_NAME(block_times_tokens)(isQ4, nt, &block, codes + 32 * b, 32L * blocks, scales + b, sums + b, blocks, acc);
     }
 }
@@ -138,7 +198,7 @@ void CK_NAME(chunk_times_tokens)(const int isQ4, const int nt, const CK_NAME(unp
 }
 
 static inline __attribute__((always_inline, target(CK_TARGET)))
-void CK_NAME(products)(const int isQ4, const uint8_t *weights, int rows, int blocks, const int8_t *codes,
+void CK_NAME(products)(const int isQ4, const int gguf, const uint8_t *weights, int rows, int blocks, const int8_t *codes,
                        const float *scales, const int32_t *sums, int n, float *y, long yStride) {
     const int blockBytes = isQ4 ? 18 : 34;
     const long rowBytes = (long)blocks * blockBytes, groupBlockBytes = CK_GROUP_ROWS * blockBytes;
@@ -166,15 +226,16 @@ void CK_NAME(products)(const int isQ4, const uint8_t *weights, int rows, int blo
         for (int r0 = 0; r0 < rows; r0 += CK_GROUP_ROWS) {
             const int count = rows - r0 < CK_GROUP_ROWS ? rows - r0 : CK_GROUP_ROWS;
             const uint8_t *group = count == CK_GROUP_ROWS ? weights + r0 * rowBytes : lastGroup;
+            const int groupGGUF = gguf && count == CK_GROUP_ROWS;   // the last group's buffer is interleaved
             switch (tokens) {
-            case 1: CK_NAME(group_times_few_tokens)(isQ4, 1, group, blocks, codes + 32 * at0, scales + at0, sums + at0, partial); break;
-            case 2: CK_NAME(group_times_few_tokens)(isQ4, 2, group, blocks, codes + 32 * at0, scales + at0, sums + at0, partial); break;
-            case 3: CK_NAME(group_times_few_tokens)(isQ4, 3, group, blocks, codes + 32 * at0, scales + at0, sums + at0, partial); break;
-            case 4: CK_NAME(group_times_few_tokens)(isQ4, 4, group, blocks, codes + 32 * at0, scales + at0, sums + at0, partial); break;
+            case 1: CK_NAME(group_times_few_tokens)(isQ4, groupGGUF, 1, group, blocks, codes + 32 * at0, scales + at0, sums + at0, partial); break;
+            case 2: CK_NAME(group_times_few_tokens)(isQ4, groupGGUF, 2, group, blocks, codes + 32 * at0, scales + at0, sums + at0, partial); break;
+            case 3: CK_NAME(group_times_few_tokens)(isQ4, groupGGUF, 3, group, blocks, codes + 32 * at0, scales + at0, sums + at0, partial); break;
+            case 4: CK_NAME(group_times_few_tokens)(isQ4, groupGGUF, 4, group, blocks, codes + 32 * at0, scales + at0, sums + at0, partial); break;
             default:
                 for (int b0 = 0; b0 < blocks; b0 += CHUNK_BLOCKS) {
                     const int nb = blocks - b0 < CHUNK_BLOCKS ? blocks - b0 : CHUNK_BLOCKS;
-                    for (int b = 0; b < nb; b++) CK_NAME(unpack)(isQ4, group + (b0 + b) * groupBlockBytes, &packed[b]);
+                    for (int b = 0; b < nb; b++) CK_NAME(unpack_at)(isQ4, groupGGUF, group, rowBytes, b0 + b, &packed[b]);
                     for (int t = 0; t < tokens; t += TOKENS_PER_PASS) {
                         const long at = (long)(t0 + t) * blocks + b0;
                         __m256 *acc = partial + t;
@@ -206,11 +267,11 @@ void CK_NAME(products)(const int isQ4, const uint8_t *weights, int rows, int blo
 }
 
 __attribute__((target(CK_TARGET)))
-CK_PRODUCTS(CK_NAME(ck_q8_0_products)) {
-    CK_NAME(products)(0, weights, rows, blocks, codes, scales, sums, n, y, yStride);
+CK_PRODUCTS_X86(CK_NAME(ck_q8_0_products)) {
+    CK_NAME(products)(0, gguf, weights, rows, blocks, codes, scales, sums, n, y, yStride);
 }
 
 __attribute__((target(CK_TARGET)))
-CK_PRODUCTS(CK_NAME(ck_q4_0_products)) {
-    CK_NAME(products)(1, weights, rows, blocks, codes, scales, sums, n, y, yStride);
+CK_PRODUCTS_X86(CK_NAME(ck_q4_0_products)) {
+    CK_NAME(products)(1, gguf, weights, rows, blocks, codes, scales, sums, n, y, yStride);
 }

@@ -30,19 +30,19 @@ public protocol GGMLBlockFormat: Sendable {
     /// Decodes `count` consecutive blocks at `blocks` (e.g. rows of a weight) to `32·count` values at `x`
     /// (`decodeBlocksOneByOne`).
     static func decodeBlocks(_ blocks: UnsafeRawPointer, count: Int, into x: UnsafeMutablePointer<Float>)
-    /// `y[t · yStride + r] = Σ_b d_w · Σ_j w·x` for `rows` rows of `blocks` blocks at `weights` (in the
-    /// interleaved layout, `GGMLMatrix.interleaved`) and `n` tokens of fp32 activations `x: [n, 32·blocks]`
+    /// `y[t · yStride + r] = Σ_b d_w · Σ_j w·x` for `rows` rows of `blocks` blocks at `weights` (in
+    /// `layout`, `GGMLMatrix.Storage`) and `n` tokens of fp32 activations `x: [n, 32·blocks]`
     /// (the default and reference path): `ck_q8_0_products_f32` / `ck_q4_0_products_f32` in
     /// Sources/CKernels, through `kernel`. `xBlockSums: [n, blocks]`, each block's Σ x (`blockSums`), read
     /// only when `codeOffset` is not 0.
-    static func fp32Products(_ kernel: IntegerKernel, _ weights: UnsafeRawPointer, rows: Int, blocks: Int,
+    static func fp32Products(_ kernel: IntegerKernel, _ layout: ck_layout, _ weights: UnsafeRawPointer, rows: Int, blocks: Int,
                              _ x: UnsafePointer<Float>, xBlockSums: UnsafePointer<Float>, tokens n: Int,
                              into y: UnsafeMutablePointer<Float>, yStride: Int)
     /// `y[t · yStride + r] = Σ_b d_w · d_x · Σ_j w·x` for `rows` rows of `blocks` blocks at `weights` (in
-    /// the interleaved layout, `GGMLMatrix.interleaved`) and
+    /// `layout`, `GGMLMatrix.Storage`) and
     /// `n` tokens of rounded activations (`--activations q8`): `ck_q8_0_products` / `ck_q4_0_products`
     /// in Sources/CKernels, through `kernel`.
-    static func roundedProducts(_ kernel: IntegerKernel, _ weights: UnsafeRawPointer, rows: Int, blocks: Int,
+    static func roundedProducts(_ kernel: IntegerKernel, _ layout: ck_layout, _ weights: UnsafeRawPointer, rows: Int, blocks: Int,
                                 _ x: RoundedActivations, tokens n: Int, into y: UnsafeMutablePointer<Float>, yStride: Int)
 }
 
@@ -150,25 +150,49 @@ public typealias Q8_0Matrix = GGMLMatrix<Q8_0>
 /// Weights stored as GGML Q4_0 blocks (precision `q4`).
 public typealias Q4_0Matrix = GGMLMatrix<Q4_0>
 
+/// GGUF-layout blocks a matrix reads but does not own: pages of a mapped file (an expert cache's mapped
+/// slot), valid as long as `owner` lives — the matrix keeps it.
+public struct BorrowedBlocks: Sendable {
+    /// Address of the first block (an integer, so that it crosses threads).
+    public let address: UInt
+    public let byteCount: Int
+    public let owner: any AnyObject & Sendable
+
+    public init(address: UnsafeRawPointer, byteCount: Int, owner: any AnyObject & Sendable) {
+        self.address = UInt(bitPattern: address)
+        self.byteCount = byteCount
+        self.owner = owner
+    }
+}
+
 /// A weight `[rows, cols]` stored as GGML blocks: the bytes of a GGUF tensor of that type, held in RAM
-/// in the interleaved layout (`interleaved`): groups of 8 rows interleaved block by block, so that the
-/// integer kernels read one stream per group of rows (the layout is described in
-/// Sources/CKernels/include/CKernels.h). Files — GGUF exports, expert stores — get the GGUF layout
-/// (`blocks`). Products decode blocks on the fly; nothing is kept in fp32.
+/// in the interleaved layout (`Storage.interleaved`): groups of 8 rows interleaved block by block, so that
+/// the integer kernels read one stream per group of rows (the layout is described in
+/// Sources/CKernels/include/CKernels.h) — or, for experts computed straight from a mapped GGUF file, in
+/// the file's own layout (`Storage.mapped`), which the kernels read as it is (`ck_layout`). Files — GGUF
+/// exports, expert stores — get the GGUF layout (`blocks`). Products decode blocks on the fly; nothing is
+/// kept in fp32.
 public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
     public let rows: Int
     public let cols: Int
-    /// `rows · cols/32` blocks of `Format.typeSize` bytes in the interleaved layout: per group of 8 rows
-    /// and block column, 8 · typeSize bytes (the 8 fp16 scales, then code word k of row i at
-    /// 16 + 32k + 4i); the `rows % 8` rows after the last whole group as in GGUF.
-    public let interleaved: [UInt8]
+    public let storage: Storage
+
+    /// Where the `rows · cols/32` blocks of `Format.typeSize` bytes are.
+    public enum Storage: Sendable {
+        /// An array in the interleaved layout: per group of 8 rows and block column, 8 · typeSize bytes
+        /// (the 8 fp16 scales, then code word k of row i at 16 + 32k + 4i); the `rows % 8` rows after the
+        /// last whole group as in GGUF.
+        case interleaved([UInt8])
+        /// Memory in the GGUF layout (row after row of blocks) that the matrix does not own.
+        case mapped(BorrowedBlocks)
+    }
 
     /// The blocks in the GGUF layout (row after row: `rows · cols/32` blocks of `Format.typeSize` bytes),
-    /// rebuilt from `interleaved` on every access: for writing files, not for products.
+    /// rebuilt from the storage on every access: for writing files, not for products.
     public var blocks: [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: interleaved.count) { out, initialized in
+        [UInt8](unsafeUninitializedCapacity: byteCount) { out, initialized in
             copyGGUFRows(0..<rows, into: UnsafeMutableRawPointer(out.baseAddress!))
-            initialized = interleaved.count
+            initialized = byteCount
         }
     }
 
@@ -223,11 +247,29 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
     /// Wraps blocks already in the interleaved layout (`interleave`), without copying. Preconditions as
     /// `init(rows:cols:blocks:)`.
     public init(rows: Int, cols: Int, interleaved: [UInt8]) {
-        precondition(cols % ggmlBlockSize == 0 && interleaved.count == rows * cols / ggmlBlockSize * Format.typeSize,
-                     "\(Format.ggmlName): \(interleaved.count) bytes do not hold [\(rows), \(cols)]")
+        self.init(rows: rows, cols: cols, storage: .interleaved(interleaved), byteCount: interleaved.count)
+    }
+
+    /// Wraps blocks in the GGUF layout that stay where they are (`mapped`, without copying or
+    /// rearranging). Preconditions as `init(rows:cols:blocks:)`.
+    public init(rows: Int, cols: Int, mapped: BorrowedBlocks) {
+        self.init(rows: rows, cols: cols, storage: .mapped(mapped), byteCount: mapped.byteCount)
+    }
+
+    private init(rows: Int, cols: Int, storage: Storage, byteCount: Int) {
+        precondition(cols % ggmlBlockSize == 0 && byteCount == rows * cols / ggmlBlockSize * Format.typeSize,
+                     "\(Format.ggmlName): \(byteCount) bytes do not hold [\(rows), \(cols)]")
         self.rows = rows
         self.cols = cols
-        self.interleaved = interleaved
+        self.storage = storage
+    }
+
+    /// Calls `body` with the address of the blocks and their layout.
+    private func withBlocks<R>(_ body: (UnsafeRawPointer, ck_layout) throws -> R) rethrows -> R {
+        switch storage {
+        case .interleaved(let bytes): return try bytes.withUnsafeBytes { try body($0.baseAddress!, CK_LAYOUT_INTERLEAVED) }
+        case .mapped(let region): return try withExtendedLifetime(region.owner) { try body(UnsafeRawPointer(bitPattern: region.address)!, CK_LAYOUT_GGUF) }
+        }
     }
 
     /// Puts the blocks of a weight `[rows, cols]` at `bytes`, in the GGUF layout, into the interleaved
@@ -260,8 +302,10 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
 
     /// Rows `range` in the GGUF layout (`range.count · cols/32 · typeSize` bytes) to `out`.
     func copyGGUFRows(_ range: Range<Int>, into out: UnsafeMutableRawPointer) {
-        interleaved.withUnsafeBytes { raw in
-            ck_gguf_rows(Int32(Format.typeSize), raw.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(rows),
+        let rowBytes = cols / ggmlBlockSize * Format.typeSize
+        withBlocks { base, layout in
+            if layout == CK_LAYOUT_GGUF { return out.copyMemory(from: base + range.lowerBound * rowBytes, byteCount: range.count * rowBytes) }
+            ck_gguf_rows(Int32(Format.typeSize), base.assumingMemoryBound(to: UInt8.self), Int32(rows),
                          Int32(cols / ggmlBlockSize), Int32(range.lowerBound), Int32(range.count),
                          out.assumingMemoryBound(to: UInt8.self))
         }
@@ -278,7 +322,7 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
 
     public var outFeatures: Int { rows }
     public var inFeatures: Int { cols }
-    public var byteCount: Int { interleaved.count }
+    public var byteCount: Int { rows * cols / ggmlBlockSize * Format.typeSize }
     public var formatName: String { Format.precision.rawValue }
 
     public func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
@@ -308,10 +352,9 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
             if Format.codeOffset != 0 {
                 for t in 0..<n { blockSums(x + t * cols, blocks: blocksPerRow, into: xBlockSums + t * blocksPerRow) }
             }
-            interleaved.withUnsafeBytes { packed in
-                let base = packed.baseAddress!
+            withBlocks { base, layout in
                 forEachRowRange(rows: rows, cols: n * cols, rowMultiple: 8) { range in
-                    Format.fp32Products(kernel, base + range.lowerBound * rowBytes, rows: range.count,
+                    Format.fp32Products(kernel, layout, base + range.lowerBound * rowBytes, rows: range.count,
                                         blocks: blocksPerRow, x, xBlockSums: xBlockSums, tokens: n,
                                         into: y + range.lowerBound, yStride: rows)
                 }
@@ -332,11 +375,10 @@ public struct GGMLMatrix<Format: GGMLBlockFormat>: LinearOperator {
         let blocksPerRow = cols / ggmlBlockSize
         let rowBytes = blocksPerRow * Format.typeSize
         RoundedActivations.with(x, tokens: n, cols: cols) { rounded in
-            interleaved.withUnsafeBytes { packed in
-                let base = packed.baseAddress!
+            withBlocks { base, layout in
                 // the work is n times a matrix–vector product's, hence `cols: n · cols` for the threshold
                 forEachRowRange(rows: rows, cols: n * cols, rowMultiple: 8) { range in
-                    Format.roundedProducts(kernel, base + range.lowerBound * rowBytes, rows: range.count,
+                    Format.roundedProducts(kernel, layout, base + range.lowerBound * rowBytes, rows: range.count,
                                            blocks: blocksPerRow, rounded, tokens: n, into: y + range.lowerBound,
                                            yStride: rows)
                 }

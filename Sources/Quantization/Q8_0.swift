@@ -48,17 +48,17 @@ public enum Q8_0: GGMLBlockFormat {
         decodeBlocksOneByOne(blocks, count: count, into: x)
     }
 
-    public static func fp32Products(_ kernel: IntegerKernel, _ weights: UnsafeRawPointer, rows: Int, blocks: Int,
+    public static func fp32Products(_ kernel: IntegerKernel, _ layout: ck_layout, _ weights: UnsafeRawPointer, rows: Int, blocks: Int,
                                     _ x: UnsafePointer<Float>, xBlockSums: UnsafePointer<Float>, tokens n: Int,
                                     into y: UnsafeMutablePointer<Float>, yStride: Int) {
-        ck_q8_0_products_f32(kernel.path, weights.assumingMemoryBound(to: UInt8.self), Int32(rows), Int32(blocks), x, xBlockSums,
+        ck_q8_0_products_f32(kernel.path, layout, weights.assumingMemoryBound(to: UInt8.self), Int32(rows), Int32(blocks), x, xBlockSums,
                              Int32(n), y, yStride)
     }
 
-    public static func roundedProducts(_ kernel: IntegerKernel, _ weights: UnsafeRawPointer, rows: Int, blocks: Int,
+    public static func roundedProducts(_ kernel: IntegerKernel, _ layout: ck_layout, _ weights: UnsafeRawPointer, rows: Int, blocks: Int,
                                        _ x: RoundedActivations, tokens n: Int, into y: UnsafeMutablePointer<Float>,
                                        yStride: Int) {
-        ck_q8_0_products(kernel.path, weights.assumingMemoryBound(to: UInt8.self), Int32(rows), Int32(blocks),
+        ck_q8_0_products(kernel.path, layout, weights.assumingMemoryBound(to: UInt8.self), Int32(rows), Int32(blocks),
                          x.codes, x.scales, x.sums, Int32(n), y, yStride)
     }
 }

@@ -33,14 +33,14 @@ private let rowCounts = [1, 7, 8, 9, 16, 23, 203]
                     let source = (r * blocks + b) * size
                     let wholeRows = rows / 8 * 8
                     if r >= wholeRows {   // after the last whole group: as in GGUF
-                        if Array(m.interleaved[source..<(source + size)]) != Array(gguf[source..<(source + size)]) { misplaced += 1 }
+                        if Array(m.interleavedBytes[source..<(source + size)]) != Array(gguf[source..<(source + size)]) { misplaced += 1 }
                         continue
                     }
                     let groupBlock = ((r / 8) * blocks + b) * 8 * size, i = r % 8
-                    if m.interleaved[groupBlock + 2 * i] != gguf[source] || m.interleaved[groupBlock + 2 * i + 1] != gguf[source + 1] { misplaced += 1 }
+                    if m.interleavedBytes[groupBlock + 2 * i] != gguf[source] || m.interleavedBytes[groupBlock + 2 * i + 1] != gguf[source + 1] { misplaced += 1 }
                     for k in 0..<words {
                         let at = groupBlock + 16 + 32 * k + 4 * i
-                        if Array(m.interleaved[at..<(at + 4)]) != Array(gguf[(source + 2 + 4 * k)..<(source + 6 + 4 * k)]) { misplaced += 1 }
+                        if Array(m.interleavedBytes[at..<(at + 4)]) != Array(gguf[(source + 2 + 4 * k)..<(source + 6 + 4 * k)]) { misplaced += 1 }
                     }
                 }
             }
@@ -60,7 +60,7 @@ private let rowCounts = [1, 7, 8, 9, 16, 23, 203]
         let gguf = tracedBlocks(Q4_0.self, rows: rows, blocks: 5)
         var bytes = gguf
         bytes.withUnsafeMutableBytes { Q4_0Matrix.interleave($0, rows: rows, cols: 160) }
-        #expect(bytes == Q4_0Matrix(rows: rows, cols: 160, blocks: gguf).interleaved, "\(rows) rows")
+        #expect(bytes == Q4_0Matrix(rows: rows, cols: 160, blocks: gguf).interleavedBytes, "\(rows) rows")
     }
 }
 
@@ -87,4 +87,64 @@ private let rowCounts = [1, 7, 8, 9, 16, 23, 203]
     }
     try check(Q8_0.self)
     try check(Q4_0.self)
+}
+
+/// Memory holding a copy of GGUF-layout bytes, standing in for a mapped file's pages (`BorrowedBlocks`).
+private final class BlockMemory: Sendable {
+    let address: UInt
+    let count: Int
+
+    init(_ bytes: [UInt8]) {
+        let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)
+        memory.copyBytes(from: bytes)
+        address = UInt(bitPattern: memory.baseAddress!)
+        count = bytes.count
+    }
+
+    deinit { UnsafeMutableRawPointer(bitPattern: address)!.deallocate() }
+
+    var blocks: BorrowedBlocks { BorrowedBlocks(address: UnsafeRawPointer(bitPattern: address)!, byteCount: count, owner: self) }
+}
+
+/// A matrix over GGUF-layout bytes where they lie (an expert computed from a mapped file) gives the bits of
+/// the same matrix in the interleaved layout, for every kernel this CPU runs, both activation precisions,
+/// row counts 8 does not divide, 1–4 tokens (the x86 kernels' decode path) and more (their packed path);
+/// its `blocks` and `decodeRows` are the bytes it was given.
+@Test(arguments: IntegerKernel.allCases.filter(\.isAvailable))
+func productsOnTheGGUFLayoutGiveTheInterleavedLayoutsBits(kernel: IntegerKernel) throws {
+    func check<Format: GGMLBlockFormat>(_: Format.Type) throws {
+        for (rows, cols, n) in [(9, 96, 1), (16, 64, 3), (23, 1056, 4), (203, 160, 5), (64, 96, 70), (1029, 64, 2)] {
+            let interleaved = try GGMLMatrix<Format>(quantizing: Matrix(rows: rows, cols: cols, values: randomWeights(rows * cols, seed: UInt64(rows + cols))),
+                                                     tensorName: "w")
+            let memory = BlockMemory(interleaved.blocks)
+            let mapped = GGMLMatrix<Format>(rows: rows, cols: cols, mapped: memory.blocks)
+            #expect(mapped.blocks == interleaved.blocks && mapped.byteCount == interleaved.byteCount)
+            #expect(mapped.dequantized().values.map(\.bitPattern) == interleaved.dequantized().values.map(\.bitPattern), "\(Format.ggmlName) [\(rows) × \(cols)] decoded")
+            let x = randomWeights(n * cols, seed: UInt64(n), scale: 2)
+            for rounded in [false, true] {
+                func products(_ m: GGMLMatrix<Format>) -> [UInt32] {
+                    var y = [Float](repeating: .nan, count: n * rows)
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { out in
+                            if rounded { m.applyRounded(batch: n, xp.baseAddress!, into: out.baseAddress!, kernel: kernel) }
+                            else { m.applyExact(batch: n, xp.baseAddress!, into: out.baseAddress!, kernel: kernel) }
+                        }
+                    }
+                    return y.map(\.bitPattern)
+                }
+                let differing = zip(products(mapped), products(interleaved)).filter { $0 != $1 }.count
+                #expect(differing == 0, "\(Format.ggmlName) \(kernel) [\(rows) × \(cols)] × \(n)\(rounded ? " q8" : ""): \(differing) of \(n * rows) differ")
+            }
+        }
+    }
+    try check(Q8_0.self)
+    try check(Q4_0.self)
+}
+
+private extension GGMLMatrix {
+    /// The array of a matrix made in RAM (interleaved storage).
+    var interleavedBytes: [UInt8] {
+        guard case .interleaved(let bytes) = storage else { preconditionFailure("a matrix made in RAM is interleaved") }
+        return bytes
+    }
 }

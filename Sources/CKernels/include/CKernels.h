@@ -52,6 +52,17 @@ void ck_quantize_activations(const float *x, int blocks, int8_t *codes, float *s
 /// last whole group (rows mod 8 of them) stay as in GGUF, row after row. Whole-group row ranges of the
 /// layout are themselves in the layout, so threads take ranges starting at multiples of 8 rows.
 
+/// Where the products find Q8_0/Q4_0 weights: in the interleaved layout above (every matrix mixtral-lab
+/// makes), or in GGUF's own layout, row after row of blocks — experts computed straight from the pages of
+/// a mapped GGUF file (the expert cache's mapped slots), which are never rearranged. Both give the same
+/// bits: the layout changes where a block's bytes are read from, not the arithmetic. The AVX2 and
+/// AVX-VNNI integer paths read the GGUF layout directly (8 rows' blocks transposed in registers as they
+/// are read); the other paths put each group of 8 rows into the interleaved layout in a buffer first.
+typedef enum {
+    CK_LAYOUT_INTERLEAVED = 0,
+    CK_LAYOUT_GGUF = 1,
+} ck_layout;
+
 /// Puts `rows` rows of `blocks` GGUF-layout blocks of `blockBytes` bytes (34 Q8_0, 18 Q4_0) at `bytes`
 /// into the interleaved layout, in place. `scratch`: 8 · blocks · blockBytes bytes of working memory.
 void ck_interleave_rows(int blockBytes, uint8_t *bytes, int rows, int blocks, uint8_t *scratch);
@@ -69,29 +80,29 @@ void ck_gguf_rows(int blockBytes, const uint8_t *weights, int rows, int blocks, 
 /// block the exact integer S = Σ_j w·x, then `y = fmaf((float)S, d_w · d_x, y)` over the blocks in order,
 /// starting from 0 (d_w · d_x rounded to fp32 first) — the arithmetic of llama.cpp's repacked Q4_0
 /// kernels on AVX2 (ggml-cpu arch/x86/repack.cpp, `ggml_gemv_q4_0_8x8_q8_0`/`ggml_gemm_q4_0_8x8_q8_0`).
-/// - weights: `rows` rows of `blocks` blocks of 34 bytes (fp16 d, 32 int8 codes) in the interleaved layout.
+/// - weights: `rows` rows of `blocks` blocks of 34 bytes (fp16 d, 32 int8 codes) in `layout`.
 /// - codes, scales, sums: `n` tokens of `ck_quantize_activations` output, token t at `t · 32 · blocks`,
 ///   `t · blocks`; `sums` is not read for Q8_0.
-void ck_q8_0_products(ck_path path, const uint8_t *weights, int rows, int blocks,
+void ck_q8_0_products(ck_path path, ck_layout layout, const uint8_t *weights, int rows, int blocks,
                       const int8_t *codes, const float *scales, const int32_t *sums,
                       int n, float *y, long yStride);
 
 /// The same for a Q4_0 weight (blocks of 18 bytes: fp16 d, 16 bytes of nibbles; weight = d · (q − 8)).
-void ck_q4_0_products(ck_path path, const uint8_t *weights, int rows, int blocks,
+void ck_q4_0_products(ck_path path, ck_layout layout, const uint8_t *weights, int rows, int blocks,
                       const int8_t *codes, const float *scales, const int32_t *sums,
                       int n, float *y, long yStride);
 
 /// `y[t · yStride + r] = Σ_b d_w(r, b) · Σ_j w(r, b, j) · x(t, b, j)` for rows `r < rows` of a Q8_0 weight in
-/// the interleaved layout and tokens `t < n` of fp32 activations — the int8 product with fp32 activations
+/// `layout` and tokens `t < n` of fp32 activations — the int8 product with fp32 activations
 /// (the default and reference), in the fixed arithmetic products_f32_activations.c states (eight fp32 lanes
 /// per row, even and odd blocks in two accumulators, the lanes added in a fixed order), so every path and
 /// every row range gives the same bits. `path`: AVX2 (also taken for AVX-VNNI) or else plain C.
 /// - x: `[n, 32 · blocks]` row-major. xBlockSums: `[n, blocks]`, each block's Σ x (read for Q4_0 only).
-void ck_q8_0_products_f32(ck_path path, const uint8_t *weights, int rows, int blocks, const float *x,
+void ck_q8_0_products_f32(ck_path path, ck_layout layout, const uint8_t *weights, int rows, int blocks, const float *x,
                           const float *xBlockSums, int n, float *y, long yStride);
 
 /// The same for a Q4_0 weight (weight = d · (q − 8); the −8 is taken off once per row as 8 · Σ_b d · Σx_b).
-void ck_q4_0_products_f32(ck_path path, const uint8_t *weights, int rows, int blocks, const float *x,
+void ck_q4_0_products_f32(ck_path path, ck_layout layout, const uint8_t *weights, int rows, int blocks, const float *x,
                           const float *xBlockSums, int n, float *y, long yStride);
 
 /// HQQ codes of `count` values (whole groups of `groupSize`; `bits` 2, 3 or 4) from HQQMatrix's packed layout
