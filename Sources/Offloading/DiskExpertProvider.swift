@@ -107,9 +107,7 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         for file in source.files { file.dropsPagesAfterRead = true }
         source.dropExpertPages()
         let direct = source.files.allSatisfy { file in source.layout.projections.allSatisfy { file.readsDirect(bytes: $0.byteCount) } }
-        pageCache = source.pages != nil
-            ? "the slots are its pages: an expert read into it on a miss, dropped from it on eviction; the experts' bytes dropped from it at start"
-            : direct
+        pageCache = direct
             ? "expert reads bypass it (O_DIRECT); the experts' bytes dropped from it at start"
             : "posix_fadvise(DONTNEED) on the experts' bytes at start and after every read"
         totals = DiskOffloadingSummary(policy: policy.description, slots: [], source: source.description, pageCache: pageCache)
@@ -130,8 +128,8 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         self.slots = LayerSlots(cache.capacities)
         totals.slotsPerLayer = self.slots.fewest
         totals.extraSlotLayers = self.slots.layersWithMore
-        pool = cache.capacities.map { capacity in (0..<capacity).map { _ in ExpertSlot(layout: source.layout, pages: source.pages) } }
-        transients = (0..<RAMBudget.transientBuffers).map { _ in ExpertSlot(layout: source.layout, pages: source.pages) }
+        pool = cache.capacities.map { capacity in (0..<capacity).map { _ in ExpertSlot(layout: source.layout) } }
+        transients = (0..<RAMBudget.transientBuffers).map { _ in ExpertSlot(layout: source.layout) }
         freeTransients = Array(transients.indices.reversed())
         slotOf = Array(repeating: [:], count: source.numLayers)
         freeSlots = cache.capacities.map { Array((0..<$0).reversed()) }

@@ -2,47 +2,31 @@ import Engine
 import Tensors
 import Quantization
 
-/// Room for one expert at one layout in an expert cache, in one of two kinds:
-/// - **arrays** of its three projections, allocated once, filled in place by positioned reads and wrapped
-///   as the usual operators (`Matrix`, `GGMLMatrix`, `NF4Matrix`, …) without copying;
-/// - **mapped** (`pages` given: GGML blocks read in place, `ExpertSource.pages`): no memory of its own —
-///   a fill brings the expert's bytes into the page cache of the mapped file and wraps them where they lie
-///   (`GGMLMatrix.Storage.mapped`); emptying drops them from it (`MappedPages.release`).
+/// Preallocated memory for one expert at one layout: the arrays of its three projections, allocated
+/// once, filled in place by positioned reads and wrapped as the usual operators (`Matrix`,
+/// `GGMLMatrix`, `NF4Matrix`, …) without copying.
 ///
 /// Swift arrays are copy-on-write: the operators share the slot's arrays, so `fill` first drops them
 /// (`weights = nil`) and the arrays are written in place, uniquely referenced. Callers must not keep the
-/// `weights` of a slot across a refill (a kept copy would make the refill copy the array instead; a kept
-/// mapped operator would read its pages back from the disk).
+/// `weights` of a slot across a refill (a kept copy would make the refill copy the array instead).
 // @unchecked Sendable: filled on the I/O thread only inside a `ReadJob`, which the forward pass waits for before touching it again.
 final class ExpertSlot: @unchecked Sendable {
     let layout: ExpertLayout
     private let projections: [ProjectionSlot]
-    /// The mapped files of a mapped slot (nil: an arrays slot).
-    private let pages: [MappedPages]?
-    /// A mapped slot's byte ranges held in the page cache: (file, offset, bytes) per projection.
-    private var held: [(file: Int, offset: Int, count: Int)] = []
-    /// The expert held (nil: empty), and its weights wrapped over the slot's arrays or pages.
+    /// The expert held (nil: empty), and its weights wrapped over the slot's arrays.
     private(set) var expert: Int?
     private(set) var weights: ExpertWeights?
 
-    /// - Parameter pages: the source's mapped files for a mapped slot (only GGML Q8_0/Q4_0 layouts), nil for arrays.
-    init(layout: ExpertLayout, pages: [MappedPages]? = nil) {
-        precondition(pages == nil || layout.projections.allSatisfy { $0.format == .q8_0 || $0.format == .q4_0 },
-                     "ExpertSlot: only GGML blocks are computed from mapped pages")
+    init(layout: ExpertLayout) {
         self.layout = layout
-        self.pages = pages
-        projections = pages == nil ? layout.projections.map(ProjectionSlot.init) : []
+        projections = layout.projections.map(ProjectionSlot.init)
     }
 
     /// Forgets the held expert and drops the operators over the arrays (before a refill, possibly on
-    /// another thread); a mapped slot's pages leave the process and the page cache.
+    /// another thread).
     func empty() {
         weights = nil
         expert = nil
-        if let pages {
-            for range in held { pages[range.file].release(at: range.offset, count: range.count) }
-            held = []
-        }
     }
 
     /// Reads `expert` into the slot: projection p from `locations[p]`, all of it as one batch per file
@@ -52,7 +36,6 @@ final class ExpertSlot: @unchecked Sendable {
     /// - Throws: `ExpertStoreError.io` / `.truncated` from the reads.
     func fill(expert: Int, from locations: [ExpertSource.Location], files: [ExpertFile]) throws -> Int {
         precondition(weights == nil, "ExpertSlot: refilled while its weights are held")
-        if let pages { return try fillMapped(expert: expert, from: locations, pages: pages) }
         var bytes = 0
         try projections[0].withSegments { w1 in
             try projections[1].withSegments { w2 in
@@ -75,25 +58,6 @@ final class ExpertSlot: @unchecked Sendable {
         weights = ExpertWeights(w1: operators[0], w2: operators[1], w3: operators[2])
         self.expert = expert
         return bytes
-    }
-
-    /// `fill` of a mapped slot: every projection's reads queued first (`MappedPages.readAhead`), so the
-    /// disk has the whole expert at once, then each mapped as its pages arrive (`populate`).
-    private func fillMapped(expert: Int, from locations: [ExpertSource.Location], pages: [MappedPages]) throws -> Int {
-        let ranges = zip(layout.projections, locations).map { (file: $1.file, offset: $1.offset, count: $0.byteCount) }
-        for range in ranges { pages[range.file].readAhead(at: range.offset, count: range.count) }
-        held = ranges
-        let operators: [any LinearOperator] = try zip(layout.projections, ranges).map { projection, range in
-            let file = pages[range.file]
-            let blocks = BorrowedBlocks(address: try file.populate(at: range.offset, count: range.count), byteCount: range.count, owner: file)
-            switch projection.format {
-            case .q8_0: return Q8_0Matrix(rows: projection.rows, cols: projection.cols, mapped: blocks)
-            default: return Q4_0Matrix(rows: projection.rows, cols: projection.cols, mapped: blocks)
-            }
-        }
-        weights = ExpertWeights(w1: operators[0], w2: operators[1], w3: operators[2])
-        self.expert = expert
-        return ranges.reduce(0) { $0 + $1.count }
     }
 
     /// Base addresses of the slot's arrays (tests check a refill writes in place).

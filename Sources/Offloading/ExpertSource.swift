@@ -14,19 +14,14 @@ public final class ExpertSource: Sendable {
     }
 
     public let files: [ExpertFile]
-    /// The files mapped (`files[i]`'s pages at `pages[i]`) when the experts are computed where they lie in
-    /// them — GGML Q8_0/Q4_0 blocks read in place (`inPlace`), which the kernels read in the file's own
-    /// layout: the slots are then the files' pages (`ExpertSlot`). Nil otherwise (slots are arrays).
-    public let pages: [MappedPages]?
     public let layout: ExpertLayout
     /// `[layer][expert][projection]` (projections w1, w2, w3).
     let locations: [[[Location]]]
     /// Where the experts come from, for people: a file or store path and how it is read.
     public let description: String
 
-    init(files: [ExpertFile], pages: [MappedPages]? = nil, layout: ExpertLayout, locations: [[[Location]]], description: String) {
+    init(files: [ExpertFile], layout: ExpertLayout, locations: [[[Location]]], description: String) {
         self.files = files
-        self.pages = pages
         self.layout = layout
         self.locations = locations
         self.description = description
@@ -47,8 +42,7 @@ public final class ExpertSource: Sendable {
     public var numExperts: Int { locations.first?.count ?? 0 }
 
     /// The checkpoint's own file(s), when every expert tensor is stored exactly as the run holds it, so
-    /// each projection is one contiguous byte range read in place and no store is written — GGML blocks
-    /// into the page cache of the mapped file (`pages`), the other formats with `pread` into arrays:
+    /// each projection is one contiguous byte range read in place with `pread` and no store is written:
     ///
     /// - safetensors: untagged F32 when the spec gives experts fp32, or the tensors `quantize` writes that
     ///   run as stored, whatever the spec says, as `MixtralModel(checkpoint:precision:)` does
@@ -92,10 +86,8 @@ public final class ExpertSource: Sendable {
         }
         guard let layout else { return nil }
         let files = try paths.map { try ExpertFile(path: $0) }
-        let ggml = layout.projections.allSatisfy { $0.format == .q8_0 || $0.format == .q4_0 }
-        let pages = ggml ? try paths.map { try MappedPages(path: $0) } : nil
-        return ExpertSource(files: files, pages: pages, layout: layout, locations: locations,
-                            description: "\(paths.joined(separator: ", ")) (read in place, \(layout.formatNames)\(ggml ? ", computed from the mapped file's pages" : ""))")
+        return ExpertSource(files: files, layout: layout, locations: locations,
+                            description: "\(paths.joined(separator: ", ")) (read in place, \(layout.formatNames))")
     }
 
     /// Where a tensor's bytes lie when they are read in place at `precision`, or nil.
