@@ -85,9 +85,11 @@ void CK_NAME(transpose_4x4)(__m256i v[4]) {
 /// of a vector, then 4×4 transposes: vector m = word m of rows 0…7), the same operands `unpack` loads.
 static inline __attribute__((always_inline, target(CK_TARGET)))
 void CK_NAME(unpack_gguf)(const int isQ4, const uint8_t *at, long rowBytes, CK_NAME(unpacked_block) *p) {
-    uint16_t d[CK_GROUP_ROWS];
-    for (int i = 0; i < CK_GROUP_ROWS; i++) memcpy(&d[i], at + i * rowBytes, 2);
-    p->d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)d));
+    __m128i d = _mm_setzero_si128();
+#define CK_SCALE(i) d = _mm_insert_epi16(d, *(const uint16_t *)(at + (i) * rowBytes), i)
+    CK_SCALE(0); CK_SCALE(1); CK_SCALE(2); CK_SCALE(3); CK_SCALE(4); CK_SCALE(5); CK_SCALE(6); CK_SCALE(7);
+#undef CK_SCALE
+    p->d = _mm256_cvtph_ps(d);
     if (isQ4) {
         __m256i v[4];
         for (int j = 0; j < 4; j++) {

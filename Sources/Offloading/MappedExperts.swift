@@ -3,31 +3,40 @@ import Engine
 import Quantization
 import Tensors
 
-/// The plain-mmap baseline for benchmarks: fp32 experts computed straight from the memory-mapped
-/// checkpoint, with no budget and no slots — the kernel's page cache decides what is in RAM, and every
-/// page of an expert touched stays in the process's resident set (as file-backed pages) until memory runs
-/// short. Only for checkpoints whose experts are untagged F32 tensors, run at fp32.
+/// The plain-mmap baseline for benchmarks: experts computed straight from the memory-mapped checkpoint,
+/// with no budget and no slots — the kernel's page cache decides what is in RAM, as in llama.cpp's mmap,
+/// and every page of an expert touched stays in the process's resident set (as file-backed pages) until
+/// memory runs short. For checkpoints whose experts are read in place (`ExpertSource.inPlace`) as F32 run at
+/// fp32, or as GGML Q8_0/Q4_0 blocks, which the kernels read in the file's own layout
+/// (`GGMLMatrix.Storage.mapped`): the same bits as the resident model, with only the cache changed.
 public final class MappedExperts: ExpertProvider, Sendable {
+    /// The formats computed from the mapping.
+    public static let formats: Set<ProjectionLayout.Format> = [.fp32, .q8_0, .q4_0]
     private let checkpoint: Checkpoint
     /// `[layer][expert]` weights over the mapping.
     private let experts: [[ExpertWeights]]
 
-    /// - Throws: `ExpertStoreError.mismatch` when the experts are not F32 tensors of the checkpoint
-    ///   (`ExpertSource.inPlace` would need a conversion) or the spec does not give experts fp32.
+    /// - Throws: `ExpertStoreError.mismatch` when the experts are not read in place (`ExpertSource.inPlace`
+    ///   would need a conversion) in one of `formats`.
     public init(checkpoint: Checkpoint, precision: PrecisionSpec) throws {
-        guard let source = try ExpertSource.inPlace(checkpoint, precision: precision), source.layout.w1.format == .fp32 else {
+        guard let source = try ExpertSource.inPlace(checkpoint, precision: precision), Self.formats.contains(source.layout.w1.format) else {
             throw ExpertStoreError.mismatch(path: checkpoint.directory.path,
-                                            reason: "computing experts from the mapped file needs F32 expert tensors and --precision with experts=fp32")
+                                            reason: "computing experts from the mapped file needs F32 expert tensors run at experts=fp32, or Q8_0/Q4_0 ones")
         }
         self.checkpoint = checkpoint
         let c = checkpoint.config
         experts = try (0..<c.numHiddenLayers).map { l in
             try (0..<c.numExperts).map { e in
-                func mapped(_ w: String) throws -> any LinearOperator {
-                    let (info, raw) = try checkpoint.rawBytes(WeightNames.expert(l, e, w))
-                    return MappedMatrix(rows: info.shape[0], cols: info.shape[1], base: raw.baseAddress!.assumingMemoryBound(to: Float.self))
+                let operators: [any LinearOperator] = try zip(["w1", "w2", "w3"], source.layout.projections).map { w, projection in
+                    let (_, raw) = try checkpoint.rawBytes(WeightNames.expert(l, e, w))
+                    let base = raw.baseAddress!, rows = projection.rows, cols = projection.cols
+                    switch projection.format {
+                    case .q8_0: return Q8_0Matrix(rows: rows, cols: cols, mapped: BorrowedBlocks(address: base, byteCount: raw.count, owner: checkpoint))
+                    case .q4_0: return Q4_0Matrix(rows: rows, cols: cols, mapped: BorrowedBlocks(address: base, byteCount: raw.count, owner: checkpoint))
+                    default: return MappedMatrix(rows: rows, cols: cols, base: base.assumingMemoryBound(to: Float.self))
+                    }
                 }
-                return ExpertWeights(w1: try mapped("w1"), w2: try mapped("w2"), w3: try mapped("w3"))
+                return ExpertWeights(w1: operators[0], w2: operators[1], w3: operators[2])
             }
         }
     }

@@ -89,6 +89,25 @@ struct GGUFInPlaceTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path) == [url.lastPathComponent])
     }
 
+    /// `--mmap-experts` (`MappedExperts`) on Q8_0/Q4_0 GGUF experts, stacked and per expert: the kernels read
+    /// the mapped file's blocks where they lie, and every logit is the resident model's, bit for bit; F16
+    /// experts are refused.
+    @Test(arguments: [GGUFExportPrecision.int8, .q4], Layout.allCases)
+    func mappedExpertsGiveTheResidentLogits(precision: GGUFExportPrecision, layout: Layout) throws {
+        let checkpoint = try Checkpoint(directory: gguf(precision, layout))
+        let spec = PrecisionSpec(uniform: .fp32)
+        let resident = try MixtralModel(checkpoint: checkpoint, precision: spec)
+        let mapped = try MixtralModel(checkpoint: checkpoint, precision: spec, experts: .streamed(MappedExperts(checkpoint: checkpoint, precision: spec)))
+        #expect(mapped.layers.allSatisfy { $0.experts.isEmpty })
+        #expect(try greedyLogitBits(mapped, prompt: prompt) == greedyLogitBits(resident, prompt: prompt), "\(precision) \(layout)")
+        let (q8Mapped, q8Resident) = try ActivationPrecision.$current.withValue(.q8) {
+            (try greedyLogitBits(mapped, prompt: prompt), try greedyLogitBits(resident, prompt: prompt))
+        }
+        #expect(q8Mapped == q8Resident, "\(precision) \(layout) q8")
+        let f16 = try Checkpoint(directory: gguf(.f16, layout))
+        #expect(throws: ExpertStoreError.self) { try MappedExperts(checkpoint: f16, precision: spec) }
+    }
+
     @Test func convertedExpertsNeedAStoreNamedAfterTheirPrecision() throws {
         let f32 = try Checkpoint(directory: gguf(.fp32, .stacked))
         let q4 = PrecisionSpec(uniform: .q4)

@@ -14,7 +14,7 @@ struct RAMBudgetOptions: ParsableArguments {
     var ramBudget: SizeArgument?
     @Option(help: ArgumentHelp("With --ram-budget: folder for the expert stores written when the checkpoint's experts are not already at the run's precision, one subfolder per expert precision, created in it (default: under ~/.cache/mixtral-lab/expert-stores).", valueName: "dir"))
     var offloadStore: String?
-    @Flag(help: "Benchmark baseline: compute fp32 experts straight from the memory-mapped checkpoint, no budget (the page cache decides what stays in RAM).")
+    @Flag(help: "Benchmark baseline: compute the experts straight from the memory-mapped checkpoint (F32 at experts=fp32, or Q8_0/Q4_0 as stored), no budget (the page cache decides what stays in RAM).")
     var mmapExperts = false
 
     func validate() throws {
@@ -40,11 +40,12 @@ struct RAMBudgetOptions: ParsableArguments {
             // say which of the two conditions fails, naming the flag (not "expert store …")
             let stored = checkpoint.ggufWeight(WeightNames.expert(0, 0, "w1"))?.type.name
                 ?? checkpoint.info(WeightNames.expert(0, 0, "w1"))?.dtype.rawValue ?? "?"
-            guard checkpoint.storedPrecision(WeightNames.expert(0, 0, "w1")) == nil, stored == "F32" else {
-                throw ValidationError("--mmap-experts: the experts of \(checkpoint.directory.path) are stored as \(stored); computing them from the mapped file needs F32 expert tensors")
-            }
-            guard precision.precision(for: .experts) == .fp32 else {
-                throw ValidationError("--mmap-experts: --precision gives the experts \(precision.precision(for: .experts)); computing them from the mapped file needs experts=fp32")
+            let source = try ExpertSource.inPlace(checkpoint, precision: precision)
+            guard let format = source?.layout.w1.format, MappedExperts.formats.contains(format) else {
+                if stored == "F32" && checkpoint.storedPrecision(WeightNames.expert(0, 0, "w1")) == nil {
+                    throw ValidationError("--mmap-experts: --precision gives the experts \(precision.precision(for: .experts)); computing F32 experts from the mapped file needs experts=fp32")
+                }
+                throw ValidationError("--mmap-experts: the experts of \(checkpoint.directory.path) are stored as \(stored); computing them from the mapped file needs F32, Q8_0 or Q4_0 expert tensors")
             }
             let mapped = try MappedExperts(checkpoint: checkpoint, precision: precision)
             note("experts computed in place from the memory-mapped \(checkpoint.directory.lastPathComponent) (no budget)")
