@@ -22,6 +22,10 @@ again, and its 16 GiB prefill ran about 30 % slower there than after a llama.cpp
   --min-p 0 --seed S` (mmap; its default repack makes a 26 GB copy and does not load in 24 GB; its warm-up
   would read every expert; top-k, top-p and min-p off so that it samples from the whole distribution at
   temperature 1 as mixtral-lab does);
+- with --mmap-experts, also mixtral-lab `generate --mmap-experts --activations A …`: its own kernels on the
+  file's Q4_0 blocks where they lie, no budget and no expert cache — the page cache alone decides, as in
+  llama.cpp's mmap — so that what the expert cache changes is measured apart from what the kernels do
+  (with three engines the order turns by one from budget to budget and from round to round);
 - mixtral-lab: `generate --ram-budget (budget − overhead) --policy P --activations A --temperature 1 --seed S
   --timing`, its budget lowered by --overhead (default 256 MiB: the process's own memory outside the budget)
   so that all it holds fits in the cgroup; `--activations q8` by default, which rounds the activations to
@@ -222,7 +226,9 @@ def parse_llama(stderr):
     return dict(prompt_tokens=p_n, prefill_tok_s=p_n / (p_ms / 1000), decode_tokens=d_n, decode_tok_s=d_n / (d_ms / 1000))
 
 
-def parse_mixtral_lab(stderr):
+def parse_mixtral_lab(stderr, mapped=False):
+    """Figures from a `generate --timing` run's standard error; `mapped`: a `--mmap-experts` run (no real
+    offloading line: prefill, decode and start-up only)."""
     timing = re.search(r"timing: prefill (\d+) tokens in ([\d.]+) s · decode (\d+) tokens in ([\d.]+) s", stderr)
     real = re.search(r"real offloading: \S+, (\d+) of (\d+) experts per layer(?: \((\d+) in layers? ([^)]*)\))? in RAM"
                      r" · hit rate ([\d.]+) \(decode ([\d.]+)\).* · stall ([\d.]+) s \(([\d.]+) s queued behind other reads, ([\d.]+) s waking after the read\)"
@@ -231,9 +237,12 @@ def parse_mixtral_lab(stderr):
                      r" · (\d+) demand reads?, (\d+) prefetch reads? \((\d+) used, (\d+) in the prefill\) · (\d+) B read, (\d+) B of them in the prefill", stderr)
     startup = re.search(r"start-up ([\d.]+) s", stderr)
     budget = re.search(r"ram budget .* = .* \((\d+) B\)", stderr)
-    if not timing or not real:
+    if not timing or not (real or mapped):
         return None
     p_n, p_s, d_n, d_s = int(timing.group(1)), float(timing.group(2)), int(timing.group(3)), float(timing.group(4))
+    if mapped:
+        return dict(prompt_tokens=p_n, prefill_tok_s=p_n / p_s, prefill_s=p_s, decode_tokens=d_n, decode_tok_s=d_n / d_s if d_s else 0,
+                    startup_s=float(startup.group(1)) if startup else None)
     return dict(prompt_tokens=p_n, prefill_tok_s=p_n / p_s, prefill_s=p_s, decode_tokens=d_n, decode_tok_s=d_n / d_s if d_s else 0,
                 slots_per_layer=int(real.group(1)), extra_slot_layers=real.group(4) or "",
                 hit_rate=float(real.group(5)), decode_hit_rate=float(real.group(6)), stall_s=float(real.group(7)),
@@ -263,6 +272,8 @@ def main():
     parser.add_argument("--logs", default="bench-full-size-logs", help="folder for each run's stdout and stderr")
     parser.add_argument("--rounds", type=int, default=1, help="run the budgets this many times (each round pairs the two engines once per budget)")
     parser.add_argument("--json", help="write every figure to this file")
+    parser.add_argument("--mmap-experts", action="store_true",
+                        help="also run mixtral-lab with --mmap-experts (its kernels, the page cache as the only cache) at each budget")
     args = parser.parse_args()
 
     if os.geteuid() != 0:
@@ -296,9 +307,10 @@ def main():
     resident_bytes, resident_s = resident_read_seconds(args.model)
     print(f"resident tensors: {resident_bytes / GiB:.2f} GiB read cold in {resident_s:.2f} s", file=sys.stderr)
     results = []
-    # llama.cpp first at every other budget, and at each budget the order flips from one round to the next
-    runs = [(r + 1, budget_gib, (r + b) % 2 == 1) for r in range(args.rounds) for b, budget_gib in enumerate(budgets)]
-    for round_number, budget_gib, ours_first in runs:
+    # the engines' order turns by one from budget to budget and from round to round (two engines: llama.cpp
+    # first at every other budget, and at each budget the order flips from one round to the next)
+    runs = [(r + 1, budget_gib, r + b) for r in range(args.rounds) for b, budget_gib in enumerate(budgets)]
+    for round_number, budget_gib, turn in runs:
         budget = int(budget_gib * GiB)
         llama = [completion, "-m", args.model, "-p", args.prompt, "-n", str(args.decode_tokens), "-no-cnv", "--no-repack",
                  "--no-warmup", "-t", str(args.threads), "--temp", "1", "--top-k", "0", "--top-p", "1", "--min-p", "0",
@@ -307,14 +319,15 @@ def main():
                 "--ram-budget", f"{budget // MiB - args.overhead}MiB", "--policy", args.policy, "--activations", args.activations, "--temperature", "1",
                 "--seed", str(args.seed), "--timing"]
         engines = [("llama.cpp", llama), ("mixtral-lab", ours)]
-        if ours_first:
-            engines.reverse()
+        if args.mmap_experts:
+            engines.append(("mixtral-lab mmap", ours[:ours.index("--ram-budget")] + ["--mmap-experts"] + ours[ours.index("--policy") + 2:]))
+        engines = engines[turn % len(engines):] + engines[:turn % len(engines)]
         for engine, command in engines:
-            label = f"{engine}-{budget_gib:g}GiB" + (f"-round{round_number}" if args.rounds > 1 else "")
+            label = f"{engine.replace(' ', '-')}-{budget_gib:g}GiB" + (f"-round{round_number}" if args.rounds > 1 else "")
             print(f"running {label} …", file=sys.stderr)
             disk = disk_probe(args.model)
             run = run_in_cgroup(command, budget, label, args.logs)
-            figures = parse_llama(run["stderr"]) if engine == "llama.cpp" else parse_mixtral_lab(run["stderr"])
+            figures = parse_llama(run["stderr"]) if engine == "llama.cpp" else parse_mixtral_lab(run["stderr"], mapped=engine.endswith("mmap"))
             if run["status"] != 0 or figures is None:
                 print(f"  {label} failed (exit {run['status']}); see {args.logs}/{label}.err", file=sys.stderr)
             row = dict(engine=engine, budget_gib=budget_gib, round=round_number, command=recorded(command, paths), status=run["status"],
@@ -345,12 +358,12 @@ def main():
     for r in results:
         def f(key, fmt):
             return format(r[key], fmt) if r.get(key) is not None else "—"
-        other = next((o for o in results if o["budget_gib"] == r["budget_gib"] and o["round"] == r["round"] and o is not r), None)
+        other = next((o for o in results if o["budget_gib"] == r["budget_gib"] and o["round"] == r["round"] and o["engine"] == "llama.cpp"), None)
         ratio = ""
-        if r["engine"] == "mixtral-lab" and other and other.get("decode_tok_s") and r.get("decode_tok_s"):
+        if r["engine"] != "llama.cpp" and other and other.get("decode_tok_s") and r.get("decode_tok_s"):
             ratio = f" ({r['decode_tok_s'] / other['decode_tok_s']:.2f}×)"
         pratio = ""
-        if r["engine"] == "mixtral-lab" and other and other.get("prefill_tok_s") and r.get("prefill_tok_s"):
+        if r["engine"] != "llama.cpp" and other and other.get("prefill_tok_s") and r.get("prefill_tok_s"):
             pratio = f" ({r['prefill_tok_s'] / other['prefill_tok_s']:.2f}×)"
         hit = f"{r['hit_rate']:.3f} ({r['decode_hit_rate']:.3f})" if r.get("hit_rate") is not None else "—"
         over = f"{(r['peak_rss'] - r['ram_budget_bytes']) / MiB:.0f}" if r.get("ram_budget_bytes") else "—"
@@ -368,16 +381,17 @@ def main():
               f"{slots} | {hit} | {stall} | {prefill_io} | {decode_io} | {f('startup_s', '.2f')} | {r['load']:.1f} |")
 
     print()
-    for budget_gib in budgets:
-        pairs = [(o, l) for o in results for l in results
-                 if o["engine"] == "mixtral-lab" and l["engine"] == "llama.cpp" and o["budget_gib"] == l["budget_gib"] == budget_gib
-                 and o["round"] == l["round"]]
-        for key, name in (("prefill_tok_s", "prefill"), ("decode_tok_s", "decode")):
-            ratios = [o[key] / l[key] for o, l in pairs if o.get(key) and l.get(key)]
-            if ratios:
-                print(f"{budget_gib:g} GiB {name}: mixtral-lab ÷ llama.cpp {', '.join(f'{x:.2f}' for x in ratios)} "
-                      f"(lowest {min(ratios):.2f}, median {statistics.median(ratios):.2f}, {len(ratios)} pairs)")
-    startups = [r["startup_s"] for r in results if r.get("startup_s") is not None]
+    for engine in ("mixtral-lab", "mixtral-lab mmap"):
+        for budget_gib in budgets:
+            pairs = [(o, l) for o in results for l in results
+                     if o["engine"] == engine and l["engine"] == "llama.cpp" and o["budget_gib"] == l["budget_gib"] == budget_gib
+                     and o["round"] == l["round"]]
+            for key, name in (("prefill_tok_s", "prefill"), ("decode_tok_s", "decode")):
+                ratios = [o[key] / l[key] for o, l in pairs if o.get(key) and l.get(key)]
+                if ratios:
+                    print(f"{budget_gib:g} GiB {name}: {engine} ÷ llama.cpp {', '.join(f'{x:.2f}' for x in ratios)} "
+                          f"(lowest {min(ratios):.2f}, median {statistics.median(ratios):.2f}, {len(ratios)} pairs)")
+    startups = [r["startup_s"] for r in results if r.get("startup_s") is not None and r["engine"] == "mixtral-lab"]
     if startups:
         print(f"start-up: {min(startups):.2f}–{max(startups):.2f} s in {len(startups)} runs, against {resident_s:.2f} s to read the "
               f"resident tensors cold (start-up − that read: {min(startups) - resident_s:.2f}–{max(startups) - resident_s:.2f} s)")

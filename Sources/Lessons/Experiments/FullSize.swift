@@ -64,6 +64,9 @@ struct FullSizeExperiment: Experiment {
             /// The engine's read, wait and compute times per decoded token, in words.
             let decodeSentence: String
             let llamaAccounting: String
+            /// mixtral-lab with `--mmap-experts` (its kernels, the page cache as the only cache) against
+            /// llama.cpp and against the expert cache, in words; empty when the benchmark did not run it.
+            let mmapSentence: String
             let missesPerToken: Double
             let prefetchesPerToken: Double
             let readsPerToken: Double
@@ -77,7 +80,7 @@ struct FullSizeExperiment: Experiment {
             enum CodingKeys: String, CodingKey {
                 case budgetGiB = "budget_gib", ours, llama, decodeRatio = "decode_ratio", prefillRatio = "prefill_ratio",
                      decodeRatios = "decode_ratios", prefillRatios = "prefill_ratios", accounting,
-                     prefillSentence = "prefill_sentence", decodeSentence = "decode_sentence", llamaAccounting = "llama_accounting", missesPerToken = "misses_per_token",
+                     prefillSentence = "prefill_sentence", decodeSentence = "decode_sentence", llamaAccounting = "llama_accounting", mmapSentence = "mmap_sentence", missesPerToken = "misses_per_token",
                      prefetchesPerToken = "prefetches_per_token", readsPerToken = "reads_per_token", readGbps = "read_gbps",
                      predictedReadPerTokenGB = "predicted_read_per_token_gb", predictedReadS = "predicted_read_s",
                      predictedTps = "predicted_tps", measuredReadShare = "measured_read_share", shareSentence = "share_sentence"
@@ -149,15 +152,17 @@ struct FullSizeExperiment: Experiment {
         // every run: a budget run k times has k pairs of bars, in the order they ran
         let budgets = Set(bench.results.map(\.budget_gib)).sorted()
         let runs = budgets.flatMap { b in bench.pairs(at: b).enumerated().map { (budget: b, k: $0.offset, count: bench.pairs(at: b).count, pair: $0.element) } }
+        let mmapSeries = bench.results.contains { $0.engine == FullSizeBenchmark.mmapEngine }
+            ? [BarSeries(name: "mixtral-lab (--mmap-experts, page cache)", values: runs.map { $0.pair.mmap?.decode_tok_s ?? 0 })] : []
         let chart = GroupedBarChart(
             metadata: lab.metadata(title: "Decode speed of a 26 GB Mixtral-8x7B-shaped file, held to less memory",
                                    description: "tools/bench_full_size.py on \(bench.machine), \(bench.date): tokens/s sampled after the prompt, each engine in a memory cgroup of the budget, page cache dropped before each run; every run, a budget's runs in the order they ran."),
             categories: runs.map { $0.count > 1 ? String(format: "%g GiB, run %d", $0.budget, $0.k + 1) : String(format: "%g GiB", $0.budget) },
             series: [BarSeries(name: "llama.cpp (mmap, page cache)", values: runs.map { $0.pair.llama?.decode_tok_s ?? 0 }),
-                     BarSeries(name: "mixtral-lab (--ram-budget, expert cache)", values: runs.map { $0.pair.ours?.decode_tok_s ?? 0 })],
+                     BarSeries(name: "mixtral-lab (--ram-budget, expert cache)", values: runs.map { $0.pair.ours?.decode_tok_s ?? 0 })] + mmapSeries,
             xLabel: "machine memory (cgroup limit)", yLabel: "decode tokens/s")
         return bench.result(live: liveText, chart: try lab.write(chart, file: "full-size-decode.png",
-                                                                 caption: "Decode tokens/s of both engines per memory budget, every run"))
+                                                                 caption: "Decode tokens/s of the engines per memory budget, every run"))
     }
 
     private func isDefaultModel(_ lab: LabContext) throws -> Bool {
@@ -335,12 +340,15 @@ struct FullSizeBenchmark: Decodable {
             chartFullSizeDecode: chart)
     }
 
+    /// The engine name of mixtral-lab's `--mmap-experts` runs (`bench_full_size.py --mmap-experts`).
+    static let mmapEngine = "mixtral-lab mmap"
+
     /// The runs at `budget` paired in the order they ran: the k-th run of each engine at that budget (one
-    /// invocation of the benchmark runs both engines once per budget).
-    func pairs(at budget: Double) -> [(ours: Run?, llama: Run?)] {
-        let ours = results.filter { $0.budget_gib == budget && $0.engine == "mixtral-lab" }
-        let llama = results.filter { $0.budget_gib == budget && $0.engine == "llama.cpp" }
-        return (0..<max(ours.count, llama.count)).map { k in (k < ours.count ? ours[k] : nil, k < llama.count ? llama[k] : nil) }
+    /// round of the benchmark runs every engine once per budget).
+    func pairs(at budget: Double) -> [(ours: Run?, llama: Run?, mmap: Run?)] {
+        let runs = ["mixtral-lab", "llama.cpp", Self.mmapEngine].map { engine in results.filter { $0.budget_gib == budget && $0.engine == engine } }
+        func kth(_ engine: Int, _ k: Int) -> Run? { k < runs[engine].count ? runs[engine][k] : nil }
+        return (0..<max(runs[0].count, runs[1].count)).map { k in (kth(0, k), kth(1, k), kth(2, k)) }
     }
 
     /// For every budget run more than once, each engine's decode and prefill speeds from slowest to fastest
@@ -433,12 +441,22 @@ struct FullSizeBenchmark: Decodable {
             : share < 1 ? String(format: "Reading is predicted to take %.0f %% of the measured time per token; the rest is computing the layers and the reads that prefetching did not hide.", share * 100)
             : String(format: "Reading alone is predicted to take %.0f %% of the measured time per token: the decode steps' reads ran faster than the prefill's, whose rate the prediction takes (the prefill's compute took turns with them on the two cores), and prefetching overlaps them with the computing.", share * 100)
         let runs = pairs(at: budget)
+        let mmap = medianRun(Self.mmapEngine, at: budget)
+        let mmapSentence = mmap.map { run in
+            let mmapRatio = ratio(run.decode_tok_s, llama?.decode_tok_s), oursRatio = ratio(ours?.decode_tok_s, llama?.decode_tok_s)
+            let each = Self.ratioList(runs.map { ratio($0.mmap?.decode_tok_s, $0.llama?.decode_tok_s) })
+            return String(format: "Which part is the cache's and which the kernels'? At %g GiB mixtral-lab's own kernels with the page cache as "
+                          + "the only cache (`--mmap-experts`, no budget) decoded at ", budget) + each
+                + String(format: " llama.cpp's speed (median run %.2f×) and prefilled at %.2f×; the expert cache's median, %.2f×, is %.2f "
+                         + "times that: the factor the cache adds, the rest the kernels'.",
+                         mmapRatio, ratio(run.prefill_tok_s, llama?.prefill_tok_s), oursRatio, mmapRatio > 0 ? oursRatio / mmapRatio : 0)
+        } ?? ""
         return .init(budgetGiB: budget, ours: ours.map(figures), llama: llama.map(figures),
                      decodeRatio: ratio(ours?.decode_tok_s, llama?.decode_tok_s), prefillRatio: ratio(ours?.prefill_tok_s, llama?.prefill_tok_s),
                      decodeRatios: Self.ratioList(runs.map { ratio($0.ours?.decode_tok_s, $0.llama?.decode_tok_s) }),
                      prefillRatios: Self.ratioList(runs.map { ratio($0.ours?.prefill_tok_s, $0.llama?.prefill_tok_s) }),
                      accounting: ours.map(byteAccounting) ?? "The mixtral-lab run is missing.", prefillSentence: prefillSentence, decodeSentence: decodeSentence,
-                     llamaAccounting: llamaAccounting, missesPerToken: missesPerToken, prefetchesPerToken: prefetchesPerToken,
+                     llamaAccounting: llamaAccounting, mmapSentence: mmapSentence, missesPerToken: missesPerToken, prefetchesPerToken: prefetchesPerToken,
                      readsPerToken: readsPerToken, readGbps: readRate / 1e9,
                      predictedReadPerTokenGB: readsPerToken * Double(expert_bytes) / 1e9, predictedReadS: predictedRead,
                      predictedTps: predictedRead > 0 ? 1 / predictedRead : 0, measuredReadShare: share, shareSentence: shareSentence)
