@@ -6,6 +6,7 @@
 #include <string.h>
 #include "CKernels.h"
 #include "products.h"
+#include "group_block_x86.h"
 
 void ck_interleave_block(int blockBytes, const uint8_t *const block[CK_GROUP_ROWS], uint8_t *out) {
     for (int i = 0; i < CK_GROUP_ROWS; i++) memcpy(out + 2 * i, block[i], 2);
@@ -72,17 +73,6 @@ void ck_for_each_interleaved_group(int blockBytes, const uint8_t *weights, int r
 
 #if defined(__x86_64__)
 
-/// The 4×4 transposes of 32-bit elements within each 128-bit half of v[0…3].
-static inline __attribute__((always_inline, target("avx2")))
-void transpose_4x4(__m256i v[4]) {
-    const __m256i t0 = _mm256_unpacklo_epi32(v[0], v[1]), t1 = _mm256_unpackhi_epi32(v[0], v[1]);
-    const __m256i t2 = _mm256_unpacklo_epi32(v[2], v[3]), t3 = _mm256_unpackhi_epi32(v[2], v[3]);
-    v[0] = _mm256_unpacklo_epi64(t0, t2);
-    v[1] = _mm256_unpackhi_epi64(t0, t2);
-    v[2] = _mm256_unpacklo_epi64(t1, t3);
-    v[3] = _mm256_unpackhi_epi64(t1, t3);
-}
-
 /// A whole group (8 rows in the GGUF layout at `rows`) into the interleaved layout at `out`, with the AVX2
 /// transposes of `gguf_group_avx2` the other way round: the fill of an expert slot read from disk runs this
 /// once per group (ck_interleave_block's word-by-word copies took 3× a memcpy of the same bytes).
@@ -93,31 +83,9 @@ static void interleave_group_avx2(int blockBytes, const uint8_t *rows, int block
         const uint8_t *block = rows + (long)b * blockBytes;
         uint8_t *at = out + (long)b * CK_GROUP_ROWS * blockBytes;
         for (int i = 0; i < CK_GROUP_ROWS; i++) memcpy(at + 2 * i, block + i * rowBytes, 2);
-        if (blockBytes == 18) {
-            // v[j] = the 4 words of row j | row j + 4; transposed: v[m] = word m of rows 0…3 | 4…7
-            __m256i v[4];
-            for (int j = 0; j < 4; j++) {
-                v[j] = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(block + (j + 4) * rowBytes + 2)),
-                                        _mm_loadu_si128((const __m128i *)(block + j * rowBytes + 2)));
-            }
-            transpose_4x4(v);
-            for (int m = 0; m < 4; m++) _mm256_storeu_si256((__m256i *)(at + 16 + 32 * m), v[m]);
-        } else {
-            // lo[j], hi[j] = words 0…3, 4…7 of row j | row j + 4; transposed: words m, m + 4 of rows 0…3 | 4…7
-            __m256i lo[4], hi[4];
-            for (int j = 0; j < 4; j++) {
-                const __m256i a = _mm256_loadu_si256((const __m256i *)(block + j * rowBytes + 2));
-                const __m256i c = _mm256_loadu_si256((const __m256i *)(block + (j + 4) * rowBytes + 2));
-                lo[j] = _mm256_permute2x128_si256(a, c, 0x20);
-                hi[j] = _mm256_permute2x128_si256(a, c, 0x31);
-            }
-            transpose_4x4(lo);
-            transpose_4x4(hi);
-            for (int m = 0; m < 4; m++) {
-                _mm256_storeu_si256((__m256i *)(at + 16 + 32 * m), lo[m]);
-                _mm256_storeu_si256((__m256i *)(at + 16 + 32 * (m + 4)), hi[m]);
-            }
-        }
+        __m256i words[8];
+        ck_group_block_words(blockBytes, block, rowBytes, words);
+        for (int k = 0; k < (blockBytes - 2) / 4; k++) _mm256_storeu_si256((__m256i *)(at + 16 + 32 * k), words[k]);
     }
 }
 
@@ -135,7 +103,7 @@ static void gguf_group_avx2(int blockBytes, const uint8_t *group, int blocks, ui
             // v[m] = word m of rows 0…3 | 4…7; transposed: v[j] = the 4 words of row j | row j + 4
             __m256i v[4];
             for (int m = 0; m < 4; m++) v[m] = _mm256_loadu_si256((const __m256i *)(at + 16 + 32 * m));
-            transpose_4x4(v);
+            ck_transpose_4x4(v);
             for (int j = 0; j < 4; j++) {
                 _mm_storeu_si128((__m128i *)(block + j * rowBytes + 2), _mm256_castsi256_si128(v[j]));
                 _mm_storeu_si128((__m128i *)(block + (j + 4) * rowBytes + 2), _mm256_extracti128_si256(v[j], 1));
@@ -147,8 +115,8 @@ static void gguf_group_avx2(int blockBytes, const uint8_t *group, int blocks, ui
                 lo[m] = _mm256_loadu_si256((const __m256i *)(at + 16 + 32 * m));
                 hi[m] = _mm256_loadu_si256((const __m256i *)(at + 16 + 32 * (m + 4)));
             }
-            transpose_4x4(lo);
-            transpose_4x4(hi);
+            ck_transpose_4x4(lo);
+            ck_transpose_4x4(hi);
             for (int j = 0; j < 4; j++) {
                 _mm256_storeu_si256((__m256i *)(block + j * rowBytes + 2), _mm256_permute2x128_si256(lo[j], hi[j], 0x20));
                 _mm256_storeu_si256((__m256i *)(block + (j + 4) * rowBytes + 2), _mm256_permute2x128_si256(lo[j], hi[j], 0x31));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "products.h"
+#include "group_block_x86.h"
 
 #define CK_TARGET "avx2,fma,f16c"
 #define CK_NAME(f) f##_avx2

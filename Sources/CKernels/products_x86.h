@@ -69,20 +69,9 @@ void CK_NAME(unpack)(const int isQ4, const uint8_t *at, CK_NAME(unpacked_block) 
     }
 }
 
-/// The 4×4 transposes of 32-bit elements within each 128-bit half of v[0…3] (as interleave.c's).
-static inline __attribute__((always_inline, target(CK_TARGET)))
-void CK_NAME(transpose_4x4)(__m256i v[4]) {
-    const __m256i t0 = _mm256_unpacklo_epi32(v[0], v[1]), t1 = _mm256_unpackhi_epi32(v[0], v[1]);
-    const __m256i t2 = _mm256_unpacklo_epi32(v[2], v[3]), t3 = _mm256_unpackhi_epi32(v[2], v[3]);
-    v[0] = _mm256_unpacklo_epi64(t0, t2);
-    v[1] = _mm256_unpackhi_epi64(t0, t2);
-    v[2] = _mm256_unpacklo_epi64(t1, t3);
-    v[3] = _mm256_unpackhi_epi64(t1, t3);
-}
-
 /// `unpack` for weights in the GGUF layout: block b of 8 consecutive rows, row i's at `at + i · rowBytes`.
-/// The code words are put into the interleaved order in registers (row j and row j + 4 in the two halves
-/// of a vector, then 4×4 transposes: vector m = word m of rows 0…7), the same operands `unpack` loads.
+/// The code words are put into the interleaved order in registers (`ck_group_block_words`), the same
+/// operands `unpack` loads.
 static inline __attribute__((always_inline, target(CK_TARGET)))
 void CK_NAME(unpack_gguf)(const int isQ4, const uint8_t *at, long rowBytes, CK_NAME(unpacked_block) *p) {
     __m128i d = _mm_setzero_si128();
@@ -90,34 +79,19 @@ void CK_NAME(unpack_gguf)(const int isQ4, const uint8_t *at, long rowBytes, CK_N
     CK_SCALE(0); CK_SCALE(1); CK_SCALE(2); CK_SCALE(3); CK_SCALE(4); CK_SCALE(5); CK_SCALE(6); CK_SCALE(7);
 #undef CK_SCALE
     p->d = _mm256_cvtph_ps(d);
+    __m256i words[8];
+    ck_group_block_words(isQ4 ? 18 : 34, at, rowBytes, words);
     if (isQ4) {
-        __m256i v[4];
-        for (int j = 0; j < 4; j++) {
-            v[j] = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(at + (j + 4) * rowBytes + 2)),
-                                    _mm_loadu_si128((const __m128i *)(at + j * rowBytes + 2)));
-        }
-        CK_NAME(transpose_4x4)(v);
         const __m256i low4 = _mm256_set1_epi8(15);
         for (int m = 0; m < 4; m++) {
-            p->u[m] = _mm256_and_si256(v[m], low4);
-            p->u[m + 4] = _mm256_and_si256(_mm256_srli_epi16(v[m], 4), low4);
+            p->u[m] = _mm256_and_si256(words[m], low4);
+            p->u[m + 4] = _mm256_and_si256(_mm256_srli_epi16(words[m], 4), low4);
         }
     } else {
-        // lo[j], hi[j] = words 0…3, 4…7 of row j | row j + 4; transposed: words m, m + 4 of rows 0…3 | 4…7
-        __m256i lo[4], hi[4];
-        for (int j = 0; j < 4; j++) {
-            const __m256i a = _mm256_loadu_si256((const __m256i *)(at + j * rowBytes + 2));
-            const __m256i c = _mm256_loadu_si256((const __m256i *)(at + (j + 4) * rowBytes + 2));
-            lo[j] = _mm256_permute2x128_si256(a, c, 0x20);
-            hi[j] = _mm256_permute2x128_si256(a, c, 0x31);
+        for (int k = 0; k < 8; k++) {
+            p->sign[k] = words[k];
+            p->u[k] = _mm256_abs_epi8(words[k]);
         }
-        CK_NAME(transpose_4x4)(lo);
-        CK_NAME(transpose_4x4)(hi);
-        for (int m = 0; m < 4; m++) {
-            p->sign[m] = lo[m];
-            p->sign[m + 4] = hi[m];
-        }
-        for (int k = 0; k < 8; k++) p->u[k] = _mm256_abs_epi8(p->sign[k]);
     }
 }
 
