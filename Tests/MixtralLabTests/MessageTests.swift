@@ -51,6 +51,29 @@ struct MessageTests {
         }
     }
 
+    /// review9 F14: `plan --measured` names the flag and what is wrong in the file's own terms, never
+    /// Foundation's "The data isn't in the correct format".
+    @Test func planMeasuredSaysASweepIsNotASummary() throws {
+        try withTemporaryDirectory("messages") { folder in
+            let traceFolder = folder.appendingPathComponent("trace")
+            #expect(failure(["trace", "--max-tokens", "2", "--sweep", "--out", traceFolder.path]) == nil)
+            let sweep = traceFolder.appendingPathComponent("sweep.json").path
+            let plan = ["plan", "--model", "mixtral-8x7b", "--ram", "16GiB", "--measured"]
+            let result = failure(plan + [sweep])
+            #expect(result?.code == 2)
+            #expect(result?.message == "--measured \(sweep): this is a sweep.json (one summary per policy and cache size, from `mixtral-lab trace --sweep`), not a summary.json; give the summary.json of one `mixtral-lab trace --out DIR` run")
+            let partial = folder.appendingPathComponent("partial.json")
+            try Data(#"{"policy": "lru"}"#.utf8).write(to: partial)
+            let missing = failure(plan + [partial.path])
+            #expect(missing?.code == 2)
+            #expect(missing?.message.hasPrefix("--measured \(partial.path): not a summary.json written by `mixtral-lab trace` (missing key \"") == true,
+                    "\(missing?.message ?? "accepted")")
+            let text = folder.appendingPathComponent("text.json")
+            try Data("not json".utf8).write(to: text)
+            #expect(failure(plan + [text.path])?.message == "--measured \(text.path): not a summary.json written by `mixtral-lab trace` (invalid JSON)")
+        }
+    }
+
     @Test func anOutputFolderThatCannotBeMadeIsNamedWithTheReason() throws {
         let proc = failure(["lesson", "run", "1", "--out", "/proc/x"])
         #expect(proc?.code == 2)

@@ -89,16 +89,7 @@ struct ChartCommand: ParsableCommand {
         @OptionGroup var output: Output
 
         func run() throws {
-            let decoder = JSONDecoder()
-            decoder.keyDecodingStrategy = .convertFromSnakeCase
-            let data = try readInputFile(sweep, flag: "--sweep")
-            let summaries: [OffloadingSummary]
-            do { summaries = try decoder.decode([OffloadingSummary].self, from: data) } catch {
-                if (try? decoder.decode(OffloadingSummary.self, from: data)) != nil {
-                    throw ValidationError("--sweep \(sweep): this is a summary.json (one policy's totals, from `mixtral-lab trace`), not a sweep.json; make one with `mixtral-lab trace --sweep --out DIR`")
-                }
-                throw ValidationError("--sweep \(sweep): not a sweep.json written by `mixtral-lab trace --sweep` (\(describe(error)))")
-            }
+            let summaries = try readTraceSweep(sweep, flag: "--sweep")
             let folder = URL(fileURLWithPath: output.out)
             try createOutputFolder(folder, flag: "--out", force: output.force)
             try writeChart(hitRateChart(summaries, source: sweep, model: nil, precision: nil), file: "hit-rate.png",
@@ -133,26 +124,11 @@ private func readTrace(_ path: String) throws -> (TraceHeader, [LayerRecord]) {
         } catch let error as ValidationError {
             throw error
         } catch {
-            throw ValidationError("\(place): not a trace record (\(describe(error)))")
+            throw ValidationError("\(place): not a trace record (\(decodingProblem(error)))")
         }
     }
     guard let header else { throw ValidationError("--trace \(path): empty file, no header") }
     return (header, layers)
-}
-
-/// A decoding error in a few words: the key path and what was wrong.
-private func describe(_ error: Error) -> String {
-    switch error as? DecodingError {
-    case .keyNotFound(let key, let context)?:
-        return "missing key \"\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))\""
-    case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
-        return context.codingPath.isEmpty ? context.debugDescription
-            : "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
-    case .dataCorrupted(let context)?:
-        return context.codingPath.isEmpty ? "invalid JSON" : "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
-    default:
-        return error.localizedDescription
-    }
 }
 
 /// A lab context writing into `--out`, refusing to replace files unless `--force`.
