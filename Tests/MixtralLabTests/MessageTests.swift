@@ -28,6 +28,13 @@ struct MessageTests {
         #expect(failure(["lesson", "show"])?.message.hasPrefix("give a lesson number or slug; `mixtral-lab lesson list` lists them") == true)
     }
 
+    /// review9 F28: the default prompt's newlines shown escaped, not breaking the help's layout.
+    @Test func chartRoutingHelpShowsTheDefaultPromptOnOneLine() {
+        // the help wraps its lines: compare with single spaces
+        let help = MixtralLab.helpMessage(for: ChartCommand.RoutingChart.self).split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(help.contains(#"default: "ROMEO:\nBut soft, what light through yonder window breaks?\n")"#), "\(help)")
+    }
+
     @Test func chartRoutingNamesTheLayerFlag() throws {
         try withTemporaryDirectory("messages") { folder in
             let result = failure(["chart", "routing", "--layer", "9", "--out", folder.path])

@@ -42,7 +42,10 @@ struct ChartCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "routing", abstract: "Heatmap of one layer's expert choices, token by token.")
         @OptionGroup var modelOptions: ModelOptions
-        @Option(help: "Text to route (the model's greedy continuation is routed too).") var prompt: String = "ROMEO:\nBut soft, what light through yonder window breaks?\n"
+        /// The default prompt; given in the help as escaped text, since ArgumentParser would print its newlines raw.
+        static let defaultPrompt = "ROMEO:\nBut soft, what light through yonder window breaks?\n"
+        @Option(help: "Text to route (the model's greedy continuation is routed too; default: \(String(reflecting: RoutingChart.defaultPrompt))).")
+        var prompt: String?
         @Option(parsing: .unconditional, help: "Layer to show.") var layer: Int = 0
         @Option(parsing: .unconditional, help: "Greedy tokens generated after the prompt.") var maxTokens: Int = 16
         @OptionGroup var output: Output
@@ -59,7 +62,7 @@ struct ChartCommand: ParsableCommand {
             }
             let lab = try makeLab(modelOptions, output)
             let routing: RoutingReport
-            do { routing = try RoutingReport(prompt: prompt, layer: layer, token: -1, maxTokens: maxTokens, in: lab) } catch let error as RoutingReport.Error {
+            do { routing = try RoutingReport(prompt: prompt ?? Self.defaultPrompt, layer: layer, token: -1, maxTokens: maxTokens, in: lab) } catch let error as RoutingReport.Error {
                 throw ValidationError("--layer \(layer): \(error)")
             }
             emit("chart: \(routing.chartRoutingHeatmap.url.path)")
