@@ -57,7 +57,7 @@ public final class Checkpoint: Sendable {
         }
         config = try MixtralConfig(contentsOf: configURL)
 
-        let indexURL = directory.appendingPathComponent("model.safetensors.index.json")
+        let indexURL = directory.appendingPathComponent(Checkpoint.shardIndexFile)
         let single = directory.appendingPathComponent("model.safetensors")
         var files: [SafeTensorsFile] = []
         var fileForTensor: [String: SafeTensorsFile] = [:]
@@ -92,6 +92,9 @@ public final class Checkpoint: Sendable {
         }
         guard start == Array("GGUF".utf8) else { throw CheckpointError.notGGUF(path: url.path, start: start) }
     }
+
+    /// The shard index a checkpoint folder is read from when it has one — before any `model.safetensors`.
+    public static let shardIndexFile = "model.safetensors.index.json"
 
     /// Shard file names from `model.safetensors.index.json` (`{"weight_map": {tensor: file}}`), in order.
     private static func shardNames(index: URL) throws -> [String] {

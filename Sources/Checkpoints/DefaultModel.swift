@@ -63,4 +63,11 @@ public enum DefaultModel {
     public static func locate() throws -> URL {
         try ProjectFiles.locate("models/\(name)/config.json").deletingLastPathComponent()
     }
+
+    /// Whether `directory` is the default model's checkpoint directory (symbolic links resolved); false
+    /// when the default model cannot be found.
+    public static func isDefault(_ directory: URL) -> Bool {
+        guard let defaultModel = try? locate() else { return false }
+        return directory.standardizedFileURL.resolvingSymlinksInPath() == defaultModel.standardizedFileURL.resolvingSymlinksInPath()
+    }
 }

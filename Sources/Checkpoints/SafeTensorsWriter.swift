@@ -91,6 +91,9 @@ public enum CheckpointWriteError: UserInputError, Equatable {
     case unusableSource(path: String, reason: String)
     /// A named pipe, device, socket (or a link to one) where the output file would go; never replaced.
     case notARegularFile(path: String, kind: String)
+    /// A shard index in the output folder, which loading would read instead of the `model.safetensors`
+    /// written there; not a file the writer writes, so never removed, even with --force.
+    case shadowingIndex(path: String)
 
     public var description: String {
         switch self {
@@ -106,6 +109,8 @@ public enum CheckpointWriteError: UserInputError, Equatable {
             return "\(path) \(reason)"
         case .notARegularFile(let path, let kind):
             return "\(path) is \(kind), not a regular file; it is never replaced, even with --force"
+        case .shadowingIndex(let path):
+            return "\(path) exists, and a folder with it loads the shards it lists instead of the model.safetensors written here; remove it (it is not replaced, even with --force) or choose another folder"
         case .isAFolder(let path):
             return "\(path) is a folder; give the path of a file to write"
         case .notAFolder(let path):

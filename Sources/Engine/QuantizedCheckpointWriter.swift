@@ -66,7 +66,8 @@ public enum QuantizedCheckpointWriter {
     ///   - calibration: the text gptq4/awq4 experts are calibrated on (nil: `CalibrationText.heldout`); unused
     ///     at other precisions.
     /// - Throws: `CheckpointWriteError.unusableSource` (`checkSource`), `.wouldOverwrite` naming the first existing file, `.outputIsInput`,
-    ///   `.notAFolder` (`output` is a file), `.isAFolder` (a folder where a file goes), `.cannotWrite`;
+    ///   `.notAFolder` (`output` is a file), `.isAFolder` (a folder where a file goes), `.shadowingIndex` (a
+    ///   `model.safetensors.index.json` in `output`, which loading would read instead), `.cannotWrite`;
     ///   `CheckpointError.badTensor` for an input tensor that is already U8 (quantized);
     ///   `QuantizeError` for a weight the precision cannot store (NaN, row length not a multiple of 32);
     ///   `CalibrationTextError` and the loading errors of `MixtralModel(checkpoint:…)` (gptq4/awq4).
@@ -81,6 +82,9 @@ public enum QuantizedCheckpointWriter {
         if FileManager.default.fileExists(atPath: output.path, isDirectory: &isFolder) && !isFolder.boolValue {
             throw CheckpointWriteError.notAFolder(path: output.path)
         }
+        // a shard index beside the output would be loaded instead of it (`Checkpoint(directory:)`)
+        let index = output.appendingPathComponent(Checkpoint.shardIndexFile)
+        if FileManager.default.fileExists(atPath: index.path) { throw CheckpointWriteError.shadowingIndex(path: index.path) }
         let copies = copiedFiles.filter { FileManager.default.fileExists(atPath: checkpoint.directory.appendingPathComponent($0).path) }
         for name in copies + [weightsFile] {
             try checkOutputFile(output.appendingPathComponent(name), overwrite: overwrite)

@@ -25,9 +25,10 @@ public protocol Experiment: SendableMetatype {
     /// Parameters that `lesson run`'s command-line flags may replace (`ParameterOverrides`); all by default.
     static var overridableParameters: [String] { get }
 
-    /// Whether it runs the model (`LabContext.model(_:)`), so that flags acting on how the model is
-    /// loaded (`lesson run --ram-budget`) matter to it; true by default.
-    static var loadsModel: Bool { get }
+    /// What it does with the lab's model: whether it loads it (`LabContext.model(_:)`, so `lesson run
+    /// --ram-budget`/`--mmap-experts` matter to it) and whether at the run's `--precision`. No default:
+    /// each experiment says, so a model flag never silently does nothing.
+    static var modelUse: ModelUse { get }
 
     init(_ parameters: ExperimentParameters) throws
     func run(in lab: LabContext) throws -> Result
@@ -35,7 +36,6 @@ public protocol Experiment: SendableMetatype {
 
 extension Experiment {
     public static var overridableParameters: [String] { parameters.map(\.name) }
-    public static var loadsModel: Bool { true }
     public static func variableKeys(_ parameters: ExperimentParameters) throws -> [String: [String]] { [:] }
 
     /// The placeholders a lab block with `parameters` can fill.

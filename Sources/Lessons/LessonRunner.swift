@@ -1,4 +1,5 @@
 import Foundation
+import Checkpoints
 import FileChecks
 import Reports
 
@@ -53,7 +54,7 @@ public struct LessonRunner {
     ///   `closingSections` throws.
     @discardableResult
     public func run() throws -> URL {
-        try overrides.checkUsed(by: lesson)
+        try overrides.checkUsed(by: lesson, onDefaultModel: DefaultModel.isDefault(lab.checkpoint.directory))
         let renderer = TemplateRenderer()
         var results: [String: Any] = [:]
         var report = "# \(lesson.title)\n\n*\(lesson.summary)*\n\n"

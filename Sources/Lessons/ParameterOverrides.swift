@@ -13,8 +13,9 @@ public struct ParameterOverrides {
     }
 
     public private(set) var all: [Override] = []
-    /// Flags that act on how the model is loaded (`--ram-budget`), not on a lab-block parameter.
-    public private(set) var modelLoadingFlags: [String] = []
+    /// Flags that act on the model rather than on a lab-block parameter (`--ram-budget`, `--precision`), each
+    /// with what an experiment must do with the model for the flag to reach it.
+    public private(set) var modelFlags: [(flag: String, needs: ModelUse)] = []
 
     public init() {}
 
@@ -24,10 +25,10 @@ public struct ParameterOverrides {
         all.append(Override(parameter: parameter, value: value, flag: flag))
     }
 
-    /// Notes a flag that acts on how the model is loaded (`--ram-budget`): it needs a lab block whose
-    /// experiment loads the model.
-    public mutating func setModelLoading(flag: String) {
-        modelLoadingFlags.append(flag)
+    /// Notes a flag that acts on the model (`--ram-budget`: `.loadsModel`; `--precision`: `.runPrecision`):
+    /// it needs a lab block whose experiment does `needs` in this run.
+    public mutating func setModelFlag(_ flag: String, needs: ModelUse) {
+        modelFlags.append((flag, needs))
     }
 
     /// `raw` with every override whose parameter `experiment` lets the command line replace.
@@ -39,10 +40,13 @@ public struct ParameterOverrides {
         return parameters
     }
 
-    /// Checks that every override reaches at least one lab block of `lesson`, and every model-loading
-    /// flag an experiment that loads the model, so a flag never silently does nothing.
-    /// - Throws: `LessonError.overrideUnused` naming the flag and the experiments that would take it.
-    public func checkUsed(by lesson: Lesson) throws {
+    /// Checks that every override reaches at least one lab block of `lesson`, and every model flag an
+    /// experiment that uses the model that way in a run on this model, so a flag never silently does nothing.
+    /// - Parameter onDefaultModel: whether the run is on the default model (`DefaultModel.isDefault(_:)`),
+    ///   where lesson 9 runs no model (`ModelUse.offTheDefaultModelOnly`).
+    /// - Throws: `LessonError.overrideUnused` naming the flag and the experiments of other lessons that
+    ///   would take it; `.modelFlagNeedsAnotherModel` when this lesson's would, but only with `--model`.
+    public func checkUsed(by lesson: Lesson, onDefaultModel: Bool) throws {
         let experiments = lesson.steps.flatMap(\.parts).compactMap { part -> (any Experiment.Type)? in
             guard case .lab(let block) = part else { return nil }
             return ExperimentCatalog.experiment(named: block.experiment)
@@ -52,8 +56,12 @@ public struct ParameterOverrides {
             let takers = ExperimentCatalog.all.filter { $0.overridableParameters.contains(override.parameter) }.map { $0.name }
             throw LessonError.overrideUnused(flag: override.flag, lesson: lesson.id, experiments: takers)
         }
-        if let flag = modelLoadingFlags.first, !experiments.contains(where: { $0.loadsModel }) {
-            let takers = ExperimentCatalog.all.filter { $0.loadsModel }.map { $0.name }
+        for (flag, needs) in modelFlags where !experiments.contains(where: { $0.modelUse.inRun(onDefaultModel: onDefaultModel).isSuperset(of: needs) }) {
+            let offDefault = experiments.filter { $0.modelUse.inRun(onDefaultModel: false).isSuperset(of: needs) }
+            if !offDefault.isEmpty {
+                throw LessonError.modelFlagNeedsAnotherModel(flag: flag, lesson: lesson.id, experiments: offDefault.map { $0.name })
+            }
+            let takers = ExperimentCatalog.all.filter { $0.modelUse.inRun(onDefaultModel: false).isSuperset(of: needs) }.map { $0.name }
             throw LessonError.overrideUnused(flag: flag, lesson: lesson.id, experiments: takers)
         }
     }

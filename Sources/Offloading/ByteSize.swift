@@ -8,15 +8,20 @@ public enum ByteSize {
         ("kb", 1e3), ("mb", 1e6), ("gb", 1e9), ("tb", 1e12), ("b", 1),
     ]
 
+    /// The largest size accepted, 1 EiB (2⁶⁰ bytes): beyond any machine's memory or disk, and a few such
+    /// sizes still add up without overflowing `Int` (2⁶³ − 1). This project's bound, not a published one.
+    public static let largest = 1 << 60
+
     /// Parses a size: a non-negative number with a unit, or a whole number of bytes without one. Sizes
     /// are whole bytes: a fractional number of a unit (`1.5GB`, `1.3KiB`) is rounded down to whole bytes,
-    /// but a size that is not zero and rounds down to no byte at all (`0.0001KiB`, `0.5B`) is refused.
+    /// but a size that is not zero and rounds down to no byte at all (`0.0001KiB`, `0.5B`) is refused, as
+    /// is one above `largest` however it is written (`9223372036854775807`, `1e30GB`).
     /// - Parameters:
     ///   - text: e.g. `"512MiB"`, `"2GiB"`, `"1.5GB"`, `"4096"`.
     ///   - flag: the flag or field it came from, for the error message.
     /// - Returns: bytes, rounded down.
-    /// - Throws: `OffloadingError.invalidSize` (not a number, negative, too large, or a fraction without a
-    ///   unit), `.sizeBelowOneByte`.
+    /// - Throws: `OffloadingError.invalidSize` (not a number, negative, or a fraction without a unit),
+    ///   `.sizeBelowOneByte`, `.sizeTooLarge`.
     public static func parse(_ text: String, flag: String) throws -> Int {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         var number = Substring(trimmed)
@@ -27,13 +32,15 @@ public enum ByteSize {
             break
         }
         let digits = number.trimmingCharacters(in: .whitespaces)
-        guard let value = Double(digits), value.isFinite, value >= 0, value * (multiplier ?? 1) < 9e18,
-              multiplier != nil || Int(digits) != nil else {
+        let wholeNumber = !digits.isEmpty && digits.allSatisfy { ("0"..."9").contains($0) }
+        guard let value = Double(digits), value.isFinite, value >= 0, multiplier != nil || wholeNumber else {
             throw OffloadingError.invalidSize(text, flag: flag)
         }
         let bytes = value * (multiplier ?? 1)
+        guard bytes <= Double(largest) else { throw OffloadingError.sizeTooLarge(text, flag: flag, largest: largest) }
         guard bytes == 0 || bytes >= 1 else { throw OffloadingError.sizeBelowOneByte(text, flag: flag) }
-        return Int(bytes)
+        // a whole number of bytes is exact (a Double holds integers exactly only up to 2⁵³)
+        return multiplier == nil ? Int(digits)! : Int(bytes)
     }
 
     /// `bytes` in the largest IEC unit that keeps the number ≥ 1, two decimals: `"1.50 GiB"`, `"512 B"`.

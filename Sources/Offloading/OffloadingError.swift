@@ -11,6 +11,8 @@ public enum OffloadingError: UserInputError, Equatable {
     case invalidSize(String, flag: String)
     /// A size that is not zero but less than one byte, e.g. `0.0001KiB`: sizes are whole bytes.
     case sizeBelowOneByte(String, flag: String)
+    /// A size above `ByteSize.largest`, e.g. `9223372036854775807`.
+    case sizeTooLarge(String, flag: String, largest: Int)
     /// A setting out of range, e.g. `--prefetch 0` with `lru+prefetch`.
     case invalidSetting(flag: String, reason: String)
     /// `optimal` needs the whole routing in advance; it runs only on a recorded run.
@@ -31,6 +33,8 @@ public enum OffloadingError: UserInputError, Equatable {
             return "hardware profile \(path): \(reason)"
         case .invalidSize(let text, let flag):
             return "\(flag) \(text): not a size; write a number with a unit, e.g. 512MiB, 2GiB, 1.5GB (KiB/MiB/GiB/TiB are powers of 1024, KB/MB/GB/TB powers of 1000), or a whole number of bytes"
+        case .sizeTooLarge(let text, let flag, let largest):
+            return "\(flag) \(text): too large; a size is at most \(largest) bytes (\(largest >> 40)TiB)"
         case .sizeBelowOneByte(let text, let flag):
             return "\(flag) \(text): less than one byte; sizes are whole bytes (give 0 or at least 1B)"
         case .invalidSetting(let flag, let reason):

@@ -10,7 +10,7 @@ import Charts
 /// fp16), HQQ 4, 3 and 2 bits (`hqq4`, `hqq3`, `hqq2`: the paper's group sizes and 8-bit scales and
 /// zero-points), every other weight (router, embedding, LM head) fp32. Per cell: the bytes of the model's
 /// weights, bits per weight over all of them, held-out perplexity and its difference from the all-fp32
-/// model with a 95% bootstrap interval. Reference rows put attention and experts both at `q4`, `nf4` and
+/// model with a 95% t interval over the held-out windows (`pairedInterval`). Reference rows put attention and experts both at `q4`, `nf4` and
 /// `int8`.
 ///
 /// Beside ours, each grid row gives the size Mixtral-8x7B would have at that spec in mixtral-lab's formats
@@ -21,9 +21,6 @@ public struct PaperTable1: Sendable, Encodable {
     public static let gridPrecisions: [Precision] = [.fp32, .hqq4, .hqq3, .hqq2]
     /// Reference rows: attention and experts both at one of these.
     public static let referencePrecisions: [Precision] = [.q4, .nf4, .int8]
-
-    /// Resamples of the paired bootstrap over held-out windows.
-    static let bootstrapResamples = 1000
 
     public struct Row: Sendable, Encodable {
         public let attention: String
@@ -37,8 +34,8 @@ public struct PaperTable1: Sendable, Encodable {
         public let perplexity: Double
         /// Perplexity minus the all-fp32 model's.
         public let deltaPerplexity: Double
-        /// 95% interval of `deltaPerplexity` from a paired bootstrap over the held-out windows (nil with
-        /// fewer than two windows).
+        /// 95% interval of `deltaPerplexity` over the held-out windows (`pairedInterval`; nil with fewer
+        /// than two windows).
         public let deltaLow: Double?
         public let deltaHigh: Double?
         /// Mixtral-8x7B's weights at this spec in GB (10⁹ bytes), computed from its shapes.
@@ -68,7 +65,7 @@ public struct PaperTable1: Sendable, Encodable {
             let spec = PrecisionSpec([.attention: attention, .experts: experts])
             lab.progress("attention \(attention.rawValue), experts \(experts.rawValue)")
             let model = try lab.model(spec)
-            // per window: negative log-likelihood sum and predicted tokens, for the bootstrap
+            // per window: negative log-likelihood sum and predicted tokens, for the interval
             let perWindow = try windows.map { window -> (nll: Double, tokens: Int) in
                 let result = try Perplexity.evaluate(model: model, windows: [window])
                 return (log(result.perplexity) * Double(result.tokens), result.tokens)
@@ -76,7 +73,7 @@ public struct PaperTable1: Sendable, Encodable {
             let nll = perWindow.map(\.nll), counts = perWindow.map(\.tokens)
             let perplexity = exp(nll.reduce(0, +) / Double(counts.reduce(0, +)))
             if baseline.isEmpty { baseline = nll; baselinePerplexity = perplexity }
-            let (low, high) = pairedBootstrap(nll, baseline, counts: counts)
+            let (low, high) = pairedInterval(nll, baseline, counts: counts)
             let footprint = ModelFootprint(model: model)
             let weights = footprint.parametersByClass.values.reduce(0, +) + normWeights(lab.checkpoint.config)
             let bytes = model.weightBytes
@@ -110,18 +107,20 @@ public struct PaperTable1: Sendable, Encodable {
         return Double(footprint.bytesByClass.values.reduce(0, +)) / 1e9
     }
 
-    /// 95% interval of `exp(mean nll) − exp(mean baseline)` over windows resampled with replacement, the
-    /// same windows for both models (paired): `Bootstrap.estimate` with `bootstrapResamples` resamples.
-    static func pairedBootstrap(_ nll: [Double], _ baseline: [Double], counts: [Int]) -> (Double?, Double?) {
-        guard nll.count > 1 else { return (nil, nil) }
-        let e = Bootstrap.estimate(units: nll.count, replicates: bootstrapResamples, seed: 2312_17238) { drawn in
-            var a = 0.0, b = 0.0, n = 0.0
-            for i in 0..<nll.count where drawn[i] > 0 {
-                a += nll[i] * Double(drawn[i]); b += baseline[i] * Double(drawn[i]); n += Double(counts[i] * drawn[i])
-            }
-            return exp(a / n) - exp(b / n)
-        }
-        return (e.interval.low, e.interval.high)
+    /// 95% interval of `exp(Σ nll / Σ n) − exp(Σ baseline / Σ n)`, the same windows for both models (paired):
+    /// the t interval of the mean per-token log-perplexity difference R = Σ (nllᵢ − baselineᵢ) / Σ nᵢ over the
+    /// windows (`StudentT.ratioInterval`, m − 1 degrees of freedom), mapped to perplexity as
+    /// `exp(Σ baseline / Σ n) · (exp(R) − 1)` — monotone, so the ends keep their 95%. A t interval rather
+    /// than a percentile bootstrap because there are few windows (8 in lesson 10): the bootstrap's spread
+    /// lacks the m − 1 correction and its tails are the normal's, so with few windows it is too narrow.
+    /// Both assume the windows independent; consecutive windows of one text are not quite (neighbouring
+    /// lines of one play), so the interval speaks for the stretch of text measured — another stretch can
+    /// differ by more.
+    static func pairedInterval(_ nll: [Double], _ baseline: [Double], counts: [Int]) -> (Double?, Double?) {
+        guard let r = StudentT.ratioInterval(numerators: zip(nll, baseline).map { $0 - $1 },
+                                             denominators: counts.map(Double.init)) else { return (nil, nil) }
+        let base = exp(baseline.reduce(0, +) / Double(counts.reduce(0, +)))
+        return (base * expm1(r.interval.low), base * expm1(r.interval.high))
     }
 
     /// The table in the paper's layout: one block of rows per attention precision, one row per expert
@@ -168,7 +167,7 @@ public struct PaperTable1: Sendable, Encodable {
 
     /// Two panels. Left, ours: perplexity against model size (logarithmic, as the sizes span 4×), one line
     /// per attention precision through its four expert precisions, the reference rows as single points;
-    /// each point with the 95% paired bootstrap interval of its difference from all-fp32, drawn around its
+    /// each point with the 95% interval of its difference from all-fp32 (`pairedInterval`), drawn around its
     /// perplexity. Right, the paper's Table 1: Mixtral-8x7B's WikiText-2 perplexity against its size in GB,
     /// the same lines (FP16 for our fp32).
     public func chart(metadata: PNGMetadata) -> SideBySideLineCharts {

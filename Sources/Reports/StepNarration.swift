@@ -48,6 +48,9 @@ public struct StepNarrator {
     /// Simulated time and stall up to the last token shown, µs.
     public private(set) var endUs = 0.0
     public private(set) var stallUs = 0.0
+    /// Layers shown of the forward call not yet finished (`tokenEnd` resets it): their hits, misses and
+    /// bytes are in the counts, their time is not in `endUs` yet.
+    public private(set) var layersSinceTokenEnd = 0
 
     public init(numExperts: Int, topK: Int) {
         self.numExperts = numExperts
@@ -66,6 +69,7 @@ public struct StepNarrator {
         hits += recordHits.count
         misses += recordMisses.count
         bytesMoved += bytes
+        layersSinceTokenEnd += 1
 
         var lines: [String] = []
         if first.phase == .prefill {
@@ -104,6 +108,7 @@ public struct StepNarrator {
     /// The summary after a forward call: the token it produced and the running totals.
     public mutating func tokenEnd(_ record: TokenRecord) -> String {
         tokens += 1
+        layersSinceTokenEnd = 0
         endUs = record.endUs
         stallUs += record.stallUs
         let probability = record.top.first { $0.id == record.tokenId }.map { String(format: ", p %.2f", $0.probability) } ?? ""
@@ -117,11 +122,15 @@ public struct StepNarrator {
         """
     }
 
-    /// The running totals in one line.
+    /// The running totals in one line. Between layers of an unfinished call (quitting `step` mid-token)
+    /// the counts include its layers shown but the clock stops at the last finished token, and the line
+    /// says so.
     public var totals: String {
         let accesses = hits + misses
         let rate = accesses > 0 ? String(format: " (hit rate %.3f)", Double(hits) / Double(accesses)) : ""
-        return "\(counted(tokens, "token")) · hits \(hits), misses \(misses)\(rate) · \(ByteSize.format(bytesMoved)) moved · \(Self.time(endUs)) simulated, stall \(Self.time(stallUs))"
+        let shown = counted(tokens, "token") + (layersSinceTokenEnd > 0 ? " and \(counted(layersSinceTokenEnd, "layer")) of the next" : "")
+        let clock = "\(Self.time(endUs)) simulated, stall \(Self.time(stallUs))" + (layersSinceTokenEnd > 0 ? " (to the end of the last finished token)" : "")
+        return "\(shown) · hits \(hits), misses \(misses)\(rate) · \(ByteSize.format(bytesMoved)) moved · \(clock)"
     }
 
     /// "e5 ×7 · e2 ×6 · …": how often each expert was chosen over the records, most used first.

@@ -7,7 +7,16 @@ struct SamplingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Sampling temperature; 0 = greedy.") var temperature: Float = 0
     @Option(parsing: .unconditional, help: "Keep only the K most likely tokens when sampling (0 = all).") var topK: Int = 0
     @Option(parsing: .unconditional, help: "Nucleus sampling: keep the most likely tokens up to probability P.") var topP: Float = 1
-    @Option(parsing: .unconditional, help: "Random seed for sampling (same seed, same text).") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Random seed for sampling (same seed, same text).", transform: SamplingOptions.seed(parsing:))
+    var seed: UInt64 = 0
+
+    /// `--seed`: a whole number 0…2⁶⁴ − 1 (`SplitMix64`'s state), refused with the reason otherwise.
+    static func seed(parsing text: String) throws -> UInt64 {
+        guard let seed = UInt64(text) else {
+            throw ValidationError("not a seed: give a whole number from 0 to \(UInt64.max)")
+        }
+        return seed
+    }
 
     /// Refuses a `--temperature` that is not a finite number ≥ 0 (logits are divided by it, so `inf` would
     /// flatten every distribution to uniform and `nan` make every probability nan), a negative `--top-k`

@@ -54,15 +54,51 @@ import TestSupport
 
     @Test func aModelLoadingFlagNeedsAnExperimentThatLoadsTheModel() throws {
         var overrides = ParameterOverrides()
-        overrides.setModelLoading(flag: "--ram-budget")
+        overrides.setModelFlag("--ram-budget", needs: .loadsModel)
         for id in ["1", "2", "8"] {
             let lesson = try LessonLibrary().lesson(id)
-            let error = #expect(throws: LessonError.self) { try overrides.checkUsed(by: lesson) }
+            let error = #expect(throws: LessonError.self) { try overrides.checkUsed(by: lesson, onDefaultModel: true) }
             #expect(error?.description.hasPrefix("--ram-budget has no effect on lesson \(lesson.id)") == true)
         }
-        for id in ["3", "4", "5", "6", "7"] {
-            try overrides.checkUsed(by: try LessonLibrary().lesson(id))
+        for id in ["3", "4", "5", "6", "7", "10", "11", "12"] {
+            try overrides.checkUsed(by: try LessonLibrary().lesson(id), onDefaultModel: true)
         }
+        // lesson 9 runs a model only with --model: on the default model it shows committed numbers
+        let nine = try LessonLibrary().lesson("9")
+        let error = #expect(throws: LessonError.self) { try overrides.checkUsed(by: nine, onDefaultModel: true) }
+        #expect(error?.description == "--ram-budget has no effect on lesson 9 on the default model: its experiment full-size runs a model only with --model FILE (a model other than the default)")
+        try overrides.checkUsed(by: nine, onDefaultModel: false)
+    }
+
+    /// `--precision` reaches only experiments that run at the run's precision (lessons 5–7, and 9 with
+    /// --model); the others choose their own precisions or run no model.
+    @Test func precisionNeedsAnExperimentThatRunsAtIt() throws {
+        var overrides = ParameterOverrides()
+        overrides.setModelFlag("--precision", needs: .runPrecision)
+        for id in ["1", "2", "3", "4", "8", "10", "11", "12"] {
+            let lesson = try LessonLibrary().lesson(id)
+            let error = #expect(throws: LessonError.self) { try overrides.checkUsed(by: lesson, onDefaultModel: true) }
+            #expect(error?.description.hasPrefix("--precision has no effect on lesson \(lesson.id): none of its experiments takes it") == true,
+                    "\(error?.description ?? "accepted")")
+        }
+        for id in ["5", "6", "7"] {
+            try overrides.checkUsed(by: try LessonLibrary().lesson(id), onDefaultModel: true)
+        }
+        let nine = try LessonLibrary().lesson("9")
+        #expect(throws: LessonError.self) { try overrides.checkUsed(by: nine, onDefaultModel: true) }
+        try overrides.checkUsed(by: nine, onDefaultModel: false)
+    }
+
+    /// The runner checks on its own model: lesson 9 on the default model refuses --ram-budget before anything runs.
+    @Test func theRunnerChecksModelFlagsOnItsModel() throws {
+        var overrides = ParameterOverrides()
+        overrides.setModelFlag("--mmap-experts", needs: .loadsModel)
+        let lab = try lab()
+        var printed = ""
+        #expect(throws: LessonError.self) {
+            try LessonRunner(lesson: try LessonLibrary().lesson("9"), lab: lab, overrides: overrides, write: { printed += $0 }).run()
+        }
+        #expect(printed.isEmpty)
     }
 
     @Test func comparisonSimulatesEachPrecisionWithItsOwnExpertSizes() throws {

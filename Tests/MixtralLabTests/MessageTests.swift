@@ -28,6 +28,13 @@ struct MessageTests {
         #expect(failure(["lesson", "show"])?.message.hasPrefix("give a lesson number or slug; `mixtral-lab lesson list` lists them") == true)
     }
 
+    /// review9 F28: the default prompt's newlines shown escaped, not breaking the help's layout.
+    @Test func chartRoutingHelpShowsTheDefaultPromptOnOneLine() {
+        // the help wraps its lines: compare with single spaces
+        let help = MixtralLab.helpMessage(for: ChartCommand.RoutingChart.self).split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(help.contains(#"default: "ROMEO:\nBut soft, what light through yonder window breaks?\n")"#), "\(help)")
+    }
+
     @Test func chartRoutingNamesTheLayerFlag() throws {
         try withTemporaryDirectory("messages") { folder in
             let result = failure(["chart", "routing", "--layer", "9", "--out", folder.path])
@@ -48,6 +55,29 @@ struct MessageTests {
             try Data("[1]".utf8).write(to: list)
             let other = failure(["chart", "hit-rate", "--sweep", list.path, "--out", folder.appendingPathComponent("charts").path])
             #expect(other?.message == "--sweep \(list.path): not a sweep.json written by `mixtral-lab trace --sweep` (Index 0: Expected to decode Dictionary<String, Any> but found number instead.)")
+        }
+    }
+
+    /// review9 F14: `plan --measured` names the flag and what is wrong in the file's own terms, never
+    /// Foundation's "The data isn't in the correct format".
+    @Test func planMeasuredSaysASweepIsNotASummary() throws {
+        try withTemporaryDirectory("messages") { folder in
+            let traceFolder = folder.appendingPathComponent("trace")
+            #expect(failure(["trace", "--max-tokens", "2", "--sweep", "--out", traceFolder.path]) == nil)
+            let sweep = traceFolder.appendingPathComponent("sweep.json").path
+            let plan = ["plan", "--model", "mixtral-8x7b", "--ram", "16GiB", "--measured"]
+            let result = failure(plan + [sweep])
+            #expect(result?.code == 2)
+            #expect(result?.message == "--measured \(sweep): this is a sweep.json (one summary per policy and cache size, from `mixtral-lab trace --sweep`), not a summary.json; give the summary.json of one `mixtral-lab trace --out DIR` run")
+            let partial = folder.appendingPathComponent("partial.json")
+            try Data(#"{"policy": "lru"}"#.utf8).write(to: partial)
+            let missing = failure(plan + [partial.path])
+            #expect(missing?.code == 2)
+            #expect(missing?.message.hasPrefix("--measured \(partial.path): not a summary.json written by `mixtral-lab trace` (missing key \"") == true,
+                    "\(missing?.message ?? "accepted")")
+            let text = folder.appendingPathComponent("text.json")
+            try Data("not json".utf8).write(to: text)
+            #expect(failure(plan + [text.path])?.message == "--measured \(text.path): not a summary.json written by `mixtral-lab trace` (invalid JSON)")
         }
     }
 

@@ -9,7 +9,7 @@ struct NegativeValueTests {
         (["generate", "--top-k", "-1"], "--top-k must be ≥ 0"),
         (["generate", "--top-p", "-0.5"], "--top-p must be in (0, 1]"),
         (["generate", "--max-tokens", "-3"], "--max-tokens must be at least 1"),
-        (["generate", "--seed", "-1"], "'-1' is invalid for '--seed"),
+        (["generate", "--seed", "-1"], "'-1' is invalid for '--seed <seed>': not a seed: give a whole number from 0 to 18446744073709551615"),
         (["generate", "--cache-experts", "-1"], "--cache-experts must be ≥ 0"),
         (["generate", "--cache-bytes", "-1GiB"], "--cache-bytes"),
         (["generate", "--ram-budget", "-1GiB"], "--ram-budget"),

@@ -61,4 +61,19 @@ struct QuantizeSourceTests {
         }
         #expect(failure(["generate", "--model", output.path, "--max-tokens", "2"]) == nil)
     }
+
+    /// A stale shard index in the output folder would be loaded instead of the written model.safetensors
+    /// (review9 F7): refused before anything is written, with or without --force, and the index kept.
+    @Test(arguments: [[], ["--force"]])
+    func aShardIndexInTheOutputFolderIsRefused(_ force: [String]) throws {
+        let output = scratch.url.appendingPathComponent("stale-index\(force.count)")
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let index = output.appendingPathComponent("model.safetensors.index.json")
+        try Data(#"{"weight_map":{}}"#.utf8).write(to: index)
+        let result = failure(["quantize", "--precision", "q4", "--output", output.path] + force)
+        #expect(result?.code == 2)
+        #expect(result?.message == "--output \(output.path): \(index.path) exists, and a folder with it loads the shards it lists instead of the model.safetensors written here; remove it (it is not replaced, even with --force) or choose another folder",
+                "\(String(describing: result))")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output.path) == ["model.safetensors.index.json"])
+    }
 }

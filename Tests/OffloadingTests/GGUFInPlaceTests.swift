@@ -62,29 +62,11 @@ struct GGUFInPlaceTests {
         #expect(source.files.map(\.path) == [url.path])
         let expected: ProjectionLayout.Format = [GGUFExportPrecision.fp32: .fp32, .f16: .f16, .bf16: .bf16, .int8: .q8_0, .q4: .q4_0][precision]!
         #expect(source.layout.projections.allSatisfy { $0.format == expected })
-        // every location is the weight's own bytes in the file
-        let c = checkpoint.config
-        for l in 0..<c.numHiddenLayers {
-            for e in 0..<c.numExperts {
-                for (p, w) in ["w1", "w2", "w3"].enumerated() {
-                    let weight = try #require(checkpoint.ggufWeight(WeightNames.expert(l, e, w)))
-                    #expect(source.locations[l][e][p] == ExpertSource.Location(file: 0, offset: weight.fileOffset))
-                }
-            }
-        }
-
         // every read bypasses the page cache
         for file in source.files {
             #expect(file.readsDirect, "O_DIRECT refused on the test's file system: the direct path goes untested")
         }
-        let resident = try MixtralModel(checkpoint: checkpoint, precision: spec)
-        let provider = try DiskExpertProvider(source: source, policy: .lru, topK: c.numExpertsPerToken)
-        let streamed = try MixtralModel(checkpoint: checkpoint, precision: spec, experts: .streamed(provider))
-        try provider.allocateSlots(perLayer: 2)
-        #expect(streamed.layers.allSatisfy { $0.experts.isEmpty })
-        #expect(try greedyLogitBits(streamed, prompt: prompt) == greedyLogitBits(resident, prompt: prompt), "\(precision) \(layout)")
-        let summary = provider.finish()
-        #expect(summary.misses > 0 && summary.bytesRead == summary.misses * source.layout.byteCount)
+        try expectInPlaceSourceMatchesTheResidentModel(source, checkpoint: checkpoint, precision: spec, prompt: prompt, label: "\(precision) \(layout)")
         // nothing but the GGUF file in its folder: no store was written
         #expect(try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path) == [url.lastPathComponent])
     }

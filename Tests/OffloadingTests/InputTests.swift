@@ -17,9 +17,17 @@ struct InputTests {
         #expect(try ByteSize.parse("16gib", flag: "--ram") == 16 << 30)
         #expect(try ByteSize.parse("4096", flag: "--ram") == 4096)
         #expect(try ByteSize.parse("0", flag: "--vram") == 0)
-        for bad in ["", "GiB", "2XB", "-1GiB", "1e30GB", "two", "1.5", "0.5"] {
+        for bad in ["", "GiB", "2XB", "-1GiB", "infGB", "two", "1.5", "0.5", "1e3"] {
             #expect(throws: OffloadingError.invalidSize(bad, flag: "--ram")) { try ByteSize.parse(bad, flag: "--ram") }
         }
+        // review9 F15: one bound, however the size is written, and a message that says so
+        #expect(try ByteSize.parse(String(ByteSize.largest), flag: "--ram") == ByteSize.largest)
+        #expect(try ByteSize.parse("1048576TiB", flag: "--ram") == ByteSize.largest)
+        for huge in ["9223372036854775807", "99999999999999999999", "5000000000000000000", "1e30GB", "5e18B", "1048577TiB"] {
+            #expect(throws: OffloadingError.sizeTooLarge(huge, flag: "--ram", largest: 1 << 60)) { try ByteSize.parse(huge, flag: "--ram") }
+        }
+        #expect(OffloadingError.sizeTooLarge("9223372036854775807", flag: "--cache-bytes", largest: 1 << 60).description
+                == "--cache-bytes 9223372036854775807: too large; a size is at most 1152921504606846976 bytes (1048576TiB)")
         // sizes are whole bytes: a fraction of a unit rounds down, but not to nothing
         #expect(try ByteSize.parse("1.3KiB", flag: "--ram") == 1331)
         #expect(try ByteSize.parse("0KiB", flag: "--ram") == 0)

@@ -38,26 +38,7 @@ import TestSupport
         let weights = folder.appendingPathComponent(QuantizedCheckpointWriter.weightsFile).path
         #expect(source.files.map(\.path) == [weights])
         #expect(source.layout.projections.allSatisfy { $0.format == format })
-        // every location is the tensor's own bytes in the file, and a projection is all of them
-        let c = checkpoint.config
-        for l in 0..<c.numHiddenLayers {
-            for e in 0..<c.numExperts {
-                for (p, w) in ["w1", "w2", "w3"].enumerated() {
-                    let info = try #require(checkpoint.info(WeightNames.expert(l, e, w)))
-                    #expect(source.locations[l][e][p] == ExpertSource.Location(file: 0, offset: info.fileOffset))
-                    #expect(source.layout.projections[p].byteCount == info.byteCount)
-                }
-            }
-        }
-
-        let resident = try MixtralModel(checkpoint: checkpoint, precision: spec)
-        let provider = try DiskExpertProvider(source: source, policy: .lru, topK: c.numExpertsPerToken)
-        let streamed = try MixtralModel(checkpoint: checkpoint, precision: spec, experts: .streamed(provider))
-        try provider.allocateSlots(perLayer: 2)
-        #expect(streamed.layers.allSatisfy { $0.experts.isEmpty })
-        #expect(try greedyLogitBits(streamed, prompt: prompt) == greedyLogitBits(resident, prompt: prompt), "\(precision)")
-        let summary = provider.finish()
-        #expect(summary.misses > 0 && summary.bytesRead == summary.misses * source.layout.byteCount)
+        try expectInPlaceSourceMatchesTheResidentModel(source, checkpoint: checkpoint, precision: spec, prompt: prompt, label: precision)
         // nothing but what quantize wrote in its folder: no store was written
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == written)
     }

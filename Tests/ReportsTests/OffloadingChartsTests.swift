@@ -133,6 +133,10 @@ struct OffloadingChartsTests {
         #expect(!first.contains("error"))
         _ = narrator.tokenEnd(calls[0].token)
         let second = narrator.layerStop(calls[1].stops[0], residualError: 0.0123)
+        // quitting here (review9 F23): the counts include this layer, the clock only the finished token
+        #expect(narrator.totals.hasPrefix("1 token and 1 layer of the next · hits 1, misses 3 (hit rate 0.250) · 3.00 KiB moved · "),
+                "\(narrator.totals)")
+        #expect(narrator.totals.hasSuffix(" (to the end of the last finished token)"))
         #expect(second.contains("e1 0.50 · e2 0.50"))
         #expect(second.contains("hit e1 · miss e2 · evicted e0"))
         #expect(second.contains("stall 30.0 µs"))

@@ -10,6 +10,7 @@ import Reports
 struct CacheSweepExperiment: Experiment {
     static let name = "cache-sweep"
     static let summary = "Hit rate against cache size per policy on recorded routing, LRU against Belady's optimum, and a transfer timeline."
+    static let modelUse: ModelUse = [.loadsModel, .runPrecision]
     static let parameters = [
         ParameterSpec("prompt", .text, "text to continue (the table of one run and the timeline)", default: "ROMEO:\n"),
         ParameterSpec("prompts", .list, "more prompts: every policy's hit rate is also given as mean and range over all prompts",

@@ -20,6 +20,8 @@ import Reports
 struct CalibrationExperiment: Experiment {
     static let name = "calibration"
     static let summary = "Round-to-nearest vs AWQ vs GPTQ on the experts at several bit widths, by calibration-set size: output SNR, KL, perplexity with intervals."
+    /// It loads the model at fp32 and quantizes the experts itself, not at `--precision`.
+    static let modelUse: ModelUse = .loadsModel
     static let parameters = [
         ParameterSpec("bits", .list, "bit widths of the grid", default: [4, 3]),
         ParameterSpec("calibration_tokens", .list, "calibration-set sizes to sweep (tokens, 16 … 4096)", default: [16, 256, 4096]),

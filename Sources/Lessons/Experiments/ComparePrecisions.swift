@@ -7,6 +7,8 @@ import Engine
 struct ComparePrecisionsExperiment: Experiment {
     static let name = "compare-precisions"
     static let summary = "Greedy continuations, top-1 agreement, KL, perplexity, memory and speed per precision against fp32."
+    /// It loads the model at each precision of its list (fp32 first), not at `--precision`.
+    static let modelUse: ModelUse = .loadsModel
     static let parameters = [
         ParameterSpec("prompt", .text, "text to continue", default: "ROMEO:\n"),
         ParameterSpec("precisions", .list, "precisions besides fp32", default: ["int8", "q4", "nf4"]),

@@ -13,6 +13,8 @@ import Reports
 struct FullSizeExperiment: Experiment {
     static let name = "full-size"
     static let summary = "Committed full-size measurements (mixtral-lab beside llama.cpp under memory budgets) and, with --model, a live run."
+    /// Only its live run (`lesson run 9 --model FILE`) loads a model, at `--precision`.
+    static let modelUse: ModelUse = [.loadsModel, .runPrecision, .offTheDefaultModelOnly]
     static let parameters = [
         ParameterSpec("measurements", .text, "the benchmark's JSON, relative to the repository", default: "docs/benchmarks/full-size.json"),
         ParameterSpec("prompt", .text, "live run: text to continue",
@@ -148,7 +150,8 @@ struct FullSizeExperiment: Experiment {
         } catch {
             throw ExperimentParameterError.invalid("measurements", reason: "\(url.path) is not tools/bench_full_size.py's JSON: \(error)")
         }
-        let liveText = try isDefaultModel(lab) ? Self.howToRunLive : live(lab, bench: bench)
+        let liveText = Self.modelUse.inRun(onDefaultModel: DefaultModel.isDefault(lab.checkpoint.directory)).contains(.loadsModel)
+            ? try live(lab, bench: bench) : Self.howToRunLive
         // every run: a budget run k times has k pairs of bars, in the order they ran
         let budgets = Set(bench.results.map(\.budget_gib)).sorted()
         let runs = budgets.flatMap { b in bench.pairs(at: b).enumerated().map { (budget: b, k: $0.offset, count: bench.pairs(at: b).count, pair: $0.element) } }
@@ -163,11 +166,6 @@ struct FullSizeExperiment: Experiment {
             xLabel: "machine memory (cgroup limit)", yLabel: "decode tokens/s")
         return bench.result(live: liveText, chart: try lab.write(chart, file: "full-size-decode.png",
                                                                  caption: "Decode tokens/s of the engines per memory budget, every run"))
-    }
-
-    private func isDefaultModel(_ lab: LabContext) throws -> Bool {
-        guard let defaultModel = try? DefaultModel.locate() else { return false }
-        return lab.checkpoint.directory.standardizedFileURL.resolvingSymlinksInPath() == defaultModel.standardizedFileURL.resolvingSymlinksInPath()
     }
 
     static let howToRunLive = """

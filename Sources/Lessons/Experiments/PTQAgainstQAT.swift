@@ -17,6 +17,8 @@ import Reports
 struct PTQAgainstQATExperiment: Experiment {
     static let name = "ptq-qat"
     static let summary = "Round-to-nearest (PTQ) against quantization-aware-trained (QAT) 4-bit experts, each with fp32 and 8-bit activations: KL, top-1, perplexity with intervals."
+    /// It loads the model at fp32 and with q4/int8 experts, not at `--precision`.
+    static let modelUse: ModelUse = .loadsModel
     static let parameters = [
         ParameterSpec("qat_model", .text, "the QAT checkpoint, relative to the repository (made by tools/make_qat_model.py)",
                       default: "models/shakespeare-mixtral-qat4"),

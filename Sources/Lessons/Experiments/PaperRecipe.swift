@@ -10,6 +10,8 @@ import Offloading
 struct PaperRecipeExperiment: Experiment {
     static let name = "paper-recipe"
     static let summary = "HQQ against round-to-nearest, group size and zero-points at 2 and 3 bits, and the paper's Table 1."
+    /// It loads the model at the precisions of the paper's Table 1, not at `--precision`.
+    static let modelUse: ModelUse = .loadsModel
     static let parameters = [
         ParameterSpec("layer", .int, "layer whose expert weights are measured", default: 0),
         ParameterSpec("experts", .int, "how many of the layer's experts (from expert 0) are measured", default: 2),

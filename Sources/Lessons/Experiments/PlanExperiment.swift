@@ -23,7 +23,7 @@ struct PlanExperiment: Experiment {
     /// `mixtral-lab plan --hardware` plans for any other.
     static let overridableParameters: [String] = []
     /// It plans for a real Mixtral's shapes; the lab's model is not run.
-    static let loadsModel = false
+    static let modelUse: ModelUse = []
     static func variableKeys(_ parameters: ExperimentParameters) throws -> [String: [String]] {
         ["mixes": try parameters.precisionSpecs("mixes").indices.map { "m\($0 + 1)" }]
     }

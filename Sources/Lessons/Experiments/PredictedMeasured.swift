@@ -15,6 +15,8 @@ import Tensors
 struct PredictedMeasuredExperiment: Experiment {
     static let name = "predicted-vs-measured"
     static let summary = "Probe this machine, stream the experts from disk, and put the simulator's decode tokens/s on the probed profile beside the measured one."
+    /// It streams the experts at `--precision` from a store of its own (its model is not `LabContext.model(_:)`'s).
+    static let modelUse: ModelUse = .runPrecision
     static let parameters = [
         ParameterSpec("prompt", .text, "text to continue", default: "ROMEO:\n"),
         ParameterSpec("max_tokens", .int, "tokens to generate per run", default: 24),

@@ -11,6 +11,7 @@ import Reports
 struct PrefetchRecallExperiment: Experiment {
     static let name = "prefetch-recall"
     static let summary = "Recall of next-layer expert guesses by lookahead, and stall time saved by lru+prefetch against plain LRU."
+    static let modelUse: ModelUse = [.loadsModel, .runPrecision]
     static let parameters = [
         ParameterSpec("prompt", .text, "text to continue", default: "ROMEO:\n"),
         ParameterSpec("prompts", .list, "more prompts: recall and stalls are also given as mean and range over all prompts",

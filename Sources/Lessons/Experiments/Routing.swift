@@ -7,6 +7,7 @@ import Reports
 struct RoutingExperiment: Experiment {
     static let name = "routing"
     static let summary = "Router logits and top-k for one token, routing heatmap, load balance and expert reuse between neighbouring tokens."
+    static let modelUse: ModelUse = [.loadsModel, .runPrecision]
     static let parameters = [
         ParameterSpec("prompt", .text, "text to route", default: "ROMEO:\nBut soft, what light through yonder window breaks?\n"),
         ParameterSpec("layer", .int, "layer shown in the heatmap and the one-token table", default: 0),

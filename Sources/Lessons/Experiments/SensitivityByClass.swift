@@ -12,6 +12,8 @@ import Reports
 struct SensitivityByClassExperiment: Experiment {
     static let name = "sensitivity-by-class"
     static let summary = "KL, top-1 agreement and perplexity (with bootstrap intervals) when one tensor class at a time is quantized, and a mixed-precision recipe."
+    /// It loads the model at fp32 and with one tensor class quantized at a time, not at `--precision`.
+    static let modelUse: ModelUse = .loadsModel
     static let parameters = [
         ParameterSpec("precision", .text, "precision applied to one class at a time", default: "q4"),
         ParameterSpec("recipe", .text, "a mixed precision spec to compare", default: "attn=int8,experts=q4,router=fp32,embed=int8,head=int8"),

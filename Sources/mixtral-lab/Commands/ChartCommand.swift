@@ -42,7 +42,10 @@ struct ChartCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "routing", abstract: "Heatmap of one layer's expert choices, token by token.")
         @OptionGroup var modelOptions: ModelOptions
-        @Option(help: "Text to route (the model's greedy continuation is routed too).") var prompt: String = "ROMEO:\nBut soft, what light through yonder window breaks?\n"
+        /// The default prompt; given in the help as escaped text, since ArgumentParser would print its newlines raw.
+        static let defaultPrompt = "ROMEO:\nBut soft, what light through yonder window breaks?\n"
+        @Option(help: "Text to route (the model's greedy continuation is routed too; default: \(String(reflecting: RoutingChart.defaultPrompt))).")
+        var prompt: String?
         @Option(parsing: .unconditional, help: "Layer to show.") var layer: Int = 0
         @Option(parsing: .unconditional, help: "Greedy tokens generated after the prompt.") var maxTokens: Int = 16
         @OptionGroup var output: Output
@@ -59,7 +62,7 @@ struct ChartCommand: ParsableCommand {
             }
             let lab = try makeLab(modelOptions, output)
             let routing: RoutingReport
-            do { routing = try RoutingReport(prompt: prompt, layer: layer, token: -1, maxTokens: maxTokens, in: lab) } catch let error as RoutingReport.Error {
+            do { routing = try RoutingReport(prompt: prompt ?? Self.defaultPrompt, layer: layer, token: -1, maxTokens: maxTokens, in: lab) } catch let error as RoutingReport.Error {
                 throw ValidationError("--layer \(layer): \(error)")
             }
             emit("chart: \(routing.chartRoutingHeatmap.url.path)")
@@ -89,16 +92,7 @@ struct ChartCommand: ParsableCommand {
         @OptionGroup var output: Output
 
         func run() throws {
-            let decoder = JSONDecoder()
-            decoder.keyDecodingStrategy = .convertFromSnakeCase
-            let data = try readInputFile(sweep, flag: "--sweep")
-            let summaries: [OffloadingSummary]
-            do { summaries = try decoder.decode([OffloadingSummary].self, from: data) } catch {
-                if (try? decoder.decode(OffloadingSummary.self, from: data)) != nil {
-                    throw ValidationError("--sweep \(sweep): this is a summary.json (one policy's totals, from `mixtral-lab trace`), not a sweep.json; make one with `mixtral-lab trace --sweep --out DIR`")
-                }
-                throw ValidationError("--sweep \(sweep): not a sweep.json written by `mixtral-lab trace --sweep` (\(describe(error)))")
-            }
+            let summaries = try readTraceSweep(sweep, flag: "--sweep")
             let folder = URL(fileURLWithPath: output.out)
             try createOutputFolder(folder, flag: "--out", force: output.force)
             try writeChart(hitRateChart(summaries, source: sweep, model: nil, precision: nil), file: "hit-rate.png",
@@ -133,26 +127,11 @@ private func readTrace(_ path: String) throws -> (TraceHeader, [LayerRecord]) {
         } catch let error as ValidationError {
             throw error
         } catch {
-            throw ValidationError("\(place): not a trace record (\(describe(error)))")
+            throw ValidationError("\(place): not a trace record (\(decodingProblem(error)))")
         }
     }
     guard let header else { throw ValidationError("--trace \(path): empty file, no header") }
     return (header, layers)
-}
-
-/// A decoding error in a few words: the key path and what was wrong.
-private func describe(_ error: Error) -> String {
-    switch error as? DecodingError {
-    case .keyNotFound(let key, let context)?:
-        return "missing key \"\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))\""
-    case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
-        return context.codingPath.isEmpty ? context.debugDescription
-            : "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
-    case .dataCorrupted(let context)?:
-        return context.codingPath.isEmpty ? "invalid JSON" : "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
-    default:
-        return error.localizedDescription
-    }
 }
 
 /// A lab context writing into `--out`, refusing to replace files unless `--force`.

@@ -57,7 +57,9 @@ struct LessonCommand: ParsableCommand {
             The offloading flags replace the lesson's own settings in every experiment that takes them: \
             --policy (the traced run's policy), --cache-experts or --cache-bytes (cache size), --prefetch, \
             --lookahead and --hardware. A flag no experiment of the lesson takes is an error, as is \
-            --ram-budget or --mmap-experts for a lesson whose experiments run no model. With --ram-budget, \
+            --ram-budget or --mmap-experts for a lesson whose experiments run no model, and --precision for \
+            one whose experiments choose their own precisions (lessons 5, 6 and 7 run at --precision; \
+            lesson 9 only with --model). With --ram-budget, \
             report.md ends with each loaded precision's real offloading totals. Example: \
             mixtral-lab lesson run 6 --cache-experts 2 --hardware colab-t4
 
@@ -78,7 +80,7 @@ struct LessonCommand: ParsableCommand {
         func run() throws {
             let lesson = try lessonID.lesson()
             // A flag no experiment of the lesson takes is refused before anything is loaded or written.
-            try overrides(cacheBytesSlots: { 1 }).checkUsed(by: lesson)
+            try overrides(cacheBytesSlots: { 1 }).checkUsed(by: lesson, onDefaultModel: DefaultModel.isDefault(try modelOptions.directory()))
             let checkpoint = try modelOptions.checkpoint()
             try offloading.check(checkpoint.config)
             try ramBudget.checkLabFloor(checkpoint, policy: offloading.policySpec)
@@ -130,8 +132,9 @@ struct LessonCommand: ParsableCommand {
             if let prefetch = offloading.prefetchFlag { overrides.set("prefetch", to: prefetch, flag: "--prefetch") }
             if let lookahead = offloading.lookaheadFlag { overrides.set("lookahead", to: lookahead, flag: "--lookahead") }
             if let hardware = offloading.hardwareFlag { overrides.set("hardware", to: hardware, flag: "--hardware") }
-            if ramBudget.ramBudget != nil { overrides.setModelLoading(flag: "--ram-budget") }
-            if ramBudget.mmapExperts { overrides.setModelLoading(flag: "--mmap-experts") }
+            if ramBudget.ramBudget != nil { overrides.setModelFlag("--ram-budget", needs: .loadsModel) }
+            if ramBudget.mmapExperts { overrides.setModelFlag("--mmap-experts", needs: .loadsModel) }
+            if precisionOptions.precisionFlag != nil { overrides.setModelFlag("--precision", needs: .runPrecision) }
             return overrides
         }
 

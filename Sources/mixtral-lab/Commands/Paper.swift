@@ -47,7 +47,7 @@ struct Paper: ParsableCommand {
                 emit("")
                 emit(table.text)
                 emit("")
-                emit("Δ: perplexity minus the all-fp32 model's; [95% interval] from 1000 paired bootstrap resamples of the windows.")
+                emit("Δ: perplexity minus the all-fp32 model's; [95% interval]: Student's t over the \(table.windows) windows' paired differences — for this text; consecutive windows are not quite independent, so another text can differ by more.")
                 emit("Mixtral-8x7B GB: that spec's size in mixtral-lab's formats, from Mixtral-8x7B's shapes (fp32 read as fp16, as the paper runs it).")
                 let sizes = table.sizeAgreement, cost = table.recipeCost
                 emit(String(format: "paper: GB are GiB (its FP16 row, 86.99, is our %.1f GB ÷ 1.0737); so read, they are %.2f–%.2f× our computed sizes.",
@@ -64,10 +64,10 @@ struct Paper: ParsableCommand {
             }
         }
 
-        /// The fewest full held-out windows Table 1 accepts. Its 95 % intervals are percentile intervals of a
-        /// paired bootstrap over windows (`PaperTable1.pairedBootstrap`), and n windows have only C(2n − 1, n)
-        /// distinct resamples — 3 for two windows, 92,378 for ten — so with a handful the "interval" is a few
-        /// resampled values, not a 95 % interval. Ten is this project's floor, not a published constant.
+        /// The fewest full held-out windows Table 1 accepts. Its 95 % intervals are t intervals over the
+        /// windows (`PaperTable1.pairedInterval`), which rest on the per-window differences being roughly
+        /// normal — a weak assumption with a handful of windows, and the interval is wide there anyway (t is
+        /// 12.7 for two windows, 2.26 for ten). Ten is this project's floor, not a published constant.
         static let minimumWindows = 10
 
         /// Refuses a `--heldout-tokens` that cuts the held-out text into fewer than `minimumWindows` full

@@ -85,7 +85,7 @@ struct Plan: ParsableCommand {
         guard fast > reserveBytes else {
             throw ValidationError("\(vramBytes > 0 ? "--vram" : ram != nil ? "--ram" : "--hardware \(profile.name)'s memory") \(ByteSize.format(fast)) leaves nothing after --reserve \(ByteSize.format(reserveBytes)) kept free")
         }
-        let measuredSummary = try measured.map(readMeasuredSummary)
+        let measuredSummary = try measured.map { try readTraceSummary($0, flag: "--measured") }
         let measuredRate = measuredSummary?.decodeHitRate
 
         func plan(_ spec: PrecisionSpec) -> MemoryPlan {
@@ -138,18 +138,6 @@ struct Plan: ParsableCommand {
                 precision: plans.map(\.precision.description).joined(separator: "; "))
             try writeChart(OffloadingCharts.memoryPlan(plans.map { (mix: OffloadingCharts.mixLabel($0.precision), plan: $0) }, metadata: metadata),
                            file: "memory-plan.png", in: chartFolder, force: force)
-        }
-    }
-
-    /// The summary.json `trace` wrote at `path`.
-    private func readMeasuredSummary(_ path: String) throws -> OffloadingSummary {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        let data = try readInputFile(path, flag: "--measured")
-        do {
-            return try decoder.decode(OffloadingSummary.self, from: data)
-        } catch {
-            throw ValidationError("--measured \(path): not a summary.json written by `mixtral-lab trace` (\(error.localizedDescription))")
         }
     }
 
