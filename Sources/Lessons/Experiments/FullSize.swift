@@ -111,6 +111,8 @@ struct FullSizeExperiment: Experiment {
         let table: String
         /// The spread between the runs of one budget, in words (the noise to read every ratio against).
         let noise: String
+        /// The question the `--mmap-experts` runs answer (`Budget.mmapSentence`), or "" without them.
+        let cacheOrKernels: String
         /// The smallest and the largest budget.
         let low: Budget?
         let high: Budget?
@@ -123,7 +125,7 @@ struct FullSizeExperiment: Experiment {
         enum CodingKeys: String, CodingKey {
             case source, machine, date, command, modelGB = "model_gb", expertBytes = "expert_bytes", layers, topK = "top_k", experts,
                  decodeTokens = "decode_tokens", allMissBytes = "all_miss_bytes", residentBytes = "resident_bytes",
-                 residentReadS = "resident_read_s", diskGbps = "disk_gbps", table, noise, low, high, startupS = "startup_s", live,
+                 residentReadS = "resident_read_s", diskGbps = "disk_gbps", table, noise, cacheOrKernels = "cache_or_kernels", low, high, startupS = "startup_s", live,
                  chartFullSizeDecode = "chart_full_size_decode"
         }
     }
@@ -333,7 +335,9 @@ struct FullSizeBenchmark: Decodable {
             source: source, machine: machine, date: date, command: bench_command, modelGB: Double(file_bytes) / 1e9,
             expertBytes: expert_bytes, layers: layers, topK: top_k, experts: experts, decodeTokens: decode_tokens,
             allMissBytes: layers * top_k * expert_bytes, residentBytes: resident_bytes, residentReadS: resident_read_s,
-            diskGbps: diskBytesPerSecond / 1e9, table: table.description, noise: noise(budgets), low: budgets.first.map(atBudget),
+            diskGbps: diskBytesPerSecond / 1e9, table: table.description, noise: noise(budgets),
+            cacheOrKernels: results.contains { $0.engine == Self.mmapEngine } ? "Which part of that is the cache's and which the kernels'?" : "",
+            low: budgets.first.map(atBudget),
             high: budgets.last.map(atBudget), startupS: results.compactMap(\.startup_s).min() ?? 0, live: live,
             chartFullSizeDecode: chart)
     }
@@ -354,7 +358,7 @@ struct FullSizeBenchmark: Decodable {
     func noise(_ budgets: [Double]) -> String {
         var parts: [String] = []
         for budget in budgets where pairs(at: budget).count > 1 {
-            for engine in ["mixtral-lab", "llama.cpp"] {
+            for engine in ["mixtral-lab", "llama.cpp", Self.mmapEngine] {
                 let runs = results.filter { $0.budget_gib == budget && $0.engine == engine }
                 func range(_ values: [Double], _ what: String) -> String? {
                     guard let low = values.min(), let high = values.max(), low > 0 else { return nil }
@@ -443,7 +447,7 @@ struct FullSizeBenchmark: Decodable {
         let mmapSentence = mmap.map { run in
             let mmapRatio = ratio(run.decode_tok_s, llama?.decode_tok_s), oursRatio = ratio(ours?.decode_tok_s, llama?.decode_tok_s)
             let each = Self.ratioList(runs.map { ratio($0.mmap?.decode_tok_s, $0.llama?.decode_tok_s) })
-            return String(format: "Which part is the cache's and which the kernels'? At %g GiB mixtral-lab's own kernels with the page cache as "
+            return String(format: "At %g GiB mixtral-lab's own kernels with the page cache as "
                           + "the only cache (`--mmap-experts`, no budget) decoded at ", budget) + each
                 + String(format: " llama.cpp's speed (median run %.2f×) and prefilled at %.2f×; the expert cache's median, %.2f×, is %.2f "
                          + "times that: the factor the cache adds, the rest the kernels'.",
