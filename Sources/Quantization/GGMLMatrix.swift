@@ -150,8 +150,8 @@ public typealias Q8_0Matrix = GGMLMatrix<Q8_0>
 /// Weights stored as GGML Q4_0 blocks (precision `q4`).
 public typealias Q4_0Matrix = GGMLMatrix<Q4_0>
 
-/// GGUF-layout blocks a matrix reads but does not own: pages of a mapped file (an expert cache's mapped
-/// slot), valid as long as `owner` lives — the matrix keeps it.
+/// GGUF-layout blocks a matrix reads but does not own: pages of a mapped file (`--mmap-experts`,
+/// `MappedExperts`), valid as long as `owner` lives — the matrix keeps it.
 public struct BorrowedBlocks: Sendable {
     /// Address of the first block (an integer, so that it crosses threads).
     public let address: UInt

@@ -54,7 +54,7 @@ void ck_quantize_activations(const float *x, int blocks, int8_t *codes, float *s
 
 /// Where the products find Q8_0/Q4_0 weights: in the interleaved layout above (every matrix mixtral-lab
 /// makes), or in GGUF's own layout, row after row of blocks — experts computed straight from the pages of
-/// a mapped GGUF file (the expert cache's mapped slots), which are never rearranged. Both give the same
+/// a mapped GGUF file (`--mmap-experts`), which are never rearranged. Both give the same
 /// bits: the layout changes where a block's bytes are read from, not the arithmetic. The AVX2 and
 /// AVX-VNNI integer paths read the GGUF layout directly (8 rows' blocks transposed in registers as they
 /// are read); the other paths put each group of 8 rows into the interleaved layout in a buffer first.
