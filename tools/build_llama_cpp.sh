@@ -12,7 +12,7 @@
 # 2 cores). VENV (default tools/.venv, see tools/requirements.txt) gets cmake, ninja and llama-cpp-python.
 # Result:
 #   WORKDIR/llama.cpp/                     sources, incl. convert_hf_to_gguf.py and gguf-py/
-#   WORKDIR/llama.cpp/build/bin/           llama-bench, llama-quantize, llama-simple,
+#   WORKDIR/llama.cpp/build/bin/           llama-bench, llama-quantize, llama-simple, llama-completion,
 #                                          llama-tokenize, libllama.so, libggml*.so
 #   llama_cpp (Python) in VENV; run it with LLAMA_CPP_LIB_PATH=WORKDIR/llama.cpp/build/bin
 set -euo pipefail
@@ -48,7 +48,7 @@ cmake -S . -B build -G Ninja \
     -DLLAMA_BUILD_SERVER=OFF -DLLAMA_OPENSSL=OFF
 # The two tools other scripts wait for first, then the rest.
 nice -n 10 cmake --build build -j "$JOBS" --target llama-bench llama-quantize
-nice -n 10 cmake --build build -j "$JOBS" --target llama-simple llama-tokenize
+nice -n 10 cmake --build build -j "$JOBS" --target llama-simple llama-tokenize llama-completion
 
 # 3. The Python binding without compiling llama.cpp again (LLAMA_BUILD=OFF; its ctypes loader
 #    finds the libraries through LLAMA_CPP_LIB_PATH at run time).
