@@ -22,6 +22,9 @@ extension Checkpoint {
         defer { releaseMappedPages(name) }
         if let stored = try storedWeight(name, rows: rows, cols: cols) { return stored }
         if precision == .fp32 { return try matrix(name, rows: rows, cols: cols) }
+        // a GGUF q/k weight is stored in llama.cpp's RoPE order: `matrix` puts its rows back (one attention
+        // weight held in fp32 once), then it is quantized whole — the bytes chunk-by-chunk quantizing gives
+        if ggufWeight(name)?.permutedHeads != nil { return try quantize(matrix(name, rows: rows, cols: cols), to: precision, tensorName: name) }
         let (info, raw) = try rawBytes(name)
         guard info.shape == [rows, cols] else {
             throw CheckpointError.badTensor(path: directory.path, tensor: name,

@@ -90,6 +90,18 @@ struct GGUFInPlaceTests {
         #expect(throws: ExpertStoreError.self) { try MappedExperts(checkpoint: f16, precision: spec) }
     }
 
+    /// An F32 GGUF runs at any precision, its q/k weights (stored in llama.cpp's RoPE order) included: at q4
+    /// and int8 every logit is the default model's at that precision (the F32 values are its BF16 ones).
+    @Test func f32GGUFQuantizesItsAttentionToo() throws {
+        let f32 = try Checkpoint(directory: gguf(.fp32, .stacked))
+        let reference = try Checkpoint(directory: DefaultModel.locate())
+        for precision in [Precision.q4, .int8] {
+            let spec = PrecisionSpec(uniform: precision)
+            #expect(try greedyLogitBits(MixtralModel(checkpoint: f32, precision: spec), prompt: prompt)
+                    == greedyLogitBits(MixtralModel(checkpoint: reference, precision: spec), prompt: prompt), "\(precision)")
+        }
+    }
+
     @Test func convertedExpertsNeedAStoreNamedAfterTheirPrecision() throws {
         let f32 = try Checkpoint(directory: gguf(.fp32, .stacked))
         let q4 = PrecisionSpec(uniform: .q4)
