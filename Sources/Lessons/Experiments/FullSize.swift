@@ -226,6 +226,9 @@ struct FullSizeExperiment: Experiment {
                          FullSizeBenchmark.threeDigits(s.readBytesPerSecond > 0 && readPerToken > 0 ? s.readBytesPerSecond / readPerToken : 0),
                          FullSizeBenchmark.threeDigits(decodeRate))
                 + "The closing section of this report has the run's totals.")
+        } else if model.layers.first?.expertProvider is MappedExperts {
+            lines.append("The experts were computed straight from the mapped file (`--mmap-experts`): the page cache alone decided what "
+                + "stayed in memory, and each expert's pages were read from the disk when a product first touched them.")
         } else {
             lines.append("Every expert was resident (no `--ram-budget`), so nothing was read from disk after loading.")
         }

@@ -38,14 +38,17 @@ struct RAMBudgetOptions: ParsableArguments {
                    promptTokens: Int) throws -> (MixtralModel, DiskExpertProvider?) {
         if mmapExperts {
             // say which of the two conditions fails, naming the flag (not "expert store …")
-            let stored = checkpoint.ggufWeight(WeightNames.expert(0, 0, "w1"))?.type.name
-                ?? checkpoint.info(WeightNames.expert(0, 0, "w1"))?.dtype.rawValue ?? "?"
+            // what the first expert tensor holds: a quantized checkpoint's precision (its tensors are U8 or
+            // 16-bit storage), a GGUF type, else the safetensors dtype
+            let first = WeightNames.expert(0, 0, "w1")
+            let stored = checkpoint.storedPrecision(first)?.rawValue ?? checkpoint.ggufWeight(first)?.type.name
+                ?? checkpoint.info(first)?.dtype.rawValue ?? "?"
             let source = try ExpertSource.inPlace(checkpoint, precision: precision)
             guard let format = source?.layout.w1.format, MappedExperts.formats.contains(format) else {
-                if stored == "F32" && checkpoint.storedPrecision(WeightNames.expert(0, 0, "w1")) == nil {
+                if stored == "F32" && (try? ExpertSource.inPlace(checkpoint, precision: PrecisionSpec(uniform: .fp32))) != nil {
                     throw ValidationError("--mmap-experts: --precision gives the experts \(precision.precision(for: .experts)); computing F32 experts from the mapped file needs experts=fp32")
                 }
-                throw ValidationError("--mmap-experts: the experts of \(checkpoint.directory.path) are stored as \(stored); computing them from the mapped file needs F32, Q8_0 or Q4_0 expert tensors")
+                throw ValidationError("--mmap-experts: the experts of \(checkpoint.directory.path) are not all stored as F32, Q8_0 or Q4_0 tensors of one layout (layer 0's first is \(stored)); computing them from the mapped file needs that")
             }
             let mapped = try MappedExperts(checkpoint: checkpoint, precision: precision)
             note("experts computed in place from the memory-mapped \(checkpoint.directory.lastPathComponent) (no budget)")
