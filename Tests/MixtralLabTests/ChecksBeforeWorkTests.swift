@@ -20,14 +20,13 @@ struct ChecksBeforeWorkTests {
         #expect(try Data(contentsOf: chart) == Data("earlier".utf8))
     }
 
-    /// Fewer held-out tokens than ten full windows give the bootstrap too few windows to resample (two give
-    /// three distinct resamples; review 9, F2): refused, naming the smallest value that gives intervals
-    /// (the default model's windows hold 255 tokens after <s>).
-    @Test(arguments: [(10, "0 full held-out windows"), (256, "1 full held-out window"), (2549, "9 full held-out windows")])
+    /// Fewer held-out tokens than eight full windows (lesson 10's count) are refused, naming the smallest value
+    /// that gives intervals (review 9, F2; the default model's windows hold 255 tokens after <s>).
+    @Test(arguments: [(10, "0 full held-out windows"), (256, "1 full held-out window"), (2039, "7 full held-out windows")])
     func paperTable1RefusesTooFewHeldOutTokensForIntervals(tokens: Int, windows: String) {
         let result = failure(["paper", "table1", "--heldout-tokens", "\(tokens)"])
         #expect(result?.code == 2)
-        #expect(result?.message == "--heldout-tokens \(tokens) gives \(windows); the 95% intervals resample windows and need at least 10: give at least 2550")
+        #expect(result?.message == "--heldout-tokens \(tokens) gives \(windows); the 95% t intervals over windows need at least 8: give at least 2040")
     }
 
     /// A policy the profile cannot run is refused before trace opens its files, so the folder stays

@@ -19,7 +19,7 @@ struct Paper: ParsableCommand {
             abstract: "Table 1: attention × experts at fp32, hqq4, hqq3, hqq2 — weights, bits/weight, held-out perplexity (plus q4, nf4, int8 rows).")
 
         @OptionGroup var modelOptions: ModelOptions
-        @Option(parsing: .unconditional, help: "Held-out tokens each of the 19 models predicts (enough for at least 10 full windows: the intervals resample windows; the default model's windows hold 255 tokens, so at least 2550).") var heldoutTokens: Int = 4096
+        @Option(parsing: .unconditional, help: "Held-out tokens each of the 19 models predicts (enough for at least 8 full windows, over which the 95% t intervals are taken; the default model's windows hold 255 tokens, so at least 2040).") var heldoutTokens: Int = 4096
         @Option(help: "Folder for the chart perplexity-vs-size.png (created if needed).") var charts: String?
         @Flag(help: "Replace an existing chart.") var force = false
         @Option(help: "Output: table or json.") var format: OutputFormat = .table
@@ -67,8 +67,9 @@ struct Paper: ParsableCommand {
         /// The fewest full held-out windows Table 1 accepts. Its 95 % intervals are t intervals over the
         /// windows (`PaperTable1.pairedInterval`), which rest on the per-window differences being roughly
         /// normal — a weak assumption with a handful of windows, and the interval is wide there anyway (t is
-        /// 12.7 for two windows, 2.26 for ten). Ten is this project's floor, not a published constant.
-        static let minimumWindows = 10
+        /// 12.7 for two windows, 2.36 for eight). Eight — lesson 10's count — is this project's floor, not a
+        /// published constant.
+        static let minimumWindows = 8
 
         /// Refuses a `--heldout-tokens` that cuts the held-out text into fewer than `minimumWindows` full
         /// windows (a shorter last window does not count). Names the smallest value that gives enough.
@@ -87,7 +88,7 @@ struct Paper: ParsableCommand {
                 let middle = (low + high) / 2
                 if try fullWindows(middle) >= Self.minimumWindows { high = middle } else { low = middle }
             }
-            throw ValidationError("--heldout-tokens \(heldoutTokens) gives \(counted(try fullWindows(heldoutTokens), "full held-out window")); the 95% intervals resample windows and need at least \(Self.minimumWindows): give at least \(high)")
+            throw ValidationError("--heldout-tokens \(heldoutTokens) gives \(counted(try fullWindows(heldoutTokens), "full held-out window")); the 95% t intervals over windows need at least \(Self.minimumWindows): give at least \(high)")
         }
 
         /// "it raises ours by 12 % (95% interval +8 … +16 %)." — the recipe cell's change over all-fp32 with
