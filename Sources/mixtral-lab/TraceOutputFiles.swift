@@ -47,13 +47,25 @@ func decodingProblem(_ error: Error) -> String {
     switch error as? DecodingError {
     case .keyNotFound(let key, let context)?:
         return "missing key \"\(path(context.codingPath + [key]))\""
-    case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
-        return context.codingPath.isEmpty ? context.debugDescription : "\(path(context.codingPath)): \(context.debugDescription)"
+    case .typeMismatch(let type, let context)?:
+        return "\(context.codingPath.isEmpty ? "the file" : path(context.codingPath)) is not \(jsonKind(type))"
+    case .valueNotFound(_, let context)?:
+        return "\(path(context.codingPath)) has no value"
     case .dataCorrupted(let context)?:
-        return context.codingPath.isEmpty ? "invalid JSON" : "\(path(context.codingPath)): \(context.debugDescription)"
+        return context.codingPath.isEmpty ? "invalid JSON" : "\(path(context.codingPath)) has an invalid value"
     default:
         return "\(error)"
     }
+}
+
+/// What a JSON value of Swift type `type` is, in JSON's words.
+private func jsonKind(_ type: Any.Type) -> String {
+    let name = String(describing: type)
+    if [Double.self, Float.self, Int.self, UInt64.self, Int64.self].contains(where: { $0 == type }) { return "a number" }
+    if type == String.self { return "a string" }
+    if type == Bool.self { return "true or false" }
+    if name.hasPrefix("Array") { return "a list" }
+    return "an object (keys and values)"
 }
 
 /// `decodeHitRate` → `decode_hit_rate` (what `.convertFromSnakeCase` undid).

@@ -78,6 +78,19 @@ struct MessageTests {
             let text = folder.appendingPathComponent("text.json")
             try Data("not json".utf8).write(to: text)
             #expect(failure(plan + [text.path])?.message == "--measured \(text.path): not a summary.json written by `mixtral-lab trace` (invalid JSON)")
+            // fresh-user review 10: a list, a string where a number belongs, an impossible hit rate
+            let list = folder.appendingPathComponent("list.json")
+            try Data("[1, 2]".utf8).write(to: list)
+            #expect(failure(plan + [list.path])?.message == "--measured \(list.path): not a summary.json written by `mixtral-lab trace` (the file is not an object (keys and values))")
+            let summary = traceFolder.appendingPathComponent("summary.json")
+            #expect(failure(["trace", "--max-tokens", "2", "--out", traceFolder.appendingPathComponent("one").path]) == nil)
+            let written = try String(contentsOf: traceFolder.appendingPathComponent("one/summary.json"), encoding: .utf8)
+            let rate = try #require(written.range(of: #""decode_hit_rate" : [0-9.e-]+"#, options: .regularExpression))
+            for (value, message) in [("1.5", "decode_hit_rate 1.5 is not between 0 and 1"),
+                                     ("\"high\"", "not a summary.json written by `mixtral-lab trace` (decode_hit_rate is not a number)")] {
+                try written.replacingCharacters(in: rate, with: "\"decode_hit_rate\" : \(value)").write(to: summary, atomically: true, encoding: .utf8)
+                #expect(failure(plan + [summary.path])?.message == "--measured \(summary.path): \(message)")
+            }
         }
     }
 

@@ -86,6 +86,9 @@ struct Plan: ParsableCommand {
             throw ValidationError("\(vramBytes > 0 ? "--vram" : ram != nil ? "--ram" : "--hardware \(profile.name)'s memory") \(ByteSize.format(fast)) leaves nothing after --reserve \(ByteSize.format(reserveBytes)) kept free")
         }
         let measuredSummary = try measured.map { try readTraceSummary($0, flag: "--measured") }
+        if let measured, let rate = measuredSummary?.decodeHitRate, !(0...1).contains(rate) {
+            throw ValidationError("--measured \(measured): decode_hit_rate \(rate) is not between 0 and 1")
+        }
         let measuredRate = measuredSummary?.decodeHitRate
 
         func plan(_ spec: PrecisionSpec) -> MemoryPlan {
