@@ -324,7 +324,7 @@ static void group_products(void *context, const uint8_t *group, int count, int f
 }
 
 /// GGUF-layout weights go through the interleaved layout one group at a time (no fp32-activation loop
-/// reads the GGUF layout directly yet: the mapped experts of the full-size benchmark run `--activations q8`).
+/// reads the GGUF layout directly yet: `--mmap-experts` in the full-size benchmark runs `--activations q8`).
 static void products(ck_path path, ck_layout layout, int isQ4, const uint8_t *weights, int rows, int blocks, const float *x,
                      const float *xBlockSums, int n, float *y, long yStride) {
     if (layout == CK_LAYOUT_INTERLEAVED) return interleaved_products(path, isQ4, weights, rows, blocks, x, xBlockSums, n, y, yStride);
