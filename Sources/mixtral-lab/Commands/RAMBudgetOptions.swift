@@ -51,7 +51,7 @@ struct RAMBudgetOptions: ParsableArguments {
                 throw ValidationError("--mmap-experts: the experts of \(checkpoint.directory.path) are not all stored as F32, Q8_0 or Q4_0 tensors of one layout (layer 0's first is \(stored)); computing them from the mapped file needs that")
             }
             let mapped = try MappedExperts(checkpoint: checkpoint, precision: precision)
-            note("experts computed in place from the memory-mapped \(checkpoint.directory.lastPathComponent) (no budget)")
+            note("experts computed in place from the memory-mapped \(checkpoint.directory.lastPathComponent) (\(format == .fp32 ? "fp32" : "\(format.rawValue) as stored whatever --precision asks"); no budget)")
             return (try mixtral_lab.loadModel(checkpoint, precision: precision, experts: .streamed(mapped)), nil)
         }
         guard let ramBudget else { return (try mixtral_lab.loadModel(checkpoint, precision: precision), nil) }
