@@ -20,7 +20,7 @@ struct Generate: ParsableCommand {
         experts are read from disk into the expert slots the budget holds, --policy decides which stay, and a \
         line of measured totals (hit rate, bytes read, stall, tokens/s, peak RSS) follows on standard error. \
         A simulated line is added beside it, labelled "for comparison, not this run", only when --hardware, \
-        --cache-experts or --cache-bytes asks for one. The text is still the same, bit for bit.
+        --cache-experts or --cache-bytes asks for one (so too with --mmap-experts). The text is still the same, bit for bit.
         """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -97,8 +97,8 @@ struct Generate: ParsableCommand {
         let decodeRate = decodeSeconds > 0 ? Double(decodeSteps) / decodeSeconds : 0
         emit("")
         if let simulator {
-            // beside a real run's measured line, the simulated one says whose speed it is
-            note((streamer == nil ? "" : "for comparison, not this run: ") + offloadingSummaryLine(simulator.summary, numExperts: model.config.numExperts))
+            // beside a run whose experts really were read (--ram-budget, --mmap-experts), the simulated line says whose speed it is
+            note((streamer == nil && !ramBudget.mmapExperts ? "" : "for comparison, not this run: ") + offloadingSummaryLine(simulator.summary, numExperts: model.config.numExperts))
         }
         if let streamer {
             note(diskSummaryLine(streamer.finish(), numExperts: model.config.numExperts, decodeTokensPerSecond: decodeRate))
