@@ -23,7 +23,7 @@ struct InputTests {
         // review9 F15: one bound, however the size is written, and a message that says so
         #expect(try ByteSize.parse(String(ByteSize.largest), flag: "--ram") == ByteSize.largest)
         #expect(try ByteSize.parse("1048576TiB", flag: "--ram") == ByteSize.largest)
-        for huge in ["9223372036854775807", "99999999999999999999", "5000000000000000000", "1e30GB", "5e18B", "1048577TiB"] {
+        for huge in ["9223372036854775807", "99999999999999999999", "5000000000000000000", "1152921504606846977", "1e30GB", "5e18B", "1048577TiB"] {
             #expect(throws: OffloadingError.sizeTooLarge(huge, flag: "--ram", largest: 1 << 60)) { try ByteSize.parse(huge, flag: "--ram") }
         }
         #expect(OffloadingError.sizeTooLarge("9223372036854775807", flag: "--cache-bytes", largest: 1 << 60).description
