@@ -43,7 +43,7 @@ func traceOutputDecoder() -> JSONDecoder {
 
 /// A decoding error in a few words: the key path as the file spells it (snake_case) and what was wrong.
 func decodingProblem(_ error: Error) -> String {
-    func path(_ keys: [CodingKey]) -> String { keys.map { $0.intValue != nil ? $0.stringValue : snakeCase($0.stringValue) }.joined(separator: ".") }
+    func path(_ keys: [CodingKey]) -> String { keys.map { $0.intValue.map { "entry \($0)" } ?? snakeCase($0.stringValue) }.joined(separator: ".") }
     switch error as? DecodingError {
     case .keyNotFound(let key, let context)?:
         return "missing key \"\(path(context.codingPath + [key]))\""

@@ -54,7 +54,7 @@ struct MessageTests {
             let list = folder.appendingPathComponent("list.json")
             try Data("[1]".utf8).write(to: list)
             let other = failure(["chart", "hit-rate", "--sweep", list.path, "--out", folder.appendingPathComponent("charts").path])
-            #expect(other?.message == "--sweep \(list.path): not a sweep.json written by `mixtral-lab trace --sweep` (Index 0: Expected to decode Dictionary<String, Any> but found number instead.)")
+            #expect(other?.message == "--sweep \(list.path): not a sweep.json written by `mixtral-lab trace --sweep` (entry 0 is not an object (keys and values))")
         }
     }
 
