@@ -17,12 +17,16 @@ struct PromptOptions: ParsableArguments {
     }
 
     /// The prompt's token ids: `--token-ids` when given, else `--prompt` encoded with BOS.
-    /// - Throws: `ValidationError` for a malformed `--token-ids`, without a tokenizer and without
+    /// - Throws: `ValidationError` for a malformed `--token-ids` or one outside the vocabulary, without a tokenizer and without
     ///   `--token-ids`, or when the prompt plus `maxTokens` exceeds the model's `context` (positions).
     func tokens(tokenizer: Tokenizer?, checkpoint: Checkpoint, maxTokens: Int, context: Int) throws -> [Int] {
         let ids: [Int]
         if let tokenIds {
             ids = try parseTokenIDs(tokenIds, flag: "--token-ids")
+            let vocabularySize = checkpoint.config.vocabSize
+            if let bad = ids.first(where: { $0 >= vocabularySize }) {
+                throw ValidationError("--token-ids: \(bad) is outside the vocabulary (0..<\(vocabularySize))")
+            }
         } else if let tokenizer {
             ids = tokenizer.encode(text, addBOS: true)
         } else {

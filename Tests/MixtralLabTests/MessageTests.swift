@@ -94,6 +94,13 @@ struct MessageTests {
         }
     }
 
+    /// fresh-user review 10: a `--token-ids` id past the vocabulary names the flag, before the model runs.
+    @Test func tokenIDsOutsideTheVocabularyNameTheFlag() {
+        let result = failure(["generate", "--token-ids", "1,99999", "--max-tokens", "1"])
+        #expect(result?.code == 2)
+        #expect(result?.message == "--token-ids: 99999 is outside the vocabulary (0..<2048)")
+    }
+
     @Test func anOutputFolderThatCannotBeMadeIsNamedWithTheReason() throws {
         let proc = failure(["lesson", "run", "1", "--out", "/proc/x"])
         #expect(proc?.code == 2)
