@@ -37,12 +37,14 @@ public enum ByteSize {
             throw OffloadingError.invalidSize(text, flag: flag)
         }
         let bytes = value * (multiplier ?? 1)
-        // a whole number of bytes is compared exactly (as a Double, 2⁶⁰ + 1 rounds to 2⁶⁰)
-        let tooLarge = multiplier == nil ? (Int(digits).map { $0 > largest } ?? true) : bytes > Double(largest)
-        guard !tooLarge else { throw OffloadingError.sizeTooLarge(text, flag: flag, largest: largest) }
+        // a whole number of bytes is taken exactly (a Double holds integers exactly only up to 2⁵³: 2⁶⁰ + 1
+        // would round to 2⁶⁰); past Int's range it is too large anyway
+        let exact = multiplier == nil ? Int(digits) ?? Int.max : nil
+        guard (exact.map { $0 <= largest } ?? (bytes <= Double(largest))) else {
+            throw OffloadingError.sizeTooLarge(text, flag: flag, largest: largest)
+        }
         guard bytes == 0 || bytes >= 1 else { throw OffloadingError.sizeBelowOneByte(text, flag: flag) }
-        // a whole number of bytes is exact (a Double holds integers exactly only up to 2⁵³)
-        return multiplier == nil ? Int(digits)! : Int(bytes)
+        return exact ?? Int(bytes)
     }
 
     /// `bytes` in the largest IEC unit that keeps the number ≥ 1, two decimals: `"1.50 GiB"`, `"512 B"`.

@@ -18,11 +18,18 @@ public final class MappedExperts: ExpertProvider, Sendable {
 
     /// - Throws: `ExpertStoreError.mismatch` when the experts are not read in place (`ExpertSource.inPlace`
     ///   would need a conversion) in one of `formats`.
-    public init(checkpoint: Checkpoint, precision: PrecisionSpec) throws {
+    public convenience init(checkpoint: Checkpoint, precision: PrecisionSpec) throws {
         guard let source = try ExpertSource.inPlace(checkpoint, precision: precision), Self.formats.contains(source.layout.w1.format) else {
             throw ExpertStoreError.mismatch(path: checkpoint.directory.path,
                                             reason: "computing experts from the mapped file needs F32 expert tensors run at experts=fp32, or Q8_0/Q4_0 ones")
         }
+        try self.init(checkpoint: checkpoint, source: source)
+    }
+
+    /// The experts where `source` (the checkpoint's in-place source, its format one of `formats`) says they lie.
+    /// - Throws: checkpoint errors reading the expert tensors.
+    public init(checkpoint: Checkpoint, source: ExpertSource) throws {
+        precondition(Self.formats.contains(source.layout.w1.format), "MappedExperts: \(source.layout.w1.format) is not computed from a mapping")
         self.checkpoint = checkpoint
         let c = checkpoint.config
         experts = try (0..<c.numHiddenLayers).map { l in

@@ -44,13 +44,13 @@ struct RAMBudgetOptions: ParsableArguments {
             let stored = checkpoint.storedPrecision(first)?.rawValue ?? checkpoint.ggufWeight(first)?.type.name
                 ?? checkpoint.info(first)?.dtype.rawValue ?? "?"
             let source = try ExpertSource.inPlace(checkpoint, precision: precision)
-            guard let format = source?.layout.w1.format, MappedExperts.formats.contains(format) else {
+            guard let source, case let format = source.layout.w1.format, MappedExperts.formats.contains(format) else {
                 if stored == "F32" && (try? ExpertSource.inPlace(checkpoint, precision: PrecisionSpec(uniform: .fp32))) != nil {
                     throw ValidationError("--mmap-experts: --precision gives the experts \(precision.precision(for: .experts)); computing F32 experts from the mapped file needs experts=fp32")
                 }
                 throw ValidationError("--mmap-experts: the experts of \(checkpoint.directory.path) are not all stored as F32, Q8_0 or Q4_0 tensors of one layout (layer 0's first is \(stored)); computing them from the mapped file needs that")
             }
-            let mapped = try MappedExperts(checkpoint: checkpoint, precision: precision)
+            let mapped = try MappedExperts(checkpoint: checkpoint, source: source)
             note("experts computed in place from the memory-mapped \(checkpoint.directory.lastPathComponent) (\(format == .fp32 ? "fp32" : "\(format.rawValue) as stored whatever --precision asks"); no budget)")
             return (try mixtral_lab.loadModel(checkpoint, precision: precision, experts: .streamed(mapped)), nil)
         }
