@@ -8,7 +8,8 @@ import Tracing
 /// the same routing; this type carries them out with reads:
 /// - A miss stored in a slot is read into it (the evicted expert's slot, or a free one); a transient miss
 ///   is read into one of two transient buffers, used once, and dropped.
-/// - Reads run in order on one background I/O thread: the layer's demand reads in the order the forward
+/// - Reads run in order (`ReadQueue`: started one after another, the next one's chunks queued behind the
+///   last chunks of the one before, so the disk does not wait between them): the layer's demand reads in the order the forward
 ///   pass uses the experts (ascending expert index, `ExpertProvider`), then its prefetches for later layers
 ///   (`lru+prefetch`: at decode steps the guessed experts of the next layers; in a prefill of enough tokens
 ///   to use every expert, the next layer's first experts, `ExpertCache.prefillPrefetchTokens`). So while
@@ -72,7 +73,7 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
     /// Per layer: the step under way, closed when the layer's next step begins or at `finish()`.
     private var openSteps: [OpenStep?]
     private var totals: DiskOffloadingSummary
-    private let reads = DispatchQueue(label: "mixtral-lab.expert-reads")
+    private let reads = ReadQueue()
     /// Faults in the slots' memory ahead of their first reads (`SlotPrefault`), from the first `layerRouted` on.
     private var prefault: SlotPrefault?
 
@@ -262,7 +263,7 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
                 target.empty()
                 job = ReadJob()
                 let location = source.locations[read.layer][read.expert], files = source.files, e = read.expert
-                reads.async { job.run { try target.fill(expert: e, from: location, files: files) } }
+                reads.add(job) { queued in try target.fill(expert: e, from: location, files: files, queued: queued) }
                 transientReads[read.expert] = (buffer, job)
             }
             openSteps[current]!.jobs.append(job)
@@ -305,7 +306,7 @@ public final class DiskExpertProvider: ExpertProvider, @unchecked Sendable {
         let job = ReadJob()
         pending[l][e] = job
         let location = source.locations[l][e], files = source.files
-        reads.async { job.run { try target.fill(expert: e, from: location, files: files) } }
+        reads.add(job) { queued in try target.fill(expert: e, from: location, files: files, queued: queued) }
         return job
     }
 

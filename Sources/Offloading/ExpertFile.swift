@@ -7,8 +7,9 @@ import Glibc
 /// enter the process's arrays.
 ///
 /// Reads bypass the page cache (`O_DIRECT`): the aligned range
-/// around the bytes asked for is read in chunks of `directChunkBytes` by `directReaders` threads at once,
-/// each chunk into an aligned bounce buffer and copied to its place. Against one buffered `pread` of the
+/// around the bytes asked for is read in chunks of `directChunkBytes` by `directReaders` threads at once
+/// (`DirectReaders`, one queue for every file), each chunk into an aligned bounce buffer and copied to its
+/// place. Against one buffered `pread` of the
 /// same 33 MB (kernel readahead on, pages dropped after each read), three projections 264 MB apart at
 /// random offsets of the full-size file, the two ways alternating, on the development machine's virtual
 /// disk while other sessions built (2026-12-07 08:00 UTC, load 8–10): 1.3–1.8 GB/s instead of 0.7–1.0,
@@ -33,17 +34,11 @@ public final class ExpertFile: @unchecked Sendable {
     /// page cache, from which they were then "read" (a `--policy cpu-compute` run on the default model
     /// reported 5–16 GB/s). Tests raise it to cover the buffered path.
     var directReadMinimumBytes = 0
-    /// The direct reads' bounce buffers (`directReaders` of `bounceBytes`: about 16 MiB, allocated at the
-    /// first direct read and kept: part of the process's overhead outside `--ram-budget`).
-    private var bounceBuffers: [UnsafeMutableRawPointer] = []
-    /// Bytes of each bounce buffer: the largest chunk read so far (`directChunkBytes` plus at most a unit
-    /// of a placement and an aligned block).
-    private var bounceBytes = 0
-    private let bounceLock = NSLock()
 
     /// Bytes of one direct chunk (4 MiB: `max_sectors_kb` of the development machine's disk, one request).
     static let directChunkBytes = 4 << 20
-    /// Chunks read at once (4: the fastest of 2–4 threads × 2–8 MiB measured as above).
+    /// Chunks read at once (4: the fastest of 2–4 threads × 2–8 MiB measured as above; their bounce
+    /// buffers, about 16 MiB, are kept for the process's life: part of its overhead outside `--ram-budget`).
     static let directReaders = 4
     /// Alignment of a direct read's offset, length and memory (the largest logical block size in use).
     static let directAlignment = 4096
@@ -66,7 +61,6 @@ public final class ExpertFile: @unchecked Sendable {
     deinit {
         close(descriptor)
         if directDescriptor >= 0 { close(directDescriptor) }
-        for buffer in bounceBuffers { free(buffer) }
     }
 
     /// Whether the file system allows reads that bypass the page cache.
@@ -110,14 +104,23 @@ public final class ExpertFile: @unchecked Sendable {
         try read([Piece(buffer, at: offset)])
     }
 
-    /// Fills every piece's buffer with the file's bytes at its offset: those `readsDirect(bytes:)` refuses
-    /// buffered, one after another; the others as one direct read, their chunks shared out among
-    /// the reader threads together — an expert's projections read as one batch keep every reader busy to
-    /// the end, where reading them one by one leaves readers idle at the end of each (on the full-size
-    /// file's experts, alternating, 0.58 against 0.40 GB/s with 4 MiB chunks and 0.65 against 0.51 with
-    /// 2 MiB, 2026-12-07 08:30 UTC, load 14).
+    /// Fills every piece's buffer with the file's bytes at its offset (`start`, then `Batch.wait`).
     /// - Throws: `ExpertStoreError.truncated` when the file ends first, `.io` on a read error.
     public func read(_ pieces: [Piece]) throws {
+        try start(pieces).wait()
+    }
+
+    /// Starts filling every piece's buffer with the file's bytes at its offset: those `readsDirect(bytes:)`
+    /// refuses are read buffered, one after another, before this returns; the others are cut into chunks
+    /// (`directChunks`) queued on the process's direct readers (`DirectReaders`) behind every chunk queued
+    /// before, and read after this returns. An expert's projections started as one batch keep every reader
+    /// busy to the end, where reading them one by one left readers idle at the end of each (on the
+    /// full-size file's experts, alternating, 0.58 against 0.40 GB/s with 4 MiB chunks and 0.65 against
+    /// 0.51 with 2 MiB, 2026-12-07 08:30 UTC, load 14). The buffers must stay valid until the batch's
+    /// `wait()` has returned.
+    /// - Throws: `ExpertStoreError.truncated` / `.io` from the buffered reads (the direct reads' errors
+    ///   come from `wait()`).
+    public func start(_ pieces: [Piece]) throws -> Batch {
         for piece in pieces where !readsDirect(bytes: piece.buffer.count) {
             if let placement = piece.placement {
                 // read as stored, then put in place
@@ -130,8 +133,49 @@ public final class ExpertFile: @unchecked Sendable {
             }
             if dropsPagesAfterRead { posix_fadvise(descriptor, off_t(piece.offset), off_t(piece.buffer.count), Int32(POSIX_FADV_DONTNEED)) }
         }
-        let direct = pieces.filter { readsDirect(bytes: $0.buffer.count) }
-        if !direct.isEmpty { try readDirect(direct) }
+        let chunks = pieces.filter { readsDirect(bytes: $0.buffer.count) }.flatMap(directChunks)
+        let batch = Batch(chunks: chunks.count)
+        if !chunks.isEmpty {
+            DirectReaders.shared.enqueue(chunks.map { chunk in
+                DirectReaders.Chunk(count: chunk.count) { bounce in batch.chunkRead(self.readDirect(chunk, through: bounce)) }
+            })
+        }
+        return batch
+    }
+
+    /// The direct chunks of one `start`, being read on the direct readers.
+    // @unchecked Sendable: `remaining` and `error` are behind `lock`.
+    public final class Batch: @unchecked Sendable {
+        private let lock = NSLock()
+        private var remaining: Int
+        private var error: Error?
+        private let finished = DispatchSemaphore(value: 0)
+
+        init(chunks: Int) {
+            remaining = chunks
+            if chunks == 0 { finished.signal() }
+        }
+
+        /// Counts one chunk read (or failed with `error`).
+        fileprivate func chunkRead(_ error: Error?) {
+            lock.lock()
+            if self.error == nil { self.error = error }
+            remaining -= 1
+            let last = remaining == 0
+            lock.unlock()
+            if last { finished.signal() }
+        }
+
+        /// Blocks until every chunk is in its buffer (any number of times).
+        /// - Throws: the first chunk's error: `ExpertStoreError.truncated` when the file ends first, `.io` on
+        ///   a read error or when there was no memory for a bounce buffer.
+        public func wait() throws {
+            finished.wait()
+            finished.signal()
+            lock.lock()
+            defer { lock.unlock() }
+            if let error { throw error }
+        }
     }
 
     /// One chunk of a direct read: `count` bytes at the aligned `offset` of the file, holding the piece's
@@ -170,65 +214,27 @@ public final class ExpertFile: @unchecked Sendable {
         }
     }
 
-    /// `read` through `O_DIRECT`: each piece in chunks (`directChunks`); chunk i goes to reader i mod
-    /// `directReaders` (the calling thread is reader 0), each through its own aligned bounce buffer, from
-    /// which the reader copies or places the chunk's bytes.
-    private func readDirect(_ pieces: [Piece]) throws {
-        let a = Self.directAlignment
-        let chunks = pieces.flatMap(directChunks)
-        let readers = min(Self.directReaders, chunks.count)
-        let size = chunks.map(\.count).max() ?? 0
-        // one direct read at a time uses the file's bounce buffers (the engine reads on one thread anyway)
-        bounceLock.lock()
-        defer { bounceLock.unlock() }
-        if size > bounceBytes {
-            for buffer in bounceBuffers { free(buffer) }
-            bounceBuffers = []
-            bounceBytes = size
-        }
-        while bounceBuffers.count < readers {
-            var memory: UnsafeMutableRawPointer?
-            guard posix_memalign(&memory, a, bounceBytes) == 0, let bounce = memory else {
-                throw ExpertStoreError.io(path: path, reason: "no memory for a \(bounceBytes)-byte read buffer")
+    /// Reads `chunk` through `O_DIRECT` into `bounce` (a reader thread's own aligned buffer; nil: there was
+    /// no memory for one), then copies or places its bytes into the piece's buffer.
+    /// - Returns: the error, or nil.
+    private func readDirect(_ chunk: DirectChunk, through bounce: UnsafeMutableRawPointer?) -> Error? {
+        guard let bounce else { return ExpertStoreError.io(path: path, reason: "no memory for a \(chunk.count)-byte read buffer") }
+        do {
+            // the file may end inside the last aligned block: the whole block is asked for, what is needed must come
+            let fileFrom = chunk.pieceOffset + chunk.from, fileTo = chunk.pieceOffset + chunk.to
+            try readFully(directDescriptor, into: bounce, count: chunk.count, at: chunk.offset, asked: fileTo - chunk.offset)
+            let source = UnsafeRawBufferPointer(start: bounce + (fileFrom - chunk.offset), count: chunk.to - chunk.from)
+            let destination = UnsafeMutableRawBufferPointer(
+                start: UnsafeMutableRawPointer(bitPattern: chunk.target + UInt(chunk.from)), count: chunk.to - chunk.from)
+            if let placement = chunk.placement {
+                placement.place(source, destination)
+            } else {
+                destination.copyMemory(from: source)
             }
-            bounceBuffers.append(bounce)
+            return nil
+        } catch {
+            return error
         }
-        // addresses cross to the reader threads as integers (pointers are not Sendable); each thread writes
-        // its own chunks of the targets and its own bounce buffer only
-        let bounces = bounceBuffers.map { UInt(bitPattern: $0) }
-        let errors = ReaderErrors(count: readers)
-        @Sendable func reader(_ r: Int) {
-            let bounce = UnsafeMutableRawPointer(bitPattern: bounces[r])!
-            do {
-                for chunk in stride(from: r, to: chunks.count, by: readers).map({ chunks[$0] }) {
-                    // the file may end inside the last aligned block: the whole block is asked for, what is
-                    // needed must come
-                    let fileFrom = chunk.pieceOffset + chunk.from, fileTo = chunk.pieceOffset + chunk.to
-                    try readFully(directDescriptor, into: bounce, count: chunk.count, at: chunk.offset, asked: fileTo - chunk.offset)
-                    let source = UnsafeRawBufferPointer(start: bounce + (fileFrom - chunk.offset), count: chunk.to - chunk.from)
-                    let destination = UnsafeMutableRawBufferPointer(
-                        start: UnsafeMutableRawPointer(bitPattern: chunk.target + UInt(chunk.from)), count: chunk.to - chunk.from)
-                    if let placement = chunk.placement {
-                        placement.place(source, destination)
-                    } else {
-                        destination.copyMemory(from: source)
-                    }
-                }
-            } catch {
-                errors.set(r, error)
-            }
-        }
-        let done = DispatchGroup()
-        for r in 1..<max(1, readers) {
-            done.enter()
-            Thread.detachNewThread {
-                reader(r)
-                done.leave()
-            }
-        }
-        reader(0)
-        done.wait()
-        if let error = errors.first { throw error }
     }
 
     /// Reads up to `count` bytes at `offset` into `to` (several `pread` calls if the kernel returns fewer),
@@ -277,20 +283,3 @@ private let directOpenFlag: Int32? = 0o200000
 #else
 private let directOpenFlag: Int32? = nil
 #endif
-
-/// One error slot per reader thread of a direct read, each written by its own thread only, read after all
-/// have finished.
-// @unchecked Sendable: each reader thread writes only its own slot; the slots are read after every reader has finished.
-private final class ReaderErrors: @unchecked Sendable {
-    private let errors: UnsafeMutableBufferPointer<Error?>
-    init(count: Int) {
-        errors = .allocate(capacity: count)
-        errors.initialize(repeating: nil)
-    }
-    deinit {
-        errors.deinitialize()
-        errors.deallocate()
-    }
-    func set(_ reader: Int, _ error: Error) { errors[reader] = error }
-    var first: Error? { errors.lazy.compactMap { $0 }.first }
-}

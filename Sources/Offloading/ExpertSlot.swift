@@ -30,11 +30,13 @@ final class ExpertSlot: @unchecked Sendable {
     }
 
     /// Reads `expert` into the slot: projection p from `locations[p]`, all of it as one batch per file
-    /// (`ExpertFile.read(_:)`), Q8_0/Q4_0 blocks put into the interleaved layout as each chunk arrives
-    /// (`ProjectionSlot.placement`). The slot must be empty.
+    /// (`ExpertFile.start(_:)`), Q8_0/Q4_0 blocks put into the interleaved layout as each chunk arrives
+    /// (`ProjectionSlot.placement`). `queued` is called once every chunk is queued on the direct readers,
+    /// before the reads have finished (the provider then queues its next read behind them). The slot must
+    /// be empty.
     /// - Returns: bytes read.
     /// - Throws: `ExpertStoreError.io` / `.truncated` from the reads.
-    func fill(expert: Int, from locations: [ExpertSource.Location], files: [ExpertFile]) throws -> Int {
+    func fill(expert: Int, from locations: [ExpertSource.Location], files: [ExpertFile], queued: () -> Void = {}) throws -> Int {
         precondition(weights == nil, "ExpertSlot: refilled while its weights are held")
         var bytes = 0
         try projections[0].withSegments { w1 in
@@ -50,7 +52,16 @@ final class ExpertSlot: @unchecked Sendable {
                         }
                         bytes += at - location.offset
                     }
-                    for (file, list) in pieces.sorted(by: { $0.key < $1.key }) { try files[file].read(list) }
+                    // every started batch is waited for, even after an error: its chunks write into this slot
+                    var batches: [ExpertFile.Batch] = [], failure: Error?
+                    for (file, list) in pieces.sorted(by: { $0.key < $1.key }) {
+                        do { batches.append(try files[file].start(list)) } catch { failure = error; break }
+                    }
+                    queued()
+                    for batch in batches {
+                        do { try batch.wait() } catch { failure = failure ?? error }
+                    }
+                    if let failure { throw failure }
                 }
             }
         }

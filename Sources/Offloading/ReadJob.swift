@@ -8,11 +8,14 @@ final class ReadJob: @unchecked Sendable {
     private var cancelled = false
     private var done = false
     private let finished = DispatchSemaphore(value: 0)
-    /// Bytes read and the time the read took (0 when cancelled before it started).
+    /// Bytes read and the time the read took: from its own start (below) to its end (0 when cancelled
+    /// before it started).
     private(set) var bytes = 0
     private(set) var seconds = 0.0
-    /// When the read started on the I/O thread (`DispatchTime` uptime, ns; 0 until then), written before
-    /// `isFinished` turns true, so a waiter reads it after `wait()`.
+    /// When the read started (`DispatchTime` uptime, ns; 0 until then): when it was started on the I/O
+    /// thread or when the read started before it ended, whichever is later (`ReadQueue`: its chunks wait
+    /// behind those until then). Written before `isFinished` turns true, so a waiter reads it after
+    /// `wait()`.
     private(set) var startedAt: UInt64 = 0
     /// When it had run or been skipped (uptime, ns), likewise.
     private(set) var finishedAt: UInt64 = 0
@@ -21,16 +24,18 @@ final class ReadJob: @unchecked Sendable {
     private(set) var skipped = false
 
     /// Runs `read` (returning the bytes read) unless the job was cancelled; then signals waiters.
-    func run(_ read: () throws -> Int) {
+    /// `ownStart(start, end)` gives the read's own start from when it was started and when it ended.
+    func run(_ read: () throws -> Int, ownStart: (UInt64, UInt64) -> UInt64) {
         lock.lock()
         let skip = cancelled
         lock.unlock()
         skipped = skip
         if !skip {
             let start = DispatchTime.now().uptimeNanoseconds
-            startedAt = start
             do { bytes = try read() } catch { self.error = error }
-            seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let end = DispatchTime.now().uptimeNanoseconds
+            startedAt = ownStart(start, end)
+            seconds = Double(end - startedAt) / 1e9
         }
         lock.lock()
         finishedAt = DispatchTime.now().uptimeNanoseconds
