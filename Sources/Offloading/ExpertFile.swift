@@ -38,7 +38,8 @@ public final class ExpertFile: @unchecked Sendable {
     /// Bytes of one direct chunk (4 MiB: `max_sectors_kb` of the development machine's disk, one request).
     static let directChunkBytes = 4 << 20
     /// Chunks read at once (4: the fastest of 2–4 threads × 2–8 MiB measured as above; their bounce
-    /// buffers, about 16 MiB, are kept for the process's life: part of its overhead outside `--ram-budget`).
+    /// buffers, 6 MiB each on huge pages, are kept for the process's life: part of its overhead outside
+    /// `--ram-budget`).
     static let directReaders = 4
     /// Alignment of a direct read's offset, length and memory (the largest logical block size in use).
     static let directAlignment = 4096
