@@ -7,9 +7,14 @@
 For each budget (GiB), the two engines run one after the other (llama.cpp first, then mixtral-lab; the
 order alternates from one budget to the next, and with --rounds N the budgets run N times, each budget's
 order flipping from one round to the next, so that neither engine always runs right after the other).
-What ran before matters on a virtual machine whose host takes back the memory the guest frees: a
-mixtral-lab run right after another one's exit gets its expert slots in memory the host (presumably) must provide
-again, and its 16 GiB prefill ran about 30 % slower there than after a llama.cpp run (README). Each run:
+What ran before matters on a virtual machine whose host takes back the memory the guest frees (free page
+reporting, virtio-balloon; the development machine reports every free 2 MiB block at once): a run that
+writes memory another run freed waits for the host to provide it again — 16 GiB of anonymous memory took
+22 s to write once right after a page-cache drop, 4.3 s with reporting held (2026-12-07 23:37 UTC). An
+expert cache's slots are such memory, llama.cpp's page cache is filled by the disk's DMA, not by the
+guest's CPU. With --hold-page-reporting the benchmark holds reporting and writes the free memory once
+first (`PageReportingHeld`), as a machine without a hypervisor would be; the JSON's `page_reporting` says
+which. Each run:
 - after `sync; echo 3 > /proc/sys/vm/drop_caches` (so every weight comes from the disk);
 - in a cgroup v1 memory controller of its own with `memory.limit_in_bytes` = the budget, created under
   /sys/fs/cgroup/memory and removed afterwards; the limit counts the process's memory and the page cache
@@ -154,6 +159,59 @@ def disk_probe(path, readers=4, chunk=4 * MiB, total=512 * MiB):
     return total / seconds
 
 
+PAGE_REPORTING_ORDER = "/sys/module/page_reporting/parameters/page_reporting_order"
+
+
+class PageReportingHeld:
+    """With --hold-page-reporting: while inside, the guest reports no free memory to its host (free page
+    reporting, virtio-balloon: `page_reporting_order` set above the largest buddy order, 10 on x86-64, so no
+    free block is large enough), and once at the start every free byte is written once and freed again, so
+    that the host backs the guest's memory again. Then memory one run frees costs the next nothing to take
+    back, as on a machine without a hypervisor. The order found is put back at the end. `state` says, in
+    words, what held."""
+
+    def __init__(self, hold):
+        self.hold = hold
+        self.saved = None
+        self.state = "free page reporting: not present on this machine"
+
+    def __enter__(self):
+        if not os.path.exists(PAGE_REPORTING_ORDER):
+            return self
+        with open(PAGE_REPORTING_ORDER) as f:
+            self.saved = f.read().strip()
+        if not self.hold:
+            self.state = (f"free page reporting on (page_reporting_order {self.saved}): memory a run frees is handed back to the host, "
+                          "and the next run to write it waits for the host to provide it again")
+            return self
+        with open(PAGE_REPORTING_ORDER, "w") as f:
+            f.write("11")
+        warmed = warm_free_memory()
+        self.state = (f"free page reporting held for the benchmark (page_reporting_order 11 instead of {self.saved}), "
+                      f"and {warmed / GiB:.1f} GiB of free memory written once at its start: no run waits for the host's memory")
+        return self
+
+    def __exit__(self, *exc):
+        if self.hold and self.saved is not None:
+            with open(PAGE_REPORTING_ORDER, "w") as f:
+                f.write(self.saved)
+        return False
+
+
+def warm_free_memory():
+    """Writes every 4 KiB page of (available memory − 1 GiB) once, in 64 MiB pieces, and frees it. Returns bytes written."""
+    import mmap
+    available = next(int(line.split()[1]) * 1024 for line in open("/proc/meminfo") if line.startswith("MemAvailable:"))
+    size = max(0, available - GiB) // (64 * MiB) * (64 * MiB)
+    if size == 0:
+        return 0
+    block = b"\x01" * (64 * MiB)
+    with mmap.mmap(-1, size) as memory:
+        for offset in range(0, size, 64 * MiB):
+            memory[offset:offset + 64 * MiB] = block
+    return size
+
+
 def run_in_cgroup(command, budget, label, log_dir):
     """Runs `command` in a fresh memory cgroup of `budget` bytes after dropping the page cache.
     Returns (exit status, stdout, stderr, wall s, bytes read, peak RSS bytes, cgroup peak bytes, load)."""
@@ -272,6 +330,9 @@ def main():
     parser.add_argument("--logs", default="bench-full-size-logs", help="folder for each run's stdout and stderr")
     parser.add_argument("--rounds", type=int, default=1, help="run the budgets this many times (each round pairs the two engines once per budget)")
     parser.add_argument("--json", help="write every figure to this file")
+    parser.add_argument("--hold-page-reporting", action="store_true",
+                        help="on a virtual machine with free page reporting, hold it for the benchmark and write the free memory once first "
+                             "(PageReportingHeld), so that no run waits for the host to give back memory the run before freed")
     parser.add_argument("--mmap-experts", action="store_true",
                         help="also run mixtral-lab with --mmap-experts (its kernels, the page cache as the only cache) at each budget")
     args = parser.parse_args()
@@ -302,6 +363,13 @@ def main():
 
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.machine())
     machine = f"{cpu}, {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / GiB:.0f} GiB RAM"
+    with PageReportingHeld(args.hold_page_reporting) as reporting:
+        print(reporting.state, file=sys.stderr)
+        measure(args, budgets, completion, paths, machine, reporting.state)
+
+
+def measure(args, budgets, completion, paths, machine, page_reporting):
+    """Runs every engine at every budget and round, and prints the table (see the module's docstring)."""
     started = datetime.datetime.now(datetime.timezone.utc)
     layers, experts, top_k, expert_bytes = model_shape(args.model)
     resident_bytes, resident_s = resident_read_seconds(args.model)
@@ -346,12 +414,12 @@ def main():
                                    file_bytes=os.path.getsize(args.model), layers=layers, experts=experts, top_k=top_k,
                                    expert_bytes=expert_bytes, machine=machine, date=date, threads=args.threads, prompt=args.prompt,
                                    decode_tokens=args.decode_tokens, seed=args.seed, resident_bytes=resident_bytes,
-                                   resident_read_s=resident_s, results=results), f, indent=1)
+                                   resident_read_s=resident_s, page_reporting=page_reporting, results=results), f, indent=1)
 
     date = f"{started:%Y-%m-%d %H:%M}–{datetime.datetime.now(datetime.timezone.utc):%H:%M} UTC"
     print(f"model {args.model} ({os.path.getsize(args.model) / 1e9:.1f} GB); {machine}; {date}; threads {args.threads}; "
           f"prompt {results[0].get('prompt_tokens', '?')} tokens, {args.decode_tokens} decoded (temperature 1, seed {args.seed}); "
-          f"resident tensors {resident_bytes / GiB:.2f} GiB read cold in {resident_s:.2f} s")
+          f"resident tensors {resident_bytes / GiB:.2f} GiB read cold in {resident_s:.2f} s; {page_reporting}")
     print()
     print("| round | budget | engine | prefill tok/s | decode tok/s | wall s | read GB | disk MB/s (probe; expert reads) | peak RSS GiB | RSS over --ram-budget MiB | slots/layer | hit rate (decode) | stall s (queued / waking) | prefill read / wait s | decode s/token: read / wait / rest | start-up s | load |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
