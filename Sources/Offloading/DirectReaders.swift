@@ -15,7 +15,7 @@ import Glibc
 /// chunks read 1.3–1.6× faster from one queue than when each range's threads ended before the next range
 /// began, in four pairs of five (1.05× in the fifth; 0.95–1.82 against 0.68–1.39 GB/s), with less CPU
 /// time (0.32–0.44 s against 0.50–0.61 s).
-// @unchecked Sendable: the queue and `stopped` are behind `condition`; each bounce buffer is its thread's own.
+// @unchecked Sendable: the queue and `started` are behind `condition`; each bounce buffer is its thread's own.
 final class DirectReaders: @unchecked Sendable {
     /// One chunk: `read` is given an aligned bounce buffer of at least `count` bytes (nil: there was no
     /// memory for one) to read the chunk into and deliver its bytes from.
@@ -77,10 +77,11 @@ final class DirectReaders: @unchecked Sendable {
 /// Why: a direct read's request carries one segment per run of physically adjacent pages, and this disk
 /// takes at most 254 segments per request (`/sys/block/vda/queue/max_segments`), so a 4 MiB chunk into
 /// scattered 4 KiB pages is cut into at least five requests. Whether a buffer's pages are adjacent is
-/// otherwise the allocator's luck: with the buffers of `posix_memalign`, reads that kept four chunks under
-/// way took 10 ms per 4 MiB chunk instead of 3–4 (median, `strace -T`, one full-size run each) and a
-/// 16 GiB decode ran at 0.44–0.51 tokens/s instead of 0.78–0.84 (four runs against four, alternating,
-/// 2026-12-07 22:45–23:31 UTC); on huge pages 0.81–0.92, as fast as before or faster.
+/// otherwise the allocator's luck: with the buffers of `posix_memalign` (4 KiB pages), reads that kept four
+/// chunks under way took 10 ms per 4 MiB chunk instead of 3–4 (median, `strace -T`, one full-size run
+/// each), and a 16 GiB decode ran at 0.31–0.66 tokens/s in 17 runs of five variants of these threads,
+/// against 0.60–0.84 for the build before in the 20 runs alternating with them (2026-12-07 22:45–23:36 UTC,
+/// load 0.1–7.4, a build running at times); on huge pages 0.81–0.92 in four runs against 0.79–0.82.
 private struct Bounce {
     let address: UnsafeMutableRawPointer
     let bytes: Int

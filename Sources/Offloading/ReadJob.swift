@@ -13,8 +13,8 @@ final class ReadJob: @unchecked Sendable {
     private(set) var bytes = 0
     private(set) var seconds = 0.0
     /// When the read started (`DispatchTime` uptime, ns; 0 until then): when it was started on the I/O
-    /// thread or when the read started before it ended, whichever is later (`ReadQueue`: its chunks wait
-    /// behind those until then). Written before `isFinished` turns true, so a waiter reads it after
+    /// thread or when the read queued before it ended, whichever is later (`ReadQueue`: its chunks wait
+    /// behind that one's until then). Written before `isFinished` turns true, so a waiter reads it after
     /// `wait()`.
     private(set) var startedAt: UInt64 = 0
     /// When it had run or been skipped (uptime, ns), likewise.
