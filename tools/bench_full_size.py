@@ -332,7 +332,7 @@ def main():
     parser.add_argument("--json", help="write every figure to this file")
     parser.add_argument("--hold-page-reporting", action="store_true",
                         help="on a virtual machine with free page reporting, hold it for the benchmark and write the free memory once first "
-                             "(PageReportingHeld), so that no run waits for the host to give back memory the run before freed")
+                             "(PageReportingHeld; put back at the end, also after an error or Ctrl-C), so that no run waits for the host to give back memory the run before freed")
     parser.add_argument("--mmap-experts", action="store_true",
                         help="also run mixtral-lab with --mmap-experts (its kernels, the page cache as the only cache) at each budget")
     args = parser.parse_args()
