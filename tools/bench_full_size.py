@@ -186,7 +186,11 @@ class PageReportingHeld:
             return self
         with open(PAGE_REPORTING_ORDER, "w") as f:
             f.write("11")
-        warmed = warm_free_memory()
+        try:
+            warmed = warm_free_memory()
+        except BaseException:
+            self.__exit__(None, None, None)   # a failure in __enter__ skips __exit__
+            raise
         self.state = (f"free page reporting held for the benchmark (page_reporting_order 11 instead of {self.saved}), "
                       f"and {warmed / GiB:.1f} GiB of free memory written once at its start: no run waits for the host's memory")
         return self
