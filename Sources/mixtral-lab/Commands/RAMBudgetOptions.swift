@@ -23,6 +23,13 @@ struct RAMBudgetOptions: ParsableArguments {
         if let offloadStore, FileManager.default.fileExists(atPath: offloadStore, isDirectory: &isFolder), !isFolder.boolValue {
             throw ValidationError("--offload-store \(offloadStore): is a file, not a folder")
         }
+        // made when missing, as every output folder a flag names, but not its missing parents (`createOutputFolder`)
+        if let offloadStore, !FileManager.default.fileExists(atPath: offloadStore) {
+            let parent = URL(fileURLWithPath: offloadStore).standardizedFileURL.deletingLastPathComponent().path
+            guard FileManager.default.fileExists(atPath: parent) else {
+                throw ValidationError("--offload-store \(offloadStore): \(parent): no such folder; create it first")
+            }
+        }
         if mmapExperts && ramBudget != nil { throw ValidationError("give --ram-budget or --mmap-experts, not both") }
     }
 
