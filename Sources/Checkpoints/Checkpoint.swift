@@ -38,7 +38,7 @@ public final class Checkpoint: Sendable {
         self.directory = directory
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
-            throw CheckpointError.fileNotFound(path: directory.path)
+            throw CheckpointError.nothingAt(directory.path)
         }
         guard isDirectory.boolValue else {
             if let problem = inputFileProblem(directory.path) {
@@ -52,7 +52,8 @@ public final class Checkpoint: Sendable {
             return
         }
         let configURL = directory.appendingPathComponent("config.json")
-        guard FileManager.default.fileExists(atPath: configURL.path) else {
+        // a symbolic link to nothing or in a loop is there, and reading it says so
+        guard FileKind(path: configURL.path) != .missing else {
             throw CheckpointError.notACheckpointDirectory(path: directory.path)
         }
         config = try MixtralConfig(contentsOf: configURL)
@@ -61,14 +62,14 @@ public final class Checkpoint: Sendable {
         let single = directory.appendingPathComponent("model.safetensors")
         var files: [SafeTensorsFile] = []
         var fileForTensor: [String: SafeTensorsFile] = [:]
-        if FileManager.default.fileExists(atPath: indexURL.path) {
+        if FileKind(path: indexURL.path) != .missing {
             let shardNames = try Checkpoint.shardNames(index: indexURL)
             for shard in shardNames {
                 let file = try SafeTensorsFile(url: directory.appendingPathComponent(shard))
                 files.append(file)
                 for name in file.tensors.keys { fileForTensor[name] = file }
             }
-        } else if FileManager.default.fileExists(atPath: single.path) {
+        } else if FileKind(path: single.path) != .missing {
             let file = try SafeTensorsFile(url: single)
             files.append(file)
             for name in file.tensors.keys { fileForTensor[name] = file }

@@ -1,3 +1,4 @@
+import FileChecks
 import UserInput
 
 /// Everything that can be wrong with a checkpoint on disk. Each message names the file (and tensor or key)
@@ -21,6 +22,13 @@ public enum CheckpointError: UserInputError, Equatable {
     case unsupportedModelType(path: String, modelType: String)
     /// An environment variable naming a folder that does not exist or lacks what it should hold.
     case badEnvironment(variable: String, value: String, problem: String)
+
+    /// The error for a path where `FileManager.fileExists` finds nothing: `.fileNotFound` when nothing is
+    /// there, else `.unreadable` saying what is (`FileKind`: a symbolic link to nothing, or one in a loop).
+    public static func nothingAt(_ path: String) -> CheckpointError {
+        let kind = FileKind(path: path)
+        return kind == .missing ? .fileNotFound(path: path) : .unreadable(path: path, reason: kind.description)
+    }
 
     public var description: String {
         switch self {

@@ -1,4 +1,5 @@
 import Foundation
+import FileChecks
 
 /// Finds files that ship in the repository — the embedded default model under `models/`, the lessons under
 /// `lessons/` — from any working directory, whether the tool runs through `swift run`, from `.build/…`, or
@@ -37,8 +38,10 @@ public enum ProjectFiles {
     static func locate(_ relativePath: String, home: String) throws -> URL {
         var isFolder: ObjCBool = false
         guard !home.isEmpty, FileManager.default.fileExists(atPath: home, isDirectory: &isFolder) else {
+            let kind = FileKind(path: home)
             throw CheckpointError.badEnvironment(variable: "MIXTRAL_LAB_HOME", value: home,
-                                                 problem: "no such folder (it names the mixtral-lab checkout; unset it to use the one the binary is in)")
+                                                 problem: (home.isEmpty || kind == .missing ? "no such folder" : "is \(kind)")
+                                                     + " (it names the mixtral-lab checkout; unset it to use the one the binary is in)")
         }
         guard isFolder.boolValue else {
             throw CheckpointError.badEnvironment(variable: "MIXTRAL_LAB_HOME", value: home, problem: "is a file, not a folder")

@@ -61,7 +61,7 @@ public struct MixtralConfig: Sendable, Equatable {
     ///   shapes), `.missingConfigKey` (naming the key), `.unsupportedModelType`.
     public init(contentsOf url: URL) throws {
         let path = url.path
-        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.fileNotFound(path: path) }
+        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.nothingAt(path) }
         if let problem = inputFileProblem(path) { throw CheckpointError.unreadable(path: path, reason: problem) }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {

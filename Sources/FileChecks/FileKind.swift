@@ -10,6 +10,9 @@ public enum FileKind: Equatable, CustomStringConvertible {
     case missing
     /// A symbolic link whose target does not exist.
     case brokenLink
+    /// A symbolic link that leads back to itself, or through more links than the system follows (`stat(2)`:
+    /// `ELOOP`).
+    case linkLoop
     /// A symbolic link to a regular file, where an output would go (`outputFileRefusal`; `init(path:)`
     /// follows links and never says this).
     case linkToRegularFile
@@ -25,8 +28,9 @@ public enum FileKind: Equatable, CustomStringConvertible {
     public init(path: String) {
         var info = stat()
         guard stat(path, &info) == 0 else {
+            let code = errno
             var linkInfo = stat()
-            self = lstat(path, &linkInfo) == 0 ? .brokenLink : .missing
+            self = code == ELOOP ? .linkLoop : lstat(path, &linkInfo) == 0 ? .brokenLink : .missing
             return
         }
         switch info.st_mode & S_IFMT {
@@ -45,6 +49,7 @@ public enum FileKind: Equatable, CustomStringConvertible {
         switch self {
         case .missing: return "missing"
         case .brokenLink: return "a symbolic link to a file that does not exist"
+        case .linkLoop: return "a symbolic link in a loop: too many levels of symbolic links"
         case .linkToRegularFile: return "a symbolic link (to a regular file)"
         case .regularFile: return "a regular file"
         case .folder: return "a folder"
@@ -98,6 +103,6 @@ public func inputFileProblem(_ path: String) -> String? {
     case .regularFile: return nil
     case .missing: return "does not exist"
     case .folder: return "is a folder, not a file"
-    case let kind: return "is \(kind), not a regular file"
+    case let kind: return kind == .brokenLink || kind == .linkLoop ? "is \(kind)" : "is \(kind), not a regular file"
     }
 }

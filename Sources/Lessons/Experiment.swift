@@ -25,8 +25,9 @@ public protocol Experiment: SendableMetatype {
     /// Parameters that `lesson run`'s command-line flags may replace (`ParameterOverrides`); all by default.
     static var overridableParameters: [String] { get }
 
-    /// What it does with the lab's model: whether it loads it (`LabContext.model(_:)`, so `lesson run
-    /// --ram-budget`/`--mmap-experts` matter to it) and whether at the run's `--precision`. No default:
+    /// What it does with the lab's model: whether it reads the checkpoint at all (so `lesson run --model`
+    /// matters to it), whether it loads it (`LabContext.model(_:)`, so `--ram-budget`/`--mmap-experts`
+    /// matter) and whether at the run's `--precision`. No default:
     /// each experiment says, so a model flag never silently does nothing.
     static var modelUse: ModelUse { get }
 

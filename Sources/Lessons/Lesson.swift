@@ -24,6 +24,25 @@ public struct Lesson {
     public var name: String { String(format: "%02d-%@", id, slug) }
 }
 
+extension Lesson {
+    /// The experiments of its lab blocks, in order (a name no experiment has is left out: the parser refuses it).
+    public var experiments: [any Experiment.Type] {
+        steps.flatMap(\.parts).compactMap { part in
+            guard case .lab(let block) = part else { return nil }
+            return ExperimentCatalog.experiment(named: block.experiment)
+        }
+    }
+
+    /// The names of its experiments that load the model at precisions of their own (lesson 3 compares
+    /// several) rather than at the run's `--precision`, in a run on the default model or another one.
+    public func experimentsChoosingPrecisions(onDefaultModel: Bool) -> [String] {
+        experiments.filter { experiment in
+            let uses = experiment.modelUse.inRun(onDefaultModel: onDefaultModel)
+            return uses.contains(.loadsModel) && !uses.contains(.runPrecision)
+        }.map { $0.name }
+    }
+}
+
 /// One `##` section of a lesson.
 public struct LessonStep {
     public let title: String

@@ -25,7 +25,8 @@ public struct ParameterOverrides {
         all.append(Override(parameter: parameter, value: value, flag: flag))
     }
 
-    /// Notes a flag that acts on the model (`--ram-budget`: `.loadsModel`; `--precision`: `.runPrecision`):
+    /// Notes a flag that acts on the model (`--model`: `.readsCheckpoint`; `--ram-budget`: `.loadsModel`;
+    /// `--precision`: `.runPrecision`):
     /// it needs a lab block whose experiment does `needs` in this run.
     public mutating func setModelFlag(_ flag: String, needs: ModelUse) {
         modelFlags.append((flag, needs))
@@ -47,10 +48,7 @@ public struct ParameterOverrides {
     /// - Throws: `LessonError.overrideUnused` naming the flag and the experiments of other lessons that
     ///   would take it; `.modelFlagNeedsAnotherModel` when this lesson's would, but only with `--model`.
     public func checkUsed(by lesson: Lesson, onDefaultModel: Bool) throws {
-        let experiments = lesson.steps.flatMap(\.parts).compactMap { part -> (any Experiment.Type)? in
-            guard case .lab(let block) = part else { return nil }
-            return ExperimentCatalog.experiment(named: block.experiment)
-        }
+        let experiments = lesson.experiments
         let taken = Set(experiments.flatMap { $0.overridableParameters })
         for override in all where !taken.contains(override.parameter) {
             let takers = ExperimentCatalog.all.filter { $0.overridableParameters.contains(override.parameter) }.map { $0.name }

@@ -18,6 +18,8 @@ public struct DiskOffloadingSummary: Codable, Sendable, Equatable {
     public var decodeHits = 0
     public var decodeMisses = 0
     public var decodeHitRate = 0.0
+    /// Expert accesses in decode steps (0 for a run of prefills only, whose `decodeHitRate` 0 then counts nothing).
+    public var decodeAccesses: Int { decodeHits + decodeMisses }
     /// Misses the policy did not store (every slot held an expert of the same step, or the policy
     /// declined): read into the transient buffer, used once and dropped.
     public var transientMisses = 0
@@ -89,7 +91,6 @@ public struct DiskOffloadingSummary: Codable, Sendable, Equatable {
     mutating func finalize() {
         accesses = hits + misses
         hitRate = accesses > 0 ? Double(hits) / Double(accesses) : 0
-        let decodeAccesses = decodeHits + decodeMisses
         decodeHitRate = decodeAccesses > 0 ? Double(decodeHits) / Double(decodeAccesses) : 0
     }
 }

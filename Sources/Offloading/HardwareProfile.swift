@@ -95,7 +95,8 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
     /// - Throws: `OffloadingError.unknownHardware` (neither), `.malformedHardwareFile` naming the file and field.
     public static func named(_ nameOrPath: String) throws -> HardwareProfile {
         if let profile = builtIn.first(where: { $0.name == nameOrPath }) { return profile }
-        guard FileManager.default.fileExists(atPath: nameOrPath) else {
+        // a symbolic link to nothing or in a loop is there: reading it says what it is
+        guard FileKind(path: nameOrPath) != .missing else {
             throw OffloadingError.unknownHardware(nameOrPath, known: builtInNames)
         }
         return try HardwareProfile(contentsOf: URL(fileURLWithPath: nameOrPath))

@@ -1,4 +1,5 @@
 import Foundation
+import FileChecks
 import Checkpoints
 
 /// Real Mixtral shapes for `plan`, so sizes can be computed without downloading a checkpoint.
@@ -32,6 +33,7 @@ public enum MixtralShapes {
         var url = URL(fileURLWithPath: nameOrPath)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            guard FileKind(path: url.path) == .missing else { throw CheckpointError.nothingAt(url.path) }
             throw OffloadingError.unknownModelShape(nameOrPath, known: builtIn.map(\.name))
         }
         if isDirectory.boolValue { url.appendPathComponent("config.json") }

@@ -18,6 +18,8 @@ public struct OffloadingSummary: Codable, Sendable, Equatable {
     public var decodeHits = 0
     public var decodeMisses = 0
     public var decodeHitRate = 0.0
+    /// Expert accesses in decode steps (0 for a run of prefills only, whose `decodeHitRate` 0 then counts nothing).
+    public var decodeAccesses: Int { decodeHits + decodeMisses }
     /// Misses not stored in a slot (no slot could be freed, or the policy declined): read into the
     /// transient buffer, used once and dropped.
     public var transientMisses = 0
@@ -63,7 +65,6 @@ public struct OffloadingSummary: Codable, Sendable, Equatable {
     mutating func finalize() {
         accesses = hits + misses
         hitRate = accesses > 0 ? Double(hits) / Double(accesses) : 0
-        let decodeAccesses = decodeHits + decodeMisses
         decodeHitRate = decodeAccesses > 0 ? Double(decodeHits) / Double(decodeAccesses) : 0
         tokensPerSecondEst = decodeUs > 0 ? Double(decodeTokens) / (decodeUs / 1e6) : 0
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import FileChecks
 import Checkpoints
 import Engine
 import Quantization
@@ -32,7 +33,7 @@ struct ModelOptions: ParsableArguments {
     /// - Throws: what `tokenizer()` throws.
     func tokenizerIfPresent() throws -> Tokenizer? {
         let url = try directory()
-        if !GGUFFile.hasMagic(url) && !FileManager.default.fileExists(atPath: url.appendingPathComponent("tokenizer.json").path) {
+        if !GGUFFile.hasMagic(url) && FileKind(path: url.appendingPathComponent("tokenizer.json").path) == .missing {
             return nil
         }
         return try tokenizer()

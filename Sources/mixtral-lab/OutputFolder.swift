@@ -4,8 +4,9 @@ import Foundation
 import Synchronization
 import UserInput
 
-/// Creates the folder an output flag names (with its parents, unless `createParents` is false: then only
-/// the folder itself, in a folder that exists) and locks it for the rest of the run, or
+/// Creates the folder an output flag names — only the folder itself, in a folder that exists, as every output
+/// file a flag names (export, hardware probe): a typo in a path never makes a tree; `createParents` is for a
+/// default folder the user did not name (`lesson-output/NN-slug`) — and locks it for the rest of the run, or
 /// fails with a message naming the flag and the path: a path (or a parent) that is a file, or a place
 /// where no folder can be made, with the system's reason (`mkdir(2)`'s errno, e.g. "Permission denied";
 /// /proc and similar file systems refuse with "No such file or directory" although the parent exists).
@@ -29,7 +30,7 @@ import UserInput
 /// lets a command replace the files it writes itself.
 /// - Throws: `ValidationError`; `OutputFolderTaken` for a folder that holds files (with `requireEmpty`) or
 ///   that another run is writing into; `RunManifestError` for an earlier run's list that cannot be acted on.
-func createOutputFolder(_ folder: URL, flag: String, force: Bool, requireEmpty: Bool = false, createParents: Bool = true) throws {
+func createOutputFolder(_ folder: URL, flag: String, force: Bool, requireEmpty: Bool = false, createParents: Bool = false) throws {
     var missing: [URL] = []
     var place = folder.standardizedFileURL
     var isDirectory: ObjCBool = false
@@ -81,14 +82,14 @@ struct OutputFolderTaken: UserInputError {
 /// - Throws: `ValidationError` as `createOutputFolder`; `OutputFolderTaken` when `base` … `base-999` all hold runs.
 func createNumberedOutputFolder(_ base: URL, label: String, force: Bool) throws -> URL {
     if force {
-        try createOutputFolder(base, flag: label, force: true, requireEmpty: true)
+        try createOutputFolder(base, flag: label, force: true, requireEmpty: true, createParents: true)
         return base
     }
     for number in 1...999 {
         let folder = number == 1 ? base : base.deletingLastPathComponent().appendingPathComponent("\(base.lastPathComponent)-\(number)")
         if let contents = try? FileManager.default.contentsOfDirectory(atPath: folder.path), !contents.isEmpty { continue }
         do {
-            try createOutputFolder(folder, flag: label, force: false, requireEmpty: true)
+            try createOutputFolder(folder, flag: label, force: false, requireEmpty: true, createParents: true)
         } catch is OutputFolderTaken {
             continue   // filled or held by a run that started at the same time
         }

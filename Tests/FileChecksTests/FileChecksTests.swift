@@ -42,6 +42,17 @@ struct OutputFileRefusalTests {
         #expect(outputFileRefusal(broken.path, overwrite: true) == .notARegularFile(.brokenLink))
     }
 
+    /// A link that leads back to itself is a loop (stat's ELOOP), not a missing file or a link to nothing.
+    @Test func aLinkLoopIsALoop() throws {
+        let a = scratch.url.appendingPathComponent("a"), b = scratch.url.appendingPathComponent("b")
+        try FileManager.default.createSymbolicLink(atPath: a.path, withDestinationPath: b.path)
+        try FileManager.default.createSymbolicLink(atPath: b.path, withDestinationPath: a.path)
+        #expect(FileKind(path: a.path) == .linkLoop)
+        #expect(inputFileProblem(a.path) == "is a symbolic link in a loop: too many levels of symbolic links")
+        #expect(outputFileRefusal(a.path, overwrite: true) == .notARegularFile(.linkLoop))
+        #expect(FileKind(path: scratch.url.appendingPathComponent("missing").path) == .missing)
+    }
+
     @Test func aFolderIsRefused() {
         #expect(outputFileRefusal(scratch.url.path, overwrite: true) == .isAFolder)
     }

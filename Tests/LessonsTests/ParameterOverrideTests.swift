@@ -89,6 +89,30 @@ import TestSupport
         try overrides.checkUsed(by: nine, onDefaultModel: false)
     }
 
+    /// `--model` reaches every lesson whose experiments read the lab's checkpoint (lesson 9 only off the
+    /// default model), not lesson 8, whose plan is for a real Mixtral's shapes (F13).
+    @Test func modelNeedsAnExperimentThatReadsTheCheckpoint() throws {
+        var overrides = ParameterOverrides()
+        overrides.setModelFlag("--model", needs: .readsCheckpoint)
+        let eight = try LessonLibrary().lesson("8")
+        let error = #expect(throws: LessonError.self) { try overrides.checkUsed(by: eight, onDefaultModel: false) }
+        #expect(error?.description.hasPrefix("--model has no effect on lesson 8: none of its experiments takes it") == true,
+                "\(error?.description ?? "accepted")")
+        for id in ["1", "2", "3", "4", "5", "6", "7", "9", "10", "11", "12"] {
+            try overrides.checkUsed(by: try LessonLibrary().lesson(id), onDefaultModel: false)
+        }
+    }
+
+    /// Lessons whose experiments load the model at precisions of their own, which `--mmap-experts` on F32
+    /// experts cannot give (lesson 3 compares several); lessons 5–7 run at `--precision`.
+    @Test func experimentsChoosingTheirPrecisionsAreNamed() throws {
+        #expect(try LessonLibrary().lesson("3").experimentsChoosingPrecisions(onDefaultModel: true) == ["compare-precisions"])
+        for id in ["1", "2", "5", "6", "7", "8"] {
+            #expect(try LessonLibrary().lesson(id).experimentsChoosingPrecisions(onDefaultModel: true).isEmpty, "lesson \(id)")
+        }
+        #expect(try LessonLibrary().lesson("9").experimentsChoosingPrecisions(onDefaultModel: false).isEmpty)
+    }
+
     /// The runner checks on its own model: lesson 9 on the default model refuses --ram-budget before anything runs.
     @Test func theRunnerChecksModelFlagsOnItsModel() throws {
         var overrides = ParameterOverrides()

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import TestSupport
+import Checkpoints
 
 /// `lesson run` flags that act on loading the model are refused for a lesson that loads none.
 struct LessonFlagTests {
@@ -48,4 +49,39 @@ struct LessonFlagTests {
         #expect(result?.code == 2)
         #expect(result?.message == "--cache-experts 0: must be 1…8 for this lesson's experiment cache-sweep", "\(result?.message ?? "no error")")
     }
+
+    /// `--mmap-experts` is refused before the lesson starts (nothing printed, no folder) when the experts cannot
+    /// be computed from the mapped file at every precision the lesson loads (F13): the default model stores
+    /// its experts as BF16; an F32 GGUF runs them mapped only at experts=fp32, and lesson 3 compares
+    /// precisions of its own; lesson 5 runs at --precision, which must then have fp32 experts.
+    @Test func mmapExpertsThatCannotRunAreRefusedBeforeTheLessonStarts() throws {
+        let f32 = scratch.url.appendingPathComponent("f32.gguf").path
+        #expect(failure(["export", "--format", "gguf", "--precision", "fp32", "--output", f32]) == nil)
+        let cases: [(arguments: [String], message: String)] = [
+            (["3", "--mmap-experts"], "--mmap-experts: the experts of \(try DefaultModel.locate().path) are not all stored as F32, Q8_0 or Q4_0 tensors of one layout (layer 0's first is BF16); computing them from the mapped file needs that"),
+            (["3", "--mmap-experts", "--model", f32], "--mmap-experts: the experts of \(f32) are F32, and lesson 3's experiment compare-precisions loads the model at precisions of its own; computing F32 experts from the mapped file needs experts=fp32 (Q8_0 or Q4_0 experts run as stored at every precision)"),
+            (["5", "--mmap-experts", "--model", f32, "--precision", "q4"], "--mmap-experts: --precision gives the experts q4; computing F32 experts from the mapped file needs experts=fp32"),
+        ]
+        for (arguments, message) in cases {
+            let output = scratch.url.appendingPathComponent("out-mmap")
+            var result: (code: Int32, message: String)?
+            let printed = try standardOutput { result = failure(["lesson", "run"] + arguments + ["--out", output.path]) }
+            #expect(result?.code == 2, "\(arguments)")
+            #expect(result?.message == message, "\(result?.message ?? "no error")")
+            #expect(printed.isEmpty, "the lesson started: \(printed.prefix(200))")
+            #expect(!FileManager.default.fileExists(atPath: output.path))
+        }
+    }
+
+    /// `--model` on lesson 8, whose plan is for a real Mixtral's shapes and never reads the lab's checkpoint,
+    /// would do nothing: refused as the other model flags are (F13). Lesson 1 reads a tensor of it: taken.
+    @Test func modelOnALessonThatReadsNoCheckpointIsRefused() throws {
+        let output = scratch.url.appendingPathComponent("out-8")
+        let result = failure(["lesson", "run", "8", "--model", try DefaultModel.locate().path, "--out", output.path])
+        #expect(result?.code == 2)
+        #expect(result?.message.hasPrefix("--model has no effect on lesson 8: none of its experiments takes it (experiments that do, in other lessons: quantize-tensor, block-scales, ") == true,
+                "\(result?.message ?? "no error")")
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+    }
 }
+

@@ -18,6 +18,30 @@ struct OutputPathChecksTests {
         #expect(!FileManager.default.fileExists(atPath: missing.path))
     }
 
+    /// One rule for every output folder a flag names (fresh-user review 10, F15): the folder is made, a missing
+    /// parent is not — `lesson run --out` made the whole tree — while the default `lesson-output/NN-slug` is
+    /// still made with its parent.
+    @Test(arguments: [["lesson", "run", "1", "--out"], ["trace", "--max-tokens", "2", "--out"], ["chart", "routing", "--out"],
+                      ["compare", "--max-tokens", "2", "--charts"]])
+    func anOutputFolderIsMadeButNoMissingParent(command: [String]) throws {
+        let missing = scratch.url.appendingPathComponent("missing")
+        let output = missing.appendingPathComponent("sub").appendingPathComponent("out")
+        let result = failure(command + [output.path])
+        #expect(result?.code == 2)
+        #expect(result?.message == "\(command.last!) \(output.path): \(missing.path): no such folder; create it first", "\(String(describing: result))")
+        #expect(!FileManager.default.fileExists(atPath: missing.path))
+    }
+
+    /// `--offload-store` too: its folder is made, a missing parent is not.
+    @Test func anOffloadStoreIsMadeButNoMissingParent() throws {
+        let missing = scratch.url.appendingPathComponent("missing")
+        let store = missing.appendingPathComponent("stores").path
+        let result = failure(["generate", "--max-tokens", "1", "--ram-budget", "64MiB", "--offload-store", store])
+        #expect(result?.code == 2)
+        #expect(result?.message.hasPrefix("--offload-store \(store): \(missing.path): no such folder; create it first") == true, "\(String(describing: result))")
+        #expect(!FileManager.default.fileExists(atPath: missing.path))
+    }
+
     @Test func quantizeNamesADeviceAsADevice() throws {
         let result = failure(["quantize", "--precision", "q4", "--output", "/dev/null"])
         #expect(result?.code == 2)
@@ -35,5 +59,29 @@ struct OutputPathChecksTests {
         #expect(result?.message.contains("is a symbolic link (to a regular file), not a regular file") == true, "\(String(describing: result))")
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link.path) == target.path)
         #expect(try String(contentsOf: target, encoding: .utf8) == "mine")
+    }
+
+    /// A symbolic link in a loop is said to be one (ELOOP), not "no such file" (fresh-user review 10, F15).
+    @Test func aSymbolicLinkLoopIsNamedAsOne() throws {
+        let a = scratch.url.appendingPathComponent("loop-a"), b = scratch.url.appendingPathComponent("loop-b")
+        try FileManager.default.createSymbolicLink(atPath: a.path, withDestinationPath: b.path)
+        try FileManager.default.createSymbolicLink(atPath: b.path, withDestinationPath: a.path)
+        let loop = "a symbolic link in a loop: too many levels of symbolic links"
+        let cases: [([String], String)] = [
+            (["generate", "--max-tokens", "1", "--model", a.path], "\(a.path): cannot read file (\(loop))"),
+            (["perplexity", "--text-file", a.path], "--text-file \(a.path): is \(loop)"),
+            (["plan", "--model", "mixtral-8x7b", "--ram", "16GiB", "--hardware", a.path], "hardware profile \(a.path): cannot read: is \(loop)"),
+            (["plan", "--model", a.path, "--ram", "16GiB"], "\(a.path): cannot read file (\(loop))"),
+        ]
+        for (arguments, message) in cases {
+            let result = failure(arguments)
+            #expect(result?.code == 2, "\(arguments)")
+            #expect(result?.message == message, "\(result?.message ?? "accepted")")
+        }
+        // a checkpoint folder whose config.json or weights are such a link: named, not "no config.json"
+        let model = scratch.url.appendingPathComponent("model")
+        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(atPath: model.appendingPathComponent("config.json").path, withDestinationPath: a.path)
+        #expect(failure(["info", "--model", model.path])?.message == "\(model.path)/config.json: cannot read file (\(loop))")
     }
 }

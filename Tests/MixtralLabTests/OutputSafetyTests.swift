@@ -162,11 +162,12 @@ struct ConcurrentOutputFolderTests {
 
     /// A failed run removes the empty folders it created, but never one another run holds: of two runs
     /// started together into one new folder, the one whose mkdir made it may lose the lock to the other
-    /// (review 9, F1), and here the run for `x/y` made `x`, which a run for `x` holds.
+    /// (review 9, F1), and here the run for `x/y` made `x` (as a default folder, `lesson-output/NN-slug`, is
+    /// made with its parent), which a run for `x` holds.
     @Test func aFailedRunKeepsAFolderItCreatedThatAnotherRunHolds() throws {
         let root = try scratch.newFolder()
         let outer = root.appendingPathComponent("x"), inner = outer.appendingPathComponent("y")
-        try createOutputFolder(inner, flag: "--out", force: false)
+        try createOutputFolder(inner, flag: "the output folder", force: false, createParents: true)
         let other = try OutputFolderLock(outer, wait: false)
         defer { other.release() }
         finishOutputFolders(failed: true)

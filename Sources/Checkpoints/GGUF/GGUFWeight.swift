@@ -98,9 +98,15 @@ public struct GGUFWeight: @unchecked Sendable {
         case .q6_K:
             return raw.withUnsafeBytes { Q6_K.dequantize($0, count: elementCount) }
         default:
-            throw CheckpointError.badTensor(path: path, tensor: tensorName,
-                                            reason: "type \(type.name) is not supported (mixtral-lab reads \(GGUFWeight.decodableTypes.map(\.name).joined(separator: ", ")))")
+            throw GGUFWeight.unsupported(type, path: path, tensor: tensorName)
         }
+    }
+
+    /// The one message for a tensor of a type `floats()` cannot decode, naming the file, the tensor, its type
+    /// and the types mixtral-lab reads.
+    static func unsupported(_ type: GGMLType, path: String, tensor: String) -> CheckpointError {
+        .badTensor(path: path, tensor: tensor,
+                   reason: "type \(type.name) is not supported (mixtral-lab reads \(decodableTypes.map(\.name).joined(separator: ", ")))")
     }
 }
 
@@ -112,7 +118,9 @@ final class GGUFTensorSource: Sendable {
     let weights: [String: GGUFWeight]
 
     /// Maps every GGUF tensor to the Hugging Face tensors it holds (`GGUFTensorNames`).
-    /// - Throws: `CheckpointError.badTensor` for a Mixtral tensor with the wrong number of dimensions, a
+    /// - Throws: `CheckpointError.badTensor` for a Mixtral tensor of a type mixtral-lab does not read
+    ///   (`GGUFWeight.unsupported`: refused when the file is opened, so every command says the same before
+    ///   it loads, writes or maps anything), with the wrong number of dimensions, a
     ///   stacked expert tensor whose expert count differs from the config, q/k rows that are not whole
     ///   pairs of heads, an empty dimension, or a weight present in both expert layouts.
     init(file: GGUFFile, config: MixtralConfig) throws {
@@ -129,8 +137,13 @@ final class GGUFTensorSource: Sendable {
                     path: file.path)
             }
             let shape = Array(tensor.dimensions.reversed())
-            if GGUFTensorNames.role(ofGGUFName: tensor.name) != nil, shape.contains(where: { $0 <= 0 }) {
-                throw bad("has dimensions \(tensor.dimensions); a Mixtral tensor has no empty dimension")
+            if GGUFTensorNames.role(ofGGUFName: tensor.name) != nil {
+                guard GGUFWeight.decodableTypes.contains(tensor.type) else {
+                    throw GGUFWeight.unsupported(tensor.type, path: file.path, tensor: tensor.name)
+                }
+                if shape.contains(where: { $0 <= 0 }) {
+                    throw bad("has dimensions \(tensor.dimensions); a Mixtral tensor has no empty dimension")
+                }
             }
             switch GGUFTensorNames.role(ofGGUFName: tensor.name) {
             case .tensor(let name):

@@ -8,7 +8,7 @@ struct BlockScalesExperiment: Experiment {
     static let name = "block-scales"
     static let summary = "Outliers, per-tensor vs per-block 4-bit scales, Q4_0's uniform grid vs NF4's normal quantiles, block-size sweep."
     /// It reads one tensor from the checkpoint (`LabContext.weight(_:)`).
-    static let modelUse: ModelUse = []
+    static let modelUse: ModelUse = .readsCheckpoint
     static let parameters = [
         ParameterSpec("tensor", .text, "checkpoint tensor name", default: "model.layers.0.block_sparse_moe.experts.0.w2.weight"),
         ParameterSpec("blocksizes", .list, "NF4 block sizes to sweep", default: .list(BlockScales.defaultBlocksizes.map { .int($0) })),

@@ -22,7 +22,8 @@ struct PlanExperiment: Experiment {
     /// None: a plan is for the machine the lesson describes (lesson 8's prose is about a 16 GB laptop);
     /// `mixtral-lab plan --hardware` plans for any other.
     static let overridableParameters: [String] = []
-    /// It plans for a real Mixtral's shapes; the lab's model is not run.
+    /// It plans for a real Mixtral's shapes (its `model` parameter): the lab's checkpoint is not read, so
+    /// `lesson run --model` has nothing to act on.
     static let modelUse: ModelUse = []
     static func variableKeys(_ parameters: ExperimentParameters) throws -> [String: [String]] {
         ["mixes": try parameters.precisionSpecs("mixes").indices.map { "m\($0 + 1)" }]

@@ -7,7 +7,7 @@ struct QuantizeTensorExperiment: Experiment {
     static let name = "quantize-tensor"
     static let summary = "Quantize one weight matrix to each precision: memory, error metrics, the first weights before and after."
     /// It reads one tensor from the checkpoint (`LabContext.weight(_:)`).
-    static let modelUse: ModelUse = []
+    static let modelUse: ModelUse = .readsCheckpoint
     static let parameters = [
         ParameterSpec("tensor", .text, "checkpoint tensor name", default: "model.layers.0.block_sparse_moe.experts.0.w1.weight"),
         ParameterSpec("precisions", .list, "precisions to compare with fp32", default: ["int8", "q4"]),

@@ -56,6 +56,9 @@ struct Compare: ParsableCommand {
         let checkpoint = try modelOptions.checkpoint()
         try offloading.check(checkpoint.config)
         try ramBudget.checkLabFloor(checkpoint, policy: offloading.policySpec)
+        if ramBudget.mmapExperts {
+            _ = try ramBudget.mappedExpertSource(checkpoint, precisions: [PrecisionSpec(uniform: .fp32)] + specs, flag: "--precisions")
+        }
         var streamers: [(PrecisionSpec, DiskExpertProvider)] = []
         let lab = LabContext(checkpoint: checkpoint, tokenizer: try modelOptions.tokenizer(),
                              outputDirectory: output, basePrecision: PrecisionSpec(uniform: .fp32),

@@ -101,7 +101,7 @@ struct Generate: ParsableCommand {
             note((streamer == nil && !ramBudget.mmapExperts ? "" : "for comparison, not this run: ") + offloadingSummaryLine(simulator.summary, numExperts: model.config.numExperts))
         }
         if let streamer {
-            note(diskSummaryLine(streamer.finish(), numExperts: model.config.numExperts, decodeTokensPerSecond: decodeRate))
+            note(diskSummaryLine(streamer.finish(), numExperts: model.config.numExperts, decodeTokensPerSecond: decodeSteps > 0 ? decodeRate : nil))
         }
         if timing {
             note(String(format: "timing: prefill %d tokens in %.3f s · decode %d tokens in %.3f s (%.2f tokens/s)",

@@ -113,7 +113,8 @@ struct Info: ParsableCommand {
             } else if GGUFWeight.decodableTypes.contains(type) {
                 use = type == .f32 ? "fp32; weight matrices take --precision (norms and router stay fp32)" : "decoded to fp32 at load, then stored at --precision"
             } else {
-                use = "not supported: loading the model fails on these tensors"
+                // a model tensor of such a type is refused when the file is opened (`GGUFTensorSource`)
+                use = "not read (no tensor of the model has this type)"
             }
             out("  \(type.name.padding(toLength: 6, withPad: " ", startingAt: 0)) \(use)")
         }

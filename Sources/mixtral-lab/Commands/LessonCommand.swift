@@ -57,9 +57,11 @@ struct LessonCommand: ParsableCommand {
             The offloading flags replace the lesson's own settings in every experiment that takes them: \
             --policy (the traced run's policy), --cache-experts or --cache-bytes (cache size), --prefetch, \
             --lookahead and --hardware. A flag no experiment of the lesson takes is an error, as is \
-            --ram-budget or --mmap-experts for a lesson whose experiments run no model, and --precision for \
-            one whose experiments choose their own precisions (lessons 5, 6 and 7 run at --precision; \
-            lesson 9 only with --model). With --ram-budget, \
+            --ram-budget or --mmap-experts for a lesson whose experiments run no model, --model for one that \
+            reads no checkpoint (lesson 8 plans a real Mixtral's shapes), and --precision for one whose \
+            experiments choose their own precisions (lessons 5, 6 and 7 run at --precision; lesson 9 only \
+            with --model); --mmap-experts is also refused, before the lesson starts, when the experts cannot \
+            be computed from the mapped file at every precision the lesson loads. With --ram-budget, \
             report.md ends with each loaded precision's real offloading totals. Example: \
             mixtral-lab lesson run 6 --cache-experts 2 --hardware colab-t4
 
@@ -70,7 +72,7 @@ struct LessonCommand: ParsableCommand {
             """)
         @OptionGroup var lessonID: LessonID
         @Flag(help: "Wait for Enter between steps (q quits). Ignored without a terminal.") var step = false
-        @Option(help: "Output folder (default: lesson-output/NN-slug, or NN-slug-2, -3, … when an earlier run's files are there).") var out: String?
+        @Option(help: "Output folder, made in a folder that exists (default: lesson-output/NN-slug, or NN-slug-2, -3, … when an earlier run's files are there).") var out: String?
         @Flag(help: "Replace the earlier run's files in a non-empty output folder (without --out: lesson-output/NN-slug itself); other files stay.") var force = false
         @OptionGroup var modelOptions: ModelOptions
         @OptionGroup var precisionOptions: PrecisionOptions
@@ -80,8 +82,13 @@ struct LessonCommand: ParsableCommand {
         func run() throws {
             let lesson = try lessonID.lesson()
             // A flag no experiment of the lesson takes is refused before anything is loaded or written.
-            try overrides(cacheBytesSlots: { 1 }).checkUsed(by: lesson, onDefaultModel: DefaultModel.isDefault(try modelOptions.directory()))
+            let onDefaultModel = DefaultModel.isDefault(try modelOptions.directory())
+            try overrides(cacheBytesSlots: { 1 }).checkUsed(by: lesson, onDefaultModel: onDefaultModel)
             let checkpoint = try modelOptions.checkpoint()
+            if ramBudget.mmapExperts {
+                _ = try ramBudget.mappedExpertSource(checkpoint, precisions: [precisionOptions.precision], flag: "--precision",
+                                                     choosing: (lesson.id, lesson.experimentsChoosingPrecisions(onDefaultModel: onDefaultModel)))
+            }
             try offloading.check(checkpoint.config)
             try ramBudget.checkLabFloor(checkpoint, policy: offloading.policySpec)
             let output: URL
@@ -126,6 +133,7 @@ struct LessonCommand: ParsableCommand {
         /// into experts per layer (called only when it is given).
         private func overrides(cacheBytesSlots: () throws -> Int) throws -> ParameterOverrides {
             var overrides = ParameterOverrides()
+            if modelOptions.model != nil { overrides.setModelFlag("--model", needs: .readsCheckpoint) }
             if let policy = offloading.policy { overrides.set("policy", to: policy.description, flag: "--policy") }
             if let cacheExperts = offloading.cacheExperts { overrides.set("cache_experts", to: cacheExperts, flag: "--cache-experts") }
             if offloading.cacheBytes != nil { overrides.set("cache_experts", to: try cacheBytesSlots(), flag: "--cache-bytes") }

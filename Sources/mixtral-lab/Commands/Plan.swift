@@ -89,6 +89,9 @@ struct Plan: ParsableCommand {
         if let measured, let rate = measuredSummary?.decodeHitRate, !(0...1).contains(rate) {
             throw ValidationError("--measured \(measured): decode_hit_rate \(rate) is not between 0 and 1")
         }
+        if let measured, let s = measuredSummary, s.decodeAccesses == 0 {
+            throw ValidationError("--measured \(measured): the run had no decode step (decode_hits and decode_misses are 0), so its decode_hit_rate measures nothing; trace with --max-tokens 2 or more")
+        }
         let measuredRate = measuredSummary?.decodeHitRate
 
         func plan(_ spec: PrecisionSpec) -> MemoryPlan {

@@ -54,7 +54,7 @@ struct Quantize: ParsableCommand {
             throw ValidationError("--model \(error)")
         }
         // as export's --output: the folder the checkpoint goes into is made, a missing parent is a typo
-        try createOutputFolder(URL(fileURLWithPath: output), flag: "--output", force: force, createParents: false)
+        try createOutputFolder(URL(fileURLWithPath: output), flag: "--output", force: force)
         let calibration = try calibration(checkpoint, spec)
         // The BLAS threads loading uses, so that calibrated experts come out as a model loaded at the same
         // --precision calibrates them in memory (fp32 sums may round differently with other thread counts).

@@ -23,6 +23,13 @@ struct RAMBudgetOptions: ParsableArguments {
         if let offloadStore, FileManager.default.fileExists(atPath: offloadStore, isDirectory: &isFolder), !isFolder.boolValue {
             throw ValidationError("--offload-store \(offloadStore): is a file, not a folder")
         }
+        // made when missing, as every output folder a flag names, but not its missing parents (`createOutputFolder`)
+        if let offloadStore, !FileManager.default.fileExists(atPath: offloadStore) {
+            let parent = URL(fileURLWithPath: offloadStore).standardizedFileURL.deletingLastPathComponent().path
+            guard FileManager.default.fileExists(atPath: parent) else {
+                throw ValidationError("--offload-store \(offloadStore): \(parent): no such folder; create it first")
+            }
+        }
         if mmapExperts && ramBudget != nil { throw ValidationError("give --ram-budget or --mmap-experts, not both") }
     }
 
@@ -37,19 +44,8 @@ struct RAMBudgetOptions: ParsableArguments {
     func loadModel(_ checkpoint: Checkpoint, precision: PrecisionSpec, policy: PolicySpec, capacity: Int,
                    promptTokens: Int) throws -> (MixtralModel, DiskExpertProvider?) {
         if mmapExperts {
-            // say which of the two conditions fails, naming the flag (not "expert store …")
-            // what the first expert tensor holds: a quantized checkpoint's precision (its tensors are U8 or
-            // 16-bit storage), a GGUF type, else the safetensors dtype
-            let first = WeightNames.expert(0, 0, "w1")
-            let stored = checkpoint.storedPrecision(first)?.rawValue ?? checkpoint.ggufWeight(first)?.type.name
-                ?? checkpoint.info(first)?.dtype.rawValue ?? "?"
-            let source = try ExpertSource.inPlace(checkpoint, precision: precision)
-            guard let source, case let format = source.layout.w1.format, MappedExperts.formats.contains(format) else {
-                if stored == "F32" && (try? ExpertSource.inPlace(checkpoint, precision: PrecisionSpec(uniform: .fp32))) != nil {
-                    throw ValidationError("--mmap-experts: --precision gives the experts \(precision.precision(for: .experts)); computing F32 experts from the mapped file needs experts=fp32")
-                }
-                throw ValidationError("--mmap-experts: the experts of \(checkpoint.directory.path) are not all stored as F32, Q8_0 or Q4_0 tensors of one layout (layer 0's first is \(stored)); computing them from the mapped file needs that")
-            }
+            let source = try mappedExpertSource(checkpoint, precisions: [precision], flag: "--precision")
+            let format = source.layout.w1.format
             let mapped = try MappedExperts(checkpoint: checkpoint, source: source)
             note("experts computed in place from the memory-mapped \(checkpoint.directory.lastPathComponent) (\(format == .fp32 ? "fp32" : "\(format.rawValue) as stored whatever --precision asks"); no budget)")
             return (try mixtral_lab.loadModel(checkpoint, precision: precision, experts: .streamed(mapped)), nil)
@@ -69,6 +65,39 @@ struct RAMBudgetOptions: ParsableArguments {
             note(line)
         }
         return (model, provider)
+    }
+
+    /// With `--mmap-experts`: the experts computed from the memory-mapped checkpoint, which must be stored as
+    /// F32, Q8_0 or Q4_0 tensors of one layout (`MappedExperts.formats`). Q8_0/Q4_0 experts run as stored at
+    /// any precision; F32 ones only at experts=fp32, so every precision the command loads must have fp32
+    /// experts. Commands call it before they run or write anything, and `loadModel` for each model.
+    /// - Parameters:
+    ///   - precisions: the precisions the command loads the model at, given by `flag` (`--precision`, or
+    ///     compare's `--precisions` with fp32 first).
+    ///   - choosing: in `lesson run`, the lesson's experiments that load it at precisions of their own
+    ///     (`Lesson.experimentsChoosingPrecisions`; lesson 3 compares several).
+    /// - Throws: `ValidationError` naming `--mmap-experts`, the checkpoint and the experts' stored type.
+    func mappedExpertSource(_ checkpoint: Checkpoint, precisions: [PrecisionSpec], flag: String,
+                            choosing: (lesson: Int, experiments: [String])? = nil) throws -> ExpertSource {
+        // what the first expert tensor holds: a quantized checkpoint's precision (its tensors are U8 or
+        // 16-bit storage), a GGUF type, else the safetensors dtype
+        let first = WeightNames.expert(0, 0, "w1")
+        let stored = checkpoint.storedPrecision(first)?.rawValue ?? checkpoint.ggufWeight(first)?.type.name
+            ?? checkpoint.info(first)?.dtype.rawValue ?? "?"
+        // at experts=fp32 an F32 tensor is read in place too; every other stored format is read whatever the precision
+        guard let source = try ExpertSource.inPlace(checkpoint, precision: PrecisionSpec(uniform: .fp32)),
+              MappedExperts.formats.contains(source.layout.w1.format) else {
+            throw ValidationError("--mmap-experts: the experts of \(checkpoint.directory.path) are not all stored as F32, Q8_0 or Q4_0 tensors of one layout (layer 0's first is \(stored)); computing them from the mapped file needs that")
+        }
+        guard source.layout.w1.format == .fp32 else { return source }
+        let needs = "computing F32 experts from the mapped file needs experts=fp32"
+        if let other = precisions.map({ $0.precision(for: .experts) }).first(where: { $0 != .fp32 }) {
+            throw ValidationError("--mmap-experts: \(flag) gives the experts \(other); \(needs)")
+        }
+        if let choosing, !choosing.experiments.isEmpty {
+            throw ValidationError("--mmap-experts: the experts of \(checkpoint.directory.path) are F32, and lesson \(choosing.lesson)'s experiment \(choosing.experiments.joined(separator: ", ")) loads the model at precisions of its own; \(needs) (Q8_0 or Q4_0 experts run as stored at every precision)")
+        }
+        return source
     }
 
     /// For `lesson run` and `compare`, before anything is printed or written: refuses a `--ram-budget` that no

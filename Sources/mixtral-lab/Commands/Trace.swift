@@ -144,12 +144,13 @@ struct Trace: ParsableCommand {
     /// The real run's totals (`--ram-budget`): the measured decode speed (the one the simulation's
     /// estimate predicts), then the whole run's tokens/s, prefill included.
     private func realRunLine(_ real: DiskOffloadingSummary, numExperts: Int, tokens: Int, seconds: Double) -> String {
-        diskSummaryLine(real, numExperts: numExperts, decodeTokensPerSecond: real.decodeTokensPerSecond)
+        diskSummaryLine(real, numExperts: numExperts, decodeTokensPerSecond: real.decodeTokens > 0 ? real.decodeTokensPerSecond : nil)
             + String(format: " · %d tokens in %.2f s (%.2f tokens/s, prefill included)", tokens, seconds, Double(tokens) / max(seconds, 1e-9))
     }
 
     /// The simulated decode speed on --hardware beside the one measured in this run.
     private func predictedAgainstMeasured(_ simulated: OffloadingSummary, _ real: DiskOffloadingSummary) -> String {
+        guard real.decodeTokens > 0 else { return "decode tokens/s: no decode step (one token, from the prompt's forward call): nothing to predict or measure" }
         let ratio = simulated.tokensPerSecondEst > 0 ? real.decodeTokensPerSecond / simulated.tokensPerSecondEst : 0
         return String(format: "decode tokens/s: predicted %.2f (simulated on ", simulated.tokensPerSecondEst) + simulated.hardware
             + String(format: "), measured %.2f (measured / predicted %.2f); hits %d / %d, misses %d / %d (simulated / real)",
@@ -178,7 +179,7 @@ struct Trace: ParsableCommand {
         for r in results {
             emit(padColumn(r.policy, 13) + " " + padColumn("\(r.cacheExperts)", 5, right: true) + " "
                  + padColumn(String(format: "%.3f", r.hitRate), 9, right: true) + " "
-                 + padColumn(String(format: "%.3f", r.decodeHitRate), 11, right: true) + " "
+                 + padColumn(r.decodeAccesses > 0 ? String(format: "%.3f", r.decodeHitRate) : "–", 11, right: true) + " "
                  + padColumn(ByteSize.format(r.bytesTransferred), 12, right: true) + " "
                  + padColumn(String(format: "%.3f", r.stallUs / 1000), 10, right: true) + " "
                  + padColumn(String(format: "%.2f", r.tokensPerSecondEst), 11, right: true))
@@ -200,7 +201,7 @@ struct Trace: ParsableCommand {
                 + ", \(ByteSize.format(s.cacheBytes)) over \(footprint.numLayers) layers"),
             ("hardware", s.hardware),
             ("accesses", "\(s.accesses) (hits \(s.hits), misses \(s.misses))"),
-            ("hit rate", String(format: "%.3f (decode %.3f)", s.hitRate, s.decodeHitRate)),
+            ("hit rate", hitRateText(s.hitRate, decodeHitRate: s.decodeHitRate, decodeAccesses: s.decodeAccesses)),
             ("transient", "\(s.transientMisses) misses read through the transient buffer"),
             ("prefetched", "\(s.prefetched) (used \(s.prefetchHits), of them late \(s.prefetchesLate); wasted \(s.prefetchWasted), cancelled \(s.prefetchCancelled), not read \(s.prefetchesNotRead))"),
             ("evictions", "\(s.evictions)"),
