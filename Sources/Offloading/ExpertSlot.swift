@@ -9,7 +9,7 @@ import Quantization
 /// Swift arrays are copy-on-write: the operators share the slot's arrays, so `fill` first drops them
 /// (`weights = nil`) and the arrays are written in place, uniquely referenced. Callers must not keep the
 /// `weights` of a slot across a refill (a kept copy would make the refill copy the array instead).
-// @unchecked Sendable: filled on the I/O thread only inside a `ReadJob`, which the forward pass waits for before touching it again.
+// @unchecked Sendable: filled only inside a `ReadJob` (on `ReadQueue`'s thread and the direct readers), which the forward pass waits for before touching it again.
 final class ExpertSlot: @unchecked Sendable {
     let layout: ExpertLayout
     private let projections: [ProjectionSlot]
